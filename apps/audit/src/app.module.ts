@@ -1,0 +1,14 @@
+import type { DatarunConfig } from '@datarun/config';
+import { PlatformModule } from '@datarun/platform';
+import { type DynamicModule, Module } from '@nestjs/common';
+
+/** Auditor- and citizen-facing: audit search, verification, checkpoints and reports. */
+@Module({})
+export class AuditAppModule {
+  static forRoot(config: DatarunConfig): DynamicModule {
+    return {
+      module: AuditAppModule,
+      imports: [PlatformModule.forRoot(config, { app: 'audit', dependencies: ['database'] })],
+    };
+  }
+}

@@ -1,0 +1,9 @@
+import 'reflect-metadata';
+import { runApp } from '@datarun/platform';
+import { RegistryAppModule } from './app.module.js';
+
+await runApp((config) => RegistryAppModule.forRoot(config), {
+  name: 'registry',
+  description: 'Department- and admin-facing: members, keys, sources, schema versions, grants, matters and record ingest.',
+  port: (config) => config.ports['registry'],
+});

@@ -1,0 +1,14 @@
+import type { DatarunConfig } from '@datarun/config';
+import { PlatformModule } from '@datarun/platform';
+import { type DynamicModule, Module } from '@nestjs/common';
+
+/** Simulated departments and utilities with synthetic data, for demos, tests and benchmarks. */
+@Module({})
+export class SandboxModule {
+  static forRoot(config: DatarunConfig): DynamicModule {
+    return {
+      module: SandboxModule,
+      imports: [PlatformModule.forRoot(config, { app: 'sandbox', dependencies: [] })],
+    };
+  }
+}

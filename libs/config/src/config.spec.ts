@@ -1,0 +1,43 @@
+import { ConfigError, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('serves the local machine with defaults', () => {
+    const c = loadConfig({});
+    expect(c.ports).toEqual({ gateway: 3000, registry: 3001, audit: 3002, relay: 3003, 'utility-bridge': 3004, sandbox: 3010 });
+    expect(c.database.ownerUrl).toBe('postgres://postgres@127.0.0.1:5432/datarun');
+    expect(c.database.url).toBe('postgres://datarun_app@127.0.0.1:5432/datarun');
+    expect(c.database.appRole).toBe('datarun_app');
+    expect(c.kafka.brokers).toEqual(['127.0.0.1:9092']);
+  });
+
+  it('derives the application URL from the owner URL when only that is given', () => {
+    const c = loadConfig({ DATABASE_OWNER_URL: 'postgres://owner:pw@db.example:6432/x' });
+    expect(c.database.url).toBe('postgres://datarun_app@db.example:6432/x');
+    expect(c.database.ownerUrl).toBe('postgres://owner:pw@db.example:6432/x');
+  });
+
+  it('uses DATABASE_URL for both roles when no owner URL is given', () => {
+    const c = loadConfig({ DATABASE_URL: 'postgres://app@h:5432/d' });
+    expect(c.database.ownerUrl).toBe('postgres://app@h:5432/d');
+    expect(c.database.appRole).toBe('app');
+  });
+
+  it.each([
+    [{ DATABASE_URL: 'mysql://x@y/z' }, 'DATABASE_URL'],
+    [{ KAFKA_BROKERS: 'localhost' }, 'KAFKA_BROKERS'],
+    [{ GATEWAY_PORT: '70000' }, 'GATEWAY_PORT'],
+    [{ DATABASE_SCHEMA: 'Robert; drop' }, 'DATABASE_SCHEMA'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+  ])('names the bad variable in one line: %j', (env, variable) => {
+    let error: unknown;
+    try {
+      loadConfig(env);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).variable).toBe(variable);
+    expect((error as Error).message.startsWith(`${variable}: expected `)).toBe(true);
+    expect((error as Error).message).not.toContain('\n');
+  });
+});

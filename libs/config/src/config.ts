@@ -1,0 +1,137 @@
+import { z } from 'zod';
+
+/** A bad or missing setting. Its message is one line naming the variable and what was expected. */
+export class ConfigError extends Error {
+  constructor(readonly variable: string, expected: string, got?: string) {
+    super(`${variable}: expected ${expected}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const port = z.coerce.number().int().min(1).max(65535);
+const postgresUrl = z
+  .string()
+  .refine((v) => {
+    try {
+      return ['postgres:', 'postgresql:'].includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, 'a postgres://user@host:port/database URL');
+const brokers = z
+  .string()
+  .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'a comma-separated list of host:port')
+  .transform((v) => v.split(','));
+const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier');
+
+/** Every variable datarun reads, with the local machine's defaults (production sets them). */
+const variables = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  GATEWAY_PORT: port.default(3000),
+  REGISTRY_PORT: port.default(3001),
+  AUDIT_PORT: port.default(3002),
+  RELAY_PORT: port.default(3003),
+  UTILITY_BRIDGE_PORT: port.default(3004),
+  SANDBOX_PORT: port.default(3010),
+  UTILITY_KIND: z.string().regex(/^[a-z][a-z0-9-]{1,31}$/, 'a utility kind such as water, electricity or gas').default('water'),
+  DATABASE_OWNER_URL: postgresUrl.optional(),
+  DATABASE_URL: postgresUrl.optional(),
+  DATABASE_SCHEMA: identifier.default('public'),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(16),
+  KAFKA_BROKERS: brokers.default(['127.0.0.1:9092']),
+  KAFKA_CLIENT_ID: z.string().min(1).default('datarun'),
+  DATARUN_LOCAL_DIR: z.string().min(1).default('.local'),
+  DATARUN_ADMIN_PUBLIC_KEY: z.string().min(1).optional(),
+  DATARUN_CITIZEN_IDP_PUBLIC_KEY: z.string().min(1).optional(),
+  DATARUN_AUDIT_SIGNING_KEY: z.string().min(1).optional(),
+  DATARUN_SUBJECT_HASH_KEY: z.string().min(1).optional(),
+});
+
+export type AppName = 'gateway' | 'registry' | 'audit' | 'relay' | 'utility-bridge' | 'sandbox';
+
+export interface DatabaseConfig {
+  /** The applications' role: on the audit table it may insert and select, never update or delete. */
+  readonly url: string;
+  /** The owner's role, used only to run migrations. */
+  readonly ownerUrl: string;
+  /** The role name the migrations grant rights to (the user of `url`). */
+  readonly appRole: string;
+  readonly schema: string;
+  readonly poolSize: number;
+}
+
+export interface DatarunConfig {
+  readonly env: 'development' | 'test' | 'production';
+  readonly host: string;
+  readonly logLevel: string;
+  readonly ports: Readonly<Record<AppName, number>>;
+  readonly database: DatabaseConfig;
+  readonly kafka: { readonly brokers: readonly string[]; readonly clientId: string };
+  readonly localDir: string;
+  /** The utility a bridge process serves (one process per kind). */
+  readonly utilityKind: string;
+  readonly keys: {
+    readonly adminPublicKey?: string;
+    readonly citizenIdpPublicKey?: string;
+    readonly auditSigningKey?: string;
+    readonly subjectHashKey?: string;
+  };
+}
+
+/** The application role used when only the owner URL is given (local development and tests). */
+export const DEFAULT_APP_ROLE = 'datarun_app';
+const DEFAULT_OWNER_URL = 'postgres://postgres@127.0.0.1:5432/datarun';
+
+/**
+ * Reads and validates the configuration. Throws ConfigError naming the first bad variable.
+ * Without DATABASE_URL, the applications connect as `datarun_app` to the owner's database: the
+ * migrations create that role, so a fresh machine needs only the owner's URL.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): DatarunConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = variables.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue.path[0]);
+    throw new ConfigError(variable, issue.message, present[variable]);
+  }
+  const v = parsed.data;
+  const ownerUrl = v.DATABASE_OWNER_URL ?? v.DATABASE_URL ?? DEFAULT_OWNER_URL;
+  const url = v.DATABASE_URL ?? withUser(ownerUrl, DEFAULT_APP_ROLE);
+  const appRole = decodeURIComponent(new URL(url).username);
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(appRole)) {
+    throw new ConfigError('DATABASE_URL', 'a user name that is a lower-case SQL identifier', appRole);
+  }
+  return {
+    env: v.NODE_ENV,
+    host: v.HOST,
+    logLevel: v.LOG_LEVEL,
+    ports: {
+      gateway: v.GATEWAY_PORT,
+      registry: v.REGISTRY_PORT,
+      audit: v.AUDIT_PORT,
+      relay: v.RELAY_PORT,
+      'utility-bridge': v.UTILITY_BRIDGE_PORT,
+      sandbox: v.SANDBOX_PORT,
+    },
+    database: { url, ownerUrl, appRole, schema: v.DATABASE_SCHEMA, poolSize: v.DATABASE_POOL_SIZE },
+    kafka: { brokers: v.KAFKA_BROKERS, clientId: v.KAFKA_CLIENT_ID },
+    localDir: v.DATARUN_LOCAL_DIR,
+    utilityKind: v.UTILITY_KIND,
+    keys: {
+      adminPublicKey: v.DATARUN_ADMIN_PUBLIC_KEY,
+      citizenIdpPublicKey: v.DATARUN_CITIZEN_IDP_PUBLIC_KEY,
+      auditSigningKey: v.DATARUN_AUDIT_SIGNING_KEY,
+      subjectHashKey: v.DATARUN_SUBJECT_HASH_KEY,
+    },
+  };
+}
+
+function withUser(url: string, user: string): string {
+  const u = new URL(url);
+  u.username = user;
+  u.password = '';
+  return u.toString();
+}

@@ -1,0 +1,2 @@
+export { loadConfig, ConfigError, DEFAULT_APP_ROLE } from './config.js';
+export type { DatarunConfig, DatabaseConfig, AppName } from './config.js';

@@ -1,0 +1,87 @@
+import { randomUUID } from 'node:crypto';
+import type { IHeaders, Message } from 'kafkajs';
+
+/** A CloudEvents 1.0 event with a JSON body (the only content type datarun produces). */
+export interface CloudEvent<T = unknown> {
+  readonly specversion: '1.0';
+  readonly id: string;
+  readonly source: string;
+  readonly type: string;
+  readonly time: string;
+  readonly subject?: string;
+  readonly datacontenttype: 'application/json';
+  /** datarun's extension: the correlation id that follows a case across systems. */
+  readonly correlationid?: string;
+  readonly data: T;
+}
+
+export function cloudEvent<T>(fields: {
+  type: string;
+  source: string;
+  data: T;
+  id?: string;
+  subject?: string;
+  correlationid?: string;
+  time?: Date;
+}): CloudEvent<T> {
+  return {
+    specversion: '1.0',
+    id: fields.id ?? randomUUID(),
+    source: fields.source,
+    type: fields.type,
+    time: (fields.time ?? new Date()).toISOString(),
+    datacontenttype: 'application/json',
+    ...(fields.subject === undefined ? {} : { subject: fields.subject }),
+    ...(fields.correlationid === undefined ? {} : { correlationid: fields.correlationid }),
+    data: fields.data,
+  };
+}
+
+const ATTRIBUTES = ['id', 'source', 'type', 'specversion', 'time', 'subject', 'correlationid'] as const;
+
+/** Binary content mode: attributes as `ce_` headers, the data alone as the value. */
+export function toKafkaMessage(event: CloudEvent, key: string, extraHeaders: Record<string, string> = {}): Message {
+  const headers: IHeaders = { 'content-type': event.datacontenttype, ...extraHeaders };
+  for (const name of ATTRIBUTES) {
+    const value = event[name];
+    if (value !== undefined) headers[`ce_${name}`] = value;
+  }
+  return { key, value: JSON.stringify(event.data), headers };
+}
+
+export class MalformedEvent extends Error {
+  override name = 'MalformedEvent';
+}
+
+/** Reads a binary-mode message back. Throws MalformedEvent when it is not a CloudEvent. */
+export function fromKafkaMessage(message: { value: Buffer | null; headers?: IHeaders }): CloudEvent {
+  const header = (name: string): string | undefined => {
+    const raw = message.headers?.[name];
+    const value = Array.isArray(raw) ? raw[0] : raw;
+    return value === undefined ? undefined : value.toString();
+  };
+  const [id, source, type, specversion, time] = ['id', 'source', 'type', 'specversion', 'time'].map((n) => header(`ce_${n}`));
+  if (!id || !source || !type || specversion !== '1.0') {
+    throw new MalformedEvent('not a CloudEvents 1.0 binary-mode message (ce_id, ce_source, ce_type, ce_specversion=1.0 required)');
+  }
+  if (message.value === null) throw new MalformedEvent(`event ${id} has no body`);
+  let data: unknown;
+  try {
+    data = JSON.parse(message.value.toString('utf8'));
+  } catch {
+    throw new MalformedEvent(`event ${id} body is not JSON`);
+  }
+  const subject = header('ce_subject');
+  const correlationid = header('ce_correlationid');
+  return {
+    specversion: '1.0',
+    id,
+    source,
+    type,
+    time: time ?? new Date(0).toISOString(),
+    datacontenttype: 'application/json',
+    ...(subject === undefined ? {} : { subject }),
+    ...(correlationid === undefined ? {} : { correlationid }),
+    data,
+  };
+}

@@ -1,0 +1,100 @@
+import { ConfigError, type DatarunConfig, loadConfig } from '@datarun/config';
+import type { DynamicModule } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import { correlationIdOf } from './correlation.js';
+import { Metrics } from './metrics.js';
+
+export interface AppOptions {
+  /** Shown in logs and as the OpenAPI title. */
+  readonly name: string;
+  readonly description?: string;
+  /** Largest accepted request body in bytes; larger ones are 413 PAYLOAD_TOO_LARGE. */
+  readonly bodyLimit?: number;
+}
+
+export interface RegisteredRoute {
+  readonly method: string;
+  readonly url: string;
+}
+const registeredRoutes = new WeakMap<NestFastifyApplication, RegisteredRoute[]>();
+
+/** Every route the app registered (controllers, docs, probes): what the OpenAPI test checks. */
+export function routesOf(app: NestFastifyApplication): readonly RegisteredRoute[] {
+  return registeredRoutes.get(app) ?? [];
+}
+
+/** Builds and initialises an app without listening: what main.ts and the tests share. */
+export async function createApp(module: DynamicModule, options: AppOptions): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: options.bodyLimit ?? 256 * 1024,
+    genReqId: correlationIdOf,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { bufferLogs: true, abortOnError: false });
+  app.useLogger(app.get(Logger));
+  app.enableShutdownHooks();
+
+  const fastify = app.getHttpAdapter().getInstance();
+  const routes: RegisteredRoute[] = [];
+  fastify.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method: method.toLowerCase(), url: route.url });
+  });
+  registeredRoutes.set(app, routes);
+  const metrics = app.get(Metrics);
+  fastify.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  fastify.addHook('onResponse', async (request, reply) => {
+    metrics.httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle(`datarun ${options.name}`)
+      .setDescription(options.description ?? '')
+      .setVersion('1')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
+
+  await app.init();
+  await fastify.ready();
+  return app;
+}
+
+/**
+ * main.ts of every app: load the config, build, listen, and print where. Bad configuration and a
+ * port in use end the process with one line, not a stack trace.
+ */
+export async function runApp(build: (config: DatarunConfig) => DynamicModule, options: AppOptions & { port: (config: DatarunConfig) => number }): Promise<void> {
+  let config: DatarunConfig;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) return exitWith(`${options.name}: configuration error: ${error.message}`);
+    throw error;
+  }
+  const port = options.port(config);
+  const app = await createApp(build(config), options);
+  try {
+    await app.listen({ port, host: config.host });
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') return exitWith(`${options.name}: port ${port} on ${config.host} is already in use (set the port variable to move it)`);
+    throw error;
+  }
+  app.get(Logger).log(`${options.name} listening on http://${config.host}:${port} (OpenAPI at /openapi.json, docs at /docs)`);
+}
+
+function exitWith(line: string): never {
+  process.stderr.write(`${line}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,62 @@
+import { DatabaseConnection } from '@datarun/db';
+import { KafkaMessaging } from '@datarun/messaging';
+import { Problem } from '@datarun/problems';
+import { Controller, Get, Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { HealthCheckService, type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+
+export type Dependency = 'database' | 'kafka';
+export const READINESS_DEPENDENCIES = Symbol('READINESS_DEPENDENCIES');
+
+@Injectable()
+export class DependencyIndicators {
+  constructor(
+    private readonly indicator: HealthIndicatorService,
+    private readonly moduleRef: ModuleRef,
+  ) {}
+
+  async check(dependency: Dependency): Promise<HealthIndicatorResult> {
+    const session = this.indicator.check(dependency);
+    const started = Date.now();
+    try {
+      if (dependency === 'database') await this.moduleRef.get(DatabaseConnection, { strict: false }).check();
+      else await this.moduleRef.get(KafkaMessaging, { strict: false }).ping();
+      return session.up({ ms: Date.now() - started });
+    } catch (error) {
+      return session.down({ message: error instanceof Error ? error.message : String(error) });
+    }
+  }
+}
+
+@ApiTags('operations')
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: DependencyIndicators,
+    @Inject(READINESS_DEPENDENCIES) private readonly dependencies: readonly Dependency[],
+  ) {}
+
+  /** Liveness never looks at dependencies: restarting a process does not fix its database. */
+  @Get('live')
+  @ApiOkResponse({ description: 'The process is running' })
+  live(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  @ApiOkResponse({ description: 'Every dependency of this app answers' })
+  @ApiServiceUnavailableResponse({ description: 'problem+json SERVICE_UNAVAILABLE naming the failed dependencies in `failed`' })
+  async ready(): Promise<unknown> {
+    try {
+      return await this.health.check(this.dependencies.map((d) => () => this.indicators.check(d)));
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      const report = error.getResponse() as { error?: Record<string, { message?: string }>; details?: unknown };
+      const failed = Object.keys(report.error ?? {});
+      const reasons = failed.map((d) => `${d}: ${report.error?.[d]?.message ?? 'down'}`).join('; ');
+      throw new Problem('SERVICE_UNAVAILABLE', `not ready, ${reasons}`, { failed, checks: report.details });
+    }
+  }
+}

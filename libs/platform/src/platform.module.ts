@@ -1,0 +1,64 @@
+import type { AppName, DatarunConfig } from '@datarun/config';
+import { DbModule } from '@datarun/db';
+import { MessagingModule } from '@datarun/messaging';
+import { type DynamicModule, Module, RequestMethod } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { LoggerModule } from 'nestjs-pino';
+import type { IncomingMessage } from 'node:http';
+import { DependencyIndicators, type Dependency, HealthController, READINESS_DEPENDENCIES } from './health.js';
+import { Metrics, MetricsController } from './metrics.js';
+import { ProblemFilter } from './problem-filter.js';
+
+/** Probes and scrapes come every few seconds; logging them would bury the requests that matter. */
+const isProbe = (url: string) => url.startsWith('/health/') || url.startsWith('/metrics');
+
+export const DATARUN_CONFIG = Symbol('DATARUN_CONFIG');
+
+export interface PlatformOptions {
+  readonly app: AppName | `utility-bridge-${string}`;
+  /** What /health/ready checks for this app, and which connections it opens. */
+  readonly dependencies: readonly Dependency[];
+}
+
+@Module({})
+export class PlatformModule {
+  static forRoot(config: DatarunConfig, options: PlatformOptions): DynamicModule {
+    const needs = (d: Dependency) => options.dependencies.includes(d);
+    return {
+      module: PlatformModule,
+      global: true,
+      imports: [
+        LoggerModule.forRoot({
+          pinoHttp: {
+            name: options.app,
+            level: config.logLevel,
+            // Ask the request for its correlation id (set by Fastify's genReqId).
+            genReqId: (req: IncomingMessage) => (req as IncomingMessage & { id?: string }).id ?? 'unknown',
+            customProps: (req: IncomingMessage) => ({ correlationId: (req as IncomingMessage & { id?: string }).id }),
+            // Never headers (tokens) nor query strings (audit search carries ID numbers) nor bodies.
+            serializers: {
+              req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+              res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+            },
+            redact: { paths: ['idNumber', '*.idNumber', 'phone', '*.phone', 'record', '*.record', 'records'], censor: '[redacted]' },
+            autoLogging: { ignore: (req: IncomingMessage) => isProbe((req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '') },
+          },
+          forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
+        }),
+        TerminusModule.forRoot({ logger: false }),
+        ...(needs('database') ? [DbModule.forRoot(config)] : []),
+        ...(needs('kafka') ? [MessagingModule.forRoot(config)] : []),
+      ],
+      controllers: [HealthController, MetricsController],
+      providers: [
+        { provide: DATARUN_CONFIG, useValue: config },
+        { provide: READINESS_DEPENDENCIES, useValue: options.dependencies },
+        { provide: APP_FILTER, useClass: ProblemFilter },
+        DependencyIndicators,
+        Metrics,
+      ],
+      exports: [DATARUN_CONFIG, Metrics, ...(needs('database') ? [DbModule] : [])],
+    };
+  }
+}

@@ -1,0 +1,2 @@
+export { Problem, PROBLEM_CODES, isProblemCode } from './problem.js';
+export type { ProblemCode } from './problem.js';

@@ -1,0 +1,32 @@
+import { Check, Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+
+export type MemberKind = 'department' | 'consumer' | 'utility' | 'auditor' | 'admin';
+export const MEMBER_KINDS: readonly MemberKind[] = ['department', 'consumer', 'utility', 'auditor', 'admin'];
+
+/** A JSON Web Key Set as registered (public keys only). */
+export interface Jwks {
+  keys: Array<Record<string, unknown> & { kid?: string; kty: string }>;
+}
+
+@Entity('member')
+@Check('member_id_check', `id ~ '^[a-z0-9][a-z0-9.-]{1,127}$'`)
+@Check('member_kind_check', `kind IN ('department', 'consumer', 'utility', 'auditor', 'admin')`)
+export class MemberEntity {
+  @PrimaryColumn('text')
+  id: string;
+
+  @Column('text')
+  name: string;
+
+  @Column('text')
+  kind: MemberKind;
+
+  @Column('jsonb')
+  jwks: Jwks;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# `npm test`: infrastructure (if missing), type-check, then the whole suite against the real
+# PostgreSQL and Kafka. Tests isolate themselves by schema and topic names; the fault tests,
+# which stop brokers of their own, run afterwards one at a time. Last line: `N passed, N failed`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DATARUN_DB_NAME="${DATARUN_DB_NAME:-datarun_test}"
+bash deploy/local/up.sh
+set -a; . ./.local/infra.env; set +a
+export NODE_ENV=test LOG_LEVEL="${LOG_LEVEL:-silent}"
+export NODE_OPTIONS="--experimental-vm-modules --no-warnings=ExperimentalWarning ${NODE_OPTIONS:-}"
+mkdir -p .local/test-results
+rm -f .local/test-results/*.json
+
+status=0
+echo "test: type-check"
+npx tsc -p tsconfig.json --noEmit || status=1
+npx jest --selectProjects unit e2e --maxWorkers=2 --json --outputFile=.local/test-results/main.json "$@" || status=1
+npx jest --selectProjects fault --runInBand --json --outputFile=.local/test-results/fault.json "$@" || status=1
+node scripts/test-summary.mjs .local/test-results/main.json .local/test-results/fault.json
+exit $status

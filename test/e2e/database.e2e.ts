@@ -1,0 +1,47 @@
+// Migrations run as the owner; the application role reads and writes through TypeORM.
+import { dataSourceOptions, MIGRATIONS } from '@datarun/db';
+import { MemberEntity } from '@datarun/registry';
+import { DataSource } from 'typeorm';
+import { migratedDatabase, type TestDatabase } from '../support/infra.js';
+
+describe('database', () => {
+  let db: TestDatabase;
+  let app: DataSource;
+
+  beforeAll(async () => {
+    db = await migratedDatabase();
+    app = await new DataSource(dataSourceOptions(db.config.database, 'app', [MemberEntity])).initialize();
+  });
+  afterAll(async () => {
+    await app?.destroy();
+    await db?.drop();
+  });
+
+  it('recorded every migration in the schema it was given', async () => {
+    const { rows } = await db.ownerQuery<{ name: string }>('SELECT name FROM typeorm_migrations ORDER BY id');
+    expect(rows.map((r) => r.name)).toEqual(MIGRATIONS.map((m) => m.name));
+  });
+
+  it('writes and reads back through TypeORM as the application role', async () => {
+    const [{ current_user }] = await app.query('SELECT current_user');
+    expect(current_user).toBe(db.config.database.appRole);
+    await app.getRepository(MemberEntity).insert({ id: 'zj.test.dept', name: '测试部门', kind: 'department', jwks: { keys: [] } });
+    const back = await app.getRepository(MemberEntity).findOneByOrFail({ id: 'zj.test.dept' });
+    expect(back).toMatchObject({ name: '测试部门', kind: 'department', jwks: { keys: [] } });
+    expect(back.createdAt).toBeInstanceOf(Date);
+  });
+
+  it('refuses a row that breaks a table constraint', async () => {
+    await expect(app.getRepository(MemberEntity).insert({ id: 'x', name: 'n', kind: 'wizard' as never, jwks: { keys: [] } })).rejects.toThrow(/check constraint/);
+  });
+
+  it('is idempotent: a second migration run does nothing', async () => {
+    const { runMigrations } = await import('@datarun/db');
+    await expect(runMigrations(db.config.database)).resolves.toEqual([]);
+  });
+
+  it('keeps the entities and the migrations in agreement', async () => {
+    const pending = await app.driver.createSchemaBuilder().log();
+    expect(pending.upQueries.map((q) => q.query)).toEqual([]);
+  });
+});

@@ -1,0 +1,36 @@
+// Produce to and consume from a fresh topic on the real broker, through the messaging library.
+import { cloudEvent, fromKafkaMessage, KafkaMessaging, toKafkaMessage, type CloudEvent } from '@datarun/messaging';
+import { testConfig, uniqueName } from '../support/infra.js';
+
+describe('messaging on the real broker', () => {
+  const messaging = new KafkaMessaging(testConfig().kafka);
+  afterAll(() => messaging.close());
+
+  it('creates a topic explicitly and round-trips CloudEvents in binary mode, in key order', async () => {
+    const topic = uniqueName('test.messaging');
+    await messaging.ensureTopics([{ topic, partitions: 3, config: { 'retention.ms': '3600000' } }]);
+    const admin = messaging.admin();
+    await admin.connect();
+    const [meta] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+    await admin.disconnect();
+    expect(meta.partitions).toHaveLength(3);
+
+    const sent = [1, 2, 3].map((n) => cloudEvent({ type: 'test.counted.v1', source: 'datarun.test', subject: 'unit-7', data: { n, 名: '张三' } }));
+    const received: CloudEvent[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      void messaging
+        .consume({
+          groupId: uniqueName('test-group'),
+          topics: [topic],
+          onMessage: async ({ message }) => {
+            received.push(fromKafkaMessage(message));
+            if (received.length === sent.length) resolve();
+          },
+        })
+        .catch(reject);
+    });
+    await messaging.publish(topic, sent.map((e) => toKafkaMessage(e, 'unit-7')));
+    await done;
+    expect(received).toEqual(sent);
+  }, 60_000);
+});

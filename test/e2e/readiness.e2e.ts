@@ -1,0 +1,40 @@
+// A database that does not answer makes /health/ready a 503 that names it, while liveness holds.
+import { RelayModule } from '../../apps/relay/src/app.module.js';
+import { bootApp, type TestApp } from '../support/apps.js';
+import { testConfig } from '../support/infra.js';
+import net from 'node:net';
+
+/** A port on which nothing listens: bound, then released. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+describe('readiness with a wrong DATABASE_URL', () => {
+  let t: TestApp;
+  let port: number;
+
+  beforeAll(async () => {
+    port = await closedPort();
+    t = await bootApp(RelayModule.forRoot(testConfig({ DATABASE_URL: `postgres://datarun_app@127.0.0.1:${port}/nowhere`, DATABASE_OWNER_URL: '' })), 'relay');
+  });
+  afterAll(() => t?.close());
+
+  it('boots, stays live, and answers 503 SERVICE_UNAVAILABLE naming the database only', async () => {
+    await new Promise<void>((resolve, reject) => {
+      const probe = net.connect(port, '127.0.0.1');
+      probe.on('connect', () => reject(new Error('something listens on the closed port')));
+      probe.on('error', () => resolve()); // the fault itself: connections are refused
+    });
+    await t.http.get('/health/live').expect(200);
+    const res = await t.http.get('/health/ready').expect(503);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.body.code).toBe('SERVICE_UNAVAILABLE');
+    expect(res.body.failed).toEqual(['database']);
+    expect(res.body.detail).toMatch(/database/);
+    expect(res.body.checks.kafka.status).toBe('up');
+  });
+});
