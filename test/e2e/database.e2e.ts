@@ -1,6 +1,6 @@
 // Migrations run as the owner; the application role reads and writes through TypeORM.
 import { dataSourceOptions, MIGRATIONS } from '@datarun/db';
-import { MemberEntity } from '@datarun/registry';
+import { MemberEntity, REGISTRY_ENTITIES } from '@datarun/registry';
 import { DataSource } from 'typeorm';
 import { migratedDatabase, type TestDatabase } from '../support/infra.js';
 
@@ -10,7 +10,7 @@ describe('database', () => {
 
   beforeAll(async () => {
     db = await migratedDatabase();
-    app = await new DataSource(dataSourceOptions(db.config.database, 'app', [MemberEntity])).initialize();
+    app = await new DataSource(dataSourceOptions(db.config.database, 'app', REGISTRY_ENTITIES)).initialize();
   });
   afterAll(async () => {
     await app?.destroy();

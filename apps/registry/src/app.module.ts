@@ -1,6 +1,12 @@
+import { AuthModule } from '@datarun/auth-guard';
 import type { DatarunConfig } from '@datarun/config';
 import { PlatformModule } from '@datarun/platform';
+import { RegistryModule } from '@datarun/registry';
 import { type DynamicModule, Module } from '@nestjs/common';
+import { GrantsController } from './grants.controller.js';
+import { MattersController } from './matters.controller.js';
+import { MembersController } from './members.controller.js';
+import { SourcesController } from './sources.controller.js';
 
 /** Department- and admin-facing: members, keys, sources, schema versions, grants, matters and record ingest. */
 @Module({})
@@ -8,7 +14,12 @@ export class RegistryAppModule {
   static forRoot(config: DatarunConfig): DynamicModule {
     return {
       module: RegistryAppModule,
-      imports: [PlatformModule.forRoot(config, { app: 'registry', dependencies: ['database'] })],
+      imports: [
+        PlatformModule.forRoot(config, { app: 'registry', dependencies: ['database'] }),
+        AuthModule.forRoot(config),
+        RegistryModule.forRoot(config, { seedAdmin: true }),
+      ],
+      controllers: [MembersController, SourcesController, GrantsController, MattersController],
     };
   }
 }

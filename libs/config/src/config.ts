@@ -72,11 +72,12 @@ export interface DatarunConfig {
   readonly localDir: string;
   /** The utility a bridge process serves (one process per kind). */
   readonly utilityKind: string;
+  /** Paths of key files (PEM or JWKS); the files may be missing on a machine that has none. */
   readonly keys: {
-    readonly adminPublicKey?: string;
-    readonly citizenIdpPublicKey?: string;
-    readonly auditSigningKey?: string;
-    readonly subjectHashKey?: string;
+    readonly adminPublicKey: string;
+    readonly citizenIdpPublicKey: string;
+    readonly auditSigningKey: string;
+    readonly subjectHashKey: string;
   };
 }
 
@@ -120,11 +121,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): D
     kafka: { brokers: v.KAFKA_BROKERS, clientId: v.KAFKA_CLIENT_ID },
     localDir: v.DATARUN_LOCAL_DIR,
     utilityKind: v.UTILITY_KIND,
+    // Unset keys fall back to the development pairs `npm start` makes in .local/keys (API.md).
     keys: {
-      adminPublicKey: v.DATARUN_ADMIN_PUBLIC_KEY,
-      citizenIdpPublicKey: v.DATARUN_CITIZEN_IDP_PUBLIC_KEY,
-      auditSigningKey: v.DATARUN_AUDIT_SIGNING_KEY,
-      subjectHashKey: v.DATARUN_SUBJECT_HASH_KEY,
+      adminPublicKey: v.DATARUN_ADMIN_PUBLIC_KEY ?? `${v.DATARUN_LOCAL_DIR}/keys/admin.pub.pem`,
+      citizenIdpPublicKey: v.DATARUN_CITIZEN_IDP_PUBLIC_KEY ?? `${v.DATARUN_LOCAL_DIR}/keys/citizen-idp.pub.pem`,
+      auditSigningKey: v.DATARUN_AUDIT_SIGNING_KEY ?? `${v.DATARUN_LOCAL_DIR}/keys/audit.key.pem`,
+      subjectHashKey: v.DATARUN_SUBJECT_HASH_KEY ?? `${v.DATARUN_LOCAL_DIR}/keys/subject-hash.key`,
     },
   };
 }

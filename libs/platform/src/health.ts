@@ -1,12 +1,16 @@
 import { DatabaseConnection } from '@datarun/db';
 import { KafkaMessaging } from '@datarun/messaging';
 import { Problem } from '@datarun/problems';
-import { Controller, Get, Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Inject, Injectable, SetMetadata, ServiceUnavailableException } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 
 export type Dependency = 'database' | 'kafka';
+
+/** Marks a controller or handler that needs no token (probes, metrics, signed links). */
+export const PUBLIC_ROUTE = 'datarun:public-route';
+export const PublicRoute = () => SetMetadata(PUBLIC_ROUTE, true);
 export const READINESS_DEPENDENCIES = Symbol('READINESS_DEPENDENCIES');
 
 @Injectable()
@@ -30,6 +34,7 @@ export class DependencyIndicators {
 }
 
 @ApiTags('operations')
+@PublicRoute()
 @Controller('health')
 export class HealthController {
   constructor(

@@ -7,3 +7,5 @@ export type { ProblemBody } from './problem-filter.js';
 export { Metrics } from './metrics.js';
 export { correlationIdOf } from './correlation.js';
 export type { Dependency } from './health.js';
+export { PUBLIC_ROUTE, PublicRoute } from './health.js';
+export { JsonBody } from './json-body.js';

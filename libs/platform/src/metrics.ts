@@ -1,5 +1,6 @@
 import { Controller, Get, Header, Injectable } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { PublicRoute } from './health.js';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
 /** One registry per app instance, so several apps can boot in one test process. */
@@ -20,6 +21,7 @@ export class Metrics {
 }
 
 @ApiTags('operations')
+@PublicRoute()
 @Controller('metrics')
 export class MetricsController {
   constructor(private readonly metrics: Metrics) {}

@@ -1,2 +1,18 @@
 export { MemberEntity, MEMBER_KINDS } from './members/member.entity.js';
 export type { MemberKind, Jwks } from './members/member.entity.js';
+export { SourceEntity, SourceVersionEntity, SourceRecordEntity, CLASSIFICATIONS } from './sources/source.entity.js';
+export type { SourceMode, Classification } from './sources/source.entity.js';
+export { GrantEntity, GrantDecisionEntity } from './grants/grant.entity.js';
+export type { GrantState, GrantDecisionKind } from './grants/grant.entity.js';
+export { MatterEntity } from './matters/matter.entity.js';
+export type { MatterNotification } from './matters/matter.entity.js';
+export { REGISTRY_ENTITIES } from './entities.js';
+export { RegistryModule, AdminKeySeed } from './registry.module.js';
+export { MembersService, ADMIN_MEMBER_ID, MEMBER_ID } from './members/members.service.js';
+export type { RegisterMemberCommand, MemberView } from './members/members.service.js';
+export { SourcesService, MAX_INGEST_BATCH, SOURCE_ID } from './sources/sources.service.js';
+export type { RegisterSourceCommand, PublishVersionCommand, IngestResult, SourceView, FieldView, CurrentSchema } from './sources/sources.service.js';
+export { GrantsService } from './grants/grants.service.js';
+export type { RequestGrantCommand, GrantView, GrantAction } from './grants/grants.service.js';
+export { MattersService, MATTER_CODE } from './matters/matters.service.js';
+export type { RegisterMatterCommand, MatterView } from './matters/matters.service.js';

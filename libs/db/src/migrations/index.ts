@@ -1,5 +1,6 @@
 import { ApplicationRole1763900000000 } from './1763900000000-application-role.js';
 import { Members1763900000001 } from './1763900000001-members.js';
+import { Registry1763900000002 } from './1763900000002-registry.js';
 
 /** Every migration, in order. A new migration is added here and nowhere else. */
-export const MIGRATIONS = [ApplicationRole1763900000000, Members1763900000001];
+export const MIGRATIONS = [ApplicationRole1763900000000, Members1763900000001, Registry1763900000002];

@@ -5,7 +5,7 @@ export const MEMBER_KINDS: readonly MemberKind[] = ['department', 'consumer', 'u
 
 /** A JSON Web Key Set as registered (public keys only). */
 export interface Jwks {
-  keys: Array<Record<string, unknown> & { kid?: string; kty: string }>;
+  keys: object[];
 }
 
 @Entity('member')

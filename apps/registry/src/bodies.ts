@@ -1,0 +1,96 @@
+// The request bodies of the registry API, as JSON Schemas: validated by JsonBody and published
+// in the OpenAPI document from the same objects.
+const jwk = { type: 'object', required: ['kty'], properties: { kty: { type: 'string' }, kid: { type: 'string' } } };
+const jwks = { type: 'object', required: ['keys'], properties: { keys: { type: 'array', minItems: 1, maxItems: 10, items: jwk } } };
+const classification = {
+  type: 'object',
+  description: 'a classification (分级) for every top-level field of the schema',
+  additionalProperties: { enum: ['public', 'internal', 'sensitive', 'secret'] },
+};
+const name = (max: number) => ({ type: 'string', minLength: 1, maxLength: max });
+const names = { type: 'array', items: name(64), maxItems: 200 };
+
+export const REGISTER_MEMBER = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'name', 'kind', 'jwks'],
+  properties: {
+    id: { type: 'string', pattern: '^[a-z0-9][a-z0-9.-]{1,127}$', examples: ['zj.longyou.service-hall'] },
+    name: name(200),
+    kind: { enum: ['department', 'consumer', 'utility', 'auditor', 'admin'] },
+    jwks,
+  },
+};
+
+export const REPLACE_KEYS = { type: 'object', additionalProperties: false, required: ['keys'], properties: { keys: jwks.properties.keys } };
+
+export const REGISTER_SOURCE = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'title', 'schema', 'subjectKey', 'classification', 'mode'],
+  properties: {
+    id: { type: 'string', pattern: '^[a-z][a-z0-9-]{1,63}$', examples: ['household'] },
+    title: name(200),
+    schema: { type: 'object', description: 'JSON Schema draft 2020-12 of one record (an object with properties)' },
+    subjectKey: name(64),
+    classification,
+    mode: { enum: ['replica', 'federated'] },
+    endpoint: { type: 'string', maxLength: 2000 },
+  },
+};
+
+export const PUBLISH_VERSION = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['schema', 'classification'],
+  properties: { schema: REGISTER_SOURCE.properties.schema, classification },
+};
+
+export const PUSH_RECORDS = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['records'],
+  properties: { records: { type: 'array', minItems: 1, maxItems: 5000, items: {} } },
+};
+
+export const REQUEST_GRANT = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['source', 'fields', 'purposes', 'validUntil', 'reason'],
+  properties: {
+    source: name(64),
+    fields: names,
+    verifyFields: names,
+    purposes: { ...names, minItems: 1 },
+    validUntil: { type: 'string', format: 'date-time' },
+    reason: name(2000),
+  },
+};
+
+export const DECIDE_GRANT = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { note: { type: 'string', maxLength: 2000 } },
+};
+
+export const REGISTER_MATTER = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['code', 'title', 'evidence', 'materials', 'onComplete'],
+  properties: {
+    code: { type: 'string', pattern: '^[a-z][a-z0-9-]{1,63}$', examples: ['property-transfer'] },
+    title: name(200),
+    evidence: names,
+    materials: names,
+    onComplete: {
+      type: 'array',
+      maxItems: 50,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['notify'],
+        properties: { notify: { type: 'string', pattern: '^[a-z][a-z0-9-]{1,31}$' }, request: { enum: ['transfer', 'discount'] }, materials: names },
+      },
+    },
+  },
+};

@@ -1,0 +1,37 @@
+import type { Caller } from '@datarun/auth';
+import { CurrentCaller } from '@datarun/auth-guard';
+import { JsonBody } from '@datarun/platform';
+import { MattersService, type MatterView, type RegisterMatterCommand } from '@datarun/registry';
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { REGISTER_MATTER } from './bodies.js';
+import { ApiProblems } from './problems.js';
+
+@ApiTags('matters')
+@ApiBearerAuth()
+@Controller('v1/matters')
+export class MattersController {
+  constructor(private readonly matters: MattersService) {}
+
+  @Post()
+  @HttpCode(201)
+  @ApiBody({ schema: REGISTER_MATTER })
+  @ApiCreatedResponse({ description: 'the registered matter' })
+  @ApiProblems([400, 'VALIDATION_FAILED'], [403, 'ROLE_FORBIDDEN (admins only)'], [404, 'SOURCE_NOT_FOUND'], [409, 'ALREADY_EXISTS'])
+  register(@CurrentCaller() caller: Caller, @Body(new JsonBody(REGISTER_MATTER)) body: RegisterMatterCommand): Promise<MatterView> {
+    return this.matters.register(caller, body);
+  }
+
+  @Get()
+  @ApiOkResponse({ description: '{items}: every matter' })
+  async list(): Promise<{ items: MatterView[] }> {
+    return { items: await this.matters.list() };
+  }
+
+  @Get(':code')
+  @ApiOkResponse({ description: 'one matter' })
+  @ApiProblems([404, 'MATTER_NOT_FOUND'])
+  get(@Param('code') code: string): Promise<MatterView> {
+    return this.matters.get(code);
+  }
+}

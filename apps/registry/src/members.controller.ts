@@ -1,0 +1,39 @@
+import type { Caller } from '@datarun/auth';
+import { CurrentCaller } from '@datarun/auth-guard';
+import { JsonBody } from '@datarun/platform';
+import { MembersService, type MemberView, type RegisterMemberCommand } from '@datarun/registry';
+import { Body, Controller, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { REGISTER_MEMBER, REPLACE_KEYS } from './bodies.js';
+import { ApiProblems } from './problems.js';
+
+@ApiTags('members')
+@ApiBearerAuth()
+@Controller('v1/members')
+export class MembersController {
+  constructor(private readonly members: MembersService) {}
+
+  @Post()
+  @HttpCode(201)
+  @ApiBody({ schema: REGISTER_MEMBER })
+  @ApiCreatedResponse({ description: 'the registered member' })
+  @ApiProblems([400, 'VALIDATION_FAILED'], [403, 'ROLE_FORBIDDEN (admins only)'], [409, 'ALREADY_EXISTS'])
+  register(@CurrentCaller() caller: Caller, @Body(new JsonBody(REGISTER_MEMBER)) body: RegisterMemberCommand): Promise<MemberView> {
+    return this.members.register(caller, body);
+  }
+
+  @Get(':id')
+  @ApiOkResponse({ description: 'a member with its public keys' })
+  @ApiProblems([404, 'MEMBER_NOT_FOUND'])
+  get(@Param('id') id: string): Promise<MemberView> {
+    return this.members.get(id);
+  }
+
+  @Put(':id/keys')
+  @ApiBody({ schema: REPLACE_KEYS })
+  @ApiOkResponse({ description: 'the member with its new JWKS' })
+  @ApiProblems([400, 'VALIDATION_FAILED'], [403, 'ROLE_FORBIDDEN (the member itself or an admin)'], [404, 'MEMBER_NOT_FOUND'])
+  replaceKeys(@CurrentCaller() caller: Caller, @Param('id') id: string, @Body(new JsonBody(REPLACE_KEYS)) body: unknown): Promise<MemberView> {
+    return this.members.replaceKeys(caller, id, body);
+  }
+}

@@ -1,0 +1,54 @@
+import type { Caller } from '@datarun/auth';
+import { CurrentCaller } from '@datarun/auth-guard';
+import { JsonBody } from '@datarun/platform';
+import { type IngestResult, type PublishVersionCommand, type RegisterSourceCommand, SourcesService, type SourceView } from '@datarun/registry';
+import { Body, Controller, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { PUBLISH_VERSION, PUSH_RECORDS, REGISTER_SOURCE } from './bodies.js';
+import { ApiProblems } from './problems.js';
+
+@ApiTags('sources')
+@ApiBearerAuth()
+@Controller()
+export class SourcesController {
+  constructor(private readonly sources: SourcesService) {}
+
+  @Post('v1/sources')
+  @HttpCode(201)
+  @ApiBody({ schema: REGISTER_SOURCE })
+  @ApiCreatedResponse({ description: 'the source as the catalogue shows it' })
+  @ApiProblems([400, 'VALIDATION_FAILED, SCHEMA_INVALID'], [403, 'ROLE_FORBIDDEN (departments only)'], [409, 'ALREADY_EXISTS'], [413, 'PAYLOAD_TOO_LARGE'])
+  register(@CurrentCaller() caller: Caller, @Body(new JsonBody(REGISTER_SOURCE)) body: RegisterSourceCommand): Promise<SourceView> {
+    return this.sources.register(caller, body);
+  }
+
+  @Get('v1/sources/:id')
+  @ApiOkResponse({ description: 'one source of the catalogue' })
+  @ApiProblems([404, 'SOURCE_NOT_FOUND'])
+  get(@Param('id') id: string): Promise<SourceView> {
+    return this.sources.view(id);
+  }
+
+  @Post('v1/sources/:id/versions')
+  @HttpCode(201)
+  @ApiBody({ schema: PUBLISH_VERSION })
+  @ApiCreatedResponse({ description: 'the source with its new current version' })
+  @ApiProblems([400, 'VALIDATION_FAILED, SCHEMA_INVALID, SCHEMA_INCOMPATIBLE (with `paths`)'], [403, 'ROLE_FORBIDDEN, NOT_OWNER'], [404, 'SOURCE_NOT_FOUND'])
+  publishVersion(@CurrentCaller() caller: Caller, @Param('id') id: string, @Body(new JsonBody(PUBLISH_VERSION)) body: PublishVersionCommand): Promise<SourceView> {
+    return this.sources.publishVersion(caller, id, body);
+  }
+
+  @Put('v1/sources/:id/records')
+  @ApiBody({ schema: PUSH_RECORDS })
+  @ApiOkResponse({ description: '{stored, rejected: [{index, errors}]}: 200 even when every record was rejected' })
+  @ApiProblems([400, 'VALIDATION_FAILED'], [403, 'ROLE_FORBIDDEN, NOT_OWNER'], [404, 'SOURCE_NOT_FOUND'], [409, 'STATE_CONFLICT (federated source)'], [413, 'PAYLOAD_TOO_LARGE'])
+  push(@CurrentCaller() caller: Caller, @Param('id') id: string, @Body(new JsonBody(PUSH_RECORDS)) body: { records: unknown[] }): Promise<IngestResult> {
+    return this.sources.ingest(caller, id, body.records);
+  }
+
+  @Get('v1/catalog')
+  @ApiOkResponse({ description: 'the resource catalogue (资源目录): sources, versions, fields and classifications, never data' })
+  async catalog(): Promise<{ items: SourceView[] }> {
+    return { items: await this.sources.catalog() };
+  }
+}

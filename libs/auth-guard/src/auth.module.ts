@@ -1,0 +1,37 @@
+import { existsSync, readFileSync } from 'node:fs';
+import type { DatarunConfig } from '@datarun/config';
+import { type DynamicModule, Logger, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { CITIZEN_IDP_ISSUER, jwksToKeyObjects, publicKeyFileToJwks, TokenVerifier } from '@datarun/auth';
+import { AuthGuard } from './auth.guard.js';
+import { MemberKeyDirectory } from './member-key-directory.js';
+
+@Module({})
+export class AuthModule {
+  /** Token verification for an app: members' keys from the registry table, citizens' from the IdP key. */
+  static forRoot(config: DatarunConfig): DynamicModule {
+    return {
+      module: AuthModule,
+      global: true,
+      providers: [
+        MemberKeyDirectory,
+        {
+          provide: TokenVerifier,
+          inject: [MemberKeyDirectory],
+          useFactory: (directory: MemberKeyDirectory) => {
+            const idpFile = config.keys.citizenIdpPublicKey;
+            let citizenIdp;
+            if (idpFile && existsSync(idpFile)) {
+              citizenIdp = { issuer: CITIZEN_IDP_ISSUER, keys: jwksToKeyObjects(publicKeyFileToJwks(readFileSync(idpFile, 'utf8'), CITIZEN_IDP_ISSUER)) };
+            } else {
+              new Logger('Auth').warn(`no citizen identity provider key (${idpFile ?? 'DATARUN_CITIZEN_IDP_PUBLIC_KEY unset'}): citizen tokens are refused`);
+            }
+            return new TokenVerifier(directory, { citizenIdp });
+          },
+        },
+        { provide: APP_GUARD, useClass: AuthGuard },
+      ],
+      exports: [TokenVerifier, MemberKeyDirectory],
+    };
+  }
+}

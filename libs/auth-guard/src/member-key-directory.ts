@@ -1,0 +1,46 @@
+import { Injectable } from '@nestjs/common';
+import type { KeyObject } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { jwksToKeyObjects, type KeyDirectory, type MemberKeys, type MemberKind } from '@datarun/auth';
+
+/**
+ * Members' public keys from the registry's table, as KeyObjects built once. Entries live for a
+ * few seconds so that a key replaced in the registry is honoured by every replica soon after; in
+ * the registry's own process a change drops the entry at once (`invalidate`). The same KeyObject
+ * instance is kept while a key is unchanged, which keeps the verifier's token cache valid.
+ */
+@Injectable()
+export class MemberKeyDirectory implements KeyDirectory {
+  static readonly TTL_MS = 5000;
+  private readonly entries = new Map<string, { value: Promise<MemberKeys | undefined>; expires: number; jwks?: string }>();
+
+  constructor(private readonly dataSource: DataSource) {}
+
+  find(memberId: string): Promise<MemberKeys | undefined> {
+    const now = Date.now();
+    const entry = this.entries.get(memberId);
+    if (entry && entry.expires > now) return entry.value;
+    const value = this.load(memberId, entry);
+    this.entries.set(memberId, { value, expires: now + MemberKeyDirectory.TTL_MS });
+    value.catch(() => this.entries.delete(memberId)); // never cache a failed read
+    return value;
+  }
+
+  invalidate(memberId: string): void {
+    this.entries.delete(memberId);
+  }
+
+  private async load(memberId: string, previous?: { value: Promise<MemberKeys | undefined> }): Promise<MemberKeys | undefined> {
+    const rows: Array<{ kind: MemberKind; jwks: unknown }> = await this.dataSource.query('SELECT kind, jwks FROM member WHERE id = $1', [memberId]);
+    if (rows.length === 0) return undefined;
+    const fresh = jwksToKeyObjects(rows[0].jwks);
+    // Keep the previous KeyObject for an unchanged key so cached tokens stay valid.
+    const old = await previous?.value.catch(() => undefined);
+    const keys = new Map<string, KeyObject>();
+    for (const [kid, key] of fresh) {
+      const kept = old?.keys.get(kid);
+      keys.set(kid, kept && kept.equals(key) ? kept : key);
+    }
+    return { memberId, kind: rows[0].kind, keys };
+  }
+}

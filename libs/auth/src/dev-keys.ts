@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Jwks } from './jwks.js';
+import { generateKeyPairFiles, type KeyPairFiles } from './key-files.js';
+import type { MemberKind } from './types.js';
+
+/** The platform administrator (API.md); its development key id is `admin`. */
+export const ADMIN_MEMBER_ID = 'datarun.admin';
+export const DEFAULT_DEV_KEYS_DIR = '.local/keys';
+
+export interface DemoMember {
+  readonly id: string;
+  /** Display name, in Chinese as the service hall shows it. */
+  readonly name: string;
+  readonly kind: MemberKind;
+  /** What the member is about: a department's data, or a utility's kind. */
+  readonly domain?: string;
+}
+
+/** Synthetic members of a demo city for local runs, e2e tests and benchmarks. */
+export const DEMO_MEMBERS: readonly DemoMember[] = Object.freeze([
+  { id: 'zj.demo.gongan', name: '演示市公安局', kind: 'department', domain: 'household' },
+  { id: 'zj.demo.minzheng', name: '演示市民政局', kind: 'department', domain: 'marriage' },
+  { id: 'zj.demo.renshe', name: '演示市人力资源和社会保障局', kind: 'department', domain: 'social-security' },
+  { id: 'zj.demo.budongchan', name: '演示市不动产登记中心', kind: 'department', domain: 'property' },
+  { id: 'zj.demo.service-hall', name: '演示市政务服务中心', kind: 'consumer' },
+  { id: 'zj.demo.water', name: '演示市自来水公司', kind: 'utility', domain: 'water' },
+  { id: 'zj.demo.electricity', name: '演示市供电公司', kind: 'utility', domain: 'electricity' },
+  { id: 'zj.demo.gas', name: '演示市燃气公司', kind: 'utility', domain: 'gas' },
+  { id: 'zj.demo.auditor', name: '演示市审计局', kind: 'auditor' },
+] satisfies DemoMember[]);
+
+/** One demo member as written to `demo-members.json`. */
+export interface DemoMemberKeys {
+  readonly id: string;
+  readonly name: string;
+  readonly kind: MemberKind;
+  readonly jwks: Jwks;
+  readonly privateKeyPath: string;
+}
+
+export interface DevKeys {
+  readonly dir: string;
+  /** Member `datarun.admin`, kid `admin`. */
+  readonly admin: KeyPairFiles;
+  /** The development citizen identity provider, kid `citizen-idp`. */
+  readonly citizenIdp: KeyPairFiles;
+  /** The audit checkpoint signing key, kid `audit`. */
+  readonly audit: KeyPairFiles;
+  readonly subjectHashKeyPath: string;
+  readonly demoMembers: readonly DemoMemberKeys[];
+  readonly demoMembersPath: string;
+  /** Files this call created (empty when everything was reused). */
+  readonly created: readonly string[];
+}
+
+/**
+ * Ensures the development key material in `dir` (git-ignored `.local/keys` by default), reusing
+ * what is there. All paths returned are absolute. Development only: these keys are not secret
+ * from anyone who can read the working copy.
+ */
+export async function ensureDevKeys(dir: string = DEFAULT_DEV_KEYS_DIR): Promise<DevKeys> {
+  const root = resolve(dir);
+  await mkdir(root, { recursive: true, mode: 0o700 });
+  const created: string[] = [];
+  const pair = async (name: string, kid: string, type: 'ec' | 'rsa' = 'ec'): Promise<KeyPairFiles> => {
+    const files = await generateKeyPairFiles(root, name, kid, type);
+    if (files.created) created.push(files.privateKeyPath);
+    return files;
+  };
+
+  const admin = await pair('admin', 'admin');
+  const citizenIdp = await pair('citizen-idp', 'citizen-idp');
+  const audit = await pair('audit', 'audit');
+  const subjectHashKeyPath = join(root, 'subject-hash.key');
+  if (await ensureSubjectHashKey(subjectHashKeyPath)) created.push(subjectHashKeyPath);
+
+  const demoMembers: DemoMemberKeys[] = [];
+  for (const member of DEMO_MEMBERS) {
+    // One RSA member so that RS256 is exercised end to end as well as ES256.
+    const files = await pair(member.id, member.id, member.id === 'zj.demo.renshe' ? 'rsa' : 'ec');
+    demoMembers.push({ id: member.id, name: member.name, kind: member.kind, jwks: files.jwks, privateKeyPath: files.privateKeyPath });
+  }
+  const demoMembersPath = join(root, 'demo-members.json');
+  await writeFile(demoMembersPath, `${JSON.stringify(demoMembers, null, 2)}\n`, { mode: 0o600 });
+
+  return { dir: root, admin, citizenIdp, audit, subjectHashKeyPath, demoMembers, demoMembersPath, created };
+}
+
+/** 32 random bytes, base64url, mode 0600; kept when present. Returns whether it was created. */
+async function ensureSubjectHashKey(path: string): Promise<boolean> {
+  try {
+    await readFile(path, 'utf8');
+    return false;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  await writeFile(path, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+  return true;
+}

@@ -1,0 +1,236 @@
+import type { KeyObject } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import { Problem } from '@datarun/problems';
+import type { Caller, KeyDirectory, Role } from './types.js';
+
+export const DATARUN_AUDIENCE = 'datarun';
+export const CITIZEN_IDP_ISSUER = 'citizen-idp';
+
+export interface TokenVerifierOptions {
+  /** Required `aud`. Default `datarun`. */
+  audience?: string;
+  /** Largest accepted `exp - iat`, seconds. Default 600 (API.md). */
+  maxLifetimeSec?: number;
+  /** Clock skew tolerated on `exp`, `nbf` and `iat`, seconds. Default 60. */
+  clockSkewSec?: number;
+  /** Citizen tokens: `iss` equal to `issuer` is verified with these keys and gets role `citizen`. */
+  citizenIdp?: { issuer: string; keys: ReadonlyMap<string, KeyObject> };
+  /** Verified tokens kept (LRU). Default 10 000; 0 turns the cache off. */
+  cacheSize?: number;
+  /** The clock, in milliseconds since the epoch (like Date.now). */
+  now?: () => number;
+}
+
+type Alg = 'RS256' | 'ES256';
+/** The only algorithm each key type may be used with; never taken from the token. */
+const ALG_FOR_KEY_TYPE: Readonly<Record<string, Alg>> = { rsa: 'RS256', ec: 'ES256' };
+const MAX_TOKEN_LENGTH = 8192;
+const MAX_ISS_LENGTH = 128;
+const MAX_SUB_LENGTH = 128;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+/**
+ * One answer for unknown member, unknown kid, a key of the wrong type and a bad signature, so a
+ * refusal does not tell a stranger which members and key ids exist.
+ */
+const NOT_SIGNED_BY_REGISTERED_KEY = 'unknown signing key or invalid signature';
+const PASS_THROUGH_CODES = new Set(['TOKEN_MISSING', 'TOKEN_INVALID', 'TOKEN_EXPIRED', 'SERVICE_UNAVAILABLE']);
+
+interface CacheEntry {
+  readonly caller: Caller;
+  readonly exp: number;
+  readonly iss: string;
+  readonly kid: string;
+  readonly key: KeyObject;
+}
+
+interface KeyChoice {
+  readonly key: KeyObject;
+  readonly role: Role;
+}
+
+/**
+ * Verifies `Authorization: Bearer <JWT>` by the rules of API.md "Calling datarun" and answers
+ * who is calling. The token's header is read only to pick the key (`kid`) and is never trusted
+ * for anything else: the algorithm comes from the registered key's type, and key-carrying
+ * headers (`jku`, `x5u`, `jwk`, `x5c`) are not looked at. Every failure is a TOKEN_* Problem;
+ * anything unexpected fails closed as TOKEN_INVALID.
+ */
+export class TokenVerifier {
+  private readonly audience: string;
+  private readonly maxLifetimeSec: number;
+  private readonly clockSkewSec: number;
+  private readonly citizenIdp?: { issuer: string; keys: ReadonlyMap<string, KeyObject> };
+  private readonly cacheSize: number;
+  private readonly now: () => number;
+  /** Token string → verified caller; a Map iterates in insertion order, which makes it an LRU. */
+  private readonly cache = new Map<string, CacheEntry>();
+
+  constructor(
+    private readonly directory: KeyDirectory,
+    options: TokenVerifierOptions = {},
+  ) {
+    this.audience = options.audience ?? DATARUN_AUDIENCE;
+    this.maxLifetimeSec = options.maxLifetimeSec ?? 600;
+    this.clockSkewSec = options.clockSkewSec ?? 60;
+    this.citizenIdp = options.citizenIdp;
+    this.cacheSize = options.cacheSize ?? 10_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  async verify(authorization: string | undefined): Promise<Caller> {
+    const token = bearerToken(authorization);
+    try {
+      return await this.verifyToken(token);
+    } catch (error) {
+      if (error instanceof Problem && PASS_THROUGH_CODES.has(error.code)) throw error;
+      throw new Problem('TOKEN_INVALID', 'the token could not be verified');
+    }
+  }
+
+  private async verifyToken(token: string): Promise<Caller> {
+    const nowSec = Math.floor(this.now() / 1000);
+    const cached = await this.fromCache(token, nowSec);
+    if (cached) return cached;
+
+    if (token.length > MAX_TOKEN_LENGTH) throw invalid('the token is too long');
+    const parts = token.split('.');
+    if (parts.length !== 3 || !BASE64URL.test(parts[0]) || !BASE64URL.test(parts[1]) || !BASE64URL.test(parts[2])) {
+      throw invalid('the token is not a signed JWT');
+    }
+    const header = decodeJson(parts[0]);
+    const payload = decodeJson(parts[1]);
+    if (!header || !payload) throw invalid('the token is not a signed JWT');
+
+    const alg = header.alg;
+    if (alg !== 'RS256' && alg !== 'ES256') throw invalid('alg must be RS256 or ES256');
+    const kid = header.kid;
+    if (typeof kid !== 'string' || kid.length === 0) throw invalid('kid is required');
+    // RFC 7515 §4.1.11: a critical extension we do not understand makes the token invalid.
+    if (header.crit !== undefined) throw invalid('crit header parameters are not supported');
+
+    const iss = payload.iss;
+    if (typeof iss !== 'string' || iss.length === 0 || iss.length > MAX_ISS_LENGTH) {
+      throw invalid('iss must be the member id');
+    }
+    const { exp } = checkLifetime(payload, nowSec, this.maxLifetimeSec, this.clockSkewSec);
+    const actor = payload.sub;
+    if (typeof actor !== 'string' || actor.length === 0 || actor.length > MAX_SUB_LENGTH || CONTROL_CHARS.test(actor)) {
+      throw invalid(`sub must be a non-empty string of at most ${MAX_SUB_LENGTH} printable characters`);
+    }
+
+    const choice = await this.findKey(iss, kid);
+    if (!choice || ALG_FOR_KEY_TYPE[choice.key.asymmetricKeyType ?? ''] !== alg) {
+      throw invalid(NOT_SIGNED_BY_REGISTERED_KEY);
+    }
+
+    try {
+      jwt.verify(token, choice.key, {
+        algorithms: [alg],
+        audience: this.audience,
+        issuer: iss,
+        clockTolerance: this.clockSkewSec,
+        clockTimestamp: nowSec,
+      });
+    } catch (error) {
+      throw fromJsonWebTokenError(error, this.audience);
+    }
+
+    const caller: Caller = Object.freeze({
+      memberId: iss,
+      role: choice.role,
+      actor,
+    });
+    this.remember(token, { caller, exp, iss, kid, key: choice.key });
+    return caller;
+  }
+
+  private async findKey(iss: string, kid: string): Promise<KeyChoice | undefined> {
+    if (this.citizenIdp && iss === this.citizenIdp.issuer) {
+      const key = this.citizenIdp.keys.get(kid);
+      return key && { key, role: 'citizen' };
+    }
+    const member = await this.directory.find(iss);
+    const key = member?.keys.get(kid);
+    return member && key && { key, role: member.kind };
+  }
+
+  /**
+   * A cached caller is good while its token has not expired and the directory still hands out
+   * the very KeyObject that verified it (and the member still has the same kind): a rotated or
+   * removed key, or a changed member, sends the token through full verification again.
+   */
+  private async fromCache(token: string, nowSec: number): Promise<Caller | undefined> {
+    const entry = this.cache.get(token);
+    if (!entry) return undefined;
+    this.cache.delete(token);
+    if (nowSec >= entry.exp + this.clockSkewSec) return undefined;
+    const current = await this.findKey(entry.iss, entry.kid);
+    if (current?.key !== entry.key || current.role !== entry.caller.role) return undefined;
+    this.cache.set(token, entry);
+    return entry.caller;
+  }
+
+  private remember(token: string, entry: CacheEntry): void {
+    if (this.cacheSize <= 0) return;
+    this.cache.delete(token);
+    this.cache.set(token, entry);
+    while (this.cache.size > this.cacheSize) {
+      const oldest = this.cache.keys().next();
+      if (oldest.done) break;
+      this.cache.delete(oldest.value);
+    }
+  }
+}
+
+function bearerToken(authorization: string | undefined): string {
+  if (typeof authorization !== 'string') throw new Problem('TOKEN_MISSING', 'send Authorization: Bearer <token>');
+  const match = /^\s*(\S+)(?:\s+(.*?))?\s*$/s.exec(authorization);
+  // The auth-scheme is case-insensitive (RFC 9110 §11.1).
+  if (!match || match[1].toLowerCase() !== 'bearer' || !match[2]) {
+    throw new Problem('TOKEN_MISSING', 'send Authorization: Bearer <token>');
+  }
+  const token = match[2];
+  if (/\s/.test(token)) throw invalid('the token is not a signed JWT');
+  return token;
+}
+
+function checkLifetime(
+  payload: Record<string, unknown>,
+  nowSec: number,
+  maxLifetimeSec: number,
+  skewSec: number,
+): { exp: number; iat: number } {
+  const { exp, iat } = payload;
+  if (!isNumericDate(exp) || !isNumericDate(iat)) throw invalid('exp and iat are required NumericDates');
+  if (exp <= iat) throw invalid('exp must be after iat');
+  if (exp - iat > maxLifetimeSec) throw invalid(`the token lifetime exceeds ${maxLifetimeSec} s`);
+  if (iat > nowSec + skewSec) throw invalid('iat is in the future');
+  return { exp, iat };
+}
+
+function isNumericDate(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
+
+function fromJsonWebTokenError(error: unknown, audience: string): Problem {
+  if (error instanceof jwt.TokenExpiredError) return new Problem('TOKEN_EXPIRED', 'the token has expired');
+  if (error instanceof jwt.NotBeforeError) return invalid('the token is not valid yet (nbf)');
+  const message = error instanceof Error ? error.message : '';
+  if (message.startsWith('jwt audience invalid')) return invalid(`aud must be ${audience}`);
+  if (message === 'invalid signature') return invalid(NOT_SIGNED_BY_REGISTERED_KEY);
+  return invalid('the token could not be verified');
+}
+
+function decodeJson(part: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function invalid(detail: string): Problem {
+  return new Problem('TOKEN_INVALID', detail);
+}

@@ -1,0 +1,64 @@
+import { type Caller, requireRole } from '@datarun/auth';
+import { Problem } from '@datarun/problems';
+import { Injectable } from '@nestjs/common';
+import { DataSource, In } from 'typeorm';
+import { SourceEntity } from '../sources/source.entity.js';
+import { MatterEntity, type MatterNotification } from './matter.entity.js';
+
+export interface RegisterMatterCommand {
+  readonly code: string;
+  readonly title: string;
+  readonly evidence: readonly string[];
+  readonly materials: readonly string[];
+  readonly onComplete: ReadonlyArray<{ notify: string; request?: 'transfer' | 'discount'; materials?: readonly string[] }>;
+}
+
+export interface MatterView {
+  code: string;
+  title: string;
+  evidence: string[];
+  materials: string[];
+  onComplete: MatterNotification[];
+  createdAt: string;
+}
+
+export const MATTER_CODE = /^[a-z][a-z0-9-]{1,63}$/;
+
+@Injectable()
+export class MattersService {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async register(caller: Caller, cmd: RegisterMatterCommand): Promise<MatterView> {
+    requireRole(caller, 'admin');
+    if (!MATTER_CODE.test(cmd.code)) throw new Problem('VALIDATION_FAILED', `code must match ${MATTER_CODE.source}`);
+    const evidence = [...new Set(cmd.evidence)];
+    const found = await this.dataSource.getRepository(SourceEntity).findBy({ id: In(evidence) });
+    const missing = evidence.filter((s) => !found.some((f) => f.id === s));
+    if (missing.length) throw new Problem('SOURCE_NOT_FOUND', `no source ${missing.join(', ')}`);
+    const onComplete: MatterNotification[] = cmd.onComplete.map((n) => ({ notify: n.notify, request: n.request ?? 'transfer', materials: [...(n.materials ?? [])] }));
+    const unknownMaterials = onComplete.flatMap((n) => n.materials).filter((m) => !cmd.materials.includes(m));
+    if (unknownMaterials.length) throw new Problem('VALIDATION_FAILED', `onComplete names materials the matter does not collect: ${[...new Set(unknownMaterials)].join(', ')}`);
+    const recipients = onComplete.map((n) => `${n.notify}/${n.request}`);
+    if (new Set(recipients).size !== recipients.length) throw new Problem('VALIDATION_FAILED', 'onComplete names the same recipient and request twice');
+
+    await this.dataSource.transaction(async (em) => {
+      if (await em.getRepository(MatterEntity).existsBy({ code: cmd.code })) throw new Problem('ALREADY_EXISTS', `matter ${cmd.code} is already registered`);
+      await em.getRepository(MatterEntity).insert({ code: cmd.code, title: cmd.title, evidence, materials: [...new Set(cmd.materials)], onComplete });
+    });
+    return this.get(cmd.code);
+  }
+
+  async get(code: string): Promise<MatterView> {
+    const m = await this.dataSource.getRepository(MatterEntity).findOneBy({ code });
+    if (!m) throw new Problem('MATTER_NOT_FOUND', `no matter ${code}`);
+    return view(m);
+  }
+
+  async list(): Promise<MatterView[]> {
+    return (await this.dataSource.getRepository(MatterEntity).find({ order: { code: 'ASC' } })).map(view);
+  }
+}
+
+function view(m: MatterEntity): MatterView {
+  return { code: m.code, title: m.title, evidence: m.evidence, materials: m.materials, onComplete: m.onComplete, createdAt: m.createdAt.toISOString() };
+}

@@ -1,0 +1,72 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { publicKeyFileToJwks } from '@datarun/auth';
+import type { DatarunConfig } from '@datarun/config';
+import { RecordSchemaGuard } from '@datarun/schemas';
+import { type DynamicModule, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { REGISTRY_ENTITIES } from './entities.js';
+import { GrantsService } from './grants/grants.service.js';
+import { MattersService } from './matters/matters.service.js';
+import { ADMIN_MEMBER_ID, MembersService } from './members/members.service.js';
+import { SourcesService } from './sources/sources.service.js';
+
+const RETRY_MS = 5000;
+
+/**
+ * Keeps the platform administrator's key as configured: `datarun.admin` is created or its JWKS
+ * refreshed at boot, retried until the database answers.
+ */
+@Injectable()
+export class AdminKeySeed implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('AdminKeySeed');
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly members: MembersService,
+    private readonly keyFile: string,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!existsSync(this.keyFile)) {
+      this.logger.warn(`no administrator public key at ${this.keyFile} (DATARUN_ADMIN_PUBLIC_KEY): ${ADMIN_MEMBER_ID} cannot sign in`);
+      return;
+    }
+    await this.seed(); // a failure schedules a retry instead of stopping the app
+  }
+
+  onApplicationShutdown(): void {
+    clearTimeout(this.timer);
+  }
+
+  private async seed(): Promise<void> {
+    try {
+      const jwks = publicKeyFileToJwks(readFileSync(this.keyFile, 'utf8'), 'admin');
+      await this.members.ensure(ADMIN_MEMBER_ID, 'Platform administrator', 'admin', jwks as never);
+      this.logger.log(`${ADMIN_MEMBER_ID} key loaded from ${this.keyFile}`);
+    } catch (error) {
+      this.logger.warn(`cannot seed ${ADMIN_MEMBER_ID} yet: ${(error as Error).message}; retrying`);
+      this.timer = setTimeout(() => void this.seed(), RETRY_MS);
+    }
+  }
+}
+
+@Module({})
+export class RegistryModule {
+  static forRoot(config: DatarunConfig, options: { seedAdmin: boolean } = { seedAdmin: false }): DynamicModule {
+    return {
+      module: RegistryModule,
+      imports: [TypeOrmModule.forFeature(REGISTRY_ENTITIES)],
+      providers: [
+        { provide: RecordSchemaGuard, useValue: new RecordSchemaGuard() },
+        MembersService,
+        SourcesService,
+        GrantsService,
+        MattersService,
+        ...(options.seedAdmin
+          ? [{ provide: AdminKeySeed, inject: [MembersService], useFactory: (m: MembersService) => new AdminKeySeed(m, config.keys.adminPublicKey) }]
+          : []),
+      ],
+      exports: [MembersService, SourcesService, GrantsService, MattersService, RecordSchemaGuard],
+    };
+  }
+}

@@ -1,0 +1,283 @@
+// The registry through its HTTP API alone, as departments, consumers and the admin use it.
+import { readFileSync } from 'node:fs';
+import { RegistryAppModule } from '../../apps/registry/src/app.module.js';
+import { bootApp, type TestApp } from '../support/apps.js';
+import { migratedDatabase, type TestDatabase } from '../support/infra.js';
+import { adminKeyFile, registerMember, type TestMember } from '../support/members.js';
+
+const householdSchema = JSON.parse(readFileSync('schemas/records/household.json', 'utf8'));
+const classification = JSON.parse(readFileSync('schemas/records/classification.json', 'utf8')).household;
+
+/** A small source a department invents on the day (no code change). */
+const petSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  type: 'object',
+  additionalProperties: false,
+  required: ['idNumber', 'name', 'species'],
+  properties: {
+    idNumber: { type: 'string', pattern: '^\\d{17}[\\dX]$' },
+    name: { type: 'string', maxLength: 50 },
+    species: { enum: ['dog', 'cat'] },
+    chip: { type: 'string', pattern: '^[0-9]{15}$' },
+  },
+};
+const petClassification = { idNumber: 'sensitive', name: 'internal', species: 'public', chip: 'internal' };
+
+describe('registry', () => {
+  let db: TestDatabase;
+  let t: TestApp;
+  let admin: TestMember;
+  let dept: TestMember;
+  let otherDept: TestMember;
+  let consumer: TestMember;
+  const sourceId = `pets-${Date.now().toString(36)}`;
+  const matter = `pet-licence-${Date.now().toString(36)}`;
+
+  const count = async (table: string, where = 'true') => Number((await db.ownerQuery(`SELECT count(*) FROM ${table} WHERE ${where}`)).rows[0].count);
+
+  beforeAll(async () => {
+    const keys = adminKeyFile();
+    admin = keys.admin;
+    db = await migratedDatabase({ DATARUN_ADMIN_PUBLIC_KEY: keys.publicKeyPath });
+    t = await bootApp(RegistryAppModule.forRoot(db.config), 'registry', 8 * 1024 * 1024);
+    dept = await registerMember(t, admin, 'department', 'zj.test.ganzhou');
+    otherDept = await registerMember(t, admin, 'department', 'zj.test.other');
+    consumer = await registerMember(t, admin, 'consumer', 'zj.test.hall');
+  });
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+  });
+
+  it('plays the department story: source, records, grant request, approval, versions', async () => {
+    // A department registers a new source with its schema.
+    const created = await t.http
+      .post('/v1/sources')
+      .set('authorization', dept.auth())
+      .send({ id: sourceId, title: '犬只登记', schema: petSchema, subjectKey: 'idNumber', classification: petClassification, mode: 'replica' })
+      .expect(201);
+    expect(created.body).toMatchObject({ id: sourceId, owner: dept.id, currentVersion: 1, mode: 'replica' });
+
+    // It pushes records; the one that breaks the schema is listed, the rest stored.
+    const pushed = await t.http
+      .put(`/v1/sources/${sourceId}/records`)
+      .set('authorization', dept.auth())
+      .send({
+        records: [
+          { idNumber: '11010519491231002X', name: '旺财', species: 'dog' },
+          { idNumber: '110105194912310029', name: '咪咪', species: 'lizard' },
+          { idNumber: '440524188001010014', name: '小黑', species: 'cat', chip: '123456789012345' },
+        ],
+      })
+      .expect(200);
+    expect(pushed.body.stored).toBe(2);
+    expect(pushed.body.rejected).toHaveLength(1);
+    expect(pushed.body.rejected[0].index).toBe(1);
+    expect(JSON.stringify(pushed.body.rejected[0].errors)).toContain('/species');
+    expect(await count('source_record', `source_id = '${sourceId}'`)).toBe(2);
+
+    // The admin registers a matter that needs the source; the consumer requests a grant for it.
+    await t.http
+      .post('/v1/matters')
+      .set('authorization', admin.auth())
+      .send({ code: matter, title: '犬只许可', evidence: [sourceId], materials: ['application'], onComplete: [] })
+      .expect(201);
+    const validUntil = new Date(Date.now() + 30 * 86400_000).toISOString();
+    const requested = await t.http
+      .post('/v1/grants')
+      .set('authorization', consumer.auth())
+      .send({ source: sourceId, fields: ['name', 'species'], verifyFields: ['chip'], purposes: [matter], validUntil, reason: '办理犬只许可' })
+      .expect(201);
+    expect(requested.body).toMatchObject({ state: 'requested', consumer: consumer.id, source: sourceId });
+    const grantId = requested.body.id;
+
+    // The department finds it in its queue; the other department does not.
+    const queue = await t.http.get(`/v1/grants?state=requested`).set('authorization', dept.auth()).expect(200);
+    expect(queue.body.items.map((g: { id: string }) => g.id)).toEqual([grantId]);
+    const othersQueue = await t.http.get(`/v1/grants`).set('authorization', otherDept.auth()).expect(200);
+    expect(othersQueue.body.items).toEqual([]);
+
+    // Another department may not decide it, and nothing changes when it tries.
+    const foreign = await t.http.post(`/v1/grants/${grantId}/approve`).set('authorization', otherDept.auth()).send({}).expect(403);
+    expect(foreign.body.code).toBe('NOT_OWNER');
+    // A consumer may not approve its own request.
+    const self = await t.http.post(`/v1/grants/${grantId}/approve`).set('authorization', consumer.auth()).send({}).expect(403);
+    expect(self.body.code).toBe('ROLE_FORBIDDEN');
+    expect(await count('grant_decision')).toBe(0);
+
+    const approved = await t.http.post(`/v1/grants/${grantId}/approve`).set('authorization', dept.auth('dept-clerk-7')).send({ note: '同意' }).expect(200);
+    expect(approved.body).toMatchObject({ state: 'approved', decidedBy: dept.id });
+    expect(approved.body.decisions).toEqual([expect.objectContaining({ decision: 'approved', member: dept.id, actor: 'dept-clerk-7', note: '同意' })]);
+    const twice = await t.http.post(`/v1/grants/${grantId}/approve`).set('authorization', dept.auth()).send({}).expect(409);
+    expect(twice.body.code).toBe('STATE_CONFLICT');
+    const mine = await t.http.get('/v1/grants').set('authorization', consumer.auth()).expect(200);
+    expect(mine.body.items.map((g: { state: string }) => g.state)).toEqual(['approved']);
+
+    // A compatible version: a new optional field and a relaxed length.
+    const v2 = {
+      ...petSchema,
+      properties: { ...petSchema.properties, name: { type: 'string', maxLength: 100 }, colour: { type: 'string' } },
+    };
+    const published = await t.http
+      .post(`/v1/sources/${sourceId}/versions`)
+      .set('authorization', dept.auth())
+      .send({ schema: v2, classification: { ...petClassification, colour: 'public' } })
+      .expect(201);
+    expect(published.body.currentVersion).toBe(2);
+
+    // An incompatible one: drops `species`, which the approved grant reads, and requires `chip`.
+    const { species: _dropped, ...withoutSpecies } = v2.properties;
+    const refused = await t.http
+      .post(`/v1/sources/${sourceId}/versions`)
+      .set('authorization', dept.auth())
+      .send({ schema: { ...v2, required: ['idNumber', 'name', 'chip'], properties: withoutSpecies }, classification: { idNumber: 'sensitive', name: 'internal', chip: 'internal', colour: 'public' } })
+      .expect(400);
+    expect(refused.body.code).toBe('SCHEMA_INCOMPATIBLE');
+    const paths = refused.body.paths.map((p: { path: string }) => p.path).join(' ');
+    expect(paths).toContain('species');
+    expect(paths).toContain('required');
+    expect(await count('source_version', `source_id = '${sourceId}'`)).toBe(2);
+
+    // The catalogue shows versions, fields and classifications, never data.
+    const catalog = await t.http.get('/v1/catalog').set('authorization', consumer.auth()).expect(200);
+    const entry = catalog.body.items.find((s: { id: string }) => s.id === sourceId);
+    expect(entry.versions).toHaveLength(2);
+    expect(entry.versions[1].fields).toContainEqual({ name: 'colour', type: 'string', required: false, classification: 'public' });
+    expect(JSON.stringify(catalog.body)).not.toContain('旺财');
+
+    // Revocation ends the grant; only approved grants count afterwards.
+    await t.http.post(`/v1/grants/${grantId}/revoke`).set('authorization', dept.auth()).send({}).expect(200);
+    const after = await t.http.get(`/v1/grants/${grantId}`).set('authorization', consumer.auth()).expect(200);
+    expect(after.body.state).toBe('revoked');
+    expect(after.body.decisions.map((d: { decision: string }) => d.decision)).toEqual(['approved', 'revoked']);
+  });
+
+  it('registers the built-in household schema as an ordinary source', async () => {
+    const id = `household-${Date.now().toString(36)}`;
+    const res = await t.http
+      .post('/v1/sources')
+      .set('authorization', dept.auth())
+      .send({ id, title: '户籍', schema: householdSchema, subjectKey: 'idNumber', classification, mode: 'replica' })
+      .expect(201);
+    // jsonb keeps its own key order, so compare the sets of fields.
+    expect(res.body.versions[0].fields.map((f: { name: string }) => f.name).sort()).toEqual(Object.keys(householdSchema.properties).sort());
+  });
+
+  describe('refuses, storing nothing', () => {
+    const before: Record<string, number> = {};
+    beforeEach(async () => {
+      for (const table of ['member', 'source', 'source_version', 'source_record', 'access_grant', 'grant_decision', 'matter']) before[table] = await count(table);
+    });
+    afterEach(async () => {
+      for (const table of Object.keys(before)) expect({ table, rows: await count(table) }).toEqual({ table, rows: before[table] });
+    });
+
+    const source = (overrides: Record<string, unknown> = {}) => ({
+      id: `x-${Math.random().toString(36).slice(2, 8)}`,
+      title: 't',
+      schema: petSchema,
+      subjectKey: 'idNumber',
+      classification: petClassification,
+      mode: 'replica',
+      ...overrides,
+    });
+
+    it('a consumer registering a source: 403 ROLE_FORBIDDEN', async () => {
+      const res = await t.http.post('/v1/sources').set('authorization', consumer.auth()).send(source()).expect(403);
+      expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+      expect(res.body.code).toBe('ROLE_FORBIDDEN');
+    });
+
+    it('a schema with a remote $ref: 400 SCHEMA_INVALID', async () => {
+      const schema = { ...petSchema, properties: { ...petSchema.properties, chip: { $ref: 'https://evil.example/chip.json' } } };
+      const res = await t.http.post('/v1/sources').set('authorization', dept.auth()).send(source({ schema })).expect(400);
+      expect(res.body.code).toBe('SCHEMA_INVALID');
+      expect(res.body.detail).toMatch(/\$ref/);
+    });
+
+    it('a schema with a catastrophic pattern is compiled safely and still enforced linearly', async () => {
+      // RE2 runs ^(a+)+$ in linear time; the source registers, and the pattern works on ingest.
+      const schema = { ...petSchema, properties: { ...petSchema.properties, name: { type: 'string', pattern: '^(a+)+$' } } };
+      const id = `evil-${Date.now().toString(36)}`;
+      await t.http.post('/v1/sources').set('authorization', dept.auth()).send(source({ id, schema })).expect(201);
+      const res = await t.http
+        .put(`/v1/sources/${id}/records`)
+        .set('authorization', dept.auth())
+        .send({ records: [{ idNumber: '11010519491231002X', name: `${'a'.repeat(30000)}!`, species: 'dog' }] })
+        .expect(200);
+      expect(res.body).toMatchObject({ stored: 0, rejected: [{ index: 0 }] });
+      // This test stores a source on purpose; make the bookkeeping agree.
+      before.source += 1;
+      before.source_version += 1;
+    });
+
+    it('a pattern RE2 cannot run (backreference): 400 SCHEMA_INVALID', async () => {
+      const schema = { ...petSchema, properties: { ...petSchema.properties, name: { type: 'string', pattern: '^(a)\\1$' } } };
+      const res = await t.http.post('/v1/sources').set('authorization', dept.auth()).send(source({ schema })).expect(400);
+      expect(res.body.code).toBe('SCHEMA_INVALID');
+    });
+
+    it('a 10 MB body: 413 PAYLOAD_TOO_LARGE', async () => {
+      const res = await t.http
+        .post('/v1/sources')
+        .set('authorization', dept.auth())
+        .set('content-type', 'application/json')
+        .send(JSON.stringify(source({ title: 'x'.repeat(10 * 1024 * 1024) })))
+        .expect(413);
+      expect(res.body.code).toBe('PAYLOAD_TOO_LARGE');
+    });
+
+    it('a classification that misses a field: 400 VALIDATION_FAILED', async () => {
+      const res = await t.http.post('/v1/sources').set('authorization', dept.auth()).send(source({ classification: { idNumber: 'sensitive' } })).expect(400);
+      expect(res.body.code).toBe('VALIDATION_FAILED');
+      expect(res.body.detail).toContain('species');
+    });
+
+    it('a department pushing records to another department’s source: 403 NOT_OWNER', async () => {
+      const res = await t.http
+        .put(`/v1/sources/${sourceId}/records`)
+        .set('authorization', otherDept.auth())
+        .send({ records: [{ idNumber: '11010519491231002X', name: '冒名', species: 'dog' }] })
+        .expect(403);
+      expect(res.body.code).toBe('NOT_OWNER');
+    });
+
+    it('a malformed record batch: 400 VALIDATION_FAILED', async () => {
+      const res = await t.http.put(`/v1/sources/${sourceId}/records`).set('authorization', dept.auth()).send({ records: 'nope' }).expect(400);
+      expect(res.body.code).toBe('VALIDATION_FAILED');
+    });
+
+    it('an unknown source: 404 SOURCE_NOT_FOUND', async () => {
+      const res = await t.http.put('/v1/sources/no-such-source/records').set('authorization', dept.auth()).send({ records: [{}] }).expect(404);
+      expect(res.body.code).toBe('SOURCE_NOT_FOUND');
+    });
+
+    it('a grant for a field the source does not have: 400 VALIDATION_FAILED', async () => {
+      const res = await t.http
+        .post('/v1/grants')
+        .set('authorization', consumer.auth())
+        .send({ source: sourceId, fields: ['salary'], purposes: [matter], validUntil: new Date(Date.now() + 86400_000).toISOString(), reason: 'r' })
+        .expect(400);
+      expect(res.body.code).toBe('VALIDATION_FAILED');
+    });
+
+    it('a member registered twice: 409 ALREADY_EXISTS', async () => {
+      const res = await t.http
+        .post('/v1/members')
+        .set('authorization', admin.auth())
+        .send({ id: dept.id, name: 'again', kind: 'department', jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0', kid: 'k' }] } })
+        .expect(409);
+      expect(res.body.code).toBe('ALREADY_EXISTS');
+    });
+
+    it('a department registering a member: 403 ROLE_FORBIDDEN', async () => {
+      const res = await t.http.post('/v1/members').set('authorization', dept.auth()).send({ id: 'zj.sneaky', name: 'x', kind: 'admin', jwks: { keys: [{ kty: 'EC' }] } }).expect(403);
+      expect(res.body.code).toBe('ROLE_FORBIDDEN');
+    });
+
+    it('no token: 401 TOKEN_MISSING', async () => {
+      const res = await t.http.get('/v1/catalog').expect(401);
+      expect(res.body.code).toBe('TOKEN_MISSING');
+    });
+  });
+});

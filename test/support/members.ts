@@ -1,0 +1,50 @@
+// Members with real key pairs, registered through the registry's HTTP API, and their tokens.
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mintToken, publicJwkOf } from '@datarun/auth';
+import type { TestApp } from './apps.js';
+import { uniqueName } from './infra.js';
+
+export interface TestMember {
+  readonly id: string;
+  readonly kind: string;
+  readonly privateKey: KeyObject;
+  readonly kid: string;
+  /** A fresh token; `sub` is the acting person (default a clerk number). */
+  token(subject?: string): string;
+  /** `Authorization` header value. */
+  auth(subject?: string): string;
+}
+
+export function keyPair(): { privateKey: KeyObject; publicKey: KeyObject } {
+  return generateKeyPairSync('ec', { namedCurve: 'P-256' });
+}
+
+export function memberWithKey(id: string, kind: string, pair = keyPair(), kid = `${id}-k1`): TestMember {
+  const token = (subject = 'clerk-0001') => mintToken({ issuer: id, kid, privateKey: pair.privateKey, subject });
+  return { id, kind, privateKey: pair.privateKey, kid, token, auth: (s) => `Bearer ${token(s)}` };
+}
+
+/** An administrator key pair whose public half is written where the config can point at it. */
+export function adminKeyFile(): { admin: TestMember; publicKeyPath: string } {
+  const pair = keyPair();
+  const dir = mkdtempSync(join(tmpdir(), 'datarun-admin-'));
+  const publicKeyPath = join(dir, 'admin.pub.pem');
+  writeFileSync(publicKeyPath, pair.publicKey.export({ type: 'spki', format: 'pem' }));
+  return { admin: memberWithKey('datarun.admin', 'admin', pair, 'admin'), publicKeyPath };
+}
+
+/** Registers a new member of the kind through POST /v1/members, as the admin. */
+export async function registerMember(t: TestApp, admin: TestMember, kind: string, prefix = `zj.test.${kind}`): Promise<TestMember> {
+  const pair = keyPair();
+  const id = uniqueName(prefix).replaceAll('_', '-').toLowerCase();
+  const member = memberWithKey(id, kind, pair);
+  await t.http
+    .post('/v1/members')
+    .set('authorization', admin.auth('admin-1'))
+    .send({ id, name: `测试 ${kind}`, kind, jwks: { keys: [publicJwkOf(pair.publicKey, member.kid)] } })
+    .expect(201);
+  return member;
+}
