@@ -1,0 +1,83 @@
+import type { Caller, DemoMemberKeys } from '@datarun/auth';
+import { ADMIN_MEMBER_ID } from '@datarun/auth';
+import { Problem } from '@datarun/problems';
+import type { GrantsService } from './grants/grants.service.js';
+import type { MattersService } from './matters/matters.service.js';
+import type { MembersService } from './members/members.service.js';
+import type { Classification } from './sources/source.entity.js';
+import type { SourcesService } from './sources/sources.service.js';
+
+/** A built-in source as it is kept in schemas/records: nothing special, just seeded. */
+export interface BuiltInSource {
+  readonly id: string;
+  readonly title: string;
+  readonly schema: object;
+  readonly classification: Record<string, Classification>;
+  readonly owner: string;
+}
+
+/** 不动产转移登记: the matter whose completion moves water, electricity and gas to the new owner. */
+export const PROPERTY_TRANSFER = {
+  code: 'property-transfer',
+  title: '不动产转移登记',
+  evidence: ['property', 'household', 'marriage'],
+  materials: ['transfer-contract', 'property-certificate', 'id-card'],
+  onComplete: ['water', 'electricity', 'gas'].map((notify) => ({ notify, request: 'transfer' as const, materials: ['property-certificate'] })),
+};
+
+export interface RegistryServices {
+  readonly members: MembersService;
+  readonly sources: SourcesService;
+  readonly matters: MattersService;
+  readonly grants: GrantsService;
+}
+
+const as = (memberId: string, role: Caller['role']): Caller => ({ memberId, role, actor: 'seed' });
+
+/**
+ * The demo city of `npm start`: demo members with their development keys, the four built-in
+ * sources owned by their departments, the property-transfer matter, and the service hall's
+ * grants for it, approved by each owner. Idempotent: what exists is left alone.
+ */
+export async function seedDemoRegistry(services: RegistryServices, members: readonly DemoMemberKeys[], builtIns: readonly BuiltInSource[]): Promise<string[]> {
+  const done: string[] = [];
+  for (const m of members) await services.members.ensure(m.id, m.name, m.kind, m.jwks);
+  done.push(`${members.length} demo members`);
+
+  for (const s of builtIns) {
+    const created = await ignoreExisting(() =>
+      services.sources.register(as(s.owner, 'department'), { id: s.id, title: s.title, schema: s.schema, subjectKey: 'idNumber', classification: s.classification, mode: 'replica' }),
+    );
+    if (created) done.push(`source ${s.id} (owner ${s.owner})`);
+  }
+
+  if (await ignoreExisting(() => services.matters.register(as(ADMIN_MEMBER_ID, 'admin'), PROPERTY_TRANSFER))) done.push(`matter ${PROPERTY_TRANSFER.code}`);
+
+  const hall = members.find((m) => m.kind === 'consumer');
+  if (hall) {
+    const existing = await services.grants.list(as(hall.id, 'consumer'), { state: 'approved' });
+    for (const s of builtIns.filter((b) => PROPERTY_TRANSFER.evidence.includes(b.id))) {
+      if (existing.some((g) => g.source === s.id)) continue;
+      const { compiled } = await services.sources.currentSchema(s.id);
+      const grant = await services.grants.request(as(hall.id, 'consumer'), {
+        source: s.id,
+        fields: compiled.fields.filter((f) => s.classification[f] !== 'secret'),
+        purposes: [PROPERTY_TRANSFER.code],
+        validUntil: new Date(Date.now() + 365 * 86400_000).toISOString(),
+        reason: '一窗受理不动产转移登记，免交纸质证明',
+      });
+      await services.grants.decide(as(s.owner, 'department'), grant.id, 'approve', 'demo');
+      done.push(`grant ${hall.id} → ${s.id}`);
+    }
+  }
+  return done;
+}
+
+async function ignoreExisting<T>(create: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await create();
+  } catch (error) {
+    if (error instanceof Problem && error.code === 'ALREADY_EXISTS') return undefined;
+    throw error;
+  }
+}

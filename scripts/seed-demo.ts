@@ -1,0 +1,38 @@
+// Part of `npm start`: development keys, then the demo city in the registry (members, the four
+// built-in sources from schemas/records, the property-transfer matter, the service hall's grants).
+import { readFileSync } from 'node:fs';
+import { AuthModule } from '@datarun/auth-guard';
+import { DEMO_MEMBERS, ensureDevKeys } from '@datarun/auth';
+import { loadConfig } from '@datarun/config';
+import { DbModule } from '@datarun/db';
+import { type BuiltInSource, GrantsService, MattersService, MembersService, RegistryModule, seedDemoRegistry, SourcesService } from '@datarun/registry';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+
+const config = loadConfig(process.env);
+const keys = await ensureDevKeys(`${config.localDir}/keys`);
+console.log(`seed: development keys in ${config.localDir}/keys (${keys.created.length} created)`);
+
+const classification = JSON.parse(readFileSync('schemas/records/classification.json', 'utf8'));
+const builtIns: BuiltInSource[] = DEMO_MEMBERS.filter((m) => m.kind === 'department' && m.domain).map((m) => {
+  const schema = JSON.parse(readFileSync(`schemas/records/${m.domain}.json`, 'utf8'));
+  return { id: m.domain!, title: String(schema.title), schema, classification: classification[m.domain!], owner: m.id };
+});
+
+@Module({ imports: [DbModule.forRoot(config), AuthModule.forRoot(config), RegistryModule.forRoot(config)] })
+class SeedModule {}
+
+const app = await NestFactory.createApplicationContext(SeedModule, { logger: ['error', 'warn'] });
+try {
+  const done = await seedDemoRegistry(
+    { members: app.get(MembersService), sources: app.get(SourcesService), matters: app.get(MattersService), grants: app.get(GrantsService) },
+    keys.demoMembers,
+    builtIns,
+  );
+  console.log(done.length > 1 ? `seed: ${done.join(', ')}` : 'seed: demo registry already in place');
+} catch (error) {
+  console.error(`seed: ${(error as Error).message}`);
+  process.exitCode = 1;
+} finally {
+  await app.close();
+}
