@@ -1,0 +1,97 @@
+// Token attacks through HTTP: each is 401 with its code, and the refused call stored nothing.
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mintToken, publicJwkOf } from '@datarun/auth';
+import { RegistryAppModule } from '../../apps/registry/src/app.module.js';
+import { bootApp, type TestApp } from '../support/apps.js';
+import { migratedDatabase, type TestDatabase } from '../support/infra.js';
+import { adminKeyFile, keyPair, memberWithKey, registerMember, type TestMember } from '../support/members.js';
+
+const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+const now = () => Math.floor(Date.now() / 1000);
+
+describe('token attacks on the registry', () => {
+  let db: TestDatabase;
+  let t: TestApp;
+  let admin: TestMember;
+  let adminPublicPem: string;
+  let memberCount: number;
+
+  const members = async () => Number((await db.ownerQuery('SELECT count(*) FROM member')).rows[0].count);
+  const attempt = async (authorization: string) => {
+    const res = await t.http
+      .post('/v1/members')
+      .set('authorization', authorization)
+      .send({ id: `zj.intruder-${Math.random().toString(36).slice(2, 8)}`, name: 'x', kind: 'admin', jwks: { keys: [publicJwkOf(keyPair().publicKey, 'k')] } });
+    expect(res.status).toBe(401);
+    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(await members()).toBe(memberCount);
+    return res.body.code as string;
+  };
+
+  beforeAll(async () => {
+    const keys = adminKeyFile();
+    admin = keys.admin;
+    adminPublicPem = readFileSync(keys.publicKeyPath, 'utf8');
+    db = await migratedDatabase({ DATARUN_ADMIN_PUBLIC_KEY: keys.publicKeyPath });
+    t = await bootApp(RegistryAppModule.forRoot(db.config), 'registry');
+    memberCount = await members();
+  });
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+  });
+
+  it('alg none', async () => {
+    const token = `${b64({ alg: 'none', typ: 'JWT', kid: 'admin' })}.${b64({ iss: 'datarun.admin', sub: 'x', aud: 'datarun', iat: now(), exp: now() + 60 })}.`;
+    expect(await attempt(`Bearer ${token}`)).toBe('TOKEN_INVALID');
+  });
+
+  it('HS256 signed with the admin public key as the secret', async () => {
+    const head = `${b64({ alg: 'HS256', typ: 'JWT', kid: 'admin' })}.${b64({ iss: 'datarun.admin', sub: 'x', aud: 'datarun', iat: now(), exp: now() + 60 })}`;
+    const sig = createHmac('sha256', adminPublicPem).update(head).digest('base64url');
+    expect(await attempt(`Bearer ${head}.${sig}`)).toBe('TOKEN_INVALID');
+  });
+
+  it('an expired token', async () => {
+    const token = mintToken({ issuer: admin.id, kid: admin.kid, privateKey: admin.privateKey, subject: 'x', now: () => Date.now() - 3600_000 });
+    expect(await attempt(`Bearer ${token}`)).toBe('TOKEN_EXPIRED');
+  });
+
+  it('a token for another audience', async () => {
+    const token = mintToken({ issuer: admin.id, kid: admin.kid, privateKey: admin.privateKey, subject: 'x', audience: 'other-system' });
+    expect(await attempt(`Bearer ${token}`)).toBe('TOKEN_INVALID');
+  });
+
+  it('an unknown kid', async () => {
+    const token = mintToken({ issuer: admin.id, kid: 'not-registered', privateKey: admin.privateKey, subject: 'x' });
+    expect(await attempt(`Bearer ${token}`)).toBe('TOKEN_INVALID');
+  });
+
+  it('a key the issuer never registered (forged admin)', async () => {
+    const forger = memberWithKey('datarun.admin', 'admin', keyPair(), 'admin');
+    expect(await attempt(forger.auth())).toBe('TOKEN_INVALID');
+  });
+
+  it('no token, and a non-bearer scheme', async () => {
+    expect(await attempt('')).toBe('TOKEN_MISSING');
+    expect(await attempt('Basic YWRtaW46YWRtaW4=')).toBe('TOKEN_MISSING');
+  });
+
+  it('a replaced key stops working at once; the new one works', async () => {
+    const dept = await registerMember(t, admin, 'department', 'zj.test.rotating');
+    memberCount += 1;
+    const oldToken = dept.auth();
+    await t.http.get('/v1/catalog').set('authorization', oldToken).expect(200);
+    const next = keyPair();
+    await t.http
+      .put(`/v1/members/${dept.id}/keys`)
+      .set('authorization', oldToken)
+      .send({ keys: [publicJwkOf(next.publicKey, 'k2')] })
+      .expect(200);
+    const refused = await t.http.get('/v1/catalog').set('authorization', oldToken).expect(401);
+    expect(refused.body.code).toBe('TOKEN_INVALID');
+    const rotated = memberWithKey(dept.id, 'department', next, 'k2');
+    await t.http.get('/v1/catalog').set('authorization', rotated.auth()).expect(200);
+  });
+});
