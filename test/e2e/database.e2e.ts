@@ -1,5 +1,7 @@
 // Migrations run as the owner; the application role reads and writes through TypeORM.
 import { dataSourceOptions, MIGRATIONS } from '@datarun/db';
+import { AuditEventEntity } from '@datarun/audit';
+import { CaseEntity } from '@datarun/cases';
 import { MemberEntity, REGISTRY_ENTITIES } from '@datarun/registry';
 import { DataSource } from 'typeorm';
 import { migratedDatabase, type TestDatabase } from '../support/infra.js';
@@ -10,7 +12,7 @@ describe('database', () => {
 
   beforeAll(async () => {
     db = await migratedDatabase();
-    app = await new DataSource(dataSourceOptions(db.config.database, 'app', REGISTRY_ENTITIES)).initialize();
+    app = await new DataSource(dataSourceOptions(db.config.database, 'app', [...REGISTRY_ENTITIES, CaseEntity, AuditEventEntity])).initialize();
   });
   afterAll(async () => {
     await app?.destroy();
@@ -38,6 +40,15 @@ describe('database', () => {
   it('is idempotent: a second migration run does nothing', async () => {
     const { runMigrations } = await import('@datarun/db');
     await expect(runMigrations(db.config.database)).resolves.toEqual([]);
+  });
+
+  it('lets the application role append to the audit log but never change or delete it', async () => {
+    await app.query(`INSERT INTO audit_event (id, at, member_id, actor, action, decision) VALUES (gen_random_uuid(), now(), 'm', 'a', 'lookup', 'allowed')`);
+    await expect(app.query(`UPDATE audit_event SET decision = 'denied'`)).rejects.toThrow(/permission denied/);
+    await expect(app.query('DELETE FROM audit_event')).rejects.toThrow(/permission denied/);
+    await expect(app.query('TRUNCATE audit_event')).rejects.toThrow(/permission denied/);
+    const { rows } = await db.ownerQuery<{ decision: string }>('SELECT decision FROM audit_event');
+    expect(rows).toEqual([{ decision: 'allowed' }]);
   });
 
   it('keeps the entities and the migrations in agreement', async () => {

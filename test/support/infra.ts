@@ -1,6 +1,9 @@
 // Shared by the integration and e2e tests: one database and one broker per run (started by
 // `npm test`), each test file isolated in a schema and topics of its own.
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type DatarunConfig, loadConfig } from '@datarun/config';
 import { runMigrations } from '@datarun/db';
 import pg from 'pg';
@@ -9,9 +12,19 @@ export function uniqueName(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
 }
 
+let subjectHashKeyFile: string | undefined;
+/** A subject-pseudonym key of this test process (the audit module refuses to run without one). */
+function subjectHashKey(): string {
+  if (!subjectHashKeyFile) {
+    subjectHashKeyFile = join(mkdtempSync(join(tmpdir(), 'datarun-keys-')), 'subject-hash.key');
+    writeFileSync(subjectHashKeyFile, randomBytes(32).toString('base64url'), { mode: 0o600 });
+  }
+  return subjectHashKeyFile;
+}
+
 /** The run's configuration (from .local/infra.env via `npm test`) with overrides. */
 export function testConfig(overrides: Record<string, string> = {}): DatarunConfig {
-  return loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent', ...overrides });
+  return loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent', DATARUN_SUBJECT_HASH_KEY: subjectHashKey(), ...overrides });
 }
 
 export interface TestDatabase {

@@ -1,12 +1,12 @@
 import type { Caller } from '@datarun/auth';
 import { CurrentCaller } from '@datarun/auth-guard';
-import { JsonBody } from '@datarun/platform';
+import { ApiProblems, JsonBody } from '@datarun/platform';
 import { Problem } from '@datarun/problems';
 import { type GrantAction, GrantsService, type GrantView, type RequestGrantCommand } from '@datarun/registry';
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { DECIDE_GRANT, REQUEST_GRANT } from './bodies.js';
-import { ApiProblems } from './problems.js';
+
 
 const STATES = ['requested', 'approved', 'rejected', 'revoked'] as const;
 const grantId = new ParseUUIDPipe({ exceptionFactory: () => new Problem('GRANT_NOT_FOUND', 'no such grant') });

@@ -1,11 +1,11 @@
 import type { Caller } from '@datarun/auth';
 import { CurrentCaller } from '@datarun/auth-guard';
-import { JsonBody } from '@datarun/platform';
+import { ApiProblems, JsonBody } from '@datarun/platform';
 import { MattersService, type MatterView, type RegisterMatterCommand } from '@datarun/registry';
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { REGISTER_MATTER } from './bodies.js';
-import { ApiProblems } from './problems.js';
+
 
 @ApiTags('matters')
 @ApiBearerAuth()

@@ -1,11 +1,11 @@
 import type { Caller } from '@datarun/auth';
 import { CurrentCaller } from '@datarun/auth-guard';
-import { JsonBody } from '@datarun/platform';
+import { ApiProblems, JsonBody } from '@datarun/platform';
 import { type IngestResult, type PublishVersionCommand, type RegisterSourceCommand, SourcesService, type SourceView } from '@datarun/registry';
 import { Body, Controller, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { PUBLISH_VERSION, PUSH_RECORDS, REGISTER_SOURCE } from './bodies.js';
-import { ApiProblems } from './problems.js';
+
 
 @ApiTags('sources')
 @ApiBearerAuth()

@@ -1,6 +1,7 @@
 import type { DatarunConfig } from '@datarun/config';
 import { PlatformModule } from '@datarun/platform';
 import { type DynamicModule, Module } from '@nestjs/common';
+import { SandboxDepartmentsController } from './departments.controller.js';
 
 /** Simulated departments and utilities with synthetic data, for demos, tests and benchmarks. */
 @Module({})
@@ -9,6 +10,7 @@ export class SandboxModule {
     return {
       module: SandboxModule,
       imports: [PlatformModule.forRoot(config, { app: 'sandbox', dependencies: [] })],
+      controllers: [SandboxDepartmentsController],
     };
   }
 }

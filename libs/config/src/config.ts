@@ -47,6 +47,8 @@ const variables = z.object({
   DATARUN_CITIZEN_IDP_PUBLIC_KEY: z.string().min(1).optional(),
   DATARUN_AUDIT_SIGNING_KEY: z.string().min(1).optional(),
   DATARUN_SUBJECT_HASH_KEY: z.string().min(1).optional(),
+  SANDBOX_PEOPLE: z.coerce.number().int().min(100).max(200_000, 'a whole number of people from 100 to 200000').default(2000),
+  SANDBOX_SEED: z.coerce.number().int().min(-2147483648).max(2147483647).default(42),
 });
 
 export type AppName = 'gateway' | 'registry' | 'audit' | 'relay' | 'utility-bridge' | 'sandbox';
@@ -79,6 +81,8 @@ export interface DatarunConfig {
     readonly auditSigningKey: string;
     readonly subjectHashKey: string;
   };
+  /** The sandbox's synthetic population (test/fixtures/population.ts): how many people, which seed. */
+  readonly sandbox: { readonly people: number; readonly seed: number };
 }
 
 /** The application role used when only the owner URL is given (local development and tests). */
@@ -128,6 +132,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): D
       auditSigningKey: v.DATARUN_AUDIT_SIGNING_KEY ?? `${v.DATARUN_LOCAL_DIR}/keys/audit.key.pem`,
       subjectHashKey: v.DATARUN_SUBJECT_HASH_KEY ?? `${v.DATARUN_LOCAL_DIR}/keys/subject-hash.key`,
     },
+    sandbox: { people: v.SANDBOX_PEOPLE, seed: v.SANDBOX_SEED },
   };
 }
 

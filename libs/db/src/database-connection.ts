@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { describeDatabase } from './data-source-options.js';
 
@@ -9,7 +9,7 @@ const RETRY_MS = 2000;
  * not there at boot: the app stays up and /health/ready names the database until it answers.
  */
 @Injectable()
-export class DatabaseConnection implements OnApplicationBootstrap, OnApplicationShutdown {
+export class DatabaseConnection implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Database');
   private lastError?: string;
   private retry?: NodeJS.Timeout;
@@ -17,7 +17,8 @@ export class DatabaseConnection implements OnApplicationBootstrap, OnApplication
 
   constructor(private readonly dataSource: DataSource) {}
 
-  async onApplicationBootstrap(): Promise<void> {
+  /** The first attempt runs at module init, before any module's onApplicationBootstrap (seeds, consumers). */
+  async onModuleInit(): Promise<void> {
     await this.connect();
   }
 

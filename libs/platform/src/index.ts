@@ -9,3 +9,4 @@ export { correlationIdOf } from './correlation.js';
 export type { Dependency } from './health.js';
 export { PUBLIC_ROUTE, PublicRoute } from './health.js';
 export { JsonBody } from './json-body.js';
+export { ApiProblems } from './api-problems.js';

@@ -55,6 +55,8 @@ export class RegistryModule {
   static forRoot(config: DatarunConfig, options: { seedAdmin: boolean } = { seedAdmin: false }): DynamicModule {
     return {
       module: RegistryModule,
+      // Global: the gateway's cases and lookups use matters, sources and grants.
+      global: true,
       imports: [TypeOrmModule.forFeature(REGISTRY_ENTITIES)],
       providers: [
         { provide: RecordSchemaGuard, useValue: new RecordSchemaGuard() },

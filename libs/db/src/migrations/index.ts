@@ -1,6 +1,8 @@
 import { ApplicationRole1763900000000 } from './1763900000000-application-role.js';
 import { Members1763900000001 } from './1763900000001-members.js';
 import { Registry1763900000002 } from './1763900000002-registry.js';
+import { Cases1763900000003 } from './1763900000003-cases.js';
+import { AccessAudit1763900000004 } from './1763900000004-access-audit.js';
 
 /** Every migration, in order. A new migration is added here and nowhere else. */
-export const MIGRATIONS = [ApplicationRole1763900000000, Members1763900000001, Registry1763900000002];
+export const MIGRATIONS = [ApplicationRole1763900000000, Members1763900000001, Registry1763900000002, Cases1763900000003, AccessAudit1763900000004];

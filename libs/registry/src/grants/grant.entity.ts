@@ -36,6 +36,10 @@ export class GrantEntity {
   @Column('text', { array: true })
   purposes: string[];
 
+  /** Sensitive fields this grant may read unmasked (e.g. another person's full ID number). */
+  @Column('text', { name: 'unmasked_fields', array: true, default: () => "'{}'" })
+  unmaskedFields: string[];
+
   @Column('timestamptz', { name: 'valid_until' })
   validUntil: Date;
 

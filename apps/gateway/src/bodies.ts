@@ -1,0 +1,81 @@
+// The request bodies of the gateway API, as JSON Schemas (validated by JsonBody and published in
+// the OpenAPI document from the same objects).
+const text = (max: number) => ({ type: 'string', minLength: 1, maxLength: max });
+
+export const OPEN_CASE = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['matter', 'parties', 'materials'],
+  properties: {
+    matter: text(64),
+    parties: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 20,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['idNumber', 'name', 'role'],
+        properties: { idNumber: text(32), name: text(100), role: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,31}$', examples: ['seller', 'buyer'] } },
+      },
+    },
+    property: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['unitNumber', 'address'],
+      properties: { unitNumber: text(64), address: text(300) },
+    },
+    utilityAccounts: { type: 'object', maxProperties: 10, additionalProperties: text(64), examples: [{ water: 'W-1001', gas: 'G-2002' }] },
+    materials: {
+      type: 'array',
+      maxItems: 50,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['type', 'sha256'],
+        properties: { type: text(64), sha256: { type: 'string', pattern: '^[0-9a-fA-F]{64}$' }, uri: { type: 'string', maxLength: 2000 } },
+      },
+    },
+  },
+};
+
+const subject = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['idNumber'],
+  properties: { idNumber: { type: 'string', maxLength: 32, description: '公民身份号码 (GB 11643)' } },
+};
+const caseId = { type: 'string', maxLength: 64, description: 'the case the access is for' };
+
+export const LOOKUP = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['source', 'subject', 'purpose', 'caseId'],
+  properties: {
+    source: text(64),
+    subject,
+    purpose: { ...text(64), description: "the matter code; must be the case's matter and granted" },
+    caseId,
+    fields: { type: 'array', minItems: 1, maxItems: 200, items: text(64), description: 'absent = every granted field' },
+  },
+};
+
+export const VERIFICATION = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['source', 'subject', 'purpose', 'caseId', 'claims'],
+  properties: {
+    source: text(64),
+    subject,
+    purpose: text(64),
+    caseId,
+    claims: { type: 'object', minProperties: 1, maxProperties: 50, examples: [{ maritalStatus: 'married', spouseIdNumber: '11010519491231002X' }] },
+  },
+};
+
+export const EVIDENCE_BUNDLE = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['caseId'],
+  properties: { caseId },
+};

@@ -1,0 +1,33 @@
+import type { DatarunConfig } from '@datarun/config';
+import { DATARUN_CONFIG, PublicRoute } from '@datarun/platform';
+import { Problem } from '@datarun/problems';
+import { Controller, Get, Inject, Param } from '@nestjs/common';
+import { ApiOkResponse, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { isSandboxDepartment, SANDBOX_DEPARTMENTS, SyntheticDepartments } from './synthetic-departments.js';
+
+/**
+ * The federated endpoints of the four simulated departments: what `FederatedSourceAdapter` calls
+ * as `GET {endpoint}/records/{subject}` with endpoint `http://<sandbox>/v1/departments/<source>`.
+ * Public: a department's own endpoint does not take datarun member tokens.
+ */
+@ApiTags('sandbox')
+@PublicRoute()
+@Controller('v1/departments')
+export class SandboxDepartmentsController {
+  private readonly departments: SyntheticDepartments;
+
+  constructor(@Inject(DATARUN_CONFIG) config: DatarunConfig) {
+    this.departments = new SyntheticDepartments(config.sandbox);
+  }
+
+  @Get(':source/records/:subject')
+  @ApiParam({ name: 'source', enum: SANDBOX_DEPARTMENTS, description: 'the data source the department serves' })
+  @ApiParam({ name: 'subject', description: 'the subject key: an 18-character resident ID number' })
+  @ApiOkResponse({ description: "the subject's record, valid against schemas/records/<source>.json" })
+  @ApiResponse({ status: 404, description: 'application/problem+json: RECORD_NOT_FOUND (unknown subject or department)' })
+  record(@Param('source') source: string, @Param('subject') subject: string): Record<string, unknown> {
+    const record = isSandboxDepartment(source) ? this.departments.record(source, subject) : undefined;
+    if (!record) throw new Problem('RECORD_NOT_FOUND', 'this department holds no record of the subject');
+    return record;
+  }
+}

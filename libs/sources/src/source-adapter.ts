@@ -1,0 +1,30 @@
+/** What an adapter needs to know about a source: its registry entry and its current schema, compiled. */
+export interface SourceDescriptor {
+  readonly id: string;
+  readonly owner: string;
+  readonly mode: 'replica' | 'federated';
+  readonly endpoint: string | null;
+  readonly subjectKey: string;
+  readonly schemaVersion: number;
+  /** The compiled validator of the source's current schema. */
+  readonly validate: (record: unknown) => { ok: true } | { ok: false; errors: Array<{ path: string; message: string }> };
+}
+
+/** One subject's record as the source gave it, with what provenance needs. */
+export interface FetchedRecord {
+  readonly data: Record<string, unknown>;
+  readonly retrievedAt: Date;
+  /** When the department last changed the record (replicas only: a federated answer is live). */
+  readonly asOf?: Date;
+  readonly schemaVersion: number;
+}
+
+/** Who is asking, for the department's logs: the correlation id travels as `x-request-id`. */
+export interface FetchContext {
+  readonly correlationId?: string;
+}
+
+/** Reads one subject's record from a source; `null` when the source has no record of the subject. */
+export interface SourceAdapter {
+  fetch(source: SourceDescriptor, subject: string, context?: FetchContext): Promise<FetchedRecord | null>;
+}
