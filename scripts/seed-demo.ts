@@ -5,7 +5,8 @@ import { AuthModule } from '@datarun/auth-guard';
 import { DEMO_MEMBERS, ensureDevKeys } from '@datarun/auth';
 import { loadConfig } from '@datarun/config';
 import { DbModule } from '@datarun/db';
-import { type BuiltInSource, GrantsService, MattersService, MembersService, RegistryModule, seedDemoRegistry, SourcesService } from '@datarun/registry';
+import { type BuiltInSource, GrantsService, loadRecords, MattersService, MembersService, RegistryModule, seedDemoRegistry, SourcesService } from '@datarun/registry';
+import { generatePopulation } from '../test/fixtures/population.js';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 
@@ -30,6 +31,17 @@ try {
     builtIns,
   );
   console.log(done.length > 1 ? `seed: ${done.join(', ')}` : 'seed: demo registry already in place');
+  // The same synthetic city the sandbox serves as federated departments (SANDBOX_PEOPLE, SANDBOX_SEED).
+  const population = generatePopulation({ people: config.sandbox.people, seed: config.sandbox.seed });
+  const owners = new Map(builtIns.map((b) => [b.id, b.owner]));
+  const stored = await loadRecords(app.get(SourcesService), (id) => owners.get(id)!, {
+    household: population.household(),
+    marriage: population.marriage(),
+    'social-security': population.socialSecurity(),
+    property: population.property(),
+  });
+  const loaded = Object.entries(stored).map(([s, n]) => `${n} ${s}`);
+  console.log(loaded.length ? `seed: loaded ${loaded.join(', ')} records (${config.sandbox.people} synthetic people, seed ${config.sandbox.seed})` : 'seed: records already loaded');
 } catch (error) {
   console.error(`seed: ${(error as Error).message}`);
   process.exitCode = 1;

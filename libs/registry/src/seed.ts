@@ -73,6 +73,38 @@ export async function seedDemoRegistry(services: RegistryServices, members: read
   return done;
 }
 
+/**
+ * Pushes synthetic records into replica sources through the ordinary ingest, as their owning
+ * department, in batches; a source that already holds records is left alone. Returns what it stored.
+ */
+export async function loadRecords(
+  sources: SourcesService,
+  owner: (sourceId: string) => string,
+  streams: Record<string, Iterable<unknown>>,
+  batchSize = 1000,
+): Promise<Record<string, number>> {
+  const stored: Record<string, number> = {};
+  for (const [sourceId, records] of Object.entries(streams)) {
+    if (await sources.hasRecords(sourceId)) continue;
+    const caller = as(owner(sourceId), 'department');
+    let batch: unknown[] = [];
+    let total = 0;
+    const flush = async () => {
+      const result = await sources.ingest(caller, sourceId, batch);
+      if (result.rejected.length) throw new Error(`${result.rejected.length} synthetic ${sourceId} record(s) rejected, e.g. ${JSON.stringify(result.rejected[0].errors)}`);
+      total += result.stored;
+      batch = [];
+    };
+    for (const record of records) {
+      batch.push(record);
+      if (batch.length === batchSize) await flush();
+    }
+    if (batch.length) await flush();
+    stored[sourceId] = total;
+  }
+  return stored;
+}
+
 async function ignoreExisting<T>(create: () => Promise<T>): Promise<T | undefined> {
   try {
     return await create();

@@ -154,6 +154,11 @@ export class SourcesService {
     return { stored: bySubject.size, rejected };
   }
 
+  async hasRecords(id: string): Promise<boolean> {
+    const rows: unknown[] = await this.dataSource.query('SELECT 1 FROM source_record WHERE source_id = $1 LIMIT 1', [id]);
+    return rows.length > 0;
+  }
+
   async currentSchema(id: string): Promise<CurrentSchema> {
     const source = await this.dataSource.getRepository(SourceEntity).findOneBy({ id });
     if (!source) throw new Problem('SOURCE_NOT_FOUND', `no source ${id}`);
