@@ -15,7 +15,7 @@ import { migratedDatabase, type TestDatabase } from '../support/infra.js';
 const APPS: Array<[string, (c: DatarunConfig) => DynamicModule, string[]]> = [
   ['gateway', (c) => GatewayModule.forRoot(c), ['database']],
   ['registry', (c) => RegistryAppModule.forRoot(c), ['database']],
-  ['audit', (c) => AuditAppModule.forRoot(c), ['database']],
+  ['audit', (c) => AuditAppModule.forRoot(c), ['database', 'kafka']],
   ['relay', (c) => RelayModule.forRoot(c), ['database', 'kafka']],
   ['utility-bridge', (c) => UtilityBridgeModule.forRoot(c), ['kafka']],
   ['sandbox', (c) => SandboxModule.forRoot(c), []],

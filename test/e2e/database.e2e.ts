@@ -43,10 +43,19 @@ describe('database', () => {
   });
 
   it('lets the application role append to the audit log but never change or delete it', async () => {
-    await app.query(`INSERT INTO audit_event (id, at, member_id, actor, action, decision) VALUES (gen_random_uuid(), now(), 'm', 'a', 'lookup', 'allowed')`);
+    await app.query(
+      `INSERT INTO audit_event (seq, id, at, member_id, actor, action, decision, canonical, chain_hash)
+       VALUES (1, gen_random_uuid(), now(), 'm', 'a', 'lookup', 'allowed', '\\x00', '\\x00')`,
+    );
     await expect(app.query(`UPDATE audit_event SET decision = 'denied'`)).rejects.toThrow(/permission denied/);
     await expect(app.query('DELETE FROM audit_event')).rejects.toThrow(/permission denied/);
     await expect(app.query('TRUNCATE audit_event')).rejects.toThrow(/permission denied/);
+    // Nor through a partition named directly, nor the checkpoints.
+    const [{ partition }] = await app.query(`SELECT tableoid::regclass::text AS partition FROM audit_event`);
+    expect(partition).not.toBe('audit_event');
+    await expect(app.query(`UPDATE ${partition} SET decision = 'denied'`)).rejects.toThrow(/permission denied/);
+    await expect(app.query(`DELETE FROM audit_event_default`)).rejects.toThrow(/permission denied/);
+    await expect(app.query('DELETE FROM audit_checkpoint')).rejects.toThrow(/permission denied/);
     const { rows } = await db.ownerQuery<{ decision: string }>('SELECT decision FROM audit_event');
     expect(rows).toEqual([{ decision: 'allowed' }]);
   });

@@ -27,10 +27,10 @@ export interface City {
   auditRows(where?: string): Promise<Array<Record<string, unknown>>>;
 }
 
-export async function buildCity(people = 300): Promise<City> {
+export async function buildCity(people = 300, env: Record<string, string> = {}): Promise<City> {
   const keys = adminKeyFile();
   const admin = keys.admin;
-  const db = await migratedDatabase({ DATARUN_ADMIN_PUBLIC_KEY: keys.publicKeyPath });
+  const db = await migratedDatabase({ DATARUN_ADMIN_PUBLIC_KEY: keys.publicKeyPath, ...env });
   const registry = await bootApp(RegistryAppModule.forRoot(db.config), 'registry', 8 * 1024 * 1024);
   const gateway = await bootApp(GatewayModule.forRoot(db.config), 'gateway');
   const departments = {

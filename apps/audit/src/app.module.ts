@@ -1,6 +1,9 @@
+import { AuditModule } from '@datarun/audit';
+import { AuthModule } from '@datarun/auth-guard';
 import type { DatarunConfig } from '@datarun/config';
 import { PlatformModule } from '@datarun/platform';
 import { type DynamicModule, Module } from '@nestjs/common';
+import { AuditController } from './audit.controller.js';
 
 /** Auditor- and citizen-facing: audit search, verification, checkpoints and reports. */
 @Module({})
@@ -8,7 +11,12 @@ export class AuditAppModule {
   static forRoot(config: DatarunConfig): DynamicModule {
     return {
       module: AuditAppModule,
-      imports: [PlatformModule.forRoot(config, { app: 'audit', dependencies: ['database'] })],
+      imports: [
+        PlatformModule.forRoot(config, { app: 'audit', dependencies: ['database', 'kafka'] }),
+        AuthModule.forRoot(config),
+        AuditModule.forRoot(config, { housekeeping: true }),
+      ],
+      controllers: [AuditController],
     };
   }
 }

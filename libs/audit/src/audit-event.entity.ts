@@ -1,23 +1,28 @@
-import { Check, Column, Entity, Index, PrimaryGeneratedColumn, Unique } from 'typeorm';
+import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 export type AuditDecision = 'allowed' | 'denied' | 'failed';
 
-/** One access or change, appended and never updated (the application role cannot). */
+/**
+ * One access or change, appended and never updated (the application role cannot). Partitioned by
+ * month on `at`; `canonical` holds the exact bytes that were hashed, `chainHash` links it to the
+ * previous event. The searchable columns are checked against `canonical` by the verifier.
+ */
 @Entity('audit_event')
 @Check('audit_event_decision_check', `decision IN ('allowed', 'denied', 'failed')`)
-@Index('audit_event_subject_idx', ['subjectHash', 'at'])
-@Index('audit_event_member_idx', ['memberId', 'at'])
+@Index('audit_event_seq_idx', ['seq'])
+@Index('audit_event_id_idx', ['id'])
+@Index('audit_event_subject_idx', ['subjectHash', 'seq'])
+@Index('audit_event_member_idx', ['memberId', 'seq'])
 @Index('audit_event_case_idx', ['caseId'])
-@Unique('audit_event_id_key', ['id'])
 export class AuditEventEntity {
-  @PrimaryGeneratedColumn('increment', { type: 'bigint' })
+  @PrimaryColumn('bigint')
   seq: string;
+
+  @PrimaryColumn('timestamptz')
+  at: Date;
 
   @Column('uuid')
   id: string;
-
-  @Column('timestamptz')
-  at: Date;
 
   @Column('text', { name: 'member_id' })
   memberId: string;
@@ -55,4 +60,54 @@ export class AuditEventEntity {
 
   @Column('text', { name: 'correlation_id', nullable: true })
   correlationId: string | null;
+
+  @Column('bytea')
+  canonical: Buffer;
+
+  @Column('bytea', { name: 'chain_hash' })
+  chainHash: Buffer;
+}
+
+/** The chain's tail: its row lock serialises writers across replicas. */
+@Entity('audit_chain_head')
+@Check('audit_chain_head_single', 'chain_id = 1')
+export class AuditChainHeadEntity {
+  @PrimaryColumn('integer', { name: 'chain_id' })
+  chainId: number;
+
+  @Column('bigint')
+  seq: string;
+
+  @Column('bytea', { name: 'chain_hash' })
+  chainHash: Buffer;
+
+  @Column('jsonb')
+  frontier: { size: number; hashes: string[] };
+}
+
+@Entity('audit_checkpoint')
+export class AuditCheckpointEntity {
+  @PrimaryColumn('bigint')
+  seq: string;
+
+  @Column('text', { name: 'chain_hash' })
+  chainHash: string;
+
+  @Column('text', { name: 'root_hash' })
+  rootHash: string;
+
+  @Column('timestamptz', { name: 'signed_at' })
+  signedAt: Date;
+
+  @Column('text')
+  alg: string;
+
+  @Column('text')
+  kid: string;
+
+  @Column('text')
+  signature: string;
+
+  @Column('jsonb', { name: 'public_key' })
+  publicKey: object;
 }

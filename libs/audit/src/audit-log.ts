@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Problem } from '@datarun/problems';
 import { Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import type { AuditDecision } from './audit-event.entity.js';
+import { type AuditRecordContent, chainHash, leafHash, MerkleFrontier, recordBytes } from './integrity/index.js';
 
 export interface AuditEventInput {
   readonly memberId: string;
@@ -29,20 +30,30 @@ interface Pending {
 }
 
 const MAX_BATCH = 1000;
-const COLUMNS = ['id', 'at', 'member_id', 'actor', 'action', 'source_id', 'subject_hash', 'purpose', 'case_id', 'fields', 'decision', 'reason', 'latency_ms', 'correlation_id'];
-const TYPES = ['uuid', 'timestamptz', 'text', 'text', 'text', 'text', 'text', 'text', 'uuid', 'text', 'text', 'text', 'int', 'text'];
+const COLUMNS = ['seq', 'id', 'at', 'member_id', 'actor', 'action', 'source_id', 'subject_hash', 'purpose', 'case_id', 'fields', 'decision', 'reason', 'latency_ms', 'correlation_id', 'canonical', 'chain_hash'];
+const TYPES = ['int8', 'uuid', 'timestamptz', 'text', 'text', 'text', 'text', 'text', 'text', 'uuid', 'text', 'text', 'text', 'int4', 'text', 'bytea', 'bytea'];
 // `fields` travels as a JSON array per row (unnest cannot take an array of arrays).
 const INSERT = `INSERT INTO audit_event (${COLUMNS.join(', ')})
-  SELECT id, at, member_id, actor, action, source_id, subject_hash, purpose, case_id,
-         ARRAY(SELECT jsonb_array_elements_text(fields::jsonb)), decision, reason, latency_ms, correlation_id
+  SELECT seq, id, at, member_id, actor, action, source_id, subject_hash, purpose, case_id,
+         ARRAY(SELECT jsonb_array_elements_text(fields::jsonb)), decision, reason, latency_ms, correlation_id, canonical, chain_hash
   FROM unnest(${TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})
     AS t(${COLUMNS.join(', ')})`;
 
+interface ChainedEvent {
+  readonly pending: Pending;
+  readonly content: AuditRecordContent;
+  readonly bytes: Buffer;
+  readonly chainHash: Buffer;
+}
+
 /**
- * Appends audit events with group commit: events from concurrent requests wait at most one
- * flush and go to PostgreSQL in one INSERT (one transaction); each caller's promise settles only
- * when its event is committed, so no audited answer leaves before its record exists. A failed
- * write rejects every caller of that batch with AUDIT_UNAVAILABLE: fail closed.
+ * Appends audit events to the hash chain with group commit: events from concurrent requests wait
+ * at most one flush and go to PostgreSQL in one transaction, which locks the chain's head row
+ * (serialising writers across replicas, so sequence numbers are contiguous and commit in order),
+ * computes each event's canonical bytes, chain hash and Merkle leaf, inserts them in one statement
+ * and moves the head. Each caller's promise settles only when its event is committed, so no
+ * audited answer leaves before its record exists. A failed write rejects every caller of that
+ * batch with AUDIT_UNAVAILABLE: fail closed.
  */
 @Injectable()
 export class AuditLog {
@@ -62,11 +73,27 @@ export class AuditLog {
     });
   }
 
+  /**
+   * Appends inside the caller's transaction, for changes (registry, cases) that must be recorded
+   * atomically with what they record: both commit or neither. Holds the chain head's row lock
+   * until that transaction ends, so keep such transactions short.
+   */
+  async appendWithin(em: EntityManager, event: AuditEventInput): Promise<string> {
+    const pending: Pending = { id: randomUUID(), at: new Date(), event, resolve: () => undefined, reject: () => undefined };
+    try {
+      await writeChained(em, [pending]);
+    } catch (error) {
+      this.logger.error(`cannot append an audit event within a change: ${(error as Error).message}`);
+      throw new Problem('AUDIT_UNAVAILABLE', 'the change could not be recorded in the audit log, so it was not made');
+    }
+    return pending.id;
+  }
+
   private async flush(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_BATCH);
       try {
-        await this.dataSource.query(INSERT, columnsOf(batch));
+        await this.dataSource.transaction((em) => writeChained(em, batch));
         for (const p of batch) p.resolve(p.id);
       } catch (error) {
         this.logger.error(`cannot append ${batch.length} audit event(s): ${(error as Error).message}`);
@@ -78,22 +105,69 @@ export class AuditLog {
   }
 }
 
-function columnsOf(batch: readonly Pending[]): unknown[][] {
-  const pick = (f: (p: Pending) => unknown) => batch.map(f);
+/** Locks the head, chains the events after it, inserts them and moves the head. */
+async function writeChained(em: EntityManager, batch: readonly Pending[]): Promise<void> {
+  const [head]: Array<{ seq: string; chain_hash: Buffer; frontier: unknown }> = await em.query(
+    'SELECT seq, chain_hash, frontier FROM audit_chain_head WHERE chain_id = 1 FOR UPDATE',
+  );
+  const frontier = MerkleFrontier.fromJSON(head.frontier as never);
+  let seq = Number(head.seq);
+  let chain = head.chain_hash;
+  const events = batch.map((pending): ChainedEvent => {
+    seq += 1;
+    const content = contentOf(seq, pending);
+    const bytes = recordBytes(content);
+    const leaf = leafHash(bytes);
+    chain = chainHash(chain, leaf);
+    frontier.append(leaf);
+    return { pending, content, bytes, chainHash: chain };
+  });
+  await em.query(INSERT, columnsOf(events));
+  await em.query('UPDATE audit_chain_head SET seq = $1, chain_hash = $2, frontier = $3 WHERE chain_id = 1', [seq, chain, JSON.stringify(frontier.toJSON())]);
+}
+
+function contentOf(seq: number, p: Pending): AuditRecordContent {
+  const e = p.event;
+  return {
+    v: 1,
+    seq,
+    id: p.id,
+    at: p.at.toISOString(),
+    member: e.memberId,
+    actor: e.actor,
+    action: e.action,
+    source: e.sourceId ?? null,
+    subject: e.subjectHash ?? null,
+    purpose: e.purpose ?? null,
+    caseId: e.caseId ?? null,
+    fields: [...(e.fields ?? [])],
+    decision: e.decision,
+    reason: e.reason ?? null,
+    latencyMs: e.latencyMs === undefined ? null : Math.round(e.latencyMs),
+    correlationId: e.correlationId ?? null,
+  };
+}
+
+/** The searchable columns are copies of the hashed content; the verifier checks they agree. */
+function columnsOf(events: readonly ChainedEvent[]): unknown[][] {
+  const pick = (f: (e: ChainedEvent) => unknown) => events.map(f);
   return [
-    pick((p) => p.id),
-    pick((p) => p.at),
-    pick((p) => p.event.memberId),
-    pick((p) => p.event.actor),
-    pick((p) => p.event.action),
-    pick((p) => p.event.sourceId ?? null),
-    pick((p) => p.event.subjectHash ?? null),
-    pick((p) => p.event.purpose ?? null),
-    pick((p) => p.event.caseId ?? null),
-    pick((p) => JSON.stringify(p.event.fields ?? [])),
-    pick((p) => p.event.decision),
-    pick((p) => p.event.reason ?? null),
-    pick((p) => (p.event.latencyMs === undefined ? null : Math.round(p.event.latencyMs))),
-    pick((p) => p.event.correlationId ?? null),
+    pick((e) => e.content.seq),
+    pick((e) => e.content.id),
+    pick((e) => e.content.at),
+    pick((e) => e.content.member),
+    pick((e) => e.content.actor),
+    pick((e) => e.content.action),
+    pick((e) => e.content.source),
+    pick((e) => e.content.subject),
+    pick((e) => e.content.purpose),
+    pick((e) => e.content.caseId),
+    pick((e) => JSON.stringify(e.content.fields)),
+    pick((e) => e.content.decision),
+    pick((e) => e.content.reason),
+    pick((e) => e.content.latencyMs),
+    pick((e) => e.content.correlationId),
+    pick((e) => e.bytes),
+    pick((e) => e.chainHash),
   ];
 }

@@ -1,21 +1,76 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { DatarunConfig } from '@datarun/config';
-import { type DynamicModule, Module } from '@nestjs/common';
+import { KafkaMessaging } from '@datarun/messaging';
+import { type DynamicModule, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AuditEventEntity } from './audit-event.entity.js';
+import { DataSource } from 'typeorm';
+import { AuditChainHeadEntity, AuditCheckpointEntity, AuditEventEntity } from './audit-event.entity.js';
 import { AuditLog } from './audit-log.js';
+import { AuditQueries } from './audit-queries.js';
+import { AuditCheckpoints, type AuditKeys, CHECKPOINT_TOPIC, loadAuditKeys } from './checkpoints.js';
 import { SubjectPseudonyms } from './subject-pseudonym.js';
+
+export const AUDIT_KEYS = Symbol('AUDIT_KEYS');
+const DAY_MS = 24 * 3600 * 1000;
+
+/**
+ * The audit app's housekeeping: the checkpoint topic, monthly partitions prepared ahead, and a
+ * checkpoint signed periodically when the chain has moved.
+ */
+@Injectable()
+export class AuditHousekeeping implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('AuditHousekeeping');
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly checkpoints: AuditCheckpoints,
+    private readonly intervalSeconds: number,
+    private readonly messaging?: KafkaMessaging,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.safely('prepare partitions', () => this.dataSource.query('SELECT audit_ensure_partitions(3)'));
+    if (this.messaging) {
+      await this.safely('create the checkpoint topic', () =>
+        this.messaging!.ensureTopics([{ topic: CHECKPOINT_TOPIC, partitions: 1, config: { 'retention.ms': '-1', 'cleanup.policy': 'delete' } }]),
+      );
+    }
+    this.timers.push(setInterval(() => void this.safely('prepare partitions', () => this.dataSource.query('SELECT audit_ensure_partitions(3)')), DAY_MS));
+    if (this.intervalSeconds > 0) {
+      this.timers.push(setInterval(() => void this.safely('sign a checkpoint', () => this.checkpoints.signNow(), true), this.intervalSeconds * 1000));
+    }
+    for (const t of this.timers) t.unref();
+  }
+
+  onApplicationShutdown(): void {
+    for (const t of this.timers) clearInterval(t);
+  }
+
+  private async safely(what: string, work: () => Promise<unknown>, quietWhenEmpty = false): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      if (quietWhenEmpty && (error as { code?: string }).code === 'STATE_CONFLICT') return;
+      this.logger.error(`cannot ${what}: ${(error as Error).message}`);
+    }
+  }
+}
 
 @Module({})
 export class AuditModule {
-  /** Refuses to start without the subject hash key: an audit log of clear ID numbers is not an option. */
-  static forRoot(config: DatarunConfig): DynamicModule {
+  /**
+   * The audit log for an app. Refuses to start without the subject hash key: an audit log of
+   * clear ID numbers is not an option. `housekeeping` (the audit app) adds periodic checkpoints.
+   */
+  static forRoot(config: DatarunConfig, options: { housekeeping?: boolean } = {}): DynamicModule {
     return {
       module: AuditModule,
       global: true,
-      imports: [TypeOrmModule.forFeature([AuditEventEntity])],
+      imports: [TypeOrmModule.forFeature([AuditEventEntity, AuditChainHeadEntity, AuditCheckpointEntity])],
       providers: [
         AuditLog,
+        AuditQueries,
         {
           provide: SubjectPseudonyms,
           useFactory: () => {
@@ -24,8 +79,23 @@ export class AuditModule {
             return new SubjectPseudonyms(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64url'));
           },
         },
+        { provide: AUDIT_KEYS, useFactory: () => loadAuditKeys(config) },
+        {
+          provide: AuditCheckpoints,
+          inject: [DataSource, AUDIT_KEYS, { token: KafkaMessaging, optional: true }],
+          useFactory: (ds: DataSource, keys: AuditKeys, messaging?: KafkaMessaging) => new AuditCheckpoints(ds, keys, config.audit.checkpointFile, messaging),
+        },
+        ...(options.housekeeping
+          ? [
+              {
+                provide: AuditHousekeeping,
+                inject: [DataSource, AuditCheckpoints, { token: KafkaMessaging, optional: true }],
+                useFactory: (ds: DataSource, c: AuditCheckpoints, messaging?: KafkaMessaging) => new AuditHousekeeping(ds, c, config.audit.checkpointIntervalSeconds, messaging),
+              },
+            ]
+          : []),
       ],
-      exports: [AuditLog, SubjectPseudonyms],
+      exports: [AuditLog, SubjectPseudonyms, AuditQueries, AuditCheckpoints, AUDIT_KEYS],
     };
   }
 }

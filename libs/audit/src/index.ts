@@ -1,6 +1,13 @@
-export { AuditEventEntity } from './audit-event.entity.js';
+export { AuditEventEntity, AuditChainHeadEntity, AuditCheckpointEntity } from './audit-event.entity.js';
 export type { AuditDecision } from './audit-event.entity.js';
 export { AuditLog } from './audit-log.js';
 export type { AuditEventInput } from './audit-log.js';
 export { SubjectPseudonyms } from './subject-pseudonym.js';
-export { AuditModule } from './audit.module.js';
+export { AuditModule, AuditHousekeeping, AUDIT_KEYS } from './audit.module.js';
+export { AuditQueries, DEFAULT_THRESHOLDS } from './audit-queries.js';
+export type { AuditFilter, AuditItem, AccessLogEntry, AnomalyThresholds, Finding } from './audit-queries.js';
+export { AuditCheckpoints, CHECKPOINT_TOPIC, AUDIT_KEY_ID, loadAuditKeys, readCheckpointFile } from './checkpoints.js';
+export type { AuditKeys } from './checkpoints.js';
+export { verifyAuditLog } from './verification.js';
+export type { VerifyReport, VerifyOptions, VerifyFailure } from './verification.js';
+export * from './integrity/index.js';

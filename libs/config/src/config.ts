@@ -47,6 +47,9 @@ const variables = z.object({
   DATARUN_CITIZEN_IDP_PUBLIC_KEY: z.string().min(1).optional(),
   DATARUN_AUDIT_SIGNING_KEY: z.string().min(1).optional(),
   DATARUN_SUBJECT_HASH_KEY: z.string().min(1).optional(),
+  DATARUN_AUDIT_PUBLIC_KEY: z.string().min(1).optional(),
+  DATARUN_AUDIT_CHECKPOINT_FILE: z.string().min(1).optional(),
+  AUDIT_CHECKPOINT_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86400).default(60),
   SANDBOX_PEOPLE: z.coerce.number().int().min(100).max(200_000, 'a whole number of people from 100 to 200000').default(2000),
   SANDBOX_SEED: z.coerce.number().int().min(-2147483648).max(2147483647).default(42),
 });
@@ -80,6 +83,14 @@ export interface DatarunConfig {
     readonly citizenIdpPublicKey: string;
     readonly auditSigningKey: string;
     readonly subjectHashKey: string;
+    /** The audit key's public half, for verifiers that hold no private key (derived from the signing key when unset). */
+    readonly auditPublicKey?: string;
+  };
+  readonly audit: {
+    /** Where signed checkpoints are also appended (NDJSON), outside the database. */
+    readonly checkpointFile: string;
+    /** Seconds between periodic checkpoints; 0 turns them off. */
+    readonly checkpointIntervalSeconds: number;
   };
   /** The sandbox's synthetic population (test/fixtures/population.ts): how many people, which seed. */
   readonly sandbox: { readonly people: number; readonly seed: number };
@@ -131,6 +142,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): D
       citizenIdpPublicKey: v.DATARUN_CITIZEN_IDP_PUBLIC_KEY ?? `${v.DATARUN_LOCAL_DIR}/keys/citizen-idp.pub.pem`,
       auditSigningKey: v.DATARUN_AUDIT_SIGNING_KEY ?? `${v.DATARUN_LOCAL_DIR}/keys/audit.key.pem`,
       subjectHashKey: v.DATARUN_SUBJECT_HASH_KEY ?? `${v.DATARUN_LOCAL_DIR}/keys/subject-hash.key`,
+      auditPublicKey: v.DATARUN_AUDIT_PUBLIC_KEY,
+    },
+    audit: {
+      checkpointFile: v.DATARUN_AUDIT_CHECKPOINT_FILE ?? `${v.DATARUN_LOCAL_DIR}/audit/checkpoints.ndjson`,
+      checkpointIntervalSeconds: v.AUDIT_CHECKPOINT_INTERVAL_SECONDS,
     },
     sandbox: { people: v.SANDBOX_PEOPLE, seed: v.SANDBOX_SEED },
   };

@@ -3,6 +3,7 @@ import { Members1763900000001 } from './1763900000001-members.js';
 import { Registry1763900000002 } from './1763900000002-registry.js';
 import { Cases1763900000003 } from './1763900000003-cases.js';
 import { AccessAudit1763900000004 } from './1763900000004-access-audit.js';
+import { TamperEvidentAudit1763900000005 } from './1763900000005-tamper-evident-audit.js';
 
 /** Every migration, in order. A new migration is added here and nowhere else. */
-export const MIGRATIONS = [ApplicationRole1763900000000, Members1763900000001, Registry1763900000002, Cases1763900000003, AccessAudit1763900000004];
+export const MIGRATIONS = [ApplicationRole1763900000000, Members1763900000001, Registry1763900000002, Cases1763900000003, AccessAudit1763900000004, TamperEvidentAudit1763900000005];

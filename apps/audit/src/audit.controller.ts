@@ -1,0 +1,127 @@
+import { Readable } from 'node:stream';
+import { AUDIT_KEYS, AuditCheckpoints, type AuditFilter, type AuditItem, type AuditKeys, AuditQueries, type Finding, readCheckpointFile, type SignedCheckpoint, verifyAuditLog, type VerifyReport } from '@datarun/audit';
+import { type Caller, requireRole } from '@datarun/auth';
+import { CurrentCaller } from '@datarun/auth-guard';
+import type { DatarunConfig } from '@datarun/config';
+import { ApiProblems, DATARUN_CONFIG } from '@datarun/platform';
+import { Problem } from '@datarun/problems';
+import { Controller, Get, HttpCode, Inject, Post, Query, StreamableFile } from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { DataSource } from 'typeorm';
+
+const FILTERS = ['subject', 'member', 'actor', 'source', 'caseId', 'decision', 'from', 'to'] as const;
+const CSV_COLUMNS: Array<keyof AuditItem> = ['id', 'seq', 'at', 'member', 'actor', 'action', 'source', 'caseId', 'purpose', 'fields', 'decision', 'reason'];
+
+@ApiTags('audit')
+@ApiBearerAuth()
+@Controller('v1')
+export class AuditController {
+  constructor(
+    private readonly queries: AuditQueries,
+    private readonly checkpoints: AuditCheckpoints,
+    private readonly dataSource: DataSource,
+    @Inject(AUDIT_KEYS) private readonly keys: AuditKeys,
+    @Inject(DATARUN_CONFIG) private readonly config: DatarunConfig,
+  ) {}
+
+  @Get('audit/events')
+  @ApiQuery({ name: 'subject', required: false, description: 'a resident ID number; matched through its keyed pseudonym' })
+  @ApiQuery({ name: 'member', required: false })
+  @ApiQuery({ name: 'actor', required: false })
+  @ApiQuery({ name: 'source', required: false })
+  @ApiQuery({ name: 'caseId', required: false })
+  @ApiQuery({ name: 'decision', required: false, enum: ['allowed', 'denied', 'failed'] })
+  @ApiQuery({ name: 'from', required: false, description: 'ISO 8601, inclusive' })
+  @ApiQuery({ name: 'to', required: false, description: 'ISO 8601, exclusive' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'the `next` of the previous page' })
+  @ApiQuery({ name: 'limit', required: false, description: '1..1000, default 100' })
+  @ApiQuery({ name: 'format', required: false, enum: ['json', 'ndjson', 'csv'], description: 'ndjson or csv: the whole result as a download' })
+  @ApiOkResponse({ description: '{items: [{id, seq, at, member, actor, action, source, caseId, purpose, fields, decision, reason}], next}, newest first' })
+  @ApiProblems([400, 'VALIDATION_FAILED, ID_NUMBER_INVALID'], [403, 'ROLE_FORBIDDEN (auditors only)'])
+  async events(@CurrentCaller() caller: Caller, @Query() query: Record<string, string>): Promise<{ items: AuditItem[]; next?: string } | StreamableFile> {
+    requireRole(caller, 'auditor');
+    const filter: AuditFilter = Object.fromEntries(FILTERS.filter((f) => typeof query[f] === 'string').map((f) => [f, query[f]]));
+    const format = query.format ?? 'json';
+    if (format === 'ndjson' || format === 'csv') {
+      const lines = format === 'ndjson' ? ndjson(this.queries.all(filter)) : csv(this.queries.all(filter));
+      const type = format === 'ndjson' ? 'application/x-ndjson' : 'text/csv; charset=utf-8';
+      return new StreamableFile(Readable.from(lines), { type, disposition: `attachment; filename="audit-events.${format}"` });
+    }
+    if (format !== 'json') throw new Problem('VALIDATION_FAILED', 'format must be json, ndjson or csv');
+    const limit = query.limit === undefined ? 100 : Number(query.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new Problem('VALIDATION_FAILED', 'limit must be a whole number from 1 to 1000');
+    return this.queries.search(filter, query.cursor, limit);
+  }
+
+  @Get('audit/verify')
+  @ApiQuery({ name: 'from', required: false, description: 'first sequence number (default 1: the whole log, with Merkle roots)' })
+  @ApiQuery({ name: 'to', required: false, description: 'last sequence number' })
+  @ApiOkResponse({ description: '{ok, checked, firstBadSeq?, reason?, lastSeq, checkpointsVerified}' })
+  @ApiProblems([403, 'ROLE_FORBIDDEN (auditors only)'], [503, 'SERVICE_UNAVAILABLE (no audit public key configured)'])
+  async verify(@CurrentCaller() caller: Caller, @Query('from') from?: string, @Query('to') to?: string): Promise<VerifyReport> {
+    requireRole(caller, 'auditor', 'admin');
+    if (!this.keys.trusted) throw new Problem('SERVICE_UNAVAILABLE', 'no audit public key is configured (DATARUN_AUDIT_PUBLIC_KEY or DATARUN_AUDIT_SIGNING_KEY)');
+    return verifyAuditLog(this.dataSource, {
+      trustedKey: this.keys.trusted,
+      externalCheckpoints: readCheckpointFile(this.config.audit.checkpointFile),
+      from: seqOf('from', from),
+      to: seqOf('to', to),
+    });
+  }
+
+  @Get('audit/checkpoints/latest')
+  @ApiOkResponse({ description: '{seq, chainHash, rootHash, signedAt, alg, kid, signature, publicKey}: rootHash is the RFC 6962 Merkle tree head over records 1..seq; the signature covers the RFC 8785 canonical JSON of the object without signature and publicKey' })
+  @ApiProblems([404, 'NOT_FOUND (no checkpoint yet)'])
+  latest(): Promise<SignedCheckpoint> {
+    return this.checkpoints.latest();
+  }
+
+  @Post('audit/checkpoints')
+  @HttpCode(201)
+  @ApiCreatedResponse({ description: 'the checkpoint of the current head (the existing one when the head has not moved)' })
+  @ApiProblems([403, 'ROLE_FORBIDDEN (admins only)'], [409, 'STATE_CONFLICT (empty log)'], [503, 'SERVICE_UNAVAILABLE (no signing key)'])
+  sign(@CurrentCaller() caller: Caller): Promise<SignedCheckpoint> {
+    requireRole(caller, 'admin');
+    return this.checkpoints.signNow();
+  }
+
+  @Get('audit/reports/anomalies')
+  @ApiQuery({ name: 'from', required: false, description: 'ISO 8601, default 24 hours ago' })
+  @ApiQuery({ name: 'to', required: false, description: 'ISO 8601, default now' })
+  @ApiOkResponse({ description: '{from, to, findings: [{kind, member, actor?, subject?, count, first, last, auditIds}]}' })
+  @ApiProblems([400, 'VALIDATION_FAILED'], [403, 'ROLE_FORBIDDEN (auditors only)'])
+  async anomalies(@CurrentCaller() caller: Caller, @Query('from') from?: string, @Query('to') to?: string): Promise<{ from: string; to: string; findings: Finding[] }> {
+    requireRole(caller, 'auditor');
+    const end = to ? new Date(to) : new Date();
+    const start = from ? new Date(from) : new Date(end.getTime() - 24 * 3600 * 1000);
+    if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime()) || start >= end) throw new Problem('VALIDATION_FAILED', 'from and to must be ISO 8601 date-times, from before to');
+    return { from: start.toISOString(), to: end.toISOString(), findings: await this.queries.anomalies(start, end) };
+  }
+
+  @Get('me/access-log')
+  @ApiOkResponse({ description: '{items: [{at, organisation {id, name}, source {id, title}, matter {code, title}, caseId, fields}]}: who read my records, never the clerk' })
+  @ApiProblems([403, 'ROLE_FORBIDDEN (citizen tokens only)'])
+  async accessLog(@CurrentCaller() caller: Caller): Promise<{ items: Awaited<ReturnType<AuditQueries['accessLogOf']>> }> {
+    requireRole(caller, 'citizen');
+    return { items: await this.queries.accessLogOf(caller.actor) };
+  }
+}
+
+function seqOf(name: string, value?: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,15}$/.test(value)) throw new Problem('VALIDATION_FAILED', `${name} must be a sequence number`);
+  return Number(value);
+}
+
+async function* ndjson(items: AsyncIterable<AuditItem>): AsyncGenerator<string> {
+  for await (const item of items) yield `${JSON.stringify(item)}\n`;
+}
+
+async function* csv(items: AsyncIterable<AuditItem>): AsyncGenerator<string> {
+  const cell = (v: unknown) => {
+    const text = Array.isArray(v) ? v.join(';') : v === null || v === undefined ? '' : String(v);
+    return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  };
+  yield `${CSV_COLUMNS.join(',')}\n`;
+  for await (const item of items) yield `${CSV_COLUMNS.map((c) => cell(item[c])).join(',')}\n`;
+}

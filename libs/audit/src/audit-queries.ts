@@ -1,0 +1,215 @@
+import { checkIdNumber } from '@datarun/identity';
+import { Problem } from '@datarun/problems';
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { SubjectPseudonyms } from './subject-pseudonym.js';
+
+export interface AuditFilter {
+  readonly subject?: string;
+  readonly member?: string;
+  readonly actor?: string;
+  readonly source?: string;
+  readonly caseId?: string;
+  readonly decision?: string;
+  readonly from?: string;
+  readonly to?: string;
+}
+
+export interface AuditItem {
+  id: string;
+  seq: number;
+  at: string;
+  member: string;
+  actor: string;
+  action: string;
+  source: string | null;
+  caseId: string | null;
+  purpose: string | null;
+  fields: string[];
+  decision: string;
+  reason: string | null;
+}
+
+export interface AccessLogEntry {
+  at: string;
+  organisation: { id: string; name: string };
+  source: { id: string; title: string | null };
+  matter: { code: string | null; title: string | null };
+  caseId: string | null;
+  fields: string[];
+}
+
+export interface AnomalyThresholds {
+  readonly offHoursStart: number; // local hour the working day ends (e.g. 20)
+  readonly offHoursEnd: number; // local hour it starts (e.g. 7)
+  readonly offHoursBurst: number;
+  readonly manyActors: number;
+  readonly manyActorsWindowMinutes: number;
+  readonly denialSpike: number;
+  readonly timeZone: string;
+}
+
+export const DEFAULT_THRESHOLDS: AnomalyThresholds = {
+  offHoursStart: 20,
+  offHoursEnd: 7,
+  offHoursBurst: 20,
+  manyActors: 5,
+  manyActorsWindowMinutes: 60,
+  denialSpike: 20,
+  timeZone: 'Asia/Shanghai',
+};
+
+export interface Finding {
+  kind: 'subject-not-in-open-case' | 'off-hours-burst' | 'many-actors-one-subject' | 'denial-spike';
+  member: string;
+  actor?: string;
+  subject?: string;
+  count: number;
+  first: string;
+  last: string;
+  auditIds: string[];
+}
+
+const ACCESS_ACTIONS = ['lookup', 'verify', 'bundle-item'];
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_PAGE = 1000;
+
+/** Auditor search, exports, anomaly reports and the citizen's own access log. */
+@Injectable()
+export class AuditQueries {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly pseudonyms: SubjectPseudonyms,
+  ) {}
+
+  /** Newest first; `cursor` is the `next` of the previous page (a sequence number). */
+  async search(filter: AuditFilter, cursor?: string, limit = 100): Promise<{ items: AuditItem[]; next?: string }> {
+    const size = Math.min(Math.max(1, limit), MAX_PAGE);
+    const { where, params } = this.whereOf(filter);
+    if (cursor !== undefined) {
+      if (!/^\d{1,18}$/.test(cursor)) throw new Problem('VALIDATION_FAILED', 'cursor must be the next value of a previous page');
+      params.push(cursor);
+      where.push(`seq < $${params.length}`);
+    }
+    params.push(size + 1);
+    const rows = await this.dataSource.query(
+      `SELECT id, seq, at, member_id, actor, action, source_id, case_id, purpose, fields, decision, reason
+       FROM audit_event ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT $${params.length}`,
+      params,
+    );
+    const items = rows.slice(0, size).map(toItem);
+    return rows.length > size ? { items, next: String(items[items.length - 1].seq) } : { items };
+  }
+
+  /** Every matching event, newest first, page by page: for CSV/NDJSON exports of a report. */
+  async *all(filter: AuditFilter): AsyncGenerator<AuditItem> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.search(filter, cursor, MAX_PAGE);
+      yield* page.items;
+      cursor = page.next;
+    } while (cursor);
+  }
+
+  /** Which organisation read which of my records, when, for which matter and case (never the clerk). */
+  async accessLogOf(idNumber: string, limit = 500): Promise<AccessLogEntry[]> {
+    const subject = this.pseudonyms.of(checkIdNumber(idNumber));
+    const rows: Array<{ at: Date; member_id: string; member_name: string | null; source_id: string; source_title: string | null; purpose: string | null; matter_title: string | null; case_id: string | null; fields: string[] }> =
+      await this.dataSource.query(
+        `SELECT e.at, e.member_id, m.name AS member_name, e.source_id, s.title AS source_title, e.purpose, t.title AS matter_title, e.case_id, e.fields
+         FROM audit_event e
+         LEFT JOIN member m ON m.id = e.member_id
+         LEFT JOIN source s ON s.id = e.source_id
+         LEFT JOIN matter t ON t.code = e.purpose
+         WHERE e.subject_hash = $1 AND e.decision = 'allowed' AND e.action = ANY($2)
+         ORDER BY e.seq DESC LIMIT $3`,
+        [subject, ACCESS_ACTIONS, Math.min(limit, 5000)],
+      );
+    return rows.map((r) => ({
+      at: r.at.toISOString(),
+      organisation: { id: r.member_id, name: r.member_name ?? r.member_id },
+      source: { id: r.source_id, title: r.source_title },
+      matter: { code: r.purpose, title: r.matter_title },
+      caseId: r.case_id,
+      fields: r.fields,
+    }));
+  }
+
+  /** Findings in a window; each links to its audit records (at most 50 ids each). */
+  async anomalies(from: Date, to: Date, t: AnomalyThresholds = DEFAULT_THRESHOLDS): Promise<Finding[]> {
+    const window = [from, to];
+    const findings: Finding[] = [];
+    const ids = 'array_agg(id::text ORDER BY seq)';
+    // Attempts to read people outside an open case of the caller: each one is a finding.
+    const strangers = await this.dataSource.query(
+      `SELECT member_id, actor, count(*)::int AS n, min(at) AS first, max(at) AS last, (${ids})[1:50] AS ids
+       FROM audit_event WHERE at >= $1 AND at < $2 AND action = ANY($3)
+         AND reason IN ('SUBJECT_NOT_IN_CASE', 'CASE_NOT_OPEN', 'CASE_NOT_FOUND')
+       GROUP BY member_id, actor`,
+      [...window, ACCESS_ACTIONS],
+    );
+    for (const r of strangers) findings.push(finding('subject-not-in-open-case', r, { actor: r.actor }));
+    const offHours = await this.dataSource.query(
+      `SELECT member_id, actor, count(*)::int AS n, min(at) AS first, max(at) AS last, (${ids})[1:50] AS ids
+       FROM audit_event WHERE at >= $1 AND at < $2 AND action = ANY($3)
+         AND (extract(hour FROM at AT TIME ZONE $4) >= $5 OR extract(hour FROM at AT TIME ZONE $4) < $6)
+       GROUP BY member_id, actor HAVING count(*) >= $7`,
+      [...window, ACCESS_ACTIONS, t.timeZone, t.offHoursStart, t.offHoursEnd, t.offHoursBurst],
+    );
+    for (const r of offHours) findings.push(finding('off-hours-burst', r, { actor: r.actor }));
+    const manyActors = await this.dataSource.query(
+      `SELECT subject_hash, min(member_id) AS member_id, count(DISTINCT actor)::int AS n, min(at) AS first, max(at) AS last, (${ids})[1:50] AS ids
+       FROM audit_event WHERE at >= $1 AND at < $2 AND action = ANY($3) AND subject_hash IS NOT NULL
+       GROUP BY subject_hash, date_bin(make_interval(mins => $5), at, TIMESTAMPTZ '2000-01-01')
+       HAVING count(DISTINCT actor) >= $4`,
+      [...window, ACCESS_ACTIONS, t.manyActors, t.manyActorsWindowMinutes],
+    );
+    for (const r of manyActors) findings.push(finding('many-actors-one-subject', r, { subject: r.subject_hash }));
+    const denials = await this.dataSource.query(
+      `SELECT member_id, count(*)::int AS n, min(at) AS first, max(at) AS last, (${ids})[1:50] AS ids
+       FROM audit_event WHERE at >= $1 AND at < $2 AND decision = 'denied'
+       GROUP BY member_id HAVING count(*) >= $3`,
+      [...window, t.denialSpike],
+    );
+    for (const r of denials) findings.push(finding('denial-spike', r));
+    return findings;
+  }
+
+  private whereOf(filter: AuditFilter): { where: string[]; params: unknown[] } {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (filter.subject !== undefined) add('subject_hash = ?', this.pseudonyms.of(checkIdNumber(filter.subject)));
+    if (filter.member !== undefined) add('member_id = ?', filter.member);
+    if (filter.actor !== undefined) add('actor = ?', filter.actor);
+    if (filter.source !== undefined) add('source_id = ?', filter.source);
+    if (filter.caseId !== undefined) {
+      if (!UUID.test(filter.caseId)) throw new Problem('VALIDATION_FAILED', 'caseId must be a UUID');
+      add('case_id = ?', filter.caseId);
+    }
+    if (filter.decision !== undefined) {
+      if (!['allowed', 'denied', 'failed'].includes(filter.decision)) throw new Problem('VALIDATION_FAILED', 'decision must be allowed, denied or failed');
+      add('decision = ?', filter.decision);
+    }
+    if (filter.from !== undefined) add('at >= ?', dateOf('from', filter.from));
+    if (filter.to !== undefined) add('at < ?', dateOf('to', filter.to));
+    return { where, params };
+  }
+}
+
+function dateOf(name: string, value: string): Date {
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) throw new Problem('VALIDATION_FAILED', `${name} must be an ISO 8601 date-time`);
+  return d;
+}
+
+function toItem(r: { id: string; seq: string; at: Date; member_id: string; actor: string; action: string; source_id: string | null; case_id: string | null; purpose: string | null; fields: string[]; decision: string; reason: string | null }): AuditItem {
+  return { id: r.id, seq: Number(r.seq), at: r.at.toISOString(), member: r.member_id, actor: r.actor, action: r.action, source: r.source_id, caseId: r.case_id, purpose: r.purpose, fields: r.fields, decision: r.decision, reason: r.reason };
+}
+
+function finding(kind: Finding['kind'], r: { member_id: string; n: number; first: Date; last: Date; ids: string[] }, extra: { actor?: string; subject?: string } = {}): Finding {
+  return { kind, member: r.member_id, ...extra, count: r.n, first: r.first.toISOString(), last: r.last.toISOString(), auditIds: r.ids };
+}

@@ -1,0 +1,39 @@
+// `npm run audit:verify -- [--public-key <pem>] [--checkpoints <ndjson>] [--from N] [--to N]`
+// Verifies the audit log with only the database (DATABASE_URL) and the audit public key; prints
+// the report as JSON and exits 0 when the log is intact, 2 when it is not, 1 on an error.
+import { createPublicKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { loadAuditKeys, readCheckpointFile, verifyAuditLog } from '@datarun/audit';
+import { loadConfig } from '@datarun/config';
+import { dataSourceOptions, describeDatabase } from '@datarun/db';
+import { DataSource } from 'typeorm';
+
+try {
+  const { values } = parseArgs({
+    options: { 'public-key': { type: 'string' }, checkpoints: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' } },
+  });
+  const config = loadConfig(process.env);
+  const trustedKey = values['public-key'] ? createPublicKey(readFileSync(values['public-key'], 'utf8')) : loadAuditKeys(config).trusted;
+  if (!trustedKey) throw new Error('no audit public key: pass --public-key <pem> or set DATARUN_AUDIT_PUBLIC_KEY');
+  const dataSource = await new DataSource(dataSourceOptions(config.database, 'app')).initialize().catch((error: Error) => {
+    throw new Error(`cannot connect to ${describeDatabase(config.database.url)}: ${error.message}`);
+  });
+  try {
+    const started = Date.now();
+    const report = await verifyAuditLog(dataSource, {
+      trustedKey,
+      externalCheckpoints: readCheckpointFile(values.checkpoints ?? config.audit.checkpointFile),
+      from: values.from === undefined ? undefined : Number(values.from),
+      to: values.to === undefined ? undefined : Number(values.to),
+    });
+    const seconds = (Date.now() - started) / 1000;
+    console.log(JSON.stringify({ ...report, seconds, recordsPerSecond: Math.round(report.checked / Math.max(seconds, 0.001)) }));
+    process.exitCode = report.ok ? 0 : 2;
+  } finally {
+    await dataSource.destroy();
+  }
+} catch (error) {
+  console.error(`audit:verify: ${(error as Error).message}`);
+  process.exitCode = 1;
+}
