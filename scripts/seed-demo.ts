@@ -1,6 +1,7 @@
 // Part of `npm start`: development keys, then the demo city in the registry (members, the four
 // built-in sources from schemas/records, the property-transfer matter, the service hall's grants).
 import { readFileSync } from 'node:fs';
+import { AuditModule } from '@datarun/audit';
 import { AuthModule } from '@datarun/auth-guard';
 import { DEMO_MEMBERS, ensureDevKeys } from '@datarun/auth';
 import { loadConfig } from '@datarun/config';
@@ -20,7 +21,7 @@ const builtIns: BuiltInSource[] = DEMO_MEMBERS.filter((m) => m.kind === 'departm
   return { id: m.domain!, title: String(schema.title), schema, classification: classification[m.domain!], owner: m.id };
 });
 
-@Module({ imports: [DbModule.forRoot(config), AuthModule.forRoot(config), RegistryModule.forRoot(config)] })
+@Module({ imports: [DbModule.forRoot(config), AuthModule.forRoot(config), AuditModule.forRoot(config), RegistryModule.forRoot(config)] })
 class SeedModule {}
 
 const app = await NestFactory.createApplicationContext(SeedModule, { logger: ['error', 'warn'] });

@@ -1,8 +1,8 @@
 // Measures verifyChain's single-core rate on synthetic 300-byte records. Prints, does not
-// assert (the machine decides the number). The ordinary test run uses 100,000 records (about two
+// assert (the machine decides the number). Not part of npm test; default 100,000 records (about two
 // seconds); the real measurement is a million:
 //   AUDIT_BENCH_RECORDS=1000000 NODE_OPTIONS="--experimental-vm-modules --no-warnings" \
-//     npx jest libs/audit/src/integrity/chain.bench.spec.ts
+//     npx jest --selectProjects unit --testMatch '<rootDir>/test/bench/audit-chain.bench.spec.ts'
 import { GENESIS, chainLink, verifyChain, type ChainRecord } from '@datarun/audit';
 
 const COUNT = Number(process.env.AUDIT_BENCH_RECORDS ?? 100_000);

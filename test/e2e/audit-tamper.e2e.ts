@@ -99,8 +99,8 @@ describe('tamper evidence', () => {
     const bytes = recordBytes(content);
     const chain = chainHash(last.chain_hash, leafHash(bytes));
     await log.db.ownerQuery(
-      `INSERT INTO audit_event (seq, id, at, member_id, actor, action, source_id, subject_hash, purpose, case_id, fields, decision, reason, latency_ms, correlation_id, canonical, chain_hash)
-       VALUES (21, $1, $2, $3, 'ghost', $4, $5, $6, $7, NULL, $8, $9, $10, $11, $12, $13, $14)`,
+      `INSERT INTO audit_event (seq, id, at, member_id, actor, action, source_id, subject_hash, purpose, case_id, object_ref, fields, decision, reason, latency_ms, correlation_id, canonical, chain_hash)
+       VALUES (21, $1, $2, $3, 'ghost', $4, $5, $6, $7, NULL, NULL, $8, $9, $10, $11, $12, $13, $14)`,
       [content.id, content.at, content.member, content.action, content.source, content.subject, content.purpose, content.fields, content.decision, content.reason, content.latencyMs, content.correlationId, bytes, chain],
     );
     const rogue = generateKeyPairSync('ec', { namedCurve: 'P-256' });

@@ -93,7 +93,7 @@ describe('audit: auditor and citizen', () => {
       res.on('end', () => cb(null, text));
     }).expect(200);
     const lines = (csv.body as string).trim().split('\n');
-    expect(lines[0]).toBe('id,seq,at,member,actor,action,source,caseId,purpose,fields,decision,reason');
+    expect(lines[0]).toBe('id,seq,at,member,actor,action,source,caseId,object,purpose,fields,decision,reason');
     expect(lines).toHaveLength(5);
   });
 

@@ -150,6 +150,19 @@ describe('registry', () => {
     const after = await t.http.get(`/v1/grants/${grantId}`).set('authorization', consumer.auth()).expect(200);
     expect(after.body.state).toBe('revoked');
     expect(after.body.decisions.map((d: { decision: string }) => d.decision)).toEqual(['approved', 'revoked']);
+
+    // Every change is in the audit log, with who made it and what it was about.
+    const changes = (await db.ownerQuery(`SELECT action, member_id, actor, object_ref FROM audit_event WHERE object_ref LIKE '%${sourceId}%' OR object_ref = 'grant:${grantId}' OR object_ref = 'matter:${matter}' ORDER BY seq`)).rows;
+    expect(changes.map((c) => c.action)).toEqual([
+      'source.registered',
+      'records.ingested',
+      'matter.registered',
+      'grant.requested',
+      'grant.approved',
+      'source.version-published',
+      'grant.revoked',
+    ]);
+    expect(changes.find((c) => c.action === 'grant.approved')).toMatchObject({ member_id: dept.id, actor: 'dept-clerk-7', object_ref: `grant:${grantId}` });
   });
 
   it('registers the built-in household schema as an ordinary source', async () => {
@@ -166,7 +179,7 @@ describe('registry', () => {
   describe('refuses, storing nothing', () => {
     const before: Record<string, number> = {};
     beforeEach(async () => {
-      for (const table of ['member', 'source', 'source_version', 'source_record', 'access_grant', 'grant_decision', 'matter']) before[table] = await count(table);
+      for (const table of ['member', 'source', 'source_version', 'source_record', 'access_grant', 'grant_decision', 'matter', 'audit_event']) before[table] = await count(table);
     });
     afterEach(async () => {
       for (const table of Object.keys(before)) expect({ table, rows: await count(table) }).toEqual({ table, rows: before[table] });
@@ -206,9 +219,10 @@ describe('registry', () => {
         .send({ records: [{ idNumber: '11010519491231002X', name: `${'a'.repeat(30000)}!`, species: 'dog' }] })
         .expect(200);
       expect(res.body).toMatchObject({ stored: 0, rejected: [{ index: 0 }] });
-      // This test stores a source on purpose; make the bookkeeping agree.
+      // This test stores a source on purpose (and audits it, and the empty ingest); make the bookkeeping agree.
       before.source += 1;
       before.source_version += 1;
+      before.audit_event += 1;
     });
 
     it('a pattern RE2 cannot run (backreference): 400 SCHEMA_INVALID', async () => {

@@ -10,7 +10,7 @@ import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiQuery, ApiTags } f
 import { DataSource } from 'typeorm';
 
 const FILTERS = ['subject', 'member', 'actor', 'source', 'caseId', 'decision', 'from', 'to'] as const;
-const CSV_COLUMNS: Array<keyof AuditItem> = ['id', 'seq', 'at', 'member', 'actor', 'action', 'source', 'caseId', 'purpose', 'fields', 'decision', 'reason'];
+const CSV_COLUMNS: Array<keyof AuditItem> = ['id', 'seq', 'at', 'member', 'actor', 'action', 'source', 'caseId', 'object', 'purpose', 'fields', 'decision', 'reason'];
 
 @ApiTags('audit')
 @ApiBearerAuth()

@@ -1,3 +1,4 @@
+import { AuditModule } from '@datarun/audit';
 import { AuthModule } from '@datarun/auth-guard';
 import type { DatarunConfig } from '@datarun/config';
 import { PlatformModule } from '@datarun/platform';
@@ -17,6 +18,7 @@ export class RegistryAppModule {
       imports: [
         PlatformModule.forRoot(config, { app: 'registry', dependencies: ['database'] }),
         AuthModule.forRoot(config),
+        AuditModule.forRoot(config),
         RegistryModule.forRoot(config, { seedAdmin: true }),
       ],
       controllers: [MembersController, SourcesController, GrantsController, MattersController],

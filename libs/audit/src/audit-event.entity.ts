@@ -46,6 +46,10 @@ export class AuditEventEntity {
   @Column('uuid', { name: 'case_id', nullable: true })
   caseId: string | null;
 
+  /** What a change is about (`grant:<id>`, `source:household@2`, …); null for accesses. */
+  @Column('text', { name: 'object_ref', nullable: true })
+  objectRef: string | null;
+
   @Column('text', { array: true, default: () => "'{}'" })
   fields: string[];
 

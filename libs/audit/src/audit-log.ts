@@ -15,6 +15,8 @@ export interface AuditEventInput {
   readonly subjectHash?: string;
   readonly purpose?: string;
   readonly caseId?: string;
+  /** What a change is about, e.g. `grant:<id>`. */
+  readonly object?: string;
   readonly fields?: readonly string[];
   readonly reason?: string;
   readonly latencyMs?: number;
@@ -30,11 +32,11 @@ interface Pending {
 }
 
 const MAX_BATCH = 1000;
-const COLUMNS = ['seq', 'id', 'at', 'member_id', 'actor', 'action', 'source_id', 'subject_hash', 'purpose', 'case_id', 'fields', 'decision', 'reason', 'latency_ms', 'correlation_id', 'canonical', 'chain_hash'];
-const TYPES = ['int8', 'uuid', 'timestamptz', 'text', 'text', 'text', 'text', 'text', 'text', 'uuid', 'text', 'text', 'text', 'int4', 'text', 'bytea', 'bytea'];
+const COLUMNS = ['seq', 'id', 'at', 'member_id', 'actor', 'action', 'source_id', 'subject_hash', 'purpose', 'case_id', 'object_ref', 'fields', 'decision', 'reason', 'latency_ms', 'correlation_id', 'canonical', 'chain_hash'];
+const TYPES = ['int8', 'uuid', 'timestamptz', 'text', 'text', 'text', 'text', 'text', 'text', 'uuid', 'text', 'text', 'text', 'text', 'int4', 'text', 'bytea', 'bytea'];
 // `fields` travels as a JSON array per row (unnest cannot take an array of arrays).
 const INSERT = `INSERT INTO audit_event (${COLUMNS.join(', ')})
-  SELECT seq, id, at, member_id, actor, action, source_id, subject_hash, purpose, case_id,
+  SELECT seq, id, at, member_id, actor, action, source_id, subject_hash, purpose, case_id, object_ref,
          ARRAY(SELECT jsonb_array_elements_text(fields::jsonb)), decision, reason, latency_ms, correlation_id, canonical, chain_hash
   FROM unnest(${TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})
     AS t(${COLUMNS.join(', ')})`;
@@ -140,6 +142,7 @@ function contentOf(seq: number, p: Pending): AuditRecordContent {
     subject: e.subjectHash ?? null,
     purpose: e.purpose ?? null,
     caseId: e.caseId ?? null,
+    object: e.object ?? null,
     fields: [...(e.fields ?? [])],
     decision: e.decision,
     reason: e.reason ?? null,
@@ -162,6 +165,7 @@ function columnsOf(events: readonly ChainedEvent[]): unknown[][] {
     pick((e) => e.content.subject),
     pick((e) => e.content.purpose),
     pick((e) => e.content.caseId),
+    pick((e) => e.content.object),
     pick((e) => JSON.stringify(e.content.fields)),
     pick((e) => e.content.decision),
     pick((e) => e.content.reason),

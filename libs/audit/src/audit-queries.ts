@@ -24,6 +24,7 @@ export interface AuditItem {
   action: string;
   source: string | null;
   caseId: string | null;
+  object: string | null;
   purpose: string | null;
   fields: string[];
   decision: string;
@@ -93,7 +94,7 @@ export class AuditQueries {
     }
     params.push(size + 1);
     const rows = await this.dataSource.query(
-      `SELECT id, seq, at, member_id, actor, action, source_id, case_id, purpose, fields, decision, reason
+      `SELECT id, seq, at, member_id, actor, action, source_id, case_id, object_ref, purpose, fields, decision, reason
        FROM audit_event ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT $${params.length}`,
       params,
     );
@@ -206,8 +207,8 @@ function dateOf(name: string, value: string): Date {
   return d;
 }
 
-function toItem(r: { id: string; seq: string; at: Date; member_id: string; actor: string; action: string; source_id: string | null; case_id: string | null; purpose: string | null; fields: string[]; decision: string; reason: string | null }): AuditItem {
-  return { id: r.id, seq: Number(r.seq), at: r.at.toISOString(), member: r.member_id, actor: r.actor, action: r.action, source: r.source_id, caseId: r.case_id, purpose: r.purpose, fields: r.fields, decision: r.decision, reason: r.reason };
+function toItem(r: { id: string; seq: string; at: Date; member_id: string; actor: string; action: string; source_id: string | null; case_id: string | null; object_ref: string | null; purpose: string | null; fields: string[]; decision: string; reason: string | null }): AuditItem {
+  return { id: r.id, seq: Number(r.seq), at: r.at.toISOString(), member: r.member_id, actor: r.actor, action: r.action, source: r.source_id, caseId: r.case_id, object: r.object_ref, purpose: r.purpose, fields: r.fields, decision: r.decision, reason: r.reason };
 }
 
 function finding(kind: Finding['kind'], r: { member_id: string; n: number; first: Date; last: Date; ids: string[] }, extra: { actor?: string; subject?: string } = {}): Finding {

@@ -38,6 +38,7 @@ interface Row {
   subject_hash: string | null;
   purpose: string | null;
   case_id: string | null;
+  object_ref: string | null;
   fields: string[];
   decision: string;
   reason: string | null;
@@ -78,7 +79,7 @@ export async function verifyAuditLog(dataSource: DataSource, options: VerifyOpti
 
   for (;;) {
     const rows: Row[] = await dataSource.query(
-      `SELECT seq, id, at, member_id, actor, action, source_id, subject_hash, purpose, case_id, fields, decision, reason,
+      `SELECT seq, id, at, member_id, actor, action, source_id, subject_hash, purpose, case_id, object_ref, fields, decision, reason,
               latency_ms, correlation_id, canonical, chain_hash
        FROM audit_event WHERE seq >= $1 AND ($2::bigint IS NULL OR seq <= $2) ORDER BY seq LIMIT $3`,
       [expected, options.to ?? null, batchSize],
@@ -161,6 +162,7 @@ function columnsAgree(row: Row, c: AuditRecordContent): boolean {
     c.subject === row.subject_hash &&
     c.purpose === row.purpose &&
     c.caseId === row.case_id &&
+    c.object === row.object_ref &&
     isDeepStrictEqual(c.fields, row.fields) &&
     c.decision === row.decision &&
     c.reason === row.reason &&

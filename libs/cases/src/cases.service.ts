@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { AuditLog } from '@datarun/audit';
 import { type Caller, requireRole } from '@datarun/auth';
 import { checkIdNumber } from '@datarun/identity';
 import { Problem } from '@datarun/problems';
@@ -35,6 +36,7 @@ export class CasesService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly matters: MattersService,
+    private readonly audit: AuditLog,
   ) {}
 
   /** Opens a case for a matter; every party's ID number is checked (GB 11643) before anything is stored. */
@@ -47,16 +49,19 @@ export class CasesService {
     const types = cmd.materials.map((m) => m.type);
     if (new Set(types).size !== types.length) throw new Problem('VALIDATION_FAILED', 'each material type may be declared once');
     const id = randomUUID();
-    await this.dataSource.getRepository(CaseEntity).insert({
-      id,
-      consumerId: caller.memberId,
-      matterCode: matter.code,
-      state: 'open',
-      parties,
-      property: cmd.property ?? null,
-      utilityAccounts: cmd.utilityAccounts ? { ...cmd.utilityAccounts } : null,
-      materials: cmd.materials.map((m) => ({ ...m, sha256: m.sha256.toLowerCase() })),
-      openedBy: caller.actor,
+    await this.dataSource.transaction(async (em) => {
+      await em.getRepository(CaseEntity).insert({
+        id,
+        consumerId: caller.memberId,
+        matterCode: matter.code,
+        state: 'open',
+        parties,
+        property: cmd.property ?? null,
+        utilityAccounts: cmd.utilityAccounts ? { ...cmd.utilityAccounts } : null,
+        materials: cmd.materials.map((m) => ({ ...m, sha256: m.sha256.toLowerCase() })),
+        openedBy: caller.actor,
+      });
+      await this.audit.appendWithin(em, { memberId: caller.memberId, actor: caller.actor, action: 'case.opened', decision: 'allowed', caseId: id, purpose: matter.code, object: `case:${id}` });
     });
     return this.get(caller, id);
   }
@@ -74,6 +79,7 @@ export class CasesService {
       if (!found) throw new Problem('CASE_NOT_FOUND', `no case ${id}`);
       if (found.state !== 'open') throw new Problem('STATE_CONFLICT', `case ${id} is ${found.state}; only an open case can be withdrawn`);
       await em.getRepository(CaseEntity).update({ id }, { state: 'withdrawn', closedAt: new Date() });
+      await this.audit.appendWithin(em, { memberId: caller.memberId, actor: caller.actor, action: 'case.withdrawn', decision: 'allowed', caseId: id, purpose: found.matterCode, object: `case:${id}` });
     });
     return this.get(caller, id);
   }

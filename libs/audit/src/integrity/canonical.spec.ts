@@ -155,6 +155,7 @@ describe('recordBytes', () => {
     subject: 'hmac:3b5f',
     purpose: '不动产转移登记',
     caseId: 'case-1',
+    object: null,
     fields: ['status', 'spouseName'],
     decision: 'allowed',
     reason: null,
@@ -166,7 +167,7 @@ describe('recordBytes', () => {
     expect(recordBytes(record()).toString('utf8')).toBe(
       '{"action":"lookup","actor":"clerk-0042","at":"2025-03-01T08:15:30.123Z","caseId":"case-1",' +
         '"correlationId":null,"decision":"allowed","fields":["status","spouseName"],' +
-        '"id":"0190f3a2-7c1e-7b3a-9a51-3f0c2d1e4b5a","latencyMs":12.5,"member":"zj.longyou.service-hall",' +
+        '"id":"0190f3a2-7c1e-7b3a-9a51-3f0c2d1e4b5a","latencyMs":12.5,"member":"zj.longyou.service-hall","object":null,' +
         '"purpose":"不动产转移登记","reason":null,"seq":42,"source":"civil-affairs.marriage",' +
         '"subject":"hmac:3b5f","v":1}',
     );

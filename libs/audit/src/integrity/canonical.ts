@@ -93,6 +93,8 @@ export interface AuditRecordContent {
   subject: string | null;
   purpose: string | null;
   caseId: string | null;
+  /** What a change is about, e.g. `grant:<id>`, `source:household@2`, `case:<id>`; null for accesses. */
+  object: string | null;
   fields: string[];
   decision: AuditRecordDecision;
   reason: string | null;
@@ -102,10 +104,10 @@ export interface AuditRecordContent {
 
 const RECORD_KEYS = [
   'v', 'seq', 'id', 'at', 'member', 'actor', 'action', 'source', 'subject', 'purpose', 'caseId',
-  'fields', 'decision', 'reason', 'latencyMs', 'correlationId',
+  'object', 'fields', 'decision', 'reason', 'latencyMs', 'correlationId',
 ] as const satisfies readonly (keyof AuditRecordContent)[];
 const RECORD_KEY_SET: ReadonlySet<string> = new Set(RECORD_KEYS);
-const NULLABLE_STRINGS = ['source', 'subject', 'purpose', 'caseId', 'reason', 'correlationId'] as const;
+const NULLABLE_STRINGS = ['source', 'subject', 'purpose', 'caseId', 'object', 'reason', 'correlationId'] as const;
 const REQUIRED_STRINGS = ['id', 'member', 'actor', 'action'] as const;
 const ISO_MS_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const DECISIONS: ReadonlySet<string> = new Set(['allowed', 'denied', 'failed']);

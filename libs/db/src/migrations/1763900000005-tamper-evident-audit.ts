@@ -27,6 +27,7 @@ export class TamperEvidentAudit1763900000005 implements MigrationInterface {
         subject_hash text,
         purpose text,
         case_id uuid,
+        object_ref text,
         fields text[] NOT NULL DEFAULT '{}',
         decision text NOT NULL CONSTRAINT audit_event_decision_check CHECK (decision IN ('allowed', 'denied', 'failed')),
         reason text,

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { AuditLog } from '@datarun/audit';
 import { type Caller, requireRole } from '@datarun/auth';
 import { Problem } from '@datarun/problems';
 import { Injectable } from '@nestjs/common';
 import { DataSource, In } from 'typeorm';
 import { MatterEntity } from '../matters/matter.entity.js';
+import { changeBy } from '../members/members.service.js';
 import { SourcesService } from '../sources/sources.service.js';
 import { SourceEntity } from '../sources/source.entity.js';
 import { type GrantDecisionKind, GrantDecisionEntity, GrantEntity, type GrantState } from './grant.entity.js';
@@ -49,6 +51,7 @@ export class GrantsService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly sources: SourcesService,
+    private readonly audit: AuditLog,
   ) {}
 
   async request(caller: Caller, cmd: RequestGrantCommand): Promise<GrantView> {
@@ -66,17 +69,20 @@ export class GrantsService {
     if (missing.length) throw new Problem('MATTER_NOT_FOUND', `no matter ${missing.join(', ')}`);
 
     const id = randomUUID();
-    await this.dataSource.getRepository(GrantEntity).insert({
-      id,
-      consumerId: caller.memberId,
-      sourceId: cmd.source,
-      fields: [...new Set(cmd.fields)],
-      verifyFields: [...new Set(verifyFields)],
-      purposes: [...new Set(cmd.purposes)],
-      validUntil: until,
-      reason: cmd.reason,
-      state: 'requested',
-      requestedBy: caller.actor,
+    await this.dataSource.transaction(async (em) => {
+      await em.getRepository(GrantEntity).insert({
+        id,
+        consumerId: caller.memberId,
+        sourceId: cmd.source,
+        fields: [...new Set(cmd.fields)],
+        verifyFields: [...new Set(verifyFields)],
+        purposes: [...new Set(cmd.purposes)],
+        validUntil: until,
+        reason: cmd.reason,
+        state: 'requested',
+        requestedBy: caller.actor,
+      });
+      await this.audit.appendWithin(em, changeBy(caller, 'grant.requested', `grant:${id}`, { sourceId: cmd.source, fields: [...cmd.fields] }));
     });
     return this.get(id);
   }
@@ -105,6 +111,7 @@ export class GrantsService {
       if (grant.state !== from) throw new Problem('STATE_CONFLICT', `grant ${id} is ${grant.state}; only a ${from} grant can be ${to}`);
       await em.getRepository(GrantEntity).update({ id }, { state: to, decidedBy: caller.memberId, decidedAt: new Date() });
       await em.getRepository(GrantDecisionEntity).insert({ grantId: id, decision: to, memberId: caller.memberId, actor: caller.actor, note: note ?? null });
+      await this.audit.appendWithin(em, changeBy(caller, `grant.${to}`, `grant:${id}`, { sourceId: grant.sourceId, fields: grant.fields }));
     });
     return this.get(id);
   }

@@ -1,7 +1,9 @@
+import { AuditLog } from '@datarun/audit';
 import { type Caller, requireRole } from '@datarun/auth';
 import { Problem } from '@datarun/problems';
 import { Injectable } from '@nestjs/common';
 import { DataSource, In } from 'typeorm';
+import { changeBy } from '../members/members.service.js';
 import { SourceEntity } from '../sources/source.entity.js';
 import { MatterEntity, type MatterNotification } from './matter.entity.js';
 
@@ -26,7 +28,10 @@ export const MATTER_CODE = /^[a-z][a-z0-9-]{1,63}$/;
 
 @Injectable()
 export class MattersService {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly audit: AuditLog,
+  ) {}
 
   async register(caller: Caller, cmd: RegisterMatterCommand): Promise<MatterView> {
     requireRole(caller, 'admin');
@@ -44,6 +49,7 @@ export class MattersService {
     await this.dataSource.transaction(async (em) => {
       if (await em.getRepository(MatterEntity).existsBy({ code: cmd.code })) throw new Problem('ALREADY_EXISTS', `matter ${cmd.code} is already registered`);
       await em.getRepository(MatterEntity).insert({ code: cmd.code, title: cmd.title, evidence, materials: [...new Set(cmd.materials)], onComplete });
+      await this.audit.appendWithin(em, changeBy(caller, 'matter.registered', `matter:${cmd.code}`));
     });
     return this.get(cmd.code);
   }

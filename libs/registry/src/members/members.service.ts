@@ -1,5 +1,6 @@
 import { type Caller, jwksToKeyObjects, requireRole } from '@datarun/auth';
 import { MemberKeyDirectory } from '@datarun/auth-guard';
+import { AuditLog, type AuditEventInput } from '@datarun/audit';
 import { Problem } from '@datarun/problems';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
@@ -30,6 +31,7 @@ export class MembersService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly directory: MemberKeyDirectory,
+    private readonly audit: AuditLog,
   ) {}
 
   async register(caller: Caller, cmd: RegisterMemberCommand): Promise<MemberView> {
@@ -41,6 +43,7 @@ export class MembersService {
       const repo = em.getRepository(MemberEntity);
       if (await repo.existsBy({ id: cmd.id })) throw new Problem('ALREADY_EXISTS', `member ${cmd.id} is already registered`);
       await repo.insert({ id: cmd.id, name: cmd.name, kind: cmd.kind, jwks });
+      await this.audit.appendWithin(em, changeBy(caller, 'member.registered', `member:${cmd.id}`));
       return memberView(await repo.findOneByOrFail({ id: cmd.id }));
     });
   }
@@ -51,11 +54,15 @@ export class MembersService {
       throw new Problem('ROLE_FORBIDDEN', 'only the member itself or an administrator may replace its keys');
     }
     const jwks = checkedJwks(jwksInput);
-    const repo = this.dataSource.getRepository(MemberEntity);
-    const result = await repo.update({ id }, { jwks });
-    if (!result.affected) throw new Problem('MEMBER_NOT_FOUND', `no member ${id}`);
+    const member = await this.dataSource.transaction(async (em) => {
+      const repo = em.getRepository(MemberEntity);
+      const result = await repo.update({ id }, { jwks });
+      if (!result.affected) throw new Problem('MEMBER_NOT_FOUND', `no member ${id}`);
+      await this.audit.appendWithin(em, changeBy(caller, 'member.keys-replaced', `member:${id}`));
+      return repo.findOneByOrFail({ id });
+    });
     this.directory.invalidate(id);
-    return memberView(await repo.findOneByOrFail({ id }));
+    return memberView(member);
   }
 
   async get(id: string): Promise<MemberView> {
@@ -67,13 +74,23 @@ export class MembersService {
   /** Seeding (the platform administrator, demo members): creates or refreshes keys, never fails on existing. */
   async ensure(id: string, name: string, kind: MemberKind, jwks: Jwks): Promise<void> {
     checkedJwks(jwks);
-    await this.dataSource.query(
-      `INSERT INTO member (id, name, kind, jwks) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (id) DO UPDATE SET jwks = excluded.jwks, updated_at = now() WHERE member.jwks IS DISTINCT FROM excluded.jwks`,
-      [id, name, kind, JSON.stringify(jwks)],
-    );
+    await this.dataSource.transaction(async (em) => {
+      const changed: unknown[] = await em.query(
+        `INSERT INTO member (id, name, kind, jwks) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (id) DO UPDATE SET jwks = excluded.jwks, updated_at = now() WHERE member.jwks IS DISTINCT FROM excluded.jwks
+         RETURNING id`,
+        [id, name, kind, JSON.stringify(jwks)],
+      );
+      // Configuration (the admin key) and seeding change keys too: recorded, as any key change.
+      if (changed.length > 0) await this.audit.appendWithin(em, { memberId: 'datarun', actor: 'configuration', action: 'member.keys-configured', decision: 'allowed', object: `member:${id}` });
+    });
     this.directory.invalidate(id);
   }
+}
+
+/** An audit event for a registry change made by the caller. */
+export function changeBy(caller: Caller, action: string, object: string, extra: Partial<AuditEventInput> = {}): AuditEventInput {
+  return { memberId: caller.memberId, actor: caller.actor, action, decision: 'allowed', object, ...extra };
 }
 
 function checkedJwks(input: unknown): Jwks {

@@ -1,8 +1,10 @@
+import { AuditLog } from '@datarun/audit';
 import { type Caller, requireRole } from '@datarun/auth';
 import { Problem } from '@datarun/problems';
 import { checkCompatibility, type CompiledRecordSchema, RecordSchemaGuard } from '@datarun/schemas';
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { changeBy } from '../members/members.service.js';
 import { CLASSIFICATIONS, type Classification, SourceEntity, type SourceMode, SourceVersionEntity } from './source.entity.js';
 
 export interface RegisterSourceCommand {
@@ -58,6 +60,7 @@ export class SourcesService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly guard: RecordSchemaGuard,
+    private readonly audit: AuditLog,
   ) {}
 
   async register(caller: Caller, cmd: RegisterSourceCommand): Promise<SourceView> {
@@ -87,6 +90,7 @@ export class SourcesService {
         classification: { ...cmd.classification },
         createdBy: caller.memberId,
       });
+      await this.audit.appendWithin(em, changeBy(caller, 'source.registered', `source:${cmd.id}@1`, { sourceId: cmd.id }));
     });
     return this.view(cmd.id);
   }
@@ -119,6 +123,7 @@ export class SourcesService {
         createdBy: caller.memberId,
       });
       await em.getRepository(SourceEntity).update({ id }, { currentVersion: next });
+      await this.audit.appendWithin(em, changeBy(caller, 'source.version-published', `source:${id}@${next}`, { sourceId: id }));
     });
     return this.view(id);
   }
@@ -143,13 +148,16 @@ export class SourcesService {
       bySubject.set(String((record as Record<string, unknown>)[source.subjectKey]), record);
     });
     if (bySubject.size > 0) {
-      await this.dataSource.query(
-        `INSERT INTO source_record (source_id, subject_key, data, schema_version, updated_at)
-         SELECT $1, t.k, t.d, $2, now() FROM unnest($3::text[], $4::jsonb[]) AS t(k, d)
-         ON CONFLICT (source_id, subject_key)
-         DO UPDATE SET data = excluded.data, schema_version = excluded.schema_version, updated_at = now()`,
-        [id, version.version, [...bySubject.keys()], [...bySubject.values()].map((r) => JSON.stringify(r))],
-      );
+      await this.dataSource.transaction(async (em) => {
+        await em.query(
+          `INSERT INTO source_record (source_id, subject_key, data, schema_version, updated_at)
+           SELECT $1, t.k, t.d, $2, now() FROM unnest($3::text[], $4::jsonb[]) AS t(k, d)
+           ON CONFLICT (source_id, subject_key)
+           DO UPDATE SET data = excluded.data, schema_version = excluded.schema_version, updated_at = now()`,
+          [id, version.version, [...bySubject.keys()], [...bySubject.values()].map((r) => JSON.stringify(r))],
+        );
+        await this.audit.appendWithin(em, changeBy(caller, 'records.ingested', `source:${id}@${version.version}`, { sourceId: id, reason: `stored ${bySubject.size}, rejected ${rejected.length}` }));
+      });
     }
     return { stored: bySubject.size, rejected };
   }
