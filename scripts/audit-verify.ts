@@ -1,17 +1,17 @@
-// `npm run audit:verify -- [--public-key <pem>] [--checkpoints <ndjson>] [--from N] [--to N]`
+// `npm run audit:verify -- [--public-key <pem>] [--checkpoints <ndjson>] [--archive-dir <dir>] [--from N] [--to N]`
 // Verifies the audit log with only the database (DATABASE_URL) and the audit public key; prints
 // the report as JSON and exits 0 when the log is intact, 2 when it is not, 1 on an error.
 import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadAuditKeys, readCheckpointFile, verifyAuditLog } from '@datarun/audit';
+import { archiveFiles, loadAuditKeys, readCheckpointFile, verifyAuditLog } from '@datarun/audit';
 import { loadConfig } from '@datarun/config';
 import { dataSourceOptions, describeDatabase } from '@datarun/db';
 import { DataSource } from 'typeorm';
 
 try {
   const { values } = parseArgs({
-    options: { 'public-key': { type: 'string' }, checkpoints: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' } },
+    options: { 'public-key': { type: 'string' }, checkpoints: { type: 'string' }, 'archive-dir': { type: 'string' }, from: { type: 'string' }, to: { type: 'string' } },
   });
   const config = loadConfig(process.env);
   const trustedKey = values['public-key'] ? createPublicKey(readFileSync(values['public-key'], 'utf8')) : loadAuditKeys(config).trusted;
@@ -24,6 +24,7 @@ try {
     const report = await verifyAuditLog(dataSource, {
       trustedKey,
       externalCheckpoints: readCheckpointFile(values.checkpoints ?? config.audit.checkpointFile),
+      archives: archiveFiles(values['archive-dir'] ?? config.audit.archiveDir),
       from: values.from === undefined ? undefined : Number(values.from),
       to: values.to === undefined ? undefined : Number(values.to),
     });

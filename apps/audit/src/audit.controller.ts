@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { AUDIT_KEYS, AuditCheckpoints, type AuditFilter, type AuditItem, type AuditKeys, AuditQueries, type Finding, readCheckpointFile, type SignedCheckpoint, verifyAuditLog, type VerifyReport } from '@datarun/audit';
+import { archiveFiles, AUDIT_KEYS, AuditCheckpoints, type AuditFilter, type AuditItem, type AuditKeys, AuditQueries, type Finding, readCheckpointFile, type SignedCheckpoint, verifyAuditLog, type VerifyReport } from '@datarun/audit';
 import { type Caller, requireRole } from '@datarun/auth';
 import { CurrentCaller } from '@datarun/auth-guard';
 import type { DatarunConfig } from '@datarun/config';
@@ -64,6 +64,7 @@ export class AuditController {
     return verifyAuditLog(this.dataSource, {
       trustedKey: this.keys.trusted,
       externalCheckpoints: readCheckpointFile(this.config.audit.checkpointFile),
+      archives: archiveFiles(this.config.audit.archiveDir),
       from: seqOf('from', from),
       to: seqOf('to', to),
     });

@@ -21,6 +21,8 @@ export interface AuditEventInput {
   readonly reason?: string;
   readonly latencyMs?: number;
   readonly correlationId?: string;
+  /** When it happened; only imports and tests set it, everything else takes the server's clock. */
+  readonly at?: Date;
 }
 
 interface Pending {
@@ -67,7 +69,7 @@ export class AuditLog {
 
   append(event: AuditEventInput): Promise<string> {
     return new Promise<string>((resolve, reject) => {
-      this.queue.push({ id: randomUUID(), at: new Date(), event, resolve, reject });
+      this.queue.push({ id: randomUUID(), at: event.at ?? new Date(), event, resolve, reject });
       if (!this.flushing) {
         this.flushing = true;
         setImmediate(() => void this.flush());
@@ -81,7 +83,7 @@ export class AuditLog {
    * until that transaction ends, so keep such transactions short.
    */
   async appendWithin(em: EntityManager, event: AuditEventInput): Promise<string> {
-    const pending: Pending = { id: randomUUID(), at: new Date(), event, resolve: () => undefined, reject: () => undefined };
+    const pending: Pending = { id: randomUUID(), at: event.at ?? new Date(), event, resolve: () => undefined, reject: () => undefined };
     try {
       await writeChained(em, [pending]);
     } catch (error) {

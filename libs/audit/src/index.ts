@@ -11,3 +11,5 @@ export type { AuditKeys } from './checkpoints.js';
 export { verifyAuditLog } from './verification.js';
 export type { VerifyReport, VerifyOptions, VerifyFailure } from './verification.js';
 export * from './integrity/index.js';
+export { archiveMonth, archiveFiles, expiredMonths, readArchive } from './archive.js';
+export type { Archive, ArchiveRecord } from './archive.js';

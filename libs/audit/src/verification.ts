@@ -1,9 +1,10 @@
 import type { KeyObject } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { DataSource } from 'typeorm';
+import { type ArchiveRecord, readArchive } from './archive.js';
 import { type AuditRecordContent, chainHash, GENESIS, leafHash, MerkleFrontier, type SignedCheckpoint, verifyCheckpoint } from './integrity/index.js';
 
-export type VerifyFailure = 'gap' | 'order' | 'columns' | 'hash' | 'checkpoint-signature' | 'checkpoint-mismatch' | 'truncated';
+export type VerifyFailure = 'gap' | 'order' | 'columns' | 'hash' | 'checkpoint-signature' | 'checkpoint-mismatch' | 'truncated' | 'archive';
 
 export interface VerifyReport {
   ok: boolean;
@@ -22,6 +23,8 @@ export interface VerifyOptions {
   readonly trustedKey: KeyObject;
   /** Copies of checkpoints kept outside the database (file, Kafka topic). */
   readonly externalCheckpoints?: readonly SignedCheckpoint[];
+  /** Archive files of expired months (oldest first or not: they are ordered by sequence). */
+  readonly archives?: readonly string[];
   readonly from?: number;
   readonly to?: number;
   readonly batchSize?: number;
@@ -48,21 +51,75 @@ interface Row {
   chain_hash: Buffer;
 }
 
+class Failed extends Error {
+  constructor(
+    readonly firstBadSeq: number,
+    readonly reason: VerifyFailure,
+  ) {
+    super(reason);
+  }
+}
+
+/**
+ * Walks the chain record by record: sequence continuity, chain hashes, the Merkle frontier, and
+ * every checkpoint at its sequence number.
+ */
+class ChainWalk {
+  previous: Buffer;
+  expected: number;
+  checked = 0;
+  verified = 0;
+  lastGood: number;
+  private readonly frontier?: MerkleFrontier;
+
+  constructor(
+    from: number,
+    previous: Buffer,
+    private readonly checkpoints: Map<number, SignedCheckpoint[]>,
+    private readonly trustedKey: KeyObject,
+  ) {
+    this.previous = previous;
+    this.expected = from;
+    this.lastGood = from - 1;
+    this.frontier = from === 1 ? new MerkleFrontier() : undefined;
+  }
+
+  step(seq: number, bytes: Buffer, storedChainHash: Buffer): void {
+    if (seq !== this.expected) throw new Failed(this.expected, seq > this.expected ? 'gap' : 'order');
+    const leaf = leafHash(bytes);
+    this.previous = chainHash(this.previous, leaf);
+    if (!this.previous.equals(storedChainHash)) throw new Failed(seq, 'hash');
+    this.frontier?.append(leaf);
+    this.checked += 1;
+    this.expected = seq + 1;
+    const checkpoint = this.checkpoints.get(seq);
+    if (!checkpoint) return;
+    if (!checkpoint.every((c) => verifyCheckpoint(c, this.trustedKey))) throw new Failed(this.lastGood + 1, 'checkpoint-signature');
+    const root = this.frontier?.root().toString('hex');
+    const chain = this.previous.toString('hex');
+    if (!checkpoint.every((c) => c.chainHash === chain && (root === undefined || c.rootHash === root))) throw new Failed(this.lastGood + 1, 'checkpoint-mismatch');
+    this.verified += checkpoint.length;
+    this.lastGood = seq;
+  }
+}
+
 /**
  * Recomputes the audit chain from the stored canonical bytes and reports the first bad sequence
  * number: a gap or reordering, searchable columns that disagree with the hashed bytes, a stored
  * chain hash that does not follow, a checkpoint whose signature fails against the trusted key or
  * whose chain/root hash differs from the recomputation (a rewritten chain with fresh hashes), and
  * a tail truncated behind the newest checkpoint. From seq 1 it also recomputes the RFC 6962
- * Merkle root at every checkpoint. Needs only the database and the public key.
+ * Merkle root at every checkpoint. Needs only the database and the public key; expired months are
+ * read from their archive files first, so the chain stays verifiable after retention.
  *
  * A range that starts after 1 takes the stored chain hash of its predecessor as given, and skips
  * the root checks (they need every leaf from 1); the default is the whole log.
  */
 export async function verifyAuditLog(dataSource: DataSource, options: VerifyOptions): Promise<VerifyReport> {
-  const from = Math.max(1, options.from ?? 1);
   const batchSize = options.batchSize ?? 10_000;
-  const checkpoints = await collectCheckpoints(dataSource, options.externalCheckpoints ?? []);
+  const archives = (options.archives ?? []).map(readArchive).sort((a, b) => a.firstSeq - b.firstSeq);
+  const checkpoints = await collectCheckpoints(dataSource, [...(options.externalCheckpoints ?? []), ...archives.flatMap((a) => a.checkpoints)]);
+  const from = archives.length > 0 ? 1 : Math.max(1, options.from ?? 1);
 
   let previous = GENESIS;
   if (from > 1) {
@@ -70,58 +127,41 @@ export async function verifyAuditLog(dataSource: DataSource, options: VerifyOpti
     if (!row) return { ok: false, checked: 0, firstBadSeq: from - 1, reason: 'gap', lastSeq: from - 2, checkpointsVerified: 0 };
     previous = row.chain_hash;
   }
-  const frontier = from === 1 ? new MerkleFrontier() : undefined;
-  let expected = from;
-  let checked = 0;
-  let verified = 0;
-  let lastGood = from - 1; // the last seq covered by a valid checkpoint, or the start
-  const fail = (firstBadSeq: number, reason: VerifyFailure): VerifyReport => ({ ok: false, checked, firstBadSeq, reason, lastSeq: expected - 1, checkpointsVerified: verified });
+  const walk = new ChainWalk(from, previous, checkpoints, options.trustedKey);
+  const report = (extra: Partial<VerifyReport>): VerifyReport => ({ ok: true, checked: walk.checked, lastSeq: walk.expected - 1, checkpointsVerified: walk.verified, ...extra });
 
-  for (;;) {
-    const rows: Row[] = await dataSource.query(
-      `SELECT seq, id, at, member_id, actor, action, source_id, subject_hash, purpose, case_id, object_ref, fields, decision, reason,
-              latency_ms, correlation_id, canonical, chain_hash
-       FROM audit_event WHERE seq >= $1 AND ($2::bigint IS NULL OR seq <= $2) ORDER BY seq LIMIT $3`,
-      [expected, options.to ?? null, batchSize],
-    );
-    if (rows.length === 0) break;
-    for (const row of rows) {
-      const seq = Number(row.seq);
-      if (seq !== expected) return fail(expected, seq > expected ? 'gap' : 'order');
-      let content: AuditRecordContent;
-      try {
-        content = JSON.parse(row.canonical.toString('utf8'));
-      } catch {
-        return fail(seq, 'columns');
-      }
-      if (!columnsAgree(row, content)) return fail(seq, 'columns');
-      const leaf = leafHash(row.canonical);
-      previous = chainHash(previous, leaf);
-      if (!previous.equals(row.chain_hash)) return fail(seq, 'hash');
-      frontier?.append(leaf);
-      checked += 1;
-      expected = seq + 1;
-
-      const checkpoint = checkpoints.get(seq);
-      if (checkpoint) {
-        if (!checkpoint.every((c) => verifyCheckpoint(c, options.trustedKey))) return fail(lastGood + 1, 'checkpoint-signature');
-        const rootOk = !frontier || checkpoint.every((c) => c.rootHash === frontier.root().toString('hex'));
-        if (!checkpoint.every((c) => c.chainHash === previous.toString('hex')) || !rootOk) return fail(lastGood + 1, 'checkpoint-mismatch');
-        verified += checkpoint.length;
-        lastGood = seq;
-      }
+  try {
+    for (const archive of archives) {
+      if (!archive.intact) throw new Failed(archive.firstSeq, 'archive');
+      for (const record of archive.records as ArchiveRecord[]) walk.step(record.seq, record.bytes, record.chainHash);
     }
-    if (rows.length < batchSize) break;
+    for (;;) {
+      const rows: Row[] = await dataSource.query(
+        `SELECT seq, id, at, member_id, actor, action, source_id, subject_hash, purpose, case_id, object_ref, fields, decision, reason,
+                latency_ms, correlation_id, canonical, chain_hash
+         FROM audit_event WHERE seq >= $1 AND ($2::bigint IS NULL OR seq <= $2) ORDER BY seq LIMIT $3`,
+        [walk.expected, options.to ?? null, batchSize],
+      );
+      for (const row of rows) {
+        const seq = Number(row.seq);
+        if (seq === walk.expected && !columnsAgree(row)) throw new Failed(seq, 'columns');
+        walk.step(seq, row.canonical, row.chain_hash);
+      }
+      if (rows.length < batchSize) break;
+    }
+  } catch (error) {
+    if (error instanceof Failed) return report({ ok: false, firstBadSeq: error.firstBadSeq, reason: error.reason });
+    throw error;
   }
 
-  const lastSeq = expected - 1;
+  const lastSeq = walk.expected - 1;
   // Checkpoints beyond the last record: the tail was truncated (or a forged checkpoint was added).
   const beyond = [...checkpoints.entries()].filter(([seq]) => seq > lastSeq && (options.to === undefined || seq <= options.to));
   if (beyond.length > 0) {
     const genuine = beyond.some(([, cs]) => cs.some((c) => verifyCheckpoint(c, options.trustedKey)));
-    return { ok: false, checked, firstBadSeq: genuine ? lastSeq + 1 : lastGood + 1, reason: genuine ? 'truncated' : 'checkpoint-signature', lastSeq, checkpointsVerified: verified };
+    return report({ ok: false, firstBadSeq: genuine ? lastSeq + 1 : walk.lastGood + 1, reason: genuine ? 'truncated' : 'checkpoint-signature' });
   }
-  return { ok: true, checked, lastSeq, checkpointsVerified: verified };
+  return report({});
 }
 
 /** Database and external copies by sequence number; a differing copy of the same seq is kept too. */
@@ -150,7 +190,14 @@ async function collectCheckpoints(dataSource: DataSource, external: readonly Sig
   return bySeq;
 }
 
-function columnsAgree(row: Row, c: AuditRecordContent): boolean {
+/** The searchable columns must be exactly the hashed content. */
+function columnsAgree(row: Row): boolean {
+  let c: AuditRecordContent;
+  try {
+    c = JSON.parse(row.canonical.toString('utf8'));
+  } catch {
+    return false;
+  }
   return (
     c.seq === Number(row.seq) &&
     c.id === row.id &&

@@ -50,6 +50,8 @@ const variables = z.object({
   DATARUN_AUDIT_PUBLIC_KEY: z.string().min(1).optional(),
   DATARUN_AUDIT_CHECKPOINT_FILE: z.string().min(1).optional(),
   AUDIT_CHECKPOINT_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86400).default(60),
+  AUDIT_RETENTION_MONTHS: z.coerce.number().int().min(0).max(1200).default(0),
+  DATARUN_AUDIT_ARCHIVE_DIR: z.string().min(1).optional(),
   SANDBOX_PEOPLE: z.coerce.number().int().min(100).max(200_000, 'a whole number of people from 100 to 200000').default(2000),
   SANDBOX_SEED: z.coerce.number().int().min(-2147483648).max(2147483647).default(42),
 });
@@ -91,6 +93,10 @@ export interface DatarunConfig {
     readonly checkpointFile: string;
     /** Seconds between periodic checkpoints; 0 turns them off. */
     readonly checkpointIntervalSeconds: number;
+    /** Months kept in the database before `npm run audit:archive -- --expired` archives them; 0 = forever. */
+    readonly retentionMonths: number;
+    /** Where archived months go, and where the verifier reads them from. */
+    readonly archiveDir: string;
   };
   /** The sandbox's synthetic population (test/fixtures/population.ts): how many people, which seed. */
   readonly sandbox: { readonly people: number; readonly seed: number };
@@ -147,6 +153,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): D
     audit: {
       checkpointFile: v.DATARUN_AUDIT_CHECKPOINT_FILE ?? `${v.DATARUN_LOCAL_DIR}/audit/checkpoints.ndjson`,
       checkpointIntervalSeconds: v.AUDIT_CHECKPOINT_INTERVAL_SECONDS,
+      retentionMonths: v.AUDIT_RETENTION_MONTHS,
+      archiveDir: v.DATARUN_AUDIT_ARCHIVE_DIR ?? `${v.DATARUN_LOCAL_DIR}/audit/archive`,
     },
     sandbox: { people: v.SANDBOX_PEOPLE, seed: v.SANDBOX_SEED },
   };
