@@ -1,10 +1,11 @@
 // The auditor's and the citizen's story through HTTP: find every access to one citizen's records,
 // export it, verify the whole log, see a deliberate tampering reported at the right place; the
 // citizen sees the same accesses in their own report.
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { verifyCheckpoint, verifyInclusion } from '@datarun/audit';
 import { mintToken } from '@datarun/auth';
 import { AuditAppModule } from '../../apps/audit/src/app.module.js';
 import { bootApp, type TestApp } from '../support/apps.js';
@@ -17,6 +18,7 @@ describe('audit: auditor and citizen', () => {
   let auditor: TestMember;
   let citizenToken: (idNumber: string) => string;
   let checkpointFile: string;
+  let auditPublicPem: string;
   let buyer: City['people'][number];
   let caseId: string;
 
@@ -24,6 +26,7 @@ describe('audit: auditor and citizen', () => {
     const dir = mkdtempSync(join(tmpdir(), 'datarun-audit-'));
     const auditKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     writeFileSync(join(dir, 'audit.key.pem'), auditKey.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    auditPublicPem = auditKey.publicKey.export({ type: 'spki', format: 'pem' }).toString();
     const idp = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     writeFileSync(join(dir, 'idp.pub.pem'), idp.publicKey.export({ type: 'spki', format: 'pem' }));
     checkpointFile = join(dir, 'checkpoints.ndjson');
@@ -124,6 +127,16 @@ describe('audit: auditor and citizen', () => {
     const latest = await audit.http.get('/v1/audit/checkpoints/latest').set('authorization', city.hall.auth()).expect(200);
     expect(latest.body).toEqual(checkpoint.body);
     expect(readFileSync(checkpointFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l).seq)).toContain(checkpoint.body.seq);
+
+    // One event's inclusion, proven against the signed root without reading the rest of the log.
+    const [event] = (await audit.http.get('/v1/audit/events').query({ subject: buyer.idNumber, limit: 1 }).set('authorization', auditor.auth()).expect(200)).body.items;
+    const proof = (await audit.http.get(`/v1/audit/events/${event.id}/proof`).set('authorization', auditor.auth()).expect(200)).body;
+    expect(verifyCheckpoint(proof.checkpoint, createPublicKey(auditPublicPem))).toBe(true);
+    const leaf = Buffer.from(proof.leafHash, 'hex');
+    const hashes = proof.proof.map((h: string) => Buffer.from(h, 'hex'));
+    expect(verifyInclusion(leaf, proof.leafIndex, proof.treeSize, hashes, Buffer.from(proof.checkpoint.rootHash, 'hex'))).toBe(true);
+    expect(verifyInclusion(leaf, proof.leafIndex === 0 ? 1 : 0, proof.treeSize, hashes, Buffer.from(proof.checkpoint.rootHash, 'hex'))).toBe(false);
+    expect(JSON.parse(Buffer.from(proof.canonical, 'base64').toString('utf8'))).toMatchObject({ id: event.id, seq: event.seq });
 
     const good = await audit.http.get('/v1/audit/verify').set('authorization', auditor.auth()).expect(200);
     // The file's copy is identical to the table's, so the one checkpoint counts once.

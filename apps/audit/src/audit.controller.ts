@@ -1,11 +1,11 @@
 import { Readable } from 'node:stream';
-import { archiveFiles, AUDIT_KEYS, AuditCheckpoints, type AuditFilter, type AuditItem, type AuditKeys, AuditQueries, type Finding, readCheckpointFile, type SignedCheckpoint, verifyAuditLog, type VerifyReport } from '@datarun/audit';
+import { archiveFiles, AUDIT_KEYS, AuditCheckpoints, type InclusionAnswer, proveInclusion, type AuditFilter, type AuditItem, type AuditKeys, AuditQueries, type Finding, readCheckpointFile, type SignedCheckpoint, verifyAuditLog, type VerifyReport } from '@datarun/audit';
 import { type Caller, requireRole } from '@datarun/auth';
 import { CurrentCaller } from '@datarun/auth-guard';
 import type { DatarunConfig } from '@datarun/config';
 import { ApiProblems, DATARUN_CONFIG } from '@datarun/platform';
 import { Problem } from '@datarun/problems';
-import { Controller, Get, HttpCode, Inject, Post, Query, StreamableFile } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post, Query, StreamableFile } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 
@@ -51,6 +51,14 @@ export class AuditController {
     const limit = query.limit === undefined ? 100 : Number(query.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new Problem('VALIDATION_FAILED', 'limit must be a whole number from 1 to 1000');
     return this.queries.search(filter, query.cursor, limit);
+  }
+
+  @Get('audit/events/:id/proof')
+  @ApiOkResponse({ description: '{seq, leafIndex, canonical, leafHash, treeSize, proof, checkpoint}: an RFC 6962 inclusion proof of the event in the tree the latest signed checkpoint covers' })
+  @ApiProblems([403, 'ROLE_FORBIDDEN (auditors only)'], [404, 'NOT_FOUND'], [409, 'STATE_CONFLICT (the event is newer than the latest checkpoint)'])
+  async proof(@CurrentCaller() caller: Caller, @Param('id', new ParseUUIDPipe({ exceptionFactory: () => new Problem('NOT_FOUND', 'no such audit event') })) id: string): Promise<InclusionAnswer> {
+    requireRole(caller, 'auditor');
+    return proveInclusion(this.dataSource, id, await this.checkpoints.latest());
   }
 
   @Get('audit/verify')

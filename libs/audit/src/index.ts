@@ -13,3 +13,5 @@ export type { VerifyReport, VerifyOptions, VerifyFailure } from './verification.
 export * from './integrity/index.js';
 export { archiveMonth, archiveFiles, expiredMonths, readArchive } from './archive.js';
 export type { Archive, ArchiveRecord } from './archive.js';
+export { proveInclusion } from './inclusion.js';
+export type { InclusionAnswer } from './inclusion.js';
