@@ -188,6 +188,27 @@ describe('lookups, verifications and evidence bundles', () => {
     });
   });
 
+  it('shows another person’s ID number in full only under a grant that unmasks it', async () => {
+    const dept = city.departments.marriage;
+    const g = await city.registry.http
+      .post('/v1/grants')
+      .set('authorization', city.hall.auth())
+      .send({ source: 'marriage', fields: ['spouseIdNumber'], unmaskedFields: ['spouseIdNumber'], purposes: [MATTER], validUntil: new Date(Date.now() + 86400_000).toISOString(), reason: '核对配偶身份' })
+      .expect(201);
+    expect(g.body.unmaskedFields).toEqual(['spouseIdNumber']);
+    const masked = await lookup({ fields: ['spouseIdNumber'] }).expect(200);
+    expect(masked.body.data.spouseIdNumber).not.toBe(buyer.spouseIdNumber); // requested, not yet approved
+    await city.registry.http.post(`/v1/grants/${g.body.id}/approve`).set('authorization', dept.auth()).send({}).expect(200);
+    const full = await lookup({ fields: ['spouseIdNumber'] }).expect(200);
+    expect(full.body.data.spouseIdNumber).toBe(buyer.spouseIdNumber);
+    const refused = await city.registry.http
+      .post('/v1/grants')
+      .set('authorization', city.hall.auth())
+      .send({ source: 'marriage', fields: ['name'], unmaskedFields: ['spouseIdNumber'], purposes: [MATTER], validUntil: new Date(Date.now() + 86400_000).toISOString(), reason: 'r' })
+      .expect(400);
+    expect(refused.body.code).toBe('VALIDATION_FAILED');
+  });
+
   it('fails closed when the audit log cannot be written, and recovers by itself', async () => {
     const role = city.db.config.database.appRole;
     await city.db.ownerQuery(`REVOKE INSERT ON audit_event FROM ${role}`);

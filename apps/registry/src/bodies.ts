@@ -61,6 +61,7 @@ export const REQUEST_GRANT = {
     source: name(64),
     fields: names,
     verifyFields: names,
+    unmaskedFields: { ...names, description: 'sensitive fields to read in full (e.g. another person’s ID number); the owner sees them before approving' },
     purposes: { ...names, minItems: 1 },
     validUntil: { type: 'string', format: 'date-time' },
     reason: name(2000),

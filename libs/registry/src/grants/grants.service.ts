@@ -14,6 +14,7 @@ export interface RequestGrantCommand {
   readonly source: string;
   readonly fields: readonly string[];
   readonly verifyFields?: readonly string[];
+  readonly unmaskedFields?: readonly string[];
   readonly purposes: readonly string[];
   readonly validUntil: string;
   readonly reason: string;
@@ -25,6 +26,7 @@ export interface GrantView {
   source: string;
   fields: string[];
   verifyFields: string[];
+  unmaskedFields: string[];
   purposes: string[];
   validUntil: string;
   reason: string;
@@ -60,6 +62,9 @@ export class GrantsService {
     const verifyFields = cmd.verifyFields ?? [];
     const unknown = [...cmd.fields, ...verifyFields].filter((f) => !compiled.fields.includes(f));
     if (unknown.length) throw new Problem('VALIDATION_FAILED', `source ${cmd.source} has no field ${[...new Set(unknown)].join(', ')}`);
+    const unmaskedFields = cmd.unmaskedFields ?? [];
+    const notRead = unmaskedFields.filter((f) => !cmd.fields.includes(f));
+    if (notRead.length) throw new Problem('VALIDATION_FAILED', `unmaskedFields must be fields the grant reads: ${notRead.join(', ')}`);
     if (cmd.fields.length + verifyFields.length === 0) throw new Problem('VALIDATION_FAILED', 'a grant names at least one field to read or verify');
     const until = new Date(cmd.validUntil);
     if (Number.isNaN(until.getTime()) || until.getTime() <= Date.now()) throw new Problem('VALIDATION_FAILED', 'validUntil must be a date-time in the future');
@@ -76,6 +81,7 @@ export class GrantsService {
         sourceId: cmd.source,
         fields: [...new Set(cmd.fields)],
         verifyFields: [...new Set(verifyFields)],
+        unmaskedFields: [...new Set(unmaskedFields)],
         purposes: [...new Set(cmd.purposes)],
         validUntil: until,
         reason: cmd.reason,
@@ -131,6 +137,7 @@ export class GrantsService {
       source: g.sourceId,
       fields: g.fields,
       verifyFields: g.verifyFields,
+      unmaskedFields: g.unmaskedFields,
       purposes: g.purposes,
       validUntil: g.validUntil.toISOString(),
       reason: g.reason,
