@@ -1,7 +1,7 @@
 // A broker of the test's own, on other ports, started and stopped through the project's own
 // deploy/local/kafka.sh: fault tests never stop the broker the rest of the suite uses.
 import { execFile } from 'node:child_process';
-import net from 'node:net';
+import { portAccepts } from './net.js';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -31,15 +31,9 @@ export class OwnBroker {
 
   /** True when a TCP connection to the broker's port is accepted. */
   accepts(): Promise<boolean> {
-    return new Promise((resolve) => {
-      const socket = net.connect(this.port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
+    return portAccepts(this.port);
   }
+
 
   private async script(...args: string[]): Promise<void> {
     await run('bash', ['deploy/local/kafka.sh', ...args], {

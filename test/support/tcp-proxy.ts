@@ -1,6 +1,7 @@
 // A TCP proxy between an app under test and PostgreSQL, which a fault test can cut and restore:
 // the database the rest of the suite uses is never stopped.
 import net from 'node:net';
+import { portAccepts } from './net.js';
 
 export class TcpProxy {
   private server?: net.Server;
@@ -39,13 +40,7 @@ export class TcpProxy {
 
   /** True when a TCP connection to the proxy's port is accepted. */
   accepts(): Promise<boolean> {
-    return new Promise((resolve) => {
-      const socket = net.connect(this.port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
+    return portAccepts(this.port);
   }
+
 }
