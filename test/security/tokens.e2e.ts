@@ -78,6 +78,21 @@ describe('token attacks on the registry', () => {
     expect(await attempt('Basic YWRtaW46YWRtaW4=')).toBe('TOKEN_MISSING');
   });
 
+  it('rate-limits per member: the burst passes, the next call is 429 with Retry-After, others are unaffected', async () => {
+    const limited = await bootApp(RegistryAppModule.forRoot({ ...db.config, rateLimit: { perSecond: 1, burst: 3 } }), 'registry');
+    try {
+      const dept = await registerMember(t, admin, 'department', 'zj.test.busy');
+      memberCount += 1;
+      for (let i = 0; i < 3; i += 1) await limited.http.get('/v1/catalog').set('authorization', dept.auth()).expect(200);
+      const res = await limited.http.get('/v1/catalog').set('authorization', dept.auth()).expect(429);
+      expect(res.body.code).toBe('RATE_LIMITED');
+      expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      await limited.http.get('/v1/catalog').set('authorization', admin.auth()).expect(200);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('a replaced key stops working at once; the new one works', async () => {
     const dept = await registerMember(t, admin, 'department', 'zj.test.rotating');
     memberCount += 1;

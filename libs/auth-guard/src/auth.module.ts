@@ -4,6 +4,7 @@ import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { CITIZEN_IDP_ISSUER, jwksToKeyObjects, publicKeyFileToJwks, TokenVerifier } from '@datarun/auth';
 import { AuthGuard } from './auth.guard.js';
+import { RateLimiter } from './rate-limiter.js';
 import { MemberKeyDirectory } from './member-key-directory.js';
 
 @Module({})
@@ -29,6 +30,7 @@ export class AuthModule {
             return new TokenVerifier(directory, { citizenIdp });
           },
         },
+        { provide: RateLimiter, useValue: new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst) },
         { provide: APP_GUARD, useClass: AuthGuard },
       ],
       exports: [TokenVerifier, MemberKeyDirectory],

@@ -1,3 +1,4 @@
 export { AuthModule } from './auth.module.js';
 export { AuthGuard, CurrentCaller } from './auth.guard.js';
 export { MemberKeyDirectory } from './member-key-directory.js';
+export { RateLimiter } from './rate-limiter.js';

@@ -50,6 +50,9 @@ const variables = z.object({
   DATARUN_AUDIT_PUBLIC_KEY: z.string().min(1).optional(),
   DATARUN_AUDIT_CHECKPOINT_FILE: z.string().min(1).optional(),
   AUDIT_CHECKPOINT_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86400).default(60),
+  // Development defaults high enough that `npm run bench` never meets them (DECISIONS).
+  RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).default(100_000),
+  RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(100_000),
   AUDIT_RETENTION_MONTHS: z.coerce.number().int().min(0).max(1200).default(0),
   DATARUN_AUDIT_ARCHIVE_DIR: z.string().min(1).optional(),
   SANDBOX_PEOPLE: z.coerce.number().int().min(100).max(200_000, 'a whole number of people from 100 to 200000').default(2000),
@@ -88,6 +91,8 @@ export interface DatarunConfig {
     /** The audit key's public half, for verifiers that hold no private key (derived from the signing key when unset). */
     readonly auditPublicKey?: string;
   };
+  /** Per member and per process: requests a second on average, and at once. */
+  readonly rateLimit: { readonly perSecond: number; readonly burst: number };
   readonly audit: {
     /** Where signed checkpoints are also appended (NDJSON), outside the database. */
     readonly checkpointFile: string;
@@ -150,6 +155,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): D
       subjectHashKey: v.DATARUN_SUBJECT_HASH_KEY ?? `${v.DATARUN_LOCAL_DIR}/keys/subject-hash.key`,
       auditPublicKey: v.DATARUN_AUDIT_PUBLIC_KEY,
     },
+    rateLimit: { perSecond: v.RATE_LIMIT_PER_SECOND, burst: v.RATE_LIMIT_BURST },
     audit: {
       checkpointFile: v.DATARUN_AUDIT_CHECKPOINT_FILE ?? `${v.DATARUN_LOCAL_DIR}/audit/checkpoints.ndjson`,
       checkpointIntervalSeconds: v.AUDIT_CHECKPOINT_INTERVAL_SECONDS,
