@@ -132,7 +132,7 @@ export class ExchangeService {
   private async authorisedFetch(cmd: LookupCommand, subject: string, mode: 'read' | 'verify', fields?: readonly string[]) {
     requireRole(cmd.caller, 'consumer');
     const source = await this.sources.get(cmd.source);
-    const [kase, grants] = await Promise.all([this.caseOf(cmd.caller, cmd.caseId), this.grantsOf(cmd.caller.memberId, source.id)]);
+    const { kase, grants } = await this.factsOf(cmd.caller, cmd.caseId, source.id);
     const decision = decideAccess(
       grants,
       { state: kase.state, matter: kase.matter_code, partyIdNumbers: kase.parties.map((p) => p.idNumber) },
@@ -191,14 +191,25 @@ export class ExchangeService {
     return rows[0];
   }
 
-  /** Only approved, unexpired grants count (revoked and rejected ones have another state). */
-  private async grantsOf(consumerId: string, sourceId: string): Promise<EffectiveGrant[]> {
-    const rows: Array<{ id: string; fields: string[]; verify_fields: string[]; purposes: string[]; unmasked_fields: string[] }> = await this.dataSource.query(
-      `SELECT id, fields, verify_fields, purposes, unmasked_fields FROM access_grant
-       WHERE consumer_id = $1 AND source_id = $2 AND state = 'approved' AND valid_until > now()`,
-      [consumerId, sourceId],
-    );
-    return rows.map((r) => ({ id: r.id, fields: r.fields, verifyFields: r.verify_fields, purposes: r.purposes, unmaskedFields: r.unmasked_fields }));
+  /**
+   * The case and the grants that count, in one round trip (the hot path's database calls are its
+   * cost). Only approved, unexpired grants count: revoked and rejected ones have another state.
+   */
+  private async factsOf(caller: Caller, caseId: string, sourceId: string): Promise<{ kase: CaseRow; grants: EffectiveGrant[] }> {
+    if (!UUID.test(caseId)) throw new Problem('CASE_NOT_FOUND', 'no such case');
+    const [row]: Array<{ kase: CaseRow | null; grants: Array<{ id: string; fields: string[]; verify_fields: string[]; purposes: string[]; unmasked_fields: string[] }> }> =
+      await this.dataSource.query(
+        `SELECT (SELECT row_to_json(c) FROM (SELECT state, matter_code, parties FROM service_case WHERE id = $1 AND consumer_id = $2) c) AS kase,
+                (SELECT coalesce(json_agg(g), '[]'::json) FROM (
+                   SELECT id, fields, verify_fields, purposes, unmasked_fields FROM access_grant
+                   WHERE consumer_id = $2 AND source_id = $3 AND state = 'approved' AND valid_until > now()) g) AS grants`,
+        [caseId, caller.memberId, sourceId],
+      );
+    if (!row.kase) throw new Problem('CASE_NOT_FOUND', `no case ${caseId}`);
+    return {
+      kase: row.kase,
+      grants: row.grants.map((r) => ({ id: r.id, fields: r.fields, verifyFields: r.verify_fields, purposes: r.purposes, unmaskedFields: r.unmasked_fields })),
+    };
   }
 }
 
