@@ -1,7 +1,7 @@
 // A database that does not answer makes /health/ready a 503 that names it, while liveness holds.
 import { RelayModule } from '../../apps/relay/src/app.module.js';
 import { bootApp, type TestApp } from '../support/apps.js';
-import { testConfig } from '../support/infra.js';
+import { migratedDatabase, testConfig } from '../support/infra.js';
 import net from 'node:net';
 import { portAccepts } from '../support/net.js';
 
@@ -13,6 +13,23 @@ async function closedPort(): Promise<number> {
   await new Promise((r) => server.close(r));
   return port;
 }
+
+describe('readiness with a schema behind the code', () => {
+  it('answers 503 naming the database and saying to migrate', async () => {
+    const db = await migratedDatabase();
+    const t = await bootApp(RelayModule.forRoot(db.config), 'relay');
+    try {
+      await t.http.get('/health/ready').expect(200);
+      await db.ownerQuery('DELETE FROM typeorm_migrations WHERE id = (SELECT max(id) FROM typeorm_migrations)');
+      const res = await t.http.get('/health/ready').expect(503);
+      expect(res.body.failed).toEqual(['database']);
+      expect(res.body.detail).toMatch(/migrations applied; run npm run migrate/);
+    } finally {
+      await t.close();
+      await db.drop();
+    }
+  });
+});
 
 describe('readiness with a wrong DATABASE_URL', () => {
   let t: TestApp;

@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { describeDatabase } from './data-source-options.js';
+import { MIGRATIONS } from './migrations/index.js';
 
 const RETRY_MS = 2000;
 
@@ -34,7 +35,11 @@ export class DatabaseConnection implements OnModuleInit, OnApplicationShutdown {
     const timeout = new Promise<never>((_, reject) => {
       setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref();
     });
-    await Promise.race([this.dataSource.query('SELECT 1'), timeout]);
+    const [row] = await Promise.race([this.dataSource.query('SELECT count(*)::int AS applied FROM typeorm_migrations'), timeout]);
+    // A schema behind the code fails in odd places (an audit append, a missing column): say so here.
+    if (row.applied < MIGRATIONS.length) {
+      throw new Error(`schema is behind the code: ${row.applied} of ${MIGRATIONS.length} migrations applied; run npm run migrate`);
+    }
   }
 
   private async connect(): Promise<void> {
