@@ -9,6 +9,5 @@ echo "start: building"
 npx nest build gateway >/dev/null
 node dist/scripts/migrate.js
 node dist/scripts/seed-demo.js
-node dist/scripts/dev-keys.js >/dev/null
 echo "start: mint a token with: npm run token -- --member datarun.admin --key .local/keys/admin.key.pem"
 exec node dist/scripts/run-apps.js
