@@ -1,39 +1,57 @@
 // Audit append and verification speed on the real database: appends N events through AuditLog
-// (group commit, as the gateway does), then verifies the whole log. Prints JSON; asserts nothing.
-//   node dist/test/bench/audit-verify.bench.js [records, default 200000]
+// (group commit, as the gateway does) into a fresh schema, then verifies the whole log and drops
+// the schema. `npm run bench` runs it as a child process (`--audit-records`, default a million);
+// the smoke in `npm test` calls auditAppendAndVerify with a few hundred. Prints JSON; asserts nothing.
+//   node dist/test/bench/audit-verify.bench.js [records, default 1000000]
 import { generateKeyPairSync } from 'node:crypto';
-import { AuditCheckpoints, AuditLog, verifyAuditLog } from '@datarun/audit';
-import { loadConfig } from '@datarun/config';
+import { pathToFileURL } from 'node:url';
+import { AuditCheckpoints, AuditLog, verifyAuditLog, type VerifyReport } from '@datarun/audit';
+import { type DatarunConfig, loadConfig } from '@datarun/config';
 import { dataSourceOptions, runMigrations } from '@datarun/db';
 import { DataSource } from 'typeorm';
 
-const records = Number(process.argv[2] ?? 200_000);
-const schema = `bench_audit_${Date.now().toString(36)}`;
-const config = loadConfig({ ...process.env, DATABASE_SCHEMA: schema });
-await runMigrations(config.database);
-const owner = await new DataSource(dataSourceOptions(config.database, 'owner')).initialize();
-const app = await new DataSource(dataSourceOptions(config.database, 'app')).initialize();
-try {
-  const log = new AuditLog(app);
-  const started = performance.now();
-  const inFlight = 2000;
-  for (let done = 0; done < records; done += inFlight) {
-    const n = Math.min(inFlight, records - done);
-    await Promise.all(
-      Array.from({ length: n }, (_, i) =>
-        log.append({ memberId: 'zj.demo.service-hall', actor: `clerk-${i % 50}`, action: 'lookup', decision: 'allowed', sourceId: 'household', subjectHash: `subject-${(done + i) % 10000}`, purpose: 'property-transfer', caseId: '6f1c8e9e-3f7a-4d2b-9a61-0c2b3e4d5f60', fields: ['name', 'address'], latencyMs: 3 }),
-      ),
-    );
+export interface AuditBenchResult {
+  readonly records: number;
+  readonly appendSeconds: number;
+  readonly appendPerSecond: number;
+  readonly verifySeconds: number;
+  readonly verifyPerSecond: number;
+  readonly report: VerifyReport;
+}
+
+/** `env`: the process environment to configure from; the schema is always a fresh one. */
+export async function auditAppendAndVerify(records: number, env: Record<string, string | undefined> = process.env): Promise<AuditBenchResult> {
+  const schema = `bench_audit_${Date.now().toString(36)}_${process.pid}`;
+  const config: DatarunConfig = loadConfig({ ...env, DATABASE_SCHEMA: schema });
+  await runMigrations(config.database);
+  const owner = await new DataSource(dataSourceOptions(config.database, 'owner')).initialize();
+  const app = await new DataSource(dataSourceOptions(config.database, 'app')).initialize();
+  try {
+    const log = new AuditLog(app);
+    const started = performance.now();
+    const inFlight = 2000;
+    for (let done = 0; done < records; done += inFlight) {
+      const n = Math.min(inFlight, records - done);
+      await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          log.append({ memberId: 'zj.demo.service-hall', actor: `clerk-${i % 50}`, action: 'lookup', decision: 'allowed', sourceId: 'household', subjectHash: `subject-${(done + i) % 10000}`, purpose: 'property-transfer', caseId: '6f1c8e9e-3f7a-4d2b-9a61-0c2b3e4d5f60', fields: ['name', 'address'], latencyMs: 3 }),
+        ),
+      );
+    }
+    const appendSeconds = (performance.now() - started) / 1000;
+    const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    await new AuditCheckpoints(app, { signing: key.privateKey, trusted: key.publicKey }, '/dev/null').signNow();
+    const v0 = performance.now();
+    const report = await verifyAuditLog(app, { trustedKey: key.publicKey });
+    const verifySeconds = (performance.now() - v0) / 1000;
+    return { records, appendSeconds, appendPerSecond: Math.round(records / appendSeconds), verifySeconds, verifyPerSecond: Math.round(report.checked / verifySeconds), report };
+  } finally {
+    await app.destroy();
+    await owner.query(`DROP SCHEMA "${schema}" CASCADE`);
+    await owner.destroy();
   }
-  const appendSeconds = (performance.now() - started) / 1000;
-  const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  await new AuditCheckpoints(app, { signing: key.privateKey, trusted: key.publicKey }, '/dev/null').signNow();
-  const v0 = performance.now();
-  const report = await verifyAuditLog(app, { trustedKey: key.publicKey });
-  const verifySeconds = (performance.now() - v0) / 1000;
-  console.log(JSON.stringify({ records, appendPerSecond: Math.round(records / appendSeconds), verifyPerSecond: Math.round(report.checked / verifySeconds), verifySeconds, report }));
-} finally {
-  await app.destroy();
-  await owner.query(`DROP SCHEMA "${schema}" CASCADE`);
-  await owner.destroy();
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(JSON.stringify(await auditAppendAndVerify(Number(process.argv[2] ?? 1_000_000))));
 }

@@ -55,7 +55,7 @@ const variables = z.object({
   RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(100_000),
   AUDIT_RETENTION_MONTHS: z.coerce.number().int().min(0).max(1200).default(0),
   DATARUN_AUDIT_ARCHIVE_DIR: z.string().min(1).optional(),
-  SANDBOX_PEOPLE: z.coerce.number().int().min(100).max(200_000, 'a whole number of people from 100 to 200000').default(2000),
+  SANDBOX_PEOPLE: z.coerce.number().int().min(100).max(1_000_000, 'a whole number of people from 100 to 1000000').default(2000),
   SANDBOX_SEED: z.coerce.number().int().min(-2147483648).max(2147483647).default(42),
 });
 

@@ -1,0 +1,368 @@
+// `npm run bench` (test/bench/run.sh builds, brings the infrastructure up on database
+// datarun_bench and runs this from dist): apps if they are not answering, a synthetic population
+// through the registry's ingest, a pool of cases, then every phase of issue 7 from separate load
+// processes. Writes test/bench/results/<time>.json and prints a markdown table. A missed target
+// never fails the run; a harness failure does (exit 1).
+//
+//   node dist/test/bench/bench.js [--people 100000] [--cases 2000] [--duration 20] [--warmup 3]
+//        [--concurrency 16,64] [--audit-records 1000000] [--skip-audit]
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import { promisify } from 'node:util';
+import { parseArgs } from 'node:util';
+import { mintToken } from '@datarun/auth';
+import { loadConfig } from '@datarun/config';
+import { runMigrations } from '@datarun/db';
+import pg from 'pg';
+import {
+  auditedPhase,
+  type AuditedPhaseResult,
+  bareHttpBaseline,
+  type BaselineResult,
+  type BenchDb,
+  cpuSample,
+  cpuSplit,
+  machineTicks,
+  type MeasureHooks,
+  memoryOf,
+  openCases,
+  pgbenchBaseline,
+  pgbenchInit,
+  pgSelectBaseline,
+  pickBuyers,
+  pidListeningOn,
+  resetPeakRss,
+} from './harness.js';
+import type { AuditBenchResult } from './audit-verify.bench.js';
+
+const execFileP = promisify(execFile);
+const HALL = 'zj.demo.service-hall';
+const APPS = ['gateway', 'registry', 'audit'] as const;
+type AppName = (typeof APPS)[number];
+
+const { values: args } = parseArgs({
+  options: {
+    people: { type: 'string', default: '100000' },
+    cases: { type: 'string', default: '2000' },
+    duration: { type: 'string', default: '20' },
+    warmup: { type: 'string', default: '3' },
+    concurrency: { type: 'string', default: '16,64' },
+    'audit-records': { type: 'string', default: '1000000' },
+    'skip-audit': { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+const people = Number(args.people);
+const caseCount = Number(args.cases);
+const durationSeconds = Number(args.duration);
+const warmupSeconds = Number(args.warmup);
+const concurrencies = args.concurrency!.split(',').map(Number);
+const auditRecords = Number(args['audit-records']);
+for (const [name, v] of Object.entries({ people, caseCount, durationSeconds, warmupSeconds, auditRecords, ...Object.fromEntries(concurrencies.map((c, i) => [`concurrency${i}`, c])) })) {
+  if (!Number.isFinite(v) || v < 0) throw new Error(`bench: ${name} must be a number, got ${v}`);
+}
+
+const log = (line: string) => console.log(`bench: ${line}`);
+const started = new Date();
+const config = loadConfig({ ...process.env, SANDBOX_PEOPLE: String(people) });
+const dbName = new URL(config.database.ownerUrl).pathname.slice(1);
+if (!/_bench$/.test(dbName) && !process.env.BENCH_ALLOW_ANY_DATABASE) {
+  throw new Error(`bench: refusing to run on database "${dbName}" (expected a *_bench database; run through npm run bench, which uses datarun_bench)`);
+}
+
+const ownerPool = new pg.Pool({ connectionString: config.database.ownerUrl, max: 2, options: `-c search_path=${config.database.schema}` });
+const db: BenchDb = { query: (sql, params) => ownerPool.query(sql, params as unknown[]) };
+const spawned = new Map<AppName, ChildProcess>();
+const errors: string[] = [];
+
+async function ready(port: number): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/health/ready`, { signal: AbortSignal.timeout(2000) });
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+async function waitReady(app: AppName, port: number, seconds = 90): Promise<void> {
+  for (let i = 0; i < seconds * 4; i++) {
+    if (await ready(port)) return;
+    const child = spawned.get(app);
+    if (child && child.exitCode !== null) throw new Error(`${app} exited (code ${child.exitCode}); see .local/bench/${app}.log`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${app} not ready on :${port} after ${seconds} s`);
+}
+
+async function stopSpawned(): Promise<void> {
+  await Promise.all(
+    [...spawned.entries()].map(
+      ([, child]) =>
+        new Promise<void>((res) => {
+          if (child.exitCode !== null || child.signalCode !== null) return res();
+          const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+          child.once('exit', () => (clearTimeout(t), res()));
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+}
+
+async function run(cmd: string, argv: string[], env: Record<string, string>): Promise<string> {
+  const { stdout } = await execFileP(cmd, argv, { env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
+  return stdout;
+}
+
+/** The four replica sources hold the requested population (household and marriage: one record a person). */
+async function populationLoaded(): Promise<{ ok: boolean; counts: Record<string, number> }> {
+  const { rows } = await db.query(`SELECT source_id, count(*)::int AS n FROM source_record GROUP BY source_id`).catch(() => ({ rows: [] as Array<Record<string, unknown>> }));
+  const counts = Object.fromEntries(rows.map((r) => [String(r.source_id), Number(r.n)]));
+  const ok = counts.household === people && counts.marriage === people && counts['social-security'] > 0 && counts['social-security'] === counts.property;
+  return { ok, counts };
+}
+
+const phases: { lookups: AuditedPhaseResult[]; pgSelect: BaselineResult[]; pgbench: Array<Record<string, unknown>>; bareHttp: BaselineResult[]; verifications?: AuditedPhaseResult; bundles?: AuditedPhaseResult } = {
+  lookups: [],
+  pgSelect: [],
+  pgbench: [],
+  bareHttp: [],
+};
+const footprint: Record<string, unknown> = {};
+const setup: Record<string, unknown> = {};
+let audit: AuditBenchResult | { error: string } | { skipped: true } | undefined;
+
+async function phase<T>(name: string, fn: () => Promise<T>): Promise<T | undefined> {
+  const t0 = performance.now();
+  try {
+    const out = await fn();
+    log(`${name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    return out;
+  } catch (error) {
+    const message = `${name}: ${(error as Error).message}`;
+    errors.push(message);
+    console.error(`bench: FAILED ${message}`);
+    return undefined;
+  }
+}
+
+try {
+  // 1. Apps and data.
+  const status = Object.fromEntries(await Promise.all(APPS.map(async (a) => [a, await ready(config.ports[a])] as const))) as Record<AppName, boolean>;
+  log(`database ${dbName}; apps answering: ${APPS.filter((a) => status[a]).join(', ') || 'none'}`);
+  await runMigrations(config.database);
+  const loaded0 = await populationLoaded();
+  const tLoad = performance.now();
+  if (!loaded0.ok) {
+    if (Object.keys(loaded0.counts).length > 0) {
+      log(`replicas hold ${JSON.stringify(loaded0.counts)}, not ${people} people: reloading`);
+      await db.query(`DELETE FROM source_record WHERE source_id IN ('household', 'marriage', 'social-security', 'property')`);
+    }
+    log(`loading ${people.toLocaleString('en')} synthetic people through the registry's ingest (scripts/seed-demo)`);
+  }
+  process.stdout.write(await run(process.execPath, ['dist/scripts/seed-demo.js'], { SANDBOX_PEOPLE: String(people) }));
+  const loaded = await populationLoaded();
+  if (!loaded.ok) throw new Error(`population not in place after seeding: ${JSON.stringify(loaded.counts)}`);
+  setup.population = { people, records: loaded.counts, loadSeconds: loaded0.ok ? null : Math.round((performance.now() - tLoad) / 100) / 10, reused: loaded0.ok };
+
+  mkdirSync('.local/bench', { recursive: true });
+  for (const app of APPS) {
+    if (status[app]) continue;
+    const out = createWriteStream(`.local/bench/${app}.log`);
+    const child = spawn(process.execPath, [`dist/apps/${app}/src/main.js`], { env: { ...process.env, SANDBOX_PEOPLE: String(people) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.pipe(out);
+    child.stderr!.pipe(out);
+    spawned.set(app, child);
+  }
+  for (const app of APPS) await waitReady(app, config.ports[app]);
+  const gatewayPid = spawned.get('gateway')?.pid ?? (await pidListeningOn(config.ports.gateway));
+  setup.apps = Object.fromEntries(APPS.map((a) => [a, spawned.has(a) ? 'started by the bench' : 'already running']));
+  log(`apps ready (${Object.entries(setup.apps as object).map(([a, s]) => `${a}: ${s}`).join(', ')}); gateway pid ${gatewayPid ?? 'unknown'}`);
+
+  const gatewayUrl = `http://127.0.0.1:${config.ports.gateway}`;
+  const hallKey = readFileSync(`${config.localDir}/keys/${HALL}.key.pem`, 'utf8');
+  const token = () => mintToken({ issuer: HALL, kid: HALL, privateKey: hallKey, subject: 'bench-clerk', lifetimeSec: 600 });
+
+  const t0 = performance.now();
+  const buyers = pickBuyers(people, config.sandbox.seed, caseCount);
+  const cases = await openCases(gatewayUrl, token(), buyers);
+  const { rows: seen } = await db.query('SELECT count(*)::int AS n FROM service_case WHERE id = ANY($1::uuid[])', [cases.map((c) => c.caseId)]);
+  if (Number(seen[0].n) !== cases.length) {
+    throw new Error(`the gateway on :${config.ports.gateway} does not write to ${dbName} (found ${seen[0].n} of ${cases.length} cases there): stop the apps running on the default ports or point them at ${dbName}`);
+  }
+  setup.cases = { opened: cases.length, seconds: Math.round((performance.now() - t0) / 100) / 10 };
+  log(`${cases.length} cases opened, one married buyer each, spread over the population`);
+
+  const load = { warmupSeconds, durationSeconds };
+  // CPU split and peak RSS around the measured window of a phase.
+  const watch = (key: string): MeasureHooks => {
+    let before: ReturnType<typeof cpuSample>;
+    let m0: ReturnType<typeof machineTicks>;
+    let t: number;
+    return {
+      onMeasureStart() {
+        if (gatewayPid) resetPeakRss(gatewayPid);
+        before = cpuSample();
+        m0 = machineTicks();
+        t = performance.now();
+      },
+      async onMeasureEnd(loadPid) {
+        const wall = (performance.now() - t) / 1000;
+        const after = cpuSample();
+        const m1 = machineTicks();
+        // PostgreSQL backends by database: this bench's, or someone else's on the same server.
+        const { rows } = await db.query('SELECT pid, datname FROM pg_stat_activity WHERE datname IS NOT NULL');
+        const backends = Object.fromEntries(rows.map((r) => [Number(r.pid), r.datname === dbName ? 'postgres' : 'postgres (other databases)']));
+        for (const [pid, p] of after) if (p.comm === 'postgres' && !(pid in backends)) backends[pid] = 'postgres';
+        const split = cpuSplit(before, after, { gateway: gatewayPid, 'load generator': loadPid, registry: spawned.get('registry')?.pid, audit: spawned.get('audit')?.pid, 'bench harness': process.pid }, backends);
+        footprint[key] = {
+          wallSeconds: Math.round(wall * 10) / 10,
+          cpuSeconds: split,
+          machineBusyPercent: Math.round((1000 * (m1.busy - m0.busy)) / (m1.total - m0.total)) / 10,
+          gatewayMemory: gatewayPid ? memoryOf(gatewayPid) : null,
+        };
+      },
+    };
+  };
+
+  // 2. Lookups at each concurrency, audited one row per request.
+  for (const c of concurrencies) {
+    const r = await phase(`lookups c=${c}`, () => auditedPhase('lookups', { gatewayUrl, token: token(), cases, db, connections: c, ...load, hooks: watch(`lookups c=${c}`) }));
+    if (r) phases.lookups.push(r);
+  }
+  // 3. Baselines on the same data at the same concurrency.
+  const keys = cases.map((c) => c.idNumber);
+  for (const c of concurrencies) {
+    const r = await phase(`pg select c=${c}`, () => pgSelectBaseline({ connectionString: config.database.url, schema: config.database.schema, keys, connections: c, ...load, hooks: watch(`pg select c=${c}`) }));
+    if (r) phases.pgSelect.push(r);
+  }
+  if (await phase('pgbench -i -s 10', () => pgbenchInit(config.database.ownerUrl, db, 10)) !== undefined) {
+    for (const c of concurrencies) {
+      const r = await phase(`pgbench -S c=${c}`, () => pgbenchBaseline({ ownerUrl: config.database.ownerUrl, connections: c, ...load }));
+      if (r) phases.pgbench.push(r);
+    }
+  }
+  const bodies = cases.map((c) => JSON.stringify({ source: 'household', subject: { idNumber: c.idNumber }, purpose: 'property-transfer', caseId: c.caseId }));
+  for (const c of concurrencies) {
+    const r = await phase(`bare fastify c=${c}`, () => bareHttpBaseline({ bodies, connections: c, ...load }));
+    if (r) phases.bareHttp.push(r);
+  }
+  // 4. Verifications and evidence bundles at concurrency 16.
+  phases.verifications = await phase('verifications c=16', () => auditedPhase('verifications', { gatewayUrl, token: token(), cases, db, connections: 16, ...load, hooks: watch('verifications c=16') }));
+  phases.bundles = await phase('evidence bundles c=16', () => auditedPhase('evidence-bundles', { gatewayUrl, token: token(), cases, db, connections: 16, ...load, hooks: watch('evidence bundles c=16') }));
+  if (gatewayPid) footprint.gatewayAfterRun = memoryOf(gatewayPid);
+
+  // 5. Audit append and verification in isolation (a fresh schema in the same database).
+  if (args['skip-audit']) audit = { skipped: true };
+  else {
+    await stopSpawned(); // the machine to itself, as "in isolation" means
+    audit =
+      (await phase(`audit append + verify (${auditRecords.toLocaleString('en')} records)`, async () => {
+        const out = await run(process.execPath, ['dist/test/bench/audit-verify.bench.js', String(auditRecords)], {});
+        return JSON.parse(out.trim().split('\n').pop()!) as AuditBenchResult;
+      })) ?? { error: errors[errors.length - 1] };
+  }
+} catch (error) {
+  errors.push(`setup: ${(error as Error).message}`);
+  console.error(`bench: FAILED ${(error as Error).message}`);
+} finally {
+  await stopSpawned();
+}
+
+// 6. Results: JSON and the table.
+const pgVersion = await db
+  .query('SHOW server_version')
+  .then((r) => String(r.rows[0].server_version))
+  .catch(() => 'unknown');
+await ownerPool.end();
+const kafkaJar = (() => {
+  try {
+    return readdirSync(`${config.localDir}/kafka/libs`).find((f) => /^kafka_2\.13-[\d.]+\.jar$/.test(f));
+  } catch {
+    return undefined;
+  }
+})();
+const lookupAt = (c: number) => phases.lookups.find((p) => p.connections === c);
+const ratios = Object.fromEntries(
+  concurrencies.map((c) => {
+    const l = lookupAt(c)?.measured.requestsPerSecond;
+    const s = phases.pgSelect.find((p) => p.connections === c)?.measured.requestsPerSecond;
+    const h = phases.bareHttp.find((p) => p.connections === c)?.measured.requestsPerSecond;
+    return [`c=${c}`, { lookupOverPgSelect: l && s ? round(l / s, 3) : null, lookupOverBareHttp: l && h ? round(l / h, 3) : null }];
+  }),
+);
+const result = {
+  startedAt: started.toISOString(),
+  finishedAt: new Date().toISOString(),
+  machine: { cores: cpus().length, model: cpus()[0]?.model, memoryGiB: round(totalmem() / 2 ** 30, 1), kernel: release() },
+  versions: { node: process.version, postgres: pgVersion, kafka: kafkaJar?.replace(/^kafka_2\.13-|\.jar$/g, '') ?? 'unknown' },
+  parameters: { people, cases: caseCount, warmupSeconds, durationSeconds, concurrencies, auditRecords, database: dbName },
+  setup,
+  phases,
+  ratios,
+  propagation: 'not measured: transfers not built',
+  relayDrain: 'not measured: transfers not built',
+  audit,
+  footprint,
+  errors,
+};
+mkdirSync('test/bench/results', { recursive: true });
+const file = `test/bench/results/${started.toISOString().replace(/[:.]/g, '-')}.json`;
+writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+console.log(`\n${table()}\nbench: results in ${file}${errors.length ? `; ${errors.length} harness failure(s)` : ''}`);
+process.exit(errors.length ? 1 : 0);
+
+function round(n: number, digits = 0): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+function table(): string {
+  const fmt = (n: number | undefined | null, digits = 0) => (n === undefined || n === null || Number.isNaN(n) ? '—' : n.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+  const yes = (ok: boolean | undefined) => (ok === undefined ? '—' : ok ? 'met' : '**missed**');
+  const l64 = lookupAt(64) ?? phases.lookups[phases.lookups.length - 1];
+  const r64 = l64 ? (ratios[`c=${l64.connections}`] as { lookupOverPgSelect: number | null }) : undefined;
+  const a = audit && 'verifyPerSecond' in audit ? audit : undefined;
+  const lines = [
+    `Targets (issue 7; ${result.machine.cores} cores, ${result.machine.model}, ${started.toISOString().slice(0, 10)}, ${people.toLocaleString('en')} people):`,
+    '',
+    '| figure | target | measured | |',
+    '|---|---|---|---|',
+    `| audited lookups, c=${l64?.connections ?? 64}: requests/s | ≥ 5,000 | ${fmt(l64?.measured.requestsPerSecond)} | ${yes(l64 && l64.measured.requestsPerSecond >= 5000)} |`,
+    `| audited lookups, c=${l64?.connections ?? 64}: p99 | ≤ 20 ms | ${fmt(l64?.measured.latencyMs.p99, 1)} ms | ${yes(l64 && l64.measured.latencyMs.p99 <= 20)} |`,
+    `| audited lookups: errors (all phases) | 0 | ${fmt(l64 ? phases.lookups.reduce((n, p) => n + p.failures, 0) : undefined)} | ${yes(l64 && phases.lookups.every((p) => p.failures === 0))} |`,
+    `| audit rows = requests (lookups) | exact | ${phases.lookups.map((p) => `${fmt(p.audit.rows)}/${fmt(p.audit.requests)}`).join(', ') || '—'} | ${yes(l64 && phases.lookups.every((p) => p.audit.exact))} |`,
+    `| lookup ÷ raw pg select, c=${l64?.connections ?? 64} | ≥ 0.35 | ${fmt(r64?.lookupOverPgSelect, 3)} | ${yes(r64?.lookupOverPgSelect == null ? undefined : r64.lookupOverPgSelect >= 0.35)} |`,
+    '| completion → all three utilities applied, p99 | ≤ 1 s | not measured: transfers not built | — |',
+    '| relay drain | ≥ 5,000 events/s | not measured: transfers not built | — |',
+    `| audit verification (≥ ${fmt(a?.report.checked ?? auditRecords)} records) | ≥ 500,000 records/s (DECISIONS floor 200,000) | ${fmt(a?.verifyPerSecond)} records/s | ${yes(a ? a.verifyPerSecond >= 500_000 : undefined)}${a && a.verifyPerSecond < 500_000 && a.verifyPerSecond >= 200_000 ? ' (floor met)' : ''} |`,
+    '',
+    '| phase | conc. | requests/s | p50 ms | p99 ms | p99.9 ms | errors | audit rows / expected |',
+    '|---|---|---|---|---|---|---|---|',
+    ...phases.lookups.map((p) => httpRow('POST /v1/lookups', p)),
+    ...phases.pgSelect.map((p) => `| pg primary-key select (Node, pg) | ${p.connections} | ${fmt(p.measured.requestsPerSecond)} | ${fmt(p.measured.latencyMs.p50, 2)} | ${fmt(p.measured.latencyMs.p99, 2)} | ${fmt(p.measured.latencyMs.p99_9, 2)} | ${p.measured.errors} | — |`),
+    ...phases.pgbench.map((p) => `| pgbench -S (TPS, -j 2) | ${p.connections} | ${fmt(p.tps as number)} | avg ${fmt(p.latencyMs as number, 2)} | — | — | ${p.failed} | — |`),
+    ...phases.bareHttp.map((p) => `| bare Fastify (constant) | ${p.connections} | ${fmt(p.measured.requestsPerSecond)} | ${fmt(p.measured.latencyMs.p50)} | ${fmt(p.measured.latencyMs.p99)} | ${fmt(p.measured.latencyMs.p99_9)} | ${(p.measured.non2xx ?? 0) + p.measured.errors} | — |`),
+    ...(phases.verifications ? [httpRow('POST /v1/verifications', phases.verifications)] : []),
+    ...(phases.bundles ? [httpRow('POST /v1/evidence-bundles (3 items)', phases.bundles)] : []),
+    ...(a ? [`| audit append (group commit, isolated) | 2,000 in flight | ${fmt(a.appendPerSecond)} events/s | — | — | — | — | — |`, `| audit verification | — | ${fmt(a.verifyPerSecond)} records/s (${fmt(a.report.checked)} in ${fmt(a.verifySeconds, 1)} s, ok=${a.report.ok}) | — | — | — | — | — |`] : []),
+    '',
+    `Ratios: ${Object.entries(ratios).map(([c, r]) => `${c}: lookup ÷ pg select ${fmt((r as { lookupOverPgSelect: number }).lookupOverPgSelect, 3)}, lookup ÷ bare HTTP ${fmt((r as { lookupOverBareHttp: number }).lookupOverBareHttp, 3)}`).join('; ')}`,
+    ...Object.entries(footprint)
+      .filter(([, f]) => (f as { cpuSeconds?: unknown }).cpuSeconds)
+      .map(([k, f]) => {
+        const x = f as { wallSeconds: number; cpuSeconds: Record<string, number>; machineBusyPercent: number; gatewayMemory: { peakRssMiB: number } | null };
+        const parts = Object.entries(x.cpuSeconds)
+          .sort((p, q) => q[1] - p[1])
+          .map(([g, s]) => `${g} ${fmt(s / x.wallSeconds, 2)}`)
+          .join(', ');
+        return `CPU (cores) during ${k}: ${parts}; machine busy ${x.machineBusyPercent}%${x.gatewayMemory ? `; gateway peak RSS ${x.gatewayMemory.peakRssMiB} MiB` : ''}`;
+      }),
+  ];
+  return lines.join('\n');
+
+  function httpRow(name: string, p: AuditedPhaseResult): string {
+    const m = p.measured;
+    return `| ${name} | ${p.connections} | ${fmt(m.requestsPerSecond)} | ${fmt(m.latencyMs.p50)} | ${fmt(m.latencyMs.p99)} | ${fmt(m.latencyMs.p99_9)} | ${p.failures} | ${fmt(p.audit.rows)} / ${fmt(p.audit.requests * p.audit.rowsPerRequest)}${p.audit.exact ? '' : ' **mismatch**'} |`;
+  }
+}
