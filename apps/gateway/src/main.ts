@@ -6,4 +6,5 @@ await runApp((config) => GatewayModule.forRoot(config), {
   name: 'gateway',
   description: 'Consumer-facing: cases, lookups, verifications and evidence bundles.',
   port: (config) => config.ports['gateway'],
+  workers: (config) => config.gatewayWorkers,
 });

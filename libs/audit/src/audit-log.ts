@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Problem } from '@datarun/problems';
 import { Injectable, Logger } from '@nestjs/common';
+import { poolOf, type PreparedStatement, runPrepared } from '@datarun/db';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AuditDecision } from './audit-event.entity.js';
 import { type AuditRecordContent, chainHash, leafHash, MerkleFrontier, recordBytes } from './integrity/index.js';
@@ -85,7 +86,7 @@ export class AuditLog {
   async appendWithin(em: EntityManager, event: AuditEventInput): Promise<string> {
     const pending: Pending = { id: randomUUID(), at: event.at ?? new Date(), event, resolve: () => undefined, reject: () => undefined };
     try {
-      await writeChained(em, [pending]);
+      await writeChained((statement, values) => em.query(statement.text, values), [pending]);
     } catch (error) {
       this.logger.error(`cannot append an audit event within a change: ${(error as Error).message}`);
       throw new Problem('AUDIT_UNAVAILABLE', 'the change could not be recorded in the audit log, so it was not made');
@@ -93,11 +94,27 @@ export class AuditLog {
     return pending.id;
   }
 
+  /** One batch, one transaction on a pooled connection, with prepared statements. */
+  private async flushOne(batch: readonly Pending[]): Promise<void> {
+    const client = await poolOf(this.dataSource).connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      await writeChained((statement, values) => runPrepared(client, statement, values), batch);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => (broken = true));
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
   private async flush(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_BATCH);
       try {
-        await this.dataSource.transaction((em) => writeChained(em, batch));
+        await this.flushOne(batch);
         for (const p of batch) p.resolve(p.id);
       } catch (error) {
         this.logger.error(`cannot append ${batch.length} audit event(s): ${(error as Error).message}`);
@@ -109,14 +126,25 @@ export class AuditLog {
   }
 }
 
+type RunStatement = (statement: PreparedStatement, values: unknown[]) => Promise<Array<Record<string, unknown>>>;
+
+const READ_HEAD: PreparedStatement = {
+  name: 'datarun_audit_head',
+  text: 'SELECT seq, chain_hash, frontier FROM audit_chain_head WHERE chain_id = 1 FOR UPDATE',
+};
+const APPEND: PreparedStatement = {
+  name: 'datarun_audit_append',
+  text: `WITH appended AS (${INSERT} RETURNING 1)
+     UPDATE audit_chain_head SET seq = $${COLUMNS.length + 1}, chain_hash = $${COLUMNS.length + 2}, frontier = $${COLUMNS.length + 3}
+     WHERE chain_id = 1 AND (SELECT count(*) FROM appended) = $${COLUMNS.length + 4}`,
+};
+
 /**
  * Locks the head, chains the events after it, inserts them and moves the head: two statements
  * (the insert and the head update share one), since round trips are the append's cost.
  */
-async function writeChained(em: EntityManager, batch: readonly Pending[]): Promise<void> {
-  const [head]: Array<{ seq: string; chain_hash: Buffer; frontier: unknown }> = await em.query(
-    'SELECT seq, chain_hash, frontier FROM audit_chain_head WHERE chain_id = 1 FOR UPDATE',
-  );
+async function writeChained(run: RunStatement, batch: readonly Pending[]): Promise<void> {
+  const [head] = (await run(READ_HEAD, [])) as Array<{ seq: string; chain_hash: Buffer; frontier: unknown }>;
   const frontier = MerkleFrontier.fromJSON(head.frontier as never);
   let seq = Number(head.seq);
   let chain = head.chain_hash;
@@ -129,14 +157,7 @@ async function writeChained(em: EntityManager, batch: readonly Pending[]): Promi
     frontier.append(leaf);
     return { pending, content, bytes, chainHash: chain };
   });
-  const columns = columnsOf(events);
-  const n = columns.length;
-  await em.query(
-    `WITH appended AS (${INSERT} RETURNING 1)
-     UPDATE audit_chain_head SET seq = $${n + 1}, chain_hash = $${n + 2}, frontier = $${n + 3}
-     WHERE chain_id = 1 AND (SELECT count(*) FROM appended) = $${n + 4}`,
-    [...columns, seq, chain, JSON.stringify(frontier.toJSON()), events.length],
-  );
+  await run(APPEND, [...columnsOf(events), seq, chain, JSON.stringify(frontier.toJSON()), events.length]);
 }
 
 function contentOf(seq: number, p: Pending): AuditRecordContent {

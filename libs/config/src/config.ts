@@ -51,6 +51,9 @@ const variables = z.object({
   DATARUN_AUDIT_CHECKPOINT_FILE: z.string().min(1).optional(),
   AUDIT_CHECKPOINT_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86400).default(60),
   // Development defaults high enough that `npm run bench` never meets them (DECISIONS).
+  // Gateway processes sharing its port (node:cluster); the gateway is stateless, the audit chain
+  // serialises its writers itself.
+  GATEWAY_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).default(100_000),
   RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(100_000),
   AUDIT_RETENTION_MONTHS: z.coerce.number().int().min(0).max(1200).default(0),
@@ -92,6 +95,8 @@ export interface DatarunConfig {
     readonly auditPublicKey?: string;
   };
   /** Per member and per process: requests a second on average, and at once. */
+  /** Processes the gateway runs on its one port. */
+  readonly gatewayWorkers: number;
   readonly rateLimit: { readonly perSecond: number; readonly burst: number };
   readonly audit: {
     /** Where signed checkpoints are also appended (NDJSON), outside the database. */
@@ -155,6 +160,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): D
       subjectHashKey: v.DATARUN_SUBJECT_HASH_KEY ?? `${v.DATARUN_LOCAL_DIR}/keys/subject-hash.key`,
       auditPublicKey: v.DATARUN_AUDIT_PUBLIC_KEY,
     },
+    gatewayWorkers: v.GATEWAY_WORKERS,
     rateLimit: { perSecond: v.RATE_LIMIT_PER_SECOND, burst: v.RATE_LIMIT_BURST },
     audit: {
       checkpointFile: v.DATARUN_AUDIT_CHECKPOINT_FILE ?? `${v.DATARUN_LOCAL_DIR}/audit/checkpoints.ndjson`,

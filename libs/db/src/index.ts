@@ -4,3 +4,5 @@ export { runMigrations } from './migrate.js';
 export { DbModule } from './db.module.js';
 export { MIGRATIONS } from './migrations/index.js';
 export { DatabaseConnection } from './database-connection.js';
+export { poolOf, runPrepared } from './prepared.js';
+export type { PreparedStatement } from './prepared.js';

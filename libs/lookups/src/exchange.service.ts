@@ -4,6 +4,7 @@ import { type AuditEventInput, AuditLog, SubjectPseudonyms } from '@datarun/audi
 import { type Caller, requireRole } from '@datarun/auth';
 import { checkIdNumber, maskIdNumber } from '@datarun/identity';
 import { Problem, type ProblemCode } from '@datarun/problems';
+import { poolOf, type PreparedStatement, runPrepared } from '@datarun/db';
 import { SourceAdapters } from '@datarun/sources';
 import { Injectable } from '@nestjs/common';
 import { isDeepStrictEqual } from 'node:util';
@@ -52,6 +53,14 @@ interface CaseRow {
   matter_code: string;
   parties: Array<{ idNumber: string; role: string }>;
 }
+
+const FACTS: PreparedStatement = {
+  name: 'datarun_lookup_facts',
+  text: `SELECT (SELECT row_to_json(c) FROM (SELECT state, matter_code, parties FROM service_case WHERE id = $1 AND consumer_id = $2) c) AS kase,
+                (SELECT coalesce(json_agg(g), '[]'::json) FROM (
+                   SELECT id, fields, verify_fields, purposes, unmasked_fields FROM access_grant
+                   WHERE consumer_id = $2 AND source_id = $3 AND state = 'approved' AND valid_until > now()) g) AS grants`,
+};
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Refusals of the policy: the caller asked for something it may not have. */
@@ -197,14 +206,11 @@ export class ExchangeService {
    */
   private async factsOf(caller: Caller, caseId: string, sourceId: string): Promise<{ kase: CaseRow; grants: EffectiveGrant[] }> {
     if (!UUID.test(caseId)) throw new Problem('CASE_NOT_FOUND', 'no such case');
-    const [row]: Array<{ kase: CaseRow | null; grants: Array<{ id: string; fields: string[]; verify_fields: string[]; purposes: string[]; unmasked_fields: string[] }> }> =
-      await this.dataSource.query(
-        `SELECT (SELECT row_to_json(c) FROM (SELECT state, matter_code, parties FROM service_case WHERE id = $1 AND consumer_id = $2) c) AS kase,
-                (SELECT coalesce(json_agg(g), '[]'::json) FROM (
-                   SELECT id, fields, verify_fields, purposes, unmasked_fields FROM access_grant
-                   WHERE consumer_id = $2 AND source_id = $3 AND state = 'approved' AND valid_until > now()) g) AS grants`,
-        [caseId, caller.memberId, sourceId],
-      );
+    const [row] = await runPrepared<{ kase: CaseRow | null; grants: Array<{ id: string; fields: string[]; verify_fields: string[]; purposes: string[]; unmasked_fields: string[] }> }>(
+      poolOf(this.dataSource),
+      FACTS,
+      [caseId, caller.memberId, sourceId],
+    );
     if (!row.kase) throw new Problem('CASE_NOT_FOUND', `no case ${caseId}`);
     return {
       kase: row.kase,

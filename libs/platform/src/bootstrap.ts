@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { ConfigError, type DatarunConfig, loadConfig } from '@datarun/config';
 import type { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -74,7 +75,10 @@ export async function createApp(module: DynamicModule, options: AppOptions): Pro
  * main.ts of every app: load the config, build, listen, and print where. Bad configuration and a
  * port in use end the process with one line, not a stack trace.
  */
-export async function runApp(build: (config: DatarunConfig) => DynamicModule, options: AppOptions & { port: (config: DatarunConfig) => number }): Promise<void> {
+export async function runApp(
+  build: (config: DatarunConfig) => DynamicModule,
+  options: AppOptions & { port: (config: DatarunConfig) => number; workers?: (config: DatarunConfig) => number },
+): Promise<void> {
   let config: DatarunConfig;
   try {
     config = loadConfig(process.env);
@@ -83,6 +87,8 @@ export async function runApp(build: (config: DatarunConfig) => DynamicModule, op
     throw error;
   }
   const port = options.port(config);
+  const workers = options.workers?.(config) ?? 1;
+  if (workers > 1 && cluster.isPrimary) return superviseWorkers(options.name, workers);
   const app = await createApp(build(config), options);
   try {
     await app.listen({ port, host: config.host });
@@ -92,6 +98,30 @@ export async function runApp(build: (config: DatarunConfig) => DynamicModule, op
     throw error;
   }
   app.get(Logger).log(`${options.name} listening on http://${config.host}:${port} (OpenAPI at /openapi.json, docs at /docs)`);
+}
+
+/**
+ * Several processes on one port (node:cluster hands each connection to one of them): one Node
+ * process uses one core, and a stateless app scales by processes. A worker that dies takes the
+ * others down with it, so the supervisor above (npm start, the orchestrator) sees the failure.
+ */
+function superviseWorkers(name: string, workers: number): void {
+  process.stdout.write(`${name}: starting ${workers} worker processes\n`);
+  for (let i = 0; i < workers; i += 1) cluster.fork();
+  let stopping = false;
+  const stop = (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+    setTimeout(() => process.exit(code), 10_000).unref();
+  };
+  cluster.on('exit', (worker, code, signal) => {
+    if (!stopping) process.stderr.write(`${name}: worker ${worker.process.pid} exited (${signal ?? `code ${code}`}); stopping\n`);
+    stop(code ?? 1);
+    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(stopping ? 0 : 1);
+  });
+  process.on('SIGINT', () => stop(0));
+  process.on('SIGTERM', () => stop(0));
 }
 
 function exitWith(line: string): never {

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { poolOf, type PreparedStatement, runPrepared } from '@datarun/db';
 import { DataSource } from 'typeorm';
 import type { FetchedRecord, SourceAdapter, SourceDescriptor } from './source-adapter.js';
 
@@ -8,8 +9,11 @@ interface RecordRow {
   schema_version: number;
 }
 
-// By primary key (source_id, subject_key): one index probe on the lookup hot path.
-const READ_RECORD = 'SELECT data, updated_at, schema_version FROM source_record WHERE source_id = $1 AND subject_key = $2';
+// By primary key (source_id, subject_key): one index probe on the lookup hot path, prepared once per connection.
+const READ_RECORD: PreparedStatement = {
+  name: 'datarun_replica_record',
+  text: 'SELECT data, updated_at, schema_version FROM source_record WHERE source_id = $1 AND subject_key = $2',
+};
 
 /**
  * Reads the records a department pushed (数据归集). They were validated against the schema version
@@ -20,7 +24,7 @@ export class ReplicaSourceAdapter implements SourceAdapter {
   constructor(private readonly dataSource: DataSource) {}
 
   async fetch(source: SourceDescriptor, subject: string): Promise<FetchedRecord | null> {
-    const rows = (await this.dataSource.query(READ_RECORD, [source.id, subject])) as RecordRow[];
+    const rows = await runPrepared<RecordRow>(poolOf(this.dataSource), READ_RECORD, [source.id, subject]);
     const row = rows[0];
     if (!row) return null;
     return { data: row.data, retrievedAt: new Date(), asOf: new Date(row.updated_at), schemaVersion: Number(row.schema_version) };
