@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm test`: infrastructure (if missing), type-check, then the whole suite against the real
+# `npm test`: infrastructure (if missing), type-check, lint, then the whole suite against the real
 # PostgreSQL and Kafka. Tests isolate themselves by schema and topic names; the fault tests,
 # which stop brokers of their own, run afterwards one at a time. Last line: `N passed, N failed`.
 set -euo pipefail
@@ -15,6 +15,8 @@ rm -f .local/test-results/*.json
 status=0
 echo "test: type-check"
 npx tsc -p tsconfig.json --noEmit || status=1
+echo "test: lint (boundaries, floating promises)"
+npx eslint . || status=1
 npx jest --selectProjects unit e2e --maxWorkers=2 --json --outputFile=.local/test-results/main.json "$@" || status=1
 npx jest --selectProjects fault --runInBand --json --outputFile=.local/test-results/fault.json "$@" || status=1
 node scripts/test-summary.mjs .local/test-results/main.json .local/test-results/fault.json

@@ -54,7 +54,6 @@ describe('verifyChain throughput', () => {
     }
     const best = Math.min(...runs);
     const rate = Math.round(COUNT / (best / 1000));
-    // eslint-disable-next-line no-console
     console.log(
       `verifyChain: ${COUNT.toLocaleString('en')} records x ${RECORD_SIZE} B in ` +
         `${runs.map((ms) => ms.toFixed(0)).join(' / ')} ms (best ${best.toFixed(0)} ms) = ` +
