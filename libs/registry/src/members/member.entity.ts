@@ -1,7 +1,8 @@
+import type { MemberKind } from '@datarun/auth';
 import { Check, Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 
-export type MemberKind = 'department' | 'consumer' | 'utility' | 'auditor' | 'admin';
-export const MEMBER_KINDS: readonly MemberKind[] = ['department', 'consumer', 'utility', 'auditor', 'admin'];
+// The kinds are the auth lib's roles (less `citizen`): one list, in one place.
+export { MEMBER_KINDS, type MemberKind } from '@datarun/auth';
 
 /** A JSON Web Key Set as registered (public keys only). */
 export interface Jwks {
