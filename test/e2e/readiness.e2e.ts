@@ -1,5 +1,7 @@
 // A database that does not answer makes /health/ready a 503 that names it, while liveness holds.
+import { listen, PortInUse } from '@datarun/platform';
 import { RelayModule } from '../../apps/relay/src/app.module.js';
+import { SandboxModule } from '../../apps/sandbox/src/app.module.js';
 import { bootApp, type TestApp } from '../support/apps.js';
 import { migratedDatabase, testConfig } from '../support/infra.js';
 import net from 'node:net';
@@ -13,6 +15,20 @@ async function closedPort(): Promise<number> {
   await new Promise((r) => server.close(r));
   return port;
 }
+
+describe('a port already in use', () => {
+  it('is reported in one line naming the port', async () => {
+    const squatter = net.createServer();
+    await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', r));
+    const { port } = squatter.address() as net.AddressInfo;
+    const t = await bootApp(SandboxModule.forRoot(testConfig()), 'sandbox');
+    try {
+      await expect(listen(t.app, 'sandbox', port, '127.0.0.1')).rejects.toThrow(new PortInUse(`sandbox: port ${port} on 127.0.0.1 is already in use (set the port variable to move it)`));
+    } finally {
+      await new Promise((r) => squatter.close(r));
+    }
+  });
+});
 
 describe('readiness with a schema behind the code', () => {
   it('answers 503 naming the database and saying to migrate', async () => {

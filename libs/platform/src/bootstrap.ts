@@ -91,13 +91,28 @@ export async function runApp(
   if (workers > 1 && cluster.isPrimary) return superviseWorkers(options.name, workers);
   const app = await createApp(build(config), options);
   try {
-    await app.listen({ port, host: config.host });
+    await listen(app, options.name, port, config.host);
   } catch (error) {
-    await app.close().catch(() => undefined);
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') return exitWith(`${options.name}: port ${port} on ${config.host} is already in use (set the port variable to move it)`);
+    if (error instanceof PortInUse) return exitWith(error.message);
     throw error;
   }
   app.get(Logger).log(`${options.name} listening on http://${config.host}:${port} (OpenAPI at /openapi.json, docs at /docs)`);
+}
+
+/** The port is taken: one line naming it, for the operator. */
+export class PortInUse extends Error {
+  override name = 'PortInUse';
+}
+
+/** Listens, or closes the app and throws PortInUse naming the port when another process has it. */
+export async function listen(app: NestFastifyApplication, name: string, port: number, host: string): Promise<void> {
+  try {
+    await app.listen({ port, host });
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUse(`${name}: port ${port} on ${host} is already in use (set the port variable to move it)`);
+    throw error;
+  }
 }
 
 /**
