@@ -3,6 +3,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, rea
 import { join } from 'node:path';
 import { Problem } from '@datarun/problems';
 import type { DataSource } from 'typeorm';
+import { checkpointFromRow, type CheckpointRow } from './checkpoints.js';
 import type { SignedCheckpoint } from './integrity/index.js';
 
 export interface ArchiveRecord {
@@ -49,11 +50,7 @@ export async function archiveMonth(owner: DataSource, month: string, dir: string
   }
   const rows: Array<{ seq: string; canonical: Buffer; chain_hash: Buffer }> = await owner.query(`SELECT seq, canonical, chain_hash FROM ${partition} ORDER BY seq`);
   const lastSeq = rows.length ? Number(rows[rows.length - 1].seq) : 0;
-  const checkpoints = (await owner.query('SELECT * FROM audit_checkpoint WHERE seq <= $1 ORDER BY seq', [lastSeq])).map(
-    (r: { seq: string; chain_hash: string; root_hash: string; signed_at: Date; alg: 'ES256'; kid: string; signature: string; public_key: SignedCheckpoint['publicKey'] }) => ({
-      seq: Number(r.seq), chainHash: r.chain_hash, rootHash: r.root_hash, signedAt: r.signed_at.toISOString(), alg: r.alg, kid: r.kid, signature: r.signature, publicKey: r.public_key,
-    }),
-  );
+  const checkpoints = ((await owner.query('SELECT * FROM audit_checkpoint WHERE seq <= $1 ORDER BY seq', [lastSeq])) as CheckpointRow[]).map(checkpointFromRow);
   const lines = [
     JSON.stringify({ kind: 'datarun-audit-archive', v: 1, month, firstSeq: rows.length ? Number(rows[0].seq) : 0, lastSeq }),
     ...rows.map((r) => JSON.stringify({ seq: Number(r.seq), canonical: r.canonical.toString('base64'), chainHash: r.chain_hash.toString('hex') })),

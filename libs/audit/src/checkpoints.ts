@@ -78,12 +78,12 @@ export class AuditCheckpoints {
   async latest(): Promise<SignedCheckpoint> {
     const [row] = await this.dataSource.query('SELECT * FROM audit_checkpoint ORDER BY seq DESC LIMIT 1');
     if (!row) throw new Problem('NOT_FOUND', 'no checkpoint has been signed yet');
-    return toCheckpoint(row);
+    return checkpointFromRow(row);
   }
 
   private async bySeq(seq: number): Promise<SignedCheckpoint | undefined> {
     const [row] = await this.dataSource.query('SELECT * FROM audit_checkpoint WHERE seq = $1', [seq]);
-    return row ? toCheckpoint(row) : undefined;
+    return row ? checkpointFromRow(row) : undefined;
   }
 
   /** The outside copies; a failure is logged, the next checkpoint supersedes it. */
@@ -105,6 +105,18 @@ export class AuditCheckpoints {
   }
 }
 
-function toCheckpoint(r: { seq: string; chain_hash: string; root_hash: string; signed_at: Date; alg: 'ES256'; kid: string; signature: string; public_key: SignedCheckpoint['publicKey'] }): SignedCheckpoint {
+/** A row of audit_checkpoint as the API, the file and the verifier show it. */
+export interface CheckpointRow {
+  seq: string;
+  chain_hash: string;
+  root_hash: string;
+  signed_at: Date;
+  alg: 'ES256';
+  kid: string;
+  signature: string;
+  public_key: SignedCheckpoint['publicKey'];
+}
+
+export function checkpointFromRow(r: CheckpointRow): SignedCheckpoint {
   return { seq: Number(r.seq), chainHash: r.chain_hash, rootHash: r.root_hash, signedAt: r.signed_at.toISOString(), alg: r.alg, kid: r.kid, signature: r.signature, publicKey: r.public_key };
 }

@@ -1,8 +1,9 @@
 import type { KeyObject } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { DataSource } from 'typeorm';
-import { type ArchiveRecord, readArchive } from './archive.js';
-import { type AuditRecordContent, chainHash, GENESIS, leafHash, MerkleFrontier, type SignedCheckpoint, verifyCheckpoint } from './integrity/index.js';
+import { readArchive } from './archive.js';
+import { checkpointFromRow, type CheckpointRow } from './checkpoints.js';
+import { type AuditRecordContent, type ChainPoint, type ChainRecord, GENESIS, MerkleFrontier, type SignedCheckpoint, verifyChain, verifyCheckpoint } from './integrity/index.js';
 
 export type VerifyFailure = 'gap' | 'order' | 'columns' | 'hash' | 'checkpoint-signature' | 'checkpoint-mismatch' | 'truncated' | 'archive';
 
@@ -61,43 +62,54 @@ class Failed extends Error {
 }
 
 /**
- * Walks the chain record by record: sequence continuity, chain hashes, the Merkle frontier, and
- * every checkpoint at its sequence number.
+ * Walks the chain batch by batch with `verifyChain` (continuity and chain hashes), and at every
+ * verified record: an optional check of its own (the searchable columns), the Merkle frontier,
+ * and any checkpoint at that sequence number.
  */
 class ChainWalk {
-  previous: Buffer;
-  expected: number;
+  point: ChainPoint;
   checked = 0;
   verified = 0;
   lastGood: number;
   private readonly frontier?: MerkleFrontier;
 
   constructor(
-    from: number,
-    previous: Buffer,
+    start: ChainPoint,
     private readonly checkpoints: Map<number, SignedCheckpoint[]>,
     private readonly trustedKey: KeyObject,
   ) {
-    this.previous = previous;
-    this.expected = from;
-    this.lastGood = from - 1;
-    this.frontier = from === 1 ? new MerkleFrontier() : undefined;
+    this.point = start;
+    this.lastGood = start.seq;
+    this.frontier = start.seq === 0 ? new MerkleFrontier() : undefined;
   }
 
-  step(seq: number, bytes: Buffer, storedChainHash: Buffer): void {
-    if (seq !== this.expected) throw new Failed(this.expected, seq > this.expected ? 'gap' : 'order');
-    const leaf = leafHash(bytes);
-    this.previous = chainHash(this.previous, leaf);
-    if (!this.previous.equals(storedChainHash)) throw new Failed(seq, 'hash');
-    this.frontier?.append(leaf);
-    this.checked += 1;
-    this.expected = seq + 1;
+  /** Throws Failed at the first fault; `check(i)` may throw for the i-th record once its hash is good. */
+  walk(records: readonly ChainRecord[], check?: (index: number) => void): void {
+    const first = this.point.seq + 1;
+    let checked = 0;
+    try {
+      const result = verifyChain(records, this.point, {
+        onLeaf: (seq, leaf) => {
+          check?.(seq - first);
+          this.frontier?.append(leaf);
+          this.atCheckpoint(seq, records[seq - first].chainHash);
+          checked += 1;
+        },
+      });
+      if (!result.ok) throw new Failed(result.firstBadSeq, result.reason);
+      this.point = result.last;
+    } finally {
+      this.checked += checked;
+    }
+  }
+
+  private atCheckpoint(seq: number, chain: Buffer): void {
     const checkpoint = this.checkpoints.get(seq);
     if (!checkpoint) return;
     if (!checkpoint.every((c) => verifyCheckpoint(c, this.trustedKey))) throw new Failed(this.lastGood + 1, 'checkpoint-signature');
     const root = this.frontier?.root().toString('hex');
-    const chain = this.previous.toString('hex');
-    if (!checkpoint.every((c) => c.chainHash === chain && (root === undefined || c.rootHash === root))) throw new Failed(this.lastGood + 1, 'checkpoint-mismatch');
+    const chainHex = chain.toString('hex');
+    if (!checkpoint.every((c) => c.chainHash === chainHex && (root === undefined || c.rootHash === root))) throw new Failed(this.lastGood + 1, 'checkpoint-mismatch');
     this.verified += checkpoint.length;
     this.lastGood = seq;
   }
@@ -121,32 +133,33 @@ export async function verifyAuditLog(dataSource: DataSource, options: VerifyOpti
   const checkpoints = await collectCheckpoints(dataSource, [...(options.externalCheckpoints ?? []), ...archives.flatMap((a) => a.checkpoints)]);
   const from = archives.length > 0 ? 1 : Math.max(1, options.from ?? 1);
 
-  let previous = GENESIS;
+  let start: ChainPoint = { seq: 0, chainHash: GENESIS };
   if (from > 1) {
     const [row] = await dataSource.query('SELECT chain_hash FROM audit_event WHERE seq = $1', [from - 1]);
     if (!row) return { ok: false, checked: 0, firstBadSeq: from - 1, reason: 'gap', lastSeq: from - 2, checkpointsVerified: 0 };
-    previous = row.chain_hash;
+    start = { seq: from - 1, chainHash: row.chain_hash };
   }
-  const walk = new ChainWalk(from, previous, checkpoints, options.trustedKey);
-  const report = (extra: Partial<VerifyReport>): VerifyReport => ({ ok: true, checked: walk.checked, lastSeq: walk.expected - 1, checkpointsVerified: walk.verified, ...extra });
+  const walk = new ChainWalk(start, checkpoints, options.trustedKey);
+  const report = (extra: Partial<VerifyReport>): VerifyReport => ({ ok: true, checked: walk.checked, lastSeq: walk.point.seq, checkpointsVerified: walk.verified, ...extra });
 
   try {
     for (const archive of archives) {
       if (!archive.intact) throw new Failed(archive.firstSeq, 'archive');
-      for (const record of archive.records as ArchiveRecord[]) walk.step(record.seq, record.bytes, record.chainHash);
+      walk.walk(archive.records);
     }
     for (;;) {
       const rows: Row[] = await dataSource.query(
         `SELECT seq, id, at, member_id, actor, action, source_id, subject_hash, purpose, case_id, object_ref, fields, decision, reason,
                 latency_ms, correlation_id, canonical, chain_hash
          FROM audit_event WHERE seq >= $1 AND ($2::bigint IS NULL OR seq <= $2) ORDER BY seq LIMIT $3`,
-        [walk.expected, options.to ?? null, batchSize],
+        [walk.point.seq + 1, options.to ?? null, batchSize],
       );
-      for (const row of rows) {
-        const seq = Number(row.seq);
-        if (seq === walk.expected && !columnsAgree(row)) throw new Failed(seq, 'columns');
-        walk.step(seq, row.canonical, row.chain_hash);
-      }
+      walk.walk(
+        rows.map((row) => ({ seq: Number(row.seq), bytes: row.canonical, chainHash: row.chain_hash })),
+        (i) => {
+          if (!columnsAgree(rows[i])) throw new Failed(Number(rows[i].seq), 'columns');
+        },
+      );
       if (rows.length < batchSize) break;
     }
   } catch (error) {
@@ -154,7 +167,7 @@ export async function verifyAuditLog(dataSource: DataSource, options: VerifyOpti
     throw error;
   }
 
-  const lastSeq = walk.expected - 1;
+  const lastSeq = walk.point.seq;
   // Checkpoints beyond the last record: the tail was truncated (or a forged checkpoint was added).
   const beyond = [...checkpoints.entries()].filter(([seq]) => seq > lastSeq && (options.to === undefined || seq <= options.to));
   if (beyond.length > 0) {
@@ -166,21 +179,8 @@ export async function verifyAuditLog(dataSource: DataSource, options: VerifyOpti
 
 /** Database and external copies by sequence number; a differing copy of the same seq is kept too. */
 async function collectCheckpoints(dataSource: DataSource, external: readonly SignedCheckpoint[]): Promise<Map<number, SignedCheckpoint[]>> {
-  const rows: Array<{ seq: string; chain_hash: string; root_hash: string; signed_at: Date; alg: 'ES256'; kid: string; signature: string; public_key: SignedCheckpoint['publicKey'] }> =
-    await dataSource.query('SELECT * FROM audit_checkpoint ORDER BY seq');
-  const all: SignedCheckpoint[] = [
-    ...rows.map((r) => ({
-      seq: Number(r.seq),
-      chainHash: r.chain_hash,
-      rootHash: r.root_hash,
-      signedAt: r.signed_at.toISOString(),
-      alg: r.alg,
-      kid: r.kid,
-      signature: r.signature,
-      publicKey: r.public_key,
-    })),
-    ...external,
-  ];
+  const rows: CheckpointRow[] = await dataSource.query('SELECT * FROM audit_checkpoint ORDER BY seq');
+  const all: SignedCheckpoint[] = [...rows.map(checkpointFromRow), ...external];
   const bySeq = new Map<number, SignedCheckpoint[]>();
   for (const c of all) {
     const list = bySeq.get(c.seq) ?? [];
