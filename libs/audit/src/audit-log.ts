@@ -26,6 +26,11 @@ export interface AuditEventInput {
   readonly at?: Date;
 }
 
+/** The audit event of a change (registry, case) made by `caller`, about `object`. */
+export function changeBy(caller: { memberId: string; actor: string }, action: string, object: string, extra: Partial<AuditEventInput> = {}): AuditEventInput {
+  return { memberId: caller.memberId, actor: caller.actor, action, decision: 'allowed', object, ...extra };
+}
+
 interface Pending {
   readonly id: string;
   readonly at: Date;

@@ -1,6 +1,6 @@
 export { AuditEventEntity, AuditChainHeadEntity, AuditCheckpointEntity } from './audit-event.entity.js';
 export type { AuditDecision } from './audit-event.entity.js';
-export { AuditLog } from './audit-log.js';
+export { AuditLog, changeBy } from './audit-log.js';
 export type { AuditEventInput } from './audit-log.js';
 export { SubjectPseudonyms } from './subject-pseudonym.js';
 export { AuditModule, AuditHousekeeping, AUDIT_KEYS } from './audit.module.js';

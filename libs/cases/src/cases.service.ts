@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AuditLog } from '@datarun/audit';
+import { AuditLog, changeBy } from '@datarun/audit';
 import { type Caller, requireRole } from '@datarun/auth';
 import { checkIdNumber } from '@datarun/identity';
 import { Problem } from '@datarun/problems';
@@ -61,7 +61,7 @@ export class CasesService {
         materials: cmd.materials.map((m) => ({ ...m, sha256: m.sha256.toLowerCase() })),
         openedBy: caller.actor,
       });
-      await this.audit.appendWithin(em, { memberId: caller.memberId, actor: caller.actor, action: 'case.opened', decision: 'allowed', caseId: id, purpose: matter.code, object: `case:${id}` });
+      await this.audit.appendWithin(em, changeBy(caller, 'case.opened', `case:${id}`, { caseId: id, purpose: matter.code }));
     });
     return this.get(caller, id);
   }
@@ -79,7 +79,7 @@ export class CasesService {
       if (!found) throw new Problem('CASE_NOT_FOUND', `no case ${id}`);
       if (found.state !== 'open') throw new Problem('STATE_CONFLICT', `case ${id} is ${found.state}; only an open case can be withdrawn`);
       await em.getRepository(CaseEntity).update({ id }, { state: 'withdrawn', closedAt: new Date() });
-      await this.audit.appendWithin(em, { memberId: caller.memberId, actor: caller.actor, action: 'case.withdrawn', decision: 'allowed', caseId: id, purpose: found.matterCode, object: `case:${id}` });
+      await this.audit.appendWithin(em, changeBy(caller, 'case.withdrawn', `case:${id}`, { caseId: id, purpose: found.matterCode }));
     });
     return this.get(caller, id);
   }

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { AuditLog } from '@datarun/audit';
+import { AuditLog, changeBy } from '@datarun/audit';
 import { type Caller, requireRole } from '@datarun/auth';
 import { Problem } from '@datarun/problems';
 import { Injectable } from '@nestjs/common';
 import { DataSource, In } from 'typeorm';
 import { MatterEntity } from '../matters/matter.entity.js';
-import { changeBy } from '../members/members.service.js';
 import { SourcesService } from '../sources/sources.service.js';
 import { SourceEntity } from '../sources/source.entity.js';
 import { type GrantDecisionKind, GrantDecisionEntity, GrantEntity, type GrantState } from './grant.entity.js';

@@ -1,9 +1,8 @@
-import { AuditLog } from '@datarun/audit';
+import { AuditLog, changeBy } from '@datarun/audit';
 import { type Caller, requireRole } from '@datarun/auth';
 import { Problem } from '@datarun/problems';
 import { Injectable } from '@nestjs/common';
 import { DataSource, In } from 'typeorm';
-import { changeBy } from '../members/members.service.js';
 import { SourceEntity } from '../sources/source.entity.js';
 import { MatterEntity, type MatterNotification } from './matter.entity.js';
 

@@ -1,6 +1,6 @@
 import { type Caller, jwksToKeyObjects, requireRole } from '@datarun/auth';
 import { MemberKeyDirectory } from '@datarun/auth-guard';
-import { AuditLog, type AuditEventInput } from '@datarun/audit';
+import { AuditLog, changeBy } from '@datarun/audit';
 import { Problem } from '@datarun/problems';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
@@ -86,11 +86,6 @@ export class MembersService {
     });
     this.directory.invalidate(id);
   }
-}
-
-/** An audit event for a registry change made by the caller. */
-export function changeBy(caller: Caller, action: string, object: string, extra: Partial<AuditEventInput> = {}): AuditEventInput {
-  return { memberId: caller.memberId, actor: caller.actor, action, decision: 'allowed', object, ...extra };
 }
 
 function checkedJwks(input: unknown): Jwks {

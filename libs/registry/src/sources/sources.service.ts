@@ -1,10 +1,9 @@
-import { AuditLog } from '@datarun/audit';
+import { AuditLog, changeBy } from '@datarun/audit';
 import { type Caller, requireRole } from '@datarun/auth';
 import { Problem } from '@datarun/problems';
 import { checkCompatibility, type CompiledRecordSchema, RecordSchemaGuard } from '@datarun/schemas';
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { changeBy } from '../members/members.service.js';
 import { CLASSIFICATIONS, type Classification, SourceEntity, type SourceMode, SourceVersionEntity } from './source.entity.js';
 
 export interface RegisterSourceCommand {
