@@ -22,9 +22,19 @@ function subjectHashKey(): string {
   return subjectHashKeyFile;
 }
 
+let materialLinkKeyFile: string | undefined;
+/** The material-link HMAC key of this test process (relay signs, gateway checks). */
+function materialLinkKey(): string {
+  if (!materialLinkKeyFile) {
+    materialLinkKeyFile = join(mkdtempSync(join(tmpdir(), 'datarun-keys-')), 'material-link.key');
+    writeFileSync(materialLinkKeyFile, randomBytes(32).toString('base64url'), { mode: 0o600 });
+  }
+  return materialLinkKeyFile;
+}
+
 /** The run's configuration (from .local/infra.env via `npm test`) with overrides. */
 export function testConfig(overrides: Record<string, string> = {}): DatarunConfig {
-  return loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent', DATARUN_SUBJECT_HASH_KEY: subjectHashKey(), ...overrides });
+  return loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent', DATARUN_SUBJECT_HASH_KEY: subjectHashKey(), DATARUN_MATERIAL_LINK_KEY: materialLinkKey(), ...overrides });
 }
 
 export interface TestDatabase {

@@ -1,14 +1,25 @@
+import { AuditModule } from '@datarun/audit';
+import { AuthModule } from '@datarun/auth-guard';
 import type { DatarunConfig } from '@datarun/config';
 import { PlatformModule } from '@datarun/platform';
+import { RegistryModule } from '@datarun/registry';
+import { OutboxRelay, StatusConsumer, UtilityTopics } from '@datarun/transfers';
 import { type DynamicModule, Module } from '@nestjs/common';
 
-/** Outbox to Kafka; Kafka to datarun (transfer status, record ingest). */
+/** Outbox to Kafka; Kafka to datarun (transfer status, record ingest, dead letters). */
 @Module({})
 export class RelayModule {
   static forRoot(config: DatarunConfig): DynamicModule {
     return {
       module: RelayModule,
-      imports: [PlatformModule.forRoot(config, { app: 'relay', dependencies: ['database', 'kafka'] })],
+      imports: [
+        PlatformModule.forRoot(config, { app: 'relay', dependencies: ['database', 'kafka'] }),
+        AuthModule.forRoot(config),
+        RegistryModule.forRoot(config),
+        AuditModule.forRoot(config),
+      ],
+      controllers: [],
+      providers: [UtilityTopics, OutboxRelay, StatusConsumer],
     };
   }
 }

@@ -89,14 +89,21 @@ export class AuditLog {
    * until that transaction ends, so keep such transactions short.
    */
   async appendWithin(em: EntityManager, event: AuditEventInput): Promise<string> {
-    const pending: Pending = { id: randomUUID(), at: event.at ?? new Date(), event, resolve: () => undefined, reject: () => undefined };
+    const [id] = await this.appendAllWithin(em, [event]);
+    return id;
+  }
+
+  /** Several events of one change (e.g. a relay batch) in the caller's transaction, with one chain lock. */
+  async appendAllWithin(em: EntityManager, events: readonly AuditEventInput[]): Promise<string[]> {
+    if (events.length === 0) return [];
+    const batch: Pending[] = events.map((event) => ({ id: randomUUID(), at: event.at ?? new Date(), event, resolve: () => undefined, reject: () => undefined }));
     try {
-      await writeChained((statement, values) => em.query(statement.text, values), [pending]);
+      await writeChained((statement, values) => em.query(statement.text, values), batch);
     } catch (error) {
-      this.logger.error(`cannot append an audit event within a change: ${(error as Error).message}`);
+      this.logger.error(`cannot append ${batch.length} audit event(s) within a change: ${(error as Error).message}`);
       throw new Problem('AUDIT_UNAVAILABLE', 'the change could not be recorded in the audit log, so it was not made');
     }
-    return pending.id;
+    return batch.map((p) => p.id);
   }
 
   /** One batch, one transaction on a pooled connection, with prepared statements. */

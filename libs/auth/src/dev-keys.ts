@@ -49,6 +49,8 @@ export interface DevKeys {
   /** The audit checkpoint signing key, kid `audit`. */
   readonly audit: KeyPairFiles;
   readonly subjectHashKeyPath: string;
+  /** HMAC key of the material links the relay signs and the gateway checks. */
+  readonly materialLinkKeyPath: string;
   readonly demoMembers: readonly DemoMemberKeys[];
   readonly demoMembersPath: string;
   /** Files this call created (empty when everything was reused). */
@@ -74,7 +76,9 @@ export async function ensureDevKeys(dir: string = DEFAULT_DEV_KEYS_DIR): Promise
   const citizenIdp = await pair('citizen-idp', 'citizen-idp');
   const audit = await pair('audit', 'audit');
   const subjectHashKeyPath = join(root, 'subject-hash.key');
-  if (await ensureSubjectHashKey(subjectHashKeyPath)) created.push(subjectHashKeyPath);
+  if (await ensureSecretKey(subjectHashKeyPath)) created.push(subjectHashKeyPath);
+  const materialLinkKeyPath = join(root, 'material-link.key');
+  if (await ensureSecretKey(materialLinkKeyPath)) created.push(materialLinkKeyPath);
 
   const demoMembers: DemoMemberKeys[] = [];
   for (const member of DEMO_MEMBERS) {
@@ -85,11 +89,11 @@ export async function ensureDevKeys(dir: string = DEFAULT_DEV_KEYS_DIR): Promise
   const demoMembersPath = join(root, 'demo-members.json');
   await writeFile(demoMembersPath, `${JSON.stringify(demoMembers, null, 2)}\n`, { mode: 0o600 });
 
-  return { dir: root, admin, citizenIdp, audit, subjectHashKeyPath, demoMembers, demoMembersPath, created };
+  return { dir: root, admin, citizenIdp, audit, subjectHashKeyPath, materialLinkKeyPath, demoMembers, demoMembersPath, created };
 }
 
 /** 32 random bytes, base64url, mode 0600; kept when present. Returns whether it was created. */
-async function ensureSubjectHashKey(path: string): Promise<boolean> {
+async function ensureSecretKey(path: string): Promise<boolean> {
   try {
     await readFile(path, 'utf8');
     return false;

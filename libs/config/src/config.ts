@@ -58,6 +58,14 @@ const variables = z.object({
   RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(100_000),
   AUDIT_RETENTION_MONTHS: z.coerce.number().int().min(0).max(1200).default(0),
   DATARUN_AUDIT_ARCHIVE_DIR: z.string().min(1).optional(),
+  DATARUN_MATERIAL_LINK_KEY: z.string().min(1).optional(),
+  GATEWAY_PUBLIC_URL: z.string().url().optional(),
+  MATERIAL_LINK_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 86400).default(6 * 3600),
+  TRANSFER_FOLLOW_UP_SECONDS: z.coerce.number().int().min(1).default(900),
+  RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(500),
+  RELAY_POLL_MS: z.coerce.number().int().min(10).max(60000).default(100),
+  KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
+  UTILITY_SYSTEM_URL: z.string().url().optional(),
   SANDBOX_PEOPLE: z.coerce.number().int().min(100).max(1_000_000, 'a whole number of people from 100 to 1000000').default(2000),
   SANDBOX_SEED: z.coerce.number().int().min(-2147483648).max(2147483647).default(42),
 });
@@ -91,6 +99,8 @@ export interface DatarunConfig {
     readonly citizenIdpPublicKey: string;
     readonly auditSigningKey: string;
     readonly subjectHashKey: string;
+    /** The HMAC key of material links (`GET /v1/materials/{id}`); the relay signs, the gateway checks. */
+    readonly materialLinkKey: string;
     /** The audit key's public half, for verifiers that hold no private key (derived from the signing key when unset). */
     readonly auditPublicKey?: string;
   };
@@ -108,6 +118,20 @@ export interface DatarunConfig {
     /** Where archived months go, and where the verifier reads them from. */
     readonly archiveDir: string;
   };
+  readonly transfers: {
+    /** Where utilities reach the gateway for material links. */
+    readonly gatewayPublicUrl: string;
+    readonly materialLinkTtlSeconds: number;
+    /** A request with no status after this long is flagged for follow-up on its case. */
+    readonly followUpSeconds: number;
+    /** Outbox rows per relay send, and the pause between polls when the outbox is empty. */
+    readonly relayBatchSize: number;
+    readonly relayPollMs: number;
+    /** Partitions of the topics the project creates. */
+    readonly topicPartitions: number;
+  };
+  /** The utility's own system a bridge applies transfers to (the sandbox's simulation by default). */
+  readonly utilitySystemUrl: string;
   /** The sandbox's synthetic population (test/fixtures/population.ts): how many people, which seed. */
   readonly sandbox: { readonly people: number; readonly seed: number };
 }
@@ -158,6 +182,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): D
       citizenIdpPublicKey: v.DATARUN_CITIZEN_IDP_PUBLIC_KEY ?? `${v.DATARUN_LOCAL_DIR}/keys/citizen-idp.pub.pem`,
       auditSigningKey: v.DATARUN_AUDIT_SIGNING_KEY ?? `${v.DATARUN_LOCAL_DIR}/keys/audit.key.pem`,
       subjectHashKey: v.DATARUN_SUBJECT_HASH_KEY ?? `${v.DATARUN_LOCAL_DIR}/keys/subject-hash.key`,
+      materialLinkKey: v.DATARUN_MATERIAL_LINK_KEY ?? `${v.DATARUN_LOCAL_DIR}/keys/material-link.key`,
       auditPublicKey: v.DATARUN_AUDIT_PUBLIC_KEY,
     },
     gatewayWorkers: v.GATEWAY_WORKERS,
@@ -169,6 +194,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): D
       archiveDir: v.DATARUN_AUDIT_ARCHIVE_DIR ?? `${v.DATARUN_LOCAL_DIR}/audit/archive`,
     },
     sandbox: { people: v.SANDBOX_PEOPLE, seed: v.SANDBOX_SEED },
+    transfers: {
+      gatewayPublicUrl: (v.GATEWAY_PUBLIC_URL ?? `http://127.0.0.1:${v.GATEWAY_PORT}`).replace(/\/+$/, ''),
+      materialLinkTtlSeconds: v.MATERIAL_LINK_TTL_SECONDS,
+      followUpSeconds: v.TRANSFER_FOLLOW_UP_SECONDS,
+      relayBatchSize: v.RELAY_BATCH_SIZE,
+      relayPollMs: v.RELAY_POLL_MS,
+      topicPartitions: v.KAFKA_TOPIC_PARTITIONS,
+    },
+    utilitySystemUrl: (v.UTILITY_SYSTEM_URL ?? `http://127.0.0.1:${v.SANDBOX_PORT}/v1/utilities/${v.UTILITY_KIND}`).replace(/\/+$/, ''),
   };
 }
 

@@ -13,6 +13,17 @@ export interface ConsumeOptions {
   readonly topics: readonly string[];
   readonly fromBeginning?: boolean;
   readonly onMessage: (payload: EachMessagePayload) => Promise<void>;
+  /**
+   * Offsets are committed only for messages whose `onMessage` resolved, every this many messages
+   * or this often, whichever comes first (kafkajs' auto-commit of resolved offsets). A crash
+   * between two commits redelivers what came after the last one: consumers must be idempotent.
+   */
+  readonly commitEvery?: { readonly messages: number; readonly ms: number };
+  /**
+   * kafkajs gave up on this consumer (CRASH event without a restart). A process whose consumer
+   * is its whole job should exit so that its supervisor restarts it, rather than hang alive.
+   */
+  readonly onCrash?: (error: Error) => void;
 }
 
 /**
@@ -23,6 +34,8 @@ export class KafkaMessaging {
   private readonly kafka: Kafka;
   private producer?: Promise<Producer>;
   private readonly consumers = new Set<Consumer>();
+  /** Sends of this process, one after another (see `send`). */
+  private sending: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly config: DatarunConfig['kafka'],
@@ -60,18 +73,60 @@ export class KafkaMessaging {
 
   /** Sends messages to one topic with acks from all in-sync replicas. */
   async publish(topic: string, messages: Message[]): Promise<void> {
-    const producer = await this.connectedProducer();
-    await producer.send({ topic, messages, acks: -1 });
+    await this.send((producer) => producer.send({ topic, messages, acks: -1 }));
   }
 
   /** Starts a consumer group member; offsets are committed after `onMessage` resolves. */
   async consume(options: ConsumeOptions): Promise<Consumer> {
-    const consumer = this.kafka.consumer({ groupId: options.groupId, sessionTimeout: 10000, heartbeatInterval: 1000 });
+    const consumer = this.kafka.consumer({ groupId: options.groupId, sessionTimeout: 10000, heartbeatInterval: 1000, allowAutoTopicCreation: false,
+      // The broker answers a fetch as soon as data arrives; the wait bounds how long an idle
+      // consumer takes to leave its group on shutdown (kafkajs finishes the fetch first).
+      maxWaitTimeInMs: 500,
+    });
     this.consumers.add(consumer);
+    consumer.on(consumer.events.CRASH, (event) => {
+      const { error, restart } = event.payload as { error: Error; restart: boolean };
+      if (restart) return;
+      this.logger?.fatal({ groupId: options.groupId, err: error }, `Kafka consumer ${options.groupId} crashed and will not restart: ${error.message}`);
+      options.onCrash?.(error);
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? true });
-    await consumer.run({ autoCommit: true, eachMessage: options.onMessage });
+    await consumer.run({
+      autoCommit: true,
+      autoCommitThreshold: options.commitEvery?.messages ?? 100,
+      autoCommitInterval: options.commitEvery?.ms ?? 1000,
+      eachMessage: options.onMessage,
+    });
     return consumer;
+  }
+
+  /** Stops one consumer started by `consume` (its uncommitted offsets are committed first by kafkajs). */
+  async stopConsumer(consumer: Consumer): Promise<void> {
+    this.consumers.delete(consumer);
+    await consumer.disconnect();
+  }
+
+  /**
+   * Sends many messages to several topics in one call (kafkajs `sendBatch`), acknowledged by all
+   * in-sync replicas. With one request in flight per producer, messages of one partition keep
+   * their order within and across calls.
+   */
+  async publishBatch(topicMessages: ReadonlyArray<{ topic: string; messages: Message[] }>): Promise<void> {
+    await this.send((producer) => producer.sendBatch({ topicMessages: topicMessages.map((t) => ({ topic: t.topic, messages: t.messages })), acks: -1 }));
+  }
+
+  /**
+   * Every send of the process goes through here, one at a time: kafkajs' idempotent producer is
+   * experimental and known to lose messages when sends overlap (its sequence numbers race), so the
+   * producer never has two calls in flight whoever calls it.
+   */
+  private send(work: (producer: Producer) => Promise<unknown>): Promise<void> {
+    const run = this.sending.then(async () => {
+      await work(await this.connectedProducer());
+    });
+    this.sending = run.catch(() => undefined);
+    return run;
   }
 
   /** Readiness: asks the cluster for its metadata, failing fast instead of retrying. */

@@ -1,0 +1,13 @@
+export { STATUS_TOPIC, DEAD_LETTER_TOPIC, RECORDS_TOPIC, requestTopic, recordsTopic, topicSpec } from './topics.js';
+export type { RequestKind } from './topics.js';
+export { EVENT_TYPES, assertEventBody, utilityRequestOf, transferStatusOf, statusEvent } from './events.js';
+export type { TransferRequested, DiscountRequested, UtilityRequest, UtilityState, TransferStatus, MaterialClaim, MaskedHolder } from './events.js';
+export { MaterialLinks } from './material-links.js';
+export type { MaterialLinkClaims } from './material-links.js';
+export { deadLetter, withoutDlqHeaders, headerText, DLQ_HEADERS } from './dead-letters.js';
+export type { OriginalMessage } from './dead-letters.js';
+export { planRequests, maskIdNumber, effectiveDateOf } from './transfer-requests.js';
+export type { CompletingCase, RoutedNotification, UploadedMaterial, PlannedRequest } from './transfer-requests.js';
+export { UtilityTopics } from './relay/utility-topics.js';
+export { OutboxRelay, RELAY_SOURCE } from './relay/outbox-relay.js';
+export { StatusConsumer, RELAY_STATUS_GROUP } from './relay/status-consumer.js';

@@ -1,0 +1,49 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { Problem } from '@datarun/problems';
+
+export interface MaterialLinkClaims {
+  readonly materialId: string;
+  readonly requestId: string;
+  /** The utility kind the link was issued to. */
+  readonly recipient: string;
+  /** Unix seconds. */
+  readonly expiresAt: number;
+}
+
+/**
+ * Signed, expiring links to a case material (a claim check: Kafka carries the link and the hash,
+ * never the bytes). The signature covers the material, the request it was issued for, its
+ * recipient and its expiry, so a link cannot be retargeted or extended. HMAC-SHA256 with a key the
+ * relay (signer) and the gateway (checker) share.
+ */
+export class MaterialLinks {
+  constructor(
+    private readonly key: Buffer,
+    private readonly baseUrl: string,
+  ) {
+    if (key.length < 32) throw new Error('the material link key must be at least 32 bytes');
+  }
+
+  url(claims: MaterialLinkClaims): string {
+    const q = new URLSearchParams({ req: claims.requestId, to: claims.recipient, exp: String(claims.expiresAt), sig: this.sign(claims) });
+    return `${this.baseUrl}/v1/materials/${claims.materialId}?${q.toString()}`;
+  }
+
+  /** Checks a link's query: an altered link is LINK_INVALID, a genuine one past its time LINK_EXPIRED (both 403). */
+  check(materialId: string, query: Readonly<Record<string, unknown>>, now = Date.now()): MaterialLinkClaims {
+    const { req, to, exp, sig } = query;
+    if (typeof req !== 'string' || typeof to !== 'string' || typeof exp !== 'string' || typeof sig !== 'string' || !/^\d{1,12}$/.test(exp)) {
+      throw new Problem('LINK_INVALID', 'this material link is not valid (req, to, exp and sig are required)');
+    }
+    const claims: MaterialLinkClaims = { materialId, requestId: req, recipient: to, expiresAt: Number(exp) };
+    const expected = Buffer.from(this.sign(claims));
+    const given = Buffer.from(sig);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new Problem('LINK_INVALID', 'this material link was altered or was not issued by datarun');
+    if (claims.expiresAt * 1000 < now) throw new Problem('LINK_EXPIRED', `this material link expired at ${new Date(claims.expiresAt * 1000).toISOString()}; ask for the request to be re-sent`);
+    return claims;
+  }
+
+  private sign(c: MaterialLinkClaims): string {
+    return createHmac('sha256', this.key).update(`${c.materialId}\n${c.requestId}\n${c.recipient}\n${c.expiresAt}`).digest('base64url');
+  }
+}

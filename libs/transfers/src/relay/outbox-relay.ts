@@ -1,0 +1,230 @@
+import { readFileSync } from 'node:fs';
+import { AuditLog, type AuditEventInput } from '@datarun/audit';
+import type { DatarunConfig } from '@datarun/config';
+import { cloudEvent, KafkaMessaging, toKafkaMessage } from '@datarun/messaging';
+import { DATARUN_CONFIG, Metrics } from '@datarun/platform';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { Message } from 'kafkajs';
+import pg from 'pg';
+import { Counter, Gauge } from 'prom-client';
+import { DataSource } from 'typeorm';
+import { assertEventBody, EVENT_TYPES } from '../events.js';
+import { MaterialLinks } from '../material-links.js';
+import type { RequestKind } from '../topics.js';
+import { UtilityTopics } from './utility-topics.js';
+
+interface OutboxRow {
+  seq: string;
+  request_id: string;
+  case_id: string;
+  matter_code: string;
+  utility: string;
+  request_kind: RequestKind;
+  topic: string;
+  message_key: string;
+  payload: Record<string, unknown> & { materials: Array<{ type: string; sha256: string; materialId: string }> };
+}
+
+export const RELAY_SOURCE = 'datarun.relay';
+const BACKOFF_MS = [200, 500, 1000, 2000, 5000];
+
+/**
+ * Publishes the transfer outbox to Kafka.
+ *
+ * Order per property: one relay is active at a time (leader by a session-level advisory lock on
+ * a connection of its own; the others wait and take over when that session ends). The leader
+ * sends each batch in outbox order through one producer with one request in flight, so the events
+ * of one key keep their order. It reads pending rows by state, not by an increasing-id cursor, so a
+ * row whose transaction commits late is simply picked up by the next poll instead of being skipped.
+ *
+ * Nothing lost: a row is marked published only after the broker acknowledged its batch
+ * (acks=all); until then it stays pending and is sent again after a backoff, whatever the error
+ * (kafkajs marks some recoverable errors as not retriable). Nothing applied twice: a batch that was
+ * acknowledged but not yet marked (crash, failover) is sent again under the same event ids, and
+ * the bridges' inboxes drop the copies.
+ *
+ * kafkajs calls its idempotent producer experimental and it can lose messages under concurrent
+ * sends: this class is the producer's only user in the relay and never has two sends in flight.
+ */
+@Injectable()
+export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('OutboxRelay');
+  private readonly links: MaterialLinks;
+  private lockClient?: pg.Client;
+  private leader = false;
+  private stopped = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+  readonly sendFailures: Counter;
+  readonly published: Counter;
+  readonly leaderGauge: Gauge;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly messaging: KafkaMessaging,
+    private readonly audit: AuditLog,
+    private readonly topics: UtilityTopics,
+    @Inject(DATARUN_CONFIG) private readonly config: DatarunConfig,
+    metrics: Metrics,
+  ) {
+    this.links = new MaterialLinks(Buffer.from(readFileSync(config.keys.materialLinkKey, 'utf8').trim(), 'base64url'), config.transfers.gatewayPublicUrl);
+    this.sendFailures = new Counter({ name: 'datarun_relay_send_failures_total', help: 'Outbox batches the broker did not acknowledge (sent again later)', registers: [metrics.registry] });
+    this.published = new Counter({ name: 'datarun_relay_published_total', help: 'Utility requests published and acknowledged', registers: [metrics.registry] });
+    this.leaderGauge = new Gauge({ name: 'datarun_relay_leader', help: '1 while this relay instance is the active outbox publisher', registers: [metrics.registry] });
+  }
+
+  onApplicationBootstrap(): void {
+    this.loop = this.run();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.loop;
+    await this.lockClient?.end().catch(() => undefined);
+  }
+
+  get isLeader(): boolean {
+    return this.leader;
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    let topicsCheckedAt = 0;
+    while (!this.stopped) {
+      try {
+        if (Date.now() - topicsCheckedAt > 5000) {
+          await this.topics.ensure();
+          topicsCheckedAt = Date.now();
+        }
+        if (!(await this.holdLeadership())) {
+          await this.sleep(1000);
+          continue;
+        }
+        const sent = await this.publishBatch();
+        failures = 0;
+        if (sent < this.config.transfers.relayBatchSize) await this.sleep(this.config.transfers.relayPollMs);
+      } catch (error) {
+        const wait = BACKOFF_MS[Math.min(failures, BACKOFF_MS.length - 1)];
+        failures += 1;
+        this.logger.warn(`outbox publishing failed (attempt ${failures}, next in ${wait} ms): ${(error as Error).message}`);
+        await this.sleep(wait);
+      }
+    }
+  }
+
+  /** Takes or keeps the outbox lock; the key includes the schema so test schemas do not contend. */
+  private async holdLeadership(): Promise<boolean> {
+    if (this.leader && this.lockClient) return true;
+    if (!this.lockClient) {
+      const client = new pg.Client({ connectionString: this.config.database.url, options: `-c search_path=${this.config.database.schema}` });
+      client.on('error', (error) => {
+        this.logger.warn(`outbox lock connection lost: ${error.message}`);
+        this.dropLeadership(client);
+      });
+      client.on('end', () => this.dropLeadership(client));
+      await client.connect();
+      this.lockClient = client;
+    }
+    const { rows } = await this.lockClient.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(hashtext('datarun.relay.outbox:' || current_schema())) AS locked`);
+    this.leader = rows[0].locked;
+    this.leaderGauge.set(this.leader ? 1 : 0);
+    if (this.leader) this.logger.log('this relay is now the active outbox publisher');
+    return this.leader;
+  }
+
+  private dropLeadership(client: pg.Client): void {
+    if (this.lockClient !== client) return;
+    if (this.leader && !this.stopped) this.logger.warn('outbox leadership lost; another relay may take over');
+    this.leader = false;
+    this.leaderGauge.set(0);
+    this.lockClient = undefined;
+  }
+
+  /** One batch: read pending rows in outbox order, send them, mark them and audit them. Returns the count. */
+  private async publishBatch(): Promise<number> {
+    const rows: OutboxRow[] = await this.dataSource.query(
+      `SELECT t.seq, t.request_id, t.case_id, c.matter_code, t.utility, t.request_kind, t.topic, t.message_key, t.payload
+         FROM transfer_request t JOIN service_case c ON c.id = t.case_id
+        WHERE t.state = 'pending' ORDER BY t.seq LIMIT $1`,
+      [this.config.transfers.relayBatchSize],
+    );
+    if (rows.length === 0) return 0;
+    const byTopic = new Map<string, Message[]>();
+    const sendable: OutboxRow[] = [];
+    for (const row of rows) {
+      let message: Message;
+      try {
+        message = this.messageOf(row);
+      } catch (error) {
+        // A row that cannot become a valid event would block the outbox forever: refuse it on the case.
+        this.logger.error(`outbox row ${row.request_id} is not a valid ${row.request_kind} request, marked rejected: ${(error as Error).message}`);
+        await this.dataSource.query(`UPDATE transfer_request SET state = 'rejected', reason = $2, updated_at = now() WHERE seq = $1`, [row.seq, `datarun could not build a valid request: ${(error as Error).message}`.slice(0, 1000)]);
+        continue;
+      }
+      sendable.push(row);
+      const list = byTopic.get(row.topic) ?? [];
+      list.push(message);
+      byTopic.set(row.topic, list);
+    }
+    if (sendable.length === 0) return rows.length;
+    const seqs = sendable.map((r) => r.seq);
+    try {
+      await this.messaging.publishBatch([...byTopic].map(([topic, messages]) => ({ topic, messages })));
+    } catch (error) {
+      this.sendFailures.inc();
+      await this.dataSource.query(`UPDATE transfer_request SET last_error = $2 WHERE seq = ANY($1::bigint[]) AND state = 'pending'`, [seqs, (error as Error).message.slice(0, 500)]).catch(() => undefined);
+      throw error;
+    }
+    await this.dataSource.transaction(async (em) => {
+      // A status may already have moved a row past 'published' (a fast utility): keep it.
+      await em.query(
+        `UPDATE transfer_request
+            SET state = CASE WHEN state = 'pending' THEN 'published' ELSE state END,
+                published_at = now(), updated_at = CASE WHEN state = 'pending' THEN now() ELSE updated_at END,
+                sends = sends + 1, last_error = NULL
+          WHERE seq = ANY($1::bigint[])`,
+        [seqs],
+      );
+      await this.audit.appendAllWithin(em, sendable.map((r) => this.auditEventOf(r)));
+    });
+    this.published.inc(sendable.length);
+    return rows.length;
+  }
+
+  private messageOf(row: OutboxRow): Message {
+    const expiresAt = Math.floor(Date.now() / 1000) + this.config.transfers.materialLinkTtlSeconds;
+    const { materials, ...rest } = row.payload;
+    const data = {
+      ...rest,
+      materials: materials.map((m) => ({ type: m.type, sha256: m.sha256, url: this.links.url({ materialId: m.materialId, requestId: row.request_id, recipient: row.utility, expiresAt }) })),
+    };
+    assertEventBody(row.request_kind, data);
+    const event = cloudEvent({ id: row.request_id, type: EVENT_TYPES[row.request_kind], source: RELAY_SOURCE, subject: row.case_id, data });
+    return toKafkaMessage(event, row.message_key);
+  }
+
+  private auditEventOf(row: OutboxRow): AuditEventInput {
+    return {
+      memberId: RELAY_SOURCE,
+      actor: 'relay',
+      action: `${row.request_kind}.requested`,
+      decision: 'allowed',
+      object: `transfer:${row.request_id}`,
+      caseId: row.case_id,
+      purpose: row.matter_code,
+      fields: Object.keys(row.payload).sort(),
+      reason: `published to ${row.topic}`,
+    };
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}

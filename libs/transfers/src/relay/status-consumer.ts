@@ -1,0 +1,96 @@
+import { AuditLog } from '@datarun/audit';
+import { fromKafkaMessage, KafkaMessaging, MalformedEvent } from '@datarun/messaging';
+import { Metrics } from '@datarun/platform';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import type { EachMessagePayload } from 'kafkajs';
+import { Counter } from 'prom-client';
+import { DataSource } from 'typeorm';
+import { deadLetter } from '../dead-letters.js';
+import { transferStatusOf } from '../events.js';
+import { DEAD_LETTER_TOPIC, STATUS_TOPIC } from '../topics.js';
+import { UtilityTopics } from './utility-topics.js';
+
+export const RELAY_STATUS_GROUP = 'datarun-relay-status';
+const RANK = `CASE state WHEN 'pending' THEN 0 WHEN 'published' THEN 1 WHEN 'accepted' THEN 2 ELSE 3 END`;
+const RANK_OF: Record<string, number> = { accepted: 2, completed: 3, rejected: 3 };
+
+/**
+ * Status back to the case: consumes `datarun.utility.transfer-status.v1` and moves each request
+ * forward (never back: a late `accepted` after `completed` changes nothing). Each status consumed
+ * is audited in the same transaction as the change it makes. A status that is malformed or names
+ * no known request is dead-lettered with the reason, and the consumer carries on.
+ */
+@Injectable()
+export class StatusConsumer implements OnApplicationBootstrap {
+  private readonly logger = new Logger('StatusConsumer');
+  readonly applied: Counter;
+  readonly deadLettered: Counter;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly messaging: KafkaMessaging,
+    private readonly audit: AuditLog,
+    private readonly topics: UtilityTopics,
+    metrics: Metrics,
+  ) {
+    this.applied = new Counter({ name: 'datarun_relay_statuses_total', help: 'Utility statuses consumed, by whether they moved the request', labelNames: ['effect'] as const, registers: [metrics.registry] });
+    this.deadLettered = new Counter({ name: 'datarun_relay_status_dead_letters_total', help: 'Statuses dead-lettered', registers: [metrics.registry] });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    try {
+      await this.topics.ensure();
+      await this.messaging.consume({ groupId: RELAY_STATUS_GROUP, topics: [STATUS_TOPIC], onMessage: (p) => this.handle(p) });
+    } catch (error) {
+      // Readiness names Kafka meanwhile; the relay keeps its HTTP side up and retries.
+      this.logger.error(`cannot start consuming ${STATUS_TOPIC}, retrying in 5 s: ${(error as Error).message}`);
+      setTimeout(() => void this.onApplicationBootstrap(), 5000).unref();
+    }
+  }
+
+  async handle({ topic, partition, message }: EachMessagePayload): Promise<void> {
+    let status;
+    let source: string;
+    try {
+      const event = fromKafkaMessage(message);
+      status = transferStatusOf(event);
+      source = event.source;
+    } catch (error) {
+      if (!(error instanceof MalformedEvent)) throw error;
+      return this.reject({ topic, key: message.key, value: message.value, headers: message.headers }, error.message, partition, message.offset);
+    }
+    const moved = await this.dataSource.transaction(async (em) => {
+      const found: Array<{ case_id: string; matter_code: string; moved: boolean }> = await em.query(
+        `WITH target AS (SELECT t.seq, t.case_id, t.utility, c.matter_code, (${RANK.replace(/state/g, 't.state')}) < $2 AS forward
+                           FROM transfer_request t JOIN service_case c ON c.id = t.case_id WHERE t.request_id = $1 AND t.utility = $6 FOR UPDATE OF t),
+              moved AS (UPDATE transfer_request SET state = $3, reference = coalesce($4, reference), reason = $5, updated_at = now()
+                         WHERE seq = (SELECT seq FROM target WHERE forward) RETURNING 1)
+         SELECT case_id, matter_code, (SELECT count(*) FROM moved) > 0 AS moved FROM target`,
+        [status.requestId, RANK_OF[status.state], status.state, status.reference ?? null, status.state === 'rejected' ? (status.reason ?? null) : null, status.utility],
+      );
+      if (found.length === 0) return undefined;
+      const row = found[0];
+      await this.audit.appendWithin(em, {
+        memberId: source,
+        actor: `utility:${status.utility}`,
+        action: 'transfer.status',
+        decision: 'allowed',
+        object: `transfer:${status.requestId}`,
+        caseId: row.case_id,
+        purpose: row.matter_code,
+        reason: `${status.state}${status.reference ? ` ${status.reference}` : ''}${status.reason ? `: ${status.reason}` : ''}${row.moved ? '' : ' (no change)'}`,
+      });
+      return row.moved;
+    });
+    if (moved === undefined) {
+      return this.reject({ topic, key: message.key, value: message.value, headers: message.headers }, `status for unknown request ${status.requestId} of ${status.utility}`, partition, message.offset);
+    }
+    this.applied.inc({ effect: moved ? 'moved' : 'unchanged' });
+  }
+
+  private async reject(original: Parameters<typeof deadLetter>[0], reason: string, partition: number, offset: string): Promise<void> {
+    this.logger.warn(`dead-lettering ${original.topic}[${partition}]@${offset}: ${reason}`);
+    await this.messaging.publish(DEAD_LETTER_TOPIC, [deadLetter(original, reason, 'relay')]);
+    this.deadLettered.inc();
+  }
+}

@@ -1,0 +1,40 @@
+import type { DatarunConfig } from '@datarun/config';
+import { KafkaMessaging } from '@datarun/messaging';
+import { DATARUN_CONFIG } from '@datarun/platform';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { DEAD_LETTER_TOPIC, requestTopic, type RequestKind, STATUS_TOPIC, topicSpec } from '../topics.js';
+
+/**
+ * Creates the topics the registered matters route to (API.md: "utility topics when a matter names
+ * them"), plus the status and dead-letter topics, with the project's partitions and configs. The
+ * registry stays free of Kafka (its readiness is the database alone), so the relay does this at
+ * boot and then every few seconds; a new matter's topics exist within one period of its
+ * registration, before any case of it can complete in practice.
+ */
+@Injectable()
+export class UtilityTopics {
+  private readonly logger = new Logger('UtilityTopics');
+  private readonly known = new Set<string>();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly messaging: KafkaMessaging,
+    @Inject(DATARUN_CONFIG) private readonly config: DatarunConfig,
+  ) {}
+
+  /** Ensures every topic routed to by a matter exists; returns the topics created or confirmed. */
+  async ensure(): Promise<string[]> {
+    const rows: Array<{ notify: string; request: RequestKind }> = await this.dataSource.query(
+      `SELECT DISTINCT n->>'notify' AS notify, coalesce(n->>'request', 'transfer') AS request FROM matter, jsonb_array_elements(on_complete) AS n`,
+    );
+    const topics = [STATUS_TOPIC, DEAD_LETTER_TOPIC, ...rows.map((r) => requestTopic(r.notify, r.request))];
+    const missing = topics.filter((t) => !this.known.has(t));
+    if (missing.length > 0) {
+      await this.messaging.ensureTopics(missing.map((t) => topicSpec(t, this.config.transfers.topicPartitions)));
+      for (const t of missing) this.known.add(t);
+      this.logger.log(`topics ready: ${missing.join(', ')}`);
+    }
+    return topics;
+  }
+}
