@@ -53,7 +53,7 @@ describe('generateKeyPairFiles', () => {
 });
 
 describe('ensureDevKeys', () => {
-  it('makes the platform pairs, the subject-hash key and the demo members, and reuses them', async () => {
+  it('makes the platform pairs, the subject-hash and material-link keys and the demo members, and reuses them', async () => {
     const keys = await ensureDevKeys(join(dir, 'keys'));
     expect(keys.admin.jwks.keys[0].kid).toBe('admin');
     expect(keys.citizenIdp.jwks.keys[0].kid).toBe('citizen-idp');
@@ -61,6 +61,8 @@ describe('ensureDevKeys', () => {
     const hashKey = (await readFile(keys.subjectHashKeyPath, 'utf8')).trim();
     expect(Buffer.from(hashKey, 'base64url')).toHaveLength(32);
     expect((await stat(keys.subjectHashKeyPath)).mode & 0o777).toBe(0o600);
+    expect(Buffer.from((await readFile(keys.materialLinkKeyPath, 'utf8')).trim(), 'base64url')).toHaveLength(32);
+    expect((await stat(keys.materialLinkKeyPath)).mode & 0o777).toBe(0o600);
 
     const written = JSON.parse(await readFile(keys.demoMembersPath, 'utf8')) as Array<Record<string, unknown>>;
     expect(written.map((m) => m.id)).toEqual(DEMO_MEMBERS.map((m) => m.id));
@@ -69,7 +71,7 @@ describe('ensureDevKeys', () => {
       expect([...jwksToKeyObjects(member.jwks).keys()]).toEqual([member.id]);
       createPrivateKey(await readFile(member.privateKeyPath, 'utf8'));
     }
-    expect(keys.created.length).toBe(3 + 1 + DEMO_MEMBERS.length);
+    expect(keys.created.length).toBe(3 + 2 + DEMO_MEMBERS.length);
 
     const again = await ensureDevKeys(join(dir, 'keys'));
     expect(again.created).toEqual([]);

@@ -42,6 +42,7 @@ const variables = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(16),
   KAFKA_BROKERS: brokers.default(['127.0.0.1:9092']),
   KAFKA_CLIENT_ID: z.string().min(1).default('datarun'),
+  KAFKA_TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]{0,100}$/, 'letters, digits, dot, underscore or dash').default(''),
   DATARUN_LOCAL_DIR: z.string().min(1).default('.local'),
   DATARUN_ADMIN_PUBLIC_KEY: z.string().min(1).optional(),
   DATARUN_CITIZEN_IDP_PUBLIC_KEY: z.string().min(1).optional(),
@@ -89,7 +90,11 @@ export interface DatarunConfig {
   readonly logLevel: string;
   readonly ports: Readonly<Record<AppName, number>>;
   readonly database: DatabaseConfig;
-  readonly kafka: { readonly brokers: readonly string[]; readonly clientId: string };
+  /**
+   * `topicPrefix` goes before every topic and consumer group name this process uses (empty in
+   * production, so names are API.md's): tests and shared clusters isolate themselves with it.
+   */
+  readonly kafka: { readonly brokers: readonly string[]; readonly clientId: string; readonly topicPrefix: string };
   readonly localDir: string;
   /** The utility a bridge process serves (one process per kind). */
   readonly utilityKind: string;
@@ -173,7 +178,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): D
       sandbox: v.SANDBOX_PORT,
     },
     database: { url, ownerUrl, appRole, schema: v.DATABASE_SCHEMA, poolSize: v.DATABASE_POOL_SIZE },
-    kafka: { brokers: v.KAFKA_BROKERS, clientId: v.KAFKA_CLIENT_ID },
+    kafka: { brokers: v.KAFKA_BROKERS, clientId: v.KAFKA_CLIENT_ID, topicPrefix: v.KAFKA_TOPIC_PREFIX },
     localDir: v.DATARUN_LOCAL_DIR,
     utilityKind: v.UTILITY_KIND,
     // Unset keys fall back to the development pairs `npm start` makes in .local/keys (API.md).

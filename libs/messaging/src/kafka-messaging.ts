@@ -29,6 +29,9 @@ export interface ConsumeOptions {
 /**
  * One Kafka client per process: a lazily connected idempotent producer, consumers on demand, and
  * an admin for topic creation and readiness. kafkajs' own logs go to pino.
+ *
+ * Callers speak in API.md's topic names; the configured prefix (KAFKA_TOPIC_PREFIX, empty in
+ * production) is added on the way out and removed on the way in, here and nowhere else.
  */
 export class KafkaMessaging {
   private readonly kafka: Kafka;
@@ -51,21 +54,42 @@ export class KafkaMessaging {
     });
   }
 
-  /** Creates the topics that do not exist yet, with explicit partitions and configs. */
-  async ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
+  /** The broker's name of a topic or consumer group. */
+  physical(name: string): string {
+    return this.config.topicPrefix + name;
+  }
+
+  private creating: Promise<unknown> = Promise.resolve();
+
+  /** Creates the topics that do not exist yet, with explicit partitions and configs (one call at a time per process). */
+  ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
+    const run = this.creating.then(() => this.createMissing(specs));
+    this.creating = run.catch(() => undefined);
+    return run;
+  }
+
+  private async createMissing(specs: readonly TopicSpec[]): Promise<void> {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
       const existing = new Set(await admin.listTopics());
       const missing: ITopicConfig[] = specs
-        .filter((s) => !existing.has(s.topic))
+        .filter((s) => !existing.has(this.physical(s.topic)))
         .map((s) => ({
-          topic: s.topic,
+          topic: this.physical(s.topic),
           numPartitions: s.partitions,
           replicationFactor: -1, // the broker's default: 1 locally, the cluster's setting in production
           configEntries: Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
         }));
-      if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });
+      if (missing.length > 0) {
+        try {
+          await admin.createTopics({ topics: missing, waitForLeaders: true });
+        } catch (error) {
+          // Another process (or this one's other component) created them meanwhile: that is success.
+          const now = new Set(await admin.listTopics());
+          if (!missing.every((t) => now.has(t.topic))) throw error;
+        }
+      }
     } finally {
       await admin.disconnect();
     }
@@ -73,12 +97,12 @@ export class KafkaMessaging {
 
   /** Sends messages to one topic with acks from all in-sync replicas. */
   async publish(topic: string, messages: Message[]): Promise<void> {
-    await this.send((producer) => producer.send({ topic, messages, acks: -1 }));
+    await this.send((producer) => producer.send({ topic: this.physical(topic), messages, acks: -1 }));
   }
 
   /** Starts a consumer group member; offsets are committed after `onMessage` resolves. */
   async consume(options: ConsumeOptions): Promise<Consumer> {
-    const consumer = this.kafka.consumer({ groupId: options.groupId, sessionTimeout: 10000, heartbeatInterval: 1000, allowAutoTopicCreation: false,
+    const consumer = this.kafka.consumer({ groupId: this.physical(options.groupId), sessionTimeout: 10000, heartbeatInterval: 1000, allowAutoTopicCreation: false,
       // The broker answers a fetch as soon as data arrives; the wait bounds how long an idle
       // consumer takes to leave its group on shutdown (kafkajs finishes the fetch first).
       maxWaitTimeInMs: 500,
@@ -91,12 +115,13 @@ export class KafkaMessaging {
       options.onCrash?.(error);
     });
     await consumer.connect();
-    await consumer.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? true });
+    await consumer.subscribe({ topics: options.topics.map((t) => this.physical(t)), fromBeginning: options.fromBeginning ?? true });
+    const prefix = this.config.topicPrefix;
     await consumer.run({
       autoCommit: true,
       autoCommitThreshold: options.commitEvery?.messages ?? 100,
       autoCommitInterval: options.commitEvery?.ms ?? 1000,
-      eachMessage: options.onMessage,
+      eachMessage: prefix ? (payload) => options.onMessage({ ...payload, topic: payload.topic.slice(prefix.length) }) : options.onMessage,
     });
     return consumer;
   }
@@ -113,7 +138,7 @@ export class KafkaMessaging {
    * their order within and across calls.
    */
   async publishBatch(topicMessages: ReadonlyArray<{ topic: string; messages: Message[] }>): Promise<void> {
-    await this.send((producer) => producer.sendBatch({ topicMessages: topicMessages.map((t) => ({ topic: t.topic, messages: t.messages })), acks: -1 }));
+    await this.send((producer) => producer.sendBatch({ topicMessages: topicMessages.map((t) => ({ topic: this.physical(t.topic), messages: t.messages })), acks: -1 }));
   }
 
   /**
@@ -173,7 +198,8 @@ export class KafkaMessaging {
 function pinoLogCreator(logger: PinoLogger): logCreator {
   return () => ({ level, log }) => {
     const { message, ...extra } = log;
-    const fields = { component: 'kafkajs', namespace: log.namespace, broker: extra.broker, error: extra.error };
+    const error = extra.error instanceof Error ? `${extra.error.name}: ${extra.error.message}` : extra.error;
+    const fields = { component: 'kafkajs', namespace: log.namespace, broker: extra.broker, groupId: extra.groupId, topic: extra.topic, error };
     if (level <= KafkaLogLevel.ERROR) logger.error(fields, message);
     else if (level === KafkaLogLevel.WARN) logger.warn(fields, message);
     else logger.debug(fields, message);

@@ -7,6 +7,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { correlationIdOf } from './correlation.js';
 import { Metrics } from './metrics.js';
+import { PLATFORM_OPTIONS, type PlatformOptions } from './platform.module.js';
 
 export interface AppOptions {
   /** Shown in logs and as the OpenAPI title. */
@@ -39,6 +40,10 @@ export async function createApp(module: DynamicModule, options: AppOptions): Pro
   app.enableShutdownHooks();
 
   const fastify = app.getHttpAdapter().getInstance();
+  const { binaryBodies } = app.get<PlatformOptions>(PLATFORM_OPTIONS);
+  if (binaryBodies) {
+    fastify.addContentTypeParser([...binaryBodies.types], { parseAs: 'buffer', bodyLimit: binaryBodies.limit }, (_request, body, done) => done(null, body));
+  }
   const routes: RegisteredRoute[] = [];
   fastify.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) routes.push({ method: method.toLowerCase(), url: route.url });

@@ -6,7 +6,13 @@ import { ModuleRef } from '@nestjs/core';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 
-export type Dependency = 'database' | 'kafka';
+export type Dependency = 'database' | 'kafka' | 'utility-system';
+
+/** What an app provides under UTILITY_SYSTEM_PROBE when it depends on a utility's own system. */
+export interface DependencyProbe {
+  probe(): Promise<unknown>;
+}
+export const UTILITY_SYSTEM_PROBE = Symbol('UTILITY_SYSTEM_PROBE');
 
 /** Marks a controller or handler that needs no token (probes, metrics, signed links). */
 export const PUBLIC_ROUTE = 'datarun:public-route';
@@ -25,7 +31,8 @@ export class DependencyIndicators {
     const started = Date.now();
     try {
       if (dependency === 'database') await this.moduleRef.get(DatabaseConnection, { strict: false }).check();
-      else await this.moduleRef.get(KafkaMessaging, { strict: false }).ping();
+      else if (dependency === 'kafka') await this.moduleRef.get(KafkaMessaging, { strict: false }).ping();
+      else await this.moduleRef.get<DependencyProbe>(UTILITY_SYSTEM_PROBE, { strict: false }).probe();
       return session.up({ ms: Date.now() - started });
     } catch (error) {
       return session.down({ message: error instanceof Error ? error.message : String(error) });

@@ -6,7 +6,7 @@ export { ProblemFilter, toProblem, problemBody, PROBLEM_CONTENT_TYPE } from './p
 export type { ProblemBody } from './problem-filter.js';
 export { Metrics } from './metrics.js';
 export { correlationIdOf } from './correlation.js';
-export type { Dependency } from './health.js';
-export { PUBLIC_ROUTE, PublicRoute } from './health.js';
+export type { Dependency, DependencyProbe } from './health.js';
+export { PUBLIC_ROUTE, PublicRoute, UTILITY_SYSTEM_PROBE } from './health.js';
 export { JsonBody } from './json-body.js';
 export { ApiProblems } from './api-problems.js';

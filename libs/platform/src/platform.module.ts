@@ -19,7 +19,11 @@ export interface PlatformOptions {
   readonly app: AppName | `utility-bridge-${string}`;
   /** What /health/ready checks for this app, and which connections it opens. */
   readonly dependencies: readonly Dependency[];
+  /** Media types taken as raw bytes (a Buffer body) up to `limit` bytes, e.g. uploaded materials. */
+  readonly binaryBodies?: { readonly types: readonly string[]; readonly limit: number };
 }
+
+export const PLATFORM_OPTIONS = Symbol('PLATFORM_OPTIONS');
 
 @Module({})
 export class PlatformModule {
@@ -54,6 +58,7 @@ export class PlatformModule {
       providers: [
         { provide: DATARUN_CONFIG, useValue: config },
         { provide: READINESS_DEPENDENCIES, useValue: options.dependencies },
+        { provide: PLATFORM_OPTIONS, useValue: options },
         { provide: APP_FILTER, useClass: ProblemFilter },
         DependencyIndicators,
         Metrics,

@@ -25,6 +25,8 @@ export const PROBLEM_CODES = {
   GRANT_NOT_FOUND: [404, 'No such grant'],
   MATTER_NOT_FOUND: [404, 'No such matter'],
   MATERIAL_NOT_FOUND: [404, 'No such material'],
+  DEAD_LETTER_NOT_FOUND: [404, 'No such dead letter'],
+  TRANSFER_NOT_FOUND: [404, 'No such utility request on this case'],
   METHOD_NOT_ALLOWED: [405, 'Method not allowed'],
   ALREADY_EXISTS: [409, 'It already exists'],
   STATE_CONFLICT: [409, 'The object is not in a state that allows this'],
