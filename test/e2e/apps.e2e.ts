@@ -10,14 +10,25 @@ import { RelayModule } from '../../apps/relay/src/app.module.js';
 import { SandboxModule } from '../../apps/sandbox/src/app.module.js';
 import { UtilityBridgeModule } from '../../apps/utility-bridge/src/app.module.js';
 import { bootApp, type TestApp } from '../support/apps.js';
-import { migratedDatabase, type TestDatabase } from '../support/infra.js';
+import { migratedDatabase, type TestDatabase, testConfig } from '../support/infra.js';
+import type { AddressInfo } from 'node:net';
+
+let utilitySystem = 'http://127.0.0.1:1';
+let sandbox: TestApp | undefined;
+beforeAll(async () => {
+  sandbox = await bootApp(SandboxModule.forRoot(testConfig()), 'sandbox');
+  await sandbox.app.listen({ port: 0, host: '127.0.0.1' });
+  utilitySystem = `http://127.0.0.1:${(sandbox.app.getHttpServer().address() as AddressInfo).port}`;
+});
+afterAll(() => sandbox?.close());
 
 const APPS: Array<[string, (c: DatarunConfig) => DynamicModule, string[]]> = [
   ['gateway', (c) => GatewayModule.forRoot(c), ['database']],
   ['registry', (c) => RegistryAppModule.forRoot(c), ['database']],
   ['audit', (c) => AuditAppModule.forRoot(c), ['database', 'kafka']],
   ['relay', (c) => RelayModule.forRoot(c), ['database', 'kafka']],
-  ['utility-bridge', (c) => UtilityBridgeModule.forRoot(c), ['kafka']],
+  // The bridge's own system is the sandbox's simulated water company, started below.
+  ['utility-bridge', (c) => UtilityBridgeModule.forRoot({ ...c, utilitySystemUrl: `${utilitySystem}/v1/utilities/water` }), ['kafka', 'database', 'utility-system']],
   ['sandbox', (c) => SandboxModule.forRoot(c), []],
 ];
 

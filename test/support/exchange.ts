@@ -3,12 +3,13 @@
 import { readFileSync } from 'node:fs';
 import { GatewayModule } from '../../apps/gateway/src/app.module.js';
 import { RegistryAppModule } from '../../apps/registry/src/app.module.js';
+import { PROPERTY_TRANSFER } from '@datarun/registry';
 import { generatePopulation, type PersonSummary } from '../fixtures/population.js';
 import { bootApp, type TestApp } from './apps.js';
 import { migratedDatabase, type TestDatabase } from './infra.js';
 import { adminKeyFile, registerMember, type TestMember } from './members.js';
 
-export const MATTER = 'property-transfer';
+export const MATTER = PROPERTY_TRANSFER.code;
 const CLASSIFICATION = JSON.parse(readFileSync('schemas/records/classification.json', 'utf8'));
 export const schemaOf = (source: string) => JSON.parse(readFileSync(`schemas/records/${source}.json`, 'utf8'));
 
@@ -56,7 +57,7 @@ export async function buildCity(people = 300, env: Record<string, string> = {}):
   await registry.http
     .post('/v1/matters')
     .set('authorization', admin.auth())
-    .send({ code: MATTER, title: '不动产转移登记', evidence: ['property', 'household', 'marriage'], materials: ['property-certificate'], onComplete: [] })
+    .send(PROPERTY_TRANSFER)
     .expect(201);
 
   const grants: Record<string, string> = {};

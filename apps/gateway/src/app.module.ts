@@ -1,6 +1,6 @@
 import { AuditModule } from '@datarun/audit';
 import { AuthModule } from '@datarun/auth-guard';
-import { CasesModule } from '@datarun/cases';
+import { CasesModule, MATERIAL_MEDIA_TYPES, MAX_MATERIAL_BYTES } from '@datarun/cases';
 import type { DatarunConfig } from '@datarun/config';
 import { LookupsModule } from '@datarun/lookups';
 import { PlatformModule } from '@datarun/platform';
@@ -8,22 +8,23 @@ import { RegistryModule } from '@datarun/registry';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { CasesController } from './cases.controller.js';
 import { ExchangeController } from './exchange.controller.js';
+import { MaterialsController } from './materials.controller.js';
 
-/** Consumer-facing: cases, lookups, verifications and evidence bundles. */
+/** Consumer-facing: cases (with materials and completion), lookups, verifications, evidence bundles, material links. */
 @Module({})
 export class GatewayModule {
   static forRoot(config: DatarunConfig): DynamicModule {
     return {
       module: GatewayModule,
       imports: [
-        PlatformModule.forRoot(config, { app: 'gateway', dependencies: ['database'] }),
+        PlatformModule.forRoot(config, { app: 'gateway', dependencies: ['database'], binaryBodies: { types: MATERIAL_MEDIA_TYPES, limit: MAX_MATERIAL_BYTES } }),
         AuthModule.forRoot(config),
         RegistryModule.forRoot(config),
         AuditModule.forRoot(config),
         CasesModule,
         LookupsModule,
       ],
-      controllers: [CasesController, ExchangeController],
+      controllers: [CasesController, ExchangeController, MaterialsController],
     };
   }
 }

@@ -1,19 +1,23 @@
 import type { Caller } from '@datarun/auth';
 import { CurrentCaller } from '@datarun/auth-guard';
-import { CasesService, type CaseView, type OpenCaseCommand } from '@datarun/cases';
+import { CaseMaterials, CasesService, type CaseView, MATERIAL_MEDIA_TYPES, MAX_MATERIAL_BYTES, type MaterialUpload, type OpenCaseCommand } from '@datarun/cases';
 import { ApiProblems, JsonBody } from '@datarun/platform';
 import { Problem } from '@datarun/problems';
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Put } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { OPEN_CASE } from './bodies.js';
 
 const caseId = new ParseUUIDPipe({ exceptionFactory: () => new Problem('CASE_NOT_FOUND', 'no such case') });
+const requestId = new ParseUUIDPipe({ exceptionFactory: () => new Problem('TRANSFER_NOT_FOUND', 'no such utility request') });
 
 @ApiTags('cases')
 @ApiBearerAuth()
 @Controller('v1/cases')
 export class CasesController {
-  constructor(private readonly cases: CasesService) {}
+  constructor(
+    private readonly cases: CasesService,
+    private readonly materials: CaseMaterials,
+  ) {}
 
   @Post()
   @HttpCode(201)
@@ -37,5 +41,49 @@ export class CasesController {
   @ApiProblems([403, 'ROLE_FORBIDDEN'], [404, 'CASE_NOT_FOUND'], [409, 'STATE_CONFLICT (not open)'])
   withdraw(@CurrentCaller() caller: Caller, @Param('id', caseId) id: string): Promise<CaseView> {
     return this.cases.withdraw(caller, id);
+  }
+
+  @Post(':id/complete')
+  @HttpCode(200)
+  @ApiOkResponse({ description: 'the completed case with one pending request per utility the matter notifies (idempotent)' })
+  @ApiProblems(
+    [400, 'VALIDATION_FAILED (an account number, the property or a routed material is missing)'],
+    [403, 'ROLE_FORBIDDEN'],
+    [404, 'CASE_NOT_FOUND'],
+    [409, 'STATE_CONFLICT (withdrawn)'],
+  )
+  complete(@CurrentCaller() caller: Caller, @Param('id', caseId) id: string): Promise<CaseView> {
+    return this.cases.complete(caller, id);
+  }
+
+  @Post(':id/transfers/:requestId/resend')
+  @HttpCode(200)
+  @ApiOkResponse({ description: 'the case; the request is pending again under the same request id' })
+  @ApiProblems([403, 'ROLE_FORBIDDEN'], [404, 'CASE_NOT_FOUND, TRANSFER_NOT_FOUND'])
+  resend(@CurrentCaller() caller: Caller, @Param('id', caseId) id: string, @Param('requestId', requestId) request: string): Promise<CaseView> {
+    return this.cases.resend(caller, id, request);
+  }
+
+  @Put(':id/materials/:type')
+  @HttpCode(200)
+  @ApiConsumes(...MATERIAL_MEDIA_TYPES)
+  @ApiBody({ description: `the material's bytes (at most ${MAX_MATERIAL_BYTES} bytes); their SHA-256 must be the one declared when the case was opened`, schema: { type: 'string', format: 'binary' } })
+  @ApiOkResponse({ description: '{type, sha256, size, contentType, uploadedAt}' })
+  @ApiProblems(
+    [400, 'MATERIAL_HASH_MISMATCH, VALIDATION_FAILED (empty)'],
+    [403, 'ROLE_FORBIDDEN'],
+    [404, 'CASE_NOT_FOUND, MATERIAL_NOT_FOUND (type not declared)'],
+    [409, 'STATE_CONFLICT (case not open)'],
+    [413, 'PAYLOAD_TOO_LARGE'],
+    [415, 'UNSUPPORTED_MEDIA_TYPE'],
+  )
+  uploadMaterial(
+    @CurrentCaller() caller: Caller,
+    @Param('id', caseId) id: string,
+    @Param('type') type: string,
+    @Headers('content-type') contentType: string | undefined,
+    @Body() bytes: unknown,
+  ): Promise<MaterialUpload> {
+    return this.materials.upload(caller, id, type, contentType, bytes);
   }
 }

@@ -2,6 +2,8 @@ import type { DatarunConfig } from '@datarun/config';
 import { PlatformModule } from '@datarun/platform';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { SandboxDepartmentsController } from './departments.controller.js';
+import { SimulatedUtilities } from './simulated-utilities.js';
+import { SandboxUtilitiesController } from './utilities.controller.js';
 
 /** Simulated departments and utilities with synthetic data, for demos, tests and benchmarks. */
 @Module({})
@@ -10,7 +12,8 @@ export class SandboxModule {
     return {
       module: SandboxModule,
       imports: [PlatformModule.forRoot(config, { app: 'sandbox', dependencies: [] })],
-      controllers: [SandboxDepartmentsController],
+      controllers: [SandboxDepartmentsController, SandboxUtilitiesController],
+      providers: [SimulatedUtilities],
     };
   }
 }

@@ -1,14 +1,24 @@
 import type { DatarunConfig } from '@datarun/config';
-import { PlatformModule } from '@datarun/platform';
+import { PlatformModule, UTILITY_SYSTEM_PROBE } from '@datarun/platform';
+import { BRIDGE_OPTIONS, type BridgeOptions, HttpUtilitySystem, UTILITY_SYSTEM, UtilityBridge } from '@datarun/transfers';
 import { type DynamicModule, Module } from '@nestjs/common';
 
-/** Reference connector a utility runs: its transfer topic, its own system, the status topic. */
+/** Reference connector a utility runs: its request topics, its own system, the status topic. */
 @Module({})
 export class UtilityBridgeModule {
-  static forRoot(config: DatarunConfig): DynamicModule {
+  static forRoot(config: DatarunConfig, options: BridgeOptions = { exitOnCrash: false }): DynamicModule {
     return {
       module: UtilityBridgeModule,
-      imports: [PlatformModule.forRoot(config, { app: `utility-bridge-${config.utilityKind}`, dependencies: ['kafka'] })],
+      imports: [
+        // The database holds this bridge's inbox (in production: the utility's own database).
+        PlatformModule.forRoot(config, { app: `utility-bridge-${config.utilityKind}`, dependencies: ['kafka', 'database', 'utility-system'] }),
+      ],
+      providers: [
+        { provide: UTILITY_SYSTEM, useValue: new HttpUtilitySystem(config.utilitySystemUrl) },
+        { provide: UTILITY_SYSTEM_PROBE, useExisting: UTILITY_SYSTEM },
+        { provide: BRIDGE_OPTIONS, useValue: options },
+        UtilityBridge,
+      ],
     };
   }
 }

@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { AuditLog, changeBy } from '@datarun/audit';
 import { type Caller, requireRole } from '@datarun/auth';
+import type { DatarunConfig } from '@datarun/config';
 import { checkIdNumber } from '@datarun/identity';
+import { DATARUN_CONFIG } from '@datarun/platform';
 import { Problem } from '@datarun/problems';
-import { MattersService } from '@datarun/registry';
-import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { MatterEntity, MattersService } from '@datarun/registry';
+import { planRequests, type RequestKind } from '@datarun/transfers';
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
 import { CaseEntity, type CaseMaterial, type CaseParty, type CaseState } from './case.entity.js';
 
 export interface OpenCaseCommand {
@@ -23,12 +26,41 @@ export interface CaseView {
   parties: CaseParty[];
   property?: { unitNumber: string; address: string };
   utilityAccounts?: Record<string, string>;
-  materials: CaseMaterial[];
-  transfers: unknown[];
+  materials: Array<CaseMaterial & { uploaded: boolean }>;
+  transfers: TransferView[];
+  /** e.g. "3 of 3 completed": the clerk's one-line answer to "did the utilities move?" */
+  progress: { total: number; completed: number; rejected: number; followUp: number; summary: string };
   openedBy: string;
   createdAt: string;
   updatedAt: string;
   closedAt?: string;
+}
+
+export type TransferState = 'pending' | 'published' | 'accepted' | 'completed' | 'rejected';
+
+export interface TransferView {
+  utility: string;
+  request: RequestKind;
+  requestId: string;
+  state: TransferState;
+  updatedAt: string;
+  publishedAt?: string;
+  reference?: string;
+  reason?: string;
+  /** No final status after TRANSFER_FOLLOW_UP_SECONDS: someone should call the utility. */
+  followUp: boolean;
+}
+
+interface TransferRow {
+  request_id: string;
+  utility: string;
+  request_kind: RequestKind;
+  state: TransferState;
+  reference: string | null;
+  reason: string | null;
+  updated_at: Date;
+  published_at: Date | null;
+  created_at: Date;
 }
 
 @Injectable()
@@ -37,6 +69,7 @@ export class CasesService {
     private readonly dataSource: DataSource,
     private readonly matters: MattersService,
     private readonly audit: AuditLog,
+    @Inject(DATARUN_CONFIG) private readonly config: DatarunConfig,
   ) {}
 
   /** Opens a case for a matter; every party's ID number is checked (GB 11643) before anything is stored. */
@@ -68,20 +101,92 @@ export class CasesService {
 
   /** Another member's case is CASE_NOT_FOUND, exactly like a case that does not exist. */
   async get(caller: Caller, id: string): Promise<CaseView> {
-    return view(await this.owned(caller, id));
+    const found = await this.owned(caller, id);
+    const [transfers, uploaded] = await Promise.all([
+      this.dataSource.query<TransferRow[]>(
+        `SELECT request_id, utility, request_kind, state, reference, reason, updated_at, published_at, created_at FROM transfer_request WHERE case_id = $1 ORDER BY seq`,
+        [id],
+      ),
+      this.dataSource.query<Array<{ type: string }>>('SELECT type FROM case_material WHERE case_id = $1', [id]),
+    ]);
+    return view(found, transfers, new Set(uploaded.map((u) => u.type)), this.config.transfers.followUpSeconds);
+  }
+
+  /**
+   * Completes a case: in one transaction the state moves to completed and the outbox receives one
+   * request per notification of the matter (the relay publishes them). Completing a completed case
+   * changes nothing and answers the same. Refused, with nothing stored, when the case lacks what a
+   * recipient needs (account numbers, the property, a routed material not uploaded yet).
+   */
+  async complete(caller: Caller, id: string): Promise<CaseView> {
+    requireRole(caller, 'consumer');
+    await this.dataSource.transaction(async (em) => {
+      const found = await this.lockOwned(em, caller, id);
+      if (found.state === 'completed') return;
+      if (found.state !== 'open') throw new Problem('STATE_CONFLICT', `case ${id} is ${found.state}; only an open case can be completed`);
+      const matter = await em.getRepository(MatterEntity).findOneByOrFail({ code: found.matterCode });
+      const uploaded: Array<{ id: string; type: string; sha256: string }> = await em.query('SELECT id, type, sha256 FROM case_material WHERE case_id = $1', [id]);
+      const completedAt = new Date();
+      const planned = planRequests(found, matter.onComplete, uploaded, completedAt, randomUUID);
+      await em.getRepository(CaseEntity).update({ id }, { state: 'completed', closedAt: completedAt });
+      if (planned.length > 0) {
+        await em.query(
+          `INSERT INTO transfer_request (request_id, case_id, utility, request_kind, topic, message_key, payload)
+           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[])`,
+          [
+            planned.map((p) => p.requestId),
+            planned.map(() => id),
+            planned.map((p) => p.utility),
+            planned.map((p) => p.request),
+            planned.map((p) => p.topic),
+            planned.map((p) => p.key),
+            planned.map((p) => JSON.stringify(p.payload)),
+          ],
+        );
+      }
+      await this.audit.appendWithin(
+        em,
+        changeBy(caller, 'case.completed', `case:${id}`, { caseId: id, purpose: found.matterCode, reason: planned.length ? `requests: ${planned.map((p) => `${p.utility}/${p.request}`).join(', ')}` : 'no notifications' }),
+      );
+    });
+    return this.get(caller, id);
+  }
+
+  /**
+   * Sends one utility request again under the same request id (the utility's inbox answers a copy
+   * it already applied with its recorded status, so a resend is always safe).
+   */
+  async resend(caller: Caller, id: string, requestId: string): Promise<CaseView> {
+    requireRole(caller, 'consumer');
+    await this.dataSource.transaction(async (em) => {
+      const found = await this.lockOwned(em, caller, id);
+      const [row] = await em.query<Array<{ utility: string }>>(
+        `WITH resent AS (UPDATE transfer_request SET state = 'pending', reason = NULL, updated_at = now() WHERE case_id = $1 AND request_id = $2 RETURNING utility) SELECT * FROM resent`,
+        [id, requestId],
+      );
+      if (!row) throw new Problem('TRANSFER_NOT_FOUND', `case ${id} has no utility request ${requestId}`);
+      await this.audit.appendWithin(em, changeBy(caller, 'transfer.resent', `transfer:${requestId}`, { caseId: id, purpose: found.matterCode, reason: row.utility }));
+    });
+    return this.get(caller, id);
   }
 
   /** Closes an open case without completing it; no lookups under it afterwards. */
   async withdraw(caller: Caller, id: string): Promise<CaseView> {
     requireRole(caller, 'consumer');
     await this.dataSource.transaction(async (em) => {
-      const found = await em.getRepository(CaseEntity).findOne({ where: { id, consumerId: caller.memberId }, lock: { mode: 'pessimistic_write' } });
-      if (!found) throw new Problem('CASE_NOT_FOUND', `no case ${id}`);
+      const found = await this.lockOwned(em, caller, id);
       if (found.state !== 'open') throw new Problem('STATE_CONFLICT', `case ${id} is ${found.state}; only an open case can be withdrawn`);
       await em.getRepository(CaseEntity).update({ id }, { state: 'withdrawn', closedAt: new Date() });
       await this.audit.appendWithin(em, changeBy(caller, 'case.withdrawn', `case:${id}`, { caseId: id, purpose: found.matterCode }));
     });
     return this.get(caller, id);
+  }
+
+  /** The caller's case, row-locked for a change; another member's is CASE_NOT_FOUND. */
+  async lockOwned(em: EntityManager, caller: Caller, id: string): Promise<CaseEntity> {
+    const found = await em.getRepository(CaseEntity).findOne({ where: { id, consumerId: caller.memberId }, lock: { mode: 'pessimistic_write' } });
+    if (!found) throw new Problem('CASE_NOT_FOUND', `no case ${id}`);
+    return found;
   }
 
   private async owned(caller: Caller, id: string): Promise<CaseEntity> {
@@ -91,7 +196,23 @@ export class CasesService {
   }
 }
 
-function view(c: CaseEntity): CaseView {
+function view(c: CaseEntity, transfers: readonly TransferRow[], uploaded: ReadonlySet<string>, followUpSeconds: number): CaseView {
+  const overdueBefore = Date.now() - followUpSeconds * 1000;
+  const items: TransferView[] = transfers.map((t) => ({
+    utility: t.utility,
+    request: t.request_kind,
+    requestId: t.request_id,
+    state: t.state,
+    updatedAt: t.updated_at.toISOString(),
+    ...(t.published_at ? { publishedAt: t.published_at.toISOString() } : {}),
+    ...(t.reference ? { reference: t.reference } : {}),
+    ...(t.reason ? { reason: t.reason } : {}),
+    followUp: t.state !== 'completed' && t.state !== 'rejected' && t.updated_at.getTime() < overdueBefore,
+  }));
+  const completed = items.filter((t) => t.state === 'completed').length;
+  const rejected = items.filter((t) => t.state === 'rejected').length;
+  const followUp = items.filter((t) => t.followUp).length;
+  const summary = items.length === 0 ? 'no utility requests' : `${completed} of ${items.length} completed${rejected ? `, ${rejected} rejected` : ''}${followUp ? `, ${followUp} need follow-up` : ''}`;
   return {
     id: c.id,
     matter: c.matterCode,
@@ -99,8 +220,9 @@ function view(c: CaseEntity): CaseView {
     parties: c.parties,
     ...(c.property ? { property: c.property } : {}),
     ...(c.utilityAccounts ? { utilityAccounts: c.utilityAccounts } : {}),
-    materials: c.materials,
-    transfers: [],
+    materials: c.materials.map((m) => ({ ...m, uploaded: uploaded.has(m.type) })),
+    transfers: items,
+    progress: { total: items.length, completed, rejected, followUp, summary },
     openedBy: c.openedBy,
     createdAt: c.createdAt.toISOString(),
     updatedAt: c.updatedAt.toISOString(),

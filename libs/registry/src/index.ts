@@ -16,5 +16,5 @@ export { GrantsService } from './grants/grants.service.js';
 export type { RequestGrantCommand, GrantView, GrantAction } from './grants/grants.service.js';
 export { MattersService, MATTER_CODE } from './matters/matters.service.js';
 export type { RegisterMatterCommand, MatterView } from './matters/matters.service.js';
-export { seedDemoRegistry, loadRecords, PROPERTY_TRANSFER } from './seed.js';
+export { seedDemoRegistry, loadRecords, PROPERTY_TRANSFER, SUBSISTENCE_ALLOWANCE } from './seed.js';
 export type { BuiltInSource, RegistryServices } from './seed.js';

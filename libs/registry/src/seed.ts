@@ -22,7 +22,20 @@ export const PROPERTY_TRANSFER = {
   title: '不动产转移登记',
   evidence: ['property', 'household', 'marriage'],
   materials: ['transfer-contract', 'property-certificate', 'id-card'],
-  onComplete: ['water', 'electricity', 'gas'].map((notify) => ({ notify, request: 'transfer' as const, materials: ['property-certificate'] })),
+  onComplete: ['water', 'electricity', 'gas'].map((notify) => ({ notify, request: 'transfer' as const, materials: ['property-certificate'], holderRole: 'buyer' })),
+};
+
+/**
+ * 最低生活保障 (低保): once granted, the water and power companies apply their discounts to the
+ * household's accounts (the seed story: six units used to be notified one by one). Pure registry
+ * data: no code knows this matter.
+ */
+export const SUBSISTENCE_ALLOWANCE = {
+  code: 'subsistence-allowance',
+  title: '最低生活保障审批',
+  evidence: ['household', 'social-security'],
+  materials: ['allowance-decision', 'id-card'],
+  onComplete: ['water', 'electricity'].map((notify) => ({ notify, request: 'discount' as const, materials: ['allowance-decision'], holderRole: 'applicant' })),
 };
 
 export interface RegistryServices {
@@ -36,8 +49,8 @@ const as = (memberId: string, role: Caller['role']): Caller => ({ memberId, role
 
 /**
  * The demo city of `npm start`: demo members with their development keys, the four built-in
- * sources owned by their departments, the property-transfer matter, and the service hall's
- * grants for it, approved by each owner. Idempotent: what exists is left alone.
+ * sources owned by their departments, the property-transfer and subsistence-allowance matters, and
+ * the service hall's grants for them, approved by each owner. Idempotent: what exists is left alone.
  */
 export async function seedDemoRegistry(services: RegistryServices, members: readonly DemoMemberKeys[], builtIns: readonly BuiltInSource[]): Promise<string[]> {
   const done: string[] = [];
@@ -51,20 +64,23 @@ export async function seedDemoRegistry(services: RegistryServices, members: read
     if (created) done.push(`source ${s.id} (owner ${s.owner})`);
   }
 
-  if (await ignoreExisting(() => services.matters.register(as(ADMIN_MEMBER_ID, 'admin'), PROPERTY_TRANSFER))) done.push(`matter ${PROPERTY_TRANSFER.code}`);
+  for (const matter of [PROPERTY_TRANSFER, SUBSISTENCE_ALLOWANCE]) {
+    if (await ignoreExisting(() => services.matters.register(as(ADMIN_MEMBER_ID, 'admin'), matter))) done.push(`matter ${matter.code}`);
+  }
 
   const hall = members.find((m) => m.kind === 'consumer');
   if (hall) {
     const existing = await services.grants.list(as(hall.id, 'consumer'), { state: 'approved' });
-    for (const s of builtIns.filter((b) => PROPERTY_TRANSFER.evidence.includes(b.id))) {
+    const matters = [PROPERTY_TRANSFER, SUBSISTENCE_ALLOWANCE];
+    for (const s of builtIns.filter((b) => matters.some((m) => m.evidence.includes(b.id)))) {
       if (existing.some((g) => g.source === s.id)) continue;
       const { compiled } = await services.sources.currentSchema(s.id);
       const grant = await services.grants.request(as(hall.id, 'consumer'), {
         source: s.id,
         fields: compiled.fields.filter((f) => s.classification[f] !== 'secret'),
-        purposes: [PROPERTY_TRANSFER.code],
+        purposes: matters.filter((m) => m.evidence.includes(s.id)).map((m) => m.code),
         validUntil: new Date(Date.now() + 365 * 86400_000).toISOString(),
-        reason: '一窗受理不动产转移登记，免交纸质证明',
+        reason: '一窗受理不动产转移登记与低保审批，免交纸质证明',
       });
       await services.grants.decide(as(s.owner, 'department'), grant.id, 'approve', 'demo');
       done.push(`grant ${hall.id} → ${s.id}`);

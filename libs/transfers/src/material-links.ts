@@ -1,4 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { DatarunConfig } from '@datarun/config';
 import { Problem } from '@datarun/problems';
 
 export interface MaterialLinkClaims {
@@ -46,4 +48,15 @@ export class MaterialLinks {
   private sign(c: MaterialLinkClaims): string {
     return createHmac('sha256', this.key).update(`${c.materialId}\n${c.requestId}\n${c.recipient}\n${c.expiresAt}`).digest('base64url');
   }
+}
+
+/** The links the relay signs and the gateway checks, keyed by DATARUN_MATERIAL_LINK_KEY (one base64url line). */
+export function materialLinksOf(config: DatarunConfig): MaterialLinks {
+  let key: Buffer;
+  try {
+    key = Buffer.from(readFileSync(config.keys.materialLinkKey, 'utf8').trim(), 'base64url');
+  } catch (error) {
+    throw new Error(`DATARUN_MATERIAL_LINK_KEY: cannot read ${config.keys.materialLinkKey} (${(error as Error).message}); npm run dev-keys makes a development key`);
+  }
+  return new MaterialLinks(key, config.transfers.gatewayPublicUrl);
 }

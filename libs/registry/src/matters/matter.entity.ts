@@ -5,6 +5,8 @@ export interface MatterNotification {
   notify: string;
   request: 'transfer' | 'discount';
   materials: string[];
+  /** The role of the party who holds the account afterwards; absent = the case's first party. */
+  holderRole?: string;
 }
 
 @Entity('matter')

@@ -11,7 +11,7 @@ export interface RegisterMatterCommand {
   readonly title: string;
   readonly evidence: readonly string[];
   readonly materials: readonly string[];
-  readonly onComplete: ReadonlyArray<{ notify: string; request?: 'transfer' | 'discount'; materials?: readonly string[] }>;
+  readonly onComplete: ReadonlyArray<{ notify: string; request?: 'transfer' | 'discount'; materials?: readonly string[]; holderRole?: string }>;
 }
 
 export interface MatterView {
@@ -39,7 +39,12 @@ export class MattersService {
     const found = await this.dataSource.getRepository(SourceEntity).findBy({ id: In(evidence) });
     const missing = evidence.filter((s) => !found.some((f) => f.id === s));
     if (missing.length) throw new Problem('SOURCE_NOT_FOUND', `no source ${missing.join(', ')}`);
-    const onComplete: MatterNotification[] = cmd.onComplete.map((n) => ({ notify: n.notify, request: n.request ?? 'transfer', materials: [...(n.materials ?? [])] }));
+    const onComplete: MatterNotification[] = cmd.onComplete.map((n) => ({
+      notify: n.notify,
+      request: n.request ?? 'transfer',
+      materials: [...(n.materials ?? [])],
+      ...(n.holderRole ? { holderRole: n.holderRole } : {}),
+    }));
     const unknownMaterials = onComplete.flatMap((n) => n.materials).filter((m) => !cmd.materials.includes(m));
     if (unknownMaterials.length) throw new Problem('VALIDATION_FAILED', `onComplete names materials the matter does not collect: ${[...new Set(unknownMaterials)].join(', ')}`);
     const recipients = onComplete.map((n) => `${n.notify}/${n.request}`);

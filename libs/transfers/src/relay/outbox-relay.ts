@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { AuditLog, type AuditEventInput } from '@datarun/audit';
 import type { DatarunConfig } from '@datarun/config';
 import { cloudEvent, KafkaMessaging, toKafkaMessage } from '@datarun/messaging';
@@ -9,7 +8,7 @@ import pg from 'pg';
 import { Counter, Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { assertEventBody, EVENT_TYPES } from '../events.js';
-import { MaterialLinks } from '../material-links.js';
+import { type MaterialLinks, materialLinksOf } from '../material-links.js';
 import type { RequestKind } from '../topics.js';
 import { UtilityTopics } from './utility-topics.js';
 
@@ -67,7 +66,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     @Inject(DATARUN_CONFIG) private readonly config: DatarunConfig,
     metrics: Metrics,
   ) {
-    this.links = new MaterialLinks(Buffer.from(readFileSync(config.keys.materialLinkKey, 'utf8').trim(), 'base64url'), config.transfers.gatewayPublicUrl);
+    this.links = materialLinksOf(config);
     this.sendFailures = new Counter({ name: 'datarun_relay_send_failures_total', help: 'Outbox batches the broker did not acknowledge (sent again later)', registers: [metrics.registry] });
     this.published = new Counter({ name: 'datarun_relay_published_total', help: 'Utility requests published and acknowledged', registers: [metrics.registry] });
     this.leaderGauge = new Gauge({ name: 'datarun_relay_leader', help: '1 while this relay instance is the active outbox publisher', registers: [metrics.registry] });

@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import { Problem } from '@datarun/problems';
+
+export interface UtilityApplication {
+  readonly requestId: string;
+  readonly request: 'transfer' | 'discount';
+  readonly accountNumber: string;
+  readonly holder: { name: string; idNumberMasked: string };
+  readonly matter?: string;
+  readonly property?: { unitNumber: string; address: string };
+  readonly effectiveDate: string;
+  readonly materials: ReadonlyArray<{ type: string; sha256: string }>;
+}
+
+interface Account {
+  accountNumber: string;
+  holder?: { name: string; idNumberMasked: string };
+  discounts: string[];
+  /** Request ids in the order they were applied: what the ordering tests read. */
+  history: string[];
+}
+
+interface Applied {
+  requestId: string;
+  accountNumber: string;
+  request: 'transfer' | 'discount';
+  unitNumber?: string;
+  reference: string;
+  appliedAt: string;
+  /** Every call with this request id, the first included: above 1 means a sender retried. */
+  calls: number;
+}
+
+/**
+ * One utility's customer system, in memory: accounts, holders, discounts. Like a real billing
+ * system it takes an idempotency key (the request id) and answers a repeated request with the
+ * first answer instead of applying it again. Accounts whose number starts with CLOSED refuse.
+ */
+export class SimulatedUtility {
+  private readonly accounts = new Map<string, Account>();
+  private readonly applied = new Map<string, Applied>();
+  private readonly order: Applied[] = [];
+  private unavailableUntil = 0;
+
+  constructor(readonly kind: string) {}
+
+  apply(a: UtilityApplication): { reference: string; duplicate: boolean } {
+    if (Date.now() < this.unavailableUntil) throw new Problem('SERVICE_UNAVAILABLE', `the ${this.kind} system is down for maintenance`);
+    const seen = this.applied.get(a.requestId);
+    if (seen) {
+      seen.calls += 1;
+      return { reference: seen.reference, duplicate: true };
+    }
+    if (a.accountNumber.startsWith('CLOSED')) throw new Problem('STATE_CONFLICT', `account ${a.accountNumber} is closed`);
+    const account = this.accounts.get(a.accountNumber) ?? { accountNumber: a.accountNumber, discounts: [], history: [] };
+    if (a.request === 'transfer') account.holder = { ...a.holder };
+    else if (a.matter && !account.discounts.includes(a.matter)) account.discounts.push(a.matter);
+    account.history.push(a.requestId);
+    this.accounts.set(a.accountNumber, account);
+    const done: Applied = {
+      requestId: a.requestId,
+      accountNumber: a.accountNumber,
+      request: a.request,
+      ...(a.property ? { unitNumber: a.property.unitNumber } : {}),
+      reference: `${this.kind.slice(0, 1).toUpperCase()}-${randomUUID().slice(0, 8)}`,
+      appliedAt: new Date().toISOString(),
+      calls: 1,
+    };
+    this.applied.set(a.requestId, done);
+    this.order.push(done);
+    return { reference: done.reference, duplicate: false };
+  }
+
+  account(number: string): Account | undefined {
+    return this.accounts.get(number);
+  }
+
+  /** Applied requests in the order they were applied. */
+  requests(): readonly Applied[] {
+    return this.order;
+  }
+
+  /** Simulates an outage: every call fails with 503 for this long. */
+  outage(seconds: number): void {
+    this.unavailableUntil = Date.now() + seconds * 1000;
+  }
+
+  summary(): { kind: string; accounts: number; applied: number; available: boolean } {
+    return { kind: this.kind, accounts: this.accounts.size, applied: this.order.length, available: Date.now() >= this.unavailableUntil };
+  }
+}
+
+/** The utilities the sandbox simulates; any lower-case kind gets one on first use. */
+export class SimulatedUtilities {
+  private readonly byKind = new Map<string, SimulatedUtility>();
+
+  of(kind: string): SimulatedUtility {
+    if (!/^[a-z][a-z0-9-]{1,31}$/.test(kind)) throw new Problem('NOT_FOUND', `no simulated utility ${kind}`);
+    let utility = this.byKind.get(kind);
+    if (!utility) {
+      utility = new SimulatedUtility(kind);
+      this.byKind.set(kind, utility);
+    }
+    return utility;
+  }
+}

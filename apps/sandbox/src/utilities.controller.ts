@@ -1,0 +1,74 @@
+import { ApiProblems, JsonBody, PublicRoute } from '@datarun/platform';
+import { Problem } from '@datarun/problems';
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiBody, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { SimulatedUtilities, type UtilityApplication } from './simulated-utilities.js';
+
+const text = (max: number) => ({ type: 'string', minLength: 1, maxLength: max });
+const APPLICATION = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['requestId', 'request', 'accountNumber', 'holder', 'effectiveDate', 'materials'],
+  properties: {
+    requestId: { type: 'string', format: 'uuid' },
+    request: { enum: ['transfer', 'discount'] },
+    accountNumber: text(64),
+    holder: { type: 'object', additionalProperties: false, required: ['name', 'idNumberMasked'], properties: { name: text(100), idNumberMasked: text(18) } },
+    matter: text(64),
+    property: { type: 'object', additionalProperties: false, required: ['unitNumber', 'address'], properties: { unitNumber: text(64), address: text(300) } },
+    effectiveDate: { type: 'string', format: 'date' },
+    materials: { type: 'array', maxItems: 50, items: { type: 'object', additionalProperties: false, required: ['type', 'sha256'], properties: { type: text(64), sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' } } } },
+  },
+};
+const OUTAGE = { type: 'object', additionalProperties: false, required: ['seconds'], properties: { seconds: { type: 'integer', minimum: 0, maximum: 3600 } } };
+
+/**
+ * The simulated water, power and gas companies' own systems, which the reference utility bridge
+ * applies transfers to. Public: it stands for a system inside the utility's network.
+ */
+@ApiTags('sandbox')
+@PublicRoute()
+@Controller('v1/utilities/:kind')
+export class SandboxUtilitiesController {
+  constructor(private readonly utilities: SimulatedUtilities) {}
+
+  @Get()
+  @ApiOkResponse({ description: '{kind, accounts, applied, available}: also what the bridge probes for readiness' })
+  @ApiProblems([503, 'SERVICE_UNAVAILABLE (simulated outage)'])
+  summary(@Param('kind') kind: string): ReturnType<ReturnType<SimulatedUtilities['of']>['summary']> {
+    const summary = this.utilities.of(kind).summary();
+    if (!summary.available) throw new Problem('SERVICE_UNAVAILABLE', `the ${kind} system is down for maintenance`);
+    return summary;
+  }
+
+  @Post('requests')
+  @HttpCode(200)
+  @ApiBody({ schema: APPLICATION })
+  @ApiOkResponse({ description: '{reference, duplicate}: a repeated request id answers the first reference and changes nothing' })
+  @ApiProblems([400, 'VALIDATION_FAILED'], [409, 'STATE_CONFLICT (account closed)'], [503, 'SERVICE_UNAVAILABLE (simulated outage)'])
+  apply(@Param('kind') kind: string, @Body(new JsonBody(APPLICATION)) body: UtilityApplication): { reference: string; duplicate: boolean } {
+    return this.utilities.of(kind).apply(body);
+  }
+
+  @Get('requests')
+  @ApiOkResponse({ description: 'applied requests in the order applied, each with how many calls carried it' })
+  requests(@Param('kind') kind: string): { requests: unknown[] } {
+    return { requests: [...this.utilities.of(kind).requests()] };
+  }
+
+  @Get('accounts/:number')
+  @ApiOkResponse({ description: '{accountNumber, holder, discounts, history}' })
+  @ApiProblems([404, 'NOT_FOUND'])
+  account(@Param('kind') kind: string, @Param('number') number: string): unknown {
+    const account = this.utilities.of(kind).account(number);
+    if (!account) throw new Problem('NOT_FOUND', `no ${kind} account ${number}`);
+    return account;
+  }
+
+  @Post('outage')
+  @HttpCode(204)
+  @ApiBody({ schema: OUTAGE })
+  outage(@Param('kind') kind: string, @Body(new JsonBody(OUTAGE)) body: { seconds: number }): void {
+    this.utilities.of(kind).outage(body.seconds);
+  }
+}

@@ -1,0 +1,103 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { AuditLog, changeBy } from '@datarun/audit';
+import { type Caller, requireRole } from '@datarun/auth';
+import { Problem } from '@datarun/problems';
+import { MaterialLinks } from '@datarun/transfers';
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { CasesService } from './cases.service.js';
+
+/** What a service hall uploads: scans and photos of paper documents (API.md: PDF or image). */
+export const MATERIAL_MEDIA_TYPES = ['application/pdf', 'image/jpeg', 'image/png', 'image/tiff', 'image/webp'] as const;
+export const MAX_MATERIAL_BYTES = 10 * 1024 * 1024;
+
+export interface MaterialUpload {
+  readonly type: string;
+  readonly sha256: string;
+  readonly size: number;
+  readonly contentType: string;
+  readonly uploadedAt: string;
+}
+
+export interface MaterialBytes {
+  readonly bytes: Buffer;
+  readonly contentType: string;
+  readonly sha256: string;
+  readonly type: string;
+}
+
+/**
+ * Materials are uploaded once at the window and travel to utilities as claim checks: Kafka carries
+ * a signed, expiring link and the hash; the bytes stay in PostgreSQL until a recipient fetches them.
+ */
+@Injectable()
+export class CaseMaterials {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly cases: CasesService,
+    private readonly audit: AuditLog,
+    private readonly links: MaterialLinks,
+  ) {}
+
+  /**
+   * Stores one declared material of an open case after checking its bytes against the SHA-256
+   * declared when the case was opened. Uploading the same bytes again answers the same; different
+   * bytes for a type already uploaded are refused (the declaration is what the citizen signed).
+   */
+  async upload(caller: Caller, caseId: string, type: string, contentType: string | undefined, bytes: unknown): Promise<MaterialUpload> {
+    requireRole(caller, 'consumer');
+    const media = (contentType ?? '').split(';')[0].trim().toLowerCase();
+    if (!(MATERIAL_MEDIA_TYPES as readonly string[]).includes(media) || !Buffer.isBuffer(bytes)) {
+      throw new Problem('UNSUPPORTED_MEDIA_TYPE', `a material is uploaded as raw bytes with content-type ${MATERIAL_MEDIA_TYPES.join(', ')}`);
+    }
+    if (bytes.length === 0) throw new Problem('VALIDATION_FAILED', 'the material is empty');
+    if (bytes.length > MAX_MATERIAL_BYTES) throw new Problem('PAYLOAD_TOO_LARGE', `a material is at most ${MAX_MATERIAL_BYTES} bytes`);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    return this.dataSource.transaction(async (em) => {
+      const found = await this.cases.lockOwned(em, caller, caseId);
+      if (found.state !== 'open') throw new Problem('STATE_CONFLICT', `case ${caseId} is ${found.state}; materials are uploaded while it is open`);
+      const declared = found.materials.find((m) => m.type === type);
+      if (!declared) throw new Problem('MATERIAL_NOT_FOUND', `case ${caseId} declared no material ${type}`);
+      if (declared.sha256 !== sha256) throw new Problem('MATERIAL_HASH_MISMATCH', `the uploaded ${type} has SHA-256 ${sha256}, the case declared ${declared.sha256}`);
+      const [existing] = await em.query<Array<{ content_type: string; uploaded_at: Date }>>('SELECT content_type, uploaded_at FROM case_material WHERE case_id = $1 AND type = $2', [caseId, type]);
+      if (existing) return { type, sha256, size: bytes.length, contentType: existing.content_type, uploadedAt: existing.uploaded_at.toISOString() };
+      const [row] = await em.query<Array<{ uploaded_at: Date }>>(
+        `INSERT INTO case_material (id, case_id, type, sha256, content_type, size, bytes, uploaded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING uploaded_at`,
+        [randomUUID(), caseId, type, sha256, media, bytes.length, bytes, caller.actor],
+      );
+      await this.audit.appendWithin(em, changeBy(caller, 'material.uploaded', `material:${caseId}/${type}`, { caseId, purpose: found.matterCode, reason: `${bytes.length} bytes, sha256 ${sha256}` }));
+      return { type, sha256, size: bytes.length, contentType: media, uploadedAt: row.uploaded_at.toISOString() };
+    });
+  }
+
+  /**
+   * A recipient fetches a material through its signed link: the link must be genuine and current,
+   * and the request it names must route this very material to that recipient. Each fetch is audited
+   * before the bytes leave.
+   */
+  async fetch(materialId: string, query: Readonly<Record<string, unknown>>, correlationId?: string): Promise<MaterialBytes> {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(materialId)) throw new Problem('LINK_INVALID', 'this material link is not valid');
+    const claims = this.links.check(materialId, query);
+    const [row] = await this.dataSource.query<Array<{ case_id: string; type: string; sha256: string; content_type: string; bytes: Buffer; matter_code: string }>>(
+      `SELECT m.case_id, m.type, m.sha256, m.content_type, m.bytes, c.matter_code
+         FROM case_material m
+         JOIN service_case c ON c.id = m.case_id
+         JOIN transfer_request t ON t.case_id = m.case_id AND t.request_id = $2 AND t.utility = $3
+        WHERE m.id = $1 AND t.payload->'materials' @> jsonb_build_array(jsonb_build_object('materialId', m.id::text))`,
+      [materialId, claims.requestId, claims.recipient],
+    );
+    if (!row) throw new Problem('MATERIAL_NOT_FOUND', 'no such material for this request');
+    await this.audit.append({
+      memberId: `utility:${claims.recipient}`,
+      actor: `utility:${claims.recipient}`,
+      action: 'material.fetched',
+      decision: 'allowed',
+      object: `transfer:${claims.requestId}`,
+      caseId: row.case_id,
+      purpose: row.matter_code,
+      fields: [row.type],
+      ...(correlationId ? { correlationId } : {}),
+    });
+    return { bytes: row.bytes, contentType: row.content_type, sha256: row.sha256, type: row.type };
+  }
+}

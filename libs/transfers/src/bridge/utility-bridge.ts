@@ -1,0 +1,202 @@
+import { createHash } from 'node:crypto';
+import type { DatarunConfig } from '@datarun/config';
+import { type CloudEvent, fromKafkaMessage, KafkaMessaging, MalformedEvent, toKafkaMessage } from '@datarun/messaging';
+import { DATARUN_CONFIG, Metrics } from '@datarun/platform';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import type { EachMessagePayload } from 'kafkajs';
+import { Counter } from 'prom-client';
+import { DataSource } from 'typeorm';
+import { deadLetter } from '../dead-letters.js';
+import { statusEvent, type TransferStatus, type UtilityRequest, utilityRequestOf } from '../events.js';
+import { DEAD_LETTER_TOPIC, requestTopic, type RequestKind, STATUS_TOPIC, topicSpec } from '../topics.js';
+import { TransientFailure, UTILITY_SYSTEM, UtilityRefusal, type UtilitySystem } from './utility-system.js';
+
+/** A message that will never succeed as it is (broken material, bad link): dead-lettered at once. */
+class PoisonMessage extends Error {
+  override name = 'PoisonMessage';
+}
+
+export const BRIDGE_OPTIONS = Symbol('BRIDGE_OPTIONS');
+export interface BridgeOptions {
+  /** Exit the process when kafkajs gives up on the consumer, so a supervisor restarts it. */
+  readonly exitOnCrash: boolean;
+}
+
+/** Tries of one message that fails for an unclassified reason before it is dead-lettered. */
+const MAX_ATTEMPTS = 5;
+const TRANSIENT_BACKOFF_MS = [200, 500, 1000, 2000, 5000, 5000];
+
+type Outcome = { state: 'completed'; reference: string } | { state: 'rejected'; reason: string };
+
+/**
+ * The reference connector a utility runs: its request topics -> its own system -> the status topic.
+ *
+ * Uses kafkajs through KafkaMessaging rather than @nestjs/microservices' Kafka transport: the
+ * transport fixes topics by decorator at build time (ours come from UTILITY_KIND and the prefix),
+ * runs a second Kafka client beside the process's one, and gives no hook for the crash event we
+ * exit on; its commit-after-handler semantics are what `consume` already gives.
+ *
+ * Exactly once in the utility's system: the inbox table (this utility's processed event ids, with
+ * their outcome) is written after the work and before the offset is committed, so a redelivery
+ * finds it and is skipped (its status is sent again, which heals a lost status). A crash between
+ * the utility applying and the inbox write is closed by the system's own idempotency key.
+ */
+@Injectable()
+export class UtilityBridge implements OnApplicationBootstrap {
+  private readonly logger = new Logger('UtilityBridge');
+  private readonly kind: string;
+  private readonly source: string;
+  private readonly attempts = new Map<string, number>();
+  readonly outcomes: Counter;
+  readonly duplicates: Counter;
+  readonly deadLetters: Counter;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly messaging: KafkaMessaging,
+    @Inject(UTILITY_SYSTEM) private readonly system: UtilitySystem,
+    @Inject(DATARUN_CONFIG) private readonly config: DatarunConfig,
+    @Inject(BRIDGE_OPTIONS) private readonly options: BridgeOptions,
+    metrics: Metrics,
+  ) {
+    this.kind = config.utilityKind;
+    this.source = `datarun.utility-bridge.${this.kind}`;
+    this.outcomes = new Counter({ name: 'datarun_bridge_requests_total', help: 'Requests applied, by outcome', labelNames: ['outcome'] as const, registers: [metrics.registry] });
+    this.duplicates = new Counter({ name: 'datarun_bridge_inbox_duplicates_total', help: 'Redelivered requests the inbox recognised and skipped', registers: [metrics.registry] });
+    this.deadLetters = new Counter({ name: 'datarun_bridge_dead_letters_total', help: 'Requests dead-lettered', registers: [metrics.registry] });
+  }
+
+  get groupId(): string {
+    return `datarun-utility-bridge-${this.kind}`;
+  }
+
+  get topics(): string[] {
+    return [requestTopic(this.kind, 'transfer'), requestTopic(this.kind, 'discount')];
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    try {
+      const partitions = this.config.transfers.topicPartitions;
+      await this.messaging.ensureTopics([...this.topics, STATUS_TOPIC, DEAD_LETTER_TOPIC].map((t) => topicSpec(t, partitions)));
+      await this.messaging.consume({
+        groupId: this.groupId,
+        topics: this.topics,
+        onMessage: (p) => this.handle(p),
+        commitEvery: { messages: 20, ms: 1000 },
+        onCrash: this.options.exitOnCrash ? () => process.exit(70) : undefined,
+      });
+      this.logger.log(`consuming ${this.topics.join(', ')} as ${this.groupId}, applying to ${this.config.utilitySystemUrl}`);
+    } catch (error) {
+      this.logger.error(`cannot start consuming, retrying in 5 s: ${(error as Error).message}`);
+      setTimeout(() => void this.onApplicationBootstrap(), 5000).unref();
+    }
+  }
+
+  async handle({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> {
+    const original = { topic, key: message.key, value: message.value, headers: message.headers };
+    let request: UtilityRequest;
+    try {
+      request = this.requestOf(topic, fromKafkaMessage(message));
+    } catch (error) {
+      if (error instanceof MalformedEvent) return this.deadLetter(original, error.message, `${partition}@${message.offset}`);
+      throw error;
+    }
+
+    const [seen] = await this.dataSource.query<Array<{ outcome: 'completed' | 'rejected'; reference: string | null; reason: string | null }>>(
+      // As a CTE: TypeORM answers a bare UPDATE with [rows, count] instead of the rows.
+      'WITH seen AS (UPDATE bridge_inbox SET redeliveries = redeliveries + 1 WHERE utility = $1 AND event_id = $2 RETURNING outcome, reference, reason) SELECT * FROM seen',
+      [this.kind, request.requestId],
+    );
+    if (seen) {
+      this.duplicates.inc();
+      return this.publishStatus(seen.outcome === 'completed' ? { state: 'completed', reference: seen.reference ?? '' } : { state: 'rejected', reason: seen.reason ?? 'rejected' }, request);
+    }
+
+    let outcome: Outcome;
+    try {
+      await this.publishStatus(undefined, request);
+      await this.verifyMaterials(request, heartbeat);
+      const { reference } = await this.retryTransient(() => this.system.apply(request), heartbeat);
+      outcome = { state: 'completed', reference };
+    } catch (error) {
+      if (error instanceof UtilityRefusal) outcome = { state: 'rejected', reason: error.message };
+      else if (error instanceof PoisonMessage) return this.deadLetter(original, error.message, request.requestId);
+      else if (error instanceof TransientFailure) throw error; // redelivered by kafkajs after its backoff; never dead-lettered
+      else return this.bounded(original, request.requestId, error as Error);
+    }
+    await this.dataSource.query(
+      `INSERT INTO bridge_inbox (utility, event_id, outcome, reference, reason) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+      [this.kind, request.requestId, outcome.state, outcome.state === 'completed' ? outcome.reference : null, outcome.state === 'rejected' ? outcome.reason.slice(0, 1000) : null],
+    );
+    this.attempts.delete(request.requestId);
+    this.outcomes.inc({ outcome: outcome.state });
+    await this.publishStatus(outcome, request);
+  }
+
+  private requestOf(topic: string, event: CloudEvent): UtilityRequest {
+    const expected: RequestKind | undefined = topic === requestTopic(this.kind, 'transfer') ? 'transfer' : topic === requestTopic(this.kind, 'discount') ? 'discount' : undefined;
+    if (!expected) throw new MalformedEvent(`topic ${topic} is not one of this bridge's`);
+    const request = utilityRequestOf(event, expected);
+    if (request.utility !== this.kind) throw new MalformedEvent(`request ${request.requestId} is for ${request.utility}, this bridge serves ${this.kind}`);
+    return request;
+  }
+
+  /** Fetches each material through its signed link and checks its SHA-256 before anything is applied. */
+  private async verifyMaterials(request: UtilityRequest, heartbeat: () => Promise<void>): Promise<void> {
+    for (const m of request.materials) {
+      const bytes = await this.retryTransient(async () => {
+        let res: Response;
+        try {
+          res = await fetch(m.url, { signal: AbortSignal.timeout(10_000) });
+        } catch (error) {
+          throw new TransientFailure(`cannot fetch material ${m.type}: ${(error as Error).message}`);
+        }
+        if (res.status >= 500 || res.status === 429) throw new TransientFailure(`material ${m.type}: the gateway answered ${res.status}`);
+        if (!res.ok) {
+          const problem = (await res.json().catch(() => ({}))) as { code?: string; detail?: string };
+          throw new PoisonMessage(`material ${m.type} refused: ${problem.code ?? res.status} ${problem.detail ?? ''}`.trim());
+        }
+        return Buffer.from(await res.arrayBuffer());
+      }, heartbeat);
+      const actual = createHash('sha256').update(bytes).digest('hex');
+      if (actual !== m.sha256) throw new PoisonMessage(`MATERIAL_HASH_MISMATCH: material ${m.type} has SHA-256 ${actual}, the request says ${m.sha256}`);
+    }
+  }
+
+  /** Retries transient failures with backoff, heartbeating so the group keeps this member; then gives up to kafkajs. */
+  private async retryTransient<T>(work: () => Promise<T>, heartbeat: () => Promise<void>): Promise<T> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await work();
+      } catch (error) {
+        if (!(error instanceof TransientFailure) || attempt >= TRANSIENT_BACKOFF_MS.length) throw error;
+        this.logger.warn(`${error.message}; retrying in ${TRANSIENT_BACKOFF_MS[attempt]} ms`);
+        await new Promise((r) => setTimeout(r, TRANSIENT_BACKOFF_MS[attempt]));
+        await heartbeat();
+      }
+    }
+  }
+
+  /** An unexpected failure: redelivered a few times (it may be passing), then dead-lettered with the reason. */
+  private async bounded(original: Parameters<typeof deadLetter>[0], requestId: string, error: Error): Promise<void> {
+    const attempts = (this.attempts.get(requestId) ?? 0) + 1;
+    this.attempts.set(requestId, attempts);
+    if (attempts < MAX_ATTEMPTS) throw error;
+    this.attempts.delete(requestId);
+    return this.deadLetter(original, `gave up after ${attempts} attempts: ${error.message}`, requestId);
+  }
+
+  private async deadLetter(original: Parameters<typeof deadLetter>[0], reason: string, what: string): Promise<void> {
+    this.logger.warn(`dead-lettering ${original.topic} ${what}: ${reason}`);
+    await this.messaging.publish(DEAD_LETTER_TOPIC, [deadLetter(original, reason, this.source)]);
+    this.deadLetters.inc();
+  }
+
+  /** `undefined` outcome = accepted (received and being applied). */
+  private async publishStatus(outcome: Outcome | undefined, request: UtilityRequest): Promise<void> {
+    const status: TransferStatus = outcome
+      ? { requestId: request.requestId, utility: this.kind, ...(outcome.state === 'completed' ? { state: 'completed', reference: outcome.reference } : { state: 'rejected', reason: outcome.reason.slice(0, 1000) }) }
+      : { requestId: request.requestId, utility: this.kind, state: 'accepted' };
+    await this.messaging.publish(STATUS_TOPIC, [toKafkaMessage(statusEvent(this.source, status), request.requestId)]);
+  }
+}

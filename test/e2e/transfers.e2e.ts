@@ -1,0 +1,198 @@
+// The seed story of issue 8: a property transfer completes at the window, and water, electricity
+// and gas move to the new owner through the outbox, the relay, the real broker and one bridge per
+// utility, which fetch and verify the submitted certificate; the case ends "3 of 3 completed".
+import { jest } from '@jest/globals';
+import { fromKafkaMessage, KafkaMessaging } from '@datarun/messaging';
+import { SUBSISTENCE_ALLOWANCE } from '@datarun/registry';
+import { MaterialLinks, materialLinksOf, requestTopic } from '@datarun/transfers';
+import { eventually, openTransferCase, sha256, type TransferWorld, buildTransferWorld, UTILITIES } from '../support/transfers.js';
+
+jest.setTimeout(120_000);
+
+describe('property transfer propagates to the utilities', () => {
+  let world: TransferWorld;
+  const getCase = async (id: string) => (await world.city.gateway.http.get(`/v1/cases/${id}`).set('authorization', world.city.hall.auth()).expect(200)).body;
+  const sandboxRequests = async (kind: string) => ((await fetch(`${world.sandboxUrl}/v1/utilities/${kind}/requests`).then((r) => r.json())) as { requests: unknown }).requests as Array<{ requestId: string; calls: number; accountNumber: string }>;
+  const rows = async (sql: string, params: unknown[] = []) => (await world.city.db.ownerQuery(sql, params)).rows;
+
+  beforeAll(async () => {
+    world = await buildTransferWorld();
+  });
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  it('refuses to complete until the routed material is uploaded, storing nothing', async () => {
+    const { city } = world;
+    const [seller, buyer] = city.people;
+    const opened = await city.gateway.http
+      .post('/v1/cases')
+      .set('authorization', city.hall.auth())
+      .send({
+        matter: 'property-transfer',
+        parties: [
+          { idNumber: seller.idNumber, name: seller.name, role: 'seller' },
+          { idNumber: buyer.idNumber, name: buyer.name, role: 'buyer' },
+        ],
+        property: { unitNumber: 'UNIT-refused', address: '演示市 1 号' },
+        utilityAccounts: { water: 'W-1', electricity: 'E-1' },
+        materials: [{ type: 'property-certificate', sha256: sha256(Buffer.from('the real one')) }],
+      })
+      .expect(201);
+    const id = opened.body.id;
+    const refused = await city.gateway.http.post(`/v1/cases/${id}/complete`).set('authorization', city.hall.auth()).expect(400);
+    expect(refused.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(refused.body.code).toBe('VALIDATION_FAILED');
+    expect(refused.body.detail).toContain('utilityAccounts.gas');
+    expect(refused.body.detail).toContain('material property-certificate');
+
+    const wrong = await city.gateway.http.put(`/v1/cases/${id}/materials/property-certificate`).set('authorization', city.hall.auth()).set('content-type', 'application/pdf').send(Buffer.from('a forgery')).expect(400);
+    expect(wrong.body.code).toBe('MATERIAL_HASH_MISMATCH');
+    const text = await city.gateway.http.put(`/v1/cases/${id}/materials/property-certificate`).set('authorization', city.hall.auth()).set('content-type', 'text/plain').send('the real one');
+    expect(text.status).toBe(415);
+    await city.gateway.http.put(`/v1/cases/${id}/materials/undeclared`).set('authorization', city.hall.auth()).set('content-type', 'application/pdf').send(Buffer.from('x')).expect(404);
+
+    expect(await rows('SELECT * FROM transfer_request WHERE case_id = $1', [id])).toHaveLength(0);
+    expect(await rows('SELECT * FROM case_material WHERE case_id = $1', [id])).toHaveLength(0);
+    expect((await getCase(id)).state).toBe('open');
+  });
+
+  it('completes, publishes one minimised request per utility, and reaches 3 of 3 completed', async () => {
+    const { city } = world;
+    const buyer = city.people[1];
+    const { caseId, accounts } = await openTransferCase(world, 'story');
+
+    const completed = await city.gateway.http.post(`/v1/cases/${caseId}/complete`).set('authorization', city.hall.auth()).expect(200);
+    expect(completed.body.state).toBe('completed');
+    expect(completed.body.transfers.map((t: { utility: string }) => t.utility).sort()).toEqual([...UTILITIES].sort());
+    const again = await city.gateway.http.post(`/v1/cases/${caseId}/complete`).set('authorization', city.hall.auth()).expect(200);
+    expect(again.body.transfers.map((t: { requestId: string }) => t.requestId).sort()).toEqual(completed.body.transfers.map((t: { requestId: string }) => t.requestId).sort());
+    expect(await rows('SELECT * FROM transfer_request WHERE case_id = $1', [caseId])).toHaveLength(3);
+
+    const done = await eventually('3 of 3 completed', async () => {
+      const c = await getCase(caseId);
+      return c.progress.completed === 3 ? c : undefined;
+    });
+    expect(done.progress.summary).toBe('3 of 3 completed');
+    for (const t of done.transfers) {
+      expect(t).toMatchObject({ state: 'completed', followUp: false });
+      expect(t.reference).toMatch(/^[WEG]-/);
+      expect(Date.parse(t.updatedAt)).toBeGreaterThanOrEqual(Date.parse(t.publishedAt));
+    }
+
+    // Each utility's own system moved the account to the buyer, once.
+    for (const kind of UTILITIES) {
+      const account = (await fetch(`${world.sandboxUrl}/v1/utilities/${kind}/accounts/${accounts[kind]}`).then((r) => r.json())) as { holder: unknown };
+      expect(account.holder).toEqual({ name: buyer.name, idNumberMasked: `${buyer.idNumber.slice(0, 6)}********${buyer.idNumber.slice(-4)}` });
+      const applied = (await sandboxRequests(kind)).filter((r) => r.accountNumber === accounts[kind]);
+      expect(applied).toHaveLength(1);
+      expect(applied[0].calls).toBe(1);
+    }
+
+    // Audited: each request produced, each status consumed, each material fetched.
+    const audit = await city.auditRows(`case_id = '${caseId}'`);
+    const count = (action: string) => audit.filter((r) => r.action === action).length;
+    expect(count('transfer.requested')).toBe(3);
+    expect(count('material.fetched')).toBe(3);
+    expect(count('transfer.status')).toBeGreaterThanOrEqual(6); // accepted and completed from each
+    expect(audit.filter((r) => r.action === 'transfer.requested').map((r) => r.object_ref).sort()).toEqual(done.transfers.map((t: { requestId: string }) => `transfer:${t.requestId}`).sort());
+  });
+
+  it('puts on the topic what the utility needs and no more, keyed by the property unit', async () => {
+    const { caseId } = await openTransferCase(world, 'wire', 'UNIT-wire-1');
+    await world.city.gateway.http.post(`/v1/cases/${caseId}/complete`).set('authorization', world.city.hall.auth()).expect(200);
+    const messaging = new KafkaMessaging(world.config.kafka);
+    const seen: Array<{ key: string; event: ReturnType<typeof fromKafkaMessage> }> = [];
+    try {
+      await messaging.consume({
+        groupId: `wire-reader-${Date.now()}`,
+        topics: [requestTopic('water', 'transfer')],
+        onMessage: async ({ message }) => {
+          seen.push({ key: message.key!.toString(), event: fromKafkaMessage(message) });
+        },
+      });
+      const mine = await eventually('the water request on the topic', async () => seen.find((s) => (s.event.data as { caseId: string }).caseId === caseId));
+      expect(mine.key).toBe('UNIT-wire-1');
+      expect(mine.event.type).toBe('datarun.utility.transfer-requested.v1');
+      expect(mine.event.source).toBe('datarun.relay');
+      const data = mine.event.data as Record<string, unknown>;
+      expect(mine.event.id).toBe(data.requestId);
+      expect(Object.keys(data).sort()).toEqual(['accountNumber', 'caseId', 'effectiveDate', 'materials', 'newHolder', 'property', 'request', 'requestId', 'utility']);
+      expect(JSON.stringify(data)).not.toContain(world.city.people[1].idNumber); // masked, never whole
+      expect(JSON.stringify(data)).not.toContain(world.city.people[0].idNumber); // the seller is not the utility's business
+      const [material] = data.materials as Array<{ type: string; sha256: string; url: string }>;
+      expect(Object.keys(material).sort()).toEqual(['sha256', 'type', 'url']);
+
+      // The link is the permission: it works as issued, not altered, not for another recipient.
+      const ok = await fetch(material.url);
+      expect(ok.status).toBe(200);
+      expect(sha256(Buffer.from(await ok.arrayBuffer()))).toBe(material.sha256);
+      const altered = await fetch(material.url.replace(/to=water/, 'to=gas'));
+      expect(altered.status).toBe(403);
+      expect(((await altered.json()) as { code: string }).code).toBe('LINK_INVALID');
+      const url = new URL(material.url);
+      const links: MaterialLinks = materialLinksOf(world.config);
+      const materialId = url.pathname.split('/').pop()!;
+      const expired = links.url({ materialId, requestId: url.searchParams.get('req')!, recipient: 'water', expiresAt: Math.floor(Date.now() / 1000) - 1 });
+      const late = await fetch(expired);
+      expect(late.status).toBe(403);
+      expect(((await late.json()) as { code: string }).code).toBe('LINK_EXPIRED');
+    } finally {
+      await messaging.close();
+    }
+  });
+
+  it('re-sends a request under the same id: the inbox answers it without applying it again', async () => {
+    const { caseId, accounts } = await openTransferCase(world, 'resend');
+    const completed = await world.city.gateway.http.post(`/v1/cases/${caseId}/complete`).set('authorization', world.city.hall.auth()).expect(200);
+    await eventually('first delivery', async () => ((await getCase(caseId)).progress.completed === 3 ? true : undefined));
+    const gas = completed.body.transfers.find((t: { utility: string }) => t.utility === 'gas');
+
+    const resent = await world.city.gateway.http.post(`/v1/cases/${caseId}/transfers/${gas.requestId}/resend`).set('authorization', world.city.hall.auth()).expect(200);
+    expect(resent.body.transfers.find((t: { requestId: string }) => t.requestId === gas.requestId).state).toBe('pending');
+    await eventually('the resent request completed again', async () => {
+      const t = (await getCase(caseId)).transfers.find((x: { requestId: string }) => x.requestId === gas.requestId);
+      return t.state === 'completed' ? t : undefined;
+    });
+    const [inbox] = await rows('SELECT redeliveries FROM bridge_inbox WHERE utility = $1 AND event_id = $2', ['gas', gas.requestId]);
+    expect(inbox.redeliveries).toBeGreaterThanOrEqual(1);
+    expect((await sandboxRequests('gas')).filter((r) => r.accountNumber === accounts.gas)).toEqual([expect.objectContaining({ calls: 1 })]);
+    await world.city.gateway.http.post(`/v1/cases/${caseId}/transfers/00000000-0000-4000-8000-000000000000/resend`).set('authorization', world.city.hall.auth()).expect(404);
+  });
+
+  it('routes the 低保 matter as data: discounts to water and electricity, keyed by account', async () => {
+    const { city } = world;
+    await city.registry.http
+      .post('/v1/matters')
+      .set('authorization', city.admin.auth())
+      .send({ ...SUBSISTENCE_ALLOWANCE, evidence: ['household'] })
+      .expect(201);
+    const applicant = city.people[2];
+    const decision = Buffer.from('%PDF-1.7 低保审批决定书');
+    const opened = await city.gateway.http
+      .post('/v1/cases')
+      .set('authorization', city.hall.auth())
+      .send({
+        matter: SUBSISTENCE_ALLOWANCE.code,
+        parties: [{ idNumber: applicant.idNumber, name: applicant.name, role: 'applicant' }],
+        utilityAccounts: { water: 'W-dibao-1', electricity: 'E-dibao-1', gas: 'G-dibao-1' },
+        materials: [{ type: 'allowance-decision', sha256: sha256(decision) }],
+      })
+      .expect(201);
+    const id = opened.body.id;
+    await city.gateway.http.put(`/v1/cases/${id}/materials/allowance-decision`).set('authorization', city.hall.auth()).set('content-type', 'application/pdf').send(decision).expect(200);
+    const completed = await city.gateway.http.post(`/v1/cases/${id}/complete`).set('authorization', city.hall.auth()).expect(200);
+    expect(completed.body.transfers.map((t: { utility: string; request: string }) => `${t.utility}/${t.request}`).sort()).toEqual(['electricity/discount', 'water/discount']);
+    const [row] = await rows(`SELECT topic, message_key FROM transfer_request WHERE case_id = $1 AND utility = 'water'`, [id]);
+    expect(row).toEqual({ topic: 'datarun.utility.water.discount-requested.v1', message_key: 'W-dibao-1' });
+
+    const done = await eventually('2 of 2 completed', async () => {
+      const c = await getCase(id);
+      return c.progress.completed === 2 ? c : undefined;
+    });
+    expect(done.progress.summary).toBe('2 of 2 completed');
+    const water = (await fetch(`${world.sandboxUrl}/v1/utilities/water/accounts/W-dibao-1`).then((r) => r.json())) as { discounts: string[] };
+    expect(water.discounts).toEqual([SUBSISTENCE_ALLOWANCE.code]);
+    expect((await fetch(`${world.sandboxUrl}/v1/utilities/gas/accounts/G-dibao-1`)).status).toBe(404);
+  });
+});

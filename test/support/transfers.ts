@@ -1,0 +1,130 @@
+// The transfer world: a city (registry + gateway listening, for material links), the sandbox's
+// simulated utilities (listening, for the bridges), a relay and one bridge per utility kind, all on
+// one schema and one topic prefix of their own so that test files never see each other's events.
+import { createHash } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { DatarunConfig } from '@datarun/config';
+import type { DynamicModule } from '@nestjs/common';
+import { RelayModule } from '../../apps/relay/src/app.module.js';
+import { SandboxModule } from '../../apps/sandbox/src/app.module.js';
+import { UtilityBridgeModule } from '../../apps/utility-bridge/src/app.module.js';
+import { bootApp, type TestApp } from './apps.js';
+import { buildCity, type City } from './exchange.js';
+import { uniqueName } from './infra.js';
+
+export const UTILITIES = ['water', 'electricity', 'gas'] as const;
+
+export interface TransferWorld {
+  readonly city: City;
+  /** The city's configuration with the gateway's and sandbox's real addresses filled in. */
+  readonly config: DatarunConfig;
+  readonly prefix: string;
+  readonly sandbox: TestApp;
+  readonly sandboxUrl: string;
+  readonly relays: TestApp[];
+  readonly bridges: Map<string, TestApp>;
+  bridgeConfig(kind: string): DatarunConfig;
+  startRelay(): Promise<TestApp>;
+  startBridge(kind: string): Promise<TestApp>;
+  close(): Promise<void>;
+}
+
+async function listening(t: TestApp): Promise<string> {
+  await t.app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = t.app.getHttpServer().address() as AddressInfo;
+  return `http://127.0.0.1:${port}`;
+}
+
+/** Boots the world; `relay` and `bridges` say which parts run in this process (fault tests run some as child processes). */
+export async function buildTransferWorld(options: { people?: number; relay?: boolean; bridges?: readonly string[]; env?: Record<string, string> } = {}): Promise<TransferWorld> {
+  const prefix = `${uniqueName('t')}.`;
+  const city = await buildCity(options.people ?? 40, { KAFKA_TOPIC_PREFIX: prefix, RELAY_POLL_MS: '20', ...options.env });
+  const gatewayUrl = await listening(city.gateway);
+  const config: DatarunConfig = { ...city.db.config, transfers: { ...city.db.config.transfers, gatewayPublicUrl: gatewayUrl } };
+  const sandbox = await bootApp(SandboxModule.forRoot(config), 'sandbox');
+  const sandboxUrl = await listening(sandbox);
+  const relays: TestApp[] = [];
+  const bridges = new Map<string, TestApp>();
+  const bridgeConfig = (kind: string): DatarunConfig => ({ ...config, utilityKind: kind, utilitySystemUrl: `${sandboxUrl}/v1/utilities/${kind}` });
+  const boot = (module: DynamicModule, name: string) => bootApp(module, name);
+  const world: TransferWorld = {
+    city,
+    config,
+    prefix,
+    sandbox,
+    sandboxUrl,
+    relays,
+    bridges,
+    bridgeConfig,
+    async startRelay() {
+      const relay = await boot(RelayModule.forRoot(config), 'relay');
+      relays.push(relay);
+      return relay;
+    },
+    async startBridge(kind: string) {
+      const bridge = await boot(UtilityBridgeModule.forRoot(bridgeConfig(kind)), `utility-bridge-${kind}`);
+      bridges.set(kind, bridge);
+      return bridge;
+    },
+    async close() {
+      await Promise.allSettled([...bridges.values()].map((b) => b.close()));
+      await Promise.allSettled(relays.map((r) => r.close()));
+      await sandbox.close();
+      await city.close();
+    },
+  };
+  if (options.relay ?? true) await world.startRelay();
+  for (const kind of options.bridges ?? UTILITIES) await world.startBridge(kind);
+  return world;
+}
+
+export const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/** A fake scanned certificate: a few bytes of PDF that differ per case. */
+export function certificateOf(label: string): Buffer {
+  return Buffer.from(`%PDF-1.7\n% 不动产权证书 ${label}\n%%EOF\n`, 'utf8');
+}
+
+/**
+ * Opens a property-transfer case from `seller` to `buyer` of `unit`, uploads its certificate and
+ * returns its id (not completed yet).
+ */
+export async function openTransferCase(world: TransferWorld, label: string, unit = `UNIT-${label}`): Promise<{ caseId: string; certificate: Buffer; accounts: Record<string, string> }> {
+  const { city } = world;
+  const [seller, buyer] = [city.people[0], city.people[1]];
+  const certificate = certificateOf(label);
+  const accounts = { water: `W-${label}`, electricity: `E-${label}`, gas: `G-${label}` };
+  const opened = await city.gateway.http
+    .post('/v1/cases')
+    .set('authorization', city.hall.auth())
+    .send({
+      matter: 'property-transfer',
+      parties: [
+        { idNumber: seller.idNumber, name: seller.name, role: 'seller' },
+        { idNumber: buyer.idNumber, name: buyer.name, role: 'buyer' },
+      ],
+      property: { unitNumber: unit, address: `演示市 ${unit} 号` },
+      utilityAccounts: accounts,
+      materials: [{ type: 'property-certificate', sha256: sha256(certificate) }],
+    })
+    .expect(201);
+  const caseId: string = opened.body.id;
+  await city.gateway.http.put(`/v1/cases/${caseId}/materials/property-certificate`).set('authorization', city.hall.auth()).set('content-type', 'application/pdf').send(certificate).expect(200);
+  return { caseId, certificate, accounts };
+}
+
+/** Polls until `check` returns a value (not undefined) or the deadline passes, then fails naming `what`. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
