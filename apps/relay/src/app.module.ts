@@ -4,7 +4,10 @@ import type { DatarunConfig } from '@datarun/config';
 import { PlatformModule } from '@datarun/platform';
 import { RegistryModule } from '@datarun/registry';
 import { OutboxRelay, StatusConsumer, UtilityTopics } from '@datarun/transfers';
+import { DeadLetterRecorder, DeadLettersService, RelayGauges } from '@datarun/transfers';
+import { RecordIngest } from '@datarun/transfers';
 import { type DynamicModule, Module } from '@nestjs/common';
+import { OpsController } from './ops.controller.js';
 
 /** Outbox to Kafka; Kafka to datarun (transfer status, record ingest, dead letters). */
 @Module({})
@@ -18,8 +21,8 @@ export class RelayModule {
         RegistryModule.forRoot(config),
         AuditModule.forRoot(config),
       ],
-      controllers: [],
-      providers: [UtilityTopics, OutboxRelay, StatusConsumer],
+      controllers: [OpsController],
+      providers: [UtilityTopics, OutboxRelay, StatusConsumer, DeadLetterRecorder, DeadLettersService, RelayGauges, RecordIngest],
     };
   }
 }

@@ -2,7 +2,7 @@ export { STATUS_TOPIC, DEAD_LETTER_TOPIC, RECORDS_TOPIC, requestTopic, recordsTo
 export type { RequestKind } from './topics.js';
 export { EVENT_TYPES, assertEventBody, utilityRequestOf, transferStatusOf, statusEvent } from './events.js';
 export type { TransferRequested, DiscountRequested, UtilityRequest, UtilityState, TransferStatus, MaterialClaim, MaskedHolder } from './events.js';
-export { MaterialLinks } from './material-links.js';
+export { MaterialLinks, materialLinksOf } from './material-links.js';
 export type { MaterialLinkClaims } from './material-links.js';
 export { deadLetter, withoutDlqHeaders, headerText, DLQ_HEADERS } from './dead-letters.js';
 export type { OriginalMessage } from './dead-letters.js';
@@ -11,3 +11,16 @@ export type { CompletingCase, RoutedNotification, UploadedMaterial, PlannedReque
 export { UtilityTopics } from './relay/utility-topics.js';
 export { OutboxRelay, RELAY_SOURCE } from './relay/outbox-relay.js';
 export { StatusConsumer, RELAY_STATUS_GROUP } from './relay/status-consumer.js';
+export { DeadLetterRecorder, RELAY_DEAD_LETTER_GROUP } from './ops/dead-letter-recorder.js';
+export { DeadLettersService, DEFAULT_DEAD_LETTER_LIMIT, MAX_DEAD_LETTER_LIMIT } from './ops/dead-letters.service.js';
+export type { DeadLetterQuery, DeadLetterView, DeadLetterPage } from './ops/dead-letters.service.js';
+export { ConsumerLag, CONSUMER_LAG_METRIC } from './ops/consumer-lag.js';
+export type { LagSubscription, ConsumerLagOptions } from './ops/consumer-lag.js';
+export { RelayGauges } from './ops/relay-gauges.js';
+export { RECORD_SIGNATURE_HEADER, RECORD_EVENT_TYPE, signRecordBody, verifyRecordSignature, signedRecordMessage } from './record-signature.js';
+export type { SignatureCheck, RecordToPublish } from './record-signature.js';
+export { RecordIngest, RELAY_RECORDS_GROUP } from './relay/record-ingest.js';
+export { UtilityBridge, BRIDGE_OPTIONS } from './bridge/utility-bridge.js';
+export type { BridgeOptions } from './bridge/utility-bridge.js';
+export { HttpUtilitySystem, UTILITY_SYSTEM, UtilityRefusal, TransientFailure } from './bridge/utility-system.js';
+export type { UtilitySystem } from './bridge/utility-system.js';

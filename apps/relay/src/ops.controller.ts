@@ -1,0 +1,40 @@
+import type { Caller } from '@datarun/auth';
+import { CurrentCaller } from '@datarun/auth-guard';
+import { ApiProblems } from '@datarun/platform';
+import { type DeadLetterPage, DeadLettersService, type DeadLetterView, MAX_DEAD_LETTER_LIMIT } from '@datarun/transfers';
+import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+
+const ITEM = '{id, topic, key, reason, by, at, replays, replayedAt, headers, value, valueEncoding: json|base64}';
+
+/** Operations on what went wrong in transit (API.md "Operations"); admins only. */
+@ApiTags('operations')
+@ApiBearerAuth()
+@Controller('v1/ops/dead-letters')
+export class OpsController {
+  constructor(private readonly deadLetters: DeadLettersService) {}
+
+  @Get()
+  @ApiQuery({ name: 'topic', required: false, description: 'only dead letters from this original topic' })
+  @ApiQuery({ name: 'limit', required: false, description: `1..${MAX_DEAD_LETTER_LIMIT}, default 100` })
+  @ApiQuery({ name: 'cursor', required: false, description: 'the `next` of the previous page' })
+  @ApiOkResponse({ description: `{items: [${ITEM}], next}, newest first` })
+  @ApiProblems([400, 'VALIDATION_FAILED'], [403, 'ROLE_FORBIDDEN (admins only)'])
+  list(@CurrentCaller() caller: Caller, @Query('topic') topic?: string, @Query('limit') limit?: string, @Query('cursor') cursor?: string): Promise<DeadLetterPage> {
+    return this.deadLetters.list(caller, { topic, limit: limit === undefined ? undefined : Number(limit), cursor });
+  }
+
+  @Post(':id/replay')
+  @HttpCode(200)
+  @ApiParam({ name: 'id', description: 'a dead letter id from the listing' })
+  @ApiOkResponse({ description: `the dead letter after its replay: ${ITEM}` })
+  @ApiProblems(
+    [403, 'ROLE_FORBIDDEN (admins only)'],
+    [404, 'DEAD_LETTER_NOT_FOUND'],
+    [409, 'STATE_CONFLICT (the message names no original topic)'],
+    [503, 'SERVICE_UNAVAILABLE (Kafka did not take the message), AUDIT_UNAVAILABLE'],
+  )
+  replay(@CurrentCaller() caller: Caller, @Param('id') id: string): Promise<DeadLetterView> {
+    return this.deadLetters.replay(caller, id);
+  }
+}

@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import { KafkaMessaging } from '@datarun/messaging';
+import { Metrics } from '@datarun/platform';
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { EachMessagePayload } from 'kafkajs';
+import { Counter } from 'prom-client';
+import { DataSource } from 'typeorm';
+import { DLQ_HEADERS, headerText, withoutDlqHeaders } from '../dead-letters.js';
+import { UtilityTopics } from '../relay/utility-topics.js';
+import { DEAD_LETTER_TOPIC } from '../topics.js';
+
+/**
+ * One group for all relay instances of a deployment, so each dead letter is recorded by one of
+ * them. Deployments (and test runs) sharing a broker keep apart by KAFKA_TOPIC_PREFIX, which
+ * prefixes this group as well as the topic: with one group between two databases, each would
+ * list only the dead letters it happened to be assigned.
+ */
+export const RELAY_DEAD_LETTER_GROUP = 'datarun-relay-dead-letters';
+
+/**
+ * Records every message of `datarun.dead-letter.v1` in the `dead_letter` table, where operators
+ * list and replay them (DeadLettersService). The row keeps the original key, value bytes and
+ * headers (without the `datarun-dlq-*` ones, which become columns), so a replay can publish the
+ * original again.
+ *
+ * Idempotent by the dead letter's own position (partition, offset): a redelivery after a crash
+ * between insert and offset commit inserts nothing. A message that lacks the dead-letter headers
+ * (not written by `deadLetter()`) is still recorded, with an empty topic, so nothing on the topic
+ * goes unseen; it cannot be replayed.
+ */
+@Injectable()
+export class DeadLetterRecorder implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('DeadLetterRecorder');
+  private stopped = false;
+  private retry?: NodeJS.Timeout;
+  readonly recorded: Counter;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly messaging: KafkaMessaging,
+    private readonly topics: UtilityTopics,
+    metrics: Metrics,
+  ) {
+    this.recorded = new Counter({ name: 'datarun_dead_letters_recorded_total', help: 'Dead letters recorded for listing and replay', registers: [metrics.registry] });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    try {
+      await this.topics.ensure();
+      await this.messaging.consume({ groupId: RELAY_DEAD_LETTER_GROUP, topics: [DEAD_LETTER_TOPIC], onMessage: (p) => this.record(p).then(() => undefined) });
+    } catch (error) {
+      // Readiness names Kafka meanwhile; the relay keeps its HTTP side up and retries.
+      this.logger.error(`cannot start consuming ${DEAD_LETTER_TOPIC}, retrying in 5 s: ${(error as Error).message}`);
+      if (!this.stopped) this.retry = setTimeout(() => void this.onApplicationBootstrap(), 5000).unref();
+    }
+  }
+
+  onApplicationShutdown(): void {
+    this.stopped = true;
+    clearTimeout(this.retry);
+  }
+
+  /** Records one dead letter; false when that position was recorded before (a redelivery). */
+  async record({ partition, message }: Pick<EachMessagePayload, 'partition' | 'message'>): Promise<boolean> {
+    const topic = headerText(message.headers, DLQ_HEADERS.topic) ?? '';
+    const reason = headerText(message.headers, DLQ_HEADERS.reason) ?? `no ${DLQ_HEADERS.reason} header`;
+    const by = headerText(message.headers, DLQ_HEADERS.by) ?? 'unknown';
+    const claimed = new Date(headerText(message.headers, DLQ_HEADERS.at) ?? Number.NaN);
+    const at = Number.isNaN(claimed.getTime()) ? new Date(Number(message.timestamp)) : claimed;
+    const inserted: unknown[] = await this.dataSource.query(
+      `INSERT INTO dead_letter (id, dlq_partition, dlq_offset, topic, message_key, value, headers, reason, dead_lettered_by, dead_lettered_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       ON CONFLICT (dlq_partition, dlq_offset) DO NOTHING RETURNING 1`,
+      [randomUUID(), partition, message.offset, topic, message.key?.toString('utf8') ?? null, message.value, JSON.stringify(withoutDlqHeaders(message.headers)), reason, by, at],
+    );
+    if (inserted.length === 0) return false;
+    this.recorded.inc();
+    this.logger.warn(`dead letter from ${topic || '(no topic header)'} by ${by} recorded: ${reason}`);
+    return true;
+  }
+}

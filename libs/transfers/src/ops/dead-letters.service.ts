@@ -1,0 +1,190 @@
+import { AuditLog, changeBy } from '@datarun/audit';
+import { type Caller, requireRole } from '@datarun/auth';
+import { KafkaMessaging } from '@datarun/messaging';
+import { Problem } from '@datarun/problems';
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { DEAD_LETTER_TOPIC } from '../topics.js';
+
+export interface DeadLetterQuery {
+  /** Only dead letters of this original topic. */
+  readonly topic?: string;
+  /** Page size, 1..1000 (default 100). */
+  readonly limit?: number;
+  /** The `next` of the previous page: continue with older dead letters (as the audit events API pages). */
+  readonly cursor?: string;
+}
+
+export interface DeadLetterView {
+  id: string;
+  /** The original topic (where a replay publishes to). */
+  topic: string;
+  key: string | null;
+  reason: string;
+  /** Which process gave the message up (e.g. `relay`, `bridge-water`). */
+  by: string;
+  at: string;
+  replays: number;
+  replayedAt: string | null;
+  /** The original headers, without the `datarun-dlq-*` ones. */
+  headers: Record<string, string>;
+  /** The original value: as text when it is UTF-8 JSON, otherwise base64. */
+  value: string | null;
+  valueEncoding: 'json' | 'base64' | null;
+}
+
+export interface DeadLetterPage {
+  items: DeadLetterView[];
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  next: string | null;
+}
+
+interface DeadLetterRow {
+  id: string;
+  topic: string;
+  message_key: string | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+  reason: string;
+  dead_lettered_by: string;
+  dead_lettered_at: Date;
+  replays: number;
+  replayed_at: Date | null;
+  /** dead_lettered_at to the microsecond, for the paging cursor. */
+  at_exact: string;
+}
+
+export const DEFAULT_DEAD_LETTER_LIMIT = 100;
+export const MAX_DEAD_LETTER_LIMIT = 1000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const COLUMNS = `id, topic, message_key, value, headers, reason, dead_lettered_by, dead_lettered_at, replays, replayed_at,
+  to_char(dead_lettered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at_exact`;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Operators' view of the dead letters the relay recorded (DeadLetterRecorder): list them, and
+ * replay one to its original topic. Used by the relay's admin API and by `npm run dlq`, so both
+ * answer and audit alike. Admins only.
+ */
+@Injectable()
+export class DeadLettersService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly messaging: KafkaMessaging,
+    private readonly audit: AuditLog,
+  ) {}
+
+  /** Newest first (by when the message was given up), in pages. */
+  async list(caller: Caller, query: DeadLetterQuery = {}): Promise<DeadLetterPage> {
+    requireRole(caller, 'admin');
+    const limit = query.limit ?? DEFAULT_DEAD_LETTER_LIMIT;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_DEAD_LETTER_LIMIT) {
+      throw new Problem('VALIDATION_FAILED', `limit must be a whole number from 1 to ${MAX_DEAD_LETTER_LIMIT}`);
+    }
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.topic !== undefined) {
+      params.push(query.topic);
+      where.push(`topic = $${params.length}`);
+    }
+    if (query.cursor !== undefined) {
+      const cursor = parseCursor(query.cursor);
+      params.push(cursor.at, cursor.id);
+      where.push(`(dead_lettered_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+    }
+    params.push(limit + 1);
+    const rows: DeadLetterRow[] = await this.dataSource.query(
+      `SELECT ${COLUMNS} FROM dead_letter ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY dead_lettered_at DESC, id DESC LIMIT $${params.length}`,
+      params,
+    );
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return { items: page.map(view), next: rows.length > limit && last ? cursorOf(last) : null };
+  }
+
+  /**
+   * Publishes the original key, value and headers again to the original topic, then counts the
+   * replay and audits it in one transaction.
+   *
+   * Publish first, record second: a failed publish leaves no trace (the operator tries again);
+   * a failure after the broker acknowledged (the database or the audit log) answers an error
+   * although the message went out, and the operator's retry sends it once more. That is
+   * at-least-once, which every consumer tolerates (a bridge's inbox drops a copy by event id, a
+   * repeated status moves no request, a record is upserted by its subject key). The other order
+   * could audit a replay that never happened.
+   * The row stays locked during the send so two operators replaying the same dead letter at once
+   * are counted one after the other.
+   */
+  async replay(caller: Caller, id: string): Promise<DeadLetterView> {
+    requireRole(caller, 'admin');
+    if (!UUID.test(id)) throw notFound(id);
+    const row = await this.dataSource.transaction(async (em) => {
+      const [found]: DeadLetterRow[] = await em.query(`SELECT ${COLUMNS} FROM dead_letter WHERE id = $1 FOR UPDATE`, [id]);
+      if (!found) throw notFound(id);
+      // Replaying into the dead-letter topic would only record it again; a message without the
+      // dead-letter headers has no known origin.
+      if (found.topic === '' || found.topic === DEAD_LETTER_TOPIC) {
+        throw new Problem('STATE_CONFLICT', `dead letter ${id} names no original topic to replay to`);
+      }
+      try {
+        await this.messaging.publish(found.topic, [{ key: found.message_key, value: found.value, headers: found.headers }]);
+      } catch (error) {
+        throw new Problem('SERVICE_UNAVAILABLE', `Kafka did not take the replay to ${found.topic}: ${(error as Error).message}`);
+      }
+      // A SELECT around the UPDATE: TypeORM answers a bare UPDATE … RETURNING as [rows, count].
+      const [updated]: DeadLetterRow[] = await em.query(
+        `WITH replayed AS (UPDATE dead_letter SET replays = replays + 1, replayed_at = now() WHERE id = $1 RETURNING *) SELECT ${COLUMNS} FROM replayed`,
+        [id],
+      );
+      await this.audit.appendWithin(em, changeBy(caller, 'dead-letter.replayed', `dead-letter:${id}`, { reason: found.topic }));
+      return updated;
+    });
+    return view(row);
+  }
+}
+
+function notFound(id: string): Problem {
+  return new Problem('DEAD_LETTER_NOT_FOUND', `no dead letter ${id}`);
+}
+
+function view(row: DeadLetterRow): DeadLetterView {
+  const value = valueOf(row.value);
+  return {
+    id: row.id,
+    topic: row.topic,
+    key: row.message_key,
+    reason: row.reason,
+    by: row.dead_lettered_by,
+    at: row.dead_lettered_at.toISOString(),
+    replays: row.replays,
+    replayedAt: row.replayed_at?.toISOString() ?? null,
+    headers: row.headers,
+    ...value,
+  };
+}
+
+function valueOf(bytes: Buffer | null): Pick<DeadLetterView, 'value' | 'valueEncoding'> {
+  if (bytes === null) return { value: null, valueEncoding: null };
+  try {
+    const text = utf8.decode(bytes);
+    JSON.parse(text);
+    return { value: text, valueEncoding: 'json' };
+  } catch {
+    return { value: bytes.toString('base64'), valueEncoding: 'base64' };
+  }
+}
+
+/**
+ * The position after a row in the listing's order, opaque to callers. The time keeps
+ * PostgreSQL's microseconds: a millisecond one could skip rows within the same millisecond.
+ */
+function cursorOf(row: DeadLetterRow): string {
+  return Buffer.from(`${row.at_exact}|${row.id}`).toString('base64url');
+}
+
+function parseCursor(cursor: string): { at: string; id: string } {
+  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (!at || !id || !UUID.test(id) || Number.isNaN(Date.parse(at))) throw new Problem('VALIDATION_FAILED', 'cursor must be the next of a previous page');
+  return { at, id };
+}

@@ -1,0 +1,204 @@
+import type { Caller } from '@datarun/auth';
+import { MemberKeyDirectory } from '@datarun/auth-guard';
+import type { DatarunConfig } from '@datarun/config';
+import { fromKafkaMessage, KafkaMessaging, MalformedEvent } from '@datarun/messaging';
+import { DATARUN_CONFIG, Metrics } from '@datarun/platform';
+import { Problem } from '@datarun/problems';
+import { SourcesService } from '@datarun/registry';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import type { Consumer, EachMessagePayload, KafkaMessage } from 'kafkajs';
+import { Counter } from 'prom-client';
+import { DataSource } from 'typeorm';
+import { deadLetter, headerText, type OriginalMessage } from '../dead-letters.js';
+import { RECORD_EVENT_TYPE, RECORD_SIGNATURE_HEADER, verifyRecordSignature } from '../record-signature.js';
+import { DEAD_LETTER_TOPIC, RECORDS_TOPIC, recordsTopic, topicSpec } from '../topics.js';
+
+export const RELAY_RECORDS_GROUP = 'datarun-relay-records';
+const POLL_MS = 3000;
+/**
+ * PostgreSQL error classes that mean this record can never be stored as it is (22 data exception,
+ * e.g. a \u0000 that jsonb refuses; 54 program limit, e.g. a key too long for the index):
+ * dead-lettered, or it would be redelivered forever and stall its partition. Anything else
+ * (connection lost, the audit log unavailable, a constraint race) is an outage: the message is
+ * redelivered until it is stored, because dead-lettering through an outage would turn every
+ * record of the outage into an operator's chore.
+ */
+const UNSTORABLE_SQLSTATE = /^(22|54)/;
+
+type Verdict = { readonly stored: true } | { readonly stored: false; readonly reason: string };
+
+/**
+ * Record ingest over Kafka (API.md: `datarun.records.<source>.v1`, keyed by subject key): a
+ * department may publish its records instead of calling `PUT /v1/sources/{id}/records`. Each event
+ * must be signed by the member its `ce_source` names (a detached JWS in `datarun-signature`); it is
+ * then ingested through the registry's own `SourcesService.ingest` as that member, so ownership,
+ * the role, schema validation, the upsert and the audit event are exactly those of the HTTP ingest.
+ * An event refused for any reason is dead-lettered with the reason and the consumer carries on.
+ *
+ * Topics: the registry has no Kafka, so the relay creates a records topic for every replica source
+ * (polling the source table) and, since kafkajs resolves a subscription only when it subscribes,
+ * restarts its consumer with the full list whenever the set changes.
+ */
+@Injectable()
+export class RecordIngest implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('RecordIngest');
+  private readonly ensured = new Set<string>();
+  /** Subject key per records topic, from the last poll (a source's subject key never changes). */
+  private subjectKeys = new Map<string, string>();
+  private consumer?: Consumer;
+  /** Topics of the running consumer, sorted; empty while none runs. */
+  private subscribed: string[] = [];
+  private stopped = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+  readonly outcomes: Counter;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly messaging: KafkaMessaging,
+    private readonly sources: SourcesService,
+    private readonly keys: MemberKeyDirectory,
+    @Inject(DATARUN_CONFIG) private readonly config: DatarunConfig,
+    metrics: Metrics,
+  ) {
+    this.outcomes = new Counter({ name: 'datarun_relay_records_total', help: 'Records consumed from records topics, by outcome', labelNames: ['outcome'] as const, registers: [metrics.registry] });
+  }
+
+  onApplicationBootstrap(): void {
+    this.loop = this.run();
+  }
+
+  /** Before the messaging module closes its client (onApplicationShutdown), so no restart races it. */
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.loop;
+    await this.stopConsumer();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        await this.refresh();
+      } catch (error) {
+        // Readiness names a broker or database outage; the next poll tries again.
+        this.logger.warn(`records topics not refreshed, next try in ${POLL_MS} ms: ${(error as Error).message}`);
+      }
+      await this.sleep(POLL_MS);
+    }
+  }
+
+  /**
+   * Makes the records topics of the replica sources and consumes exactly those. Several relays
+   * share the group: until each has polled, their subscriptions differ and kafkajs drops partitions
+   * assigned for topics a member did not subscribe to; within one poll period all agree again, and
+   * nothing is lost meanwhile because unconsumed offsets stay uncommitted.
+   */
+  private async refresh(): Promise<void> {
+    const rows: Array<{ id: string; subject_key: string }> = await this.dataSource.query(`SELECT id, subject_key FROM source WHERE mode = 'replica' ORDER BY id`);
+    const topics = rows.map((r) => recordsTopic(r.id));
+    this.subjectKeys = new Map(rows.map((r) => [recordsTopic(r.id), r.subject_key]));
+    const missing = [DEAD_LETTER_TOPIC, ...topics].filter((t) => !this.ensured.has(t));
+    if (missing.length > 0) {
+      await this.messaging.ensureTopics(missing.map((t) => topicSpec(t, this.config.transfers.topicPartitions)));
+      for (const t of missing) this.ensured.add(t);
+      this.logger.log(`records topics ready: ${missing.join(', ')}`);
+    }
+    if (this.stopped || sameList(topics, this.subscribed)) return;
+    await this.stopConsumer();
+    if (topics.length === 0) return;
+    this.consumer = await this.messaging.consume({
+      groupId: RELAY_RECORDS_GROUP,
+      topics,
+      onMessage: (payload) => this.handle(payload),
+      onCrash: () => {
+        // kafkajs gave up on this consumer; the next poll starts a new one.
+        this.subscribed = [];
+      },
+    });
+    this.subscribed = topics;
+    this.logger.log(`consuming ${topics.length} records topic(s) in group ${RELAY_RECORDS_GROUP}`);
+  }
+
+  private async stopConsumer(): Promise<void> {
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    this.subscribed = [];
+    if (consumer) await this.messaging.stopConsumer(consumer);
+  }
+
+  async handle({ topic, partition, message }: EachMessagePayload): Promise<void> {
+    const verdict = await this.ingest(topic, message);
+    if (verdict.stored) {
+      this.outcomes.inc({ outcome: 'stored' });
+      return;
+    }
+    const original: OriginalMessage = { topic, key: message.key, value: message.value, headers: message.headers };
+    this.logger.warn(`dead-lettering ${topic}[${partition}]@${message.offset}: ${verdict.reason}`);
+    await this.messaging.publish(DEAD_LETTER_TOPIC, [deadLetter(original, verdict.reason, 'relay')]);
+    this.outcomes.inc({ outcome: 'dead-lettered' });
+  }
+
+  /** Stores one record event, or says why not. Throws only for outages (the message comes again). */
+  private async ingest(topic: string, message: KafkaMessage): Promise<Verdict> {
+    const refuse = (reason: string): Verdict => ({ stored: false, reason });
+    const sourceId = RECORDS_TOPIC.exec(topic)?.[1];
+    if (!sourceId) return refuse(`${topic} is not a records topic`);
+    let event;
+    try {
+      event = fromKafkaMessage(message);
+    } catch (error) {
+      if (error instanceof MalformedEvent) return refuse(error.message);
+      throw error;
+    }
+    if (event.type !== RECORD_EVENT_TYPE) return refuse(`ce_type must be ${RECORD_EVENT_TYPE} on a records topic`);
+
+    const signature = await verifyRecordSignature(message.value as Buffer, headerText(message.headers, RECORD_SIGNATURE_HEADER), event.source, this.keys);
+    if (!signature.ok) return refuse(signature.reason);
+
+    // The key places a subject's records on one partition, in order; a record under another key
+    // could overtake an older version of itself. (No values in the reason: they are personal data.)
+    const subjectKey = this.subjectKeys.get(topic);
+    const record = event.data;
+    if (subjectKey && isObject(record) && (typeof record[subjectKey] === 'string' || typeof record[subjectKey] === 'number')) {
+      if (message.key?.toString('utf8') !== String(record[subjectKey])) return refuse(`the message key must be the record's subject key (${subjectKey})`);
+    }
+
+    const caller: Caller = { memberId: event.source, role: signature.member.kind, actor: `kafka:${event.source}` };
+    try {
+      const result = await this.sources.ingest(caller, sourceId, [record]);
+      if (result.stored === 1) return { stored: true };
+      const errors = result.rejected[0]?.errors ?? [];
+      return refuse(`the record breaks the current schema of ${sourceId}: ${errors.map((e) => `${e.path || '/'} ${e.message}`).join('; ')}`);
+    } catch (error) {
+      if (error instanceof Problem && error.status < 500) {
+        // NOT_OWNER, ROLE_FORBIDDEN, SOURCE_NOT_FOUND, STATE_CONFLICT (federated): the event is refused.
+        return refuse(`${error.code}: ${error.detail} (ce_source ${JSON.stringify(event.source)})`);
+      }
+      const sqlState = (error as { code?: unknown }).code;
+      if (typeof sqlState === 'string' && UNSTORABLE_SQLSTATE.test(sqlState)) {
+        // PostgreSQL quotes the offending input in some messages; reasons are logged, records are not.
+        return refuse(`the record cannot be stored (PostgreSQL ${sqlState}): ${(error as Error).message.replace(/"[^"]*"/g, '"…"')}`);
+      }
+      throw error;
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((t, i) => t === b[i]);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
