@@ -18,6 +18,8 @@ npx tsc -p tsconfig.json --noEmit || status=1
 echo "test: lint (boundaries, floating promises)"
 npx eslint . || status=1
 npx jest --selectProjects unit e2e --maxWorkers=2 --json --outputFile=.local/test-results/main.json "$@" || status=1
+echo "test: build (the fault tests run apps as processes and kill them)"
+npx nest build gateway >/dev/null || status=1
 npx jest --selectProjects fault --runInBand --json --outputFile=.local/test-results/fault.json "$@" || status=1
 node scripts/test-summary.mjs .local/test-results/main.json .local/test-results/fault.json
 exit $status

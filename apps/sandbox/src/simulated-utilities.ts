@@ -41,10 +41,12 @@ export class SimulatedUtility {
   private readonly applied = new Map<string, Applied>();
   private readonly order: Applied[] = [];
   private unavailableUntil = 0;
+  private latencyMs = 0;
 
   constructor(readonly kind: string) {}
 
-  apply(a: UtilityApplication): { reference: string; duplicate: boolean } {
+  async apply(a: UtilityApplication): Promise<{ reference: string; duplicate: boolean }> {
+    if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
     if (Date.now() < this.unavailableUntil) throw new Problem('SERVICE_UNAVAILABLE', `the ${this.kind} system is down for maintenance`);
     const seen = this.applied.get(a.requestId);
     if (seen) {
@@ -78,6 +80,11 @@ export class SimulatedUtility {
   /** Applied requests in the order they were applied. */
   requests(): readonly Applied[] {
     return this.order;
+  }
+
+  /** Simulates a slow system: every apply takes this long (fault tests use it to kill a bridge mid-batch). */
+  slowDown(ms: number): void {
+    this.latencyMs = ms;
   }
 
   /** Simulates an outage: every call fails with 503 for this long. */

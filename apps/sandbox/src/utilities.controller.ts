@@ -20,6 +20,7 @@ const APPLICATION = {
     materials: { type: 'array', maxItems: 50, items: { type: 'object', additionalProperties: false, required: ['type', 'sha256'], properties: { type: text(64), sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' } } } },
   },
 };
+const LATENCY = { type: 'object', additionalProperties: false, required: ['ms'], properties: { ms: { type: 'integer', minimum: 0, maximum: 60000 } } };
 const OUTAGE = { type: 'object', additionalProperties: false, required: ['seconds'], properties: { seconds: { type: 'integer', minimum: 0, maximum: 3600 } } };
 
 /**
@@ -46,7 +47,7 @@ export class SandboxUtilitiesController {
   @ApiBody({ schema: APPLICATION })
   @ApiOkResponse({ description: '{reference, duplicate}: a repeated request id answers the first reference and changes nothing' })
   @ApiProblems([400, 'VALIDATION_FAILED'], [409, 'STATE_CONFLICT (account closed)'], [503, 'SERVICE_UNAVAILABLE (simulated outage)'])
-  apply(@Param('kind') kind: string, @Body(new JsonBody(APPLICATION)) body: UtilityApplication): { reference: string; duplicate: boolean } {
+  apply(@Param('kind') kind: string, @Body(new JsonBody(APPLICATION)) body: UtilityApplication): Promise<{ reference: string; duplicate: boolean }> {
     return this.utilities.of(kind).apply(body);
   }
 
@@ -70,5 +71,12 @@ export class SandboxUtilitiesController {
   @ApiBody({ schema: OUTAGE })
   outage(@Param('kind') kind: string, @Body(new JsonBody(OUTAGE)) body: { seconds: number }): void {
     this.utilities.of(kind).outage(body.seconds);
+  }
+
+  @Post('latency')
+  @HttpCode(204)
+  @ApiBody({ schema: LATENCY })
+  latency(@Param('kind') kind: string, @Body(new JsonBody(LATENCY)) body: { ms: number }): void {
+    this.utilities.of(kind).slowDown(body.ms);
   }
 }

@@ -67,6 +67,8 @@ const variables = z.object({
   RELAY_POLL_MS: z.coerce.number().int().min(10).max(60000).default(100),
   KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
   UTILITY_SYSTEM_URL: z.string().url().optional(),
+  BRIDGE_COMMIT_EVERY: z.coerce.number().int().min(1).max(100_000).default(20),
+  BRIDGE_COMMIT_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(1000),
   SANDBOX_PEOPLE: z.coerce.number().int().min(100).max(1_000_000, 'a whole number of people from 100 to 1000000').default(2000),
   SANDBOX_SEED: z.coerce.number().int().min(-2147483648).max(2147483647).default(42),
 });
@@ -137,6 +139,8 @@ export interface DatarunConfig {
   };
   /** The utility's own system a bridge applies transfers to (the sandbox's simulation by default). */
   readonly utilitySystemUrl: string;
+  /** A bridge commits its offsets every this many requests or this often (only for work already in its inbox). */
+  readonly bridgeCommit: { readonly messages: number; readonly ms: number };
   /** The sandbox's synthetic population (test/fixtures/population.ts): how many people, which seed. */
   readonly sandbox: { readonly people: number; readonly seed: number };
 }
@@ -207,6 +211,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): D
       relayPollMs: v.RELAY_POLL_MS,
       topicPartitions: v.KAFKA_TOPIC_PARTITIONS,
     },
+    bridgeCommit: { messages: v.BRIDGE_COMMIT_EVERY, ms: v.BRIDGE_COMMIT_INTERVAL_MS },
     utilitySystemUrl: (v.UTILITY_SYSTEM_URL ?? `http://127.0.0.1:${v.SANDBOX_PORT}/v1/utilities/${v.UTILITY_KIND}`).replace(/\/+$/, ''),
   };
 }

@@ -82,7 +82,7 @@ export class UtilityBridge implements OnApplicationBootstrap {
         groupId: this.groupId,
         topics: this.topics,
         onMessage: (p) => this.handle(p),
-        commitEvery: { messages: 20, ms: 1000 },
+        commitEvery: this.config.bridgeCommit,
         onCrash: this.options.exitOnCrash ? () => process.exit(70) : undefined,
       });
       this.logger.log(`consuming ${this.topics.join(', ')} as ${this.groupId}, applying to ${this.config.utilitySystemUrl}`);

@@ -1,0 +1,192 @@
+// Crashes on the transfer path, against the real broker: a bridge killed mid-batch, the active
+// relay killed while another waits, and poison on a utility topic. Each test counts what went in
+// and what came out, and proves its fault happened (redeliveries skipped by the inbox, a second
+// relay that took over, dead letters with reasons).
+import { cloudEvent, KafkaMessaging, toKafkaMessage } from '@datarun/messaging';
+import { requestTopic } from '@datarun/transfers';
+import { SimulatedUtilities, type SimulatedUtility } from '../../apps/sandbox/src/simulated-utilities.js';
+import { envOf, startAppProcess, type AppProcess } from '../support/processes.js';
+import { buildTransferWorld, eventually, type TransferWorld } from '../support/transfers.js';
+
+/** A matter that notifies the water company only, with no materials: the lightest transfer there is. */
+async function registerWaterMatter(world: TransferWorld, code: string): Promise<void> {
+  await world.city.registry.http
+    .post('/v1/matters')
+    .set('authorization', world.city.admin.auth())
+    .send({ code, title: '过户（仅供水）', evidence: [], materials: [], onComplete: [{ notify: 'water', holderRole: 'buyer' }] })
+    .expect(201);
+}
+
+/** Opens and completes a case moving `unit`'s water account to the buyer; returns the case id. */
+async function completeCase(world: TransferWorld, matter: string, unit: string, account: string, buyer = 1): Promise<string> {
+  const { city } = world;
+  const opened = await city.gateway.http
+    .post('/v1/cases')
+    .set('authorization', city.hall.auth())
+    .send({
+      matter,
+      parties: [
+        { idNumber: city.people[0].idNumber, name: city.people[0].name, role: 'seller' },
+        { idNumber: city.people[buyer].idNumber, name: city.people[buyer].name, role: 'buyer' },
+      ],
+      property: { unitNumber: unit, address: `演示市 ${unit}` },
+      utilityAccounts: { water: account },
+      materials: [],
+    })
+    .expect(201);
+  await city.gateway.http.post(`/v1/cases/${opened.body.id}/complete`).set('authorization', city.hall.auth()).expect(200);
+  return opened.body.id;
+}
+
+const water = (world: TransferWorld): SimulatedUtility => world.sandbox.app.get(SimulatedUtilities).of('water');
+const count = async (world: TransferWorld, sql: string, params: unknown[] = []) => Number((await world.city.db.ownerQuery(sql, params)).rows[0].n);
+
+describe('a bridge killed mid-batch and restarted', () => {
+  let world: TransferWorld;
+  const bridges: AppProcess[] = [];
+  const matter = 'water-move-kill';
+
+  beforeAll(async () => {
+    world = await buildTransferWorld({ bridges: [] });
+    await registerWaterMatter(world, matter);
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.allSettled(bridges.map((b) => b.kill()));
+    await world?.close();
+  }, 60_000);
+
+  it('applies every transfer exactly once, the inbox skipping what was redelivered', async () => {
+    const total = 200;
+    // Offsets are committed every 50 requests only, and each apply takes 30 ms: killing the bridge
+    // between two commits leaves requests that were applied and recorded but not committed.
+    const bridgeEnv = envOf(world.bridgeConfig('water'), { BRIDGE_COMMIT_EVERY: '50', BRIDGE_COMMIT_INTERVAL_MS: '600000' });
+    bridges.push(await startAppProcess('utility-bridge', bridgeEnv, 'UTILITY_BRIDGE_PORT'));
+    water(world).slowDown(30);
+    for (let i = 0; i < total; i += 1) await completeCase(world, matter, `KILL-U${i}`, `KILL-W${i}`);
+
+    const atKill = await eventually(
+      'the bridge between two commits',
+      async () => {
+        const n = water(world).requests().length;
+        return n >= 60 && n % 50 >= 10 && n % 50 <= 40 ? n : undefined;
+      },
+      60_000,
+      10,
+    );
+    await bridges[0].kill();
+    const applied = water(world).requests().length;
+    expect(applied).toBeLessThan(total); // it really died mid-batch
+    expect(applied - atKill).toBeLessThanOrEqual(1);
+
+    water(world).slowDown(0);
+    bridges.push(await startAppProcess('utility-bridge', bridgeEnv, 'UTILITY_BRIDGE_PORT'));
+    await eventually('every water transfer completed', async () => ((await count(world, `SELECT count(*) AS n FROM transfer_request WHERE state = 'completed'`)) === total ? true : undefined), 90_000);
+
+    const requests = water(world).requests().filter((r) => r.accountNumber.startsWith('KILL-W'));
+    expect(requests).toHaveLength(total);
+    expect(new Set(requests.map((r) => r.requestId)).size).toBe(total);
+    // Only a request in flight at the kill can reach the utility twice; its idempotency key absorbed it.
+    expect(requests.reduce((sum, r) => sum + r.calls, 0) - total).toBeLessThanOrEqual(1);
+    expect(await count(world, `SELECT count(*) AS n FROM bridge_inbox WHERE utility = 'water'`)).toBe(total);
+    // The fault happened: redelivered requests were seen and skipped by the inbox.
+    const redelivered = await count(world, `SELECT coalesce(sum(redeliveries), 0) AS n FROM bridge_inbox WHERE utility = 'water'`);
+    expect(redelivered).toBeGreaterThan(0);
+    expect(await bridges[1].metric('datarun_bridge_inbox_duplicates_total')).toBe(redelivered);
+  }, 240_000);
+});
+
+describe('two relays at once', () => {
+  let world: TransferWorld;
+  const relays: AppProcess[] = [];
+  const matter = 'water-move-relays';
+
+  beforeAll(async () => {
+    world = await buildTransferWorld({ relay: false, bridges: ['water'] });
+    await registerWaterMatter(world, matter);
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.allSettled(relays.map((r) => r.kill()));
+    await world?.close();
+  }, 60_000);
+
+  it('publishes through one at a time, fails over on a crash, keeps each property in order and applies nothing twice', async () => {
+    const env = envOf(world.config);
+    relays.push(await startAppProcess('relay', env, 'RELAY_PORT'), await startAppProcess('relay', env, 'RELAY_PORT'));
+    const leaderIndex = await eventually('exactly one active relay', async () => {
+      const flags = await Promise.all(relays.map((r) => r.metric('datarun_relay_leader')));
+      return flags.filter((f) => f === 1).length === 1 ? flags.indexOf(1) : undefined;
+    });
+    const [leader, standby] = [relays[leaderIndex], relays[1 - leaderIndex]];
+
+    const units = 8;
+    const rounds = 6;
+    const completedInOrder = async (round: number) => {
+      for (let u = 0; u < units; u += 1) await completeCase(world, matter, `PAIR-U${u}`, `PAIR-W${u}`, 1 + ((round + u) % 5));
+    };
+    for (let round = 0; round < 3; round += 1) await completedInOrder(round);
+    await eventually('the first rounds published', async () => ((await count(world, `SELECT count(*) AS n FROM transfer_request WHERE state <> 'pending'`)) >= units ? true : undefined));
+    const publishedByLeader = await leader.metric('datarun_relay_published_total');
+    expect(publishedByLeader).toBeGreaterThan(0);
+    expect(await standby.metric('datarun_relay_published_total')).toBe(0); // one publisher at a time
+
+    await leader.kill();
+    for (let round = 3; round < rounds; round += 1) await completedInOrder(round);
+    await eventually('every water transfer completed', async () => ((await count(world, `SELECT count(*) AS n FROM transfer_request WHERE state = 'completed'`)) === units * rounds ? true : undefined), 90_000);
+
+    // The fault happened: the standby took over and published the rest.
+    expect(await standby.metric('datarun_relay_leader')).toBe(1);
+    expect(await standby.metric('datarun_relay_published_total')).toBeGreaterThan(0);
+
+    const applied = water(world).requests().filter((r) => r.accountNumber.startsWith('PAIR-W'));
+    expect(applied).toHaveLength(units * rounds);
+    expect(new Set(applied.map((r) => r.requestId)).size).toBe(units * rounds);
+    // Order per property: each account saw its requests in the order the cases completed.
+    const { rows } = await world.city.db.ownerQuery<{ message_key: string; ids: string[] }>(
+      `SELECT message_key, array_agg(request_id::text ORDER BY seq) AS ids FROM transfer_request GROUP BY message_key`,
+    );
+    expect(rows).toHaveLength(units);
+    for (const row of rows) {
+      const account = water(world).account(row.message_key.replace('PAIR-U', 'PAIR-W'));
+      expect(account?.history).toEqual(row.ids);
+    }
+  }, 240_000);
+});
+
+describe('poison on a utility topic', () => {
+  let world: TransferWorld;
+  let producer: KafkaMessaging;
+  const matter = 'water-move-poison';
+
+  beforeAll(async () => {
+    world = await buildTransferWorld({ bridges: ['water'] });
+    await registerWaterMatter(world, matter);
+    producer = new KafkaMessaging(world.config.kafka);
+  }, 120_000);
+  afterAll(async () => {
+    await producer?.close();
+    await world?.close();
+  }, 60_000);
+
+  it('dead-letters a malformed and a schema-breaking event with their reasons and carries on', async () => {
+    const topic = requestTopic('water', 'transfer');
+    // The relay creates the topic once it sees the matter; the first real transfer proves it exists.
+    const first = await completeCase(world, matter, 'POISON-U0', 'POISON-W0');
+    await eventually('a first transfer', async () => ((await count(world, `SELECT count(*) AS n FROM transfer_request WHERE case_id = $1 AND state = 'completed'`, [first])) === 1 ? true : undefined));
+
+    const broken = cloudEvent({ type: 'datarun.utility.transfer-requested.v1', source: 'intruder', data: { requestId: 'not-a-uuid', utility: 'water' } });
+    await producer.publish(topic, [{ key: 'POISON-U1', value: 'this is not a CloudEvent' }, toKafkaMessage(broken, 'POISON-U1')]);
+    const second = await completeCase(world, matter, 'POISON-U1', 'POISON-W1');
+
+    await eventually('the transfer after the poison', async () => ((await count(world, `SELECT count(*) AS n FROM transfer_request WHERE case_id = $1 AND state = 'completed'`, [second])) === 1 ? true : undefined));
+    const letters = await eventually('two dead letters recorded', async () => {
+      const { rows } = await world.city.db.ownerQuery<{ reason: string; message_key: string; dead_lettered_by: string }>(`SELECT reason, message_key, dead_lettered_by FROM dead_letter WHERE topic = $1 ORDER BY dlq_offset`, [topic]);
+      return rows.length >= 2 ? rows : undefined;
+    });
+    expect(letters).toHaveLength(2);
+    expect(letters.map((l) => l.message_key)).toEqual(['POISON-U1', 'POISON-U1']);
+    expect(letters.every((l) => l.dead_lettered_by === 'datarun.utility-bridge.water')).toBe(true);
+    expect(letters[0].reason).toMatch(/not a CloudEvents 1\.0 binary-mode message/);
+    expect(letters[1].reason).toMatch(/breaks schemas\/events\/transfer-requested\.v1\.json/);
+    expect(water(world).requests().filter((r) => r.accountNumber.startsWith('POISON-W'))).toHaveLength(2);
+  }, 120_000);
+});
