@@ -16,7 +16,7 @@ describe('property transfer propagates to the utilities', () => {
   const rows = async (sql: string, params: unknown[] = []) => (await world.city.db.ownerQuery(sql, params)).rows;
 
   beforeAll(async () => {
-    world = await buildTransferWorld();
+    world = await buildTransferWorld({ env: { TRANSFER_FOLLOW_UP_SECONDS: '3' } });
   });
   afterAll(async () => {
     await world?.close();
@@ -194,5 +194,47 @@ describe('property transfer propagates to the utilities', () => {
     const water = (await fetch(`${world.sandboxUrl}/v1/utilities/water/accounts/W-dibao-1`).then((r) => r.json())) as { discounts: string[] };
     expect(water.discounts).toEqual([SUBSISTENCE_ALLOWANCE.code]);
     expect((await fetch(`${world.sandboxUrl}/v1/utilities/gas/accounts/G-dibao-1`)).status).toBe(404);
+  });
+
+  it('flags a request no utility answers for follow-up, and shows backlog and lag on /metrics', async () => {
+    const { city } = world;
+    await city.registry.http
+      .post('/v1/matters')
+      .set('authorization', city.admin.auth())
+      .send({ code: 'heating-transfer', title: '供热过户', evidence: [], materials: [], onComplete: [{ notify: 'heating', holderRole: 'buyer' }] })
+      .expect(201);
+    const [seller, buyer] = city.people;
+    const opened = await city.gateway.http
+      .post('/v1/cases')
+      .set('authorization', city.hall.auth())
+      .send({
+        matter: 'heating-transfer',
+        parties: [
+          { idNumber: seller.idNumber, name: seller.name, role: 'seller' },
+          { idNumber: buyer.idNumber, name: buyer.name, role: 'buyer' },
+        ],
+        property: { unitNumber: 'UNIT-heat', address: '演示市 9 号' },
+        utilityAccounts: { heating: 'H-1' },
+        materials: [],
+      })
+      .expect(201);
+    await city.gateway.http.post(`/v1/cases/${opened.body.id}/complete`).set('authorization', city.hall.auth()).expect(200);
+    const published = await eventually('published to a utility with no bridge', async () => {
+      const c = await getCase(opened.body.id);
+      return c.transfers[0].state === 'published' ? c : undefined;
+    });
+    expect(published.transfers[0].followUp).toBe(false);
+    const flagged = await eventually('flagged for follow-up', async () => {
+      const c = await getCase(opened.body.id);
+      return c.transfers[0].followUp ? c : undefined;
+    }, 15_000, 250);
+    expect(flagged.progress.summary).toBe('0 of 1 completed, 1 need follow-up');
+
+    const relayMetrics = (await world.relays[0].http.get('/metrics').expect(200)).text;
+    expect(relayMetrics).toMatch(/^datarun_transfers_overdue [1-9]/m);
+    expect(relayMetrics).toMatch(/^datarun_outbox_backlog 0$/m);
+    const bridgeMetrics = (await world.bridges.get('water')!.http.get('/metrics').expect(200)).text;
+    expect(bridgeMetrics).toMatch(/^datarun_kafka_consumer_lag\{group="datarun-utility-bridge-water",topic="datarun.utility.water.transfer-requested.v1"\} 0$/m);
+    expect(bridgeMetrics).toMatch(/^datarun_bridge_requests_total\{outcome="completed"\} [1-9]/m);
   });
 });

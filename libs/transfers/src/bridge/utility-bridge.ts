@@ -8,6 +8,7 @@ import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { deadLetter } from '../dead-letters.js';
 import { statusEvent, type TransferStatus, type UtilityRequest, utilityRequestOf } from '../events.js';
+import { ConsumerLag } from '../ops/consumer-lag.js';
 import { DEAD_LETTER_TOPIC, requestTopic, type RequestKind, STATUS_TOPIC, topicSpec } from '../topics.js';
 import { TransientFailure, UTILITY_SYSTEM, UtilityRefusal, type UtilitySystem } from './utility-system.js';
 
@@ -50,6 +51,8 @@ export class UtilityBridge implements OnApplicationBootstrap {
   readonly outcomes: Counter;
   readonly duplicates: Counter;
   readonly deadLetters: Counter;
+  /** How far behind this utility is, on /metrics for both request topics. */
+  readonly lag: ConsumerLag;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -64,6 +67,7 @@ export class UtilityBridge implements OnApplicationBootstrap {
     this.outcomes = new Counter({ name: 'datarun_bridge_requests_total', help: 'Requests applied, by outcome', labelNames: ['outcome'] as const, registers: [metrics.registry] });
     this.duplicates = new Counter({ name: 'datarun_bridge_inbox_duplicates_total', help: 'Redelivered requests the inbox recognised and skipped', registers: [metrics.registry] });
     this.deadLetters = new Counter({ name: 'datarun_bridge_dead_letters_total', help: 'Requests dead-lettered', registers: [metrics.registry] });
+    this.lag = new ConsumerLag(messaging, metrics.registry, this.topics.map((topic) => ({ groupId: this.groupId, topic })));
   }
 
   get groupId(): string {

@@ -169,6 +169,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     if (sendable.length === 0) return rows.length;
     const seqs = sendable.map((r) => r.seq);
     try {
+      // A matter registered since the last topic check must not hold the whole batch back.
+      await this.topics.ensureNamed([...byTopic.keys()]);
       await this.messaging.publishBatch([...byTopic].map(([topic, messages]) => ({ topic, messages })));
     } catch (error) {
       this.sendFailures.inc();

@@ -29,12 +29,17 @@ export class UtilityTopics {
       `SELECT DISTINCT n->>'notify' AS notify, coalesce(n->>'request', 'transfer') AS request FROM matter, jsonb_array_elements(on_complete) AS n`,
     );
     const topics = [STATUS_TOPIC, DEAD_LETTER_TOPIC, ...rows.map((r) => requestTopic(r.notify, r.request))];
-    const missing = topics.filter((t) => !this.known.has(t));
+    await this.ensureNamed(topics);
+    return topics;
+  }
+
+  /** Creates these topics unless this process already knows they exist (the relay calls it before each send). */
+  async ensureNamed(topics: readonly string[]): Promise<void> {
+    const missing = [...new Set(topics)].filter((t) => !this.known.has(t));
     if (missing.length > 0) {
       await this.messaging.ensureTopics(missing.map((t) => topicSpec(t, this.config.transfers.topicPartitions)));
       for (const t of missing) this.known.add(t);
       this.logger.log(`topics ready: ${missing.join(', ')}`);
     }
-    return topics;
   }
 }
