@@ -6,6 +6,7 @@
 //
 //   node dist/test/bench/bench.js [--people 100000] [--cases 2000] [--duration 20] [--warmup 3]
 //        [--concurrency 16,64] [--audit-records 1000000] [--skip-audit]
+//        [--transfer-rate 20] [--drain-rows 50000]
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
@@ -33,12 +34,19 @@ import {
   pickBuyers,
   pidListeningOn,
   resetPeakRss,
+  openTransferCases,
+  propagationPhase,
+  type PropagationResult,
+  relayDrainPhase,
+  type DrainResult,
+  UTILITY_KINDS,
 } from './harness.js';
 import type { AuditBenchResult } from './audit-verify.bench.js';
 
 const execFileP = promisify(execFile);
 const HALL = 'zj.demo.service-hall';
-const APPS = ['gateway', 'registry', 'audit'] as const;
+/** Every process the bench needs: the apps, and one bridge per utility kind (port = UTILITY_BRIDGE_PORT + i). */
+const APPS = ['gateway', 'registry', 'audit', 'relay', 'sandbox', 'bridge-water', 'bridge-electricity', 'bridge-gas'] as const;
 type AppName = (typeof APPS)[number];
 
 const { values: args } = parseArgs({
@@ -50,6 +58,8 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '16,64' },
     'audit-records': { type: 'string', default: '1000000' },
     'skip-audit': { type: 'boolean', default: false },
+    'transfer-rate': { type: 'string', default: '20' },
+    'drain-rows': { type: 'string', default: '50000' },
   },
   strict: true,
 });
@@ -59,6 +69,8 @@ const durationSeconds = Number(args.duration);
 const warmupSeconds = Number(args.warmup);
 const concurrencies = args.concurrency!.split(',').map(Number);
 const auditRecords = Number(args['audit-records']);
+const transferRate = Number(args['transfer-rate']);
+const drainRows = Number(args['drain-rows']);
 for (const [name, v] of Object.entries({ people, caseCount, durationSeconds, warmupSeconds, auditRecords, ...Object.fromEntries(concurrencies.map((c, i) => [`concurrency${i}`, c])) })) {
   if (!Number.isFinite(v) || v < 0) throw new Error(`bench: ${name} must be a number, got ${v}`);
 }
@@ -74,6 +86,16 @@ if (!/_bench$/.test(dbName) && !process.env.BENCH_ALLOW_ANY_DATABASE) {
 const ownerPool = new pg.Pool({ connectionString: config.database.ownerUrl, max: 2, options: `-c search_path=${config.database.schema}` });
 const db: BenchDb = { query: (sql, params) => ownerPool.query(sql, params as unknown[]) };
 const spawned = new Map<AppName, ChildProcess>();
+const bridgeKind = (app: AppName) => (app.startsWith('bridge-') ? app.slice('bridge-'.length) : undefined);
+const portOf = (app: AppName): number => {
+  const kind = bridgeKind(app);
+  return kind ? config.ports['utility-bridge'] + UTILITY_KINDS.indexOf(kind as (typeof UTILITY_KINDS)[number]) : config.ports[app as Exclude<AppName, `bridge-${string}`>];
+};
+const mainOf = (app: AppName) => `dist/apps/${bridgeKind(app) ? 'utility-bridge' : app}/src/main.js`;
+const envOf = (app: AppName): Record<string, string> => {
+  const kind = bridgeKind(app);
+  return kind ? { UTILITY_KIND: kind, UTILITY_BRIDGE_PORT: String(portOf(app)) } : {};
+};
 const errors: string[] = [];
 
 async function ready(port: number): Promise<boolean> {
@@ -129,6 +151,8 @@ const phases: { lookups: AuditedPhaseResult[]; pgSelect: BaselineResult[]; pgben
   bareHttp: [],
 };
 const footprint: Record<string, unknown> = {};
+let propagation: PropagationResult | undefined;
+let relayDrain: DrainResult | undefined;
 const setup: Record<string, unknown> = {};
 let audit: AuditBenchResult | { error: string } | { skipped: true } | undefined;
 
@@ -148,7 +172,7 @@ async function phase<T>(name: string, fn: () => Promise<T>): Promise<T | undefin
 
 try {
   // 1. Apps and data.
-  const status = Object.fromEntries(await Promise.all(APPS.map(async (a) => [a, await ready(config.ports[a])] as const))) as Record<AppName, boolean>;
+  const status = Object.fromEntries(await Promise.all(APPS.map(async (a) => [a, await ready(portOf(a))] as const))) as Record<AppName, boolean>;
   log(`database ${dbName}; apps answering: ${APPS.filter((a) => status[a]).join(', ') || 'none'}`);
   await runMigrations(config.database);
   const loaded0 = await populationLoaded();
@@ -169,12 +193,12 @@ try {
   for (const app of APPS) {
     if (status[app]) continue;
     const out = createWriteStream(`.local/bench/${app}.log`);
-    const child = spawn(process.execPath, [`dist/apps/${app}/src/main.js`], { env: { ...process.env, SANDBOX_PEOPLE: String(people) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [mainOf(app)], { env: { ...process.env, SANDBOX_PEOPLE: String(people), ...envOf(app) }, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.pipe(out);
     child.stderr!.pipe(out);
     spawned.set(app, child);
   }
-  for (const app of APPS) await waitReady(app, config.ports[app]);
+  for (const app of APPS) await waitReady(app, portOf(app));
   const gatewayPid = spawned.get('gateway')?.pid ?? (await pidListeningOn(config.ports.gateway));
   setup.apps = Object.fromEntries(APPS.map((a) => [a, spawned.has(a) ? 'started by the bench' : 'already running']));
   log(`apps ready (${Object.entries(setup.apps as object).map(([a, s]) => `${a}: ${s}`).join(', ')}); gateway pid ${gatewayPid ?? 'unknown'}`);
@@ -252,7 +276,17 @@ try {
   phases.bundles = await phase('evidence bundles c=16', () => auditedPhase('evidence-bundles', { gatewayUrl, token: token(), cases, db, connections: 16, ...load, hooks: watch('evidence bundles c=16') }));
   if (gatewayPid) footprint.gatewayAfterRun = memoryOf(gatewayPid);
 
-  // 5. Audit append and verification in isolation (a fresh schema in the same database).
+  // 5. Transfers: completion -> outbox -> relay -> Kafka -> three bridges -> statuses -> case.
+  const pairs = pickBuyers(people, config.sandbox.seed, Math.max(2, Math.ceil(transferRate * durationSeconds) * 2));
+  const transferCases = await phase('transfer cases', () => openTransferCases(gatewayUrl, token(), pairs, Math.ceil(transferRate * durationSeconds), started.getTime().toString(36)));
+  if (transferCases) {
+    propagation = await phase(`propagation at ${transferRate} completions/s`, () =>
+      propagationPhase({ gatewayUrl, token: token(), sandboxUrl: `http://127.0.0.1:${config.ports.sandbox}`, db, cases: transferCases, ratePerSecond: transferRate, timeoutSeconds: 120 }),
+    );
+  }
+  relayDrain = await phase(`relay drain of ${drainRows.toLocaleString('en')} outbox rows`, () => relayDrainPhase({ db, rows: drainRows, consumerId: HALL, timeoutSeconds: 300 }));
+
+  // 6. Audit append and verification in isolation (a fresh schema in the same database).
   if (args['skip-audit']) audit = { skipped: true };
   else {
     await stopSpawned(); // the machine to itself, as "in isolation" means
@@ -269,7 +303,7 @@ try {
   await stopSpawned();
 }
 
-// 6. Results: JSON and the table.
+// 7. Results: JSON and the table.
 const pgVersion = await db
   .query('SHOW server_version')
   .then((r) => String(r.rows[0].server_version))
@@ -300,8 +334,8 @@ const result = {
   setup,
   phases,
   ratios,
-  propagation: 'not measured: transfers not built',
-  relayDrain: 'not measured: transfers not built',
+  propagation: propagation ?? null,
+  relayDrain: relayDrain ?? null,
   audit,
   footprint,
   errors,
@@ -333,8 +367,8 @@ function table(): string {
     `| audited lookups: errors (all phases) | 0 | ${fmt(l64 ? phases.lookups.reduce((n, p) => n + p.failures, 0) : undefined)} | ${yes(l64 && phases.lookups.every((p) => p.failures === 0))} |`,
     `| audit rows = requests (lookups) | exact | ${phases.lookups.map((p) => `${fmt(p.audit.rows)}/${fmt(p.audit.requests)}`).join(', ') || '—'} | ${yes(l64 && phases.lookups.every((p) => p.audit.exact))} |`,
     `| lookup ÷ raw pg select, c=${l64?.connections ?? 64} | ≥ 0.35 | ${fmt(r64?.lookupOverPgSelect, 3)} | ${yes(r64?.lookupOverPgSelect == null ? undefined : r64.lookupOverPgSelect >= 0.35)} |`,
-    '| completion → all three utilities applied, p99 | ≤ 1 s | not measured: transfers not built | — |',
-    '| relay drain | ≥ 5,000 events/s | not measured: transfers not built | — |',
+    `| completion → all three utilities applied, p99 (${fmt(propagation?.cases)} cases at ${transferRate}/s) | ≤ 1 s | ${propagation ? `${fmt(propagation.toCaseMs.p99)} ms (p50 ${fmt(propagation.toCaseMs.p50)} ms; each utility applied: p50 ${fmt(propagation.toUtilityMs.p50)}, p99 ${fmt(propagation.toUtilityMs.p99)} ms${propagation.unfinished ? `; ${propagation.unfinished} unfinished` : ''})` : '—'} | ${yes(propagation ? propagation.unfinished === 0 && propagation.toCaseMs.p99 <= 1000 : undefined)} |`,
+    `| relay drain (${fmt(relayDrain?.rows)} outbox rows) | ≥ 5,000 events/s | ${relayDrain ? `${fmt(relayDrain.eventsPerSecond)} events/s (${fmt(relayDrain.seconds, 1)} s${relayDrain.left ? `; ${relayDrain.left} left` : ''})` : '—'} | ${yes(relayDrain ? relayDrain.left === 0 && relayDrain.eventsPerSecond >= 5000 : undefined)} |`,
     `| audit verification (≥ ${fmt(a?.report.checked ?? auditRecords)} records) | ≥ 500,000 records/s (DECISIONS floor 200,000) | ${fmt(a?.verifyPerSecond)} records/s | ${yes(a ? a.verifyPerSecond >= 500_000 : undefined)}${a && a.verifyPerSecond < 500_000 && a.verifyPerSecond >= 200_000 ? ' (floor met)' : ''} |`,
     '',
     '| phase | conc. | requests/s | p50 ms | p99 ms | p99.9 ms | errors | audit rows / expected |',

@@ -2,6 +2,7 @@
 // `npm run bench` (test/bench/bench.ts) and the smoke inside `npm test` (test/e2e/bench-smoke.e2e.ts)
 // run the same code. Load always comes from a separate process (test/bench/children/*.mjs).
 import { type ChildProcess, execFile, fork } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -391,4 +392,192 @@ export async function pidListeningOn(port: number): Promise<number | undefined> 
   } catch {
     return undefined;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transfers: propagation and relay drain
+
+export const UTILITY_KINDS = ['water', 'electricity', 'gas'] as const;
+
+export interface TransferCaseRef {
+  readonly caseId: string;
+  readonly accounts: Readonly<Record<(typeof UTILITY_KINDS)[number], string>>;
+}
+
+const certificate = (label: string) => Buffer.from(`%PDF-1.7\n% 不动产权证书 ${label}\n%%EOF\n`);
+
+/**
+ * Opens property-transfer cases ready to complete: seller and buyer from `people` (in pairs), a
+ * property unit and three utility accounts unique to `tag` and the case, the certificate uploaded.
+ */
+export async function openTransferCases(gatewayUrl: string, token: string, people: readonly PersonSummary[], count: number, tag: string, parallel = 8): Promise<TransferCaseRef[]> {
+  if (people.length < 2) throw new Error('transfer cases need at least two people');
+  const cases: TransferCaseRef[] = new Array(count);
+  let next = 0;
+  const call = async (method: string, path: string, body: Buffer | string, contentType: string, expected: number) => {
+    const res = await fetch(`${gatewayUrl}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': contentType }, body });
+    const text = await res.text();
+    if (res.status !== expected) throw new Error(`${method} ${path} answered ${res.status}: ${text.slice(0, 300)}`);
+    return JSON.parse(text) as { id: string };
+  };
+  await Promise.all(
+    Array.from({ length: Math.min(parallel, count) }, async () => {
+      while (next < count) {
+        const i = next++;
+        const [seller, buyer] = [people[(2 * i) % people.length], people[(2 * i + 1) % people.length]];
+        const label = `${tag}-${i}`;
+        const pdf = certificate(label);
+        const accounts = { water: `W-${label}`, electricity: `E-${label}`, gas: `G-${label}` };
+        const opened = await call(
+          'POST',
+          '/v1/cases',
+          JSON.stringify({
+            matter: MATTER,
+            parties: [
+              { idNumber: seller.idNumber, name: seller.name, role: 'seller' },
+              { idNumber: buyer.idNumber, name: buyer.name, role: 'buyer' },
+            ],
+            property: { unitNumber: `BENCH-${label}`, address: `演示市基准路 ${i} 号` },
+            utilityAccounts: accounts,
+            materials: [{ type: 'property-certificate', sha256: createHash('sha256').update(pdf).digest('hex') }],
+          }),
+          'application/json',
+          201,
+        );
+        await call('PUT', `/v1/cases/${opened.id}/materials/property-certificate`, pdf, 'application/pdf', 200);
+        cases[i] = { caseId: opened.id, accounts };
+      }
+    }),
+  );
+  return cases;
+}
+
+export interface Spread {
+  readonly count: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+export function spreadOf(values: readonly number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] : NaN);
+  return { count: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted.length ? sorted[sorted.length - 1] : NaN };
+}
+
+export interface PropagationResult {
+  readonly ratePerSecond: number;
+  readonly cases: number;
+  /** From the completion call to each utility system applying its transfer (ms). */
+  readonly toUtilityMs: Spread;
+  /** From the completion call to the case showing all three completed (ms). */
+  readonly toCaseMs: Spread;
+  /** Requests not completed when the phase gave up waiting. */
+  readonly unfinished: number;
+  readonly completionCallMs: Spread;
+}
+
+/**
+ * Completes `cases` at a steady rate (one call every 1000/rate ms, not waiting for the previous
+ * answer), then reads when each utility system applied its request (the sandbox's clock) and
+ * when each case had all three completed (the status time in the database): both against the
+ * time the completion call was sent. Same machine, same clock.
+ */
+export async function propagationPhase(o: { gatewayUrl: string; token: string; sandboxUrl: string; db: BenchDb; cases: readonly TransferCaseRef[]; ratePerSecond: number; timeoutSeconds?: number }): Promise<PropagationResult> {
+  const sentAt = new Map<string, number>();
+  const callMs: number[] = [];
+  const calls: Array<Promise<void>> = [];
+  const interval = 1000 / o.ratePerSecond;
+  const start = performance.now();
+  for (let i = 0; i < o.cases.length; i += 1) {
+    const due = start + i * interval;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const c = o.cases[i];
+    const t0 = Date.now();
+    sentAt.set(c.caseId, t0);
+    calls.push(
+      fetch(`${o.gatewayUrl}/v1/cases/${c.caseId}/complete`, { method: 'POST', headers: { authorization: `Bearer ${o.token}` } }).then(async (res) => {
+        callMs.push(Date.now() - t0);
+        if (res.status !== 200) throw new Error(`POST /v1/cases/${c.caseId}/complete answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+      }),
+    );
+  }
+  await Promise.all(calls);
+  const ids = o.cases.map((c) => c.caseId);
+  const expected = ids.length * UTILITY_KINDS.length;
+  const deadline = Date.now() + (o.timeoutSeconds ?? 60) * 1000;
+  let done = 0;
+  while (Date.now() < deadline) {
+    const { rows } = await o.db.query(`SELECT count(*)::int AS n FROM transfer_request WHERE case_id = ANY($1::uuid[]) AND state = 'completed'`, [ids]);
+    done = Number(rows[0].n);
+    if (done === expected) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const toUtility: number[] = [];
+  for (const kind of UTILITY_KINDS) {
+    const res = await fetch(`${o.sandboxUrl}/v1/utilities/${kind}/requests`);
+    const { requests } = (await res.json()) as { requests: Array<{ accountNumber: string; appliedAt: string }> };
+    const byAccount = new Map(requests.map((r) => [r.accountNumber, Date.parse(r.appliedAt)]));
+    for (const c of o.cases) {
+      const at = byAccount.get(c.accounts[kind]);
+      if (at !== undefined) toUtility.push(at - sentAt.get(c.caseId)!);
+    }
+  }
+  const { rows } = await o.db.query(
+    `SELECT case_id::text AS id, (extract(epoch FROM max(updated_at)) * 1000)::float8 AS at FROM transfer_request WHERE case_id = ANY($1::uuid[]) GROUP BY case_id HAVING bool_and(state = 'completed')`,
+    [ids],
+  );
+  const toCase = rows.map((r) => Number(r.at) - sentAt.get(String(r.id))!);
+  return { ratePerSecond: o.ratePerSecond, cases: o.cases.length, toUtilityMs: spreadOf(toUtility), toCaseMs: spreadOf(toCase), unfinished: expected - done, completionCallMs: spreadOf(callMs) };
+}
+
+export interface DrainResult {
+  readonly rows: number;
+  readonly seconds: number;
+  readonly eventsPerSecond: number;
+  /** Rows still pending when the phase gave up waiting (0 when drained). */
+  readonly left: number;
+}
+
+/** The utility kind of the drain backlog: no bridge consumes its topic, so only the relay works. */
+export const DRAIN_UTILITY = 'bench-drain';
+
+/**
+ * Puts `rows` pending requests into the outbox in one transaction (the relay sees them all at
+ * once), then times the relay publishing them: from that commit to the outbox holding none of
+ * them, polling every 50 ms. The requests are valid transfer requests for DRAIN_UTILITY, each for
+ * a synthetic completed case of `consumerId` so the foreign keys hold.
+ */
+export async function relayDrainPhase(o: { db: BenchDb; rows: number; consumerId: string; timeoutSeconds?: number }): Promise<DrainResult> {
+  const tag = Date.now().toString(36);
+  const topic = `datarun.utility.${DRAIN_UTILITY}.transfer-requested.v1`;
+  await o.db.query(
+    `WITH cases AS (
+       INSERT INTO service_case (id, consumer_id, matter_code, state, parties, property, utility_accounts, materials, opened_by, closed_at)
+       SELECT gen_random_uuid(), $1, $2, 'completed', '[]'::jsonb, jsonb_build_object('unitNumber', 'DRAIN-' || $3 || '-' || g, 'address', '演示市'),
+              jsonb_build_object($4::text, 'D-' || $3 || '-' || g), '[]'::jsonb, 'bench', now()
+       FROM generate_series(1, $5::int) AS g
+       RETURNING id, property->>'unitNumber' AS unit, utility_accounts->>$4::text AS account),
+     requests AS (SELECT gen_random_uuid() AS request_id, id, unit, account FROM cases)
+     INSERT INTO transfer_request (request_id, case_id, utility, request_kind, topic, message_key, payload)
+     SELECT request_id, id, $4, 'transfer', $6, unit,
+            jsonb_build_object('requestId', request_id, 'caseId', id, 'utility', $4::text, 'request', 'transfer', 'accountNumber', account,
+                               'property', jsonb_build_object('unitNumber', unit, 'address', '演示市'),
+                               'newHolder', jsonb_build_object('name', '基准', 'idNumberMasked', '330100********0000'),
+                               'effectiveDate', to_char(now(), 'YYYY-MM-DD'), 'materials', '[]'::jsonb)
+     FROM requests`,
+    [o.consumerId, MATTER, tag, DRAIN_UTILITY, o.rows, topic],
+  );
+  const t0 = performance.now();
+  const deadline = Date.now() + (o.timeoutSeconds ?? 120) * 1000;
+  let left = o.rows;
+  while (Date.now() < deadline) {
+    const { rows } = await o.db.query(`SELECT count(*)::int AS n FROM transfer_request WHERE utility = $1 AND state = 'pending'`, [DRAIN_UTILITY]);
+    left = Number(rows[0].n);
+    if (left === 0) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  return { rows: o.rows, seconds: Math.round(seconds * 100) / 100, eventsPerSecond: Math.round((o.rows - left) / seconds), left };
 }

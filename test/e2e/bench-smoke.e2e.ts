@@ -13,10 +13,15 @@ import {
   lookupBodies,
   memoryOf,
   openCases,
+  openTransferCases,
   parsePgbench,
   pgSelectBaseline,
+  propagationPhase,
+  relayDrainPhase,
+  DRAIN_UTILITY,
 } from '../bench/harness.js';
 import { buildCity, type City } from '../support/exchange.js';
+import { buildTransferWorld, type TransferWorld } from '../support/transfers.js';
 
 const load = { connections: 4, warmupSeconds: 0.5, durationSeconds: 2 };
 
@@ -99,4 +104,36 @@ describe('benchmark harness smoke', () => {
     await owner.end();
     expect(rows[0].n).toBe(0);
   }, 30_000);
+});
+
+describe('benchmark harness smoke: transfers', () => {
+  let world: TransferWorld;
+  let db: BenchDb;
+
+  beforeAll(async () => {
+    world = await buildTransferWorld();
+    db = { query: (sql, params) => world.city.db.ownerQuery(sql, params) };
+  }, 120_000);
+  afterAll(() => world?.close(), 60_000);
+
+  it('propagation: every completion reaches the three utilities and the case, each timed', async () => {
+    const token = world.city.hall.token('bench-clerk');
+    const cases = await openTransferCases(world.config.transfers.gatewayPublicUrl, token, world.city.people, 3, 'smoke');
+    const r = await propagationPhase({ gatewayUrl: world.config.transfers.gatewayPublicUrl, token, sandboxUrl: world.sandboxUrl, db, cases, ratePerSecond: 10, timeoutSeconds: 30 });
+    expect(r.unfinished).toBe(0);
+    expect(r.toUtilityMs.count).toBe(9);
+    expect(r.toCaseMs.count).toBe(3);
+    expect(r.toCaseMs.p50).toBeGreaterThan(0);
+    expect(r.toCaseMs.max).toBeGreaterThanOrEqual(r.toUtilityMs.p50);
+  }, 60_000);
+
+  it('relay drain: a backlog committed at once is published entirely, and counted', async () => {
+    const r = await relayDrainPhase({ db, rows: 300, consumerId: world.city.hall.id, timeoutSeconds: 60 });
+    expect(r).toMatchObject({ rows: 300, left: 0 });
+    expect(r.eventsPerSecond).toBeGreaterThan(0);
+    const { rows } = await db.query(`SELECT count(*)::int AS n FROM transfer_request WHERE utility = $1 AND state = 'published' AND sends = 1`, [DRAIN_UTILITY]);
+    expect(rows[0].n).toBe(300);
+    const audited = await db.query(`SELECT count(*)::int AS n FROM audit_event WHERE action = 'transfer.requested' AND reason LIKE $1`, [`%${DRAIN_UTILITY}%`]);
+    expect(audited.rows[0].n).toBe(300);
+  }, 90_000);
 });
