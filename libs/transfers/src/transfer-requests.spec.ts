@@ -1,0 +1,80 @@
+import { effectiveDateOf, maskIdNumber, planRequests, type CompletingCase, type RoutedNotification } from './transfer-requests.js';
+
+const SELLER = { idNumber: '33082519800101123X', name: '张三', role: 'seller' };
+const BUYER = { idNumber: '330802199002152345', name: '李四', role: 'buyer' };
+const CASE: CompletingCase = {
+  id: '6f1d3a52-4a8e-4c61-9d7a-3e2b1c0d9e8f',
+  matterCode: 'property-transfer',
+  parties: [SELLER, BUYER],
+  property: { unitNumber: 'U-1', address: '演示市 1 号' },
+  utilityAccounts: { water: 'W-1', electricity: 'E-1', gas: 'G-1' },
+};
+const TRANSFERS: RoutedNotification[] = ['water', 'electricity', 'gas'].map((notify) => ({ notify, request: 'transfer', materials: ['property-certificate'], holderRole: 'buyer' }));
+const CERT = { id: '0b6f2f0e-9c1d-4f7e-8a3b-2c1d0e9f8a7b', type: 'property-certificate', sha256: 'ab'.repeat(32) };
+let n = 0;
+const ids = () => `00000000-0000-4000-8000-00000000000${n++}`;
+
+describe('planRequests', () => {
+  beforeEach(() => (n = 0));
+
+  it('plans one transfer per utility, keyed by the property unit, with the buyer masked and no seller', () => {
+    const planned = planRequests(CASE, TRANSFERS, [CERT], new Date('2026-11-23T17:00:00Z'), ids);
+    expect(planned.map((p) => [p.utility, p.topic, p.key])).toEqual([
+      ['water', 'datarun.utility.water.transfer-requested.v1', 'U-1'],
+      ['electricity', 'datarun.utility.electricity.transfer-requested.v1', 'U-1'],
+      ['gas', 'datarun.utility.gas.transfer-requested.v1', 'U-1'],
+    ]);
+    expect(planned[0].payload).toEqual({
+      requestId: planned[0].requestId,
+      caseId: CASE.id,
+      utility: 'water',
+      request: 'transfer',
+      accountNumber: 'W-1',
+      effectiveDate: '2026-11-24', // 01:00 the next day in China Standard Time
+      materials: [{ type: 'property-certificate', sha256: CERT.sha256, materialId: CERT.id }],
+      property: { unitNumber: 'U-1', address: '演示市 1 号' },
+      newHolder: { name: '李四', idNumberMasked: '330802********2345' },
+    });
+    expect(JSON.stringify(planned)).not.toContain(SELLER.idNumber);
+    expect(new Set(planned.map((p) => p.requestId)).size).toBe(3);
+  });
+
+  it('plans discounts keyed by account number, naming the matter', () => {
+    const [d] = planRequests({ ...CASE, matterCode: 'subsistence-allowance', property: null, parties: [{ ...BUYER, role: 'applicant' }] }, [{ notify: 'water', request: 'discount', materials: [], holderRole: 'applicant' }], [], new Date(), ids);
+    expect(d).toMatchObject({ topic: 'datarun.utility.water.discount-requested.v1', key: 'W-1', payload: { matter: 'subsistence-allowance', holder: { name: '李四' } } });
+    expect(d.payload).not.toHaveProperty('property');
+  });
+
+  it('names everything missing at once and plans nothing', () => {
+    const lacking = { ...CASE, property: null, utilityAccounts: { water: 'W-1' } };
+    let thrown: unknown;
+    try {
+      planRequests(lacking, TRANSFERS, [], new Date(), ids);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toMatchObject({ code: 'VALIDATION_FAILED' });
+    const detail = (thrown as Error).message;
+    for (const part of ['utilityAccounts.electricity', 'utilityAccounts.gas', 'property,', 'material property-certificate']) expect(detail).toContain(part);
+    expect(detail).not.toContain('utilityAccounts.water');
+  });
+
+  it('refuses a holder role no party has', () => {
+    expect(() => planRequests(CASE, [{ ...TRANSFERS[0], holderRole: 'heir' }], [CERT], new Date(), ids)).toThrow(/a party with role heir/);
+  });
+
+  it('takes the first party when the matter names no holder role', () => {
+    const [p] = planRequests(CASE, [{ notify: 'water', request: 'transfer', materials: [] }], [], new Date(), ids);
+    expect(p.payload).toMatchObject({ newHolder: { name: '张三' } });
+  });
+});
+
+describe('maskIdNumber and effectiveDateOf', () => {
+  it('keeps the region and the last four characters only', () => {
+    expect(maskIdNumber('11010519491231002X')).toBe('110105********002X');
+  });
+  it('books the date in China Standard Time', () => {
+    expect(effectiveDateOf(new Date('2026-11-23T15:59:59Z'))).toBe('2026-11-23');
+    expect(effectiveDateOf(new Date('2026-11-23T16:00:00Z'))).toBe('2026-11-24');
+  });
+});
