@@ -3,7 +3,7 @@ export { MEMBER_KINDS } from './types.js';
 export { InMemoryKeyDirectory } from './in-memory-key-directory.js';
 export { MAX_JWKS_KEYS, MIN_RSA_MODULUS_BITS, jwksToKeyObjects, publicJwkOf, publicKeyFileToJwks } from './jwks.js';
 export type { Jwks, PublicJwk } from './jwks.js';
-export { CITIZEN_IDP_ISSUER, DATARUN_AUDIENCE, TokenVerifier } from './token-verifier.js';
+export { CITIZEN_IDP_ISSUER, DATARUN_AUDIENCE, TokenVerifier, decodeJson as decodeJoseJson } from './token-verifier.js';
 export type { TokenVerifierOptions } from './token-verifier.js';
 export { mintToken, signingAlgorithmOf } from './mint-token.js';
 export type { MintTokenInput } from './mint-token.js';

@@ -222,7 +222,8 @@ function fromJsonWebTokenError(error: unknown, audience: string): Problem {
   return invalid('the token could not be verified');
 }
 
-function decodeJson(part: string): Record<string, unknown> | undefined {
+/** A base64url JSON object (a JOSE header or claims), or undefined when it is not one. */
+export function decodeJson(part: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
     return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;

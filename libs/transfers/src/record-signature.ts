@@ -1,5 +1,5 @@
 import { createPrivateKey, type KeyObject, sign, verify } from 'node:crypto';
-import { type KeyDirectory, type MemberKeys, signingAlgorithmOf } from '@datarun/auth';
+import { decodeJoseJson, type KeyDirectory, type MemberKeys, signingAlgorithmOf } from '@datarun/auth';
 import { cloudEvent, toKafkaMessage } from '@datarun/messaging';
 import type { Message } from 'kafkajs';
 
@@ -48,7 +48,7 @@ export async function verifyRecordSignature(body: Buffer, signature: string | un
   }
   const parts = signature.length <= MAX_SIGNATURE_LENGTH ? DETACHED_JWS.exec(signature) : null;
   if (!parts) return refuse(`${RECORD_SIGNATURE_HEADER} is not a detached JWS (<b64url protected header>..<b64url signature>, RFC 7515 Appendix F)`);
-  const header = decodeHeader(parts[1]);
+  const header = decodeJoseJson(parts[1]);
   if (!header) return refuse(`${RECORD_SIGNATURE_HEADER}: the protected header is not a JSON object`);
   const { alg, kid } = header;
   if (alg !== 'RS256' && alg !== 'ES256') return refuse(`${RECORD_SIGNATURE_HEADER}: alg must be RS256 or ES256`);
@@ -104,15 +104,6 @@ function signingInput(encodedHeader: string, body: Buffer): Buffer {
 
 function toBytes(body: Buffer | string): Buffer {
   return typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-}
-
-function decodeHeader(part: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Names from the event itself, bounded and quoted so a hostile value cannot make a long or misleading reason. */

@@ -11,6 +11,7 @@ import { assertEventBody, EVENT_TYPES } from '../events.js';
 import { type MaterialLinks, materialLinksOf } from '../material-links.js';
 import type { RequestKind } from '../topics.js';
 import { UtilityTopics } from './utility-topics.js';
+import { InterruptibleSleep } from './interruptible-sleep.js';
 
 interface OutboxRow {
   seq: string;
@@ -53,7 +54,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private leader = false;
   private stopped = false;
   private loop?: Promise<void>;
-  private wake?: () => void;
+  private readonly pause = new InterruptibleSleep();
   readonly sendFailures: Counter;
   readonly published: Counter;
   readonly leaderGauge: Gauge;
@@ -78,7 +79,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    this.wake?.();
+    this.pause.wake();
     await this.loop;
     await this.lockClient?.end().catch(() => undefined);
   }
@@ -97,17 +98,17 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
           topicsCheckedAt = Date.now();
         }
         if (!(await this.holdLeadership())) {
-          await this.sleep(1000);
+          await this.pause.sleep(1000);
           continue;
         }
         const sent = await this.publishBatch();
         failures = 0;
-        if (sent < this.config.transfers.relayBatchSize) await this.sleep(this.config.transfers.relayPollMs);
+        if (sent < this.config.transfers.relayBatchSize) await this.pause.sleep(this.config.transfers.relayPollMs);
       } catch (error) {
         const wait = BACKOFF_MS[Math.min(failures, BACKOFF_MS.length - 1)];
         failures += 1;
         this.logger.warn(`outbox publishing failed (attempt ${failures}, next in ${wait} ms): ${(error as Error).message}`);
-        await this.sleep(wait);
+        await this.pause.sleep(wait);
       }
     }
   }
@@ -217,15 +218,5 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       fields: Object.keys(row.payload).sort(),
       reason: `published to ${row.topic}`,
     };
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
   }
 }

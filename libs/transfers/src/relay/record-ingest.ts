@@ -12,6 +12,7 @@ import { DataSource } from 'typeorm';
 import { deadLetter, headerText, type OriginalMessage } from '../dead-letters.js';
 import { RECORD_EVENT_TYPE, RECORD_SIGNATURE_HEADER, verifyRecordSignature } from '../record-signature.js';
 import { DEAD_LETTER_TOPIC, RECORDS_TOPIC, recordsTopic, topicSpec } from '../topics.js';
+import { InterruptibleSleep } from './interruptible-sleep.js';
 
 export const RELAY_RECORDS_GROUP = 'datarun-relay-records';
 const POLL_MS = 3000;
@@ -50,7 +51,7 @@ export class RecordIngest implements OnApplicationBootstrap, OnModuleDestroy {
   private subscribed: string[] = [];
   private stopped = false;
   private loop?: Promise<void>;
-  private wake?: () => void;
+  private readonly pause = new InterruptibleSleep();
   readonly outcomes: Counter;
 
   constructor(
@@ -71,7 +72,7 @@ export class RecordIngest implements OnApplicationBootstrap, OnModuleDestroy {
   /** Before the messaging module closes its client (onApplicationShutdown), so no restart races it. */
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
-    this.wake?.();
+    this.pause.wake();
     await this.loop;
     await this.stopConsumer();
   }
@@ -84,7 +85,7 @@ export class RecordIngest implements OnApplicationBootstrap, OnModuleDestroy {
         // Readiness names a broker or database outage; the next poll tries again.
         this.logger.warn(`records topics not refreshed, next try in ${POLL_MS} ms: ${(error as Error).message}`);
       }
-      await this.sleep(POLL_MS);
+      await this.pause.sleep(POLL_MS);
     }
   }
 
@@ -184,15 +185,6 @@ export class RecordIngest implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
