@@ -237,4 +237,21 @@ describe('property transfer propagates to the utilities', () => {
     expect(bridgeMetrics).toMatch(/^datarun_kafka_consumer_lag\{group="datarun-utility-bridge-water",topic="datarun.utility.water.transfer-requested.v1"\} 0$/m);
     expect(bridgeMetrics).toMatch(/^datarun_bridge_requests_total\{outcome="completed"\} [1-9]/m);
   });
+
+  it('dead-letters a request whose material no longer matches its hash, and applies nothing', async () => {
+    const { caseId, accounts } = await openTransferCase(world, 'tampered');
+    // Someone alters the stored bytes after the upload: the hash in the request is the declared one.
+    await world.city.db.ownerQuery(`UPDATE case_material SET bytes = $2 WHERE case_id = $1`, [caseId, Buffer.from('%PDF-1.7 altered')]);
+    const completed = await world.city.gateway.http.post(`/v1/cases/${caseId}/complete`).set('authorization', world.city.hall.auth()).expect(200);
+    const ids = completed.body.transfers.map((t: { requestId: string }) => t.requestId);
+    const letters = await eventually('three dead letters', async () => {
+      const found = await rows(`SELECT reason, dead_lettered_by FROM dead_letter WHERE reason LIKE 'MATERIAL_HASH_MISMATCH%' AND message_key = $1`, ['UNIT-tampered']);
+      return found.length === 3 ? found : undefined;
+    });
+    expect(letters.map((l) => l.dead_lettered_by).sort()).toEqual(UTILITIES.map((k) => `datarun.utility-bridge.${k}`).sort());
+    // Received (accepted) but never applied: the case keeps them open, for follow-up.
+    await eventually('all three accepted', async () => ((await getCase(caseId)).transfers.every((t: { state: string }) => t.state === 'accepted') ? true : undefined));
+    for (const kind of UTILITIES) expect((await sandboxRequests(kind)).some((r) => r.accountNumber === accounts[kind])).toBe(false);
+    expect(await rows(`SELECT * FROM bridge_inbox WHERE event_id = ANY($1::uuid[])`, [ids])).toHaveLength(0);
+  });
 });
