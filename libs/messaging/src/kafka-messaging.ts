@@ -200,7 +200,10 @@ function pinoLogCreator(logger: PinoLogger): logCreator {
     const { message, ...extra } = log;
     const error = extra.error instanceof Error ? `${extra.error.name}: ${extra.error.message}` : extra.error;
     const fields = { component: 'kafkajs', namespace: log.namespace, broker: extra.broker, groupId: extra.groupId, topic: extra.topic, error };
-    if (level <= KafkaLogLevel.ERROR) logger.error(fields, message);
+    // Two components creating the same topic at once is success for us (ensureTopics re-checks);
+    // kafkajs still logs the broker's "already exists" answer as an error.
+    if (message.startsWith('Response CreateTopics') && String(error).includes('Topic creation errors')) logger.debug(fields, message);
+    else if (level <= KafkaLogLevel.ERROR) logger.error(fields, message);
     else if (level === KafkaLogLevel.WARN) logger.warn(fields, message);
     else logger.debug(fields, message);
   };
