@@ -145,13 +145,33 @@ export class KafkaMessaging {
    * Every send of the process goes through here, one at a time: kafkajs' idempotent producer is
    * experimental and known to lose messages when sends overlap (its sequence numbers race), so the
    * producer never has two calls in flight whoever calls it.
+   *
+   * A failed send discards the producer: its sequence numbers may no longer match the broker's.
+   * kafkajs rolls a partition's sequence back whenever a produce request fails, even when the
+   * broker wrote the batch (its answer lost when the broker crashed, or another partition of the
+   * same request refused), so the next batch to that partition reuses the sequence with other
+   * contents and is refused with OUT_OF_ORDER_SEQUENCE_NUMBER, on every send, forever (kafkajs
+   * #598; seen by test/fault/transfer-broker-outage.e2e.ts). A fresh producer gets a new producer
+   * id; what the failed send did write arrives twice, and consumers drop the copy by event id.
    */
   private send(work: (producer: Producer) => Promise<unknown>): Promise<void> {
     const run = this.sending.then(async () => {
-      await work(await this.connectedProducer());
+      const producer = await this.connectedProducer();
+      try {
+        await work(producer);
+      } catch (error) {
+        this.discardProducer();
+        throw error;
+      }
     });
     this.sending = run.catch(() => undefined);
     return run;
+  }
+
+  private discardProducer(): void {
+    const discarded = this.producer;
+    this.producer = undefined;
+    void discarded?.then((p) => p.disconnect()).catch(() => undefined);
   }
 
   /** Readiness: asks the cluster for its metadata, failing fast instead of retrying. */

@@ -63,7 +63,9 @@ export class StatusConsumer implements OnApplicationBootstrap {
       const found: Array<{ case_id: string; matter_code: string; moved: boolean }> = await em.query(
         `WITH target AS (SELECT t.seq, t.case_id, t.utility, c.matter_code, (${RANK.replace(/state/g, 't.state')}) < $2 AS forward
                            FROM transfer_request t JOIN service_case c ON c.id = t.case_id WHERE t.request_id = $1 AND t.utility = $6 FOR UPDATE OF t),
-              moved AS (UPDATE transfer_request SET state = $3, reference = coalesce($4, reference), reason = $5, updated_at = now()
+              moved AS (UPDATE transfer_request SET state = $3, reference = coalesce($4, reference), reason = $5, updated_at = now(),
+                                -- A status proves the broker carried the request, even when its send looked failed.
+                                published_at = coalesce(published_at, now()), last_error = NULL
                          WHERE seq = (SELECT seq FROM target WHERE forward) RETURNING 1)
          SELECT case_id, matter_code, (SELECT count(*) FROM moved) > 0 AS moved FROM target`,
         [status.requestId, RANK_OF[status.state], status.state, status.reference ?? null, status.state === 'rejected' ? (status.reason ?? null) : null, status.utility],
