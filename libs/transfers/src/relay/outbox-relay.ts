@@ -55,6 +55,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private stopped = false;
   private loop?: Promise<void>;
   private readonly pause = new InterruptibleSleep();
+  /** Sequence numbers sent and acknowledged whose rows are being marked. */
+  private readonly marking = new Set<string>();
+  private markingBatch: Promise<void> = Promise.resolve();
   readonly sendFailures: Counter;
   readonly published: Counter;
   readonly leaderGauge: Gauge;
@@ -81,6 +84,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     this.stopped = true;
     this.pause.wake();
     await this.loop;
+    await this.markingBatch;
     await this.lockClient?.end().catch(() => undefined);
   }
 
@@ -146,8 +150,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     const rows: OutboxRow[] = await this.dataSource.query(
       `SELECT t.seq, t.request_id, t.case_id, c.matter_code, t.utility, t.request_kind, t.topic, t.message_key, t.payload
          FROM transfer_request t JOIN service_case c ON c.id = t.case_id
-        WHERE t.state = 'pending' ORDER BY t.seq LIMIT $1`,
-      [this.config.transfers.relayBatchSize],
+        WHERE t.state = 'pending' AND NOT (t.seq = ANY($2::bigint[])) ORDER BY t.seq LIMIT $1`,
+      [this.config.transfers.relayBatchSize, [...this.marking]],
     );
     if (rows.length === 0) return 0;
     const byTopic = new Map<string, Message[]>();
@@ -178,20 +182,38 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       await this.dataSource.query(`UPDATE transfer_request SET last_error = $2 WHERE seq = ANY($1::bigint[]) AND state = 'pending'`, [seqs, (error as Error).message.slice(0, 500)]).catch(() => undefined);
       throw error;
     }
-    await this.dataSource.transaction(async (em) => {
-      // A status may already have moved a row past 'published' (a fast utility): keep it.
-      await em.query(
-        `UPDATE transfer_request
-            SET state = CASE WHEN state = 'pending' THEN 'published' ELSE state END,
-                published_at = now(), updated_at = CASE WHEN state = 'pending' THEN now() ELSE updated_at END,
-                sends = sends + 1, last_error = NULL
-          WHERE seq = ANY($1::bigint[])`,
-        [seqs],
-      );
-      await this.audit.appendAllWithin(em, sendable.map((r) => this.auditEventOf(r)));
+    // Marking (and auditing) this batch overlaps the next batch's read and send: at most one mark
+    // is in flight, and its rows are left out of the next read so they are not sent again.
+    for (const seq of seqs) this.marking.add(seq);
+    await this.markingBatch;
+    this.markingBatch = this.markPublished(sendable).finally(() => {
+      for (const seq of seqs) this.marking.delete(seq);
     });
-    this.published.inc(sendable.length);
     return rows.length;
+  }
+
+  /**
+   * Marks acknowledged rows published and audits each, in one transaction. When that fails the
+   * rows stay pending and are sent again later: a copy the bridges' inboxes drop, never a loss.
+   */
+  private async markPublished(sent: readonly OutboxRow[]): Promise<void> {
+    try {
+      await this.dataSource.transaction(async (em) => {
+        // A status may already have moved a row past 'published' (a fast utility): keep it.
+        await em.query(
+          `UPDATE transfer_request
+              SET state = CASE WHEN state = 'pending' THEN 'published' ELSE state END,
+                  published_at = now(), updated_at = CASE WHEN state = 'pending' THEN now() ELSE updated_at END,
+                  sends = sends + 1, last_error = NULL
+            WHERE seq = ANY($1::bigint[])`,
+          [sent.map((r) => r.seq)],
+        );
+        await this.audit.appendAllWithin(em, sent.map((r) => this.auditEventOf(r)));
+      });
+      this.published.inc(sent.length);
+    } catch (error) {
+      this.logger.warn(`${sent.length} acknowledged requests could not be marked published; they will be sent again: ${(error as Error).message}`);
+    }
   }
 
   private messageOf(row: OutboxRow): Message {
