@@ -90,7 +90,7 @@ describe('a bridge killed mid-batch and restarted', () => {
     expect(await count(world, `SELECT count(*) AS n FROM bridge_inbox WHERE utility = 'water'`)).toBe(total);
     // The fault happened: redelivered requests were seen and skipped by the inbox.
     const redelivered = await count(world, `SELECT coalesce(sum(redeliveries), 0) AS n FROM bridge_inbox WHERE utility = 'water'`);
-    expect(redelivered).toBeGreaterThan(0);
+    expect(redelivered).toBeGreaterThanOrEqual(5); // killed at least 10 requests after the last commit
     expect(await bridges[1].metric('datarun_bridge_inbox_duplicates_total')).toBe(redelivered);
   }, 240_000);
 });

@@ -15,8 +15,9 @@ export interface ConsumeOptions {
   readonly onMessage: (payload: EachMessagePayload) => Promise<void>;
   /**
    * Offsets are committed only for messages whose `onMessage` resolved, every this many messages
-   * or this often, whichever comes first (kafkajs' auto-commit of resolved offsets). A crash
-   * between two commits redelivers what came after the last one: consumers must be idempotent.
+   * or this often, whichever comes first, and before a clean disconnect. A crash between two
+   * commits redelivers what came after the last one: consumers must be idempotent. Without it,
+   * kafkajs' auto-commit (after each fetched batch and every second).
    */
   readonly commitEvery?: { readonly messages: number; readonly ms: number };
   /**
@@ -37,6 +38,8 @@ export class KafkaMessaging {
   private readonly kafka: Kafka;
   private producer?: Promise<Producer>;
   private readonly consumers = new Set<Consumer>();
+  /** Commits of consumers with their own commit cadence, run before they disconnect. */
+  private readonly flushes = new Map<Consumer, () => Promise<void>>();
   /** Sends of this process, one after another (see `send`). */
   private sending: Promise<unknown> = Promise.resolve();
 
@@ -117,19 +120,57 @@ export class KafkaMessaging {
     await consumer.connect();
     await consumer.subscribe({ topics: options.topics.map((t) => this.physical(t)), fromBeginning: options.fromBeginning ?? true });
     const prefix = this.config.topicPrefix;
+    const logical: ConsumeOptions['onMessage'] = prefix ? (payload) => options.onMessage({ ...payload, topic: payload.topic.slice(prefix.length) }) : options.onMessage;
+    if (!options.commitEvery) {
+      // kafkajs commits what resolved after each batch and every second.
+      await consumer.run({ autoCommit: true, autoCommitInterval: 1000, eachMessage: logical });
+      return consumer;
+    }
+    // Our own commits (kafkajs' auto-commit would also commit at the end of every fetched batch):
+    // only offsets whose work finished, every `messages` or `ms`, and before a clean disconnect.
+    const every = options.commitEvery;
+    const done = new Map<string, { topic: string; partition: number; offset: string }>();
+    let since = 0;
+    let lastCommit = Date.now();
+    const commit = async () => {
+      if (done.size === 0) return;
+      const offsets = [...done.values()];
+      done.clear();
+      since = 0;
+      lastCommit = Date.now();
+      await consumer.commitOffsets(offsets);
+    };
+    const timer = setInterval(() => {
+      if (Date.now() - lastCommit >= every.ms) commit().catch((error: Error) => this.logger?.warn({ groupId: options.groupId, err: error }, `offset commit failed, will retry: ${error.message}`));
+    }, Math.min(every.ms, 1000));
+    timer.unref();
+    this.flushes.set(consumer, async () => {
+      clearInterval(timer);
+      await commit().catch(() => undefined);
+    });
     await consumer.run({
-      autoCommit: true,
-      autoCommitThreshold: options.commitEvery?.messages ?? 100,
-      autoCommitInterval: options.commitEvery?.ms ?? 1000,
-      eachMessage: prefix ? (payload) => options.onMessage({ ...payload, topic: payload.topic.slice(prefix.length) }) : options.onMessage,
+      autoCommit: false,
+      eachMessage: async (payload) => {
+        await logical(payload);
+        done.set(`${payload.topic}:${payload.partition}`, { topic: payload.topic, partition: payload.partition, offset: (BigInt(payload.message.offset) + 1n).toString() });
+        since += 1;
+        if (since >= every.messages || Date.now() - lastCommit >= every.ms) await commit();
+      },
     });
     return consumer;
   }
 
-  /** Stops one consumer started by `consume` (its uncommitted offsets are committed first by kafkajs). */
+  /** Stops one consumer started by `consume`, committing the offsets of finished work first. */
   async stopConsumer(consumer: Consumer): Promise<void> {
     this.consumers.delete(consumer);
+    await this.flushOffsets(consumer);
     await consumer.disconnect();
+  }
+
+  private async flushOffsets(consumer: Consumer): Promise<void> {
+    const flush = this.flushes.get(consumer);
+    this.flushes.delete(consumer);
+    await flush?.();
   }
 
   /**
@@ -193,7 +234,10 @@ export class KafkaMessaging {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([...this.consumers].map((c) => c.disconnect()));
+    await Promise.allSettled([...this.consumers].map(async (c) => {
+      await this.flushOffsets(c);
+      await c.disconnect();
+    }));
     this.consumers.clear();
     if (this.producer) {
       const producer = await this.producer.catch(() => undefined);
