@@ -2,7 +2,7 @@
 // (group commit, as the gateway does) into a fresh schema, then verifies the whole log and drops
 // the schema. `npm run bench` runs it as a child process (`--audit-records`, default a million);
 // the smoke in `npm test` calls auditAppendAndVerify with a few hundred. Prints JSON; asserts nothing.
-//   node dist/test/bench/audit-verify.bench.js [records, default 1000000]
+//   node dist/test/bench/audit-verify.bench.js [records, default 1000000] [workers, default: verifyAuditLog's]
 import { generateKeyPairSync } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { AuditCheckpoints, AuditLog, verifyAuditLog, type VerifyReport } from '@datarun/audit';
@@ -16,11 +16,15 @@ export interface AuditBenchResult {
   readonly appendPerSecond: number;
   readonly verifySeconds: number;
   readonly verifyPerSecond: number;
+  /** CPU seconds of this process (main thread and workers) while verifying; PostgreSQL's are not included. */
+  readonly verifyCpuSeconds: number;
+  /** Worker threads asked for (undefined: verifyAuditLog's default, one per core from 250,000 records). */
+  readonly workers?: number;
   readonly report: VerifyReport;
 }
 
 /** `env`: the process environment to configure from; the schema is always a fresh one. */
-export async function auditAppendAndVerify(records: number, env: Record<string, string | undefined> = process.env): Promise<AuditBenchResult> {
+export async function auditAppendAndVerify(records: number, env: Record<string, string | undefined> = process.env, workers?: number): Promise<AuditBenchResult> {
   const schema = `bench_audit_${Date.now().toString(36)}_${process.pid}`;
   const config: DatarunConfig = loadConfig({ ...env, DATABASE_SCHEMA: schema });
   await runMigrations(config.database);
@@ -42,9 +46,20 @@ export async function auditAppendAndVerify(records: number, env: Record<string, 
     const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     await new AuditCheckpoints(app, { signing: key.privateKey, trusted: key.publicKey }, '/dev/null').signNow();
     const v0 = performance.now();
-    const report = await verifyAuditLog(app, { trustedKey: key.publicKey });
+    const cpu0 = process.cpuUsage();
+    const report = await verifyAuditLog(app, { trustedKey: key.publicKey, workers });
+    const cpu = process.cpuUsage(cpu0);
     const verifySeconds = (performance.now() - v0) / 1000;
-    return { records, appendSeconds, appendPerSecond: Math.round(records / appendSeconds), verifySeconds, verifyPerSecond: Math.round(report.checked / verifySeconds), report };
+    return {
+      records,
+      appendSeconds,
+      appendPerSecond: Math.round(records / appendSeconds),
+      verifySeconds,
+      verifyPerSecond: Math.round(report.checked / verifySeconds),
+      verifyCpuSeconds: Math.round((cpu.user + cpu.system) / 1e4) / 100,
+      ...(workers === undefined ? {} : { workers }),
+      report,
+    };
   } finally {
     await app.destroy();
     await owner.query(`DROP SCHEMA "${schema}" CASCADE`);
@@ -53,5 +68,6 @@ export async function auditAppendAndVerify(records: number, env: Record<string, 
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  console.log(JSON.stringify(await auditAppendAndVerify(Number(process.argv[2] ?? 1_000_000))));
+  const workers = process.argv[3] === undefined ? undefined : Number(process.argv[3]);
+  console.log(JSON.stringify(await auditAppendAndVerify(Number(process.argv[2] ?? 1_000_000), process.env, workers)));
 }
