@@ -2,9 +2,9 @@
 // and gas move to the new owner through the outbox, the relay, the real broker and one bridge per
 // utility, which fetch and verify the submitted certificate; the case ends "3 of 3 completed".
 import { jest } from '@jest/globals';
-import { fromKafkaMessage, KafkaMessaging } from '@datarun/messaging';
+import { fromKafkaMessage, KafkaMessaging, toKafkaMessage } from '@datarun/messaging';
 import { SUBSISTENCE_ALLOWANCE } from '@datarun/registry';
-import { MaterialLinks, materialLinksOf, requestTopic } from '@datarun/transfers';
+import { MaterialLinks, materialLinksOf, requestTopic, STATUS_TOPIC, statusEvent } from '@datarun/transfers';
 import { eventually, openTransferCase, sha256, type TransferWorld, buildTransferWorld, UTILITIES } from '../support/transfers.js';
 
 jest.setTimeout(120_000);
@@ -253,5 +253,26 @@ describe('property transfer propagates to the utilities', () => {
     await eventually('all three accepted', async () => ((await getCase(caseId)).transfers.every((t: { state: string }) => t.state === 'accepted') ? true : undefined));
     for (const kind of UTILITIES) expect((await sandboxRequests(kind)).some((r) => r.accountNumber === accounts[kind])).toBe(false);
     expect(await rows(`SELECT * FROM bridge_inbox WHERE event_id = ANY($1::uuid[])`, [ids])).toHaveLength(0);
+  });
+
+  it('dead-letters a malformed status and a status for no known request, and carries on', async () => {
+    const messaging = new KafkaMessaging(world.config.kafka);
+    try {
+      const stranger = statusEvent('datarun.utility-bridge.water', { requestId: '00000000-0000-4000-8000-00000000abcd', utility: 'water', state: 'completed', reference: 'W-x' });
+      await messaging.publish(STATUS_TOPIC, [{ key: 'bad-status', value: '{"requestId":' }, toKafkaMessage(stranger, stranger.data.requestId)]);
+    } finally {
+      await messaging.close();
+    }
+    const letters = await eventually('two status dead letters', async () => {
+      const found = await rows(`SELECT reason, dead_lettered_by FROM dead_letter WHERE topic = $1 ORDER BY dlq_offset`, [STATUS_TOPIC]);
+      return found.length >= 2 ? found : undefined;
+    });
+    expect(letters.map((l) => l.dead_lettered_by)).toEqual(['relay', 'relay']);
+    expect(letters[0].reason).toMatch(/not a CloudEvents 1\.0 binary-mode message/);
+    expect(letters[1].reason).toBe('status for unknown request 00000000-0000-4000-8000-00000000abcd of water');
+    // The consumer carries on: a transfer completes afterwards.
+    const { caseId } = await openTransferCase(world, 'after-bad-status');
+    await world.city.gateway.http.post(`/v1/cases/${caseId}/complete`).set('authorization', world.city.hall.auth()).expect(200);
+    await eventually('3 of 3 after the bad statuses', async () => ((await getCase(caseId)).progress.completed === 3 ? true : undefined));
   });
 });

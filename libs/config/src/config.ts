@@ -64,7 +64,7 @@ const variables = z.object({
   MATERIAL_LINK_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 86400).default(6 * 3600),
   TRANSFER_FOLLOW_UP_SECONDS: z.coerce.number().int().min(1).default(900),
   RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(1000),
-  RELAY_POLL_MS: z.coerce.number().int().min(10).max(60000).default(100),
+  RELAY_POLL_MS: z.coerce.number().int().min(10).max(60000).default(50),
   KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(1000).default(6),
   UTILITY_SYSTEM_URL: z.string().url().optional(),
   BRIDGE_COMMIT_EVERY: z.coerce.number().int().min(1).max(100_000).default(20),

@@ -1,5 +1,5 @@
 import type { DatarunConfig } from '@datarun/config';
-import { Kafka, Partitioners, type Admin, type Consumer, type EachMessagePayload, type ITopicConfig, type Message, type Producer, logLevel as KafkaLogLevel, type logCreator } from 'kafkajs';
+import { Kafka, Partitioners, type Admin, type Consumer, type EachMessagePayload, type ITopicConfig, type KafkaMessage, type Message, type Producer, logLevel as KafkaLogLevel, type logCreator } from 'kafkajs';
 import type { Logger as PinoLogger } from 'pino';
 
 export interface TopicSpec {
@@ -155,6 +155,35 @@ export class KafkaMessaging {
         done.set(`${payload.topic}:${payload.partition}`, { topic: payload.topic, partition: payload.partition, offset: (BigInt(payload.message.offset) + 1n).toString() });
         since += 1;
         if (since >= every.messages || Date.now() - lastCommit >= every.ms) await commit();
+      },
+    });
+    return consumer;
+  }
+
+  /**
+   * Like `consume`, but hands over each fetched batch of one partition at once, so a consumer can
+   * do one transaction per batch instead of one per message. Offsets are resolved, and committed
+   * by kafkajs, only after `onBatch` resolves.
+   */
+  async consumeBatches(options: Omit<ConsumeOptions, 'onMessage' | 'commitEvery'> & { readonly onBatch: (batch: { topic: string; partition: number; messages: KafkaMessage[] }) => Promise<void> }): Promise<Consumer> {
+    const consumer = this.kafka.consumer({ groupId: this.physical(options.groupId), sessionTimeout: 10000, heartbeatInterval: 1000, allowAutoTopicCreation: false, maxWaitTimeInMs: 500 });
+    this.consumers.add(consumer);
+    consumer.on(consumer.events.CRASH, (event) => {
+      const { error, restart } = event.payload as { error: Error; restart: boolean };
+      if (restart) return;
+      this.logger?.fatal({ groupId: options.groupId, err: error }, `Kafka consumer ${options.groupId} crashed and will not restart: ${error.message}`);
+      options.onCrash?.(error);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: options.topics.map((t) => this.physical(t)), fromBeginning: options.fromBeginning ?? true });
+    const prefix = this.config.topicPrefix;
+    await consumer.run({
+      autoCommit: true,
+      eachBatchAutoResolve: true,
+      partitionsConsumedConcurrently: 2,
+      eachBatch: async ({ batch }) => {
+        if (batch.messages.length === 0) return;
+        await options.onBatch({ topic: batch.topic.slice(prefix.length), partition: batch.partition, messages: batch.messages });
       },
     });
     return consumer;

@@ -201,11 +201,13 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       await this.dataSource.transaction(async (em) => {
         // A status may already have moved a row past 'published' (a fast utility): keep it.
         await em.query(
-          `UPDATE transfer_request
+          // Locked in outbox order, as the status consumer locks them: no deadlock between the two.
+          `WITH locked AS (SELECT seq FROM transfer_request WHERE seq = ANY($1::bigint[]) ORDER BY seq FOR UPDATE)
+           UPDATE transfer_request
               SET state = CASE WHEN state = 'pending' THEN 'published' ELSE state END,
                   published_at = now(), updated_at = CASE WHEN state = 'pending' THEN now() ELSE updated_at END,
                   sends = sends + 1, last_error = NULL
-            WHERE seq = ANY($1::bigint[])`,
+            WHERE seq IN (SELECT seq FROM locked)`,
           [sent.map((r) => r.seq)],
         );
         await this.audit.appendAllWithin(em, sent.map((r) => this.auditEventOf(r)));
