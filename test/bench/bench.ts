@@ -6,7 +6,7 @@
 //
 //   node dist/test/bench/bench.js [--people 100000] [--cases 2000] [--duration 20] [--warmup 3]
 //        [--concurrency 16,64] [--audit-records 1000000] [--skip-audit]
-//        [--transfer-rate 20] [--drain-rows 50000]
+//        [--transfer-rate 20] [--drain-rows 50000] [--transfers-only]
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
@@ -60,6 +60,8 @@ const { values: args } = parseArgs({
     'skip-audit': { type: 'boolean', default: false },
     'transfer-rate': { type: 'string', default: '20' },
     'drain-rows': { type: 'string', default: '50000' },
+    // Only the transfer phases (and no audit phase): for working on propagation and the relay.
+    'transfers-only': { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -249,37 +251,46 @@ try {
     };
   };
 
-  // 2. Lookups at each concurrency, audited one row per request.
-  for (const c of concurrencies) {
-    const r = await phase(`lookups c=${c}`, () => auditedPhase('lookups', { gatewayUrl, token: token(), cases, db, connections: c, ...load, hooks: watch(`lookups c=${c}`) }));
-    if (r) phases.lookups.push(r);
-  }
-  // 3. Baselines on the same data at the same concurrency.
-  const keys = cases.map((c) => c.idNumber);
-  for (const c of concurrencies) {
-    const r = await phase(`pg select c=${c}`, () => pgSelectBaseline({ connectionString: config.database.url, schema: config.database.schema, keys, connections: c, ...load, hooks: watch(`pg select c=${c}`) }));
-    if (r) phases.pgSelect.push(r);
-  }
-  if (await phase('pgbench -i -s 10', () => pgbenchInit(config.database.ownerUrl, db, 10)) !== undefined) {
+  if (!args['transfers-only']) {
+    // 2. Lookups at each concurrency, audited one row per request.
     for (const c of concurrencies) {
-      const r = await phase(`pgbench -S c=${c}`, () => pgbenchBaseline({ ownerUrl: config.database.ownerUrl, connections: c, ...load }));
-      if (r) phases.pgbench.push(r);
+      const r = await phase(`lookups c=${c}`, () => auditedPhase('lookups', { gatewayUrl, token: token(), cases, db, connections: c, ...load, hooks: watch(`lookups c=${c}`) }));
+      if (r) phases.lookups.push(r);
     }
-  }
-  const bodies = cases.map((c) => JSON.stringify({ source: 'household', subject: { idNumber: c.idNumber }, purpose: 'property-transfer', caseId: c.caseId }));
-  for (const c of concurrencies) {
-    const r = await phase(`bare fastify c=${c}`, () => bareHttpBaseline({ bodies, connections: c, ...load }));
-    if (r) phases.bareHttp.push(r);
-  }
-  // 4. Verifications and evidence bundles at concurrency 16.
-  phases.verifications = await phase('verifications c=16', () => auditedPhase('verifications', { gatewayUrl, token: token(), cases, db, connections: 16, ...load, hooks: watch('verifications c=16') }));
-  phases.bundles = await phase('evidence bundles c=16', () => auditedPhase('evidence-bundles', { gatewayUrl, token: token(), cases, db, connections: 16, ...load, hooks: watch('evidence bundles c=16') }));
-  if (gatewayPid) footprint.gatewayAfterRun = memoryOf(gatewayPid);
+    // 3. Baselines on the same data at the same concurrency.
+    const keys = cases.map((c) => c.idNumber);
+    for (const c of concurrencies) {
+      const r = await phase(`pg select c=${c}`, () => pgSelectBaseline({ connectionString: config.database.url, schema: config.database.schema, keys, connections: c, ...load, hooks: watch(`pg select c=${c}`) }));
+      if (r) phases.pgSelect.push(r);
+    }
+    if (await phase('pgbench -i -s 10', () => pgbenchInit(config.database.ownerUrl, db, 10)) !== undefined) {
+      for (const c of concurrencies) {
+        const r = await phase(`pgbench -S c=${c}`, () => pgbenchBaseline({ ownerUrl: config.database.ownerUrl, connections: c, ...load }));
+        if (r) phases.pgbench.push(r);
+      }
+    }
+    const bodies = cases.map((c) => JSON.stringify({ source: 'household', subject: { idNumber: c.idNumber }, purpose: 'property-transfer', caseId: c.caseId }));
+    for (const c of concurrencies) {
+      const r = await phase(`bare fastify c=${c}`, () => bareHttpBaseline({ bodies, connections: c, ...load }));
+      if (r) phases.bareHttp.push(r);
+    }
+    // 4. Verifications and evidence bundles at concurrency 16.
+    phases.verifications = await phase('verifications c=16', () => auditedPhase('verifications', { gatewayUrl, token: token(), cases, db, connections: 16, ...load, hooks: watch('verifications c=16') }));
+    phases.bundles = await phase('evidence bundles c=16', () => auditedPhase('evidence-bundles', { gatewayUrl, token: token(), cases, db, connections: 16, ...load, hooks: watch('evidence bundles c=16') }));
+    if (gatewayPid) footprint.gatewayAfterRun = memoryOf(gatewayPid);
 
+  }
   // 5. Transfers: completion -> outbox -> relay -> Kafka -> three bridges -> statuses -> case.
-  const pairs = pickBuyers(people, config.sandbox.seed, Math.max(2, Math.ceil(transferRate * durationSeconds) * 2));
-  const transferCases = await phase('transfer cases', () => openTransferCases(gatewayUrl, token(), pairs, Math.ceil(transferRate * durationSeconds), started.getTime().toString(36)));
-  if (transferCases) {
+  const warmCount = Math.max(1, Math.ceil(transferRate * warmupSeconds));
+  const pairs = pickBuyers(people, config.sandbox.seed, Math.max(2, (Math.ceil(transferRate * durationSeconds) + warmCount) * 2));
+  const allTransferCases = await phase('transfer cases', () => openTransferCases(gatewayUrl, token(), pairs, Math.ceil(transferRate * durationSeconds) + warmCount, started.getTime().toString(36)));
+  if (allTransferCases) {
+    // The earlier phases left PostgreSQL with dirty pages to write (their audit rows): write them
+    // now rather than in the middle of this phase, then warm the pipeline up like the others.
+    await db.query('CHECKPOINT');
+    const warm = allTransferCases.slice(0, warmCount);
+    const transferCases = allTransferCases.slice(warmCount);
+    await phase(`propagation warm-up (${warmCount} cases)`, () => propagationPhase({ gatewayUrl, token: token(), sandboxUrl: `http://127.0.0.1:${config.ports.sandbox}`, db, cases: warm, ratePerSecond: transferRate, timeoutSeconds: 60 }));
     propagation = await phase(`propagation at ${transferRate} completions/s`, () =>
       propagationPhase({ gatewayUrl, token: token(), sandboxUrl: `http://127.0.0.1:${config.ports.sandbox}`, db, cases: transferCases, ratePerSecond: transferRate, timeoutSeconds: 120 }),
     );
@@ -287,7 +298,7 @@ try {
   relayDrain = await phase(`relay drain of ${drainRows.toLocaleString('en')} outbox rows`, () => relayDrainPhase({ db, rows: drainRows, consumerId: HALL, timeoutSeconds: 300 }));
 
   // 6. Audit append and verification in isolation (a fresh schema in the same database).
-  if (args['skip-audit']) audit = { skipped: true };
+  if (args['skip-audit'] || args['transfers-only']) audit = { skipped: true };
   else {
     await stopSpawned(); // the machine to itself, as "in isolation" means
     audit =
