@@ -105,20 +105,7 @@ export class KafkaMessaging {
 
   /** Starts a consumer group member; offsets are committed after `onMessage` resolves. */
   async consume(options: ConsumeOptions): Promise<Consumer> {
-    const consumer = this.kafka.consumer({ groupId: this.physical(options.groupId), sessionTimeout: 10000, heartbeatInterval: 1000, allowAutoTopicCreation: false,
-      // The broker answers a fetch as soon as data arrives; the wait bounds how long an idle
-      // consumer takes to leave its group on shutdown (kafkajs finishes the fetch first).
-      maxWaitTimeInMs: 500,
-    });
-    this.consumers.add(consumer);
-    consumer.on(consumer.events.CRASH, (event) => {
-      const { error, restart } = event.payload as { error: Error; restart: boolean };
-      if (restart) return;
-      this.logger?.fatal({ groupId: options.groupId, err: error }, `Kafka consumer ${options.groupId} crashed and will not restart: ${error.message}`);
-      options.onCrash?.(error);
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topics: options.topics.map((t) => this.physical(t)), fromBeginning: options.fromBeginning ?? true });
+    const consumer = await this.subscribedConsumer(options);
     const prefix = this.config.topicPrefix;
     const logical: ConsumeOptions['onMessage'] = prefix ? (payload) => options.onMessage({ ...payload, topic: payload.topic.slice(prefix.length) }) : options.onMessage;
     if (!options.commitEvery) {
@@ -166,16 +153,7 @@ export class KafkaMessaging {
    * by kafkajs, only after `onBatch` resolves.
    */
   async consumeBatches(options: Omit<ConsumeOptions, 'onMessage' | 'commitEvery'> & { readonly onBatch: (batch: { topic: string; partition: number; messages: KafkaMessage[] }) => Promise<void> }): Promise<Consumer> {
-    const consumer = this.kafka.consumer({ groupId: this.physical(options.groupId), sessionTimeout: 10000, heartbeatInterval: 1000, allowAutoTopicCreation: false, maxWaitTimeInMs: 500 });
-    this.consumers.add(consumer);
-    consumer.on(consumer.events.CRASH, (event) => {
-      const { error, restart } = event.payload as { error: Error; restart: boolean };
-      if (restart) return;
-      this.logger?.fatal({ groupId: options.groupId, err: error }, `Kafka consumer ${options.groupId} crashed and will not restart: ${error.message}`);
-      options.onCrash?.(error);
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topics: options.topics.map((t) => this.physical(t)), fromBeginning: options.fromBeginning ?? true });
+    const consumer = await this.subscribedConsumer(options);
     const prefix = this.config.topicPrefix;
     await consumer.run({
       autoCommit: true,
@@ -186,6 +164,29 @@ export class KafkaMessaging {
         await options.onBatch({ topic: batch.topic.slice(prefix.length), partition: batch.partition, messages: batch.messages });
       },
     });
+    return consumer;
+  }
+
+  /** A group member of `consume`/`consumeBatches`, connected and subscribed, its crash reported. */
+  private async subscribedConsumer(options: Pick<ConsumeOptions, 'groupId' | 'topics' | 'fromBeginning' | 'onCrash'>): Promise<Consumer> {
+    const consumer = this.kafka.consumer({
+      groupId: this.physical(options.groupId),
+      sessionTimeout: 10000,
+      heartbeatInterval: 1000,
+      allowAutoTopicCreation: false,
+      // The broker answers a fetch as soon as data arrives; the wait bounds how long an idle
+      // consumer takes to leave its group on shutdown (kafkajs finishes the fetch first).
+      maxWaitTimeInMs: 500,
+    });
+    this.consumers.add(consumer);
+    consumer.on(consumer.events.CRASH, (event) => {
+      const { error, restart } = event.payload as { error: Error; restart: boolean };
+      if (restart) return;
+      this.logger?.fatal({ groupId: options.groupId, err: error }, `Kafka consumer ${options.groupId} crashed and will not restart: ${error.message}`);
+      options.onCrash?.(error);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: options.topics.map((t) => this.physical(t)), fromBeginning: options.fromBeginning ?? true });
     return consumer;
   }
 

@@ -88,10 +88,6 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     await this.lockClient?.end().catch(() => undefined);
   }
 
-  get isLeader(): boolean {
-    return this.leader;
-  }
-
   private async run(): Promise<void> {
     let failures = 0;
     let topicsCheckedAt = 0;
