@@ -5,7 +5,7 @@ import { jest } from '@jest/globals';
 import { fromKafkaMessage, KafkaMessaging, toKafkaMessage } from '@datarun/messaging';
 import { SUBSISTENCE_ALLOWANCE } from '@datarun/registry';
 import { MaterialLinks, materialLinksOf, requestTopic, STATUS_TOPIC, statusEvent } from '@datarun/transfers';
-import { eventually, openTransferCase, sha256, type TransferWorld, buildTransferWorld, UTILITIES } from '../support/transfers.js';
+import { eventually, openTransferCase, sha256, transferCaseBody, type TransferWorld, buildTransferWorld, UTILITIES } from '../support/transfers.js';
 
 jest.setTimeout(120_000);
 
@@ -24,20 +24,17 @@ describe('property transfer propagates to the utilities', () => {
 
   it('refuses to complete until the routed material is uploaded, storing nothing', async () => {
     const { city } = world;
-    const [seller, buyer] = city.people;
     const opened = await city.gateway.http
       .post('/v1/cases')
       .set('authorization', city.hall.auth())
-      .send({
-        matter: 'property-transfer',
-        parties: [
-          { idNumber: seller.idNumber, name: seller.name, role: 'seller' },
-          { idNumber: buyer.idNumber, name: buyer.name, role: 'buyer' },
-        ],
-        property: { unitNumber: 'UNIT-refused', address: '演示市 1 号' },
-        utilityAccounts: { water: 'W-1', electricity: 'E-1' },
-        materials: [{ type: 'property-certificate', sha256: sha256(Buffer.from('the real one')) }],
-      })
+      .send(
+        transferCaseBody(world, {
+          unit: 'UNIT-refused',
+          address: '演示市 1 号',
+          accounts: { water: 'W-1', electricity: 'E-1' },
+          materials: [{ type: 'property-certificate', sha256: sha256(Buffer.from('the real one')) }],
+        }),
+      )
       .expect(201);
     const id = opened.body.id;
     const refused = await city.gateway.http.post(`/v1/cases/${id}/complete`).set('authorization', city.hall.auth()).expect(400);
@@ -203,20 +200,10 @@ describe('property transfer propagates to the utilities', () => {
       .set('authorization', city.admin.auth())
       .send({ code: 'heating-transfer', title: '供热过户', evidence: [], materials: [], onComplete: [{ notify: 'heating', holderRole: 'buyer' }] })
       .expect(201);
-    const [seller, buyer] = city.people;
     const opened = await city.gateway.http
       .post('/v1/cases')
       .set('authorization', city.hall.auth())
-      .send({
-        matter: 'heating-transfer',
-        parties: [
-          { idNumber: seller.idNumber, name: seller.name, role: 'seller' },
-          { idNumber: buyer.idNumber, name: buyer.name, role: 'buyer' },
-        ],
-        property: { unitNumber: 'UNIT-heat', address: '演示市 9 号' },
-        utilityAccounts: { heating: 'H-1' },
-        materials: [],
-      })
+      .send(transferCaseBody(world, { matter: 'heating-transfer', unit: 'UNIT-heat', address: '演示市 9 号', accounts: { heating: 'H-1' } }))
       .expect(201);
     await city.gateway.http.post(`/v1/cases/${opened.body.id}/complete`).set('authorization', city.hall.auth()).expect(200);
     const published = await eventually('published to a utility with no bridge', async () => {

@@ -8,7 +8,7 @@
 import { fromKafkaMessage, KafkaMessaging } from '@datarun/messaging';
 import { requestTopic } from '@datarun/transfers';
 import { OwnBroker } from '../support/broker.js';
-import { buildTransferWorld, eventually, type TransferWorld } from '../support/transfers.js';
+import { buildTransferWorld, eventually, transferCaseBody, type TransferWorld } from '../support/transfers.js';
 
 const CASES = 200;
 const BEFORE_OUTAGE = 50; // completed and (mostly) delivered with the broker up
@@ -43,20 +43,10 @@ describe('transfers survive a broker outage', () => {
   const appliedWater = async (): Promise<Applied[]> => ((await fetch(`${world.sandboxUrl}/v1/utilities/water/requests`).then((r) => r.json())) as { requests: Applied[] }).requests;
 
   async function openCase(label: string): Promise<string> {
-    const [seller, buyer] = world.city.people;
     const opened = await world.city.gateway.http
       .post('/v1/cases')
       .set('authorization', hall())
-      .send({
-        matter: MATTER,
-        parties: [
-          { idNumber: seller.idNumber, name: seller.name, role: 'seller' },
-          { idNumber: buyer.idNumber, name: buyer.name, role: 'buyer' },
-        ],
-        property: { unitNumber: `UNIT-${label}`, address: `演示市 ${label} 号` },
-        utilityAccounts: { water: `W-${label}` },
-        materials: [],
-      })
+      .send(transferCaseBody(world, { matter: MATTER, unit: `UNIT-${label}`, address: `演示市 ${label} 号`, accounts: { water: `W-${label}` } }))
       .expect(201);
     return opened.body.id;
   }

@@ -6,7 +6,7 @@ import { cloudEvent, KafkaMessaging, toKafkaMessage } from '@datarun/messaging';
 import { requestTopic } from '@datarun/transfers';
 import { SimulatedUtilities, type SimulatedUtility } from '../../apps/sandbox/src/simulated-utilities.js';
 import { envOf, startAppProcess, type AppProcess } from '../support/processes.js';
-import { buildTransferWorld, eventually, type TransferWorld } from '../support/transfers.js';
+import { buildTransferWorld, eventually, transferCaseBody, type TransferWorld } from '../support/transfers.js';
 
 /** A matter that notifies the water company only, with no materials: the lightest transfer there is. */
 async function registerWaterMatter(world: TransferWorld, code: string): Promise<void> {
@@ -23,16 +23,7 @@ async function completeCase(world: TransferWorld, matter: string, unit: string, 
   const opened = await city.gateway.http
     .post('/v1/cases')
     .set('authorization', city.hall.auth())
-    .send({
-      matter,
-      parties: [
-        { idNumber: city.people[0].idNumber, name: city.people[0].name, role: 'seller' },
-        { idNumber: city.people[buyer].idNumber, name: city.people[buyer].name, role: 'buyer' },
-      ],
-      property: { unitNumber: unit, address: `演示市 ${unit}` },
-      utilityAccounts: { water: account },
-      materials: [],
-    })
+    .send(transferCaseBody(world, { matter, unit, address: `演示市 ${unit}`, accounts: { water: account }, buyer }))
     .expect(201);
   await city.gateway.http.post(`/v1/cases/${opened.body.id}/complete`).set('authorization', city.hall.auth()).expect(200);
   return opened.body.id;

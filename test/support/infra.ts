@@ -12,29 +12,25 @@ export function uniqueName(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
 }
 
-let subjectHashKeyFile: string | undefined;
-/** A subject-pseudonym key of this test process (the audit module refuses to run without one). */
-function subjectHashKey(): string {
-  if (!subjectHashKeyFile) {
-    subjectHashKeyFile = join(mkdtempSync(join(tmpdir(), 'datarun-keys-')), 'subject-hash.key');
-    writeFileSync(subjectHashKeyFile, randomBytes(32).toString('base64url'), { mode: 0o600 });
+const secretKeyFiles = new Map<string, string>();
+/**
+ * A 32-byte secret of this test process in a file of its own, made once per name: the subject
+ * pseudonym key (the audit module refuses to run without one) and the material-link key (the relay
+ * signs, the gateway checks).
+ */
+function processSecretFile(name: string): string {
+  let file = secretKeyFiles.get(name);
+  if (!file) {
+    file = join(mkdtempSync(join(tmpdir(), 'datarun-keys-')), name);
+    writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
+    secretKeyFiles.set(name, file);
   }
-  return subjectHashKeyFile;
-}
-
-let materialLinkKeyFile: string | undefined;
-/** The material-link HMAC key of this test process (relay signs, gateway checks). */
-function materialLinkKey(): string {
-  if (!materialLinkKeyFile) {
-    materialLinkKeyFile = join(mkdtempSync(join(tmpdir(), 'datarun-keys-')), 'material-link.key');
-    writeFileSync(materialLinkKeyFile, randomBytes(32).toString('base64url'), { mode: 0o600 });
-  }
-  return materialLinkKeyFile;
+  return file;
 }
 
 /** The run's configuration (from .local/infra.env via `npm test`) with overrides. */
 export function testConfig(overrides: Record<string, string> = {}): DatarunConfig {
-  return loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent', DATARUN_SUBJECT_HASH_KEY: subjectHashKey(), DATARUN_MATERIAL_LINK_KEY: materialLinkKey(), ...overrides });
+  return loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent', DATARUN_SUBJECT_HASH_KEY: processSecretFile('subject-hash.key'), DATARUN_MATERIAL_LINK_KEY: processSecretFile('material-link.key'), ...overrides });
 }
 
 export interface TestDatabase {

@@ -86,27 +86,38 @@ export function certificateOf(label: string): Buffer {
 }
 
 /**
- * Opens a property-transfer case from `seller` to `buyer` of `unit`, uploads its certificate and
+ * The body of `POST /v1/cases` for a transfer of `unit` from the city's first person to another
+ * (`buyer`, an index into the city's people), with the given accounts and declared materials.
+ */
+export function transferCaseBody(
+  world: TransferWorld,
+  o: { unit: string; accounts: Record<string, string>; matter?: string; materials?: Array<{ type: string; sha256: string }>; buyer?: number; address?: string },
+): Record<string, unknown> {
+  const [seller, buyer] = [world.city.people[0], world.city.people[o.buyer ?? 1]];
+  return {
+    matter: o.matter ?? 'property-transfer',
+    parties: [
+      { idNumber: seller.idNumber, name: seller.name, role: 'seller' },
+      { idNumber: buyer.idNumber, name: buyer.name, role: 'buyer' },
+    ],
+    property: { unitNumber: o.unit, address: o.address ?? `演示市 ${o.unit} 号` },
+    utilityAccounts: o.accounts,
+    materials: o.materials ?? [],
+  };
+}
+
+/**
+ * Opens a property-transfer case from seller to buyer of `unit`, uploads its certificate and
  * returns its id (not completed yet).
  */
 export async function openTransferCase(world: TransferWorld, label: string, unit = `UNIT-${label}`): Promise<{ caseId: string; certificate: Buffer; accounts: Record<string, string> }> {
   const { city } = world;
-  const [seller, buyer] = [city.people[0], city.people[1]];
   const certificate = certificateOf(label);
   const accounts = { water: `W-${label}`, electricity: `E-${label}`, gas: `G-${label}` };
   const opened = await city.gateway.http
     .post('/v1/cases')
     .set('authorization', city.hall.auth())
-    .send({
-      matter: 'property-transfer',
-      parties: [
-        { idNumber: seller.idNumber, name: seller.name, role: 'seller' },
-        { idNumber: buyer.idNumber, name: buyer.name, role: 'buyer' },
-      ],
-      property: { unitNumber: unit, address: `演示市 ${unit} 号` },
-      utilityAccounts: accounts,
-      materials: [{ type: 'property-certificate', sha256: sha256(certificate) }],
-    })
+    .send(transferCaseBody(world, { unit, accounts, materials: [{ type: 'property-certificate', sha256: sha256(certificate) }] }))
     .expect(201);
   const caseId: string = opened.body.id;
   await city.gateway.http.put(`/v1/cases/${caseId}/materials/property-certificate`).set('authorization', city.hall.auth()).set('content-type', 'application/pdf').send(certificate).expect(200);
