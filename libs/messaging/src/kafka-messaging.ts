@@ -38,6 +38,8 @@ export class KafkaMessaging {
   private readonly kafka: Kafka;
   private producer?: Promise<Producer>;
   private readonly consumers = new Set<Consumer>();
+  private closed = false;
+  private readonly retries = new Set<NodeJS.Timeout>();
   /** Commits of consumers with their own commit cadence, run before they disconnect. */
   private readonly flushes = new Map<Consumer, () => Promise<void>>();
   /** Sends of this process, one after another (see `send`). */
@@ -167,8 +169,31 @@ export class KafkaMessaging {
     return consumer;
   }
 
+  /**
+   * Runs `start` (typically: ensure topics, then consume) and, while it fails, again every 5 s
+   * until this client is closed. A process must come up while its broker is down (readiness names
+   * Kafka meanwhile), and no consumer may start after shutdown: one made on a closed client would
+   * retry its broker for ever and keep the process alive. Resolves after the first attempt.
+   */
+  async keepStarting(what: string, start: () => Promise<void>): Promise<void> {
+    if (this.closed) return;
+    try {
+      await start();
+    } catch (error) {
+      if (this.closed) return;
+      this.logger?.error({ err: error }, `cannot start ${what}, retrying in 5 s: ${(error as Error).message}`);
+      const timer = setTimeout(() => {
+        this.retries.delete(timer);
+        void this.keepStarting(what, start);
+      }, 5000);
+      timer.unref();
+      this.retries.add(timer);
+    }
+  }
+
   /** A group member of `consume`/`consumeBatches`, connected and subscribed, its crash reported. */
   private async subscribedConsumer(options: Pick<ConsumeOptions, 'groupId' | 'topics' | 'fromBeginning' | 'onCrash'>): Promise<Consumer> {
+    if (this.closed) throw new Error(`the Kafka client is closed; not starting consumer ${options.groupId}`);
     const consumer = this.kafka.consumer({
       groupId: this.physical(options.groupId),
       sessionTimeout: 10000,
@@ -186,6 +211,12 @@ export class KafkaMessaging {
       options.onCrash?.(error);
     });
     await consumer.connect();
+    if (this.closed) {
+      // close() ran while this consumer connected: it did not see it.
+      this.consumers.delete(consumer);
+      await consumer.disconnect();
+      throw new Error(`the Kafka client closed while consumer ${options.groupId} started`);
+    }
     await consumer.subscribe({ topics: options.topics.map((t) => this.physical(t)), fromBeginning: options.fromBeginning ?? true });
     return consumer;
   }
@@ -264,6 +295,9 @@ export class KafkaMessaging {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    for (const timer of this.retries) clearTimeout(timer);
+    this.retries.clear();
     await Promise.allSettled([...this.consumers].map(async (c) => {
       await this.flushOffsets(c);
       await c.disconnect();

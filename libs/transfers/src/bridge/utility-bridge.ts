@@ -78,8 +78,8 @@ export class UtilityBridge implements OnApplicationBootstrap {
     return [requestTopic(this.kind, 'transfer'), requestTopic(this.kind, 'discount')];
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    try {
+  onApplicationBootstrap(): Promise<void> {
+    return this.messaging.keepStarting(`consuming ${this.topics.join(', ')}`, async () => {
       const partitions = this.config.transfers.topicPartitions;
       await this.messaging.ensureTopics([...this.topics, STATUS_TOPIC, DEAD_LETTER_TOPIC].map((t) => topicSpec(t, partitions)));
       await this.messaging.consume({
@@ -90,10 +90,7 @@ export class UtilityBridge implements OnApplicationBootstrap {
         onCrash: this.options.exitOnCrash ? () => process.exit(70) : undefined,
       });
       this.logger.log(`consuming ${this.topics.join(', ')} as ${this.groupId}, applying to ${this.config.utilitySystemUrl}`);
-    } catch (error) {
-      this.logger.error(`cannot start consuming, retrying in 5 s: ${(error as Error).message}`);
-      setTimeout(() => void this.onApplicationBootstrap(), 5000).unref();
-    }
+    });
   }
 
   async handle({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> {

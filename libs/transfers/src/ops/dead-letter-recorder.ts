@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { KafkaMessaging } from '@datarun/messaging';
 import { Metrics } from '@datarun/platform';
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type { EachMessagePayload } from 'kafkajs';
 import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
@@ -29,10 +29,8 @@ export const RELAY_DEAD_LETTER_GROUP = 'datarun-relay-dead-letters';
  * goes unseen; it cannot be replayed.
  */
 @Injectable()
-export class DeadLetterRecorder implements OnApplicationBootstrap, OnApplicationShutdown {
+export class DeadLetterRecorder implements OnApplicationBootstrap {
   private readonly logger = new Logger('DeadLetterRecorder');
-  private stopped = false;
-  private retry?: NodeJS.Timeout;
   readonly recorded: Counter;
 
   constructor(
@@ -44,20 +42,11 @@ export class DeadLetterRecorder implements OnApplicationBootstrap, OnApplication
     this.recorded = new Counter({ name: 'datarun_dead_letters_recorded_total', help: 'Dead letters recorded for listing and replay', registers: [metrics.registry] });
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    try {
+  onApplicationBootstrap(): Promise<void> {
+    return this.messaging.keepStarting(`consuming ${DEAD_LETTER_TOPIC}`, async () => {
       await this.topics.ensure();
       await this.messaging.consume({ groupId: RELAY_DEAD_LETTER_GROUP, topics: [DEAD_LETTER_TOPIC], onMessage: (p) => this.record(p).then(() => undefined) });
-    } catch (error) {
-      // Readiness names Kafka meanwhile; the relay keeps its HTTP side up and retries.
-      this.logger.error(`cannot start consuming ${DEAD_LETTER_TOPIC}, retrying in 5 s: ${(error as Error).message}`);
-      if (!this.stopped) this.retry = setTimeout(() => void this.onApplicationBootstrap(), 5000).unref();
-    }
-  }
-
-  onApplicationShutdown(): void {
-    this.stopped = true;
-    clearTimeout(this.retry);
+    });
   }
 
   /** Records one dead letter; false when that position was recorded before (a redelivery). */

@@ -37,15 +37,11 @@ export class StatusConsumer implements OnApplicationBootstrap {
     this.deadLettered = new Counter({ name: 'datarun_relay_status_dead_letters_total', help: 'Statuses dead-lettered', registers: [metrics.registry] });
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    try {
+  onApplicationBootstrap(): Promise<void> {
+    return this.messaging.keepStarting(`consuming ${STATUS_TOPIC}`, async () => {
       await this.topics.ensure();
       await this.messaging.consumeBatches({ groupId: RELAY_STATUS_GROUP, topics: [STATUS_TOPIC], onBatch: (b) => this.handleBatch(b) });
-    } catch (error) {
-      // Readiness names Kafka meanwhile; the relay keeps its HTTP side up and retries.
-      this.logger.error(`cannot start consuming ${STATUS_TOPIC}, retrying in 5 s: ${(error as Error).message}`);
-      setTimeout(() => void this.onApplicationBootstrap(), 5000).unref();
-    }
+    });
   }
 
   /**
