@@ -7,9 +7,6 @@ const common = {
   moduleNameMapper: {
     '^@datarun/(.*)$': '<rootDir>/libs/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
-    // Jest (on Node 20) cannot require() an ES module; @fastify/static (the /docs page) requires
-    // content-disposition 3, which is ESM-only. Tests get the API-identical CommonJS 1.0 build.
-    '^content-disposition$': 'content-disposition-cjs',
   },
 };
 

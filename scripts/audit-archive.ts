@@ -3,9 +3,11 @@
 // then drops their partitions. Runs as the owner (DATABASE_OWNER_URL).
 import { parseArgs } from 'node:util';
 import { archiveMonth, expiredMonths } from '@datarun/audit';
-import { loadConfig } from '@datarun/config';
+import { requireSupportedNode, loadConfig } from '@datarun/config';
 import { dataSourceOptions } from '@datarun/db';
 import { DataSource } from 'typeorm';
+
+requireSupportedNode('audit:archive');
 
 try {
   const { values } = parseArgs({ options: { month: { type: 'string' }, expired: { type: 'boolean' }, dir: { type: 'string' } } });

@@ -6,9 +6,11 @@ import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { archiveFiles, loadAuditKeys, readCheckpointFile, verifyAuditLog } from '@datarun/audit';
-import { loadConfig } from '@datarun/config';
+import { requireSupportedNode, loadConfig } from '@datarun/config';
 import { dataSourceOptions, describeDatabase } from '@datarun/db';
 import { DataSource } from 'typeorm';
+
+requireSupportedNode('audit:verify');
 
 try {
   const { values } = parseArgs({

@@ -2,6 +2,9 @@
 // folder (default .local/keys), reusing what is there.
 import { relative } from 'node:path';
 import { ADMIN_MEMBER_ID, DEFAULT_DEV_KEYS_DIR, ensureDevKeys } from '@datarun/auth';
+import { requireSupportedNode } from '@datarun/config';
+
+requireSupportedNode('dev-keys');
 
 const dir = process.argv[2] ?? DEFAULT_DEV_KEYS_DIR;
 try {

@@ -9,12 +9,14 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AuditLog } from '@datarun/audit';
 import { ADMIN_MEMBER_ID, type Caller } from '@datarun/auth';
-import { type DatarunConfig, loadConfig } from '@datarun/config';
+import { requireSupportedNode, type DatarunConfig, loadConfig } from '@datarun/config';
 import { dataSourceOptions, describeDatabase } from '@datarun/db';
 import { KafkaMessaging } from '@datarun/messaging';
 import { Problem } from '@datarun/problems';
 import { type DeadLetterView, DeadLettersService } from '@datarun/transfers';
 import { DataSource } from 'typeorm';
+
+requireSupportedNode('dlq');
 
 const USAGE = `usage: npm run dlq -- list [--topic <original topic>] [--limit <1..1000>] [--cursor <next>] [--json]
        npm run dlq -- replay <dead letter id>`;

@@ -1,6 +1,8 @@
 // `npm run migrate`: runs pending migrations as the owner role. One clear line on failure.
-import { ConfigError, loadConfig } from '@datarun/config';
+import { requireSupportedNode, ConfigError, loadConfig } from '@datarun/config';
 import { describeDatabase, runMigrations } from '@datarun/db';
+
+requireSupportedNode('migrate');
 
 try {
   const config = loadConfig(process.env);

@@ -4,7 +4,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
-import { ConfigError, type DatarunConfig, loadConfig } from '@datarun/config';
+import { requireSupportedNode, ConfigError, type DatarunConfig, loadConfig } from '@datarun/config';
+
+requireSupportedNode('start');
 
 const UTILITY_KINDS = ['water', 'electricity', 'gas'] as const;
 

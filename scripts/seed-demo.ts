@@ -4,12 +4,14 @@ import { readFileSync } from 'node:fs';
 import { AuditModule } from '@datarun/audit';
 import { AuthModule } from '@datarun/auth-guard';
 import { DEMO_MEMBERS, ensureDevKeys } from '@datarun/auth';
-import { loadConfig } from '@datarun/config';
+import { requireSupportedNode, loadConfig } from '@datarun/config';
 import { DbModule } from '@datarun/db';
 import { type BuiltInSource, GrantsService, loadRecords, MattersService, MembersService, RegistryModule, seedDemoRegistry, SourcesService } from '@datarun/registry';
 import { generatePopulation } from '../test/fixtures/population.js';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+
+requireSupportedNode('seed-demo');
 
 const config = loadConfig(process.env);
 const keys = await ensureDevKeys(`${config.localDir}/keys`);

@@ -3,6 +3,7 @@
 # registry, then all apps. Ctrl-C stops them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/require-node.sh
 # The running system's database is `datarun` (the tests use `datarun_test`, the benchmark
 # `datarun_bench`); DATARUN_DB_NAME picks another one.
 export DATARUN_DB_NAME="${DATARUN_DB_NAME:-datarun}"
@@ -15,6 +16,7 @@ set -a; . ./.local/infra.env; set +a
 if [[ -z "$user_db_url" && "${DATABASE_OWNER_URL##*/}" != "$DATARUN_DB_NAME" ]]; then
   DATABASE_OWNER_URL="${DATABASE_OWNER_URL%/*}/$DATARUN_DB_NAME"
 fi
+echo "start: Node $(node --version)"
 echo "start: database ${DATABASE_OWNER_URL##*/}, Kafka $KAFKA_BROKERS"
 echo "start: building"
 npx nest build gateway >/dev/null

@@ -4,6 +4,7 @@
 # which stop brokers of their own, run afterwards one at a time. Last line: `N passed, N failed`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/require-node.sh
 export DATARUN_DB_NAME="${DATARUN_DB_NAME:-datarun_test}"
 bash deploy/local/up.sh
 set -a; . ./.local/infra.env; set +a
@@ -13,6 +14,7 @@ mkdir -p .local/test-results
 rm -f .local/test-results/*.json
 
 status=0
+echo "test: Node $(node --version) ($(command -v node))"
 echo "test: type-check"
 npx tsc -p tsconfig.json --noEmit || status=1
 echo "test: lint (boundaries, floating promises)"

@@ -4,6 +4,9 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { mintToken } from '@datarun/auth';
+import { requireSupportedNode } from '@datarun/config';
+
+requireSupportedNode('token');
 
 const USAGE = `usage: node dist/scripts/token.js --member <id> --key <private key file> [--kid <kid>] [--sub <acting person>] [--ttl <seconds>]
   --kid  key id; default: the key file's name before .key.pem

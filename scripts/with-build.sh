@@ -3,6 +3,7 @@
 # not there, with the local infrastructure's addresses when `npm start`/`npm test` wrote them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/require-node.sh
 [ -f "${2:-dist/scripts}" ] || npx nest build gateway >/dev/null
 user_db_url="${DATABASE_OWNER_URL:-${DATABASE_URL:-}}"
 if [ -f .local/infra.env ]; then set -a; . ./.local/infra.env; set +a; fi

@@ -13,7 +13,7 @@ import { cpus, release, totalmem } from 'node:os';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { mintToken } from '@datarun/auth';
-import { loadConfig } from '@datarun/config';
+import { requireSupportedNode, loadConfig } from '@datarun/config';
 import { runMigrations } from '@datarun/db';
 import pg from 'pg';
 import {
@@ -42,6 +42,8 @@ import {
   UTILITY_KINDS,
 } from './harness.js';
 import type { AuditBenchResult } from './audit-verify.bench.js';
+
+requireSupportedNode('bench');
 
 const execFileP = promisify(execFile);
 const HALL = 'zj.demo.service-hall';

@@ -4,6 +4,7 @@
 # when they are not answering and stops them at the end). Not part of `npm test`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/require-node.sh
 export DATARUN_DB_NAME="${DATARUN_DB_NAME:-datarun_bench}"
 # up.sh rewrites .local/infra.env for the database it was given; keep the bench's settings to
 # this run and put back what `npm start`/`npm test` wrote before.

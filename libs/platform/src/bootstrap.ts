@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { ConfigError, type DatarunConfig, loadConfig } from '@datarun/config';
+import { ConfigError, type DatarunConfig, loadConfig, requireSupportedNode } from '@datarun/config';
 import type { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -84,6 +84,7 @@ export async function runApp(
   build: (config: DatarunConfig) => DynamicModule,
   options: AppOptions & { port: (config: DatarunConfig) => number; workers?: (config: DatarunConfig) => number },
 ): Promise<void> {
+  requireSupportedNode(options.name);
   let config: DatarunConfig;
   try {
     config = loadConfig(process.env);
@@ -101,7 +102,7 @@ export async function runApp(
     if (error instanceof PortInUse) return exitWith(error.message);
     throw error;
   }
-  app.get(Logger).log(`${options.name} listening on http://${config.host}:${port} (OpenAPI at /openapi.json, docs at /docs)`);
+  app.get(Logger).log(`${options.name} listening on http://${config.host}:${port} on Node ${process.version} (OpenAPI at /openapi.json, docs at /docs)`);
 }
 
 /** The port is taken: one line naming it, for the operator. */
