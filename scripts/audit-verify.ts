@@ -14,7 +14,14 @@ requireSupportedNode('audit:verify');
 
 try {
   const { values } = parseArgs({
-    options: { 'public-key': { type: 'string' }, checkpoints: { type: 'string' }, 'archive-dir': { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, workers: { type: 'string' } },
+    options: {
+      'public-key': { type: 'string' },
+      checkpoints: { type: 'string' },
+      'archive-dir': { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      workers: { type: 'string' },
+    },
   });
   const config = loadConfig(process.env);
   const trustedKey = values['public-key'] ? createPublicKey(readFileSync(values['public-key'], 'utf8')) : loadAuditKeys(config).trusted;

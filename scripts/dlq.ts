@@ -34,12 +34,23 @@ export function cliCaller(): Caller {
 }
 
 /** Runs one command; returns the exit code. `print` gets stdout lines, `complain` stderr lines. */
-export async function runDlq(argv: readonly string[], config: DatarunConfig, print: (line: string) => void = console.log, complain: (line: string) => void = console.error): Promise<number> {
+export async function runDlq(
+  argv: readonly string[],
+  config: DatarunConfig,
+  print: (line: string) => void = console.log,
+  complain: (line: string) => void = console.error,
+): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
       args: [...argv],
-      options: { topic: { type: 'string' }, limit: { type: 'string' }, cursor: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        topic: { type: 'string' },
+        limit: { type: 'string' },
+        cursor: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h' },
+      },
       allowPositionals: true,
       strict: true,
     });
@@ -63,7 +74,11 @@ export async function runDlq(argv: readonly string[], config: DatarunConfig, pri
     });
     const deadLetters = new DeadLettersService(dataSource, messaging, new AuditLog(dataSource));
     if (command === 'list') {
-      const page = await deadLetters.list(cliCaller(), { topic: values.topic, limit: values.limit === undefined ? undefined : Number(values.limit), cursor: values.cursor });
+      const page = await deadLetters.list(cliCaller(), {
+        topic: values.topic,
+        limit: values.limit === undefined ? undefined : Number(values.limit),
+        cursor: values.cursor,
+      });
       if (values.json) {
         print(JSON.stringify(page));
       } else {

@@ -43,7 +43,9 @@ const specs: ProcessSpec[] = [
 const taken = (await Promise.all(specs.map(async (s) => ((await portFree(config.host, s.port)) ? undefined : s)))).filter((s) => s !== undefined);
 if (taken.length > 0) {
   for (const s of taken) console.error(`start: port ${config.host}:${s.port} (${s.label}) is in use; see who holds it with: ss -ltnp 'sport = :${s.port}'`);
-  console.error('start: stop what holds those ports (a previous npm start?) or move datarun with GATEWAY_PORT, REGISTRY_PORT, AUDIT_PORT, RELAY_PORT, UTILITY_BRIDGE_PORT (three ports from it), SANDBOX_PORT');
+  console.error(
+    'start: stop what holds those ports (a previous npm start?) or move datarun with GATEWAY_PORT, REGISTRY_PORT, AUDIT_PORT, RELAY_PORT, UTILITY_BRIDGE_PORT (three ports from it), SANDBOX_PORT',
+  );
   process.exit(1);
 }
 

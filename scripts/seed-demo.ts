@@ -6,7 +6,16 @@ import { AuthModule } from '@datarun/auth-guard';
 import { DEMO_MEMBERS, ensureDevKeys } from '@datarun/auth';
 import { requireSupportedNode, loadConfig } from '@datarun/config';
 import { DbModule } from '@datarun/db';
-import { type BuiltInSource, GrantsService, loadRecords, MattersService, MembersService, RegistryModule, seedDemoRegistry, SourcesService } from '@datarun/registry';
+import {
+  type BuiltInSource,
+  GrantsService,
+  loadRecords,
+  MattersService,
+  MembersService,
+  RegistryModule,
+  seedDemoRegistry,
+  SourcesService,
+} from '@datarun/registry';
 import { generatePopulation } from '../test/fixtures/population.js';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -44,7 +53,11 @@ try {
     property: population.property(),
   });
   const loaded = Object.entries(stored).map(([s, n]) => `${n} ${s}`);
-  console.log(loaded.length ? `seed: loaded ${loaded.join(', ')} records (${config.sandbox.people} synthetic people, seed ${config.sandbox.seed})` : 'seed: records already loaded');
+  console.log(
+    loaded.length
+      ? `seed: loaded ${loaded.join(', ')} records (${config.sandbox.people} synthetic people, seed ${config.sandbox.seed})`
+      : 'seed: records already loaded',
+  );
 } catch (error) {
   console.error(`seed: ${(error as Error).message}`);
   process.exitCode = 1;

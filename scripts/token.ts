@@ -44,7 +44,11 @@ if (!values.member || !values.key) {
   console.error(USAGE);
   fail('--member and --key are required');
 }
-const kid = values.kid ?? basename(values.key).replace(/\.key\.pem$/, '').replace(/\.pem$/, '');
+const kid =
+  values.kid ??
+  basename(values.key)
+    .replace(/\.key\.pem$/, '')
+    .replace(/\.pem$/, '');
 if (!/^\d+$/.test(values.ttl) || Number(values.ttl) <= 0) fail(`--ttl must be a positive whole number of seconds, got "${values.ttl}"`);
 const lifetimeSec = Number(values.ttl);
 

@@ -24,7 +24,11 @@ export interface AuditBenchResult {
 }
 
 /** `env`: the process environment to configure from; the schema is always a fresh one. */
-export async function auditAppendAndVerify(records: number, env: Record<string, string | undefined> = process.env, workers?: number): Promise<AuditBenchResult> {
+export async function auditAppendAndVerify(
+  records: number,
+  env: Record<string, string | undefined> = process.env,
+  workers?: number,
+): Promise<AuditBenchResult> {
   const schema = `bench_audit_${Date.now().toString(36)}_${process.pid}`;
   const config: DatarunConfig = loadConfig({ ...env, DATABASE_SCHEMA: schema });
   await runMigrations(config.database);
@@ -38,7 +42,18 @@ export async function auditAppendAndVerify(records: number, env: Record<string, 
       const n = Math.min(inFlight, records - done);
       await Promise.all(
         Array.from({ length: n }, (_, i) =>
-          log.append({ memberId: 'zj.demo.service-hall', actor: `clerk-${i % 50}`, action: 'lookup', decision: 'allowed', sourceId: 'household', subjectHash: `subject-${(done + i) % 10000}`, purpose: 'property-transfer', caseId: '6f1c8e9e-3f7a-4d2b-9a61-0c2b3e4d5f60', fields: ['name', 'address'], latencyMs: 3 }),
+          log.append({
+            memberId: 'zj.demo.service-hall',
+            actor: `clerk-${i % 50}`,
+            action: 'lookup',
+            decision: 'allowed',
+            sourceId: 'household',
+            subjectHash: `subject-${(done + i) % 10000}`,
+            purpose: 'property-transfer',
+            caseId: '6f1c8e9e-3f7a-4d2b-9a61-0c2b3e4d5f60',
+            fields: ['name', 'address'],
+            latencyMs: 3,
+          }),
         ),
       );
     }

@@ -75,7 +75,14 @@ const concurrencies = args.concurrency!.split(',').map(Number);
 const auditRecords = Number(args['audit-records']);
 const transferRate = Number(args['transfer-rate']);
 const drainRows = Number(args['drain-rows']);
-for (const [name, v] of Object.entries({ people, caseCount, durationSeconds, warmupSeconds, auditRecords, ...Object.fromEntries(concurrencies.map((c, i) => [`concurrency${i}`, c])) })) {
+for (const [name, v] of Object.entries({
+  people,
+  caseCount,
+  durationSeconds,
+  warmupSeconds,
+  auditRecords,
+  ...Object.fromEntries(concurrencies.map((c, i) => [`concurrency${i}`, c])),
+})) {
   if (!Number.isFinite(v) || v < 0) throw new Error(`bench: ${name} must be a number, got ${v}`);
 }
 
@@ -93,7 +100,9 @@ const spawned = new Map<AppName, ChildProcess>();
 const bridgeKind = (app: AppName) => (app.startsWith('bridge-') ? app.slice('bridge-'.length) : undefined);
 const portOf = (app: AppName): number => {
   const kind = bridgeKind(app);
-  return kind ? config.ports['utility-bridge'] + UTILITY_KINDS.indexOf(kind as (typeof UTILITY_KINDS)[number]) : config.ports[app as Exclude<AppName, `bridge-${string}`>];
+  return kind
+    ? config.ports['utility-bridge'] + UTILITY_KINDS.indexOf(kind as (typeof UTILITY_KINDS)[number])
+    : config.ports[app as Exclude<AppName, `bridge-${string}`>];
 };
 const mainOf = (app: AppName) => `dist/apps/${bridgeKind(app) ? 'utility-bridge' : app}/src/main.js`;
 const envOf = (app: AppName): Record<string, string> => {
@@ -142,13 +151,22 @@ async function run(cmd: string, argv: string[], env: Record<string, string>): Pr
 
 /** The four replica sources hold the requested population (household and marriage: one record a person). */
 async function populationLoaded(): Promise<{ ok: boolean; counts: Record<string, number> }> {
-  const { rows } = await db.query(`SELECT source_id, count(*)::int AS n FROM source_record GROUP BY source_id`).catch(() => ({ rows: [] as Array<Record<string, unknown>> }));
+  const { rows } = await db
+    .query(`SELECT source_id, count(*)::int AS n FROM source_record GROUP BY source_id`)
+    .catch(() => ({ rows: [] as Array<Record<string, unknown>> }));
   const counts = Object.fromEntries(rows.map((r) => [String(r.source_id), Number(r.n)]));
   const ok = counts.household === people && counts.marriage === people && counts['social-security'] > 0 && counts['social-security'] === counts.property;
   return { ok, counts };
 }
 
-const phases: { lookups: AuditedPhaseResult[]; pgSelect: BaselineResult[]; pgbench: Array<Record<string, unknown>>; bareHttp: BaselineResult[]; verifications?: AuditedPhaseResult; bundles?: AuditedPhaseResult } = {
+const phases: {
+  lookups: AuditedPhaseResult[];
+  pgSelect: BaselineResult[];
+  pgbench: Array<Record<string, unknown>>;
+  bareHttp: BaselineResult[];
+  verifications?: AuditedPhaseResult;
+  bundles?: AuditedPhaseResult;
+} = {
   lookups: [],
   pgSelect: [],
   pgbench: [],
@@ -191,13 +209,21 @@ try {
   process.stdout.write(await run(process.execPath, ['dist/scripts/seed-demo.js'], { SANDBOX_PEOPLE: String(people) }));
   const loaded = await populationLoaded();
   if (!loaded.ok) throw new Error(`population not in place after seeding: ${JSON.stringify(loaded.counts)}`);
-  setup.population = { people, records: loaded.counts, loadSeconds: loaded0.ok ? null : Math.round((performance.now() - tLoad) / 100) / 10, reused: loaded0.ok };
+  setup.population = {
+    people,
+    records: loaded.counts,
+    loadSeconds: loaded0.ok ? null : Math.round((performance.now() - tLoad) / 100) / 10,
+    reused: loaded0.ok,
+  };
 
   mkdirSync('.local/bench', { recursive: true });
   for (const app of APPS) {
     if (status[app]) continue;
     const out = createWriteStream(`.local/bench/${app}.log`);
-    const child = spawn(process.execPath, [mainOf(app)], { env: { ...process.env, SANDBOX_PEOPLE: String(people), ...envOf(app) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [mainOf(app)], {
+      env: { ...process.env, SANDBOX_PEOPLE: String(people), ...envOf(app) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout!.pipe(out);
     child.stderr!.pipe(out);
     spawned.set(app, child);
@@ -205,7 +231,11 @@ try {
   for (const app of APPS) await waitReady(app, portOf(app));
   const gatewayPid = spawned.get('gateway')?.pid ?? (await pidListeningOn(config.ports.gateway));
   setup.apps = Object.fromEntries(APPS.map((a) => [a, spawned.has(a) ? 'started by the bench' : 'already running']));
-  log(`apps ready (${Object.entries(setup.apps as object).map(([a, s]) => `${a}: ${s}`).join(', ')}); gateway pid ${gatewayPid ?? 'unknown'}`);
+  log(
+    `apps ready (${Object.entries(setup.apps as object)
+      .map(([a, s]) => `${a}: ${s}`)
+      .join(', ')}); gateway pid ${gatewayPid ?? 'unknown'}`,
+  );
 
   const gatewayUrl = `http://127.0.0.1:${config.ports.gateway}`;
   const hallKey = readFileSync(`${config.localDir}/keys/${HALL}.key.pem`, 'utf8');
@@ -216,7 +246,9 @@ try {
   const cases = await openCases(gatewayUrl, token(), buyers);
   const { rows: seen } = await db.query('SELECT count(*)::int AS n FROM service_case WHERE id = ANY($1::uuid[])', [cases.map((c) => c.caseId)]);
   if (Number(seen[0].n) !== cases.length) {
-    throw new Error(`the gateway on :${config.ports.gateway} does not write to ${dbName} (found ${seen[0].n} of ${cases.length} cases there): stop the apps running on the default ports or point them at ${dbName}`);
+    throw new Error(
+      `the gateway on :${config.ports.gateway} does not write to ${dbName} (found ${seen[0].n} of ${cases.length} cases there): stop the apps running on the default ports or point them at ${dbName}`,
+    );
   }
   setup.cases = { opened: cases.length, seconds: Math.round((performance.now() - t0) / 100) / 10 };
   log(`${cases.length} cases opened, one married buyer each, spread over the population`);
@@ -242,7 +274,18 @@ try {
         const { rows } = await db.query('SELECT pid, datname FROM pg_stat_activity WHERE datname IS NOT NULL');
         const backends = Object.fromEntries(rows.map((r) => [Number(r.pid), r.datname === dbName ? 'postgres' : 'postgres (other databases)']));
         for (const [pid, p] of after) if (p.comm === 'postgres' && !(pid in backends)) backends[pid] = 'postgres';
-        const split = cpuSplit(before, after, { gateway: gatewayPid, 'load generator': loadPid, registry: spawned.get('registry')?.pid, audit: spawned.get('audit')?.pid, 'bench harness': process.pid }, backends);
+        const split = cpuSplit(
+          before,
+          after,
+          {
+            gateway: gatewayPid,
+            'load generator': loadPid,
+            registry: spawned.get('registry')?.pid,
+            audit: spawned.get('audit')?.pid,
+            'bench harness': process.pid,
+          },
+          backends,
+        );
         footprint[key] = {
           wallSeconds: Math.round(wall * 10) / 10,
           cpuSeconds: split,
@@ -256,16 +299,27 @@ try {
   if (!args['transfers-only']) {
     // 2. Lookups at each concurrency, audited one row per request.
     for (const c of concurrencies) {
-      const r = await phase(`lookups c=${c}`, () => auditedPhase('lookups', { gatewayUrl, token: token(), cases, db, connections: c, ...load, hooks: watch(`lookups c=${c}`) }));
+      const r = await phase(`lookups c=${c}`, () =>
+        auditedPhase('lookups', { gatewayUrl, token: token(), cases, db, connections: c, ...load, hooks: watch(`lookups c=${c}`) }),
+      );
       if (r) phases.lookups.push(r);
     }
     // 3. Baselines on the same data at the same concurrency.
     const keys = cases.map((c) => c.idNumber);
     for (const c of concurrencies) {
-      const r = await phase(`pg select c=${c}`, () => pgSelectBaseline({ connectionString: config.database.url, schema: config.database.schema, keys, connections: c, ...load, hooks: watch(`pg select c=${c}`) }));
+      const r = await phase(`pg select c=${c}`, () =>
+        pgSelectBaseline({
+          connectionString: config.database.url,
+          schema: config.database.schema,
+          keys,
+          connections: c,
+          ...load,
+          hooks: watch(`pg select c=${c}`),
+        }),
+      );
       if (r) phases.pgSelect.push(r);
     }
-    if (await phase('pgbench -i -s 10', () => pgbenchInit(config.database.ownerUrl, db, 10)) !== undefined) {
+    if ((await phase('pgbench -i -s 10', () => pgbenchInit(config.database.ownerUrl, db, 10))) !== undefined) {
       for (const c of concurrencies) {
         const r = await phase(`pgbench -S c=${c}`, () => pgbenchBaseline({ ownerUrl: config.database.ownerUrl, connections: c, ...load }));
         if (r) phases.pgbench.push(r);
@@ -277,37 +331,61 @@ try {
       if (r) phases.bareHttp.push(r);
     }
     // 4. Verifications and evidence bundles at concurrency 16.
-    phases.verifications = await phase('verifications c=16', () => auditedPhase('verifications', { gatewayUrl, token: token(), cases, db, connections: 16, ...load, hooks: watch('verifications c=16') }));
-    phases.bundles = await phase('evidence bundles c=16', () => auditedPhase('evidence-bundles', { gatewayUrl, token: token(), cases, db, connections: 16, ...load, hooks: watch('evidence bundles c=16') }));
+    phases.verifications = await phase('verifications c=16', () =>
+      auditedPhase('verifications', { gatewayUrl, token: token(), cases, db, connections: 16, ...load, hooks: watch('verifications c=16') }),
+    );
+    phases.bundles = await phase('evidence bundles c=16', () =>
+      auditedPhase('evidence-bundles', { gatewayUrl, token: token(), cases, db, connections: 16, ...load, hooks: watch('evidence bundles c=16') }),
+    );
     if (gatewayPid) footprint.gatewayAfterRun = memoryOf(gatewayPid);
-
   }
   // 5. Transfers: completion -> outbox -> relay -> Kafka -> three bridges -> statuses -> case.
   const warmCount = Math.max(1, Math.ceil(transferRate * warmupSeconds));
   const pairs = pickBuyers(people, config.sandbox.seed, Math.max(2, (Math.ceil(transferRate * durationSeconds) + warmCount) * 2));
-  const allTransferCases = await phase('transfer cases', () => openTransferCases(gatewayUrl, token(), pairs, Math.ceil(transferRate * durationSeconds) + warmCount, started.getTime().toString(36)));
+  const allTransferCases = await phase('transfer cases', () =>
+    openTransferCases(gatewayUrl, token(), pairs, Math.ceil(transferRate * durationSeconds) + warmCount, started.getTime().toString(36)),
+  );
   if (allTransferCases) {
     // The earlier phases left PostgreSQL with dirty pages to write (their audit rows): write them
     // now rather than in the middle of this phase, then warm the pipeline up like the others.
     await db.query('CHECKPOINT');
     const warm = allTransferCases.slice(0, warmCount);
     const transferCases = allTransferCases.slice(warmCount);
-    await phase(`propagation warm-up (${warmCount} cases)`, () => propagationPhase({ gatewayUrl, token: token(), sandboxUrl: `http://127.0.0.1:${config.ports.sandbox}`, db, cases: warm, ratePerSecond: transferRate, timeoutSeconds: 60 }));
+    await phase(`propagation warm-up (${warmCount} cases)`, () =>
+      propagationPhase({
+        gatewayUrl,
+        token: token(),
+        sandboxUrl: `http://127.0.0.1:${config.ports.sandbox}`,
+        db,
+        cases: warm,
+        ratePerSecond: transferRate,
+        timeoutSeconds: 60,
+      }),
+    );
     propagation = await phase(`propagation at ${transferRate} completions/s`, () =>
-      propagationPhase({ gatewayUrl, token: token(), sandboxUrl: `http://127.0.0.1:${config.ports.sandbox}`, db, cases: transferCases, ratePerSecond: transferRate, timeoutSeconds: 120 }),
+      propagationPhase({
+        gatewayUrl,
+        token: token(),
+        sandboxUrl: `http://127.0.0.1:${config.ports.sandbox}`,
+        db,
+        cases: transferCases,
+        ratePerSecond: transferRate,
+        timeoutSeconds: 120,
+      }),
     );
   }
-  relayDrain = await phase(`relay drain of ${drainRows.toLocaleString('en')} outbox rows`, () => relayDrainPhase({ db, rows: drainRows, consumerId: HALL, timeoutSeconds: 300 }));
+  relayDrain = await phase(`relay drain of ${drainRows.toLocaleString('en')} outbox rows`, () =>
+    relayDrainPhase({ db, rows: drainRows, consumerId: HALL, timeoutSeconds: 300 }),
+  );
 
   // 6. Audit append and verification in isolation (a fresh schema in the same database).
   if (args['skip-audit'] || args['transfers-only']) audit = { skipped: true };
   else {
     await stopSpawned(); // the machine to itself, as "in isolation" means
-    audit =
-      (await phase(`audit append + verify (${auditRecords.toLocaleString('en')} records)`, async () => {
-        const out = await run(process.execPath, ['dist/test/bench/audit-verify.bench.js', String(auditRecords)], {});
-        return JSON.parse(out.trim().split('\n').pop()!) as AuditBenchResult;
-      })) ?? { error: errors[errors.length - 1] };
+    audit = (await phase(`audit append + verify (${auditRecords.toLocaleString('en')} records)`, async () => {
+      const out = await run(process.execPath, ['dist/test/bench/audit-verify.bench.js', String(auditRecords)], {});
+      return JSON.parse(out.trim().split('\n').pop()!) as AuditBenchResult;
+    })) ?? { error: errors[errors.length - 1] };
   }
 } catch (error) {
   errors.push(`setup: ${(error as Error).message}`);
@@ -365,7 +443,8 @@ function round(n: number, digits = 0): number {
 }
 
 function table(): string {
-  const fmt = (n: number | undefined | null, digits = 0) => (n === undefined || n === null || Number.isNaN(n) ? '—' : n.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+  const fmt = (n: number | undefined | null, digits = 0) =>
+    n === undefined || n === null || Number.isNaN(n) ? '—' : n.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits });
   const yes = (ok: boolean | undefined) => (ok === undefined ? '—' : ok ? 'met' : '**missed**');
   const l64 = lookupAt(64) ?? phases.lookups[phases.lookups.length - 1];
   const r64 = l64 ? (ratios[`c=${l64.connections}`] as { lookupOverPgSelect: number | null }) : undefined;
@@ -387,14 +466,32 @@ function table(): string {
     '| phase | conc. | requests/s | p50 ms | p99 ms | p99.9 ms | errors | audit rows / expected |',
     '|---|---|---|---|---|---|---|---|',
     ...phases.lookups.map((p) => httpRow('POST /v1/lookups', p)),
-    ...phases.pgSelect.map((p) => `| pg primary-key select (Node, pg) | ${p.connections} | ${fmt(p.measured.requestsPerSecond)} | ${fmt(p.measured.latencyMs.p50, 2)} | ${fmt(p.measured.latencyMs.p99, 2)} | ${fmt(p.measured.latencyMs.p99_9, 2)} | ${p.measured.errors} | — |`),
-    ...phases.pgbench.map((p) => `| pgbench -S (TPS, -j 2) | ${p.connections} | ${fmt(p.tps as number)} | avg ${fmt(p.latencyMs as number, 2)} | — | — | ${p.failed} | — |`),
-    ...phases.bareHttp.map((p) => `| bare Fastify (constant) | ${p.connections} | ${fmt(p.measured.requestsPerSecond)} | ${fmt(p.measured.latencyMs.p50)} | ${fmt(p.measured.latencyMs.p99)} | ${fmt(p.measured.latencyMs.p99_9)} | ${(p.measured.non2xx ?? 0) + p.measured.errors} | — |`),
+    ...phases.pgSelect.map(
+      (p) =>
+        `| pg primary-key select (Node, pg) | ${p.connections} | ${fmt(p.measured.requestsPerSecond)} | ${fmt(p.measured.latencyMs.p50, 2)} | ${fmt(p.measured.latencyMs.p99, 2)} | ${fmt(p.measured.latencyMs.p99_9, 2)} | ${p.measured.errors} | — |`,
+    ),
+    ...phases.pgbench.map(
+      (p) => `| pgbench -S (TPS, -j 2) | ${p.connections} | ${fmt(p.tps as number)} | avg ${fmt(p.latencyMs as number, 2)} | — | — | ${p.failed} | — |`,
+    ),
+    ...phases.bareHttp.map(
+      (p) =>
+        `| bare Fastify (constant) | ${p.connections} | ${fmt(p.measured.requestsPerSecond)} | ${fmt(p.measured.latencyMs.p50)} | ${fmt(p.measured.latencyMs.p99)} | ${fmt(p.measured.latencyMs.p99_9)} | ${(p.measured.non2xx ?? 0) + p.measured.errors} | — |`,
+    ),
     ...(phases.verifications ? [httpRow('POST /v1/verifications', phases.verifications)] : []),
     ...(phases.bundles ? [httpRow('POST /v1/evidence-bundles (3 items)', phases.bundles)] : []),
-    ...(a ? [`| audit append (group commit, isolated) | 2,000 in flight | ${fmt(a.appendPerSecond)} events/s | — | — | — | — | — |`, `| audit verification | — | ${fmt(a.verifyPerSecond)} records/s (${fmt(a.report.checked)} in ${fmt(a.verifySeconds, 1)} s, ok=${a.report.ok}) | — | — | — | — | — |`] : []),
+    ...(a
+      ? [
+          `| audit append (group commit, isolated) | 2,000 in flight | ${fmt(a.appendPerSecond)} events/s | — | — | — | — | — |`,
+          `| audit verification | — | ${fmt(a.verifyPerSecond)} records/s (${fmt(a.report.checked)} in ${fmt(a.verifySeconds, 1)} s, ok=${a.report.ok}) | — | — | — | — | — |`,
+        ]
+      : []),
     '',
-    `Ratios: ${Object.entries(ratios).map(([c, r]) => `${c}: lookup ÷ pg select ${fmt((r as { lookupOverPgSelect: number }).lookupOverPgSelect, 3)}, lookup ÷ bare HTTP ${fmt((r as { lookupOverBareHttp: number }).lookupOverBareHttp, 3)}`).join('; ')}`,
+    `Ratios: ${Object.entries(ratios)
+      .map(
+        ([c, r]) =>
+          `${c}: lookup ÷ pg select ${fmt((r as { lookupOverPgSelect: number }).lookupOverPgSelect, 3)}, lookup ÷ bare HTTP ${fmt((r as { lookupOverBareHttp: number }).lookupOverBareHttp, 3)}`,
+      )
+      .join('; ')}`,
     ...Object.entries(footprint)
       .filter(([, f]) => (f as { cpuSeconds?: unknown }).cpuSeconds)
       .map(([k, f]) => {

@@ -99,7 +99,9 @@ export async function openCases(gatewayUrl: string, token: string, buyers: reado
 export const lookupBodies = (cases: readonly CaseRef[]) =>
   cases.map((c) => JSON.stringify({ source: 'household', subject: { idNumber: c.idNumber }, purpose: MATTER, caseId: c.caseId }));
 export const verificationBodies = (cases: readonly CaseRef[]) =>
-  cases.map((c) => JSON.stringify({ source: 'marriage', subject: { idNumber: c.idNumber }, purpose: MATTER, caseId: c.caseId, claims: { maritalStatus: 'married' } }));
+  cases.map((c) =>
+    JSON.stringify({ source: 'marriage', subject: { idNumber: c.idNumber }, purpose: MATTER, caseId: c.caseId, claims: { maritalStatus: 'married' } }),
+  );
 export const bundleBodies = (cases: readonly CaseRef[]) => cases.map((c) => JSON.stringify({ caseId: c.caseId }));
 
 // ---------------------------------------------------------------------------------------------
@@ -163,7 +165,16 @@ export async function httpLoad(spec: HttpLoadSpec, hooks?: MeasureHooks): Promis
   if (spec.token) headers.authorization = `Bearer ${spec.token}`;
   const done = await runChild(
     'load.mjs',
-    { url: spec.url, method: spec.method, path: spec.path, headers, bodies: spec.bodies ?? [], connections: spec.connections, warmupSeconds: spec.warmupSeconds, durationSeconds: spec.durationSeconds },
+    {
+      url: spec.url,
+      method: spec.method,
+      path: spec.path,
+      headers,
+      bodies: spec.bodies ?? [],
+      connections: spec.connections,
+      warmupSeconds: spec.warmupSeconds,
+      durationSeconds: spec.durationSeconds,
+    },
     hooks,
   );
   return { warm: done.warm as RunFigures | null, measured: done.measured as RunFigures };
@@ -238,7 +249,16 @@ export async function auditedPhase(phase: AuditedPhase, o: AuditedPhaseOptions):
   const p = AUDITED[phase];
   const before = await lastAuditSeq(o.db);
   const { warm, measured } = await httpLoad(
-    { url: o.gatewayUrl, method: 'POST', path: p.path, token: o.token, bodies: p.bodies(o.cases), connections: o.connections, warmupSeconds: o.warmupSeconds, durationSeconds: o.durationSeconds },
+    {
+      url: o.gatewayUrl,
+      method: 'POST',
+      path: p.path,
+      token: o.token,
+      bodies: p.bodies(o.cases),
+      connections: o.connections,
+      warmupSeconds: o.warmupSeconds,
+      durationSeconds: o.durationSeconds,
+    },
     o.hooks,
   );
   const audit = await auditRowsSince(o.db, before, p.action);
@@ -250,7 +270,13 @@ export async function auditedPhase(phase: AuditedPhase, o: AuditedPhaseOptions):
     warm,
     measured,
     failures,
-    audit: { requests, rowsPerRequest: p.rowsPerRequest, rows: audit.rows, unexpectedRows: audit.unexpected, exact: audit.rows === requests * p.rowsPerRequest && audit.unexpected === 0 },
+    audit: {
+      requests,
+      rowsPerRequest: p.rowsPerRequest,
+      rows: audit.rows,
+      unexpectedRows: audit.unexpected,
+      exact: audit.rows === requests * p.rowsPerRequest && audit.unexpected === 0,
+    },
   };
 }
 
@@ -264,10 +290,19 @@ export interface BaselineResult {
 }
 
 /** The plain primary-key select of the same records through `pg`, from a Node child process. */
-export async function pgSelectBaseline(o: LoadOptions & { connectionString: string; schema: string; keys: readonly string[]; hooks?: MeasureHooks }): Promise<BaselineResult> {
+export async function pgSelectBaseline(
+  o: LoadOptions & { connectionString: string; schema: string; keys: readonly string[]; hooks?: MeasureHooks },
+): Promise<BaselineResult> {
   const done = await runChild(
     'pg-select.mjs',
-    { connectionString: o.connectionString, schema: o.schema, keys: o.keys, connections: o.connections, warmupSeconds: o.warmupSeconds, durationSeconds: o.durationSeconds },
+    {
+      connectionString: o.connectionString,
+      schema: o.schema,
+      keys: o.keys,
+      connections: o.connections,
+      warmupSeconds: o.warmupSeconds,
+      durationSeconds: o.durationSeconds,
+    },
     o.hooks,
   );
   return { name: 'pg-select', connections: o.connections, measured: done.measured as RunFigures };
@@ -275,13 +310,28 @@ export async function pgSelectBaseline(o: LoadOptions & { connectionString: stri
 
 /** A bare Fastify route (JSON body parsed, constant answer) in one child, loaded by autocannon from another. */
 export async function bareHttpBaseline(o: LoadOptions & { bodies: readonly string[]; hooks?: MeasureHooks }): Promise<BaselineResult & { serverPid: number }> {
-  const server: ChildProcess = fork(resolve(CHILDREN, 'bare-http.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [], env: { ...process.env, NODE_OPTIONS: '' } });
+  const server: ChildProcess = fork(resolve(CHILDREN, 'bare-http.mjs'), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: [],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
   try {
     const port = await new Promise<number>((res, rej) => {
       server.once('message', (m: ChildMessage) => (m.type === 'listening' ? res(Number(m.port)) : rej(new Error('bare-http did not listen'))));
       server.once('exit', (code) => rej(new Error(`bare-http exited (code ${code})`)));
     });
-    const { measured } = await httpLoad({ url: `http://127.0.0.1:${port}`, method: 'POST', path: '/v1/lookups', bodies: o.bodies, connections: o.connections, warmupSeconds: o.warmupSeconds, durationSeconds: o.durationSeconds }, o.hooks);
+    const { measured } = await httpLoad(
+      {
+        url: `http://127.0.0.1:${port}`,
+        method: 'POST',
+        path: '/v1/lookups',
+        bodies: o.bodies,
+        connections: o.connections,
+        warmupSeconds: o.warmupSeconds,
+        durationSeconds: o.durationSeconds,
+      },
+      o.hooks,
+    );
     return { name: 'bare-fastify', connections: o.connections, measured, serverPid: server.pid! };
   } finally {
     server.kill('SIGTERM');
@@ -308,9 +358,13 @@ export async function pgbenchInit(ownerUrl: string, db: BenchDb, scale = 10): Pr
 }
 
 /** `pgbench -S` (select-only, TPC-B accounts) at the concurrency, after a short warm-up run. */
-export async function pgbenchBaseline(o: LoadOptions & { ownerUrl: string }): Promise<{ name: string; connections: number; tps: number; latencyMs: number | null; failed: number }> {
+export async function pgbenchBaseline(
+  o: LoadOptions & { ownerUrl: string },
+): Promise<{ name: string; connections: number; tps: number; latencyMs: number | null; failed: number }> {
   const run = async (seconds: number) => {
-    const { stdout, stderr } = await execFileP('pgbench', ['-n', '-S', '-c', String(o.connections), '-j', '2', '-T', String(seconds), o.ownerUrl], { maxBuffer: 16 << 20 });
+    const { stdout, stderr } = await execFileP('pgbench', ['-n', '-S', '-c', String(o.connections), '-j', '2', '-T', String(seconds), o.ownerUrl], {
+      maxBuffer: 16 << 20,
+    });
     return parsePgbench(`${stdout}\n${stderr}`);
   };
   if (o.warmupSeconds > 0) await run(Math.max(1, Math.round(o.warmupSeconds)));
@@ -352,15 +406,32 @@ export function machineTicks(): { busy: number; total: number } {
  * PostgreSQL backends by database), then by command name (node, postgres, java), the rest as
  * `other`. A process born in between (new pid, or the same pid with another start time) counts from 0.
  */
-export function cpuSplit(before: CpuSample, after: CpuSample, named: Record<string, number | undefined>, namedMany: Record<number, string> = {}): Record<string, number> {
-  const byPid = new Map<number, string>(Object.entries(named).filter(([, pid]) => pid).map(([label, pid]) => [pid!, label]));
+export function cpuSplit(
+  before: CpuSample,
+  after: CpuSample,
+  named: Record<string, number | undefined>,
+  namedMany: Record<number, string> = {},
+): Record<string, number> {
+  const byPid = new Map<number, string>(
+    Object.entries(named)
+      .filter(([, pid]) => pid)
+      .map(([label, pid]) => [pid!, label]),
+  );
   for (const [pid, label] of Object.entries(namedMany)) if (!byPid.has(Number(pid))) byPid.set(Number(pid), label);
   const out: Record<string, number> = {};
   for (const [pid, a] of after) {
     const b = before.get(pid);
     const delta = a.ticks - (b && b.start === a.start ? b.ticks : 0);
     if (delta <= 0) continue;
-    const group = byPid.get(pid) ?? (a.comm === 'node' || a.comm.startsWith('node') ? 'node (other)' : a.comm === 'postgres' ? 'postgres (other)' : a.comm === 'java' ? 'kafka (java)' : 'other');
+    const group =
+      byPid.get(pid) ??
+      (a.comm === 'node' || a.comm.startsWith('node')
+        ? 'node (other)'
+        : a.comm === 'postgres'
+          ? 'postgres (other)'
+          : a.comm === 'java'
+            ? 'kafka (java)'
+            : 'other');
     out[group] = (out[group] ?? 0) + delta / 100;
   }
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, Math.round(v * 100) / 100]));
@@ -410,7 +481,14 @@ const certificate = (label: string) => Buffer.from(`%PDF-1.7\n% 不动产权证�
  * Opens property-transfer cases ready to complete: seller and buyer from `people` (in pairs), a
  * property unit and three utility accounts unique to `tag` and the case, the certificate uploaded.
  */
-export async function openTransferCases(gatewayUrl: string, token: string, people: readonly PersonSummary[], count: number, tag: string, parallel = 8): Promise<TransferCaseRef[]> {
+export async function openTransferCases(
+  gatewayUrl: string,
+  token: string,
+  people: readonly PersonSummary[],
+  count: number,
+  tag: string,
+  parallel = 8,
+): Promise<TransferCaseRef[]> {
   if (people.length < 2) throw new Error('transfer cases need at least two people');
   const cases: TransferCaseRef[] = new Array(count);
   let next = 0;
@@ -483,7 +561,15 @@ export interface PropagationResult {
  * when each case had all three completed (the status time in the database): both against the
  * time the completion call was sent. Same machine, same clock.
  */
-export async function propagationPhase(o: { gatewayUrl: string; token: string; sandboxUrl: string; db: BenchDb; cases: readonly TransferCaseRef[]; ratePerSecond: number; timeoutSeconds?: number }): Promise<PropagationResult> {
+export async function propagationPhase(o: {
+  gatewayUrl: string;
+  token: string;
+  sandboxUrl: string;
+  db: BenchDb;
+  cases: readonly TransferCaseRef[];
+  ratePerSecond: number;
+  timeoutSeconds?: number;
+}): Promise<PropagationResult> {
   const sentAt = new Map<string, number>();
   const callMs: number[] = [];
   const calls: Array<Promise<void>> = [];
@@ -529,7 +615,14 @@ export async function propagationPhase(o: { gatewayUrl: string; token: string; s
     [ids],
   );
   const toCase = rows.map((r) => Number(r.at) - sentAt.get(String(r.id))!);
-  return { ratePerSecond: o.ratePerSecond, cases: o.cases.length, toUtilityMs: spreadOf(toUtility), toCaseMs: spreadOf(toCase), unfinished: expected - done, completionCallMs: spreadOf(callMs) };
+  return {
+    ratePerSecond: o.ratePerSecond,
+    cases: o.cases.length,
+    toUtilityMs: spreadOf(toUtility),
+    toCaseMs: spreadOf(toCase),
+    unfinished: expected - done,
+    completionCallMs: spreadOf(callMs),
+  };
 }
 
 export interface DrainResult {

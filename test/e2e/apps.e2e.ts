@@ -28,7 +28,11 @@ const APPS: Array<[string, (c: DatarunConfig) => DynamicModule, string[]]> = [
   ['audit', (c) => AuditAppModule.forRoot(c), ['database', 'kafka']],
   ['relay', (c) => RelayModule.forRoot(c), ['database', 'kafka']],
   // The bridge's own system is the sandbox's simulated water company, started below.
-  ['utility-bridge', (c) => UtilityBridgeModule.forRoot({ ...c, utilitySystemUrl: `${utilitySystem}/v1/utilities/water` }), ['kafka', 'database', 'utility-system']],
+  [
+    'utility-bridge',
+    (c) => UtilityBridgeModule.forRoot({ ...c, utilitySystemUrl: `${utilitySystem}/v1/utilities/water` }),
+    ['kafka', 'database', 'utility-system'],
+  ],
   ['sandbox', (c) => SandboxModule.forRoot(c), []],
 ];
 

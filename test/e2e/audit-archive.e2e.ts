@@ -26,7 +26,8 @@ describe('audit retention and archives', () => {
     dir = mkdtempSync(join(tmpdir(), 'datarun-archive-'));
     const log = new AuditLog(app);
     const signer = new AuditCheckpoints(app, { signing: key.privateKey, trusted: key.publicKey }, '/dev/null');
-    for (let i = 0; i < 10; i += 1) await log.append({ memberId: 'zj.hall', actor: 'c', action: 'lookup', decision: 'allowed', at: new Date(lastMonthStart.getTime() + (i + 1) * 3600_000) });
+    for (let i = 0; i < 10; i += 1)
+      await log.append({ memberId: 'zj.hall', actor: 'c', action: 'lookup', decision: 'allowed', at: new Date(lastMonthStart.getTime() + (i + 1) * 3600_000) });
     await signer.signNow(); // a checkpoint inside the month that will be archived
     for (let i = 0; i < 10; i += 1) await log.append({ memberId: 'zj.hall', actor: 'c', action: 'lookup', decision: 'allowed' });
     await signer.signNow();
@@ -57,7 +58,12 @@ describe('audit retention and archives', () => {
     // Without the archive the log starts at 11: reported as missing records from 1.
     expect(await verifyAuditLog(app, { trustedKey: key.publicKey })).toMatchObject({ ok: false, firstBadSeq: 1, reason: 'gap' });
     // With it, the whole chain and both checkpoints verify, Merkle roots included.
-    expect(await verifyAuditLog(app, { trustedKey: key.publicKey, archives: archiveFiles(dir) })).toEqual({ ok: true, checked: 20, lastSeq: 20, checkpointsVerified: 2 });
+    expect(await verifyAuditLog(app, { trustedKey: key.publicKey, archives: archiveFiles(dir) })).toEqual({
+      ok: true,
+      checked: 20,
+      lastSeq: 20,
+      checkpointsVerified: 2,
+    });
   });
 
   it('catches an edited archive', async () => {

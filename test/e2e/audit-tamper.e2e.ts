@@ -25,7 +25,16 @@ async function logOf(n: number, checkpointAt: number): Promise<Log> {
   const signer = new AuditCheckpoints(app, { signing: auditKey.privateKey, trusted: auditKey.publicKey }, '/dev/null');
   const checkpoints: SignedCheckpoint[] = [];
   for (let i = 1; i <= n; i += 1) {
-    await log.append({ memberId: 'zj.hall', actor: `clerk-${i % 3}`, action: 'lookup', decision: i % 5 ? 'allowed' : 'denied', sourceId: 'marriage', subjectHash: `s${i % 4}`, purpose: 'property-transfer', fields: ['maritalStatus'] });
+    await log.append({
+      memberId: 'zj.hall',
+      actor: `clerk-${i % 3}`,
+      action: 'lookup',
+      decision: i % 5 ? 'allowed' : 'denied',
+      sourceId: 'marriage',
+      subjectHash: `s${i % 4}`,
+      purpose: 'property-transfer',
+      fields: ['maritalStatus'],
+    });
     if (i === checkpointAt) checkpoints.push(await signer.signNow());
   }
   return {
@@ -101,10 +110,29 @@ describe('tamper evidence', () => {
     await log.db.ownerQuery(
       `INSERT INTO audit_event (seq, id, at, member_id, actor, action, source_id, subject_hash, purpose, case_id, object_ref, fields, decision, reason, latency_ms, correlation_id, canonical, chain_hash)
        VALUES (21, $1, $2, $3, 'ghost', $4, $5, $6, $7, NULL, NULL, $8, $9, $10, $11, $12, $13, $14)`,
-      [content.id, content.at, content.member, content.action, content.source, content.subject, content.purpose, content.fields, content.decision, content.reason, content.latencyMs, content.correlationId, bytes, chain],
+      [
+        content.id,
+        content.at,
+        content.member,
+        content.action,
+        content.source,
+        content.subject,
+        content.purpose,
+        content.fields,
+        content.decision,
+        content.reason,
+        content.latencyMs,
+        content.correlationId,
+        bytes,
+        chain,
+      ],
     );
     const rogue = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const forged = signCheckpoint({ seq: 21, chainHash: chain.toString('hex'), rootHash: 'ab'.repeat(32), signedAt: new Date().toISOString() }, rogue.privateKey, 'audit');
+    const forged = signCheckpoint(
+      { seq: 21, chainHash: chain.toString('hex'), rootHash: 'ab'.repeat(32), signedAt: new Date().toISOString() },
+      rogue.privateKey,
+      'audit',
+    );
     await log.db.ownerQuery(
       `INSERT INTO audit_checkpoint (seq, chain_hash, root_hash, signed_at, alg, kid, signature, public_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
       [forged.seq, forged.chainHash, forged.rootHash, forged.signedAt, forged.alg, forged.kid, forged.signature, JSON.stringify(forged.publicKey)],

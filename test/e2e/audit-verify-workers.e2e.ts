@@ -52,7 +52,10 @@ function transpiledWorker(): { url: URL; dir: string } {
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
   for (const name of ['verify-worker', 'range-copy', 'range-verifier']) {
     const source = readFileSync(join(root, 'libs', 'audit', 'src', `${name}.ts`), 'utf8');
-    const { outputText } = ts.transpileModule(source, { fileName: `${name}.ts`, compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } });
+    const { outputText } = ts.transpileModule(source, {
+      fileName: `${name}.ts`,
+      compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
+    });
     writeFileSync(join(dir, `${name}.js`), outputText);
   }
   return { url: pathToFileURL(join(dir, 'verify-worker.js')), dir };
@@ -115,7 +118,8 @@ class ChainWalk {
     if (!checkpoint.every((c) => verifyCheckpoint(c, this.trustedKey))) throw new Failed(this.lastGood + 1, 'checkpoint-signature');
     const root = this.frontier?.root().toString('hex');
     const chainHex = chain.toString('hex');
-    if (!checkpoint.every((c) => c.chainHash === chainHex && (root === undefined || c.rootHash === root))) throw new Failed(this.lastGood + 1, 'checkpoint-mismatch');
+    if (!checkpoint.every((c) => c.chainHash === chainHex && (root === undefined || c.rootHash === root)))
+      throw new Failed(this.lastGood + 1, 'checkpoint-mismatch');
     this.verified += checkpoint.length;
     this.lastGood = seq;
   }
@@ -139,7 +143,13 @@ async function oracle(dataSource: DataSource, options: VerifyOptions): Promise<V
     start = { seq: from - 1, chainHash: row.chain_hash };
   }
   const walk = new ChainWalk(start, checkpoints, options.trustedKey);
-  const report = (extra: Partial<VerifyReport>): VerifyReport => ({ ok: true, checked: walk.checked, lastSeq: walk.point.seq, checkpointsVerified: walk.verified, ...extra });
+  const report = (extra: Partial<VerifyReport>): VerifyReport => ({
+    ok: true,
+    checked: walk.checked,
+    lastSeq: walk.point.seq,
+    checkpointsVerified: walk.verified,
+    ...extra,
+  });
   try {
     for (const archive of archives) {
       if (!archive.intact) throw new Failed(archive.firstSeq, 'archive');
@@ -275,7 +285,9 @@ describe('audit verification in worker threads', () => {
 
   it('really runs the workers (a worker that cannot load fails the verification)', async () => {
     log = await logOf(10, []);
-    await expect(verifyAuditLog(log.app, { trustedKey: auditKey.publicKey, workers: 2, workerScript: new URL('file:///nonexistent/verify-worker.js') })).rejects.toThrow();
+    await expect(
+      verifyAuditLog(log.app, { trustedKey: auditKey.publicKey, workers: 2, workerScript: new URL('file:///nonexistent/verify-worker.js') }),
+    ).rejects.toThrow();
   });
 
   it.each<[string, string | ((db: TestDatabase) => Promise<void>), Partial<VerifyReport>]>([
@@ -285,7 +297,11 @@ describe('audit verification in worker threads', () => {
     // 60 records in 3 workers: 1-20, 21-40, 41-60.
     ['the last record of a range deleted', 'DELETE FROM audit_event WHERE seq = 20', { reason: 'gap', firstBadSeq: 20 }],
     ['the first record of a range deleted', 'DELETE FROM audit_event WHERE seq = 41', { reason: 'gap', firstBadSeq: 41 }],
-    ['a record repeated at a seam', `INSERT INTO audit_event SELECT seq, id, at + interval '1 microsecond', member_id, actor, action, source_id, subject_hash, purpose, case_id, object_ref, fields, decision, reason, latency_ms, correlation_id, canonical, chain_hash FROM audit_event WHERE seq = 40`, { reason: 'order' }],
+    [
+      'a record repeated at a seam',
+      `INSERT INTO audit_event SELECT seq, id, at + interval '1 microsecond', member_id, actor, action, source_id, subject_hash, purpose, case_id, object_ref, fields, decision, reason, latency_ms, correlation_id, canonical, chain_hash FROM audit_event WHERE seq = 40`,
+      { reason: 'order' },
+    ],
     [
       'rewritten bytes and column',
       async (db) => {
@@ -302,7 +318,11 @@ describe('audit verification in worker threads', () => {
        FROM (SELECT 18 AS target, b.* FROM b UNION ALL SELECT 23 AS target, a.* FROM a) s WHERE e.seq = s.target`,
       { firstBadSeq: 18 },
     ],
-    ['records after the last checkpoint deleted (nothing can tell)', `DELETE FROM audit_event WHERE seq > 45; UPDATE audit_chain_head SET seq = 45`, { ok: true, lastSeq: 45 }],
+    [
+      'records after the last checkpoint deleted (nothing can tell)',
+      `DELETE FROM audit_event WHERE seq > 45; UPDATE audit_chain_head SET seq = 45`,
+      { ok: true, lastSeq: 45 },
+    ],
     ['the tail truncated behind a checkpoint (seq 45 and after)', `DELETE FROM audit_event WHERE seq > 30`, { reason: 'truncated', firstBadSeq: 31 }],
     [
       'a chain rewritten from record 5 with fresh hashes, the database checkpoints deleted',
@@ -349,7 +369,14 @@ describe('audit verification in worker threads', () => {
     const now = new Date();
     const lastMonthStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
     log = await logOf(50, [30, 50], async (audit, signer) => {
-      for (let i = 0; i < 13; i += 1) await audit.append({ memberId: 'zj.hall', actor: 'c', action: 'lookup', decision: 'allowed', at: new Date(lastMonthStart.getTime() + (i + 1) * 3600_000) });
+      for (let i = 0; i < 13; i += 1)
+        await audit.append({
+          memberId: 'zj.hall',
+          actor: 'c',
+          action: 'lookup',
+          decision: 'allowed',
+          at: new Date(lastMonthStart.getTime() + (i + 1) * 3600_000),
+        });
       await signer.signNow();
     });
     const owner = await new DataSource(dataSourceOptions(log.db.config.database, 'owner')).initialize();

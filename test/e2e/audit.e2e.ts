@@ -46,7 +46,14 @@ describe('audit: auditor and citizen', () => {
       await city.gateway.http
         .post('/v1/cases')
         .set('authorization', city.hall.auth('clerk-3'))
-        .send({ matter: MATTER, parties: [{ idNumber: seller.idNumber, name: seller.name, role: 'seller' }, { idNumber: buyer.idNumber, name: buyer.name, role: 'buyer' }], materials: [] })
+        .send({
+          matter: MATTER,
+          parties: [
+            { idNumber: seller.idNumber, name: seller.name, role: 'seller' },
+            { idNumber: buyer.idNumber, name: buyer.name, role: 'buyer' },
+          ],
+          materials: [],
+        })
         .expect(201)
     ).body.id;
     await city.gateway.http.post('/v1/evidence-bundles').set('authorization', city.hall.auth('clerk-3')).send({ caseId }).expect(200);
@@ -75,26 +82,51 @@ describe('audit: auditor and citizen', () => {
     expect(seqs).toEqual([...seqs].sort((a: number, b: number) => b - a)); // newest first
 
     const page1 = await audit.http.get('/v1/audit/events').query({ subject: buyer.idNumber, limit: 3 }).set('authorization', auditor.auth()).expect(200);
-    const page2 = await audit.http.get('/v1/audit/events').query({ subject: buyer.idNumber, limit: 3, cursor: page1.body.next }).set('authorization', auditor.auth()).expect(200);
+    const page2 = await audit.http
+      .get('/v1/audit/events')
+      .query({ subject: buyer.idNumber, limit: 3, cursor: page1.body.next })
+      .set('authorization', auditor.auth())
+      .expect(200);
     expect([...page1.body.items, ...page2.body.items].map((i: { id: string }) => i.id)).toEqual(all.body.items.map((i: { id: string }) => i.id));
     expect(page2.body.next).toBeUndefined();
 
-    const denied = await audit.http.get('/v1/audit/events').query({ subject: buyer.idNumber, decision: 'denied' }).set('authorization', auditor.auth()).expect(200);
+    const denied = await audit.http
+      .get('/v1/audit/events')
+      .query({ subject: buyer.idNumber, decision: 'denied' })
+      .set('authorization', auditor.auth())
+      .expect(200);
     expect(denied.body.items).toHaveLength(1);
     expect(denied.body.items[0]).toMatchObject({ actor: 'clerk-4', reason: 'PURPOSE_NOT_GRANTED' });
 
-    const ndjson = await audit.http.get('/v1/audit/events').query({ subject: buyer.idNumber, format: 'ndjson' }).set('authorization', auditor.auth()).buffer(true).parse((res, cb) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => cb(null, text));
-    }).expect(200);
+    const ndjson = await audit.http
+      .get('/v1/audit/events')
+      .query({ subject: buyer.idNumber, format: 'ndjson' })
+      .set('authorization', auditor.auth())
+      .buffer(true)
+      .parse((res, cb) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => cb(null, text));
+      })
+      .expect(200);
     expect(ndjson.headers['content-type']).toMatch(/ndjson/);
-    expect((ndjson.body as string).trim().split('\n').map((l) => JSON.parse(l).id)).toEqual(all.body.items.map((i: { id: string }) => i.id));
-    const csv = await audit.http.get('/v1/audit/events').query({ subject: buyer.idNumber, format: 'csv' }).set('authorization', auditor.auth()).buffer(true).parse((res, cb) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => cb(null, text));
-    }).expect(200);
+    expect(
+      (ndjson.body as string)
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).id),
+    ).toEqual(all.body.items.map((i: { id: string }) => i.id));
+    const csv = await audit.http
+      .get('/v1/audit/events')
+      .query({ subject: buyer.idNumber, format: 'csv' })
+      .set('authorization', auditor.auth())
+      .buffer(true)
+      .parse((res, cb) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => cb(null, text));
+      })
+      .expect(200);
     const lines = (csv.body as string).trim().split('\n');
     expect(lines[0]).toBe('id,seq,at,member,actor,action,source,caseId,object,purpose,fields,decision,reason');
     expect(lines).toHaveLength(5);
@@ -126,10 +158,16 @@ describe('audit: auditor and citizen', () => {
     expect(checkpoint.body).toMatchObject({ alg: 'ES256', kid: 'audit', publicKey: { kty: 'EC', crv: 'P-256' } });
     const latest = await audit.http.get('/v1/audit/checkpoints/latest').set('authorization', city.hall.auth()).expect(200);
     expect(latest.body).toEqual(checkpoint.body);
-    expect(readFileSync(checkpointFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l).seq)).toContain(checkpoint.body.seq);
+    expect(
+      readFileSync(checkpointFile, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).seq),
+    ).toContain(checkpoint.body.seq);
 
     // One event's inclusion, proven against the signed root without reading the rest of the log.
-    const [event] = (await audit.http.get('/v1/audit/events').query({ subject: buyer.idNumber, limit: 1 }).set('authorization', auditor.auth()).expect(200)).body.items;
+    const [event] = (await audit.http.get('/v1/audit/events').query({ subject: buyer.idNumber, limit: 1 }).set('authorization', auditor.auth()).expect(200))
+      .body.items;
     const proof = (await audit.http.get(`/v1/audit/events/${event.id}/proof`).set('authorization', auditor.auth()).expect(200)).body;
     expect(verifyCheckpoint(proof.checkpoint, createPublicKey(auditPublicPem))).toBe(true);
     const leaf = Buffer.from(proof.leafHash, 'hex');

@@ -79,7 +79,12 @@ describe('benchmark harness smoke', () => {
   }, 30_000);
 
   it('baselines: the pg select finds every record; the bare server answers every request', async () => {
-    const select = await pgSelectBaseline({ connectionString: city.db.config.database.url, schema: city.db.config.database.schema, keys: cases.map((c) => c.idNumber), ...load });
+    const select = await pgSelectBaseline({
+      connectionString: city.db.config.database.url,
+      schema: city.db.config.database.schema,
+      keys: cases.map((c) => c.idNumber),
+      ...load,
+    });
     expect(select.measured.errors).toBe(0);
     expect(select.measured.completed).toBeGreaterThan(0);
     const bare = await bareHttpBaseline({ bodies: lookupBodies(cases), ...load });
@@ -119,7 +124,15 @@ describe('benchmark harness smoke: transfers', () => {
   it('propagation: every completion reaches the three utilities and the case, each timed', async () => {
     const token = world.city.hall.token('bench-clerk');
     const cases = await openTransferCases(world.config.transfers.gatewayPublicUrl, token, world.city.people, 3, 'smoke');
-    const r = await propagationPhase({ gatewayUrl: world.config.transfers.gatewayPublicUrl, token, sandboxUrl: world.sandboxUrl, db, cases, ratePerSecond: 10, timeoutSeconds: 30 });
+    const r = await propagationPhase({
+      gatewayUrl: world.config.transfers.gatewayPublicUrl,
+      token,
+      sandboxUrl: world.sandboxUrl,
+      db,
+      cases,
+      ratePerSecond: 10,
+      timeoutSeconds: 30,
+    });
     expect(r.unfinished).toBe(0);
     expect(r.toUtilityMs.count).toBe(9);
     expect(r.toCaseMs.count).toBe(3);
@@ -131,7 +144,9 @@ describe('benchmark harness smoke: transfers', () => {
     const r = await relayDrainPhase({ db, rows: 300, consumerId: world.city.hall.id, timeoutSeconds: 60 });
     expect(r).toMatchObject({ rows: 300, left: 0 });
     expect(r.eventsPerSecond).toBeGreaterThan(0);
-    const { rows } = await db.query(`SELECT count(*)::int AS n FROM transfer_request WHERE utility = $1 AND state = 'published' AND sends = 1`, [DRAIN_UTILITY]);
+    const { rows } = await db.query(`SELECT count(*)::int AS n FROM transfer_request WHERE utility = $1 AND state = 'published' AND sends = 1`, [
+      DRAIN_UTILITY,
+    ]);
     expect(rows[0].n).toBe(300);
     const audited = await db.query(`SELECT count(*)::int AS n FROM audit_event WHERE action = 'transfer.requested' AND reason LIKE $1`, [`%${DRAIN_UTILITY}%`]);
     expect(audited.rows[0].n).toBe(300);

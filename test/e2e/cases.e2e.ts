@@ -94,12 +94,20 @@ describe('cases', () => {
     });
 
     it('an unknown matter: 404 MATTER_NOT_FOUND', async () => {
-      const res = await gateway.http.post('/v1/cases').set('authorization', hall.auth()).send(openBody({ matter: 'no-such-matter' })).expect(404);
+      const res = await gateway.http
+        .post('/v1/cases')
+        .set('authorization', hall.auth())
+        .send(openBody({ matter: 'no-such-matter' }))
+        .expect(404);
       expect(res.body.code).toBe('MATTER_NOT_FOUND');
     });
 
     it('a material the matter does not collect: 400 VALIDATION_FAILED', async () => {
-      const res = await gateway.http.post('/v1/cases').set('authorization', hall.auth()).send(openBody({ materials: [{ type: 'selfie', sha256: SHA }] })).expect(400);
+      const res = await gateway.http
+        .post('/v1/cases')
+        .set('authorization', hall.auth())
+        .send(openBody({ materials: [{ type: 'selfie', sha256: SHA }] }))
+        .expect(400);
       expect(res.body.code).toBe('VALIDATION_FAILED');
     });
 

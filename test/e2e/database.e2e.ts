@@ -34,7 +34,9 @@ describe('database', () => {
   });
 
   it('refuses a row that breaks a table constraint', async () => {
-    await expect(app.getRepository(MemberEntity).insert({ id: 'x', name: 'n', kind: 'wizard' as never, jwks: { keys: [] } })).rejects.toThrow(/check constraint/);
+    await expect(app.getRepository(MemberEntity).insert({ id: 'x', name: 'n', kind: 'wizard' as never, jwks: { keys: [] } })).rejects.toThrow(
+      /check constraint/,
+    );
   });
 
   it('is idempotent: a second migration run does nothing', async () => {

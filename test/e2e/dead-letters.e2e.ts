@@ -5,7 +5,17 @@ import { userInfo } from 'node:os';
 import { AuditLog } from '@datarun/audit';
 import { ADMIN_MEMBER_ID, publicJwkOf } from '@datarun/auth';
 import { KafkaMessaging } from '@datarun/messaging';
-import { ConsumerLag, DEAD_LETTER_TOPIC, deadLetter, DeadLetterRecorder, DeadLettersService, DLQ_HEADERS, RELAY_DEAD_LETTER_GROUP, RELAY_STATUS_GROUP, STATUS_TOPIC } from '@datarun/transfers';
+import {
+  ConsumerLag,
+  DEAD_LETTER_TOPIC,
+  deadLetter,
+  DeadLetterRecorder,
+  DeadLettersService,
+  DLQ_HEADERS,
+  RELAY_DEAD_LETTER_GROUP,
+  RELAY_STATUS_GROUP,
+  STATUS_TOPIC,
+} from '@datarun/transfers';
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 import pg from 'pg';
 import { Registry } from 'prom-client';
@@ -60,7 +70,11 @@ describe('dead letters and transfer operations on the relay', () => {
   beforeAll(async () => {
     const keys = adminKeyFile();
     admin = keys.admin;
-    db = await migratedDatabase({ DATARUN_ADMIN_PUBLIC_KEY: keys.publicKeyPath, TRANSFER_FOLLOW_UP_SECONDS: String(FOLLOW_UP_SECONDS), KAFKA_TOPIC_PREFIX: prefix });
+    db = await migratedDatabase({
+      DATARUN_ADMIN_PUBLIC_KEY: keys.publicKeyPath,
+      TRANSFER_FOLLOW_UP_SECONDS: String(FOLLOW_UP_SECONDS),
+      KAFKA_TOPIC_PREFIX: prefix,
+    });
     const schema = db.config.database.schema;
 
     // Members as the registry would have them (the relay serves no registry routes).
@@ -80,7 +94,10 @@ describe('dead letters and transfer operations on the relay', () => {
     expect(locked.rows[0].locked).toBe(true);
     const caseId = randomUUID();
     await db.ownerQuery(`INSERT INTO matter (code, title, evidence, materials, on_complete) VALUES ('dlq-test', '测试', '{}', '{}', '[]')`);
-    await db.ownerQuery(`INSERT INTO service_case (id, consumer_id, matter_code, state, parties, materials, opened_by) VALUES ($1, $2, 'dlq-test', 'completed', '[]', '[]', 'clerk-1')`, [caseId, hall.id]);
+    await db.ownerQuery(
+      `INSERT INTO service_case (id, consumer_id, matter_code, state, parties, materials, opened_by) VALUES ($1, $2, 'dlq-test', 'completed', '[]', '[]', 'clerk-1')`,
+      [caseId, hall.id],
+    );
     const request = (utility: string, state: string, ageSeconds: number) =>
       db.ownerQuery(
         `INSERT INTO transfer_request (request_id, case_id, utility, request_kind, topic, message_key, payload, state, created_at, updated_at)
@@ -94,12 +111,27 @@ describe('dead letters and transfer operations on the relay', () => {
 
     kafka = new KafkaMessaging(db.config.kafka);
     await kafka.ensureTopics([{ topic: original, partitions: 1 }]);
-    await kafka.consume({ groupId: replayGroup, topics: [original], commitEvery: { messages: 1, ms: 100 }, onMessage: async ({ message }) => void replayed.push(message) });
+    await kafka.consume({
+      groupId: replayGroup,
+      topics: [original],
+      commitEvery: { messages: 1, ms: 100 },
+      onMessage: async ({ message }) => void replayed.push(message),
+    });
 
     relay = await bootApp(RelayModule.forRoot(db.config), 'relay');
     await kafka.publish(DEAD_LETTER_TOPIC, [
-      deadLetter({ topic: original, key: 'unit-0001', value: Buffer.from(jsonValue), headers: jsonHeaders }, 'schema: /state must be one of accepted, completed, rejected', 'bridge-water', firstAt),
-      deadLetter({ topic: original, key: 'unit-0002', value: Buffer.from([0xff, 0x00, 0xfe]), headers: { ce_id: randomUUID() } }, 'not JSON', 'relay', new Date(firstAt.getTime() + 1000)),
+      deadLetter(
+        { topic: original, key: 'unit-0001', value: Buffer.from(jsonValue), headers: jsonHeaders },
+        'schema: /state must be one of accepted, completed, rejected',
+        'bridge-water',
+        firstAt,
+      ),
+      deadLetter(
+        { topic: original, key: 'unit-0002', value: Buffer.from([0xff, 0x00, 0xfe]), headers: { ce_id: randomUUID() } },
+        'not JSON',
+        'relay',
+        new Date(firstAt.getTime() + 1000),
+      ),
     ]);
   }, 60_000);
 
@@ -110,16 +142,26 @@ describe('dead letters and transfer operations on the relay', () => {
     await db?.drop();
   });
 
-  const list = (query = '', who: TestMember = admin) => relay.http.get(`/v1/ops/dead-letters?topic=${encodeURIComponent(original)}${query}`).set('authorization', who.auth('admin-1'));
-  const recorded = () => eventually('both dead letters recorded', async () => {
-    const res = await list();
-    return res.status === 200 && res.body.items.length === 2 ? res.body.items : undefined;
-  });
+  const list = (query = '', who: TestMember = admin) =>
+    relay.http.get(`/v1/ops/dead-letters?topic=${encodeURIComponent(original)}${query}`).set('authorization', who.auth('admin-1'));
+  const recorded = () =>
+    eventually('both dead letters recorded', async () => {
+      const res = await list();
+      return res.status === 200 && res.body.items.length === 2 ? res.body.items : undefined;
+    });
 
   it('records each dead letter once and lists them newest first with the original message', async () => {
     const items = await recorded();
     expect(items.map((i: { key: string }) => i.key)).toEqual(['unit-0002', 'unit-0001']);
-    expect(items[0]).toMatchObject({ topic: original, reason: 'not JSON', by: 'relay', value: Buffer.from([0xff, 0x00, 0xfe]).toString('base64'), valueEncoding: 'base64', replays: 0, replayedAt: null });
+    expect(items[0]).toMatchObject({
+      topic: original,
+      reason: 'not JSON',
+      by: 'relay',
+      value: Buffer.from([0xff, 0x00, 0xfe]).toString('base64'),
+      valueEncoding: 'base64',
+      replays: 0,
+      replayedAt: null,
+    });
     expect(items[1]).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       topic: original,
@@ -137,7 +179,14 @@ describe('dead letters and transfer operations on the relay', () => {
     // A redelivery of the same dead letter (a crash before the offset commit) adds nothing.
     const [row] = (await db.ownerQuery('SELECT dlq_partition, dlq_offset FROM dead_letter WHERE id = $1', [items[1].id])).rows;
     const again = deadLetter({ topic: original, key: 'unit-0001', value: Buffer.from(jsonValue), headers: jsonHeaders }, 'again', 'test');
-    const redelivered = { ...again, key: Buffer.from('unit-0001'), offset: String(row.dlq_offset), timestamp: String(Date.now()), attributes: 0, size: 0 } as unknown as KafkaMessage;
+    const redelivered = {
+      ...again,
+      key: Buffer.from('unit-0001'),
+      offset: String(row.dlq_offset),
+      timestamp: String(Date.now()),
+      attributes: 0,
+      size: 0,
+    } as unknown as KafkaMessage;
     expect(await relay.app.get(DeadLetterRecorder).record({ partition: row.dlq_partition, message: redelivered })).toBe(false);
     expect(Number((await db.ownerQuery('SELECT count(*) FROM dead_letter WHERE topic = $1', [original])).rows[0].count)).toBe(2);
   }, 60_000);
@@ -185,7 +234,9 @@ describe('dead letters and transfer operations on the relay', () => {
     // A broker that does not take the replay: 503, and neither a count nor an audit record of it.
     const refusing = { publish: () => Promise.reject(new Error('broker down')) } as unknown as KafkaMessaging;
     const service = new DeadLettersService(relay.app.get(DataSource), refusing, relay.app.get(AuditLog));
-    await expect(service.replay({ memberId: ADMIN_MEMBER_ID, role: 'admin', actor: 'admin-1' }, item.id)).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    await expect(service.replay({ memberId: ADMIN_MEMBER_ID, role: 'admin', actor: 'admin-1' }, item.id)).rejects.toMatchObject({
+      code: 'SERVICE_UNAVAILABLE',
+    });
 
     expect(replayed).toHaveLength(0);
     expect(Number((await db.ownerQuery(`SELECT count(*) FROM dead_letter WHERE replays > 0`)).rows[0].count)).toBe(0);
@@ -205,32 +256,78 @@ describe('dead letters and transfer operations on the relay', () => {
     expect(Object.keys(message.headers ?? {}).filter((h) => (Object.values(DLQ_HEADERS) as string[]).includes(h))).toEqual([]);
 
     const audited = async (actor: string) =>
-      (await db.ownerQuery(`SELECT member_id, actor, reason FROM audit_event WHERE action = 'dead-letter.replayed' AND object_ref = $1 AND actor = $2`, [`dead-letter:${id}`, actor])).rows;
+      (
+        await db.ownerQuery(`SELECT member_id, actor, reason FROM audit_event WHERE action = 'dead-letter.replayed' AND object_ref = $1 AND actor = $2`, [
+          `dead-letter:${id}`,
+          actor,
+        ])
+      ).rows;
     expect(await audited('admin-1')).toEqual([{ member_id: 'datarun.admin', actor: 'admin-1', reason: original }]);
 
     // The CLI: same listing, same replay, audited as the operator at the shell.
     const out: string[] = [];
     const err: string[] = [];
-    expect(await runDlq(['list', '--topic', original, '--json'], db.config, (l) => out.push(l), (l) => err.push(l))).toBe(0);
+    expect(
+      await runDlq(
+        ['list', '--topic', original, '--json'],
+        db.config,
+        (l) => out.push(l),
+        (l) => err.push(l),
+      ),
+    ).toBe(0);
     const page = JSON.parse(out.pop()!);
     expect(page.items.map((i: { id: string; replays: number }) => [i.id, i.replays])).toEqual([
       [items[0].id, 0],
       [id, 1],
     ]);
-    expect(await runDlq(['list', '--topic', original, '--limit', '1'], db.config, (l) => out.push(l), (l) => err.push(l))).toBe(0);
-    expect(out.splice(0)).toEqual([expect.stringContaining(`${items[0].id}  ${original}  key=unit-0002  by=relay  replays=0  not JSON`), expect.stringMatching(/^\(more: --cursor \S+\)$/)]);
+    expect(
+      await runDlq(
+        ['list', '--topic', original, '--limit', '1'],
+        db.config,
+        (l) => out.push(l),
+        (l) => err.push(l),
+      ),
+    ).toBe(0);
+    expect(out.splice(0)).toEqual([
+      expect.stringContaining(`${items[0].id}  ${original}  key=unit-0002  by=relay  replays=0  not JSON`),
+      expect.stringMatching(/^\(more: --cursor \S+\)$/),
+    ]);
 
-    expect(await runDlq(['replay', id], db.config, (l) => out.push(l), (l) => err.push(l))).toBe(0);
+    expect(
+      await runDlq(
+        ['replay', id],
+        db.config,
+        (l) => out.push(l),
+        (l) => err.push(l),
+      ),
+    ).toBe(0);
     expect(out.pop()).toBe(`replayed ${id} to ${original} (replays: 2)`);
     await eventually('the second replay', async () => (replayed.length >= 2 ? true : undefined));
     expect(replayed[1].value?.equals(Buffer.from(jsonValue))).toBe(true);
     const operator = `cli:${userInfo().username}`;
     expect(await audited(operator)).toEqual([{ member_id: 'datarun.admin', actor: operator, reason: original }]);
-    expect((await db.ownerQuery('SELECT replays, replayed_at FROM dead_letter WHERE id = $1', [id])).rows[0]).toMatchObject({ replays: 2, replayed_at: expect.any(Date) });
+    expect((await db.ownerQuery('SELECT replays, replayed_at FROM dead_letter WHERE id = $1', [id])).rows[0]).toMatchObject({
+      replays: 2,
+      replayed_at: expect.any(Date),
+    });
 
-    expect(await runDlq(['replay', randomUUID()], db.config, (l) => out.push(l), (l) => err.push(l))).toBe(1);
+    expect(
+      await runDlq(
+        ['replay', randomUUID()],
+        db.config,
+        (l) => out.push(l),
+        (l) => err.push(l),
+      ),
+    ).toBe(1);
     expect(err.pop()).toMatch(/^dlq: DEAD_LETTER_NOT_FOUND: /);
-    expect(await runDlq(['purge'], db.config, (l) => out.push(l), (l) => err.push(l))).toBe(1);
+    expect(
+      await runDlq(
+        ['purge'],
+        db.config,
+        (l) => out.push(l),
+        (l) => err.push(l),
+      ),
+    ).toBe(1);
     expect(err.pop()).toContain('usage: npm run dlq');
     expect(replayed).toHaveLength(2);
   }, 60_000);
@@ -265,7 +362,15 @@ describe('dead letters and transfer operations on the relay', () => {
     // it lags by everything on it; the group that read and committed it catches up to 0.
     const registry = new Registry();
     const never = uniqueName('test-dlq-never');
-    new ConsumerLag(kafka, registry, [{ groupId: never, topic: original }, { groupId: replayGroup, topic: original }], { cacheMs: 0, timeoutMs: 10_000 });
+    new ConsumerLag(
+      kafka,
+      registry,
+      [
+        { groupId: never, topic: original },
+        { groupId: replayGroup, topic: original },
+      ],
+      { cacheMs: 0, timeoutMs: 10_000 },
+    );
     const messages = (await db.ownerQuery('SELECT sum(replays)::int AS n FROM dead_letter WHERE topic = $1', [original])).rows[0].n;
     expect(messages).toBeGreaterThan(0);
     await eventually('the replay group to commit everything', async () => {

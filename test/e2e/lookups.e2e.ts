@@ -20,7 +20,10 @@ describe('lookups, verifications and evidence bundles', () => {
         .expect(201)
     ).body.id as string;
   const lookup = (body: Record<string, unknown>, member = city.hall) =>
-    city.gateway.http.post('/v1/lookups').set('authorization', member.auth('clerk-7')).send({ source: 'marriage', subject: { idNumber: buyer.idNumber }, purpose: MATTER, caseId, ...body });
+    city.gateway.http
+      .post('/v1/lookups')
+      .set('authorization', member.auth('clerk-7'))
+      .send({ source: 'marriage', subject: { idNumber: buyer.idNumber }, purpose: MATTER, caseId, ...body });
 
   beforeAll(async () => {
     city = await buildCity();
@@ -52,14 +55,26 @@ describe('lookups, verifications and evidence bundles', () => {
     const yes = await city.gateway.http
       .post('/v1/verifications')
       .set('authorization', city.hall.auth('clerk-7'))
-      .send({ source: 'marriage', subject: { idNumber: buyer.idNumber }, purpose: MATTER, caseId, claims: { maritalStatus: 'married', spouseIdNumber: buyer.spouseIdNumber } })
+      .send({
+        source: 'marriage',
+        subject: { idNumber: buyer.idNumber },
+        purpose: MATTER,
+        caseId,
+        claims: { maritalStatus: 'married', spouseIdNumber: buyer.spouseIdNumber },
+      })
       .expect(200);
     expect(Object.keys(yes.body).sort()).toEqual(['auditId', 'match']);
     expect(yes.body.match).toBe(true);
     const no = await city.gateway.http
       .post('/v1/verifications')
       .set('authorization', city.hall.auth('clerk-7'))
-      .send({ source: 'marriage', subject: { idNumber: buyer.idNumber }, purpose: MATTER, caseId, claims: { maritalStatus: 'married', spouseIdNumber: seller.idNumber } })
+      .send({
+        source: 'marriage',
+        subject: { idNumber: buyer.idNumber },
+        purpose: MATTER,
+        caseId,
+        claims: { maritalStatus: 'married', spouseIdNumber: seller.idNumber },
+      })
       .expect(200);
     expect(no.body.match).toBe(false);
 
@@ -160,7 +175,15 @@ describe('lookups, verifications and evidence bundles', () => {
         await city.registry.http
           .post('/v1/sources')
           .set('authorization', dept.auth())
-          .send({ id, title: '婚姻（实时）', schema: schemaOf('marriage'), subjectKey: 'idNumber', classification: JSON.parse((await import('node:fs')).readFileSync('schemas/records/classification.json', 'utf8')).marriage, mode: 'federated', endpoint })
+          .send({
+            id,
+            title: '婚姻（实时）',
+            schema: schemaOf('marriage'),
+            subjectKey: 'idNumber',
+            classification: JSON.parse((await import('node:fs')).readFileSync('schemas/records/classification.json', 'utf8')).marriage,
+            mode: 'federated',
+            endpoint,
+          })
           .expect(201);
         const g = await city.registry.http
           .post('/v1/grants')
@@ -193,7 +216,14 @@ describe('lookups, verifications and evidence bundles', () => {
     const g = await city.registry.http
       .post('/v1/grants')
       .set('authorization', city.hall.auth())
-      .send({ source: 'marriage', fields: ['spouseIdNumber'], unmaskedFields: ['spouseIdNumber'], purposes: [MATTER], validUntil: new Date(Date.now() + 86400_000).toISOString(), reason: '核对配偶身份' })
+      .send({
+        source: 'marriage',
+        fields: ['spouseIdNumber'],
+        unmaskedFields: ['spouseIdNumber'],
+        purposes: [MATTER],
+        validUntil: new Date(Date.now() + 86400_000).toISOString(),
+        reason: '核对配偶身份',
+      })
       .expect(201);
     expect(g.body.unmaskedFields).toEqual(['spouseIdNumber']);
     const masked = await lookup({ fields: ['spouseIdNumber'] }).expect(200);
@@ -204,7 +234,14 @@ describe('lookups, verifications and evidence bundles', () => {
     const refused = await city.registry.http
       .post('/v1/grants')
       .set('authorization', city.hall.auth())
-      .send({ source: 'marriage', fields: ['name'], unmaskedFields: ['spouseIdNumber'], purposes: [MATTER], validUntil: new Date(Date.now() + 86400_000).toISOString(), reason: 'r' })
+      .send({
+        source: 'marriage',
+        fields: ['name'],
+        unmaskedFields: ['spouseIdNumber'],
+        purposes: [MATTER],
+        validUntil: new Date(Date.now() + 86400_000).toISOString(),
+        reason: 'r',
+      })
       .expect(400);
     expect(refused.body.code).toBe('VALIDATION_FAILED');
   });

@@ -29,7 +29,10 @@ describe('messaging on the real broker', () => {
         })
         .catch(reject);
     });
-    await messaging.publish(topic, sent.map((e) => toKafkaMessage(e, 'unit-7')));
+    await messaging.publish(
+      topic,
+      sent.map((e) => toKafkaMessage(e, 'unit-7')),
+    );
     await done;
     expect(received).toEqual(sent);
   }, 60_000);

@@ -23,7 +23,9 @@ describe('a port already in use', () => {
     const { port } = squatter.address() as net.AddressInfo;
     const t = await bootApp(SandboxModule.forRoot(testConfig()), 'sandbox');
     try {
-      await expect(listen(t.app, 'sandbox', port, '127.0.0.1')).rejects.toThrow(new PortInUse(`sandbox: port ${port} on 127.0.0.1 is already in use (set the port variable to move it)`));
+      await expect(listen(t.app, 'sandbox', port, '127.0.0.1')).rejects.toThrow(
+        new PortInUse(`sandbox: port ${port} on 127.0.0.1 is already in use (set the port variable to move it)`),
+      );
     } finally {
       await new Promise((r) => squatter.close(r));
     }

@@ -48,7 +48,12 @@ describe('record ingest over Kafka', () => {
   const secondSourceId = uniqueName('household-b').replaceAll('_', '-').toLowerCase();
 
   const storedRecords = async (source: string) =>
-    (await db.ownerQuery<{ subject_key: string; data: SourceRecord }>('SELECT subject_key, data FROM source_record WHERE source_id = $1 ORDER BY subject_key', [source])).rows;
+    (
+      await db.ownerQuery<{ subject_key: string; data: SourceRecord }>(
+        'SELECT subject_key, data FROM source_record WHERE source_id = $1 ORDER BY subject_key',
+        [source],
+      )
+    ).rows;
   const registerSource = (id: string) =>
     registry.http
       .post('/v1/sources')
@@ -123,10 +128,20 @@ describe('record ingest over Kafka', () => {
     const sent: Record<string, Message> = {
       [id('good')]: signedBy(owner, good, id('good')),
       [id('breaking')]: signedBy(owner, { ...breaking, gender: 'unknown' }, id('breaking')),
-      [id('unsigned')]: { ...unsignedMessage, headers: Object.fromEntries(Object.entries(unsignedMessage.headers ?? {}).filter(([name]) => name !== RECORD_SIGNATURE_HEADER)) },
+      [id('unsigned')]: {
+        ...unsignedMessage,
+        headers: Object.fromEntries(Object.entries(unsignedMessage.headers ?? {}).filter(([name]) => name !== RECORD_SIGNATURE_HEADER)),
+      },
       // ce_source names the owner, but the key is another member's (with its own kid, or the owner's).
       [id('other-key')]: signedBy(other, otherKey, id('other-key'), owner.id),
-      [id('forged')]: signedRecordMessage({ member: owner.id, kid: owner.kid, privateKey: other.privateKey, subject: String(forged.idNumber), record: forged, id: id('forged') }),
+      [id('forged')]: signedRecordMessage({
+        member: owner.id,
+        kid: owner.kid,
+        privateKey: other.privateKey,
+        subject: String(forged.idNumber),
+        record: forged,
+        id: id('forged'),
+      }),
       // Signed by the owner, then changed on the way.
       [id('tampered')]: { ...tamperedMessage, value: JSON.stringify({ ...tampered, name: '王小二' }) },
       // Properly signed by a department that does not own the source.
@@ -147,7 +162,8 @@ describe('record ingest over Kafka', () => {
       [id('mis-keyed')]: /^the message key must be the record's subject key \(idNumber\)$/,
       [id('unstorable')]: /^the record cannot be stored \(PostgreSQL 22P05\)/,
     };
-    const mine = () => deadLetters.filter((d) => headerText(d.headers, DLQ_HEADERS.topic) === recordsTopic(sourceId) && headerText(d.headers, 'ce_id')?.startsWith(tag));
+    const mine = () =>
+      deadLetters.filter((d) => headerText(d.headers, DLQ_HEADERS.topic) === recordsTopic(sourceId) && headerText(d.headers, 'ce_id')?.startsWith(tag));
     await eventually('the good record to be stored', async () => (await storedRecords(sourceId)).length > 0);
     await eventually(`${Object.keys(expected).length} dead letters`, async () => mine().length >= Object.keys(expected).length);
 
@@ -165,7 +181,10 @@ describe('record ingest over Kafka', () => {
     // Only the good record reached the replica; the refused ones (valid records, most of them) did not,
     // and the consumer carried on past each of them.
     expect(await storedRecords(sourceId)).toEqual([{ subject_key: good.idNumber, data: good }]);
-    const audit = await db.ownerQuery(`SELECT member_id, actor, decision, source_id, reason FROM audit_event WHERE action = 'records.ingested' AND source_id = $1`, [sourceId]);
+    const audit = await db.ownerQuery(
+      `SELECT member_id, actor, decision, source_id, reason FROM audit_event WHERE action = 'records.ingested' AND source_id = $1`,
+      [sourceId],
+    );
     expect(audit.rows).toEqual([{ member_id: owner.id, actor: `kafka:${owner.id}`, decision: 'allowed', source_id: sourceId, reason: 'stored 1, rejected 0' }]);
   }, 90_000);
 

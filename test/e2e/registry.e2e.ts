@@ -130,7 +130,10 @@ describe('registry', () => {
     const refused = await t.http
       .post(`/v1/sources/${sourceId}/versions`)
       .set('authorization', dept.auth())
-      .send({ schema: { ...v2, required: ['idNumber', 'name', 'chip'], properties: withoutSpecies }, classification: { idNumber: 'sensitive', name: 'internal', chip: 'internal', colour: 'public' } })
+      .send({
+        schema: { ...v2, required: ['idNumber', 'name', 'chip'], properties: withoutSpecies },
+        classification: { idNumber: 'sensitive', name: 'internal', chip: 'internal', colour: 'public' },
+      })
       .expect(400);
     expect(refused.body.code).toBe('SCHEMA_INCOMPATIBLE');
     const paths = refused.body.paths.map((p: { path: string }) => p.path).join(' ');
@@ -152,7 +155,11 @@ describe('registry', () => {
     expect(after.body.decisions.map((d: { decision: string }) => d.decision)).toEqual(['approved', 'revoked']);
 
     // Every change is in the audit log, with who made it and what it was about.
-    const changes = (await db.ownerQuery(`SELECT action, member_id, actor, object_ref FROM audit_event WHERE object_ref LIKE '%${sourceId}%' OR object_ref = 'grant:${grantId}' OR object_ref = 'matter:${matter}' ORDER BY seq`)).rows;
+    const changes = (
+      await db.ownerQuery(
+        `SELECT action, member_id, actor, object_ref FROM audit_event WHERE object_ref LIKE '%${sourceId}%' OR object_ref = 'grant:${grantId}' OR object_ref = 'matter:${matter}' ORDER BY seq`,
+      )
+    ).rows;
     expect(changes.map((c) => c.action)).toEqual([
       'source.registered',
       'records.ingested',
@@ -179,7 +186,8 @@ describe('registry', () => {
   describe('refuses, storing nothing', () => {
     const before: Record<string, number> = {};
     beforeEach(async () => {
-      for (const table of ['member', 'source', 'source_version', 'source_record', 'access_grant', 'grant_decision', 'matter', 'audit_event']) before[table] = await count(table);
+      for (const table of ['member', 'source', 'source_version', 'source_record', 'access_grant', 'grant_decision', 'matter', 'audit_event'])
+        before[table] = await count(table);
     });
     afterEach(async () => {
       for (const table of Object.keys(before)) expect({ table, rows: await count(table) }).toEqual({ table, rows: before[table] });
@@ -242,7 +250,11 @@ describe('registry', () => {
     });
 
     it('a classification that misses a field: 400 VALIDATION_FAILED', async () => {
-      const res = await t.http.post('/v1/sources').set('authorization', dept.auth()).send(source({ classification: { idNumber: 'sensitive' } })).expect(400);
+      const res = await t.http
+        .post('/v1/sources')
+        .set('authorization', dept.auth())
+        .send(source({ classification: { idNumber: 'sensitive' } }))
+        .expect(400);
       expect(res.body.code).toBe('VALIDATION_FAILED');
       expect(res.body.detail).toContain('species');
     });
@@ -262,7 +274,11 @@ describe('registry', () => {
     });
 
     it('an unknown source: 404 SOURCE_NOT_FOUND', async () => {
-      const res = await t.http.put('/v1/sources/no-such-source/records').set('authorization', dept.auth()).send({ records: [{}] }).expect(404);
+      const res = await t.http
+        .put('/v1/sources/no-such-source/records')
+        .set('authorization', dept.auth())
+        .send({ records: [{}] })
+        .expect(404);
       expect(res.body.code).toBe('SOURCE_NOT_FOUND');
     });
 
@@ -279,13 +295,24 @@ describe('registry', () => {
       const res = await t.http
         .post('/v1/members')
         .set('authorization', admin.auth())
-        .send({ id: dept.id, name: 'again', kind: 'department', jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0', kid: 'k' }] } })
+        .send({
+          id: dept.id,
+          name: 'again',
+          kind: 'department',
+          jwks: {
+            keys: [{ kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0', kid: 'k' }],
+          },
+        })
         .expect(409);
       expect(res.body.code).toBe('ALREADY_EXISTS');
     });
 
     it('a department registering a member: 403 ROLE_FORBIDDEN', async () => {
-      const res = await t.http.post('/v1/members').set('authorization', dept.auth()).send({ id: 'zj.sneaky', name: 'x', kind: 'admin', jwks: { keys: [{ kty: 'EC' }] } }).expect(403);
+      const res = await t.http
+        .post('/v1/members')
+        .set('authorization', dept.auth())
+        .send({ id: 'zj.sneaky', name: 'x', kind: 'admin', jwks: { keys: [{ kty: 'EC' }] } })
+        .expect(403);
       expect(res.body.code).toBe('ROLE_FORBIDDEN');
     });
 

@@ -12,7 +12,12 @@ jest.setTimeout(120_000);
 describe('property transfer propagates to the utilities', () => {
   let world: TransferWorld;
   const getCase = async (id: string) => (await world.city.gateway.http.get(`/v1/cases/${id}`).set('authorization', world.city.hall.auth()).expect(200)).body;
-  const sandboxRequests = async (kind: string) => ((await fetch(`${world.sandboxUrl}/v1/utilities/${kind}/requests`).then((r) => r.json())) as { requests: unknown }).requests as Array<{ requestId: string; calls: number; accountNumber: string }>;
+  const sandboxRequests = async (kind: string) =>
+    ((await fetch(`${world.sandboxUrl}/v1/utilities/${kind}/requests`).then((r) => r.json())) as { requests: unknown }).requests as Array<{
+      requestId: string;
+      calls: number;
+      accountNumber: string;
+    }>;
   const rows = async (sql: string, params: unknown[] = []) => (await world.city.db.ownerQuery(sql, params)).rows;
 
   beforeAll(async () => {
@@ -43,11 +48,25 @@ describe('property transfer propagates to the utilities', () => {
     expect(refused.body.detail).toContain('utilityAccounts.gas');
     expect(refused.body.detail).toContain('material property-certificate');
 
-    const wrong = await city.gateway.http.put(`/v1/cases/${id}/materials/property-certificate`).set('authorization', city.hall.auth()).set('content-type', 'application/pdf').send(Buffer.from('a forgery')).expect(400);
+    const wrong = await city.gateway.http
+      .put(`/v1/cases/${id}/materials/property-certificate`)
+      .set('authorization', city.hall.auth())
+      .set('content-type', 'application/pdf')
+      .send(Buffer.from('a forgery'))
+      .expect(400);
     expect(wrong.body.code).toBe('MATERIAL_HASH_MISMATCH');
-    const text = await city.gateway.http.put(`/v1/cases/${id}/materials/property-certificate`).set('authorization', city.hall.auth()).set('content-type', 'text/plain').send('the real one');
+    const text = await city.gateway.http
+      .put(`/v1/cases/${id}/materials/property-certificate`)
+      .set('authorization', city.hall.auth())
+      .set('content-type', 'text/plain')
+      .send('the real one');
     expect(text.status).toBe(415);
-    await city.gateway.http.put(`/v1/cases/${id}/materials/undeclared`).set('authorization', city.hall.auth()).set('content-type', 'application/pdf').send(Buffer.from('x')).expect(404);
+    await city.gateway.http
+      .put(`/v1/cases/${id}/materials/undeclared`)
+      .set('authorization', city.hall.auth())
+      .set('content-type', 'application/pdf')
+      .send(Buffer.from('x'))
+      .expect(404);
 
     expect(await rows('SELECT * FROM transfer_request WHERE case_id = $1', [id])).toHaveLength(0);
     expect(await rows('SELECT * FROM case_material WHERE case_id = $1', [id])).toHaveLength(0);
@@ -63,7 +82,9 @@ describe('property transfer propagates to the utilities', () => {
     expect(completed.body.state).toBe('completed');
     expect(completed.body.transfers.map((t: { utility: string }) => t.utility).sort()).toEqual([...UTILITIES].sort());
     const again = await city.gateway.http.post(`/v1/cases/${caseId}/complete`).set('authorization', city.hall.auth()).expect(200);
-    expect(again.body.transfers.map((t: { requestId: string }) => t.requestId).sort()).toEqual(completed.body.transfers.map((t: { requestId: string }) => t.requestId).sort());
+    expect(again.body.transfers.map((t: { requestId: string }) => t.requestId).sort()).toEqual(
+      completed.body.transfers.map((t: { requestId: string }) => t.requestId).sort(),
+    );
     expect(await rows('SELECT * FROM transfer_request WHERE case_id = $1', [caseId])).toHaveLength(3);
 
     const done = await eventually('3 of 3 completed', async () => {
@@ -92,7 +113,12 @@ describe('property transfer propagates to the utilities', () => {
     expect(count('transfer.requested')).toBe(3);
     expect(count('material.fetched')).toBe(3);
     expect(count('transfer.status')).toBeGreaterThanOrEqual(6); // accepted and completed from each
-    expect(audit.filter((r) => r.action === 'transfer.requested').map((r) => r.object_ref).sort()).toEqual(done.transfers.map((t: { requestId: string }) => `transfer:${t.requestId}`).sort());
+    expect(
+      audit
+        .filter((r) => r.action === 'transfer.requested')
+        .map((r) => r.object_ref)
+        .sort(),
+    ).toEqual(done.transfers.map((t: { requestId: string }) => `transfer:${t.requestId}`).sort());
   });
 
   it('puts on the topic what the utility needs and no more, keyed by the property unit', async () => {
@@ -114,7 +140,17 @@ describe('property transfer propagates to the utilities', () => {
       expect(mine.event.source).toBe('datarun.relay');
       const data = mine.event.data as Record<string, unknown>;
       expect(mine.event.id).toBe(data.requestId);
-      expect(Object.keys(data).sort()).toEqual(['accountNumber', 'caseId', 'effectiveDate', 'materials', 'newHolder', 'property', 'request', 'requestId', 'utility']);
+      expect(Object.keys(data).sort()).toEqual([
+        'accountNumber',
+        'caseId',
+        'effectiveDate',
+        'materials',
+        'newHolder',
+        'property',
+        'request',
+        'requestId',
+        'utility',
+      ]);
       expect(JSON.stringify(data)).not.toContain(world.city.people[1].idNumber); // masked, never whole
       expect(JSON.stringify(data)).not.toContain(world.city.people[0].idNumber); // the seller is not the utility's business
       const [material] = data.materials as Array<{ type: string; sha256: string; url: string }>;
@@ -145,7 +181,10 @@ describe('property transfer propagates to the utilities', () => {
     await eventually('first delivery', async () => ((await getCase(caseId)).progress.completed === 3 ? true : undefined));
     const gas = completed.body.transfers.find((t: { utility: string }) => t.utility === 'gas');
 
-    const resent = await world.city.gateway.http.post(`/v1/cases/${caseId}/transfers/${gas.requestId}/resend`).set('authorization', world.city.hall.auth()).expect(200);
+    const resent = await world.city.gateway.http
+      .post(`/v1/cases/${caseId}/transfers/${gas.requestId}/resend`)
+      .set('authorization', world.city.hall.auth())
+      .expect(200);
     expect(resent.body.transfers.find((t: { requestId: string }) => t.requestId === gas.requestId).state).toBe('pending');
     await eventually('the resent request completed again', async () => {
       const t = (await getCase(caseId)).transfers.find((x: { requestId: string }) => x.requestId === gas.requestId);
@@ -154,7 +193,10 @@ describe('property transfer propagates to the utilities', () => {
     const [inbox] = await rows('SELECT redeliveries FROM bridge_inbox WHERE utility = $1 AND event_id = $2', ['gas', gas.requestId]);
     expect(inbox.redeliveries).toBeGreaterThanOrEqual(1);
     expect((await sandboxRequests('gas')).filter((r) => r.accountNumber === accounts.gas)).toEqual([expect.objectContaining({ calls: 1 })]);
-    await world.city.gateway.http.post(`/v1/cases/${caseId}/transfers/00000000-0000-4000-8000-000000000000/resend`).set('authorization', world.city.hall.auth()).expect(404);
+    await world.city.gateway.http
+      .post(`/v1/cases/${caseId}/transfers/00000000-0000-4000-8000-000000000000/resend`)
+      .set('authorization', world.city.hall.auth())
+      .expect(404);
   });
 
   it('routes the 低保 matter as data: discounts to water and electricity, keyed by account', async () => {
@@ -177,9 +219,17 @@ describe('property transfer propagates to the utilities', () => {
       })
       .expect(201);
     const id = opened.body.id;
-    await city.gateway.http.put(`/v1/cases/${id}/materials/allowance-decision`).set('authorization', city.hall.auth()).set('content-type', 'application/pdf').send(decision).expect(200);
+    await city.gateway.http
+      .put(`/v1/cases/${id}/materials/allowance-decision`)
+      .set('authorization', city.hall.auth())
+      .set('content-type', 'application/pdf')
+      .send(decision)
+      .expect(200);
     const completed = await city.gateway.http.post(`/v1/cases/${id}/complete`).set('authorization', city.hall.auth()).expect(200);
-    expect(completed.body.transfers.map((t: { utility: string; request: string }) => `${t.utility}/${t.request}`).sort()).toEqual(['electricity/discount', 'water/discount']);
+    expect(completed.body.transfers.map((t: { utility: string; request: string }) => `${t.utility}/${t.request}`).sort()).toEqual([
+      'electricity/discount',
+      'water/discount',
+    ]);
     const [row] = await rows(`SELECT topic, message_key FROM transfer_request WHERE case_id = $1 AND utility = 'water'`, [id]);
     expect(row).toEqual({ topic: 'datarun.utility.water.discount-requested.v1', message_key: 'W-dibao-1' });
 
@@ -211,17 +261,24 @@ describe('property transfer propagates to the utilities', () => {
       return c.transfers[0].state === 'published' ? c : undefined;
     });
     expect(published.transfers[0].followUp).toBe(false);
-    const flagged = await eventually('flagged for follow-up', async () => {
-      const c = await getCase(opened.body.id);
-      return c.transfers[0].followUp ? c : undefined;
-    }, 15_000, 250);
+    const flagged = await eventually(
+      'flagged for follow-up',
+      async () => {
+        const c = await getCase(opened.body.id);
+        return c.transfers[0].followUp ? c : undefined;
+      },
+      15_000,
+      250,
+    );
     expect(flagged.progress.summary).toBe('0 of 1 completed, 1 need follow-up');
 
     const relayMetrics = (await world.relays[0].http.get('/metrics').expect(200)).text;
     expect(relayMetrics).toMatch(/^datarun_transfers_overdue [1-9]/m);
     expect(relayMetrics).toMatch(/^datarun_outbox_backlog 0$/m);
     const bridgeMetrics = (await world.bridges.get('water')!.http.get('/metrics').expect(200)).text;
-    expect(bridgeMetrics).toMatch(/^datarun_kafka_consumer_lag\{group="datarun-utility-bridge-water",topic="datarun.utility.water.transfer-requested.v1"\} 0$/m);
+    expect(bridgeMetrics).toMatch(
+      /^datarun_kafka_consumer_lag\{group="datarun-utility-bridge-water",topic="datarun.utility.water.transfer-requested.v1"\} 0$/m,
+    );
     expect(bridgeMetrics).toMatch(/^datarun_bridge_requests_total\{outcome="completed"\} [1-9]/m);
   });
 
@@ -232,12 +289,16 @@ describe('property transfer propagates to the utilities', () => {
     const completed = await world.city.gateway.http.post(`/v1/cases/${caseId}/complete`).set('authorization', world.city.hall.auth()).expect(200);
     const ids = completed.body.transfers.map((t: { requestId: string }) => t.requestId);
     const letters = await eventually('three dead letters', async () => {
-      const found = await rows(`SELECT reason, dead_lettered_by FROM dead_letter WHERE reason LIKE 'MATERIAL_HASH_MISMATCH%' AND message_key = $1`, ['UNIT-tampered']);
+      const found = await rows(`SELECT reason, dead_lettered_by FROM dead_letter WHERE reason LIKE 'MATERIAL_HASH_MISMATCH%' AND message_key = $1`, [
+        'UNIT-tampered',
+      ]);
       return found.length === 3 ? found : undefined;
     });
     expect(letters.map((l) => l.dead_lettered_by).sort()).toEqual(UTILITIES.map((k) => `datarun.utility-bridge.${k}`).sort());
     // Received (accepted) but never applied: the case keeps them open, for follow-up.
-    await eventually('all three accepted', async () => ((await getCase(caseId)).transfers.every((t: { state: string }) => t.state === 'accepted') ? true : undefined));
+    await eventually('all three accepted', async () =>
+      (await getCase(caseId)).transfers.every((t: { state: string }) => t.state === 'accepted') ? true : undefined,
+    );
     for (const kind of UTILITIES) expect((await sandboxRequests(kind)).some((r) => r.accountNumber === accounts[kind])).toBe(false);
     expect(await rows(`SELECT * FROM bridge_inbox WHERE event_id = ANY($1::uuid[])`, [ids])).toHaveLength(0);
   });
@@ -245,7 +306,12 @@ describe('property transfer propagates to the utilities', () => {
   it('dead-letters a malformed status and a status for no known request, and carries on', async () => {
     const messaging = new KafkaMessaging(world.config.kafka);
     try {
-      const stranger = statusEvent('datarun.utility-bridge.water', { requestId: '00000000-0000-4000-8000-00000000abcd', utility: 'water', state: 'completed', reference: 'W-x' });
+      const stranger = statusEvent('datarun.utility-bridge.water', {
+        requestId: '00000000-0000-4000-8000-00000000abcd',
+        utility: 'water',
+        state: 'completed',
+        reference: 'W-x',
+      });
       await messaging.publish(STATUS_TOPIC, [{ key: 'bad-status', value: '{"requestId":' }, toKafkaMessage(stranger, stranger.data.requestId)]);
     } finally {
       await messaging.close();

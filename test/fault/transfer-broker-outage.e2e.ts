@@ -40,7 +40,8 @@ describe('transfers survive a broker outage', () => {
     const line = text.split('\n').find((l) => l.startsWith(`${name} `));
     return line ? Number(line.slice(name.length + 1)) : 0;
   };
-  const appliedWater = async (): Promise<Applied[]> => ((await fetch(`${world.sandboxUrl}/v1/utilities/water/requests`).then((r) => r.json())) as { requests: Applied[] }).requests;
+  const appliedWater = async (): Promise<Applied[]> =>
+    ((await fetch(`${world.sandboxUrl}/v1/utilities/water/requests`).then((r) => r.json())) as { requests: Applied[] }).requests;
 
   async function openCase(label: string): Promise<string> {
     const opened = await world.city.gateway.http
@@ -58,7 +59,9 @@ describe('transfers survive a broker outage', () => {
   async function complete(caseIds: readonly string[]): Promise<string[]> {
     const ids: string[] = [];
     for (let i = 0; i < caseIds.length; i += PARALLEL) {
-      const done = await Promise.all(caseIds.slice(i, i + PARALLEL).map((id) => world.city.gateway.http.post(`/v1/cases/${id}/complete`).set('authorization', hall()).expect(200)));
+      const done = await Promise.all(
+        caseIds.slice(i, i + PARALLEL).map((id) => world.city.gateway.http.post(`/v1/cases/${id}/complete`).set('authorization', hall()).expect(200)),
+      );
       for (const d of done) {
         expect(d.body.transfers).toHaveLength(1);
         ids.push(d.body.transfers[0].requestId);
@@ -104,7 +107,12 @@ describe('transfers survive a broker outage', () => {
     // The pipeline works before the fault, and the water bridge has joined its group.
     const warmCase = await openCase('outage-warmup');
     const [warmRequest] = await complete([warmCase]);
-    await eventually('the warm-up transfer completed', async () => ((await rows<{ state: string }>('SELECT state FROM transfer_request WHERE request_id = $1', [warmRequest]))[0]?.state === 'completed' ? true : undefined), 60_000);
+    await eventually(
+      'the warm-up transfer completed',
+      async () =>
+        (await rows<{ state: string }>('SELECT state FROM transfer_request WHERE request_id = $1', [warmRequest]))[0]?.state === 'completed' ? true : undefined,
+      60_000,
+    );
     expect(await relayMetric('datarun_relay_send_failures_total')).toBe(0);
 
     // What goes in: 200 cases, each completing with one water transfer request.
@@ -163,13 +171,19 @@ describe('transfers survive a broker outage', () => {
     await eventually(
       `all ${CASES} transfers completed after the restart`,
       async () => {
-        const [r] = await rows<{ completed: number }>(`SELECT count(*)::int AS completed FROM transfer_request WHERE state = 'completed' AND request_id = ANY($1::uuid[])`, [requestIds]);
+        const [r] = await rows<{ completed: number }>(
+          `SELECT count(*)::int AS completed FROM transfer_request WHERE state = 'completed' AND request_id = ANY($1::uuid[])`,
+          [requestIds],
+        );
         return r.completed === CASES ? true : undefined;
       },
       150_000,
       500,
     ).catch(async (error: Error) => {
-      const states = await rows<{ state: string; n: number }>(`SELECT state, count(*)::int AS n FROM transfer_request WHERE request_id = ANY($1::uuid[]) GROUP BY state`, [requestIds]);
+      const states = await rows<{ state: string; n: number }>(
+        `SELECT state, count(*)::int AS n FROM transfer_request WHERE request_id = ANY($1::uuid[]) GROUP BY state`,
+        [requestIds],
+      );
       const applied = (await appliedWater()).length;
       throw new Error(`${error.message}; requests by state: ${states.map((s) => `${s.state} ${s.n}`).join(', ')}; applied by the water system: ${applied}`);
     });
@@ -209,7 +223,10 @@ describe('transfers survive a broker outage', () => {
     // first reached the bridge after the first was recorded (one key, one partition, in order), so
     // each was skipped there: redeliveries >= copies - 1 (more when the bridge re-read offsets it
     // had not committed when the broker died).
-    const inbox = await rows<{ event_id: string; outcome: string; redeliveries: number }>(`SELECT event_id, outcome, redeliveries FROM bridge_inbox WHERE utility = 'water' AND event_id = ANY($1::uuid[])`, [requestIds]);
+    const inbox = await rows<{ event_id: string; outcome: string; redeliveries: number }>(
+      `SELECT event_id, outcome, redeliveries FROM bridge_inbox WHERE utility = 'water' AND event_id = ANY($1::uuid[])`,
+      [requestIds],
+    );
     expect(inbox).toHaveLength(CASES);
     expect(inbox.filter((r) => r.outcome !== 'completed')).toEqual([]);
     const underCounted = inbox.filter((r) => r.redeliveries < (copies.get(r.event_id) ?? 0) - 1);

@@ -71,9 +71,15 @@ describe('a bridge killed mid-batch and restarted', () => {
 
     water(world).slowDown(0);
     bridges.push(await startAppProcess('utility-bridge', bridgeEnv, 'UTILITY_BRIDGE_PORT'));
-    await eventually('every water transfer completed', async () => ((await count(world, `SELECT count(*) AS n FROM transfer_request WHERE state = 'completed'`)) === total ? true : undefined), 90_000);
+    await eventually(
+      'every water transfer completed',
+      async () => ((await count(world, `SELECT count(*) AS n FROM transfer_request WHERE state = 'completed'`)) === total ? true : undefined),
+      90_000,
+    );
 
-    const requests = water(world).requests().filter((r) => r.accountNumber.startsWith('KILL-W'));
+    const requests = water(world)
+      .requests()
+      .filter((r) => r.accountNumber.startsWith('KILL-W'));
     expect(requests).toHaveLength(total);
     expect(new Set(requests.map((r) => r.requestId)).size).toBe(total);
     // Only a request in flight at the kill can reach the utility twice; its idempotency key absorbed it.
@@ -115,20 +121,28 @@ describe('two relays at once', () => {
       for (let u = 0; u < units; u += 1) await completeCase(world, matter, `PAIR-U${u}`, `PAIR-W${u}`, 1 + ((round + u) % 5));
     };
     for (let round = 0; round < 3; round += 1) await completedInOrder(round);
-    await eventually('the first rounds published', async () => ((await count(world, `SELECT count(*) AS n FROM transfer_request WHERE state <> 'pending'`)) >= units ? true : undefined));
+    await eventually('the first rounds published', async () =>
+      (await count(world, `SELECT count(*) AS n FROM transfer_request WHERE state <> 'pending'`)) >= units ? true : undefined,
+    );
     const publishedByLeader = await leader.metric('datarun_relay_published_total');
     expect(publishedByLeader).toBeGreaterThan(0);
     expect(await standby.metric('datarun_relay_published_total')).toBe(0); // one publisher at a time
 
     await leader.kill();
     for (let round = 3; round < rounds; round += 1) await completedInOrder(round);
-    await eventually('every water transfer completed', async () => ((await count(world, `SELECT count(*) AS n FROM transfer_request WHERE state = 'completed'`)) === units * rounds ? true : undefined), 90_000);
+    await eventually(
+      'every water transfer completed',
+      async () => ((await count(world, `SELECT count(*) AS n FROM transfer_request WHERE state = 'completed'`)) === units * rounds ? true : undefined),
+      90_000,
+    );
 
     // The fault happened: the standby took over and published the rest.
     expect(await standby.metric('datarun_relay_leader')).toBe(1);
     expect(await standby.metric('datarun_relay_published_total')).toBeGreaterThan(0);
 
-    const applied = water(world).requests().filter((r) => r.accountNumber.startsWith('PAIR-W'));
+    const applied = water(world)
+      .requests()
+      .filter((r) => r.accountNumber.startsWith('PAIR-W'));
     expect(applied).toHaveLength(units * rounds);
     expect(new Set(applied.map((r) => r.requestId)).size).toBe(units * rounds);
     // Order per property: each account saw its requests in the order the cases completed.
@@ -162,15 +176,22 @@ describe('poison on a utility topic', () => {
     const topic = requestTopic('water', 'transfer');
     // The relay creates the topic once it sees the matter; the first real transfer proves it exists.
     const first = await completeCase(world, matter, 'POISON-U0', 'POISON-W0');
-    await eventually('a first transfer', async () => ((await count(world, `SELECT count(*) AS n FROM transfer_request WHERE case_id = $1 AND state = 'completed'`, [first])) === 1 ? true : undefined));
+    await eventually('a first transfer', async () =>
+      (await count(world, `SELECT count(*) AS n FROM transfer_request WHERE case_id = $1 AND state = 'completed'`, [first])) === 1 ? true : undefined,
+    );
 
     const broken = cloudEvent({ type: 'datarun.utility.transfer-requested.v1', source: 'intruder', data: { requestId: 'not-a-uuid', utility: 'water' } });
     await producer.publish(topic, [{ key: 'POISON-U1', value: 'this is not a CloudEvent' }, toKafkaMessage(broken, 'POISON-U1')]);
     const second = await completeCase(world, matter, 'POISON-U1', 'POISON-W1');
 
-    await eventually('the transfer after the poison', async () => ((await count(world, `SELECT count(*) AS n FROM transfer_request WHERE case_id = $1 AND state = 'completed'`, [second])) === 1 ? true : undefined));
+    await eventually('the transfer after the poison', async () =>
+      (await count(world, `SELECT count(*) AS n FROM transfer_request WHERE case_id = $1 AND state = 'completed'`, [second])) === 1 ? true : undefined,
+    );
     const letters = await eventually('two dead letters recorded', async () => {
-      const { rows } = await world.city.db.ownerQuery<{ reason: string; message_key: string; dead_lettered_by: string }>(`SELECT reason, message_key, dead_lettered_by FROM dead_letter WHERE topic = $1 ORDER BY dlq_offset`, [topic]);
+      const { rows } = await world.city.db.ownerQuery<{ reason: string; message_key: string; dead_lettered_by: string }>(
+        `SELECT reason, message_key, dead_lettered_by FROM dead_letter WHERE topic = $1 ORDER BY dlq_offset`,
+        [topic],
+      );
       return rows.length >= 2 ? rows : undefined;
     });
     expect(letters).toHaveLength(2);
@@ -178,6 +199,10 @@ describe('poison on a utility topic', () => {
     expect(letters.every((l) => l.dead_lettered_by === 'datarun.utility-bridge.water')).toBe(true);
     expect(letters[0].reason).toMatch(/not a CloudEvents 1\.0 binary-mode message/);
     expect(letters[1].reason).toMatch(/breaks schemas\/events\/transfer-requested\.v1\.json/);
-    expect(water(world).requests().filter((r) => r.accountNumber.startsWith('POISON-W'))).toHaveLength(2);
+    expect(
+      water(world)
+        .requests()
+        .filter((r) => r.accountNumber.startsWith('POISON-W')),
+    ).toHaveLength(2);
   }, 120_000);
 });

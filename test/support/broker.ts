@@ -34,7 +34,6 @@ export class OwnBroker {
     return portAccepts(this.port);
   }
 
-
   private async script(...args: string[]): Promise<void> {
     await run('bash', ['deploy/local/kafka.sh', ...args], {
       env: { ...process.env, KAFKA_PORT: String(this.port), KAFKA_CONTROLLER_PORT: String(this.controllerPort) },

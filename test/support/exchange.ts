@@ -54,14 +54,14 @@ export async function buildCity(people = 300, env: Record<string, string> = {}):
     const pushed = await registry.http.put(`/v1/sources/${source}/records`).set('authorization', dept.auth()).send({ records }).expect(200);
     if (pushed.body.rejected.length > 0) throw new Error(`synthetic ${source} records rejected: ${JSON.stringify(pushed.body.rejected[0])}`);
   }
-  await registry.http
-    .post('/v1/matters')
-    .set('authorization', admin.auth())
-    .send(PROPERTY_TRANSFER)
-    .expect(201);
+  await registry.http.post('/v1/matters').set('authorization', admin.auth()).send(PROPERTY_TRANSFER).expect(201);
 
   const grants: Record<string, string> = {};
-  const read = { household: ['name', 'gender', 'householdNumber', 'address', 'phone'], marriage: ['name', 'maritalStatus', 'spouseName', 'spouseIdNumber'], property: ['name', 'properties'] };
+  const read = {
+    household: ['name', 'gender', 'householdNumber', 'address', 'phone'],
+    marriage: ['name', 'maritalStatus', 'spouseName', 'spouseIdNumber'],
+    property: ['name', 'properties'],
+  };
   for (const [source, dept] of Object.entries(departments)) {
     const res = await registry.http
       .post('/v1/grants')

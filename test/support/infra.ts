@@ -30,7 +30,13 @@ function processSecretFile(name: string): string {
 
 /** The run's configuration (from .local/infra.env via `npm test`) with overrides. */
 export function testConfig(overrides: Record<string, string> = {}): DatarunConfig {
-  return loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent', DATARUN_SUBJECT_HASH_KEY: processSecretFile('subject-hash.key'), DATARUN_MATERIAL_LINK_KEY: processSecretFile('material-link.key'), ...overrides });
+  return loadConfig({
+    ...process.env,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+    DATARUN_SUBJECT_HASH_KEY: processSecretFile('subject-hash.key'),
+    DATARUN_MATERIAL_LINK_KEY: processSecretFile('material-link.key'),
+    ...overrides,
+  });
 }
 
 export interface TestDatabase {

@@ -62,7 +62,9 @@ export async function startAppProcess(app: 'relay' | 'utility-bridge' | 'gateway
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${app} exited with ${child.exitCode} before it was ready:\n${output}`);
-    const ready = await fetch(`${url}/health/ready`).then((r) => r.status === 200).catch(() => false);
+    const ready = await fetch(`${url}/health/ready`)
+      .then((r) => r.status === 200)
+      .catch(() => false);
     if (ready) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');

@@ -42,5 +42,4 @@ export class TcpProxy {
   accepts(): Promise<boolean> {
     return portAccepts(this.port);
   }
-
 }

@@ -36,7 +36,9 @@ async function listening(t: TestApp): Promise<string> {
 }
 
 /** Boots the world; `relay` and `bridges` say which parts run in this process (fault tests run some as child processes). */
-export async function buildTransferWorld(options: { people?: number; relay?: boolean; bridges?: readonly string[]; env?: Record<string, string> } = {}): Promise<TransferWorld> {
+export async function buildTransferWorld(
+  options: { people?: number; relay?: boolean; bridges?: readonly string[]; env?: Record<string, string> } = {},
+): Promise<TransferWorld> {
   const prefix = `${uniqueName('t')}.`;
   const city = await buildCity(options.people ?? 40, { KAFKA_TOPIC_PREFIX: prefix, RELAY_POLL_MS: '20', ...options.env });
   const gatewayUrl = await listening(city.gateway);
@@ -110,7 +112,11 @@ export function transferCaseBody(
  * Opens a property-transfer case from seller to buyer of `unit`, uploads its certificate and
  * returns its id (not completed yet).
  */
-export async function openTransferCase(world: TransferWorld, label: string, unit = `UNIT-${label}`): Promise<{ caseId: string; certificate: Buffer; accounts: Record<string, string> }> {
+export async function openTransferCase(
+  world: TransferWorld,
+  label: string,
+  unit = `UNIT-${label}`,
+): Promise<{ caseId: string; certificate: Buffer; accounts: Record<string, string> }> {
   const { city } = world;
   const certificate = certificateOf(label);
   const accounts = { water: `W-${label}`, electricity: `E-${label}`, gas: `G-${label}` };
@@ -120,7 +126,12 @@ export async function openTransferCase(world: TransferWorld, label: string, unit
     .send(transferCaseBody(world, { unit, accounts, materials: [{ type: 'property-certificate', sha256: sha256(certificate) }] }))
     .expect(201);
   const caseId: string = opened.body.id;
-  await city.gateway.http.put(`/v1/cases/${caseId}/materials/property-certificate`).set('authorization', city.hall.auth()).set('content-type', 'application/pdf').send(certificate).expect(200);
+  await city.gateway.http
+    .put(`/v1/cases/${caseId}/materials/property-certificate`)
+    .set('authorization', city.hall.auth())
+    .set('content-type', 'application/pdf')
+    .send(certificate)
+    .expect(200);
   return { caseId, certificate, accounts };
 }
 

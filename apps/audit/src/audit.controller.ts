@@ -1,5 +1,20 @@
 import { Readable } from 'node:stream';
-import { archiveFiles, AUDIT_KEYS, AuditCheckpoints, type InclusionAnswer, proveInclusion, type AuditFilter, type AuditItem, type AuditKeys, AuditQueries, type Finding, readCheckpointFile, type SignedCheckpoint, verifyAuditLog, type VerifyReport } from '@datarun/audit';
+import {
+  archiveFiles,
+  AUDIT_KEYS,
+  AuditCheckpoints,
+  type InclusionAnswer,
+  proveInclusion,
+  type AuditFilter,
+  type AuditItem,
+  type AuditKeys,
+  AuditQueries,
+  type Finding,
+  readCheckpointFile,
+  type SignedCheckpoint,
+  verifyAuditLog,
+  type VerifyReport,
+} from '@datarun/audit';
 import { type Caller, requireRole } from '@datarun/auth';
 import { CurrentCaller } from '@datarun/auth-guard';
 import type { DatarunConfig } from '@datarun/config';
@@ -10,7 +25,21 @@ import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiQuery, ApiTags } f
 import { DataSource } from 'typeorm';
 
 const FILTERS = ['subject', 'member', 'actor', 'source', 'caseId', 'decision', 'from', 'to'] as const;
-const CSV_COLUMNS: Array<keyof AuditItem> = ['id', 'seq', 'at', 'member', 'actor', 'action', 'source', 'caseId', 'object', 'purpose', 'fields', 'decision', 'reason'];
+const CSV_COLUMNS: Array<keyof AuditItem> = [
+  'id',
+  'seq',
+  'at',
+  'member',
+  'actor',
+  'action',
+  'source',
+  'caseId',
+  'object',
+  'purpose',
+  'fields',
+  'decision',
+  'reason',
+];
 
 @ApiTags('audit')
 @ApiBearerAuth()
@@ -54,9 +83,15 @@ export class AuditController {
   }
 
   @Get('audit/events/:id/proof')
-  @ApiOkResponse({ description: '{seq, leafIndex, canonical, leafHash, treeSize, proof, checkpoint}: an RFC 6962 inclusion proof of the event in the tree the latest signed checkpoint covers' })
+  @ApiOkResponse({
+    description:
+      '{seq, leafIndex, canonical, leafHash, treeSize, proof, checkpoint}: an RFC 6962 inclusion proof of the event in the tree the latest signed checkpoint covers',
+  })
   @ApiProblems([403, 'ROLE_FORBIDDEN (auditors only)'], [404, 'NOT_FOUND'], [409, 'STATE_CONFLICT (the event is newer than the latest checkpoint)'])
-  async proof(@CurrentCaller() caller: Caller, @Param('id', new ParseUUIDPipe({ exceptionFactory: () => new Problem('NOT_FOUND', 'no such audit event') })) id: string): Promise<InclusionAnswer> {
+  async proof(
+    @CurrentCaller() caller: Caller,
+    @Param('id', new ParseUUIDPipe({ exceptionFactory: () => new Problem('NOT_FOUND', 'no such audit event') })) id: string,
+  ): Promise<InclusionAnswer> {
     requireRole(caller, 'auditor');
     return proveInclusion(this.dataSource, id, await this.checkpoints.latest());
   }
@@ -68,7 +103,8 @@ export class AuditController {
   @ApiProblems([403, 'ROLE_FORBIDDEN (auditors only)'], [503, 'SERVICE_UNAVAILABLE (no audit public key configured)'])
   async verify(@CurrentCaller() caller: Caller, @Query('from') from?: string, @Query('to') to?: string): Promise<VerifyReport> {
     requireRole(caller, 'auditor', 'admin');
-    if (!this.keys.trusted) throw new Problem('SERVICE_UNAVAILABLE', 'no audit public key is configured (DATARUN_AUDIT_PUBLIC_KEY or DATARUN_AUDIT_SIGNING_KEY)');
+    if (!this.keys.trusted)
+      throw new Problem('SERVICE_UNAVAILABLE', 'no audit public key is configured (DATARUN_AUDIT_PUBLIC_KEY or DATARUN_AUDIT_SIGNING_KEY)');
     return verifyAuditLog(this.dataSource, {
       trustedKey: this.keys.trusted,
       externalCheckpoints: readCheckpointFile(this.config.audit.checkpointFile),
@@ -79,7 +115,10 @@ export class AuditController {
   }
 
   @Get('audit/checkpoints/latest')
-  @ApiOkResponse({ description: '{seq, chainHash, rootHash, signedAt, alg, kid, signature, publicKey}: rootHash is the RFC 6962 Merkle tree head over records 1..seq; the signature covers the RFC 8785 canonical JSON of the object without signature and publicKey' })
+  @ApiOkResponse({
+    description:
+      '{seq, chainHash, rootHash, signedAt, alg, kid, signature, publicKey}: rootHash is the RFC 6962 Merkle tree head over records 1..seq; the signature covers the RFC 8785 canonical JSON of the object without signature and publicKey',
+  })
   @ApiProblems([404, 'NOT_FOUND (no checkpoint yet)'])
   latest(): Promise<SignedCheckpoint> {
     return this.checkpoints.latest();
@@ -99,16 +138,23 @@ export class AuditController {
   @ApiQuery({ name: 'to', required: false, description: 'ISO 8601, default now' })
   @ApiOkResponse({ description: '{from, to, findings: [{kind, member, actor?, subject?, count, first, last, auditIds}]}' })
   @ApiProblems([400, 'VALIDATION_FAILED'], [403, 'ROLE_FORBIDDEN (auditors only)'])
-  async anomalies(@CurrentCaller() caller: Caller, @Query('from') from?: string, @Query('to') to?: string): Promise<{ from: string; to: string; findings: Finding[] }> {
+  async anomalies(
+    @CurrentCaller() caller: Caller,
+    @Query('from') from?: string,
+    @Query('to') to?: string,
+  ): Promise<{ from: string; to: string; findings: Finding[] }> {
     requireRole(caller, 'auditor');
     const end = to ? new Date(to) : new Date();
     const start = from ? new Date(from) : new Date(end.getTime() - 24 * 3600 * 1000);
-    if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime()) || start >= end) throw new Problem('VALIDATION_FAILED', 'from and to must be ISO 8601 date-times, from before to');
+    if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime()) || start >= end)
+      throw new Problem('VALIDATION_FAILED', 'from and to must be ISO 8601 date-times, from before to');
     return { from: start.toISOString(), to: end.toISOString(), findings: await this.queries.anomalies(start, end) };
   }
 
   @Get('me/access-log')
-  @ApiOkResponse({ description: '{items: [{at, organisation {id, name}, source {id, title}, matter {code, title}, caseId, fields}]}: who read my records, never the clerk' })
+  @ApiOkResponse({
+    description: '{items: [{at, organisation {id, name}, source {id, title}, matter {code, title}, caseId, fields}]}: who read my records, never the clerk',
+  })
   @ApiProblems([403, 'ROLE_FORBIDDEN (citizen tokens only)'])
   async accessLog(@CurrentCaller() caller: Caller): Promise<{ items: Awaited<ReturnType<AuditQueries['accessLogOf']>> }> {
     requireRole(caller, 'citizen');

@@ -17,7 +17,11 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [
-        PlatformModule.forRoot(config, { app: 'gateway', dependencies: ['database'], binaryBodies: { types: MATERIAL_MEDIA_TYPES, limit: MAX_MATERIAL_BYTES } }),
+        PlatformModule.forRoot(config, {
+          app: 'gateway',
+          dependencies: ['database'],
+          binaryBodies: { types: MATERIAL_MEDIA_TYPES, limit: MAX_MATERIAL_BYTES },
+        }),
         AuthModule.forRoot(config),
         RegistryModule.forRoot(config),
         AuditModule.forRoot(config),

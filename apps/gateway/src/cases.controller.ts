@@ -1,6 +1,14 @@
 import type { Caller } from '@datarun/auth';
 import { CurrentCaller } from '@datarun/auth-guard';
-import { CaseMaterials, CasesService, type CaseView, MATERIAL_MEDIA_TYPES, MAX_MATERIAL_BYTES, type MaterialUpload, type OpenCaseCommand } from '@datarun/cases';
+import {
+  CaseMaterials,
+  CasesService,
+  type CaseView,
+  MATERIAL_MEDIA_TYPES,
+  MAX_MATERIAL_BYTES,
+  type MaterialUpload,
+  type OpenCaseCommand,
+} from '@datarun/cases';
 import { ApiProblems, JsonBody } from '@datarun/platform';
 import { Problem } from '@datarun/problems';
 import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Put } from '@nestjs/common';
@@ -67,7 +75,10 @@ export class CasesController {
   @Put(':id/materials/:type')
   @HttpCode(200)
   @ApiConsumes(...MATERIAL_MEDIA_TYPES)
-  @ApiBody({ description: `the material's bytes (at most ${MAX_MATERIAL_BYTES} bytes); their SHA-256 must be the one declared when the case was opened`, schema: { type: 'string', format: 'binary' } })
+  @ApiBody({
+    description: `the material's bytes (at most ${MAX_MATERIAL_BYTES} bytes); their SHA-256 must be the one declared when the case was opened`,
+    schema: { type: 'string', format: 'binary' },
+  })
   @ApiOkResponse({ description: '{type, sha256, size, contentType, uploadedAt}' })
   @ApiProblems(
     [400, 'MATERIAL_HASH_MISMATCH, VALIDATION_FAILED (empty)'],

@@ -7,7 +7,10 @@ import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiTags } from '@nestjs/swagger'
 import type { FastifyRequest } from 'fastify';
 import { EVIDENCE_BUNDLE, LOOKUP, VERIFICATION } from './bodies.js';
 
-const POLICY_REFUSALS: [number, string] = [403, 'ROLE_FORBIDDEN, GRANT_MISSING, PURPOSE_NOT_GRANTED, FIELD_NOT_GRANTED, SUBJECT_NOT_IN_CASE, CASE_NOT_OPEN (each with the auditId of the refusal)'];
+const POLICY_REFUSALS: [number, string] = [
+  403,
+  'ROLE_FORBIDDEN, GRANT_MISSING, PURPOSE_NOT_GRANTED, FIELD_NOT_GRANTED, SUBJECT_NOT_IN_CASE, CASE_NOT_OPEN (each with the auditId of the refusal)',
+];
 const SOURCE_FAILURES: Array<[number, string]> = [
   [502, 'SOURCE_UNAVAILABLE, SOURCE_RESPONSE_INVALID'],
   [503, 'AUDIT_UNAVAILABLE: the access could not be audited, so no data'],
@@ -26,10 +29,26 @@ export class ExchangeController {
   @Post('lookups')
   @HttpCode(200)
   @ApiBody({ schema: LOOKUP })
-  @ApiOkResponse({ description: '{data (granted fields only, masked by classification), provenance {source, owner, schemaVersion, retrievedAt, asOf}, auditId}' })
-  @ApiProblems([400, 'VALIDATION_FAILED, ID_NUMBER_INVALID'], POLICY_REFUSALS, [404, 'SOURCE_NOT_FOUND, CASE_NOT_FOUND, RECORD_NOT_FOUND'], [413, 'PAYLOAD_TOO_LARGE'], ...SOURCE_FAILURES)
+  @ApiOkResponse({
+    description: '{data (granted fields only, masked by classification), provenance {source, owner, schemaVersion, retrievedAt, asOf}, auditId}',
+  })
+  @ApiProblems(
+    [400, 'VALIDATION_FAILED, ID_NUMBER_INVALID'],
+    POLICY_REFUSALS,
+    [404, 'SOURCE_NOT_FOUND, CASE_NOT_FOUND, RECORD_NOT_FOUND'],
+    [413, 'PAYLOAD_TOO_LARGE'],
+    ...SOURCE_FAILURES,
+  )
   lookup(@CurrentCaller() caller: Caller, @Body(new JsonBody(LOOKUP)) body: LookupBody, @Req() req: FastifyRequest): Promise<LookupAnswer> {
-    return this.exchange.lookup({ caller, source: body.source, subject: body.subject.idNumber, purpose: body.purpose, caseId: body.caseId, fields: body.fields, correlationId: req.id });
+    return this.exchange.lookup({
+      caller,
+      source: body.source,
+      subject: body.subject.idNumber,
+      purpose: body.purpose,
+      caseId: body.caseId,
+      fields: body.fields,
+      correlationId: req.id,
+    });
   }
 
   @Post('verifications')
@@ -37,16 +56,35 @@ export class ExchangeController {
   @ApiBody({ schema: VERIFICATION })
   @ApiOkResponse({ description: '{match: true|false, auditId}; no record field leaves' })
   @ApiProblems([400, 'VALIDATION_FAILED, ID_NUMBER_INVALID'], POLICY_REFUSALS, [404, 'SOURCE_NOT_FOUND, CASE_NOT_FOUND'], ...SOURCE_FAILURES)
-  verify(@CurrentCaller() caller: Caller, @Body(new JsonBody(VERIFICATION)) body: VerificationBody, @Req() req: FastifyRequest): Promise<{ match: boolean; auditId: string }> {
-    return this.exchange.verify({ caller, source: body.source, subject: body.subject.idNumber, purpose: body.purpose, caseId: body.caseId, claims: body.claims, correlationId: req.id });
+  verify(
+    @CurrentCaller() caller: Caller,
+    @Body(new JsonBody(VERIFICATION)) body: VerificationBody,
+    @Req() req: FastifyRequest,
+  ): Promise<{ match: boolean; auditId: string }> {
+    return this.exchange.verify({
+      caller,
+      source: body.source,
+      subject: body.subject.idNumber,
+      purpose: body.purpose,
+      caseId: body.caseId,
+      claims: body.claims,
+      correlationId: req.id,
+    });
   }
 
   @Post('evidence-bundles')
   @HttpCode(200)
   @ApiBody({ schema: EVIDENCE_BUNDLE })
-  @ApiOkResponse({ description: "{caseId, matter, items: [{source, role, subject (masked), result | problem}]}: every evidence source of the case's matter for every party, in parallel" })
+  @ApiOkResponse({
+    description:
+      "{caseId, matter, items: [{source, role, subject (masked), result | problem}]}: every evidence source of the case's matter for every party, in parallel",
+  })
   @ApiProblems([403, 'ROLE_FORBIDDEN'], [404, 'CASE_NOT_FOUND'], [503, 'AUDIT_UNAVAILABLE'])
-  bundle(@CurrentCaller() caller: Caller, @Body(new JsonBody(EVIDENCE_BUNDLE)) body: { caseId: string }, @Req() req: FastifyRequest): Promise<{ caseId: string; matter: string; items: BundleItem[] }> {
+  bundle(
+    @CurrentCaller() caller: Caller,
+    @Body(new JsonBody(EVIDENCE_BUNDLE)) body: { caseId: string },
+    @Req() req: FastifyRequest,
+  ): Promise<{ caseId: string; matter: string; items: BundleItem[] }> {
     return this.exchange.bundle(caller, body.caseId, req.id);
   }
 }

@@ -21,7 +21,12 @@ export class MaterialsController {
   @ApiQuery({ name: 'sig', description: 'HMAC-SHA256 over the above and the material id' })
   @ApiOkResponse({ description: "the material's bytes; header x-content-sha256 carries the hash the recipient must check" })
   @ApiProblems([403, 'LINK_INVALID (altered), LINK_EXPIRED'], [404, 'MATERIAL_NOT_FOUND'])
-  async fetch(@Param('id') id: string, @Query() query: Record<string, unknown>, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<Buffer> {
+  async fetch(
+    @Param('id') id: string,
+    @Query() query: Record<string, unknown>,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<Buffer> {
     const material = await this.materials.fetch(id, query, req.id);
     void reply.header('content-type', material.contentType).header('x-content-sha256', material.sha256).header('cache-control', 'no-store');
     return material.bytes;

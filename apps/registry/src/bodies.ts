@@ -94,7 +94,12 @@ export const REGISTER_MATTER = {
           notify: { type: 'string', pattern: '^[a-z][a-z0-9-]{1,31}$', description: 'the utility kind to notify, e.g. water' },
           request: { enum: ['transfer', 'discount'], description: 'what it is asked to do (default transfer)' },
           materials: { ...names, description: 'submitted materials this recipient receives (as signed links)' },
-          holderRole: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,31}$', description: 'role of the party who holds the account afterwards (default: the first party)', examples: ['buyer'] },
+          holderRole: {
+            type: 'string',
+            pattern: '^[a-z][a-z0-9-]{0,31}$',
+            description: 'role of the party who holds the account afterwards (default: the first party)',
+            examples: ['buyer'],
+          },
         },
       },
     },

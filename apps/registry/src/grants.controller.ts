@@ -7,7 +7,6 @@ import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } fr
 import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { DECIDE_GRANT, REQUEST_GRANT } from './bodies.js';
 
-
 const STATES = ['requested', 'approved', 'rejected', 'revoked'] as const;
 const grantId = new ParseUUIDPipe({ exceptionFactory: () => new Problem('GRANT_NOT_FOUND', 'no such grant') });
 
@@ -41,7 +40,8 @@ export class GrantsController {
   @ApiProblems([404, 'GRANT_NOT_FOUND'])
   async get(@CurrentCaller() caller: Caller, @Param('id', grantId) id: string): Promise<GrantView> {
     const grant = await this.grants.get(id);
-    const visible = caller.role === 'admin' || grant.consumer === caller.memberId || (await this.grants.list(caller, { source: grant.source })).some((g) => g.id === id);
+    const visible =
+      caller.role === 'admin' || grant.consumer === caller.memberId || (await this.grants.list(caller, { source: grant.source })).some((g) => g.id === id);
     if (!visible) throw new Problem('GRANT_NOT_FOUND', `no grant ${id}`);
     return grant;
   }

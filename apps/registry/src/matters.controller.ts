@@ -6,7 +6,6 @@ import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { REGISTER_MATTER } from './bodies.js';
 
-
 @ApiTags('matters')
 @ApiBearerAuth()
 @Controller('v1/matters')

@@ -6,7 +6,6 @@ import { Body, Controller, Get, HttpCode, Param, Post, Put } from '@nestjs/commo
 import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { REGISTER_MEMBER, REPLACE_KEYS } from './bodies.js';
 
-
 @ApiTags('members')
 @ApiBearerAuth()
 @Controller('v1/members')

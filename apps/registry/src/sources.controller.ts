@@ -6,7 +6,6 @@ import { Body, Controller, Get, HttpCode, Param, Post, Put } from '@nestjs/commo
 import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { PUBLISH_VERSION, PUSH_RECORDS, REGISTER_SOURCE } from './bodies.js';
 
-
 @ApiTags('sources')
 @ApiBearerAuth()
 @Controller()
@@ -34,14 +33,24 @@ export class SourcesController {
   @ApiBody({ schema: PUBLISH_VERSION })
   @ApiCreatedResponse({ description: 'the source with its new current version' })
   @ApiProblems([400, 'VALIDATION_FAILED, SCHEMA_INVALID, SCHEMA_INCOMPATIBLE (with `paths`)'], [403, 'ROLE_FORBIDDEN, NOT_OWNER'], [404, 'SOURCE_NOT_FOUND'])
-  publishVersion(@CurrentCaller() caller: Caller, @Param('id') id: string, @Body(new JsonBody(PUBLISH_VERSION)) body: PublishVersionCommand): Promise<SourceView> {
+  publishVersion(
+    @CurrentCaller() caller: Caller,
+    @Param('id') id: string,
+    @Body(new JsonBody(PUBLISH_VERSION)) body: PublishVersionCommand,
+  ): Promise<SourceView> {
     return this.sources.publishVersion(caller, id, body);
   }
 
   @Put('v1/sources/:id/records')
   @ApiBody({ schema: PUSH_RECORDS })
   @ApiOkResponse({ description: '{stored, rejected: [{index, errors}]}: 200 even when every record was rejected' })
-  @ApiProblems([400, 'VALIDATION_FAILED'], [403, 'ROLE_FORBIDDEN, NOT_OWNER'], [404, 'SOURCE_NOT_FOUND'], [409, 'STATE_CONFLICT (federated source)'], [413, 'PAYLOAD_TOO_LARGE'])
+  @ApiProblems(
+    [400, 'VALIDATION_FAILED'],
+    [403, 'ROLE_FORBIDDEN, NOT_OWNER'],
+    [404, 'SOURCE_NOT_FOUND'],
+    [409, 'STATE_CONFLICT (federated source)'],
+    [413, 'PAYLOAD_TOO_LARGE'],
+  )
   push(@CurrentCaller() caller: Caller, @Param('id') id: string, @Body(new JsonBody(PUSH_RECORDS)) body: { records: unknown[] }): Promise<IngestResult> {
     return this.sources.ingest(caller, id, body.records);
   }

@@ -20,7 +20,12 @@ export class OpsController {
   @ApiQuery({ name: 'cursor', required: false, description: 'the `next` of the previous page' })
   @ApiOkResponse({ description: `{items: [${ITEM}], next}, newest first` })
   @ApiProblems([400, 'VALIDATION_FAILED'], [403, 'ROLE_FORBIDDEN (admins only)'])
-  list(@CurrentCaller() caller: Caller, @Query('topic') topic?: string, @Query('limit') limit?: string, @Query('cursor') cursor?: string): Promise<DeadLetterPage> {
+  list(
+    @CurrentCaller() caller: Caller,
+    @Query('topic') topic?: string,
+    @Query('limit') limit?: string,
+    @Query('cursor') cursor?: string,
+  ): Promise<DeadLetterPage> {
     return this.deadLetters.list(caller, { topic, limit: limit === undefined ? undefined : Number(limit), cursor });
   }
 

@@ -17,7 +17,16 @@ const APPLICATION = {
     matter: text(64),
     property: { type: 'object', additionalProperties: false, required: ['unitNumber', 'address'], properties: { unitNumber: text(64), address: text(300) } },
     effectiveDate: { type: 'string', format: 'date' },
-    materials: { type: 'array', maxItems: 50, items: { type: 'object', additionalProperties: false, required: ['type', 'sha256'], properties: { type: text(64), sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' } } } },
+    materials: {
+      type: 'array',
+      maxItems: 50,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['type', 'sha256'],
+        properties: { type: text(64), sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
+      },
+    },
   },
 };
 const LATENCY = { type: 'object', additionalProperties: false, required: ['ms'], properties: { ms: { type: 'integer', minimum: 0, maximum: 60000 } } };

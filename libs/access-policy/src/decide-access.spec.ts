@@ -42,7 +42,11 @@ describe('decideAccess', () => {
   });
 
   it('adds up grants for the same purpose and ignores grants for other purposes', () => {
-    const grants = [grant(), grant({ id: 'g2', fields: ['address'], unmaskedFields: ['address'] }), grant({ id: 'g3', fields: ['salary'], purposes: ['other'] })];
+    const grants = [
+      grant(),
+      grant({ id: 'g2', fields: ['address'], unmaskedFields: ['address'] }),
+      grant({ id: 'g3', fields: ['salary'], purposes: ['other'] }),
+    ];
     const decision = decideAccess(grants, openCase, read({ fields: ['name', 'address'] }));
     expect(decision).toEqual({ allowed: true, fields: ['name', 'address'], unmasked: ['address'], grantIds: ['g1', 'g2'] });
     expect(decideAccess(grants, openCase, read({ fields: ['salary'] }))).toMatchObject({ code: 'FIELD_NOT_GRANTED' });

@@ -32,7 +32,11 @@ const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
  * (the application role cannot drop partitions). The archive ends with a SHA-256 of its lines;
  * the chain inside it is what the verifier trusts, together with the signed checkpoints.
  */
-export async function archiveMonth(owner: DataSource, month: string, dir: string): Promise<{ file: string; records: number; firstSeq: number; lastSeq: number }> {
+export async function archiveMonth(
+  owner: DataSource,
+  month: string,
+  dir: string,
+): Promise<{ file: string; records: number; firstSeq: number; lastSeq: number }> {
   if (!MONTH.test(month)) throw new Problem('VALIDATION_FAILED', 'month must be YYYY-MM');
   const start = new Date(`${month}-01T00:00:00Z`);
   const thisMonth = new Date();
@@ -48,7 +52,9 @@ export async function archiveMonth(owner: DataSource, month: string, dir: string
   if (range.n > 0 && Number(range.first) !== Number(oldest.first)) {
     throw new Problem('STATE_CONFLICT', `${month} is not the oldest month in the database: archive older months first`);
   }
-  const rows: Array<{ seq: string; canonical: Buffer; chain_hash: Buffer }> = await owner.query(`SELECT seq, canonical, chain_hash FROM ${partition} ORDER BY seq`);
+  const rows: Array<{ seq: string; canonical: Buffer; chain_hash: Buffer }> = await owner.query(
+    `SELECT seq, canonical, chain_hash FROM ${partition} ORDER BY seq`,
+  );
   const lastSeq = rows.length ? Number(rows[rows.length - 1].seq) : 0;
   const checkpoints = ((await owner.query('SELECT * FROM audit_checkpoint WHERE seq <= $1 ORDER BY seq', [lastSeq])) as CheckpointRow[]).map(checkpointFromRow);
   const lines = [
@@ -80,7 +86,10 @@ export async function archiveMonth(owner: DataSource, month: string, dir: string
 /** The archive files in a folder (none when it does not exist). */
 export function archiveFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => /^audit-\d{4}-\d{2}\.ndjson$/.test(f)).sort().map((f) => join(dir, f));
+  return readdirSync(dir)
+    .filter((f) => /^audit-\d{4}-\d{2}\.ndjson$/.test(f))
+    .sort()
+    .map((f) => join(dir, f));
 }
 
 /** Months whose partitions are older than the retention period, oldest first. */
@@ -91,9 +100,7 @@ export async function expiredMonths(owner: DataSource, retentionMonths: number, 
     `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
      WHERE i.inhparent = 'audit_event'::regclass AND c.relname ~ '^audit_event_[0-9]{4}_[0-9]{2}$' ORDER BY 1`,
   );
-  return rows
-    .map((r) => r.name.slice('audit_event_'.length).replace('_', '-'))
-    .filter((m) => new Date(`${m}-01T00:00:00Z`) < cutoff);
+  return rows.map((r) => r.name.slice('audit_event_'.length).replace('_', '-')).filter((m) => new Date(`${m}-01T00:00:00Z`) < cutoff);
 }
 
 export function readArchive(file: string): Archive {

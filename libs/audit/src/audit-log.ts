@@ -40,8 +40,46 @@ interface Pending {
 }
 
 const MAX_BATCH = 1000;
-const COLUMNS = ['seq', 'id', 'at', 'member_id', 'actor', 'action', 'source_id', 'subject_hash', 'purpose', 'case_id', 'object_ref', 'fields', 'decision', 'reason', 'latency_ms', 'correlation_id', 'canonical', 'chain_hash'];
-const TYPES = ['int8', 'uuid', 'timestamptz', 'text', 'text', 'text', 'text', 'text', 'text', 'uuid', 'text', 'text', 'text', 'text', 'int4', 'text', 'bytea', 'bytea'];
+const COLUMNS = [
+  'seq',
+  'id',
+  'at',
+  'member_id',
+  'actor',
+  'action',
+  'source_id',
+  'subject_hash',
+  'purpose',
+  'case_id',
+  'object_ref',
+  'fields',
+  'decision',
+  'reason',
+  'latency_ms',
+  'correlation_id',
+  'canonical',
+  'chain_hash',
+];
+const TYPES = [
+  'int8',
+  'uuid',
+  'timestamptz',
+  'text',
+  'text',
+  'text',
+  'text',
+  'text',
+  'text',
+  'uuid',
+  'text',
+  'text',
+  'text',
+  'text',
+  'int4',
+  'text',
+  'bytea',
+  'bytea',
+];
 // `fields` travels as a JSON array per row (unnest cannot take an array of arrays).
 const INSERT = `INSERT INTO audit_event (${COLUMNS.join(', ')})
   SELECT seq, id, at, member_id, actor, action, source_id, subject_hash, purpose, case_id, object_ref,
@@ -96,7 +134,13 @@ export class AuditLog {
   /** Several events of one change (e.g. a relay batch) in the caller's transaction, with one chain lock. */
   async appendAllWithin(em: EntityManager, events: readonly AuditEventInput[]): Promise<string[]> {
     if (events.length === 0) return [];
-    const batch: Pending[] = events.map((event) => ({ id: randomUUID(), at: event.at ?? new Date(), event, resolve: () => undefined, reject: () => undefined }));
+    const batch: Pending[] = events.map((event) => ({
+      id: randomUUID(),
+      at: event.at ?? new Date(),
+      event,
+      resolve: () => undefined,
+      reject: () => undefined,
+    }));
     try {
       await writeChained((statement, values) => em.query(statement.text, values), batch);
     } catch (error) {

@@ -115,17 +115,26 @@ export class AuditQueries {
   /** Which organisation read which of my records, when, for which matter and case (never the clerk). */
   async accessLogOf(idNumber: string, limit = 500): Promise<AccessLogEntry[]> {
     const subject = this.pseudonyms.of(checkIdNumber(idNumber));
-    const rows: Array<{ at: Date; member_id: string; member_name: string | null; source_id: string; source_title: string | null; purpose: string | null; matter_title: string | null; case_id: string | null; fields: string[] }> =
-      await this.dataSource.query(
-        `SELECT e.at, e.member_id, m.name AS member_name, e.source_id, s.title AS source_title, e.purpose, t.title AS matter_title, e.case_id, e.fields
+    const rows: Array<{
+      at: Date;
+      member_id: string;
+      member_name: string | null;
+      source_id: string;
+      source_title: string | null;
+      purpose: string | null;
+      matter_title: string | null;
+      case_id: string | null;
+      fields: string[];
+    }> = await this.dataSource.query(
+      `SELECT e.at, e.member_id, m.name AS member_name, e.source_id, s.title AS source_title, e.purpose, t.title AS matter_title, e.case_id, e.fields
          FROM audit_event e
          LEFT JOIN member m ON m.id = e.member_id
          LEFT JOIN source s ON s.id = e.source_id
          LEFT JOIN matter t ON t.code = e.purpose
          WHERE e.subject_hash = $1 AND e.decision = 'allowed' AND e.action = ANY($2)
          ORDER BY e.seq DESC LIMIT $3`,
-        [subject, ACCESS_ACTIONS, Math.min(limit, 5000)],
-      );
+      [subject, ACCESS_ACTIONS, Math.min(limit, 5000)],
+    );
     return rows.map((r) => ({
       at: r.at.toISOString(),
       organisation: { id: r.member_id, name: r.member_name ?? r.member_id },
@@ -207,10 +216,42 @@ function dateOf(name: string, value: string): Date {
   return d;
 }
 
-function toItem(r: { id: string; seq: string; at: Date; member_id: string; actor: string; action: string; source_id: string | null; case_id: string | null; object_ref: string | null; purpose: string | null; fields: string[]; decision: string; reason: string | null }): AuditItem {
-  return { id: r.id, seq: Number(r.seq), at: r.at.toISOString(), member: r.member_id, actor: r.actor, action: r.action, source: r.source_id, caseId: r.case_id, object: r.object_ref, purpose: r.purpose, fields: r.fields, decision: r.decision, reason: r.reason };
+function toItem(r: {
+  id: string;
+  seq: string;
+  at: Date;
+  member_id: string;
+  actor: string;
+  action: string;
+  source_id: string | null;
+  case_id: string | null;
+  object_ref: string | null;
+  purpose: string | null;
+  fields: string[];
+  decision: string;
+  reason: string | null;
+}): AuditItem {
+  return {
+    id: r.id,
+    seq: Number(r.seq),
+    at: r.at.toISOString(),
+    member: r.member_id,
+    actor: r.actor,
+    action: r.action,
+    source: r.source_id,
+    caseId: r.case_id,
+    object: r.object_ref,
+    purpose: r.purpose,
+    fields: r.fields,
+    decision: r.decision,
+    reason: r.reason,
+  };
 }
 
-function finding(kind: Finding['kind'], r: { member_id: string; n: number; first: Date; last: Date; ids: string[] }, extra: { actor?: string; subject?: string } = {}): Finding {
+function finding(
+  kind: Finding['kind'],
+  r: { member_id: string; n: number; first: Date; last: Date; ids: string[] },
+  extra: { actor?: string; subject?: string } = {},
+): Finding {
   return { kind, member: r.member_id, ...extra, count: r.n, first: r.first.toISOString(), last: r.last.toISOString(), auditIds: r.ids };
 }

@@ -90,7 +90,8 @@ export class AuditModule {
               {
                 provide: AuditHousekeeping,
                 inject: [DataSource, AuditCheckpoints, { token: KafkaMessaging, optional: true }],
-                useFactory: (ds: DataSource, c: AuditCheckpoints, messaging?: KafkaMessaging) => new AuditHousekeeping(ds, c, config.audit.checkpointIntervalSeconds, messaging),
+                useFactory: (ds: DataSource, c: AuditCheckpoints, messaging?: KafkaMessaging) =>
+                  new AuditHousekeeping(ds, c, config.audit.checkpointIntervalSeconds, messaging),
               },
             ]
           : []),

@@ -62,14 +62,30 @@ export class AuditCheckpoints {
     const existing = await this.bySeq(seq);
     if (existing) return existing;
     const checkpoint = signCheckpoint(
-      { seq, chainHash: head.chain_hash.toString('hex'), rootHash: MerkleFrontier.fromJSON(head.frontier as never).root().toString('hex'), signedAt: new Date().toISOString() },
+      {
+        seq,
+        chainHash: head.chain_hash.toString('hex'),
+        rootHash: MerkleFrontier.fromJSON(head.frontier as never)
+          .root()
+          .toString('hex'),
+        signedAt: new Date().toISOString(),
+      },
       this.keys.signing,
       AUDIT_KEY_ID,
     );
     await this.dataSource.query(
       `INSERT INTO audit_checkpoint (seq, chain_hash, root_hash, signed_at, alg, kid, signature, public_key)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (seq) DO NOTHING`,
-      [checkpoint.seq, checkpoint.chainHash, checkpoint.rootHash, checkpoint.signedAt, checkpoint.alg, checkpoint.kid, checkpoint.signature, JSON.stringify(checkpoint.publicKey)],
+      [
+        checkpoint.seq,
+        checkpoint.chainHash,
+        checkpoint.rootHash,
+        checkpoint.signedAt,
+        checkpoint.alg,
+        checkpoint.kid,
+        checkpoint.signature,
+        JSON.stringify(checkpoint.publicKey),
+      ],
     );
     await this.publish(checkpoint);
     return (await this.bySeq(seq))!;
@@ -97,7 +113,10 @@ export class AuditCheckpoints {
     if (!this.messaging) return;
     try {
       await this.messaging.publish(CHECKPOINT_TOPIC, [
-        toKafkaMessage(cloudEvent({ type: 'datarun.audit.checkpoint.v1', source: 'datarun.audit', subject: String(checkpoint.seq), data: checkpoint }), CHAIN_ID),
+        toKafkaMessage(
+          cloudEvent({ type: 'datarun.audit.checkpoint.v1', source: 'datarun.audit', subject: String(checkpoint.seq), data: checkpoint }),
+          CHAIN_ID,
+        ),
       ]);
     } catch (error) {
       this.logger.error(`cannot publish checkpoint ${checkpoint.seq} to ${CHECKPOINT_TOPIC}: ${(error as Error).message}`);
@@ -118,5 +137,14 @@ export interface CheckpointRow {
 }
 
 export function checkpointFromRow(r: CheckpointRow): SignedCheckpoint {
-  return { seq: Number(r.seq), chainHash: r.chain_hash, rootHash: r.root_hash, signedAt: r.signed_at.toISOString(), alg: r.alg, kid: r.kid, signature: r.signature, publicKey: r.public_key };
+  return {
+    seq: Number(r.seq),
+    chainHash: r.chain_hash,
+    rootHash: r.root_hash,
+    signedAt: r.signed_at.toISOString(),
+    alg: r.alg,
+    kid: r.kid,
+    signature: r.signature,
+    publicKey: r.public_key,
+  };
 }

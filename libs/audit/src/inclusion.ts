@@ -28,7 +28,7 @@ export async function proveInclusion(dataSource: DataSource, eventId: string, ch
   const seq = Number(event.seq);
   if (seq > checkpoint.seq) throw new Problem('STATE_CONFLICT', `event ${seq} is newer than the latest checkpoint (${checkpoint.seq}); sign one first`);
   const leaves: Buffer[] = [];
-  for (let after = 0; after < checkpoint.seq; ) {
+  for (let after = 0; after < checkpoint.seq;) {
     const rows: Array<{ seq: string; canonical: Buffer }> = await dataSource.query(
       'SELECT seq, canonical FROM audit_event WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT 20000',
       [after, checkpoint.seq],
@@ -37,7 +37,11 @@ export async function proveInclusion(dataSource: DataSource, eventId: string, ch
     for (const row of rows) leaves.push(leafHash(row.canonical));
     after = Number(rows[rows.length - 1].seq);
   }
-  if (leaves.length !== checkpoint.seq) throw new Problem('STATE_CONFLICT', `the log holds ${leaves.length} of the ${checkpoint.seq} events the checkpoint covers (archived months cannot be proven from the database)`);
+  if (leaves.length !== checkpoint.seq)
+    throw new Problem(
+      'STATE_CONFLICT',
+      `the log holds ${leaves.length} of the ${checkpoint.seq} events the checkpoint covers (archived months cannot be proven from the database)`,
+    );
   return {
     seq,
     leafIndex: seq - 1,

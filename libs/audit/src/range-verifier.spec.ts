@@ -5,7 +5,17 @@
 // with the one a single pass over the whole log gives.
 import { generateKeyPairSync } from 'node:crypto';
 
-import { type AuditRecordContent, chainLink, GENESIS, leafHash, MerkleFrontier, merkleRoot, recordBytes, type SignedCheckpoint, signCheckpoint } from './integrity/index.js';
+import {
+  type AuditRecordContent,
+  chainLink,
+  GENESIS,
+  leafHash,
+  MerkleFrontier,
+  merkleRoot,
+  recordBytes,
+  type SignedCheckpoint,
+  signCheckpoint,
+} from './integrity/index.js';
 import { RangeMerge, splitRanges } from './range-merge.js';
 import { CompactRange, type RangeResult, RangeVerifier } from './range-verifier.js';
 
@@ -203,7 +213,13 @@ interface Verdict {
  */
 function verifyLog(
   rows: readonly Row[],
-  options: { ranges?: number; checkpoints?: SignedCheckpoint[]; start?: { seq: number; chainHash: string }; views?: Record<number, { predecessor?: Row; rows?: Row[] }>; chunks?: number[] } = {},
+  options: {
+    ranges?: number;
+    checkpoints?: SignedCheckpoint[];
+    start?: { seq: number; chainHash: string };
+    views?: Record<number, { predecessor?: Row; rows?: Row[] }>;
+    chunks?: number[];
+  } = {},
 ): Verdict {
   const checkpoints = new Map<number, SignedCheckpoint[]>();
   for (const c of options.checkpoints ?? []) checkpoints.set(c.seq, [...(checkpoints.get(c.seq) ?? []), c]);
@@ -233,7 +249,12 @@ function verifyLog(
 function checkpointAt(rows: readonly Row[], seq: number, overrides: { rootHash?: string; chainHash?: string } = {}, signer = key.privateKey): SignedCheckpoint {
   const leaves = rows.slice(0, seq).map((r) => leafHash(r.canonical));
   return signCheckpoint(
-    { seq, chainHash: overrides.chainHash ?? hex(rows[seq - 1].chainHash), rootHash: overrides.rootHash ?? hex(merkleRoot(leaves)), signedAt: '2026-11-23T09:00:00.000Z' },
+    {
+      seq,
+      chainHash: overrides.chainHash ?? hex(rows[seq - 1].chainHash),
+      rootHash: overrides.rootHash ?? hex(merkleRoot(leaves)),
+      signedAt: '2026-11-23T09:00:00.000Z',
+    },
     signer,
     'audit',
   );
@@ -403,7 +424,11 @@ describe('the columns check (every searchable column against the hashed bytes)',
       expect(verifyLog(copy, { ranges: 2 })).toMatchObject({ ok: false, firstBadSeq: at, reason: 'columns' });
     }
     // The same with the only such byte among the last one to three of the value.
-    for (const [value, written] of [['ab"', 'ab\\"'], ['ab\\', 'ab\\\\'], ['ab\u0002', 'ab\\u0002']]) {
+    for (const [value, written] of [
+      ['ab"', 'ab\\"'],
+      ['ab\\', 'ab\\\\'],
+      ['ab\u0002', 'ab\\u0002'],
+    ]) {
       const copy = rows.map((r) => ({ ...r }));
       const content = { ...JSON.parse(copy[8].canonical.toString('utf8')), reason: value };
       const json = recordBytes(content).toString('utf8');
@@ -453,11 +478,19 @@ describe('RangeMerge: ranges verified apart give the verdict of one pass', () =>
 
   it('every kind of failure in any range is reported at its first bad record, with the counts up to it', () => {
     const cases: Array<[string, (r: Row[]) => Row[], Partial<Verdict>]> = [
-      ['a changed column', (r) => (r[36].actor = 'x', r), { firstBadSeq: 37, reason: 'columns', checked: 36, checkpointsVerified: 3, lastSeq: 36 }],
-      ['rewritten bytes', (r) => ((r[8].canonical = Buffer.from(r[8].canonical.toString().replace('clerk', 'clerc'))), r), { firstBadSeq: 9, reason: 'hash', checked: 8, checkpointsVerified: 0 }],
+      ['a changed column', (r) => ((r[36].actor = 'x'), r), { firstBadSeq: 37, reason: 'columns', checked: 36, checkpointsVerified: 3, lastSeq: 36 }],
+      [
+        'rewritten bytes',
+        (r) => ((r[8].canonical = Buffer.from(r[8].canonical.toString().replace('clerk', 'clerc'))), r),
+        { firstBadSeq: 9, reason: 'hash', checked: 8, checkpointsVerified: 0 },
+      ],
       ['a deleted record', (r) => r.filter((x) => x.seq !== 50), { firstBadSeq: 50, reason: 'gap', checked: 49, checkpointsVerified: 4 }],
       ['a repeated record', (r) => [...r.slice(0, 25), r[24], ...r.slice(25)], { firstBadSeq: 26, reason: 'order', checked: 25, checkpointsVerified: 2 }],
-      ['two failures: the earlier wins', (r) => ((r[52].reason = 'x'), (r[14].actor = 'y'), r), { firstBadSeq: 15, reason: 'columns', checked: 14, checkpointsVerified: 1 }],
+      [
+        'two failures: the earlier wins',
+        (r) => ((r[52].reason = 'x'), (r[14].actor = 'y'), r),
+        { firstBadSeq: 15, reason: 'columns', checked: 14, checkpointsVerified: 1 },
+      ],
     ];
     for (const [, edit, expected] of cases) {
       const single = verifyLog(edit(rows.map((r) => ({ ...r }))), { checkpoints });
@@ -512,7 +545,12 @@ describe('RangeMerge: ranges verified apart give the verdict of one pass', () =>
   it('a checkpoint signed by another key is reported after the last good checkpoint', () => {
     const forged = checkpointAt(rows, 33, {}, rogue.privateKey);
     for (let ranges = 1; ranges <= 4; ranges++) {
-      expect(verifyLog(rows, { ranges, checkpoints: [checkpoints[0], forged] })).toMatchObject({ ok: false, firstBadSeq: 13, reason: 'checkpoint-signature', checked: 32 });
+      expect(verifyLog(rows, { ranges, checkpoints: [checkpoints[0], forged] })).toMatchObject({
+        ok: false,
+        firstBadSeq: 13,
+        reason: 'checkpoint-signature',
+        checked: 32,
+      });
     }
   });
 

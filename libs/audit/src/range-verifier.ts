@@ -168,12 +168,43 @@ export class CompactRange {
 // The row the COPY statement sends (see range-copy.ts): field positions.
 
 export const COPY_COLUMNS = [
-  'seq::int8', 'canonical::bytea', 'chain_hash::bytea', 'id::uuid', 'at::timestamptz', 'member_id::text', 'actor::text', 'action::text',
-  'source_id::text', 'subject_hash::text', 'purpose::text', 'case_id::uuid', 'object_ref::text', 'fields::text[]', 'decision::text',
-  'reason::text', 'latency_ms::int4', 'correlation_id::text',
+  'seq::int8',
+  'canonical::bytea',
+  'chain_hash::bytea',
+  'id::uuid',
+  'at::timestamptz',
+  'member_id::text',
+  'actor::text',
+  'action::text',
+  'source_id::text',
+  'subject_hash::text',
+  'purpose::text',
+  'case_id::uuid',
+  'object_ref::text',
+  'fields::text[]',
+  'decision::text',
+  'reason::text',
+  'latency_ms::int4',
+  'correlation_id::text',
 ] as const;
-const F_SEQ = 0, F_CANONICAL = 1, F_CHAIN = 2, F_ID = 3, F_AT = 4, F_MEMBER = 5, F_ACTOR = 6, F_ACTION = 7, F_SOURCE = 8, F_SUBJECT = 9,
-  F_PURPOSE = 10, F_CASE = 11, F_OBJECT = 12, F_FIELDS = 13, F_DECISION = 14, F_REASON = 15, F_LATENCY = 16, F_CORRELATION = 17;
+const F_SEQ = 0,
+  F_CANONICAL = 1,
+  F_CHAIN = 2,
+  F_ID = 3,
+  F_AT = 4,
+  F_MEMBER = 5,
+  F_ACTOR = 6,
+  F_ACTION = 7,
+  F_SOURCE = 8,
+  F_SUBJECT = 9,
+  F_PURPOSE = 10,
+  F_CASE = 11,
+  F_OBJECT = 12,
+  F_FIELDS = 13,
+  F_DECISION = 14,
+  F_REASON = 15,
+  F_LATENCY = 16,
+  F_CORRELATION = 17;
 const FIELD_COUNT = COPY_COLUMNS.length;
 
 const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
@@ -198,7 +229,14 @@ const ascii = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charC
 
 // The canonical (RFC 8785) form of a version-1 record, keys in UTF-16 order and no spaces, as a
 // program: each step is the literal text before a value, then the value's kind and column.
-const TEXT = 0, TIME = 1, CASE_ID = 2, ARRAY = 3, ID = 4, LATENCY = 5, SEQ = 6, END = 7;
+const TEXT = 0,
+  TIME = 1,
+  CASE_ID = 2,
+  ARRAY = 3,
+  ID = 4,
+  LATENCY = 5,
+  SEQ = 6,
+  END = 7;
 const STEPS: ReadonlyArray<readonly [string, number, number]> = [
   ['{"action":', TEXT, F_ACTION],
   [',"actor":', TEXT, F_ACTOR],
@@ -221,7 +259,9 @@ const STEPS: ReadonlyArray<readonly [string, number, number]> = [
 const LITERALS = ascii(STEPS.map(([literal]) => literal).join(''));
 const LITERAL_START = Int32Array.from([0, ...STEPS.map((_, i) => STEPS.slice(0, i + 1).reduce((n, [literal]) => n + literal.length, 0))]);
 // The literals as big-endian 32-bit words (compared four bytes at a time), then a tail of bytes.
-const LITERAL_WORDS = Int32Array.from(STEPS.flatMap(([literal]) => Array.from({ length: literal.length >> 2 }, (_, i) => Buffer.from(literal.slice(4 * i, 4 * i + 4), 'latin1').readInt32BE(0))));
+const LITERAL_WORDS = Int32Array.from(
+  STEPS.flatMap(([literal]) => Array.from({ length: literal.length >> 2 }, (_, i) => Buffer.from(literal.slice(4 * i, 4 * i + 4), 'latin1').readInt32BE(0))),
+);
 const LITERAL_WORD_START = Int32Array.from([0, ...STEPS.map((_, i) => STEPS.slice(0, i + 1).reduce((n, [literal]) => n + (literal.length >> 2), 0))]);
 const STEP_KIND = Int32Array.from(STEPS.map(([, kind]) => kind));
 const STEP_FIELD = Int32Array.from(STEPS.map(([, , field]) => field));
@@ -486,7 +526,8 @@ export class RangeVerifier {
     if (p + prefix.length + 4 > end) return -1;
     for (let i = 0; i < prefix.length; i++, p++) if (b[p] !== prefix[i]) return -1;
     const milli = ms - second * 1000;
-    if (b[p] !== ZERO + Math.floor(milli / 100) || b[p + 1] !== ZERO + (Math.floor(milli / 10) % 10) || b[p + 2] !== ZERO + (milli % 10) || b[p + 3] !== 0x5a) return -1;
+    if (b[p] !== ZERO + Math.floor(milli / 100) || b[p + 1] !== ZERO + (Math.floor(milli / 10) % 10) || b[p + 2] !== ZERO + (milli % 10) || b[p + 3] !== 0x5a)
+      return -1;
     return p + 4;
   }
 }

@@ -97,7 +97,13 @@ export async function verifyAuditLog(dataSource: DataSource, options: VerifyOpti
   }
 }
 
-async function verifyInSnapshot(client: pg.PoolClient, dataSource: DataSource, archives: readonly Archive[], from: number, options: VerifyOptions): Promise<VerifyReport> {
+async function verifyInSnapshot(
+  client: pg.PoolClient,
+  dataSource: DataSource,
+  archives: readonly Archive[],
+  from: number,
+  options: VerifyOptions,
+): Promise<VerifyReport> {
   const checkpoints = await collectCheckpoints(client, [...(options.externalCheckpoints ?? []), ...archives.flatMap((a) => a.checkpoints)]);
 
   let start = { seq: 0, chainHash: GENESIS.toString('hex') };
@@ -122,7 +128,13 @@ async function verifyInSnapshot(client: pg.PoolClient, dataSource: DataSource, a
   }
   if (merge.ok) await verifyDatabase(client, dataSource, merge, options);
 
-  const report = (extra: Partial<VerifyReport> = {}): VerifyReport => ({ ok: true, checked: merge.checked, lastSeq: merge.lastSeq, checkpointsVerified: merge.verified, ...extra });
+  const report = (extra: Partial<VerifyReport> = {}): VerifyReport => ({
+    ok: true,
+    checked: merge.checked,
+    lastSeq: merge.lastSeq,
+    checkpointsVerified: merge.verified,
+    ...extra,
+  });
   if (merge.failure) return report({ ok: false, firstBadSeq: merge.failure.seq, reason: merge.failure.reason });
 
   const lastSeq = merge.lastSeq;
@@ -145,7 +157,9 @@ async function verifyDatabase(client: pg.PoolClient, dataSource: DataSource, mer
   if (last < first) return;
   const count = last - first + 1;
   const script = options.workerScript ?? DEFAULT_WORKER;
-  const workers = Math.floor(Math.min(count, options.workers ?? (count >= PARALLEL_FROM && existsSync(fileURLToPath(script)) ? Math.min(availableParallelism(), MAX_AUTO_WORKERS) : 0)));
+  const workers = Math.floor(
+    Math.min(count, options.workers ?? (count >= PARALLEL_FROM && existsSync(fileURLToPath(script)) ? Math.min(availableParallelism(), MAX_AUTO_WORKERS) : 0)),
+  );
   // A connection whose settings cannot be cloned into a worker (a function in `ssl`, say) is verified here.
   const connection = workers > 0 && Number.isSafeInteger(last) ? connectionOf(dataSource) : undefined;
 
@@ -155,7 +169,10 @@ async function verifyDatabase(client: pg.PoolClient, dataSource: DataSource, mer
   }
 
   const ranges = splitRanges(first, last, workers);
-  const predecessors = await storedChainHashes(client, ranges.slice(1).map((r) => r.first - 1));
+  const predecessors = await storedChainHashes(
+    client,
+    ranges.slice(1).map((r) => r.first - 1),
+  );
   const snapshot = (await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id')).rows[0].id;
   const running: Array<RunningRange | undefined> = [];
   try {
@@ -220,7 +237,9 @@ interface RunningRange {
 function runWorker(script: URL, data: VerifyWorkerData): RunningRange {
   const worker = new Worker(script, { workerData: data });
   const result = new Promise<RangeResult>((resolve, reject) => {
-    worker.once('message', (message: VerifyWorkerMessage) => ('result' in message ? resolve(message.result) : reject(new Error(`audit verification worker: ${message.error}`))));
+    worker.once('message', (message: VerifyWorkerMessage) =>
+      'result' in message ? resolve(message.result) : reject(new Error(`audit verification worker: ${message.error}`)),
+    );
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`audit verification worker exited (${code}) without a result`)));
   });

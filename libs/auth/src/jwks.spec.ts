@@ -69,7 +69,11 @@ describe('jwksToKeyObjects', () => {
     ['an OKP key', { keys: [jwk(generateKeyPairSync('ed25519').publicKey, 'ed')] }, /kty must be RSA or EC/],
     ['alg HS256 on an EC key', { keys: [jwk(ec.publicKey, 'k', { alg: 'HS256' })] }, /alg must be ES256/],
     ['use enc', { keys: [jwk(ec.publicKey, 'k', { use: 'enc' })] }, /use must be "sig"/],
-    ['a point off the curve', { keys: [{ ...jwk(ec.publicKey, 'k'), y: jwk(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey, 'x').y }] }, /not a valid EC public key/],
+    [
+      'a point off the curve',
+      { keys: [{ ...jwk(ec.publicKey, 'k'), y: jwk(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey, 'x').y }] },
+      /not a valid EC public key/,
+    ],
     ['garbage RSA members', { keys: [{ kty: 'RSA', kid: 'k', n: '!!', e: 'AQAB' }] }, /kid "k"/],
   ])('refuses %s', (_, jwks, detail) => {
     expectRefused(jwks, detail);

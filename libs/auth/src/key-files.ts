@@ -21,12 +21,7 @@ export interface KeyPairFiles {
  * private key is already there, in which case it is reused and the public file is (re)written
  * from it. For development and tests; production keys never come from here.
  */
-export async function generateKeyPairFiles(
-  dir: string,
-  name: string,
-  kid: string,
-  type: 'ec' | 'rsa' = 'ec',
-): Promise<KeyPairFiles> {
+export async function generateKeyPairFiles(dir: string, name: string, kid: string, type: 'ec' | 'rsa' = 'ec'): Promise<KeyPairFiles> {
   if (!/^[A-Za-z0-9._-]+$/.test(name) || name.startsWith('.')) throw new Error(`key pair name "${name}" is not a plain file name`);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const privateKeyPath = join(dir, `${name}.key.pem`);
@@ -38,10 +33,7 @@ export async function generateKeyPairFiles(
   if (existing !== undefined) {
     privateKey = createPrivateKey(existing);
   } else {
-    const pair =
-      type === 'rsa'
-        ? await generateKeyPairAsync('rsa', { modulusLength: 2048 })
-        : await generateKeyPairAsync('ec', { namedCurve: 'P-256' });
+    const pair = type === 'rsa' ? await generateKeyPairAsync('rsa', { modulusLength: 2048 }) : await generateKeyPairAsync('ec', { namedCurve: 'P-256' });
     privateKey = pair.privateKey;
     // 'wx': never overwrite a key another process wrote meanwhile.
     await writeFile(privateKeyPath, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });

@@ -27,11 +27,10 @@ export function mintToken(input: MintTokenInput): string {
   const lifetimeSec = input.lifetimeSec ?? 300;
   if (!Number.isInteger(lifetimeSec) || lifetimeSec <= 0) throw new Error('mintToken: lifetimeSec must be a positive integer');
   const iat = Math.floor((input.now ?? Date.now)() / 1000);
-  return jwt.sign(
-    { iss: input.issuer, sub: input.subject, aud: input.audience ?? DATARUN_AUDIENCE, iat, exp: iat + lifetimeSec },
-    key,
-    { algorithm, keyid: input.kid },
-  );
+  return jwt.sign({ iss: input.issuer, sub: input.subject, aud: input.audience ?? DATARUN_AUDIENCE, iat, exp: iat + lifetimeSec }, key, {
+    algorithm,
+    keyid: input.kid,
+  });
 }
 
 /** The one JWS algorithm datarun accepts for a key: RS256 (RSA) or ES256 (EC P-256). */

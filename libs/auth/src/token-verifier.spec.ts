@@ -237,10 +237,7 @@ describe('TokenVerifier: refusals', () => {
   });
 
   it('passes SERVICE_UNAVAILABLE from the directory through (still no access, but not the caller’s fault)', async () => {
-    const verifier = new TokenVerifier(
-      { find: () => Promise.reject(new Problem('SERVICE_UNAVAILABLE', 'member keys cannot be read')) },
-      { now: () => NOW_MS },
-    );
+    const verifier = new TokenVerifier({ find: () => Promise.reject(new Problem('SERVICE_UNAVAILABLE', 'member keys cannot be read')) }, { now: () => NOW_MS });
     await expectCode(verifier, `Bearer ${sign({}, ec.privateKey)}`, 'SERVICE_UNAVAILABLE');
   });
 });

@@ -195,12 +195,7 @@ function bearerToken(authorization: string | undefined): string {
   return token;
 }
 
-function checkLifetime(
-  payload: Record<string, unknown>,
-  nowSec: number,
-  maxLifetimeSec: number,
-  skewSec: number,
-): { exp: number; iat: number } {
+function checkLifetime(payload: Record<string, unknown>, nowSec: number, maxLifetimeSec: number, skewSec: number): { exp: number; iat: number } {
   const { exp, iat } = payload;
   if (!isNumericDate(exp) || !isNumericDate(iat)) throw invalid('exp and iat are required NumericDates');
   if (exp <= iat) throw invalid('exp must be after iat');

@@ -58,14 +58,25 @@ export class CaseMaterials {
       if (found.state !== 'open') throw new Problem('STATE_CONFLICT', `case ${caseId} is ${found.state}; materials are uploaded while it is open`);
       const declared = found.materials.find((m) => m.type === type);
       if (!declared) throw new Problem('MATERIAL_NOT_FOUND', `case ${caseId} declared no material ${type}`);
-      if (declared.sha256 !== sha256) throw new Problem('MATERIAL_HASH_MISMATCH', `the uploaded ${type} has SHA-256 ${sha256}, the case declared ${declared.sha256}`);
-      const [existing] = await em.query<Array<{ content_type: string; uploaded_at: Date }>>('SELECT content_type, uploaded_at FROM case_material WHERE case_id = $1 AND type = $2', [caseId, type]);
+      if (declared.sha256 !== sha256)
+        throw new Problem('MATERIAL_HASH_MISMATCH', `the uploaded ${type} has SHA-256 ${sha256}, the case declared ${declared.sha256}`);
+      const [existing] = await em.query<Array<{ content_type: string; uploaded_at: Date }>>(
+        'SELECT content_type, uploaded_at FROM case_material WHERE case_id = $1 AND type = $2',
+        [caseId, type],
+      );
       if (existing) return { type, sha256, size: bytes.length, contentType: existing.content_type, uploadedAt: existing.uploaded_at.toISOString() };
       const [row] = await em.query<Array<{ uploaded_at: Date }>>(
         `INSERT INTO case_material (id, case_id, type, sha256, content_type, size, bytes, uploaded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING uploaded_at`,
         [randomUUID(), caseId, type, sha256, media, bytes.length, bytes, caller.actor],
       );
-      await this.audit.appendWithin(em, changeBy(caller, 'material.uploaded', `material:${caseId}/${type}`, { caseId, purpose: found.matterCode, reason: `${bytes.length} bytes, sha256 ${sha256}` }));
+      await this.audit.appendWithin(
+        em,
+        changeBy(caller, 'material.uploaded', `material:${caseId}/${type}`, {
+          caseId,
+          purpose: found.matterCode,
+          reason: `${bytes.length} bytes, sha256 ${sha256}`,
+        }),
+      );
       return { type, sha256, size: bytes.length, contentType: media, uploadedAt: row.uploaded_at.toISOString() };
     });
   }
@@ -76,9 +87,12 @@ export class CaseMaterials {
    * before the bytes leave.
    */
   async fetch(materialId: string, query: Readonly<Record<string, unknown>>, correlationId?: string): Promise<MaterialBytes> {
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(materialId)) throw new Problem('LINK_INVALID', 'this material link is not valid');
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(materialId))
+      throw new Problem('LINK_INVALID', 'this material link is not valid');
     const claims = this.links.check(materialId, query);
-    const [row] = await this.dataSource.query<Array<{ case_id: string; type: string; sha256: string; content_type: string; bytes: Buffer; matter_code: string }>>(
+    const [row] = await this.dataSource.query<
+      Array<{ case_id: string; type: string; sha256: string; content_type: string; bytes: Buffer; matter_code: string }>
+    >(
       `SELECT m.case_id, m.type, m.sha256, m.content_type, m.bytes, c.matter_code
          FROM case_material m
          JOIN service_case c ON c.id = m.case_id

@@ -18,4 +18,3 @@ import { CasesService } from './cases.service.js';
   exports: [CasesService, CaseMaterials],
 })
 export class CasesModule {}
-

@@ -125,7 +125,9 @@ export class CasesService {
       if (found.state === 'completed') return;
       if (found.state !== 'open') throw new Problem('STATE_CONFLICT', `case ${id} is ${found.state}; only an open case can be completed`);
       const matter = await em.getRepository(MatterEntity).findOneByOrFail({ code: found.matterCode });
-      const uploaded: Array<{ id: string; type: string; sha256: string }> = await em.query('SELECT id, type, sha256 FROM case_material WHERE case_id = $1', [id]);
+      const uploaded: Array<{ id: string; type: string; sha256: string }> = await em.query('SELECT id, type, sha256 FROM case_material WHERE case_id = $1', [
+        id,
+      ]);
       const completedAt = new Date();
       const planned = planRequests(found, matter.onComplete, uploaded, completedAt, randomUUID);
       await em.getRepository(CaseEntity).update({ id }, { state: 'completed', closedAt: completedAt });
@@ -146,7 +148,11 @@ export class CasesService {
       }
       await this.audit.appendWithin(
         em,
-        changeBy(caller, 'case.completed', `case:${id}`, { caseId: id, purpose: found.matterCode, reason: planned.length ? `requests: ${planned.map((p) => `${p.utility}/${p.request}`).join(', ')}` : 'no notifications' }),
+        changeBy(caller, 'case.completed', `case:${id}`, {
+          caseId: id,
+          purpose: found.matterCode,
+          reason: planned.length ? `requests: ${planned.map((p) => `${p.utility}/${p.request}`).join(', ')}` : 'no notifications',
+        }),
       );
     });
     return this.get(caller, id);
@@ -165,7 +171,10 @@ export class CasesService {
         [id, requestId],
       );
       if (!row) throw new Problem('TRANSFER_NOT_FOUND', `case ${id} has no utility request ${requestId}`);
-      await this.audit.appendWithin(em, changeBy(caller, 'transfer.resent', `transfer:${requestId}`, { caseId: id, purpose: found.matterCode, reason: row.utility }));
+      await this.audit.appendWithin(
+        em,
+        changeBy(caller, 'transfer.resent', `transfer:${requestId}`, { caseId: id, purpose: found.matterCode, reason: row.utility }),
+      );
     });
     return this.get(caller, id);
   }
@@ -212,7 +221,10 @@ function view(c: CaseEntity, transfers: readonly TransferRow[], uploaded: Readon
   const completed = items.filter((t) => t.state === 'completed').length;
   const rejected = items.filter((t) => t.state === 'rejected').length;
   const followUp = items.filter((t) => t.followUp).length;
-  const summary = items.length === 0 ? 'no utility requests' : `${completed} of ${items.length} completed${rejected ? `, ${rejected} rejected` : ''}${followUp ? `, ${followUp} need follow-up` : ''}`;
+  const summary =
+    items.length === 0
+      ? 'no utility requests'
+      : `${completed} of ${items.length} completed${rejected ? `, ${rejected} rejected` : ''}${followUp ? `, ${followUp} need follow-up` : ''}`;
   return {
     id: c.id,
     matter: c.matterCode,

@@ -2,22 +2,24 @@ import { z } from 'zod';
 
 /** A bad or missing setting. Its message is one line naming the variable and what was expected. */
 export class ConfigError extends Error {
-  constructor(readonly variable: string, expected: string, got?: string) {
+  constructor(
+    readonly variable: string,
+    expected: string,
+    got?: string,
+  ) {
     super(`${variable}: expected ${expected}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`);
     this.name = 'ConfigError';
   }
 }
 
 const port = z.coerce.number().int().min(1).max(65535);
-const postgresUrl = z
-  .string()
-  .refine((v) => {
-    try {
-      return ['postgres:', 'postgresql:'].includes(new URL(v).protocol);
-    } catch {
-      return false;
-    }
-  }, 'a postgres://user@host:port/database URL');
+const postgresUrl = z.string().refine((v) => {
+  try {
+    return ['postgres:', 'postgresql:'].includes(new URL(v).protocol);
+  } catch {
+    return false;
+  }
+}, 'a postgres://user@host:port/database URL');
 const brokers = z
   .string()
   .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'a comma-separated list of host:port')
@@ -35,14 +37,20 @@ const variables = z.object({
   RELAY_PORT: port.default(3003),
   UTILITY_BRIDGE_PORT: port.default(3004),
   SANDBOX_PORT: port.default(3010),
-  UTILITY_KIND: z.string().regex(/^[a-z][a-z0-9-]{1,31}$/, 'a utility kind such as water, electricity or gas').default('water'),
+  UTILITY_KIND: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{1,31}$/, 'a utility kind such as water, electricity or gas')
+    .default('water'),
   DATABASE_OWNER_URL: postgresUrl.optional(),
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_SCHEMA: identifier.default('public'),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(16),
   KAFKA_BROKERS: brokers.default(['127.0.0.1:9092']),
   KAFKA_CLIENT_ID: z.string().min(1).default('datarun'),
-  KAFKA_TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]{0,100}$/, 'letters, digits, dot, underscore or dash').default(''),
+  KAFKA_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]{0,100}$/, 'letters, digits, dot, underscore or dash')
+    .default(''),
   DATARUN_LOCAL_DIR: z.string().min(1).default('.local'),
   DATARUN_ADMIN_PUBLIC_KEY: z.string().min(1).optional(),
   DATARUN_CITIZEN_IDP_PUBLIC_KEY: z.string().min(1).optional(),
@@ -61,7 +69,12 @@ const variables = z.object({
   DATARUN_AUDIT_ARCHIVE_DIR: z.string().min(1).optional(),
   DATARUN_MATERIAL_LINK_KEY: z.string().min(1).optional(),
   GATEWAY_PUBLIC_URL: z.string().url().optional(),
-  MATERIAL_LINK_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 86400).default(6 * 3600),
+  MATERIAL_LINK_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 86400)
+    .default(6 * 3600),
   TRANSFER_FOLLOW_UP_SECONDS: z.coerce.number().int().min(1).default(900),
   RELAY_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(1000),
   RELAY_POLL_MS: z.coerce.number().int().min(10).max(60000).default(50),

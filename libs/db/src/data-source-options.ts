@@ -9,11 +9,7 @@ export type DatabaseRole = 'app' | 'owner';
  * that migrations name tables unqualified and tests can isolate themselves in a schema of their
  * own; `datarun.app_role` tells the migrations which role to grant rights to.
  */
-export function dataSourceOptions(
-  db: DatabaseConfig,
-  role: DatabaseRole,
-  entities: MixedList<Function | string | EntitySchema> = [],
-): DataSourceOptions {
+export function dataSourceOptions(db: DatabaseConfig, role: DatabaseRole, entities: MixedList<Function | string | EntitySchema> = []): DataSourceOptions {
   return {
     type: 'postgres',
     url: role === 'owner' ? db.ownerUrl : db.url,

@@ -29,8 +29,7 @@ const records = {
   property: [...population.property()],
 };
 const byId = <T extends object>(items: T[]): Map<string, T> => new Map(items.map((item) => [(item as { idNumber: string }).idNumber, item]));
-const ageOn = (birthDate: string, day: string): number =>
-  Number(day.slice(0, 4)) - Number(birthDate.slice(0, 4)) - (day.slice(5) < birthDate.slice(5) ? 1 : 0);
+const ageOn = (birthDate: string, day: string): number => Number(day.slice(0, 4)) - Number(birthDate.slice(0, 4)) - (day.slice(5) < birthDate.slice(5) ? 1 : 0);
 
 describe('generatePopulation', () => {
   it('gives the same people and records for the same seed, and others for another seed', () => {
@@ -157,7 +156,7 @@ describe('generatePopulation', () => {
       expect(self.gender).not.toBe(other.gender);
       // Both 20 or older on the registration date (a simplification: the law says 22 for men).
       expect(ageOn(self.birthDate as string, record.registrationDate as string)).toBeGreaterThanOrEqual(20);
-      expect(record.registrationDate as string <= ASOF).toBe(true);
+      expect((record.registrationDate as string) <= ASOF).toBe(true);
     }
     const certificates = married.map((r) => r.certificateNumber);
     expect(new Set(certificates).size).toBe(married.length / 2);
@@ -191,7 +190,8 @@ describe('generatePopulation', () => {
     for (const record of records.property) {
       const units = (record.properties as { unitNumber: string; ownershipShare: number }[]).map((u) => u.unitNumber);
       expect(units).toEqual(summaries.get(record.idNumber as string)!.propertyUnits);
-      for (const u of record.properties as { unitNumber: string; ownershipShare: number }[]) shares.set(u.unitNumber, (shares.get(u.unitNumber) ?? 0) + u.ownershipShare);
+      for (const u of record.properties as { unitNumber: string; ownershipShare: number }[])
+        shares.set(u.unitNumber, (shares.get(u.unitNumber) ?? 0) + u.ownershipShare);
     }
     expect([...shares.values()].every((total) => total === 1)).toBe(true);
   });

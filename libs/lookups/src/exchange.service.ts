@@ -65,8 +65,17 @@ const FACTS: PreparedStatement = {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Refusals of the policy: the caller asked for something it may not have. */
 const DENIALS = new Set<ProblemCode>([
-  'ID_NUMBER_INVALID', 'VALIDATION_FAILED', 'ROLE_FORBIDDEN', 'GRANT_MISSING', 'PURPOSE_NOT_GRANTED', 'FIELD_NOT_GRANTED',
-  'SUBJECT_NOT_IN_CASE', 'CASE_NOT_OPEN', 'CASE_NOT_FOUND', 'SOURCE_NOT_FOUND', 'RECORD_NOT_FOUND',
+  'ID_NUMBER_INVALID',
+  'VALIDATION_FAILED',
+  'ROLE_FORBIDDEN',
+  'GRANT_MISSING',
+  'PURPOSE_NOT_GRANTED',
+  'FIELD_NOT_GRANTED',
+  'SUBJECT_NOT_IN_CASE',
+  'CASE_NOT_OPEN',
+  'CASE_NOT_FOUND',
+  'SOURCE_NOT_FOUND',
+  'RECORD_NOT_FOUND',
 ]);
 
 /**
@@ -195,7 +204,10 @@ export class ExchangeService {
   /** Another member's case is CASE_NOT_FOUND, as a case that does not exist. */
   private async caseOf(caller: Caller, caseId: string): Promise<CaseRow> {
     if (!UUID.test(caseId)) throw new Problem('CASE_NOT_FOUND', 'no such case');
-    const rows: CaseRow[] = await this.dataSource.query('SELECT state, matter_code, parties FROM service_case WHERE id = $1 AND consumer_id = $2', [caseId, caller.memberId]);
+    const rows: CaseRow[] = await this.dataSource.query('SELECT state, matter_code, parties FROM service_case WHERE id = $1 AND consumer_id = $2', [
+      caseId,
+      caller.memberId,
+    ]);
     if (rows.length === 0) throw new Problem('CASE_NOT_FOUND', `no case ${caseId}`);
     return rows[0];
   }
@@ -206,11 +218,10 @@ export class ExchangeService {
    */
   private async factsOf(caller: Caller, caseId: string, sourceId: string): Promise<{ kase: CaseRow; grants: EffectiveGrant[] }> {
     if (!UUID.test(caseId)) throw new Problem('CASE_NOT_FOUND', 'no such case');
-    const [row] = await runPrepared<{ kase: CaseRow | null; grants: Array<{ id: string; fields: string[]; verify_fields: string[]; purposes: string[]; unmasked_fields: string[] }> }>(
-      poolOf(this.dataSource),
-      FACTS,
-      [caseId, caller.memberId, sourceId],
-    );
+    const [row] = await runPrepared<{
+      kase: CaseRow | null;
+      grants: Array<{ id: string; fields: string[]; verify_fields: string[]; purposes: string[]; unmasked_fields: string[] }>;
+    }>(poolOf(this.dataSource), FACTS, [caseId, caller.memberId, sourceId]);
     if (!row.kase) throw new Problem('CASE_NOT_FOUND', `no case ${caseId}`);
     return {
       kase: row.kase,
@@ -221,6 +232,7 @@ export class ExchangeService {
 
 /** ID numbers compare without regard to the case of their X; everything else exactly. */
 function sameValue(actual: unknown, expected: unknown): boolean {
-  if (typeof actual === 'string' && typeof expected === 'string') return actual === expected || actual.toUpperCase() === expected.toUpperCase() && /^\d{17}[\dXx]$/.test(actual);
+  if (typeof actual === 'string' && typeof expected === 'string')
+    return actual === expected || (actual.toUpperCase() === expected.toUpperCase() && /^\d{17}[\dXx]$/.test(actual));
   return isDeepStrictEqual(actual, expected);
 }

@@ -38,13 +38,21 @@ export class SourceDirectory {
   }
 
   private async load(id: string): Promise<DirectorySource | undefined> {
-    const rows: Array<{ title: string; owner_id: string; mode: 'replica' | 'federated'; endpoint: string | null; subject_key: string; version: number; schema: object; classification: Record<string, Classification> }> =
-      await this.dataSource.query(
-        `SELECT s.title, s.owner_id, s.mode, s.endpoint, s.subject_key, v.version, v.schema, v.classification
+    const rows: Array<{
+      title: string;
+      owner_id: string;
+      mode: 'replica' | 'federated';
+      endpoint: string | null;
+      subject_key: string;
+      version: number;
+      schema: object;
+      classification: Record<string, Classification>;
+    }> = await this.dataSource.query(
+      `SELECT s.title, s.owner_id, s.mode, s.endpoint, s.subject_key, v.version, v.schema, v.classification
          FROM source s JOIN source_version v ON v.source_id = s.id AND v.version = s.current_version
          WHERE s.id = $1`,
-        [id],
-      );
+      [id],
+    );
     if (rows.length === 0) return undefined;
     const r = rows[0];
     const compiled = this.guard.compile(r.schema);

@@ -1,5 +1,17 @@
 import type { DatarunConfig } from '@datarun/config';
-import { Kafka, Partitioners, type Admin, type Consumer, type EachMessagePayload, type ITopicConfig, type KafkaMessage, type Message, type Producer, logLevel as KafkaLogLevel, type logCreator } from 'kafkajs';
+import {
+  Kafka,
+  Partitioners,
+  type Admin,
+  type Consumer,
+  type EachMessagePayload,
+  type ITopicConfig,
+  type KafkaMessage,
+  type Message,
+  type Producer,
+  logLevel as KafkaLogLevel,
+  type logCreator,
+} from 'kafkajs';
 import type { Logger as PinoLogger } from 'pino';
 
 export interface TopicSpec {
@@ -109,7 +121,9 @@ export class KafkaMessaging {
   async consume(options: ConsumeOptions): Promise<Consumer> {
     const consumer = await this.subscribedConsumer(options);
     const prefix = this.config.topicPrefix;
-    const logical: ConsumeOptions['onMessage'] = prefix ? (payload) => options.onMessage({ ...payload, topic: payload.topic.slice(prefix.length) }) : options.onMessage;
+    const logical: ConsumeOptions['onMessage'] = prefix
+      ? (payload) => options.onMessage({ ...payload, topic: payload.topic.slice(prefix.length) })
+      : options.onMessage;
     if (!options.commitEvery) {
       // kafkajs commits what resolved after each batch and every second.
       await consumer.run({ autoCommit: true, autoCommitInterval: 1000, eachMessage: logical });
@@ -129,9 +143,13 @@ export class KafkaMessaging {
       lastCommit = Date.now();
       await consumer.commitOffsets(offsets);
     };
-    const timer = setInterval(() => {
-      if (Date.now() - lastCommit >= every.ms) commit().catch((error: Error) => this.logger?.warn({ groupId: options.groupId, err: error }, `offset commit failed, will retry: ${error.message}`));
-    }, Math.min(every.ms, 1000));
+    const timer = setInterval(
+      () => {
+        if (Date.now() - lastCommit >= every.ms)
+          commit().catch((error: Error) => this.logger?.warn({ groupId: options.groupId, err: error }, `offset commit failed, will retry: ${error.message}`));
+      },
+      Math.min(every.ms, 1000),
+    );
     timer.unref();
     this.flushes.set(consumer, async () => {
       clearInterval(timer);
@@ -141,7 +159,11 @@ export class KafkaMessaging {
       autoCommit: false,
       eachMessage: async (payload) => {
         await logical(payload);
-        done.set(`${payload.topic}:${payload.partition}`, { topic: payload.topic, partition: payload.partition, offset: (BigInt(payload.message.offset) + 1n).toString() });
+        done.set(`${payload.topic}:${payload.partition}`, {
+          topic: payload.topic,
+          partition: payload.partition,
+          offset: (BigInt(payload.message.offset) + 1n).toString(),
+        });
         since += 1;
         if (since >= every.messages || Date.now() - lastCommit >= every.ms) await commit();
       },
@@ -154,7 +176,11 @@ export class KafkaMessaging {
    * do one transaction per batch instead of one per message. Offsets are resolved, and committed
    * by kafkajs, only after `onBatch` resolves.
    */
-  async consumeBatches(options: Omit<ConsumeOptions, 'onMessage' | 'commitEvery'> & { readonly onBatch: (batch: { topic: string; partition: number; messages: KafkaMessage[] }) => Promise<void> }): Promise<Consumer> {
+  async consumeBatches(
+    options: Omit<ConsumeOptions, 'onMessage' | 'commitEvery'> & {
+      readonly onBatch: (batch: { topic: string; partition: number; messages: KafkaMessage[] }) => Promise<void>;
+    },
+  ): Promise<Consumer> {
     const consumer = await this.subscribedConsumer(options);
     const prefix = this.config.topicPrefix;
     await consumer.run({
@@ -240,7 +266,9 @@ export class KafkaMessaging {
    * their order within and across calls.
    */
   async publishBatch(topicMessages: ReadonlyArray<{ topic: string; messages: Message[] }>): Promise<void> {
-    await this.send((producer) => producer.sendBatch({ topicMessages: topicMessages.map((t) => ({ topic: this.physical(t.topic), messages: t.messages })), acks: -1 }));
+    await this.send((producer) =>
+      producer.sendBatch({ topicMessages: topicMessages.map((t) => ({ topic: this.physical(t.topic), messages: t.messages })), acks: -1 }),
+    );
   }
 
   /**
@@ -298,10 +326,12 @@ export class KafkaMessaging {
     this.closed = true;
     for (const timer of this.retries) clearTimeout(timer);
     this.retries.clear();
-    await Promise.allSettled([...this.consumers].map(async (c) => {
-      await this.flushOffsets(c);
-      await c.disconnect();
-    }));
+    await Promise.allSettled(
+      [...this.consumers].map(async (c) => {
+        await this.flushOffsets(c);
+        await c.disconnect();
+      }),
+    );
     this.consumers.clear();
     if (this.producer) {
       const producer = await this.producer.catch(() => undefined);
@@ -313,7 +343,12 @@ export class KafkaMessaging {
   private connectedProducer(): Promise<Producer> {
     if (!this.producer) {
       // Idempotent production requires a single request in flight to keep per-partition order.
-      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+      const producer = this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
       this.producer = producer.connect().then(() => producer);
       this.producer.catch(() => {
         this.producer = undefined;
@@ -324,15 +359,16 @@ export class KafkaMessaging {
 }
 
 function pinoLogCreator(logger: PinoLogger): logCreator {
-  return () => ({ level, log }) => {
-    const { message, ...extra } = log;
-    const error = extra.error instanceof Error ? `${extra.error.name}: ${extra.error.message}` : extra.error;
-    const fields = { component: 'kafkajs', namespace: log.namespace, broker: extra.broker, groupId: extra.groupId, topic: extra.topic, error };
-    // Two components creating the same topic at once is success for us (ensureTopics re-checks);
-    // kafkajs still logs the broker's "already exists" answer as an error.
-    if (message.startsWith('Response CreateTopics') && String(error).includes('Topic creation errors')) logger.debug(fields, message);
-    else if (level <= KafkaLogLevel.ERROR) logger.error(fields, message);
-    else if (level === KafkaLogLevel.WARN) logger.warn(fields, message);
-    else logger.debug(fields, message);
-  };
+  return () =>
+    ({ level, log }) => {
+      const { message, ...extra } = log;
+      const error = extra.error instanceof Error ? `${extra.error.name}: ${extra.error.message}` : extra.error;
+      const fields = { component: 'kafkajs', namespace: log.namespace, broker: extra.broker, groupId: extra.groupId, topic: extra.topic, error };
+      // Two components creating the same topic at once is success for us (ensureTopics re-checks);
+      // kafkajs still logs the broker's "already exists" answer as an error.
+      if (message.startsWith('Response CreateTopics') && String(error).includes('Topic creation errors')) logger.debug(fields, message);
+      else if (level <= KafkaLogLevel.ERROR) logger.error(fields, message);
+      else if (level === KafkaLogLevel.WARN) logger.warn(fields, message);
+      else logger.debug(fields, message);
+    };
 }

@@ -116,7 +116,8 @@ export async function listen(app: NestFastifyApplication, name: string, port: nu
     await app.listen({ port, host });
   } catch (error) {
     await app.close().catch(() => undefined);
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUse(`${name}: port ${port} on ${host} is already in use (set the port variable to move it)`);
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE')
+      throw new PortInUse(`${name}: port ${port} on ${host} is already in use (set the port variable to move it)`);
     throw error;
   }
 }

@@ -75,6 +75,9 @@ export class ProblemFilter implements ExceptionFilter {
     if (internal) this.logger.error({ err: error, correlationId: request.id }, 'unhandled error');
     const path = request.url.split('?')[0];
     if (typeof problem.extensions.retryAfter === 'number') void reply.header('retry-after', String(problem.extensions.retryAfter));
-    void reply.status(problem.status).header('content-type', PROBLEM_CONTENT_TYPE).send(problemBody(problem, request.id, path));
+    void reply
+      .status(problem.status)
+      .header('content-type', PROBLEM_CONTENT_TYPE)
+      .send(problemBody(problem, request.id, path));
   }
 }

@@ -22,7 +22,12 @@ export const PROPERTY_TRANSFER = {
   title: '不动产转移登记',
   evidence: ['property', 'household', 'marriage'],
   materials: ['transfer-contract', 'property-certificate', 'id-card'],
-  onComplete: ['water', 'electricity', 'gas'].map((notify) => ({ notify, request: 'transfer' as const, materials: ['property-certificate'], holderRole: 'buyer' })),
+  onComplete: ['water', 'electricity', 'gas'].map((notify) => ({
+    notify,
+    request: 'transfer' as const,
+    materials: ['property-certificate'],
+    holderRole: 'buyer',
+  })),
 };
 
 /**
@@ -59,7 +64,14 @@ export async function seedDemoRegistry(services: RegistryServices, members: read
 
   for (const s of builtIns) {
     const created = await ignoreExisting(() =>
-      services.sources.register(as(s.owner, 'department'), { id: s.id, title: s.title, schema: s.schema, subjectKey: 'idNumber', classification: s.classification, mode: 'replica' }),
+      services.sources.register(as(s.owner, 'department'), {
+        id: s.id,
+        title: s.title,
+        schema: s.schema,
+        subjectKey: 'idNumber',
+        classification: s.classification,
+        mode: 'replica',
+      }),
     );
     if (created) done.push(`source ${s.id} (owner ${s.owner})`);
   }
@@ -107,7 +119,8 @@ export async function loadRecords(
     let total = 0;
     const flush = async () => {
       const result = await sources.ingest(caller, sourceId, batch);
-      if (result.rejected.length) throw new Error(`${result.rejected.length} synthetic ${sourceId} record(s) rejected, e.g. ${JSON.stringify(result.rejected[0].errors)}`);
+      if (result.rejected.length)
+        throw new Error(`${result.rejected.length} synthetic ${sourceId} record(s) rejected, e.g. ${JSON.stringify(result.rejected[0].errors)}`);
       total += result.stored;
       batch = [];
     };

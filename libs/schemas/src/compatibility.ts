@@ -24,9 +24,25 @@ const UPPER_COUNTS = ['maxLength', 'maxItems', 'maxProperties'] as const;
  * but a grant-holder's reader never breaks silently. Removing one only relaxes, and passes.
  */
 const UNMODELLED = [
-  '$ref', '$defs', 'definitions', 'allOf', 'anyOf', 'oneOf', 'not', 'if', 'then', 'else',
-  'dependentRequired', 'dependentSchemas', 'propertyNames', 'contains', 'minContains', 'maxContains',
-  'prefixItems', 'unevaluatedItems', 'unevaluatedProperties',
+  '$ref',
+  '$defs',
+  'definitions',
+  'allOf',
+  'anyOf',
+  'oneOf',
+  'not',
+  'if',
+  'then',
+  'else',
+  'dependentRequired',
+  'dependentSchemas',
+  'propertyNames',
+  'contains',
+  'minContains',
+  'maxContains',
+  'prefixItems',
+  'unevaluatedItems',
+  'unevaluatedProperties',
 ] as const;
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -159,12 +175,18 @@ class CompatibilityCheck {
   }
 
   private compareBounds(current: Record<string, unknown>, next: Record<string, unknown>, path: string): void {
-    for (const [side, sign] of [['lower', 1], ['upper', -1]] as const) {
+    for (const [side, sign] of [
+      ['lower', 1],
+      ['upper', -1],
+    ] as const) {
       const after = bound(next, side);
       if (!after) continue;
       const before = bound(current, side);
       if (!before || tighter(after, before, sign)) {
-        this.report(`${path}/${after.keyword}`, `the ${side} bound is now ${after.keyword} ${after.value}${before ? `, was ${before.keyword} ${before.value}` : ''}`);
+        this.report(
+          `${path}/${after.keyword}`,
+          `the ${side} bound is now ${after.keyword} ${after.value}${before ? `, was ${before.keyword} ${before.value}` : ''}`,
+        );
       }
     }
     for (const keyword of LOWER_COUNTS) {
@@ -194,7 +216,10 @@ class CompatibilityCheck {
     // Whether one regular expression accepts everything another does is not decidable in
     // general here; any change of pattern is treated as a narrowing.
     if (next.pattern !== undefined && next.pattern !== current.pattern) {
-      this.report(`${path}/pattern`, `the pattern changed to ${describe(next.pattern)}${current.pattern === undefined ? '' : ` from ${describe(current.pattern)}`}`);
+      this.report(
+        `${path}/pattern`,
+        `the pattern changed to ${describe(next.pattern)}${current.pattern === undefined ? '' : ` from ${describe(current.pattern)}`}`,
+      );
     }
     if (next.format !== undefined && next.format !== current.format) {
       this.report(`${path}/format`, `the format is now ${describe(next.format)}`);

@@ -43,7 +43,4 @@ export class LinearPattern {
 }
 
 /** ajv's `code.regExp` option: every `pattern` and `patternProperties` key goes through RE2. */
-export const linearRegExp: RegExpEngine = Object.assign(
-  (source: string, flags: string) => LinearPattern.compile(source, flags),
-  { code: 'linearRegExp' },
-);
+export const linearRegExp: RegExpEngine = Object.assign((source: string, flags: string) => LinearPattern.compile(source, flags), { code: 'linearRegExp' });

@@ -84,12 +84,30 @@ describe('RecordSchemaGuard', () => {
       ['$anchor', objectSchema({ a: { type: 'string', $anchor: 'a' } }), 'external-reference', '/properties/a/$anchor', '"/properties/a/$anchor"'],
       ['$dynamicRef', objectSchema({ a: { $dynamicRef: '#meta' } }), 'external-reference', '/properties/a/$dynamicRef', '"/properties/a/$dynamicRef"'],
       ['another draft', { ...objectSchema({ a: { type: 'string' } }), $schema: 'http://json-schema.org/draft-07/schema#' }, 'draft', '/$schema', '"/$schema"'],
-      ['__proto__ as a property name', JSON.parse('{"type":"object","properties":{"__proto__":{"type":"string"}}}'), 'forbidden-key', '/properties/__proto__', '"/properties/__proto__"'],
-      ['constructor inside enum data', objectSchema({ a: { enum: [{ constructor: 1 }] } }), 'forbidden-key', '/properties/a/enum/0/constructor', '"/properties/a/enum/0/constructor"'],
+      [
+        '__proto__ as a property name',
+        JSON.parse('{"type":"object","properties":{"__proto__":{"type":"string"}}}'),
+        'forbidden-key',
+        '/properties/__proto__',
+        '"/properties/__proto__"',
+      ],
+      [
+        'constructor inside enum data',
+        objectSchema({ a: { enum: [{ constructor: 1 }] } }),
+        'forbidden-key',
+        '/properties/a/enum/0/constructor',
+        '"/properties/a/enum/0/constructor"',
+      ],
       ['prototype as a property name', objectSchema({ prototype: { type: 'string' } }), 'forbidden-key', '/properties/prototype', '"/properties/prototype"'],
       ['a backreference', objectSchema({ a: { type: 'string', pattern: '^(a)\\1$' } }), 'pattern', '/properties/a/pattern', '"/properties/a/pattern"'],
       ['a lookahead', objectSchema({ a: { type: 'string', pattern: '^(?=a)a$' } }), 'pattern', '/properties/a/pattern', '"/properties/a/pattern"'],
-      ['a patternProperties key RE2 cannot run', { type: 'object', properties: { a: { type: 'string' } }, patternProperties: { '(?!x)': { type: 'string' } } }, 'pattern', '/patternProperties/(?!x)', '"/patternProperties/(?!x)"'],
+      [
+        'a patternProperties key RE2 cannot run',
+        { type: 'object', properties: { a: { type: 'string' } }, patternProperties: { '(?!x)': { type: 'string' } } },
+        'pattern',
+        '/patternProperties/(?!x)',
+        '"/patternProperties/(?!x)"',
+      ],
       ['nesting deeper than 32', nested(20), 'depth', '', 'deeper than 32'],
       ['an unknown keyword (strict)', objectSchema({ a: { type: 'string', maxlength: 3 } }), 'json-schema', '', 'maxlength'],
       ['an unknown format (strict)', objectSchema({ a: { type: 'string', format: 'regex' } }), 'json-schema', '', 'regex'],
@@ -168,10 +186,10 @@ describe('RecordSchemaGuard', () => {
       expect(c).not.toBe(a);
     });
 
-    it('is not affected by later changes to the caller\'s object', () => {
+    it("is not affected by later changes to the caller's object", () => {
       const schema = objectSchema({ x: { type: 'string', maxLength: 2 } });
       const compiled = guard.compile(schema);
-      ((schema.properties as Record<string, Record<string, unknown>>).x).maxLength = 100;
+      (schema.properties as Record<string, Record<string, unknown>>).x.maxLength = 100;
       expect(compiled.validate({ x: 'abc' }).ok).toBe(false);
       expect(() => (compiled.fields as string[]).push('y')).toThrow(TypeError);
     });

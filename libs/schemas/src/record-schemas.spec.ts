@@ -7,7 +7,10 @@ const SCHEMAS = join(process.cwd(), 'schemas', 'records');
 const FIXTURES = join(process.cwd(), 'test', 'fixtures', 'records');
 
 const readJson = (path: string): unknown => JSON.parse(readFileSync(path, 'utf8'));
-const jsonFiles = (dir: string): string[] => readdirSync(dir).filter((name) => name.endsWith('.json')).sort();
+const jsonFiles = (dir: string): string[] =>
+  readdirSync(dir)
+    .filter((name) => name.endsWith('.json'))
+    .sort();
 
 const sources = jsonFiles(SCHEMAS)
   .filter((name) => name !== 'classification.json')

@@ -124,7 +124,14 @@ describe('FederatedSourceAdapter', () => {
     ['JSON that is not an object', (res: ServerResponse) => res.end('[1, 2]')],
     ['a body over the cap', (res: ServerResponse) => res.end(JSON.stringify({ ...RECORD, name: 'x'.repeat(2048) }))],
     ['a declared length over the cap', (res: ServerResponse) => res.end()],
-    ['a body over the cap in many chunks', (res: ServerResponse) => { res.write('{"name": "'); for (let i = 0; i < 8; i++) res.write('x'.repeat(512)); res.end('"}'); }],
+    [
+      'a body over the cap in many chunks',
+      (res: ServerResponse) => {
+        res.write('{"name": "');
+        for (let i = 0; i < 8; i++) res.write('x'.repeat(512));
+        res.end('"}');
+      },
+    ],
   ])('refuses %s with SOURCE_RESPONSE_INVALID', async (name, answer) => {
     const dept = await department((_req, res) => {
       // Without a content-length Node sends these chunked; the adapter counts what arrives.

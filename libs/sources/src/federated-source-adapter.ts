@@ -46,7 +46,15 @@ export class FederatedSourceAdapter implements SourceAdapter {
   private readonly breakers: CircuitBreakers;
 
   constructor(@Optional() @Inject(FEDERATED_SOURCE_OPTIONS) options: FederatedSourceOptions = {}) {
-    const { timeoutMs = 2000, retries = 1, retryDelayMs = 50, breakerThreshold = 5, breakerOpenMs = 10_000, maxBodyBytes = 1_048_576, now = Date.now } = options ?? {};
+    const {
+      timeoutMs = 2000,
+      retries = 1,
+      retryDelayMs = 50,
+      breakerThreshold = 5,
+      breakerOpenMs = 10_000,
+      maxBodyBytes = 1_048_576,
+      now = Date.now,
+    } = options ?? {};
     this.timeoutMs = timeoutMs;
     this.retries = retries;
     this.retryDelayMs = retryDelayMs;
@@ -99,7 +107,13 @@ export class FederatedSourceAdapter implements SourceAdapter {
     }
   }
 
-  private async attempt(source: SourceDescriptor, url: string, subject: string, headers: Record<string, string>, signal: AbortSignal): Promise<Record<string, unknown> | null> {
+  private async attempt(
+    source: SourceDescriptor,
+    url: string,
+    subject: string,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<Record<string, unknown> | null> {
     let response: Response;
     try {
       // No redirects: the registered endpoint is the department, not wherever it points to.

@@ -80,7 +80,10 @@ function validatorOf(kind: keyof typeof EVENT_TYPES): TrustedValidator {
 export function assertEventBody(kind: keyof typeof EVENT_TYPES, body: unknown): void {
   const verdict = validatorOf(kind)(body);
   if (!verdict.ok) {
-    const details = verdict.errors.slice(0, 5).map((e) => `${e.path || '/'} ${e.message}`).join('; ');
+    const details = verdict.errors
+      .slice(0, 5)
+      .map((e) => `${e.path || '/'} ${e.message}`)
+      .join('; ');
     throw new MalformedEvent(`${EVENT_TYPES[kind]} body breaks schemas/events/${SCHEMA_FILES[kind]}: ${details}`);
   }
 }

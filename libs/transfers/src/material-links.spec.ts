@@ -2,7 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { MaterialLinks } from './material-links.js';
 
 const links = new MaterialLinks(randomBytes(32), 'http://gateway.example');
-const claims = { materialId: '0b6f2f0e-9c1d-4f7e-8a3b-2c1d0e9f8a7b', requestId: '6f1d3a52-4a8e-4c61-9d7a-3e2b1c0d9e8f', recipient: 'water', expiresAt: Math.floor(Date.now() / 1000) + 60 };
+const claims = {
+  materialId: '0b6f2f0e-9c1d-4f7e-8a3b-2c1d0e9f8a7b',
+  requestId: '6f1d3a52-4a8e-4c61-9d7a-3e2b1c0d9e8f',
+  recipient: 'water',
+  expiresAt: Math.floor(Date.now() / 1000) + 60,
+};
 const queryOf = (url: string) => Object.fromEntries(new URL(url).searchParams);
 
 describe('MaterialLinks', () => {

@@ -40,8 +40,10 @@ export class MaterialLinks {
     const claims: MaterialLinkClaims = { materialId, requestId: req, recipient: to, expiresAt: Number(exp) };
     const expected = Buffer.from(this.sign(claims));
     const given = Buffer.from(sig);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new Problem('LINK_INVALID', 'this material link was altered or was not issued by datarun');
-    if (claims.expiresAt * 1000 < now) throw new Problem('LINK_EXPIRED', `this material link expired at ${new Date(claims.expiresAt * 1000).toISOString()}; ask for the request to be re-sent`);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+      throw new Problem('LINK_INVALID', 'this material link was altered or was not issued by datarun');
+    if (claims.expiresAt * 1000 < now)
+      throw new Problem('LINK_EXPIRED', `this material link expired at ${new Date(claims.expiresAt * 1000).toISOString()}; ask for the request to be re-sent`);
     return claims;
   }
 
@@ -56,7 +58,9 @@ export function materialLinksOf(config: DatarunConfig): MaterialLinks {
   try {
     key = Buffer.from(readFileSync(config.keys.materialLinkKey, 'utf8').trim(), 'base64url');
   } catch (error) {
-    throw new Error(`DATARUN_MATERIAL_LINK_KEY: cannot read ${config.keys.materialLinkKey} (${(error as Error).message}); npm run dev-keys makes a development key`);
+    throw new Error(
+      `DATARUN_MATERIAL_LINK_KEY: cannot read ${config.keys.materialLinkKey} (${(error as Error).message}); npm run dev-keys makes a development key`,
+    );
   }
   return new MaterialLinks(key, config.transfers.gatewayPublicUrl);
 }

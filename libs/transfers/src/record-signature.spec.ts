@@ -8,7 +8,14 @@ const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const stranger = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 
-const member: MemberKeys = { memberId: DEPT, kind: 'department', keys: new Map<string, KeyObject>([['ec1', ec.publicKey], ['rsa1', rsa.publicKey]]) };
+const member: MemberKeys = {
+  memberId: DEPT,
+  kind: 'department',
+  keys: new Map<string, KeyObject>([
+    ['ec1', ec.publicKey],
+    ['rsa1', rsa.publicKey],
+  ]),
+};
 const directory = new InMemoryKeyDirectory([member, { memberId: 'zj.test.other', kind: 'department', keys: new Map([['other1', stranger.publicKey]]) }]);
 const body = Buffer.from(JSON.stringify({ idNumber: '110101199003074514', name: '张三' }));
 

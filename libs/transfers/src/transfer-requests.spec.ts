@@ -9,7 +9,12 @@ const CASE: CompletingCase = {
   property: { unitNumber: 'U-1', address: '演示市 1 号' },
   utilityAccounts: { water: 'W-1', electricity: 'E-1', gas: 'G-1' },
 };
-const TRANSFERS: RoutedNotification[] = ['water', 'electricity', 'gas'].map((notify) => ({ notify, request: 'transfer', materials: ['property-certificate'], holderRole: 'buyer' }));
+const TRANSFERS: RoutedNotification[] = ['water', 'electricity', 'gas'].map((notify) => ({
+  notify,
+  request: 'transfer',
+  materials: ['property-certificate'],
+  holderRole: 'buyer',
+}));
 const CERT = { id: '0b6f2f0e-9c1d-4f7e-8a3b-2c1d0e9f8a7b', type: 'property-certificate', sha256: 'ab'.repeat(32) };
 let n = 0;
 const ids = () => `00000000-0000-4000-8000-00000000000${n++}`;
@@ -40,8 +45,18 @@ describe('planRequests', () => {
   });
 
   it('plans discounts keyed by account number, naming the matter', () => {
-    const [d] = planRequests({ ...CASE, matterCode: 'subsistence-allowance', property: null, parties: [{ ...BUYER, role: 'applicant' }] }, [{ notify: 'water', request: 'discount', materials: [], holderRole: 'applicant' }], [], new Date(), ids);
-    expect(d).toMatchObject({ topic: 'datarun.utility.water.discount-requested.v1', key: 'W-1', payload: { matter: 'subsistence-allowance', holder: { name: '李四' } } });
+    const [d] = planRequests(
+      { ...CASE, matterCode: 'subsistence-allowance', property: null, parties: [{ ...BUYER, role: 'applicant' }] },
+      [{ notify: 'water', request: 'discount', materials: [], holderRole: 'applicant' }],
+      [],
+      new Date(),
+      ids,
+    );
+    expect(d).toMatchObject({
+      topic: 'datarun.utility.water.discount-requested.v1',
+      key: 'W-1',
+      payload: { matter: 'subsistence-allowance', holder: { name: '李四' } },
+    });
     expect(d.payload).not.toHaveProperty('property');
   });
 

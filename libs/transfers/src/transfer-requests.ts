@@ -83,10 +83,25 @@ export function planRequests(
     const person = { name: holder.name, idNumberMasked: maskIdNumber(holder.idNumber) };
     planned.push(
       n.request === 'transfer'
-        ? { requestId, utility: n.notify, request: n.request, topic: requestTopic(n.notify, 'transfer'), key: c.property!.unitNumber, payload: { ...common, property: { ...c.property! }, newHolder: person } }
-        : { requestId, utility: n.notify, request: n.request, topic: requestTopic(n.notify, 'discount'), key: account, payload: { ...common, matter: c.matterCode, holder: person } },
+        ? {
+            requestId,
+            utility: n.notify,
+            request: n.request,
+            topic: requestTopic(n.notify, 'transfer'),
+            key: c.property!.unitNumber,
+            payload: { ...common, property: { ...c.property! }, newHolder: person },
+          }
+        : {
+            requestId,
+            utility: n.notify,
+            request: n.request,
+            topic: requestTopic(n.notify, 'discount'),
+            key: account,
+            payload: { ...common, matter: c.matterCode, holder: person },
+          },
     );
   }
-  if (missing.length) throw new Problem('VALIDATION_FAILED', `the case cannot be completed: the matter ${c.matterCode} needs ${[...new Set(missing)].join(', ')}`);
+  if (missing.length)
+    throw new Problem('VALIDATION_FAILED', `the case cannot be completed: the matter ${c.matterCode} needs ${[...new Set(missing)].join(', ')}`);
   return planned;
 }

@@ -59,9 +59,7 @@ describe('canonicalBytes (RFC 8785)', () => {
   });
 
   it('§3.2.2 number serialisation: 1e+30, 4.5, 0.002, 1e-27, -0', () => {
-    expect(canonicalBytes([1e30, 4.5, 2e-3, 1e-27, -0, 333333333.33333329]).toString()).toBe(
-      '[1e+30,4.5,0.002,1e-27,0,333333333.3333333]',
-    );
+    expect(canonicalBytes([1e30, 4.5, 2e-3, 1e-27, -0, 333333333.33333329]).toString()).toBe('[1e+30,4.5,0.002,1e-27,0,333333333.3333333]');
   });
 
   // Appendix B: IEEE 754 bit patterns and their canonical text.

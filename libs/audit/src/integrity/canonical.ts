@@ -103,8 +103,23 @@ export interface AuditRecordContent {
 }
 
 const RECORD_KEYS = [
-  'v', 'seq', 'id', 'at', 'member', 'actor', 'action', 'source', 'subject', 'purpose', 'caseId',
-  'object', 'fields', 'decision', 'reason', 'latencyMs', 'correlationId',
+  'v',
+  'seq',
+  'id',
+  'at',
+  'member',
+  'actor',
+  'action',
+  'source',
+  'subject',
+  'purpose',
+  'caseId',
+  'object',
+  'fields',
+  'decision',
+  'reason',
+  'latencyMs',
+  'correlationId',
 ] as const satisfies readonly (keyof AuditRecordContent)[];
 const RECORD_KEY_SET: ReadonlySet<string> = new Set(RECORD_KEYS);
 const NULLABLE_STRINGS = ['source', 'subject', 'purpose', 'caseId', 'object', 'reason', 'correlationId'] as const;

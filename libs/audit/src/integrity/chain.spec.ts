@@ -20,7 +20,10 @@ describe('chainHash', () => {
   it('is SHA-256(previous || leafHash(bytes)), starting from 32 zero bytes', () => {
     expect(GENESIS).toEqual(Buffer.alloc(32));
     const bytes = Buffer.from('{"seq":1}');
-    const leaf = createHash('sha256').update(Buffer.from([0])).update(bytes).digest();
+    const leaf = createHash('sha256')
+      .update(Buffer.from([0]))
+      .update(bytes)
+      .digest();
     expect(leafHash(bytes)).toEqual(leaf);
     const expected = createHash('sha256').update(Buffer.alloc(32)).update(leaf).digest();
     expect(chainHash(GENESIS, leaf)).toEqual(expected);
@@ -72,12 +75,16 @@ describe('verifyChain', () => {
   it('feeds each verified leaf to onLeaf, so one pass also gives the Merkle root', () => {
     const frontier = new MerkleFrontier();
     const seqs: number[] = [];
-    verifyChain(records, { seq: 0, chainHash: GENESIS }, {
-      onLeaf: (seq, leaf) => {
-        seqs.push(seq);
-        frontier.append(leaf);
+    verifyChain(
+      records,
+      { seq: 0, chainHash: GENESIS },
+      {
+        onLeaf: (seq, leaf) => {
+          seqs.push(seq);
+          frontier.append(leaf);
+        },
       },
-    });
+    );
     expect(seqs).toEqual(records.map((r) => r.seq));
     expect(frontier.root()).toEqual(merkleRoot(records.map((r) => leafHash(r.bytes))));
   });

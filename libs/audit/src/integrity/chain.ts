@@ -57,8 +57,7 @@ export interface ChainPoint {
 export type ChainFailureReason = 'gap' | 'order' | 'hash';
 
 export type VerifyChainResult =
-  | { ok: true; checked: number; last: ChainPoint }
-  | { ok: false; checked: number; firstBadSeq: number; reason: ChainFailureReason };
+  { ok: true; checked: number; last: ChainPoint } | { ok: false; checked: number; firstBadSeq: number; reason: ChainFailureReason };
 
 export interface VerifyChainOptions {
   /** Called with each record's leaf hash once the record has verified (e.g. to feed a MerkleFrontier). */
@@ -81,11 +80,7 @@ export interface VerifyChainOptions {
  * Truncation of the tail is not visible here (a shorter chain is still a valid chain): compare
  * the result's `last` with a signed checkpoint.
  */
-export function verifyChain(
-  records: Iterable<ChainRecord>,
-  start: ChainPoint,
-  options: VerifyChainOptions = {},
-): VerifyChainResult {
+export function verifyChain(records: Iterable<ChainRecord>, start: ChainPoint, options: VerifyChainOptions = {}): VerifyChainResult {
   if (!Number.isSafeInteger(start?.seq) || start.seq < 0) throw new TypeError('verifyChain: start.seq must be an integer >= 0');
   if (!isHash(start.chainHash)) throw new TypeError('verifyChain: start.chainHash must be a 32-byte Buffer');
   const onLeaf = options.onLeaf;

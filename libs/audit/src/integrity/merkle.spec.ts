@@ -1,14 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-import {
-  EMPTY_ROOT,
-  MerkleFrontier,
-  inclusionProof,
-  leafHash,
-  merkleRoot,
-  nodeHash,
-  verifyInclusion,
-} from './merkle.js';
+import { EMPTY_ROOT, MerkleFrontier, inclusionProof, leafHash, merkleRoot, nodeHash, verifyInclusion } from './merkle.js';
 
 // Published RFC 6962 test vectors (Certificate Transparency's reference tests, as carried by
 // Google's Trillian and transparency-dev/merkle):
@@ -55,10 +47,7 @@ const NODES = [
     '0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a',
     'ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0',
   ],
-  [
-    'd37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7',
-    '6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4',
-  ],
+  ['d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7', '6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4'],
   ['5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328'],
 ];
 
@@ -67,11 +56,24 @@ const COMPACT: [number, number][][] = [
   [],
   [[0, 0]],
   [[1, 0]],
-  [[1, 0], [0, 2]],
+  [
+    [1, 0],
+    [0, 2],
+  ],
   [[2, 0]],
-  [[2, 0], [0, 4]],
-  [[2, 0], [1, 2]],
-  [[2, 0], [1, 2], [0, 6]],
+  [
+    [2, 0],
+    [0, 4],
+  ],
+  [
+    [2, 0],
+    [1, 2],
+  ],
+  [
+    [2, 0],
+    [1, 2],
+    [0, 6],
+  ],
   [[3, 0]],
 ];
 

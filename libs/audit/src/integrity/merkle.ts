@@ -112,13 +112,7 @@ export function inclusionProof(index: number, leafHashes: readonly Buffer[]): Bu
  * Verifies an inclusion proof (RFC 9162 §2.1.3.2, the algorithm for RFC 6962 §2.1.1 paths).
  * Returns false, never throws, for anything malformed (sizes, index, hash lengths).
  */
-export function verifyInclusion(
-  leaf: Buffer,
-  index: number,
-  treeSize: number,
-  proof: readonly Buffer[],
-  root: Buffer,
-): boolean {
+export function verifyInclusion(leaf: Buffer, index: number, treeSize: number, proof: readonly Buffer[], root: Buffer): boolean {
   if (!Number.isSafeInteger(index) || !Number.isSafeInteger(treeSize)) return false;
   if (index < 0 || index >= treeSize) return false;
   if (!isHash(leaf) || !isHash(root) || !Array.isArray(proof) || !proof.every(isHash)) return false;

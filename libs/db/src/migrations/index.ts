@@ -8,4 +8,13 @@ import { MigrationsReadable1763900000006 } from './1763900000006-migrations-read
 import { Transfers1763900000007 } from './1763900000007-transfers.js';
 
 /** Every migration, in order. A new migration is added here and nowhere else. */
-export const MIGRATIONS = [ApplicationRole1763900000000, Members1763900000001, Registry1763900000002, Cases1763900000003, AccessAudit1763900000004, TamperEvidentAudit1763900000005, MigrationsReadable1763900000006, Transfers1763900000007];
+export const MIGRATIONS = [
+  ApplicationRole1763900000000,
+  Members1763900000001,
+  Registry1763900000002,
+  Cases1763900000003,
+  AccessAudit1763900000004,
+  TamperEvidentAudit1763900000005,
+  MigrationsReadable1763900000006,
+  Transfers1763900000007,
+];

@@ -46,7 +46,8 @@ export class MattersService {
       ...(n.holderRole ? { holderRole: n.holderRole } : {}),
     }));
     const unknownMaterials = onComplete.flatMap((n) => n.materials).filter((m) => !cmd.materials.includes(m));
-    if (unknownMaterials.length) throw new Problem('VALIDATION_FAILED', `onComplete names materials the matter does not collect: ${[...new Set(unknownMaterials)].join(', ')}`);
+    if (unknownMaterials.length)
+      throw new Problem('VALIDATION_FAILED', `onComplete names materials the matter does not collect: ${[...new Set(unknownMaterials)].join(', ')}`);
     const recipients = onComplete.map((n) => `${n.notify}/${n.request}`);
     if (new Set(recipients).size !== recipients.length) throw new Problem('VALIDATION_FAILED', 'onComplete names the same recipient and request twice');
 

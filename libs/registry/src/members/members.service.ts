@@ -82,7 +82,14 @@ export class MembersService {
         [id, name, kind, JSON.stringify(jwks)],
       );
       // Configuration (the admin key) and seeding change keys too: recorded, as any key change.
-      if (changed.length > 0) await this.audit.appendWithin(em, { memberId: 'datarun', actor: 'configuration', action: 'member.keys-configured', decision: 'allowed', object: `member:${id}` });
+      if (changed.length > 0)
+        await this.audit.appendWithin(em, {
+          memberId: 'datarun',
+          actor: 'configuration',
+          action: 'member.keys-configured',
+          decision: 'allowed',
+          object: `member:${id}`,
+        });
     });
     this.directory.invalidate(id);
   }

@@ -155,7 +155,13 @@ export class SourcesService {
            DO UPDATE SET data = excluded.data, schema_version = excluded.schema_version, updated_at = now()`,
           [id, version.version, [...bySubject.keys()], [...bySubject.values()].map((r) => JSON.stringify(r))],
         );
-        await this.audit.appendWithin(em, changeBy(caller, 'records.ingested', `source:${id}@${version.version}`, { sourceId: id, reason: `stored ${bySubject.size}, rejected ${rejected.length}` }));
+        await this.audit.appendWithin(
+          em,
+          changeBy(caller, 'records.ingested', `source:${id}@${version.version}`, {
+            sourceId: id,
+            reason: `stored ${bySubject.size}, rejected ${rejected.length}`,
+          }),
+        );
       });
     }
     return { stored: bySubject.size, rejected };
@@ -177,7 +183,12 @@ export class SourcesService {
   async catalog(): Promise<SourceView[]> {
     const sources = await this.dataSource.getRepository(SourceEntity).find({ order: { id: 'ASC' } });
     const versions = await this.dataSource.getRepository(SourceVersionEntity).find({ order: { sourceId: 'ASC', version: 'ASC' } });
-    return sources.map((s) => toView(s, versions.filter((v) => v.sourceId === s.id)));
+    return sources.map((s) =>
+      toView(
+        s,
+        versions.filter((v) => v.sourceId === s.id),
+      ),
+    );
   }
 
   async view(id: string): Promise<SourceView> {
@@ -214,7 +225,9 @@ function checkSubjectKey(compiled: CompiledRecordSchema, subjectKey: string): vo
 function checkClassification(compiled: CompiledRecordSchema, classification: Readonly<Record<string, Classification>>): void {
   const missing = compiled.fields.filter((f) => !Object.hasOwn(classification, f));
   const unknown = Object.keys(classification).filter((f) => !compiled.fields.includes(f));
-  const bad = Object.entries(classification).filter(([, c]) => !CLASSIFICATIONS.includes(c)).map(([f]) => f);
+  const bad = Object.entries(classification)
+    .filter(([, c]) => !CLASSIFICATIONS.includes(c))
+    .map(([f]) => f);
   if (missing.length || unknown.length || bad.length) {
     const parts = [
       missing.length ? `no classification for ${missing.join(', ')}` : '',

@@ -64,10 +64,23 @@ export class UtilityBridge implements OnApplicationBootstrap {
   ) {
     this.kind = config.utilityKind;
     this.source = `datarun.utility-bridge.${this.kind}`;
-    this.outcomes = new Counter({ name: 'datarun_bridge_requests_total', help: 'Requests applied, by outcome', labelNames: ['outcome'] as const, registers: [metrics.registry] });
-    this.duplicates = new Counter({ name: 'datarun_bridge_inbox_duplicates_total', help: 'Redelivered requests the inbox recognised and skipped', registers: [metrics.registry] });
+    this.outcomes = new Counter({
+      name: 'datarun_bridge_requests_total',
+      help: 'Requests applied, by outcome',
+      labelNames: ['outcome'] as const,
+      registers: [metrics.registry],
+    });
+    this.duplicates = new Counter({
+      name: 'datarun_bridge_inbox_duplicates_total',
+      help: 'Redelivered requests the inbox recognised and skipped',
+      registers: [metrics.registry],
+    });
     this.deadLetters = new Counter({ name: 'datarun_bridge_dead_letters_total', help: 'Requests dead-lettered', registers: [metrics.registry] });
-    this.lag = new ConsumerLag(messaging, metrics.registry, this.topics.map((topic) => ({ groupId: this.groupId, topic })));
+    this.lag = new ConsumerLag(
+      messaging,
+      metrics.registry,
+      this.topics.map((topic) => ({ groupId: this.groupId, topic })),
+    );
   }
 
   get groupId(): string {
@@ -110,7 +123,10 @@ export class UtilityBridge implements OnApplicationBootstrap {
     );
     if (seen) {
       this.duplicates.inc();
-      return this.publishStatus(seen.outcome === 'completed' ? { state: 'completed', reference: seen.reference ?? '' } : { state: 'rejected', reason: seen.reason ?? 'rejected' }, request);
+      return this.publishStatus(
+        seen.outcome === 'completed' ? { state: 'completed', reference: seen.reference ?? '' } : { state: 'rejected', reason: seen.reason ?? 'rejected' },
+        request,
+      );
     }
 
     let outcome: Outcome;
@@ -122,20 +138,25 @@ export class UtilityBridge implements OnApplicationBootstrap {
     } catch (error) {
       if (error instanceof UtilityRefusal) outcome = { state: 'rejected', reason: error.message };
       else if (error instanceof PoisonMessage) return this.deadLetter(original, error.message, request.requestId);
-      else if (error instanceof TransientFailure) throw error; // redelivered by kafkajs after its backoff; never dead-lettered
+      else if (error instanceof TransientFailure)
+        throw error; // redelivered by kafkajs after its backoff; never dead-lettered
       else return this.bounded(original, request.requestId, error as Error);
     }
-    await this.dataSource.query(
-      `INSERT INTO bridge_inbox (utility, event_id, outcome, reference, reason) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-      [this.kind, request.requestId, outcome.state, outcome.state === 'completed' ? outcome.reference : null, outcome.state === 'rejected' ? outcome.reason.slice(0, 1000) : null],
-    );
+    await this.dataSource.query(`INSERT INTO bridge_inbox (utility, event_id, outcome, reference, reason) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, [
+      this.kind,
+      request.requestId,
+      outcome.state,
+      outcome.state === 'completed' ? outcome.reference : null,
+      outcome.state === 'rejected' ? outcome.reason.slice(0, 1000) : null,
+    ]);
     this.attempts.delete(request.requestId);
     this.outcomes.inc({ outcome: outcome.state });
     await this.publishStatus(outcome, request);
   }
 
   private requestOf(topic: string, event: CloudEvent): UtilityRequest {
-    const expected: RequestKind | undefined = topic === requestTopic(this.kind, 'transfer') ? 'transfer' : topic === requestTopic(this.kind, 'discount') ? 'discount' : undefined;
+    const expected: RequestKind | undefined =
+      topic === requestTopic(this.kind, 'transfer') ? 'transfer' : topic === requestTopic(this.kind, 'discount') ? 'discount' : undefined;
     if (!expected) throw new MalformedEvent(`topic ${topic} is not one of this bridge's`);
     const request = utilityRequestOf(event, expected);
     if (request.utility !== this.kind) throw new MalformedEvent(`request ${request.requestId} is for ${request.utility}, this bridge serves ${this.kind}`);
@@ -196,7 +217,13 @@ export class UtilityBridge implements OnApplicationBootstrap {
   /** `undefined` outcome = accepted (received and being applied). */
   private async publishStatus(outcome: Outcome | undefined, request: UtilityRequest): Promise<void> {
     const status: TransferStatus = outcome
-      ? { requestId: request.requestId, utility: this.kind, ...(outcome.state === 'completed' ? { state: 'completed', reference: outcome.reference } : { state: 'rejected', reason: outcome.reason.slice(0, 1000) }) }
+      ? {
+          requestId: request.requestId,
+          utility: this.kind,
+          ...(outcome.state === 'completed'
+            ? { state: 'completed', reference: outcome.reference }
+            : { state: 'rejected', reason: outcome.reason.slice(0, 1000) }),
+        }
       : { requestId: request.requestId, utility: this.kind, state: 'accepted' };
     await this.messaging.publish(STATUS_TOPIC, [toKafkaMessage(statusEvent(this.source, status), request.requestId)]);
   }

@@ -24,7 +24,15 @@ function stubMessaging(broker: Broker): KafkaMessaging {
     fetchTopicOffsets: (topic: string) =>
       Promise.resolve((broker.ends[topic] ?? []).map((p) => ({ partition: p.partition, offset: String(p.high), high: String(p.high), low: String(p.low) }))),
     fetchOffsets: ({ groupId, topics }: { groupId: string; topics: string[] }) =>
-      Promise.resolve(topics.map((topic) => ({ topic, partitions: (broker.ends[topic] ?? []).map((p) => ({ partition: p.partition, offset: String(broker.commits[groupId]?.[topic]?.find((c) => c.partition === p.partition)?.offset ?? -1) })) }))),
+      Promise.resolve(
+        topics.map((topic) => ({
+          topic,
+          partitions: (broker.ends[topic] ?? []).map((p) => ({
+            partition: p.partition,
+            offset: String(broker.commits[groupId]?.[topic]?.find((c) => c.partition === p.partition)?.offset ?? -1),
+          })),
+        })),
+      ),
   };
   // A deployment prefix, as KAFKA_TOPIC_PREFIX gives: the broker knows only prefixed names.
   return { admin: () => admin, physical: (name: string) => `p.${name}` } as unknown as KafkaMessaging;
@@ -53,7 +61,15 @@ describe('ConsumerLag', () => {
         'p.dlq': [{ partition: 0, low: 0, high: 4 }],
       },
       // Partition 1 has no commit: its retained messages (7 - 5) are all still to read.
-      commits: { 'p.relay-status': { 'p.status': [{ partition: 0, offset: 8 }, { partition: 2, offset: 130 }] }, 'p.relay-dlq': { 'p.dlq': [{ partition: 0, offset: 4 }] } },
+      commits: {
+        'p.relay-status': {
+          'p.status': [
+            { partition: 0, offset: 8 },
+            { partition: 2, offset: 130 },
+          ],
+        },
+        'p.relay-dlq': { 'p.dlq': [{ partition: 0, offset: 4 }] },
+      },
       connect: 'ok',
       connects: 0,
     };

@@ -39,7 +39,11 @@ export class DeadLetterRecorder implements OnApplicationBootstrap {
     private readonly topics: UtilityTopics,
     metrics: Metrics,
   ) {
-    this.recorded = new Counter({ name: 'datarun_dead_letters_recorded_total', help: 'Dead letters recorded for listing and replay', registers: [metrics.registry] });
+    this.recorded = new Counter({
+      name: 'datarun_dead_letters_recorded_total',
+      help: 'Dead letters recorded for listing and replay',
+      registers: [metrics.registry],
+    });
   }
 
   onApplicationBootstrap(): Promise<void> {
@@ -60,7 +64,18 @@ export class DeadLetterRecorder implements OnApplicationBootstrap {
       `INSERT INTO dead_letter (id, dlq_partition, dlq_offset, topic, message_key, value, headers, reason, dead_lettered_by, dead_lettered_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
        ON CONFLICT (dlq_partition, dlq_offset) DO NOTHING RETURNING 1`,
-      [randomUUID(), partition, message.offset, topic, message.key?.toString('utf8') ?? null, message.value, JSON.stringify(withoutDlqHeaders(message.headers)), reason, by, at],
+      [
+        randomUUID(),
+        partition,
+        message.offset,
+        topic,
+        message.key?.toString('utf8') ?? null,
+        message.value,
+        JSON.stringify(withoutDlqHeaders(message.headers)),
+        reason,
+        by,
+        at,
+      ],
     );
     if (inserted.length === 0) return false;
     this.recorded.inc();

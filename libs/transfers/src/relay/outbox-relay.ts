@@ -71,9 +71,17 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     metrics: Metrics,
   ) {
     this.links = materialLinksOf(config);
-    this.sendFailures = new Counter({ name: 'datarun_relay_send_failures_total', help: 'Outbox batches the broker did not acknowledge (sent again later)', registers: [metrics.registry] });
+    this.sendFailures = new Counter({
+      name: 'datarun_relay_send_failures_total',
+      help: 'Outbox batches the broker did not acknowledge (sent again later)',
+      registers: [metrics.registry],
+    });
     this.published = new Counter({ name: 'datarun_relay_published_total', help: 'Utility requests published and acknowledged', registers: [metrics.registry] });
-    this.leaderGauge = new Gauge({ name: 'datarun_relay_leader', help: '1 while this relay instance is the active outbox publisher', registers: [metrics.registry] });
+    this.leaderGauge = new Gauge({
+      name: 'datarun_relay_leader',
+      help: '1 while this relay instance is the active outbox publisher',
+      registers: [metrics.registry],
+    });
   }
 
   onApplicationBootstrap(): void {
@@ -126,7 +134,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       await client.connect();
       this.lockClient = client;
     }
-    const { rows } = await this.lockClient.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(hashtext('datarun.relay.outbox:' || current_schema())) AS locked`);
+    const { rows } = await this.lockClient.query<{ locked: boolean }>(
+      `SELECT pg_try_advisory_lock(hashtext('datarun.relay.outbox:' || current_schema())) AS locked`,
+    );
     this.leader = rows[0].locked;
     this.leaderGauge.set(this.leader ? 1 : 0);
     if (this.leader) this.logger.log('this relay is now the active outbox publisher');
@@ -159,7 +169,10 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       } catch (error) {
         // A row that cannot become a valid event would block the outbox forever: refuse it on the case.
         this.logger.error(`outbox row ${row.request_id} is not a valid ${row.request_kind} request, marked rejected: ${(error as Error).message}`);
-        await this.dataSource.query(`UPDATE transfer_request SET state = 'rejected', reason = $2, updated_at = now() WHERE seq = $1`, [row.seq, `datarun could not build a valid request: ${(error as Error).message}`.slice(0, 1000)]);
+        await this.dataSource.query(`UPDATE transfer_request SET state = 'rejected', reason = $2, updated_at = now() WHERE seq = $1`, [
+          row.seq,
+          `datarun could not build a valid request: ${(error as Error).message}`.slice(0, 1000),
+        ]);
         continue;
       }
       sendable.push(row);
@@ -175,7 +188,12 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       await this.messaging.publishBatch([...byTopic].map(([topic, messages]) => ({ topic, messages })));
     } catch (error) {
       this.sendFailures.inc();
-      await this.dataSource.query(`UPDATE transfer_request SET last_error = $2 WHERE seq = ANY($1::bigint[]) AND state = 'pending'`, [seqs, (error as Error).message.slice(0, 500)]).catch(() => undefined);
+      await this.dataSource
+        .query(`UPDATE transfer_request SET last_error = $2 WHERE seq = ANY($1::bigint[]) AND state = 'pending'`, [
+          seqs,
+          (error as Error).message.slice(0, 500),
+        ])
+        .catch(() => undefined);
       throw error;
     }
     // Marking (and auditing) this batch overlaps the next batch's read and send: at most one mark
@@ -206,7 +224,10 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
             WHERE seq IN (SELECT seq FROM locked)`,
           [sent.map((r) => r.seq)],
         );
-        await this.audit.appendAllWithin(em, sent.map((r) => this.auditEventOf(r)));
+        await this.audit.appendAllWithin(
+          em,
+          sent.map((r) => this.auditEventOf(r)),
+        );
       });
       this.published.inc(sent.length);
     } catch (error) {
@@ -219,7 +240,11 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     const { materials, ...rest } = row.payload;
     const data = {
       ...rest,
-      materials: materials.map((m) => ({ type: m.type, sha256: m.sha256, url: this.links.url({ materialId: m.materialId, requestId: row.request_id, recipient: row.utility, expiresAt }) })),
+      materials: materials.map((m) => ({
+        type: m.type,
+        sha256: m.sha256,
+        url: this.links.url({ materialId: m.materialId, requestId: row.request_id, recipient: row.utility, expiresAt }),
+      })),
     };
     assertEventBody(row.request_kind, data);
     const event = cloudEvent({ id: row.request_id, type: EVENT_TYPES[row.request_kind], source: RELAY_SOURCE, subject: row.case_id, data });

@@ -62,7 +62,12 @@ export class RecordIngest implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(DATARUN_CONFIG) private readonly config: DatarunConfig,
     metrics: Metrics,
   ) {
-    this.outcomes = new Counter({ name: 'datarun_relay_records_total', help: 'Records consumed from records topics, by outcome', labelNames: ['outcome'] as const, registers: [metrics.registry] });
+    this.outcomes = new Counter({
+      name: 'datarun_relay_records_total',
+      help: 'Records consumed from records topics, by outcome',
+      labelNames: ['outcome'] as const,
+      registers: [metrics.registry],
+    });
   }
 
   onApplicationBootstrap(): void {
@@ -96,7 +101,9 @@ export class RecordIngest implements OnApplicationBootstrap, OnModuleDestroy {
    * nothing is lost meanwhile because unconsumed offsets stay uncommitted.
    */
   private async refresh(): Promise<void> {
-    const rows: Array<{ id: string; subject_key: string }> = await this.dataSource.query(`SELECT id, subject_key FROM source WHERE mode = 'replica' ORDER BY id`);
+    const rows: Array<{ id: string; subject_key: string }> = await this.dataSource.query(
+      `SELECT id, subject_key FROM source WHERE mode = 'replica' ORDER BY id`,
+    );
     const topics = rows.map((r) => recordsTopic(r.id));
     this.subjectKeys = new Map(rows.map((r) => [recordsTopic(r.id), r.subject_key]));
     const missing = [DEAD_LETTER_TOPIC, ...topics].filter((t) => !this.ensured.has(t));
@@ -184,7 +191,6 @@ export class RecordIngest implements OnApplicationBootstrap, OnModuleDestroy {
       throw error;
     }
   }
-
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

@@ -33,7 +33,12 @@ export class StatusConsumer implements OnApplicationBootstrap {
     private readonly topics: UtilityTopics,
     metrics: Metrics,
   ) {
-    this.applied = new Counter({ name: 'datarun_relay_statuses_total', help: 'Utility statuses consumed, by whether they moved the request', labelNames: ['effect'] as const, registers: [metrics.registry] });
+    this.applied = new Counter({
+      name: 'datarun_relay_statuses_total',
+      help: 'Utility statuses consumed, by whether they moved the request',
+      labelNames: ['effect'] as const,
+      registers: [metrics.registry],
+    });
     this.deadLettered = new Counter({ name: 'datarun_relay_status_dead_letters_total', help: 'Statuses dead-lettered', registers: [metrics.registry] });
   }
 
@@ -75,7 +80,14 @@ export class StatusConsumer implements OnApplicationBootstrap {
                                   published_at = coalesce(published_at, now()), last_error = NULL
                            WHERE seq = (SELECT seq FROM target WHERE forward) RETURNING 1)
            SELECT case_id, matter_code, (SELECT count(*) FROM moved) > 0 AS moved FROM target`,
-          [status.requestId, RANK_OF[status.state], status.state, status.reference ?? null, status.state === 'rejected' ? (status.reason ?? null) : null, status.utility],
+          [
+            status.requestId,
+            RANK_OF[status.state],
+            status.state,
+            status.reference ?? null,
+            status.state === 'rejected' ? (status.reason ?? null) : null,
+            status.utility,
+          ],
         );
         const row = found[0];
         results.push(row?.moved);
@@ -97,7 +109,12 @@ export class StatusConsumer implements OnApplicationBootstrap {
     for (const [i, moved] of outcomes.entries()) {
       const { status, message } = valid[i];
       if (moved === undefined) {
-        await this.reject({ topic, key: message.key, value: message.value, headers: message.headers }, `status for unknown request ${status.requestId} of ${status.utility}`, partition, message.offset);
+        await this.reject(
+          { topic, key: message.key, value: message.value, headers: message.headers },
+          `status for unknown request ${status.requestId} of ${status.utility}`,
+          partition,
+          message.offset,
+        );
       } else this.applied.inc({ effect: moved ? 'moved' : 'unchanged' });
     }
   }
