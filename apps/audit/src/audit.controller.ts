@@ -21,7 +21,7 @@ import type { DatarunConfig } from '@datarun/config';
 import { ApiProblems, DATARUN_CONFIG } from '@datarun/platform';
 import { Problem } from '@datarun/problems';
 import { Controller, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post, Query, StreamableFile } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiQuery, ApiTags, ApiOperation } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 
 const FILTERS = ['subject', 'member', 'actor', 'source', 'caseId', 'decision', 'from', 'to'] as const;
@@ -54,6 +54,7 @@ export class AuditController {
   ) {}
 
   @Get('audit/events')
+  @ApiOperation({ operationId: 'searchAuditEvents', summary: 'Search the audit log' })
   @ApiQuery({ name: 'subject', required: false, description: 'a resident ID number; matched through its keyed pseudonym' })
   @ApiQuery({ name: 'member', required: false })
   @ApiQuery({ name: 'actor', required: false })
@@ -83,6 +84,7 @@ export class AuditController {
   }
 
   @Get('audit/events/:id/proof')
+  @ApiOperation({ operationId: 'proveAuditEvent', summary: 'Prove an audit event is in the signed log' })
   @ApiOkResponse({
     description:
       '{seq, leafIndex, canonical, leafHash, treeSize, proof, checkpoint}: an RFC 6962 inclusion proof of the event in the tree the latest signed checkpoint covers',
@@ -97,6 +99,7 @@ export class AuditController {
   }
 
   @Get('audit/verify')
+  @ApiOperation({ operationId: 'verifyAuditLog', summary: 'Verify the audit chain over a range' })
   @ApiQuery({ name: 'from', required: false, description: 'first sequence number (default 1: the whole log, with Merkle roots)' })
   @ApiQuery({ name: 'to', required: false, description: 'last sequence number' })
   @ApiOkResponse({ description: '{ok, checked, firstBadSeq?, reason?, lastSeq, checkpointsVerified}' })
@@ -115,6 +118,7 @@ export class AuditController {
   }
 
   @Get('audit/checkpoints/latest')
+  @ApiOperation({ operationId: 'getLatestCheckpoint', summary: 'Get the newest signed checkpoint' })
   @ApiOkResponse({
     description:
       '{seq, chainHash, rootHash, signedAt, alg, kid, signature, publicKey}: rootHash is the RFC 6962 Merkle tree head over records 1..seq; the signature covers the RFC 8785 canonical JSON of the object without signature and publicKey',
@@ -125,6 +129,7 @@ export class AuditController {
   }
 
   @Post('audit/checkpoints')
+  @ApiOperation({ operationId: 'signCheckpoint', summary: 'Sign a checkpoint now' })
   @HttpCode(201)
   @ApiCreatedResponse({ description: 'the checkpoint of the current head (the existing one when the head has not moved)' })
   @ApiProblems([403, 'ROLE_FORBIDDEN (admins only)'], [409, 'STATE_CONFLICT (empty log)'], [503, 'SERVICE_UNAVAILABLE (no signing key)'])
@@ -134,6 +139,7 @@ export class AuditController {
   }
 
   @Get('audit/reports/anomalies')
+  @ApiOperation({ operationId: 'getAnomalyReport', summary: 'Report audit anomalies' })
   @ApiQuery({ name: 'from', required: false, description: 'ISO 8601, default 24 hours ago' })
   @ApiQuery({ name: 'to', required: false, description: 'ISO 8601, default now' })
   @ApiOkResponse({ description: '{from, to, findings: [{kind, member, actor?, subject?, count, first, last, auditIds}]}' })
@@ -152,6 +158,7 @@ export class AuditController {
   }
 
   @Get('me/access-log')
+  @ApiOperation({ operationId: 'getMyAccessLog', summary: 'Who read my records' })
   @ApiOkResponse({
     description: '{items: [{at, organisation {id, name}, source {id, title}, matter {code, title}, caseId, fields}]}: who read my records, never the clerk',
   })

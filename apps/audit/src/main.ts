@@ -1,9 +1,9 @@
 import 'reflect-metadata';
 import { runApp } from '@datarun/platform';
+import { AUDIT_ABOUT } from './about.js';
 import { AuditAppModule } from './app.module.js';
 
 await runApp((config) => AuditAppModule.forRoot(config), {
-  name: 'audit',
-  description: 'Auditor- and citizen-facing: audit search, verification, checkpoints and reports.',
+  ...AUDIT_ABOUT,
   port: (config) => config.ports['audit'],
 });

@@ -12,7 +12,7 @@ import {
 import { ApiProblems, JsonBody } from '@datarun/platform';
 import { Problem } from '@datarun/problems';
 import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Put } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiConsumes, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiCreatedResponse, ApiOkResponse, ApiTags, ApiOperation } from '@nestjs/swagger';
 import { OPEN_CASE } from './bodies.js';
 
 const caseId = new ParseUUIDPipe({ exceptionFactory: () => new Problem('CASE_NOT_FOUND', 'no such case') });
@@ -28,6 +28,7 @@ export class CasesController {
   ) {}
 
   @Post()
+  @ApiOperation({ operationId: 'openCase', summary: 'Open a case' })
   @HttpCode(201)
   @ApiBody({ schema: OPEN_CASE })
   @ApiCreatedResponse({ description: 'the open case' })
@@ -37,6 +38,7 @@ export class CasesController {
   }
 
   @Get(':id')
+  @ApiOperation({ operationId: 'getCase', summary: 'Get a case' })
   @ApiOkResponse({ description: 'the case with its parties, materials and transfers' })
   @ApiProblems([404, 'CASE_NOT_FOUND (also for another member’s case)'])
   get(@CurrentCaller() caller: Caller, @Param('id', caseId) id: string): Promise<CaseView> {
@@ -44,6 +46,7 @@ export class CasesController {
   }
 
   @Post(':id/withdraw')
+  @ApiOperation({ operationId: 'withdrawCase', summary: 'Withdraw a case' })
   @HttpCode(200)
   @ApiOkResponse({ description: 'the withdrawn case' })
   @ApiProblems([403, 'ROLE_FORBIDDEN'], [404, 'CASE_NOT_FOUND'], [409, 'STATE_CONFLICT (not open)'])
@@ -52,6 +55,7 @@ export class CasesController {
   }
 
   @Post(':id/complete')
+  @ApiOperation({ operationId: 'completeCase', summary: 'Complete a case' })
   @HttpCode(200)
   @ApiOkResponse({ description: 'the completed case with one pending request per utility the matter notifies (idempotent)' })
   @ApiProblems(
@@ -65,6 +69,7 @@ export class CasesController {
   }
 
   @Post(':id/transfers/:requestId/resend')
+  @ApiOperation({ operationId: 'resendTransfer', summary: 'Send a utility request again' })
   @HttpCode(200)
   @ApiOkResponse({ description: 'the case; the request is pending again under the same request id' })
   @ApiProblems([403, 'ROLE_FORBIDDEN'], [404, 'CASE_NOT_FOUND, TRANSFER_NOT_FOUND'])
@@ -73,6 +78,7 @@ export class CasesController {
   }
 
   @Put(':id/materials/:type')
+  @ApiOperation({ operationId: 'uploadMaterial', summary: 'Upload a submitted material' })
   @HttpCode(200)
   @ApiConsumes(...MATERIAL_MEDIA_TYPES)
   @ApiBody({

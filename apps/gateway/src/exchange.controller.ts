@@ -3,7 +3,7 @@ import { CurrentCaller } from '@datarun/auth-guard';
 import { type BundleItem, ExchangeService, type LookupAnswer } from '@datarun/lookups';
 import { ApiProblems, JsonBody } from '@datarun/platform';
 import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiTags, ApiOperation } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { EVIDENCE_BUNDLE, LOOKUP, VERIFICATION } from './bodies.js';
 
@@ -27,6 +27,7 @@ export class ExchangeController {
   constructor(private readonly exchange: ExchangeService) {}
 
   @Post('lookups')
+  @ApiOperation({ operationId: 'lookup', summary: 'Look up a record' })
   @HttpCode(200)
   @ApiBody({ schema: LOOKUP })
   @ApiOkResponse({
@@ -52,6 +53,7 @@ export class ExchangeController {
   }
 
   @Post('verifications')
+  @ApiOperation({ operationId: 'verify', summary: 'Verify claims about a record' })
   @HttpCode(200)
   @ApiBody({ schema: VERIFICATION })
   @ApiOkResponse({ description: '{match: true|false, auditId}; no record field leaves' })
@@ -73,6 +75,7 @@ export class ExchangeController {
   }
 
   @Post('evidence-bundles')
+  @ApiOperation({ operationId: 'bundleEvidence', summary: 'Collect the evidence of a case' })
   @HttpCode(200)
   @ApiBody({ schema: EVIDENCE_BUNDLE })
   @ApiOkResponse({

@@ -1,10 +1,10 @@
 import 'reflect-metadata';
 import { runApp } from '@datarun/platform';
+import { GATEWAY_ABOUT } from './about.js';
 import { GatewayModule } from './app.module.js';
 
 await runApp((config) => GatewayModule.forRoot(config), {
-  name: 'gateway',
-  description: 'Consumer-facing: cases, lookups, verifications and evidence bundles.',
+  ...GATEWAY_ABOUT,
   port: (config) => config.ports['gateway'],
   workers: (config) => config.gatewayWorkers,
 });

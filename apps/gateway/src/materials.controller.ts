@@ -1,7 +1,7 @@
 import { CaseMaterials } from '@datarun/cases';
 import { ApiProblems, PublicRoute } from '@datarun/platform';
 import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiQuery, ApiTags, ApiOperation } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /**
@@ -15,6 +15,7 @@ export class MaterialsController {
   constructor(private readonly materials: CaseMaterials) {}
 
   @Get(':id')
+  @ApiOperation({ operationId: 'fetchMaterial', summary: "Fetch a material's bytes through a signed link" })
   @ApiQuery({ name: 'req', description: 'the utility request the link was issued for' })
   @ApiQuery({ name: 'to', description: 'the recipient utility kind' })
   @ApiQuery({ name: 'exp', description: 'expiry, Unix seconds' })

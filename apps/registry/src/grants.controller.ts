@@ -4,7 +4,7 @@ import { ApiProblems, JsonBody } from '@datarun/platform';
 import { Problem } from '@datarun/problems';
 import { type GrantAction, GrantsService, type GrantView, type RequestGrantCommand } from '@datarun/registry';
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiQuery, ApiTags, ApiOperation } from '@nestjs/swagger';
 import { DECIDE_GRANT, REQUEST_GRANT } from './bodies.js';
 
 const STATES = ['requested', 'approved', 'rejected', 'revoked'] as const;
@@ -17,6 +17,7 @@ export class GrantsController {
   constructor(private readonly grants: GrantsService) {}
 
   @Post()
+  @ApiOperation({ operationId: 'requestGrant', summary: 'Request access to a source' })
   @HttpCode(201)
   @ApiBody({ schema: REQUEST_GRANT })
   @ApiCreatedResponse({ description: 'the grant, state requested' })
@@ -26,6 +27,7 @@ export class GrantsController {
   }
 
   @Get()
+  @ApiOperation({ operationId: 'listGrants', summary: 'List grants' })
   @ApiQuery({ name: 'state', required: false, enum: STATES })
   @ApiQuery({ name: 'source', required: false })
   @ApiOkResponse({ description: "{items}: a department's queue on its sources, a consumer's own grants, every grant for an admin" })
@@ -36,6 +38,7 @@ export class GrantsController {
   }
 
   @Get(':id')
+  @ApiOperation({ operationId: 'getGrant', summary: 'Get a grant' })
   @ApiOkResponse({ description: 'one grant with its decisions' })
   @ApiProblems([404, 'GRANT_NOT_FOUND'])
   async get(@CurrentCaller() caller: Caller, @Param('id', grantId) id: string): Promise<GrantView> {
@@ -47,6 +50,7 @@ export class GrantsController {
   }
 
   @Post(':id/approve')
+  @ApiOperation({ operationId: 'approveGrant', summary: 'Approve a grant' })
   @HttpCode(200)
   @ApiBody({ schema: DECIDE_GRANT, required: false })
   @ApiOkResponse({ description: 'the approved grant' })
@@ -56,6 +60,7 @@ export class GrantsController {
   }
 
   @Post(':id/reject')
+  @ApiOperation({ operationId: 'rejectGrant', summary: 'Reject a grant' })
   @HttpCode(200)
   @ApiBody({ schema: DECIDE_GRANT, required: false })
   @ApiOkResponse({ description: 'the rejected grant' })
@@ -65,6 +70,7 @@ export class GrantsController {
   }
 
   @Post(':id/revoke')
+  @ApiOperation({ operationId: 'revokeGrant', summary: 'Revoke a grant' })
   @HttpCode(200)
   @ApiBody({ schema: DECIDE_GRANT, required: false })
   @ApiOkResponse({ description: 'the revoked grant' })

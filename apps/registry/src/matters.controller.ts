@@ -3,7 +3,7 @@ import { CurrentCaller } from '@datarun/auth-guard';
 import { ApiProblems, JsonBody } from '@datarun/platform';
 import { MattersService, type MatterView, type RegisterMatterCommand } from '@datarun/registry';
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiTags, ApiOperation } from '@nestjs/swagger';
 import { REGISTER_MATTER } from './bodies.js';
 
 @ApiTags('matters')
@@ -13,6 +13,7 @@ export class MattersController {
   constructor(private readonly matters: MattersService) {}
 
   @Post()
+  @ApiOperation({ operationId: 'registerMatter', summary: 'Register a matter' })
   @HttpCode(201)
   @ApiBody({ schema: REGISTER_MATTER })
   @ApiCreatedResponse({ description: 'the registered matter' })
@@ -22,12 +23,14 @@ export class MattersController {
   }
 
   @Get()
+  @ApiOperation({ operationId: 'listMatters', summary: 'List matters' })
   @ApiOkResponse({ description: '{items}: every matter' })
   async list(): Promise<{ items: MatterView[] }> {
     return { items: await this.matters.list() };
   }
 
   @Get(':code')
+  @ApiOperation({ operationId: 'getMatter', summary: 'Get a matter' })
   @ApiOkResponse({ description: 'one matter' })
   @ApiProblems([404, 'MATTER_NOT_FOUND'])
   get(@Param('code') code: string): Promise<MatterView> {

@@ -3,7 +3,7 @@ import { CurrentCaller } from '@datarun/auth-guard';
 import { ApiProblems, JsonBody } from '@datarun/platform';
 import { MembersService, type MemberView, type RegisterMemberCommand } from '@datarun/registry';
 import { Body, Controller, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiTags, ApiOperation } from '@nestjs/swagger';
 import { REGISTER_MEMBER, REPLACE_KEYS } from './bodies.js';
 
 @ApiTags('members')
@@ -13,6 +13,7 @@ export class MembersController {
   constructor(private readonly members: MembersService) {}
 
   @Post()
+  @ApiOperation({ operationId: 'registerMember', summary: 'Register a member' })
   @HttpCode(201)
   @ApiBody({ schema: REGISTER_MEMBER })
   @ApiCreatedResponse({ description: 'the registered member' })
@@ -22,6 +23,7 @@ export class MembersController {
   }
 
   @Get(':id')
+  @ApiOperation({ operationId: 'getMember', summary: 'Get a member' })
   @ApiOkResponse({ description: 'a member with its public keys' })
   @ApiProblems([404, 'MEMBER_NOT_FOUND'])
   get(@Param('id') id: string): Promise<MemberView> {
@@ -29,6 +31,7 @@ export class MembersController {
   }
 
   @Put(':id/keys')
+  @ApiOperation({ operationId: 'replaceMemberKeys', summary: "Replace a member's keys" })
   @ApiBody({ schema: REPLACE_KEYS })
   @ApiOkResponse({ description: 'the member with its new JWKS' })
   @ApiProblems([400, 'VALIDATION_FAILED'], [403, 'ROLE_FORBIDDEN (the member itself or an admin)'], [404, 'MEMBER_NOT_FOUND'])

@@ -3,7 +3,7 @@ import { CurrentCaller } from '@datarun/auth-guard';
 import { ApiProblems, JsonBody } from '@datarun/platform';
 import { type IngestResult, type PublishVersionCommand, type RegisterSourceCommand, SourcesService, type SourceView } from '@datarun/registry';
 import { Body, Controller, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiTags, ApiOperation } from '@nestjs/swagger';
 import { PUBLISH_VERSION, PUSH_RECORDS, REGISTER_SOURCE } from './bodies.js';
 
 @ApiTags('sources')
@@ -13,6 +13,7 @@ export class SourcesController {
   constructor(private readonly sources: SourcesService) {}
 
   @Post('v1/sources')
+  @ApiOperation({ operationId: 'registerSource', summary: 'Register a data source' })
   @HttpCode(201)
   @ApiBody({ schema: REGISTER_SOURCE })
   @ApiCreatedResponse({ description: 'the source as the catalogue shows it' })
@@ -22,6 +23,7 @@ export class SourcesController {
   }
 
   @Get('v1/sources/:id')
+  @ApiOperation({ operationId: 'getSource', summary: 'Get a source' })
   @ApiOkResponse({ description: 'one source of the catalogue' })
   @ApiProblems([404, 'SOURCE_NOT_FOUND'])
   get(@Param('id') id: string): Promise<SourceView> {
@@ -29,6 +31,7 @@ export class SourcesController {
   }
 
   @Post('v1/sources/:id/versions')
+  @ApiOperation({ operationId: 'publishSourceVersion', summary: 'Publish a new schema version' })
   @HttpCode(201)
   @ApiBody({ schema: PUBLISH_VERSION })
   @ApiCreatedResponse({ description: 'the source with its new current version' })
@@ -42,6 +45,7 @@ export class SourcesController {
   }
 
   @Put('v1/sources/:id/records')
+  @ApiOperation({ operationId: 'pushRecords', summary: 'Push records to a replica source' })
   @ApiBody({ schema: PUSH_RECORDS })
   @ApiOkResponse({ description: '{stored, rejected: [{index, errors}]}: 200 even when every record was rejected' })
   @ApiProblems(
@@ -56,6 +60,7 @@ export class SourcesController {
   }
 
   @Get('v1/catalog')
+  @ApiOperation({ operationId: 'getCatalog', summary: 'Get the resource catalogue' })
   @ApiOkResponse({ description: 'the resource catalogue (资源目录): sources, versions, fields and classifications, never data' })
   async catalog(): Promise<{ items: SourceView[] }> {
     return { items: await this.sources.catalog() };

@@ -1,9 +1,9 @@
 import 'reflect-metadata';
 import { runApp } from '@datarun/platform';
+import { RELAY_ABOUT } from './about.js';
 import { RelayModule } from './app.module.js';
 
 await runApp((config) => RelayModule.forRoot(config), {
-  name: 'relay',
-  description: 'Outbox to Kafka; Kafka to datarun (transfer status, record ingest).',
+  ...RELAY_ABOUT,
   port: (config) => config.ports['relay'],
 });

@@ -3,7 +3,7 @@ import { CurrentCaller } from '@datarun/auth-guard';
 import { ApiProblems } from '@datarun/platform';
 import { type DeadLetterPage, DeadLettersService, type DeadLetterView, MAX_DEAD_LETTER_LIMIT } from '@datarun/transfers';
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiParam, ApiQuery, ApiTags, ApiOperation } from '@nestjs/swagger';
 
 const ITEM = '{id, topic, key, reason, by, at, replays, replayedAt, headers, value, valueEncoding: json|base64}';
 
@@ -15,6 +15,7 @@ export class OpsController {
   constructor(private readonly deadLetters: DeadLettersService) {}
 
   @Get()
+  @ApiOperation({ operationId: 'listDeadLetters', summary: 'List dead letters' })
   @ApiQuery({ name: 'topic', required: false, description: 'only dead letters from this original topic' })
   @ApiQuery({ name: 'limit', required: false, description: `1..${MAX_DEAD_LETTER_LIMIT}, default 100` })
   @ApiQuery({ name: 'cursor', required: false, description: 'the `next` of the previous page' })
@@ -30,6 +31,7 @@ export class OpsController {
   }
 
   @Post(':id/replay')
+  @ApiOperation({ operationId: 'replayDeadLetter', summary: 'Replay a dead letter' })
   @HttpCode(200)
   @ApiParam({ name: 'id', description: 'a dead letter id from the listing' })
   @ApiOkResponse({ description: `the dead letter after its replay: ${ITEM}` })

@@ -2,7 +2,7 @@ import type { DatarunConfig } from '@datarun/config';
 import { DATARUN_CONFIG, PublicRoute } from '@datarun/platform';
 import { Problem } from '@datarun/problems';
 import { Controller, Get, Inject, Param } from '@nestjs/common';
-import { ApiOkResponse, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiParam, ApiResponse, ApiTags, ApiOperation } from '@nestjs/swagger';
 import { isSandboxDepartment, SANDBOX_DEPARTMENTS, SyntheticDepartments } from './synthetic-departments.js';
 
 /**
@@ -21,6 +21,7 @@ export class SandboxDepartmentsController {
   }
 
   @Get(':source/records/:subject')
+  @ApiOperation({ operationId: 'getDepartmentRecord', summary: "Get a simulated department's record" })
   @ApiParam({ name: 'source', enum: SANDBOX_DEPARTMENTS, description: 'the data source the department serves' })
   @ApiParam({ name: 'subject', description: 'the subject key: an 18-character resident ID number' })
   @ApiOkResponse({ description: "the subject's record, valid against schemas/records/<source>.json" })

@@ -1,9 +1,9 @@
 import 'reflect-metadata';
 import { runApp } from '@datarun/platform';
+import { SANDBOX_ABOUT } from './about.js';
 import { SandboxModule } from './app.module.js';
 
 await runApp((config) => SandboxModule.forRoot(config), {
-  name: 'sandbox',
-  description: 'Simulated departments and utilities with synthetic data, for demos, tests and benchmarks.',
+  ...SANDBOX_ABOUT,
   port: (config) => config.ports['sandbox'],
 });

@@ -1,7 +1,7 @@
 import { ApiProblems, JsonBody, PublicRoute } from '@datarun/platform';
 import { Problem } from '@datarun/problems';
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBody, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiTags, ApiOperation } from '@nestjs/swagger';
 import { SimulatedUtilities, type UtilityApplication } from './simulated-utilities.js';
 
 const text = (max: number) => ({ type: 'string', minLength: 1, maxLength: max });
@@ -43,6 +43,7 @@ export class SandboxUtilitiesController {
   constructor(private readonly utilities: SimulatedUtilities) {}
 
   @Get()
+  @ApiOperation({ operationId: 'getUtilitySummary', summary: 'Summarise a simulated utility' })
   @ApiOkResponse({ description: '{kind, accounts, applied, available}: also what the bridge probes for readiness' })
   @ApiProblems([503, 'SERVICE_UNAVAILABLE (simulated outage)'])
   summary(@Param('kind') kind: string): ReturnType<ReturnType<SimulatedUtilities['of']>['summary']> {
@@ -52,6 +53,7 @@ export class SandboxUtilitiesController {
   }
 
   @Post('requests')
+  @ApiOperation({ operationId: 'applyUtilityRequest', summary: 'Apply a request to a simulated utility' })
   @HttpCode(200)
   @ApiBody({ schema: APPLICATION })
   @ApiOkResponse({ description: '{reference, duplicate}: a repeated request id answers the first reference and changes nothing' })
@@ -61,12 +63,14 @@ export class SandboxUtilitiesController {
   }
 
   @Get('requests')
+  @ApiOperation({ operationId: 'listUtilityRequests', summary: 'List the requests a simulated utility applied' })
   @ApiOkResponse({ description: 'applied requests in the order applied, each with how many calls carried it' })
   requests(@Param('kind') kind: string): { requests: unknown[] } {
     return { requests: [...this.utilities.of(kind).requests()] };
   }
 
   @Get('accounts/:number')
+  @ApiOperation({ operationId: 'getUtilityAccount', summary: 'Get a simulated utility account' })
   @ApiOkResponse({ description: '{accountNumber, holder, discounts, history}' })
   @ApiProblems([404, 'NOT_FOUND'])
   account(@Param('kind') kind: string, @Param('number') number: string): unknown {
@@ -76,6 +80,7 @@ export class SandboxUtilitiesController {
   }
 
   @Post('outage')
+  @ApiOperation({ operationId: 'startUtilityOutage', summary: 'Take a simulated utility down' })
   @HttpCode(204)
   @ApiBody({ schema: OUTAGE })
   outage(@Param('kind') kind: string, @Body(new JsonBody(OUTAGE)) body: { seconds: number }): void {
@@ -83,6 +88,7 @@ export class SandboxUtilitiesController {
   }
 
   @Post('latency')
+  @ApiOperation({ operationId: 'setUtilityLatency', summary: 'Slow a simulated utility down' })
   @HttpCode(204)
   @ApiBody({ schema: LATENCY })
   latency(@Param('kind') kind: string, @Body(new JsonBody(LATENCY)) body: { ms: number }): void {

@@ -1,9 +1,9 @@
 import 'reflect-metadata';
 import { runApp } from '@datarun/platform';
+import { UTILITY_BRIDGE_ABOUT } from './about.js';
 import { UtilityBridgeModule } from './app.module.js';
 
 await runApp((config) => UtilityBridgeModule.forRoot(config, { exitOnCrash: true }), {
-  name: 'utility-bridge',
-  description: 'Reference connector a utility runs: its transfer topic, its own system, the status topic.',
+  ...UTILITY_BRIDGE_ABOUT,
   port: (config) => config.ports['utility-bridge'],
 });

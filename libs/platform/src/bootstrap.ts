@@ -3,16 +3,15 @@ import { ConfigError, type DatarunConfig, loadConfig, requireSupportedNode } fro
 import type { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { correlationIdOf } from './correlation.js';
 import { Metrics } from './metrics.js';
+import { openApiDocument } from './openapi-document.js';
 import { PLATFORM_OPTIONS, type PlatformOptions } from './platform.module.js';
+import type { AppAbout } from './openapi-document.js';
 
-export interface AppOptions {
-  /** Shown in logs and as the OpenAPI title. */
-  readonly name: string;
-  readonly description?: string;
+export interface AppOptions extends AppAbout {
   /** Largest accepted request body in bytes; larger ones are 413 PAYLOAD_TOO_LARGE. */
   readonly bodyLimit?: number;
 }
@@ -60,15 +59,7 @@ export async function createApp(module: DynamicModule, options: AppOptions): Pro
     );
   });
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle(`datarun ${options.name}`)
-      .setDescription(options.description ?? '')
-      .setVersion('1')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
-      .build(),
-  );
+  const document = openApiDocument(app, options);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
 
   await app.init();

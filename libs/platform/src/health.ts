@@ -1,9 +1,9 @@
 import { DatabaseConnection } from '@datarun/db';
 import { KafkaMessaging } from '@datarun/messaging';
 import { Problem } from '@datarun/problems';
-import { Controller, Get, Inject, Injectable, SetMetadata, ServiceUnavailableException } from '@nestjs/common';
+import { applyDecorators, Controller, Get, Inject, Injectable, SetMetadata, ServiceUnavailableException } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiSecurity, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 
 export type Dependency = 'database' | 'kafka' | 'utility-system';
@@ -14,9 +14,12 @@ export interface DependencyProbe {
 }
 export const UTILITY_SYSTEM_PROBE = Symbol('UTILITY_SYSTEM_PROBE');
 
-/** Marks a controller or handler that needs no token (probes, metrics, signed links). */
+/**
+ * Marks a controller or handler that needs no token (probes, metrics, signed links), for the auth
+ * guard and in the OpenAPI document (an empty security requirement: no credentials).
+ */
 export const PUBLIC_ROUTE = 'datarun:public-route';
-export const PublicRoute = () => SetMetadata(PUBLIC_ROUTE, true);
+export const PublicRoute = () => applyDecorators(SetMetadata(PUBLIC_ROUTE, true), ApiSecurity({}));
 export const READINESS_DEPENDENCIES = Symbol('READINESS_DEPENDENCIES');
 
 @Injectable()
@@ -52,12 +55,14 @@ export class HealthController {
 
   /** Liveness never looks at dependencies: restarting a process does not fix its database. */
   @Get('live')
+  @ApiOperation({ operationId: 'getLiveness', summary: 'Liveness' })
   @ApiOkResponse({ description: 'The process is running' })
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }
 
   @Get('ready')
+  @ApiOperation({ operationId: 'getReadiness', summary: 'Readiness of every dependency' })
   @ApiOkResponse({ description: 'Every dependency of this app answers' })
   @ApiServiceUnavailableResponse({ description: 'problem+json SERVICE_UNAVAILABLE naming the failed dependencies in `failed`' })
   async ready(): Promise<unknown> {

@@ -2,6 +2,8 @@ export { PlatformModule, DATARUN_CONFIG } from './platform.module.js';
 export type { PlatformOptions } from './platform.module.js';
 export { createApp, runApp, routesOf, listen, PortInUse } from './bootstrap.js';
 export type { AppOptions, RegisteredRoute } from './bootstrap.js';
+export { openApiDocument, previewOpenApiDocument } from './openapi-document.js';
+export type { AppAbout } from './openapi-document.js';
 export { ProblemFilter, toProblem, problemBody, PROBLEM_CONTENT_TYPE } from './problem-filter.js';
 export type { ProblemBody } from './problem-filter.js';
 export { Metrics } from './metrics.js';

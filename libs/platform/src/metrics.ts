@@ -1,5 +1,5 @@
 import { Controller, Get, Header, Injectable } from '@nestjs/common';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiTags, ApiOperation } from '@nestjs/swagger';
 import { PublicRoute } from './health.js';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
@@ -27,6 +27,7 @@ export class MetricsController {
   constructor(private readonly metrics: Metrics) {}
 
   @Get()
+  @ApiOperation({ operationId: 'getMetrics', summary: 'Prometheus metrics' })
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
   @ApiOkResponse({ description: 'Prometheus text exposition format' })
   async scrape(): Promise<string> {

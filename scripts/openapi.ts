@@ -1,0 +1,85 @@
+// The OpenAPI documents of every app, as committed in docs/openapi/<app>.json: built without a
+// database or a broker (Nest's preview mode), written with a stable key order and formatted the
+// way the tree's Prettier check wants. `npm run openapi` writes them; the contract test compares
+// what each running app serves with the committed file.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type DatarunConfig, loadConfig } from '@datarun/config';
+import { type AppAbout, previewOpenApiDocument } from '@datarun/platform';
+import type { DynamicModule } from '@nestjs/common';
+import { format, resolveConfig } from 'prettier';
+import { AUDIT_ABOUT } from '../apps/audit/src/about.js';
+import { AuditAppModule } from '../apps/audit/src/app.module.js';
+import { GATEWAY_ABOUT } from '../apps/gateway/src/about.js';
+import { GatewayModule } from '../apps/gateway/src/app.module.js';
+import { REGISTRY_ABOUT } from '../apps/registry/src/about.js';
+import { RegistryAppModule } from '../apps/registry/src/app.module.js';
+import { RELAY_ABOUT } from '../apps/relay/src/about.js';
+import { RelayModule } from '../apps/relay/src/app.module.js';
+import { SANDBOX_ABOUT } from '../apps/sandbox/src/about.js';
+import { SandboxModule } from '../apps/sandbox/src/app.module.js';
+import { UTILITY_BRIDGE_ABOUT } from '../apps/utility-bridge/src/about.js';
+import { UtilityBridgeModule } from '../apps/utility-bridge/src/app.module.js';
+
+export interface DocumentedApp {
+  readonly about: AppAbout;
+  readonly module: (config: DatarunConfig) => DynamicModule;
+}
+
+/** Every app with an HTTP API, in the order of API.md. */
+export const DOCUMENTED_APPS: readonly DocumentedApp[] = [
+  { about: REGISTRY_ABOUT, module: (config) => RegistryAppModule.forRoot(config) },
+  { about: GATEWAY_ABOUT, module: (config) => GatewayModule.forRoot(config) },
+  { about: AUDIT_ABOUT, module: (config) => AuditAppModule.forRoot(config) },
+  { about: RELAY_ABOUT, module: (config) => RelayModule.forRoot(config) },
+  { about: UTILITY_BRIDGE_ABOUT, module: (config) => UtilityBridgeModule.forRoot(config) },
+  { about: SANDBOX_ABOUT, module: (config) => SandboxModule.forRoot(config) },
+];
+
+export const OPENAPI_DIR = 'docs/openapi';
+
+export const openApiFile = (dir: string, app: string) => join(dir, `${app}.json`);
+
+/**
+ * A document with its maps in a stable order: paths, components and the responses of each
+ * operation sorted by key, so the file changes only when the contract does. Everything else
+ * keeps the order the code gives it (fields of a schema in the order they are written).
+ */
+export function stableDocument<T>(document: T): T {
+  const doc = structuredClone(document) as Record<string, unknown> & {
+    paths?: Record<string, Record<string, { responses?: Record<string, unknown> }>>;
+    components?: Record<string, Record<string, unknown>>;
+  };
+  const sorted = <V>(map: Record<string, V>) => Object.fromEntries(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  if (doc.paths) {
+    for (const item of Object.values(doc.paths)) for (const op of Object.values(item)) if (op?.responses) op.responses = sorted(op.responses);
+    doc.paths = sorted(doc.paths);
+  }
+  if (doc.components) {
+    for (const [section, entries] of Object.entries(doc.components)) doc.components[section] = sorted(entries);
+    doc.components = sorted(doc.components);
+  }
+  return doc as T;
+}
+
+/** The committed text of a document: stable order, formatted by the project's Prettier settings. */
+export async function openApiJson(document: unknown, path: string): Promise<string> {
+  const options = (await resolveConfig(path)) ?? {};
+  // Indented first: Prettier keeps an object expanded when its source was, which keeps diffs to a line.
+  return format(JSON.stringify(stableDocument(document), null, 2), { ...options, filepath: path });
+}
+
+/** Writes docs/openapi/<app>.json (or into `outDir`) for every app; returns the files written. */
+export async function exportOpenApi(outDir: string = OPENAPI_DIR): Promise<string[]> {
+  // Local defaults: the document must not depend on the environment it was exported in.
+  const config = loadConfig({});
+  await mkdir(outDir, { recursive: true });
+  const written: string[] = [];
+  for (const app of DOCUMENTED_APPS) {
+    const path = openApiFile(outDir, app.about.name);
+    const document = await previewOpenApiDocument(app.module(config), app.about);
+    await writeFile(path, await openApiJson(document, path));
+    written.push(path);
+  }
+  return written;
+}
