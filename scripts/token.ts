@@ -59,7 +59,7 @@ try {
   fail(`cannot read ${values.key}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
 }
 try {
-  const token = mintToken({ issuer: values.member, kid, privateKey: pem, subject: values.sub, lifetimeSec });
+  const token = await mintToken({ issuer: values.member, kid, privateKey: pem, subject: values.sub, lifetimeSec });
   if (lifetimeSec > 600) console.error(`token: warning: a ${lifetimeSec} s lifetime is longer than the 600 s datarun accepts`);
   process.stdout.write(`${token}\n`);
 } catch (error) {

@@ -16,7 +16,7 @@ describe('audit: auditor and citizen', () => {
   let city: City;
   let audit: TestApp;
   let auditor: TestMember;
-  let citizenToken: (idNumber: string) => string;
+  let citizenToken: (idNumber: string) => Promise<string>;
   let checkpointFile: string;
   let auditPublicPem: string;
   let buyer: City['people'][number];
@@ -30,7 +30,8 @@ describe('audit: auditor and citizen', () => {
     const idp = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     writeFileSync(join(dir, 'idp.pub.pem'), idp.publicKey.export({ type: 'spki', format: 'pem' }));
     checkpointFile = join(dir, 'checkpoints.ndjson');
-    citizenToken = (idNumber) => `Bearer ${mintToken({ issuer: 'citizen-idp', kid: 'citizen-idp', privateKey: idp.privateKey, subject: idNumber })}`;
+    citizenToken = async (idNumber) =>
+      `Bearer ${await mintToken({ issuer: 'citizen-idp', kid: 'citizen-idp', privateKey: idp.privateKey, subject: idNumber })}`;
 
     city = await buildCity(200, {
       DATARUN_AUDIT_SIGNING_KEY: join(dir, 'audit.key.pem'),
@@ -45,7 +46,7 @@ describe('audit: auditor and citizen', () => {
     caseId = (
       await city.gateway.http
         .post('/v1/cases')
-        .set('authorization', city.hall.auth('clerk-3'))
+        .set('authorization', await city.hall.auth('clerk-3'))
         .send({
           matter: MATTER,
           parties: [
@@ -56,10 +57,14 @@ describe('audit: auditor and citizen', () => {
         })
         .expect(201)
     ).body.id;
-    await city.gateway.http.post('/v1/evidence-bundles').set('authorization', city.hall.auth('clerk-3')).send({ caseId }).expect(200);
+    await city.gateway.http
+      .post('/v1/evidence-bundles')
+      .set('authorization', await city.hall.auth('clerk-3'))
+      .send({ caseId })
+      .expect(200);
     await city.gateway.http
       .post('/v1/lookups')
-      .set('authorization', city.hall.auth('clerk-4'))
+      .set('authorization', await city.hall.auth('clerk-4'))
       .send({ source: 'marriage', subject: { idNumber: buyer.idNumber }, purpose: 'other-matter', caseId })
       .expect(403);
   }, 90_000);
@@ -69,7 +74,11 @@ describe('audit: auditor and citizen', () => {
   });
 
   it('finds every access to one citizen, pages and exports it', async () => {
-    const all = await audit.http.get('/v1/audit/events').query({ subject: buyer.idNumber }).set('authorization', auditor.auth()).expect(200);
+    const all = await audit.http
+      .get('/v1/audit/events')
+      .query({ subject: buyer.idNumber })
+      .set('authorization', await auditor.auth())
+      .expect(200);
     // Three bundle items (property, household, marriage) and the refused lookup.
     expect(all.body.items.map((i: { action: string; decision: string }) => `${i.action}:${i.decision}`).sort()).toEqual([
       'bundle-item:allowed',
@@ -81,11 +90,15 @@ describe('audit: auditor and citizen', () => {
     const seqs = all.body.items.map((i: { seq: number }) => i.seq);
     expect(seqs).toEqual([...seqs].sort((a: number, b: number) => b - a)); // newest first
 
-    const page1 = await audit.http.get('/v1/audit/events').query({ subject: buyer.idNumber, limit: 3 }).set('authorization', auditor.auth()).expect(200);
+    const page1 = await audit.http
+      .get('/v1/audit/events')
+      .query({ subject: buyer.idNumber, limit: 3 })
+      .set('authorization', await auditor.auth())
+      .expect(200);
     const page2 = await audit.http
       .get('/v1/audit/events')
       .query({ subject: buyer.idNumber, limit: 3, cursor: page1.body.next })
-      .set('authorization', auditor.auth())
+      .set('authorization', await auditor.auth())
       .expect(200);
     expect([...page1.body.items, ...page2.body.items].map((i: { id: string }) => i.id)).toEqual(all.body.items.map((i: { id: string }) => i.id));
     expect(page2.body.next).toBeUndefined();
@@ -93,7 +106,7 @@ describe('audit: auditor and citizen', () => {
     const denied = await audit.http
       .get('/v1/audit/events')
       .query({ subject: buyer.idNumber, decision: 'denied' })
-      .set('authorization', auditor.auth())
+      .set('authorization', await auditor.auth())
       .expect(200);
     expect(denied.body.items).toHaveLength(1);
     expect(denied.body.items[0]).toMatchObject({ actor: 'clerk-4', reason: 'PURPOSE_NOT_GRANTED' });
@@ -101,7 +114,7 @@ describe('audit: auditor and citizen', () => {
     const ndjson = await audit.http
       .get('/v1/audit/events')
       .query({ subject: buyer.idNumber, format: 'ndjson' })
-      .set('authorization', auditor.auth())
+      .set('authorization', await auditor.auth())
       .buffer(true)
       .parse((res, cb) => {
         let text = '';
@@ -119,7 +132,7 @@ describe('audit: auditor and citizen', () => {
     const csv = await audit.http
       .get('/v1/audit/events')
       .query({ subject: buyer.idNumber, format: 'csv' })
-      .set('authorization', auditor.auth())
+      .set('authorization', await auditor.auth())
       .buffer(true)
       .parse((res, cb) => {
         let text = '';
@@ -133,30 +146,51 @@ describe('audit: auditor and citizen', () => {
   });
 
   it('shows the citizen the same accesses: organisation and matter, never the clerk', async () => {
-    const res = await audit.http.get('/v1/me/access-log').set('authorization', citizenToken(buyer.idNumber)).expect(200);
+    const res = await audit.http
+      .get('/v1/me/access-log')
+      .set('authorization', await citizenToken(buyer.idNumber))
+      .expect(200);
     expect(res.body.items).toHaveLength(3);
     expect(res.body.items.map((i: { source: { id: string } }) => i.source.id).sort()).toEqual(['household', 'marriage', 'property']);
     expect(res.body.items[0]).toMatchObject({ organisation: { id: city.hall.id }, matter: { code: MATTER, title: '不动产转移登记' }, caseId });
     expect(JSON.stringify(res.body)).not.toContain('clerk-3');
     // Another citizen sees only their own (here: nothing).
     const other = city.people.find((p) => p.idNumber !== buyer.idNumber && p.spouseIdNumber !== buyer.idNumber)!;
-    const theirs = await audit.http.get('/v1/me/access-log').set('authorization', citizenToken(other.idNumber)).expect(200);
+    const theirs = await audit.http
+      .get('/v1/me/access-log')
+      .set('authorization', await citizenToken(other.idNumber))
+      .expect(200);
     expect(theirs.body.items).toEqual([]);
   });
 
   it('keeps consumers and citizens out of the auditor endpoints', async () => {
-    const consumer = await audit.http.get('/v1/audit/events').set('authorization', city.hall.auth()).expect(403);
+    const consumer = await audit.http
+      .get('/v1/audit/events')
+      .set('authorization', await city.hall.auth())
+      .expect(403);
     expect(consumer.body.code).toBe('ROLE_FORBIDDEN');
-    const citizen = await audit.http.get('/v1/audit/verify').set('authorization', citizenToken(buyer.idNumber)).expect(403);
+    const citizen = await audit.http
+      .get('/v1/audit/verify')
+      .set('authorization', await citizenToken(buyer.idNumber))
+      .expect(403);
     expect(citizen.body.code).toBe('ROLE_FORBIDDEN');
-    const hall = await audit.http.get('/v1/me/access-log').set('authorization', city.hall.auth()).expect(403);
+    const hall = await audit.http
+      .get('/v1/me/access-log')
+      .set('authorization', await city.hall.auth())
+      .expect(403);
     expect(hall.body.code).toBe('ROLE_FORBIDDEN');
   });
 
   it('verifies the whole log, publishes checkpoints outside the database, and reports tampering at the right place', async () => {
-    const checkpoint = await audit.http.post('/v1/audit/checkpoints').set('authorization', city.admin.auth()).expect(201);
+    const checkpoint = await audit.http
+      .post('/v1/audit/checkpoints')
+      .set('authorization', await city.admin.auth())
+      .expect(201);
     expect(checkpoint.body).toMatchObject({ alg: 'ES256', kid: 'audit', publicKey: { kty: 'EC', crv: 'P-256' } });
-    const latest = await audit.http.get('/v1/audit/checkpoints/latest').set('authorization', city.hall.auth()).expect(200);
+    const latest = await audit.http
+      .get('/v1/audit/checkpoints/latest')
+      .set('authorization', await city.hall.auth())
+      .expect(200);
     expect(latest.body).toEqual(checkpoint.body);
     expect(
       readFileSync(checkpointFile, 'utf8')
@@ -166,9 +200,19 @@ describe('audit: auditor and citizen', () => {
     ).toContain(checkpoint.body.seq);
 
     // One event's inclusion, proven against the signed root without reading the rest of the log.
-    const [event] = (await audit.http.get('/v1/audit/events').query({ subject: buyer.idNumber, limit: 1 }).set('authorization', auditor.auth()).expect(200))
-      .body.items;
-    const proof = (await audit.http.get(`/v1/audit/events/${event.id}/proof`).set('authorization', auditor.auth()).expect(200)).body;
+    const [event] = (
+      await audit.http
+        .get('/v1/audit/events')
+        .query({ subject: buyer.idNumber, limit: 1 })
+        .set('authorization', await auditor.auth())
+        .expect(200)
+    ).body.items;
+    const proof = (
+      await audit.http
+        .get(`/v1/audit/events/${event.id}/proof`)
+        .set('authorization', await auditor.auth())
+        .expect(200)
+    ).body;
     expect(verifyCheckpoint(proof.checkpoint, createPublicKey(auditPublicPem))).toBe(true);
     const leaf = Buffer.from(proof.leafHash, 'hex');
     const hashes = proof.proof.map((h: string) => Buffer.from(h, 'hex'));
@@ -176,14 +220,20 @@ describe('audit: auditor and citizen', () => {
     expect(verifyInclusion(leaf, proof.leafIndex === 0 ? 1 : 0, proof.treeSize, hashes, Buffer.from(proof.checkpoint.rootHash, 'hex'))).toBe(false);
     expect(JSON.parse(Buffer.from(proof.canonical, 'base64').toString('utf8'))).toMatchObject({ id: event.id, seq: event.seq });
 
-    const good = await audit.http.get('/v1/audit/verify').set('authorization', auditor.auth()).expect(200);
+    const good = await audit.http
+      .get('/v1/audit/verify')
+      .set('authorization', await auditor.auth())
+      .expect(200);
     // The file's copy is identical to the table's, so the one checkpoint counts once.
     expect(good.body).toMatchObject({ ok: true, lastSeq: checkpoint.body.seq, checkpointsVerified: 1 });
     expect(good.body.checked).toBe(checkpoint.body.seq);
 
     const [victim] = (await city.db.ownerQuery(`SELECT seq FROM audit_event WHERE action = 'lookup' AND decision = 'denied' ORDER BY seq LIMIT 1`)).rows;
     await city.db.ownerQuery(`UPDATE audit_event SET decision = 'allowed', reason = NULL WHERE seq = $1`, [victim.seq]);
-    const bad = await audit.http.get('/v1/audit/verify').set('authorization', auditor.auth()).expect(200);
+    const bad = await audit.http
+      .get('/v1/audit/verify')
+      .set('authorization', await auditor.auth())
+      .expect(200);
     expect(bad.body).toMatchObject({ ok: false, firstBadSeq: Number(victim.seq) });
   });
 });

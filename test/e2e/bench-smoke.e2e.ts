@@ -37,7 +37,7 @@ describe('benchmark harness smoke', () => {
     gatewayUrl = `http://127.0.0.1:${(city.gateway.app.getHttpServer().address() as AddressInfo).port}`;
     db = { query: (sql, params) => city.db.ownerQuery(sql, params) };
     const buyers = city.people.filter((p) => p.spouseIdNumber).slice(0, 20);
-    cases = await openCases(gatewayUrl, city.hall.token('bench-clerk'), buyers, 4);
+    cases = await openCases(gatewayUrl, await city.hall.token('bench-clerk'), buyers, 4);
   }, 60_000);
   afterAll(() => city?.close());
 
@@ -59,7 +59,7 @@ describe('benchmark harness smoke', () => {
     let split: Record<string, number> = {};
     const r = await auditedPhase('lookups', {
       gatewayUrl,
-      token: city.hall.token('bench-clerk'),
+      token: await city.hall.token('bench-clerk'),
       cases,
       db,
       ...load,
@@ -74,8 +74,8 @@ describe('benchmark harness smoke', () => {
   }, 30_000);
 
   it('verifications and evidence bundles: counted the same way (a bundle item is a row)', async () => {
-    expectCounted(await auditedPhase('verifications', { gatewayUrl, token: city.hall.token('bench-clerk'), cases, db, ...load }), 1);
-    expectCounted(await auditedPhase('evidence-bundles', { gatewayUrl, token: city.hall.token('bench-clerk'), cases, db, ...load }), 3);
+    expectCounted(await auditedPhase('verifications', { gatewayUrl, token: await city.hall.token('bench-clerk'), cases, db, ...load }), 1);
+    expectCounted(await auditedPhase('evidence-bundles', { gatewayUrl, token: await city.hall.token('bench-clerk'), cases, db, ...load }), 3);
   }, 30_000);
 
   it('baselines: the pg select finds every record; the bare server answers every request', async () => {
@@ -122,7 +122,7 @@ describe('benchmark harness smoke: transfers', () => {
   afterAll(() => world?.close(), 60_000);
 
   it('propagation: every completion reaches the three utilities and the case, each timed', async () => {
-    const token = world.city.hall.token('bench-clerk');
+    const token = await world.city.hall.token('bench-clerk');
     const cases = await openTransferCases(world.config.transfers.gatewayPublicUrl, token, world.city.people, 3, 'smoke');
     const r = await propagationPhase({
       gatewayUrl: world.config.transfers.gatewayPublicUrl,

@@ -42,7 +42,7 @@ describe('cases', () => {
     dept = await registerMember(registry, keys.admin, 'department', 'zj.test.dept');
     await registry.http
       .post('/v1/matters')
-      .set('authorization', keys.admin.auth())
+      .set('authorization', await keys.admin.auth())
       .send({ code: matter, title: '二手房交易', evidence: [], materials: ['property-certificate', 'id-card'], onComplete: [] })
       .expect(201);
   });
@@ -53,23 +53,45 @@ describe('cases', () => {
   });
 
   it('opens a case, shows it to its consumer only, and withdraws it once', async () => {
-    const opened = await gateway.http.post('/v1/cases').set('authorization', hall.auth('clerk-9')).send(openBody()).expect(201);
+    const opened = await gateway.http
+      .post('/v1/cases')
+      .set('authorization', await hall.auth('clerk-9'))
+      .send(openBody())
+      .expect(201);
     expect(opened.body).toMatchObject({ matter, state: 'open', openedBy: 'clerk-9', transfers: [] });
     expect(opened.body.parties.map((p: { role: string }) => p.role)).toEqual(['seller', 'buyer']);
     const caseId = opened.body.id;
 
-    await gateway.http.get(`/v1/cases/${caseId}`).set('authorization', hall.auth()).expect(200);
+    await gateway.http
+      .get(`/v1/cases/${caseId}`)
+      .set('authorization', await hall.auth())
+      .expect(200);
     // Another member's case answers exactly as a case that does not exist.
-    const foreign = await gateway.http.get(`/v1/cases/${caseId}`).set('authorization', otherHall.auth()).expect(404);
-    const missing = await gateway.http.get(`/v1/cases/00000000-0000-4000-8000-000000000000`).set('authorization', otherHall.auth()).expect(404);
+    const foreign = await gateway.http
+      .get(`/v1/cases/${caseId}`)
+      .set('authorization', await otherHall.auth())
+      .expect(404);
+    const missing = await gateway.http
+      .get(`/v1/cases/00000000-0000-4000-8000-000000000000`)
+      .set('authorization', await otherHall.auth())
+      .expect(404);
     expect(foreign.body.code).toBe('CASE_NOT_FOUND');
     expect({ ...foreign.body, correlationId: 0, instance: 0 }).toEqual({ ...missing.body, correlationId: 0, instance: 0, detail: foreign.body.detail });
-    await gateway.http.post(`/v1/cases/${caseId}/withdraw`).set('authorization', otherHall.auth()).expect(404);
+    await gateway.http
+      .post(`/v1/cases/${caseId}/withdraw`)
+      .set('authorization', await otherHall.auth())
+      .expect(404);
 
-    const withdrawn = await gateway.http.post(`/v1/cases/${caseId}/withdraw`).set('authorization', hall.auth()).expect(200);
+    const withdrawn = await gateway.http
+      .post(`/v1/cases/${caseId}/withdraw`)
+      .set('authorization', await hall.auth())
+      .expect(200);
     expect(withdrawn.body.state).toBe('withdrawn');
     expect(withdrawn.body.closedAt).toBeDefined();
-    const again = await gateway.http.post(`/v1/cases/${caseId}/withdraw`).set('authorization', hall.auth()).expect(409);
+    const again = await gateway.http
+      .post(`/v1/cases/${caseId}/withdraw`)
+      .set('authorization', await hall.auth())
+      .expect(409);
     expect(again.body.code).toBe('STATE_CONFLICT');
   });
 
@@ -88,7 +110,11 @@ describe('cases', () => {
       ['an impossible birth date', id('33082519800230123')],
     ])('a party with %s: 400 ID_NUMBER_INVALID, without echoing the number', async (_, bad) => {
       const body = openBody({ parties: [{ idNumber: bad, name: '王五', role: 'buyer' }] });
-      const res = await gateway.http.post('/v1/cases').set('authorization', hall.auth()).send(body).expect(400);
+      const res = await gateway.http
+        .post('/v1/cases')
+        .set('authorization', await hall.auth())
+        .send(body)
+        .expect(400);
       expect(res.body.code).toBe('ID_NUMBER_INVALID');
       expect(JSON.stringify(res.body)).not.toContain(bad);
     });
@@ -96,7 +122,7 @@ describe('cases', () => {
     it('an unknown matter: 404 MATTER_NOT_FOUND', async () => {
       const res = await gateway.http
         .post('/v1/cases')
-        .set('authorization', hall.auth())
+        .set('authorization', await hall.auth())
         .send(openBody({ matter: 'no-such-matter' }))
         .expect(404);
       expect(res.body.code).toBe('MATTER_NOT_FOUND');
@@ -105,21 +131,25 @@ describe('cases', () => {
     it('a material the matter does not collect: 400 VALIDATION_FAILED', async () => {
       const res = await gateway.http
         .post('/v1/cases')
-        .set('authorization', hall.auth())
+        .set('authorization', await hall.auth())
         .send(openBody({ materials: [{ type: 'selfie', sha256: SHA }] }))
         .expect(400);
       expect(res.body.code).toBe('VALIDATION_FAILED');
     });
 
     it('a department opening a case: 403 ROLE_FORBIDDEN', async () => {
-      const res = await gateway.http.post('/v1/cases').set('authorization', dept.auth()).send(openBody()).expect(403);
+      const res = await gateway.http
+        .post('/v1/cases')
+        .set('authorization', await dept.auth())
+        .send(openBody())
+        .expect(403);
       expect(res.body.code).toBe('ROLE_FORBIDDEN');
     });
 
     it('a body over the gateway limit: 413 PAYLOAD_TOO_LARGE', async () => {
       const res = await gateway.http
         .post('/v1/cases')
-        .set('authorization', hall.auth())
+        .set('authorization', await hall.auth())
         .set('content-type', 'application/json')
         .send(JSON.stringify(openBody({ matter: 'x'.repeat(1024 * 1024) })))
         .expect(413);

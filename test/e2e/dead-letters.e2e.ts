@@ -142,8 +142,11 @@ describe('dead letters and transfer operations on the relay', () => {
     await db?.drop();
   });
 
-  const list = (query = '', who: TestMember = admin) =>
-    relay.http.get(`/v1/ops/dead-letters?topic=${encodeURIComponent(original)}${query}`).set('authorization', who.auth('admin-1'));
+  /** The dead letters of the test topic as `who`; with `status`, supertest checks it. */
+  const list = async (query = '', who: TestMember = admin, status?: number) => {
+    const request = relay.http.get(`/v1/ops/dead-letters?topic=${encodeURIComponent(original)}${query}`).set('authorization', await who.auth('admin-1'));
+    return status === undefined ? request : request.expect(status);
+  };
   const recorded = () =>
     eventually('both dead letters recorded', async () => {
       const res = await list();
@@ -193,15 +196,15 @@ describe('dead letters and transfer operations on the relay', () => {
 
   it('pages with a cursor and validates the query', async () => {
     await recorded();
-    const first = await list('&limit=1').expect(200);
+    const first = await list('&limit=1', admin, 200);
     expect(first.body.items.map((i: { key: string }) => i.key)).toEqual(['unit-0002']);
     expect(first.body.next).toEqual(expect.any(String));
-    const second = await list(`&limit=1&cursor=${encodeURIComponent(first.body.next)}`).expect(200);
+    const second = await list(`&limit=1&cursor=${encodeURIComponent(first.body.next)}`, admin, 200);
     expect(second.body.items.map((i: { key: string }) => i.key)).toEqual(['unit-0001']);
     expect(second.body.next).toBeNull();
 
     for (const bad of ['&limit=0', '&limit=1001', '&limit=ten', '&cursor=not-a-cursor']) {
-      const res = await list(bad).expect(400);
+      const res = await list(bad, admin, 400);
       expect(res.headers['content-type']).toMatch(PROBLEM);
       expect(res.body.code).toBe('VALIDATION_FAILED');
     }
@@ -209,14 +212,17 @@ describe('dead letters and transfer operations on the relay', () => {
 
   it('refuses callers who are not admins, unknown ids, origin-less messages, and leaves no trace when Kafka refuses', async () => {
     const [item] = await recorded();
-    for (const res of [await list('', hall), await relay.http.post(`/v1/ops/dead-letters/${item.id}/replay`).set('authorization', hall.auth())]) {
+    for (const res of [await list('', hall), await relay.http.post(`/v1/ops/dead-letters/${item.id}/replay`).set('authorization', await hall.auth())]) {
       expect(res.status).toBe(403);
       expect(res.headers['content-type']).toMatch(PROBLEM);
       expect(res.body.code).toBe('ROLE_FORBIDDEN');
     }
     expect((await relay.http.get('/v1/ops/dead-letters')).body.code).toBe('TOKEN_MISSING');
     for (const id of [randomUUID(), 'not-a-uuid']) {
-      const res = await relay.http.post(`/v1/ops/dead-letters/${id}/replay`).set('authorization', admin.auth('admin-1')).expect(404);
+      const res = await relay.http
+        .post(`/v1/ops/dead-letters/${id}/replay`)
+        .set('authorization', await admin.auth('admin-1'))
+        .expect(404);
       expect(res.headers['content-type']).toMatch(PROBLEM);
       expect(res.body.code).toBe('DEAD_LETTER_NOT_FOUND');
     }
@@ -228,7 +234,10 @@ describe('dead letters and transfer operations on the relay', () => {
        VALUES ($1, 99, 1, '', NULL, NULL, '{}', 'no datarun-dlq-reason header', 'unknown', now())`,
       [orphan],
     );
-    const conflict = await relay.http.post(`/v1/ops/dead-letters/${orphan}/replay`).set('authorization', admin.auth('admin-1')).expect(409);
+    const conflict = await relay.http
+      .post(`/v1/ops/dead-letters/${orphan}/replay`)
+      .set('authorization', await admin.auth('admin-1'))
+      .expect(409);
     expect(conflict.body.code).toBe('STATE_CONFLICT');
 
     // A broker that does not take the replay: 503, and neither a count nor an audit record of it.
@@ -247,7 +256,10 @@ describe('dead letters and transfer operations on the relay', () => {
     const items = await recorded();
     const id = items[1].id;
 
-    const res = await relay.http.post(`/v1/ops/dead-letters/${id}/replay`).set('authorization', admin.auth('admin-1')).expect(200);
+    const res = await relay.http
+      .post(`/v1/ops/dead-letters/${id}/replay`)
+      .set('authorization', await admin.auth('admin-1'))
+      .expect(200);
     expect(res.body).toMatchObject({ id, topic: original, replays: 1, replayedAt: expect.any(String) });
     const [message] = await eventually('the replay on the original topic', async () => (replayed.length >= 1 ? replayed : undefined));
     expect(message.key?.toString()).toBe('unit-0001');

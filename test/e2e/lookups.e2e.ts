@@ -15,15 +15,18 @@ describe('lookups, verifications and evidence bundles', () => {
     (
       await city.gateway.http
         .post('/v1/cases')
-        .set('authorization', member.auth('clerk-7'))
+        .set('authorization', await member.auth('clerk-7'))
         .send({ matter: MATTER, parties: parties.map((p, i) => ({ idNumber: p.idNumber, name: p.name, role: i === 0 ? 'seller' : 'buyer' })), materials: [] })
         .expect(201)
     ).body.id as string;
-  const lookup = (body: Record<string, unknown>, member = city.hall) =>
-    city.gateway.http
+  /** A lookup as `member`; with `status`, supertest checks it (showing the body when it differs). */
+  const lookup = async (body: Record<string, unknown>, member = city.hall, status?: number) => {
+    const request = city.gateway.http
       .post('/v1/lookups')
-      .set('authorization', member.auth('clerk-7'))
+      .set('authorization', await member.auth('clerk-7'))
       .send({ source: 'marriage', subject: { idNumber: buyer.idNumber }, purpose: MATTER, caseId, ...body });
+    return status === undefined ? request : request.expect(status);
+  };
 
   beforeAll(async () => {
     city = await buildCity();
@@ -38,7 +41,11 @@ describe('lookups, verifications and evidence bundles', () => {
     const before = (await city.auditRows()).length;
 
     // The clerk pulls property, household and marriage evidence for both parties in one bundle.
-    const bundle = await city.gateway.http.post('/v1/evidence-bundles').set('authorization', city.hall.auth('clerk-7')).send({ caseId }).expect(200);
+    const bundle = await city.gateway.http
+      .post('/v1/evidence-bundles')
+      .set('authorization', await city.hall.auth('clerk-7'))
+      .send({ caseId })
+      .expect(200);
     expect(bundle.body.items).toHaveLength(6);
     const item = (source: string, role: string) => bundle.body.items.find((i: { source: string; role: string }) => i.source === source && i.role === role);
     expect(item('property', 'seller').result.data.properties.map((p: { unitNumber: string }) => p.unitNumber)).toEqual(seller.propertyUnits);
@@ -54,7 +61,7 @@ describe('lookups, verifications and evidence bundles', () => {
     // 核验: the buyer is married to their spouse, and not to the seller; no record field leaves.
     const yes = await city.gateway.http
       .post('/v1/verifications')
-      .set('authorization', city.hall.auth('clerk-7'))
+      .set('authorization', await city.hall.auth('clerk-7'))
       .send({
         source: 'marriage',
         subject: { idNumber: buyer.idNumber },
@@ -67,7 +74,7 @@ describe('lookups, verifications and evidence bundles', () => {
     expect(yes.body.match).toBe(true);
     const no = await city.gateway.http
       .post('/v1/verifications')
-      .set('authorization', city.hall.auth('clerk-7'))
+      .set('authorization', await city.hall.auth('clerk-7'))
       .send({
         source: 'marriage',
         subject: { idNumber: buyer.idNumber },
@@ -79,7 +86,7 @@ describe('lookups, verifications and evidence bundles', () => {
     expect(no.body.match).toBe(false);
 
     // A stranger is refused, and the refusal is audited too.
-    const refused = await lookup({ subject: { idNumber: stranger.idNumber } }).expect(403);
+    const refused = await lookup({ subject: { idNumber: stranger.idNumber } }, city.hall, 403);
     expect(refused.body.code).toBe('SUBJECT_NOT_IN_CASE');
 
     const rows = (await city.auditRows()).slice(before);
@@ -113,7 +120,10 @@ describe('lookups, verifications and evidence bundles', () => {
 
     it('a closed case: 403 CASE_NOT_OPEN', async () => {
       const closed = await openCase();
-      await city.gateway.http.post(`/v1/cases/${closed}/withdraw`).set('authorization', city.hall.auth()).expect(200);
+      await city.gateway.http
+        .post(`/v1/cases/${closed}/withdraw`)
+        .set('authorization', await city.hall.auth())
+        .expect(200);
       await expectRefusal(await lookup({ caseId: closed }), 403, 'CASE_NOT_OPEN');
     });
 
@@ -134,7 +144,11 @@ describe('lookups, verifications and evidence bundles', () => {
     });
 
     it('a revoked grant: 403 GRANT_MISSING', async () => {
-      await city.registry.http.post(`/v1/grants/${city.grants.household}/revoke`).set('authorization', city.departments.household.auth()).send({}).expect(200);
+      await city.registry.http
+        .post(`/v1/grants/${city.grants.household}/revoke`)
+        .set('authorization', await city.departments.household.auth())
+        .send({})
+        .expect(200);
       await expectRefusal(await lookup({ source: 'household' }), 403, 'GRANT_MISSING');
     });
 
@@ -146,7 +160,7 @@ describe('lookups, verifications and evidence bundles', () => {
     it('a 1 MB body: 413 PAYLOAD_TOO_LARGE, nothing audited as data', async () => {
       const res = await city.gateway.http
         .post('/v1/lookups')
-        .set('authorization', city.hall.auth())
+        .set('authorization', await city.hall.auth())
         .set('content-type', 'application/json')
         .send(JSON.stringify({ source: 'marriage', subject: { idNumber: buyer.idNumber }, purpose: MATTER, caseId, pad: 'x'.repeat(1024 * 1024) }))
         .expect(413);
@@ -174,7 +188,7 @@ describe('lookups, verifications and evidence bundles', () => {
       for (const id of ['marriage-live']) {
         await city.registry.http
           .post('/v1/sources')
-          .set('authorization', dept.auth())
+          .set('authorization', await dept.auth())
           .send({
             id,
             title: '婚姻（实时）',
@@ -187,17 +201,21 @@ describe('lookups, verifications and evidence bundles', () => {
           .expect(201);
         const g = await city.registry.http
           .post('/v1/grants')
-          .set('authorization', city.hall.auth())
+          .set('authorization', await city.hall.auth())
           .send({ source: id, fields: ['maritalStatus'], purposes: [MATTER], validUntil: new Date(Date.now() + 86400_000).toISOString(), reason: 'r' })
           .expect(201);
-        await city.registry.http.post(`/v1/grants/${g.body.id}/approve`).set('authorization', dept.auth()).send({}).expect(200);
+        await city.registry.http
+          .post(`/v1/grants/${g.body.id}/approve`)
+          .set('authorization', await dept.auth())
+          .send({})
+          .expect(200);
       }
     });
     afterAll(() => new Promise((r) => server.close(r)));
 
     it('a department that does not answer in time: 504 SOURCE_TIMEOUT, audited as failed', async () => {
       mode = 'slow';
-      const res = await lookup({ source: 'marriage-live' }).expect(504);
+      const res = await lookup({ source: 'marriage-live' }, city.hall, 504);
       expect(res.body.code).toBe('SOURCE_TIMEOUT');
       const [row] = await city.auditRows(`id = '${res.body.auditId}'`);
       expect(row).toMatchObject({ decision: 'failed', reason: 'SOURCE_TIMEOUT' });
@@ -205,7 +223,7 @@ describe('lookups, verifications and evidence bundles', () => {
 
     it('a federated answer that breaks the schema: 502 SOURCE_RESPONSE_INVALID, nothing of it shown', async () => {
       mode = 'broken';
-      const res = await lookup({ source: 'marriage-live' }).expect(502);
+      const res = await lookup({ source: 'marriage-live' }, city.hall, 502);
       expect(res.body.code).toBe('SOURCE_RESPONSE_INVALID');
       expect(JSON.stringify(res.body)).not.toContain('complicated');
     });
@@ -215,7 +233,7 @@ describe('lookups, verifications and evidence bundles', () => {
     const dept = city.departments.marriage;
     const g = await city.registry.http
       .post('/v1/grants')
-      .set('authorization', city.hall.auth())
+      .set('authorization', await city.hall.auth())
       .send({
         source: 'marriage',
         fields: ['spouseIdNumber'],
@@ -226,14 +244,18 @@ describe('lookups, verifications and evidence bundles', () => {
       })
       .expect(201);
     expect(g.body.unmaskedFields).toEqual(['spouseIdNumber']);
-    const masked = await lookup({ fields: ['spouseIdNumber'] }).expect(200);
+    const masked = await lookup({ fields: ['spouseIdNumber'] }, city.hall, 200);
     expect(masked.body.data.spouseIdNumber).not.toBe(buyer.spouseIdNumber); // requested, not yet approved
-    await city.registry.http.post(`/v1/grants/${g.body.id}/approve`).set('authorization', dept.auth()).send({}).expect(200);
-    const full = await lookup({ fields: ['spouseIdNumber'] }).expect(200);
+    await city.registry.http
+      .post(`/v1/grants/${g.body.id}/approve`)
+      .set('authorization', await dept.auth())
+      .send({})
+      .expect(200);
+    const full = await lookup({ fields: ['spouseIdNumber'] }, city.hall, 200);
     expect(full.body.data.spouseIdNumber).toBe(buyer.spouseIdNumber);
     const refused = await city.registry.http
       .post('/v1/grants')
-      .set('authorization', city.hall.auth())
+      .set('authorization', await city.hall.auth())
       .send({
         source: 'marriage',
         fields: ['name'],
@@ -250,14 +272,14 @@ describe('lookups, verifications and evidence bundles', () => {
     const role = city.db.config.database.appRole;
     await city.db.ownerQuery(`REVOKE INSERT ON audit_event FROM ${role}`);
     try {
-      const res = await lookup({}).expect(503);
+      const res = await lookup({}, city.hall, 503);
       expect(res.body.code).toBe('AUDIT_UNAVAILABLE');
       expect(res.body).not.toHaveProperty('data');
       expect(JSON.stringify(res.body)).not.toContain('married');
     } finally {
       await city.db.ownerQuery(`GRANT INSERT ON audit_event TO ${role}`);
     }
-    const ok = await lookup({}).expect(200);
+    const ok = await lookup({}, city.hall, 200);
     expect(ok.body.data.maritalStatus).toBe('married');
   });
 });

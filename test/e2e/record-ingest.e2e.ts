@@ -54,13 +54,13 @@ describe('record ingest over Kafka', () => {
         [source],
       )
     ).rows;
-  const registerSource = (id: string) =>
+  const registerSource = async (id: string) =>
     registry.http
       .post('/v1/sources')
-      .set('authorization', owner.auth())
+      .set('authorization', await owner.auth())
       .send({ id, title: '户籍 (Kafka)', schema: SCHEMA, subjectKey: 'idNumber', classification: CLASSIFICATION, mode: 'replica' })
       .expect(201);
-  const signedBy = (member: TestMember, record: SourceRecord, id: string, asMember = member.id): Message =>
+  const signedBy = (member: TestMember, record: SourceRecord, id: string, asMember = member.id): Promise<Message> =>
     signedRecordMessage({ member: asMember, kid: member.kid, privateKey: member.privateKey, subject: String(record.idNumber), record, id });
   const topicPartitions = async (topic: string): Promise<number | undefined> => {
     const admin = kafka.admin();
@@ -123,18 +123,18 @@ describe('record ingest over Kafka', () => {
     const [good, breaking, unsigned, otherKey, forged, tampered, foreign, misKeyed, , unstorable] = people;
     const tag = uniqueName('evt');
     const id = (name: string) => `${tag}-${name}`;
-    const unsignedMessage = signedBy(owner, unsigned, id('unsigned'));
-    const tamperedMessage = signedBy(owner, tampered, id('tampered'));
+    const unsignedMessage = await signedBy(owner, unsigned, id('unsigned'));
+    const tamperedMessage = await signedBy(owner, tampered, id('tampered'));
     const sent: Record<string, Message> = {
-      [id('good')]: signedBy(owner, good, id('good')),
-      [id('breaking')]: signedBy(owner, { ...breaking, gender: 'unknown' }, id('breaking')),
+      [id('good')]: await signedBy(owner, good, id('good')),
+      [id('breaking')]: await signedBy(owner, { ...breaking, gender: 'unknown' }, id('breaking')),
       [id('unsigned')]: {
         ...unsignedMessage,
         headers: Object.fromEntries(Object.entries(unsignedMessage.headers ?? {}).filter(([name]) => name !== RECORD_SIGNATURE_HEADER)),
       },
       // ce_source names the owner, but the key is another member's (with its own kid, or the owner's).
-      [id('other-key')]: signedBy(other, otherKey, id('other-key'), owner.id),
-      [id('forged')]: signedRecordMessage({
+      [id('other-key')]: await signedBy(other, otherKey, id('other-key'), owner.id),
+      [id('forged')]: await signedRecordMessage({
         member: owner.id,
         kid: owner.kid,
         privateKey: other.privateKey,
@@ -145,10 +145,10 @@ describe('record ingest over Kafka', () => {
       // Signed by the owner, then changed on the way.
       [id('tampered')]: { ...tamperedMessage, value: JSON.stringify({ ...tampered, name: '王小二' }) },
       // Properly signed by a department that does not own the source.
-      [id('foreign')]: signedBy(other, foreign, id('foreign')),
-      [id('mis-keyed')]: { ...signedBy(owner, misKeyed, id('mis-keyed')), key: String(good.idNumber) },
+      [id('foreign')]: await signedBy(other, foreign, id('foreign')),
+      [id('mis-keyed')]: { ...(await signedBy(owner, misKeyed, id('mis-keyed'))), key: String(good.idNumber) },
       // Valid by the schema, but jsonb cannot hold U+0000: redelivering it forever would stall its partition.
-      [id('unstorable')]: signedBy(owner, { ...unstorable, address: '龙游县\u0000东华街道' }, id('unstorable')),
+      [id('unstorable')]: await signedBy(owner, { ...unstorable, address: '龙游县\u0000东华街道' }, id('unstorable')),
     };
     await kafka.publish(recordsTopic(sourceId), Object.values(sent));
 
@@ -194,8 +194,8 @@ describe('record ingest over Kafka', () => {
     const [good] = people;
     const newcomer = people[8];
     const moved = { ...good, address: '浙江省衢州市龙游县龙洲街道新城路 8 号' };
-    await kafka.publish(recordsTopic(secondSourceId), [signedBy(owner, newcomer, uniqueName('evt'))]);
-    await kafka.publish(recordsTopic(sourceId), [signedBy(owner, moved, uniqueName('evt'))]);
+    await kafka.publish(recordsTopic(secondSourceId), [await signedBy(owner, newcomer, uniqueName('evt'))]);
+    await kafka.publish(recordsTopic(sourceId), [await signedBy(owner, moved, uniqueName('evt'))]);
 
     await eventually('the record on the second source', async () => (await storedRecords(secondSourceId)).length > 0);
     await eventually('the update on the first source', async () => (await storedRecords(sourceId))[0]?.data.address === moved.address);

@@ -53,7 +53,7 @@ describe('registry', () => {
     // A department registers a new source with its schema.
     const created = await t.http
       .post('/v1/sources')
-      .set('authorization', dept.auth())
+      .set('authorization', await dept.auth())
       .send({ id: sourceId, title: '犬只登记', schema: petSchema, subjectKey: 'idNumber', classification: petClassification, mode: 'replica' })
       .expect(201);
     expect(created.body).toMatchObject({ id: sourceId, owner: dept.id, currentVersion: 1, mode: 'replica' });
@@ -61,7 +61,7 @@ describe('registry', () => {
     // It pushes records; the one that breaks the schema is listed, the rest stored.
     const pushed = await t.http
       .put(`/v1/sources/${sourceId}/records`)
-      .set('authorization', dept.auth())
+      .set('authorization', await dept.auth())
       .send({
         records: [
           { idNumber: '11010519491231002X', name: '旺财', species: 'dog' },
@@ -79,38 +79,63 @@ describe('registry', () => {
     // The admin registers a matter that needs the source; the consumer requests a grant for it.
     await t.http
       .post('/v1/matters')
-      .set('authorization', admin.auth())
+      .set('authorization', await admin.auth())
       .send({ code: matter, title: '犬只许可', evidence: [sourceId], materials: ['application'], onComplete: [] })
       .expect(201);
     const validUntil = new Date(Date.now() + 30 * 86400_000).toISOString();
     const requested = await t.http
       .post('/v1/grants')
-      .set('authorization', consumer.auth())
+      .set('authorization', await consumer.auth())
       .send({ source: sourceId, fields: ['name', 'species'], verifyFields: ['chip'], purposes: [matter], validUntil, reason: '办理犬只许可' })
       .expect(201);
     expect(requested.body).toMatchObject({ state: 'requested', consumer: consumer.id, source: sourceId });
     const grantId = requested.body.id;
 
     // The department finds it in its queue; the other department does not.
-    const queue = await t.http.get(`/v1/grants?state=requested`).set('authorization', dept.auth()).expect(200);
+    const queue = await t.http
+      .get(`/v1/grants?state=requested`)
+      .set('authorization', await dept.auth())
+      .expect(200);
     expect(queue.body.items.map((g: { id: string }) => g.id)).toEqual([grantId]);
-    const othersQueue = await t.http.get(`/v1/grants`).set('authorization', otherDept.auth()).expect(200);
+    const othersQueue = await t.http
+      .get(`/v1/grants`)
+      .set('authorization', await otherDept.auth())
+      .expect(200);
     expect(othersQueue.body.items).toEqual([]);
 
     // Another department may not decide it, and nothing changes when it tries.
-    const foreign = await t.http.post(`/v1/grants/${grantId}/approve`).set('authorization', otherDept.auth()).send({}).expect(403);
+    const foreign = await t.http
+      .post(`/v1/grants/${grantId}/approve`)
+      .set('authorization', await otherDept.auth())
+      .send({})
+      .expect(403);
     expect(foreign.body.code).toBe('NOT_OWNER');
     // A consumer may not approve its own request.
-    const self = await t.http.post(`/v1/grants/${grantId}/approve`).set('authorization', consumer.auth()).send({}).expect(403);
+    const self = await t.http
+      .post(`/v1/grants/${grantId}/approve`)
+      .set('authorization', await consumer.auth())
+      .send({})
+      .expect(403);
     expect(self.body.code).toBe('ROLE_FORBIDDEN');
     expect(await count('grant_decision')).toBe(0);
 
-    const approved = await t.http.post(`/v1/grants/${grantId}/approve`).set('authorization', dept.auth('dept-clerk-7')).send({ note: '同意' }).expect(200);
+    const approved = await t.http
+      .post(`/v1/grants/${grantId}/approve`)
+      .set('authorization', await dept.auth('dept-clerk-7'))
+      .send({ note: '同意' })
+      .expect(200);
     expect(approved.body).toMatchObject({ state: 'approved', decidedBy: dept.id });
     expect(approved.body.decisions).toEqual([expect.objectContaining({ decision: 'approved', member: dept.id, actor: 'dept-clerk-7', note: '同意' })]);
-    const twice = await t.http.post(`/v1/grants/${grantId}/approve`).set('authorization', dept.auth()).send({}).expect(409);
+    const twice = await t.http
+      .post(`/v1/grants/${grantId}/approve`)
+      .set('authorization', await dept.auth())
+      .send({})
+      .expect(409);
     expect(twice.body.code).toBe('STATE_CONFLICT');
-    const mine = await t.http.get('/v1/grants').set('authorization', consumer.auth()).expect(200);
+    const mine = await t.http
+      .get('/v1/grants')
+      .set('authorization', await consumer.auth())
+      .expect(200);
     expect(mine.body.items.map((g: { state: string }) => g.state)).toEqual(['approved']);
 
     // A compatible version: a new optional field and a relaxed length.
@@ -120,7 +145,7 @@ describe('registry', () => {
     };
     const published = await t.http
       .post(`/v1/sources/${sourceId}/versions`)
-      .set('authorization', dept.auth())
+      .set('authorization', await dept.auth())
       .send({ schema: v2, classification: { ...petClassification, colour: 'public' } })
       .expect(201);
     expect(published.body.currentVersion).toBe(2);
@@ -129,7 +154,7 @@ describe('registry', () => {
     const { species: _dropped, ...withoutSpecies } = v2.properties;
     const refused = await t.http
       .post(`/v1/sources/${sourceId}/versions`)
-      .set('authorization', dept.auth())
+      .set('authorization', await dept.auth())
       .send({
         schema: { ...v2, required: ['idNumber', 'name', 'chip'], properties: withoutSpecies },
         classification: { idNumber: 'sensitive', name: 'internal', chip: 'internal', colour: 'public' },
@@ -142,15 +167,25 @@ describe('registry', () => {
     expect(await count('source_version', `source_id = '${sourceId}'`)).toBe(2);
 
     // The catalogue shows versions, fields and classifications, never data.
-    const catalog = await t.http.get('/v1/catalog').set('authorization', consumer.auth()).expect(200);
+    const catalog = await t.http
+      .get('/v1/catalog')
+      .set('authorization', await consumer.auth())
+      .expect(200);
     const entry = catalog.body.items.find((s: { id: string }) => s.id === sourceId);
     expect(entry.versions).toHaveLength(2);
     expect(entry.versions[1].fields).toContainEqual({ name: 'colour', type: 'string', required: false, classification: 'public' });
     expect(JSON.stringify(catalog.body)).not.toContain('旺财');
 
     // Revocation ends the grant; only approved grants count afterwards.
-    await t.http.post(`/v1/grants/${grantId}/revoke`).set('authorization', dept.auth()).send({}).expect(200);
-    const after = await t.http.get(`/v1/grants/${grantId}`).set('authorization', consumer.auth()).expect(200);
+    await t.http
+      .post(`/v1/grants/${grantId}/revoke`)
+      .set('authorization', await dept.auth())
+      .send({})
+      .expect(200);
+    const after = await t.http
+      .get(`/v1/grants/${grantId}`)
+      .set('authorization', await consumer.auth())
+      .expect(200);
     expect(after.body.state).toBe('revoked');
     expect(after.body.decisions.map((d: { decision: string }) => d.decision)).toEqual(['approved', 'revoked']);
 
@@ -176,7 +211,7 @@ describe('registry', () => {
     const id = `household-${Date.now().toString(36)}`;
     const res = await t.http
       .post('/v1/sources')
-      .set('authorization', dept.auth())
+      .set('authorization', await dept.auth())
       .send({ id, title: '户籍', schema: householdSchema, subjectKey: 'idNumber', classification, mode: 'replica' })
       .expect(201);
     // jsonb keeps its own key order, so compare the sets of fields.
@@ -204,14 +239,22 @@ describe('registry', () => {
     });
 
     it('a consumer registering a source: 403 ROLE_FORBIDDEN', async () => {
-      const res = await t.http.post('/v1/sources').set('authorization', consumer.auth()).send(source()).expect(403);
+      const res = await t.http
+        .post('/v1/sources')
+        .set('authorization', await consumer.auth())
+        .send(source())
+        .expect(403);
       expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
       expect(res.body.code).toBe('ROLE_FORBIDDEN');
     });
 
     it('a schema with a remote $ref: 400 SCHEMA_INVALID', async () => {
       const schema = { ...petSchema, properties: { ...petSchema.properties, chip: { $ref: 'https://evil.example/chip.json' } } };
-      const res = await t.http.post('/v1/sources').set('authorization', dept.auth()).send(source({ schema })).expect(400);
+      const res = await t.http
+        .post('/v1/sources')
+        .set('authorization', await dept.auth())
+        .send(source({ schema }))
+        .expect(400);
       expect(res.body.code).toBe('SCHEMA_INVALID');
       expect(res.body.detail).toMatch(/\$ref/);
     });
@@ -220,10 +263,14 @@ describe('registry', () => {
       // RE2 runs ^(a+)+$ in linear time; the source registers, and the pattern works on ingest.
       const schema = { ...petSchema, properties: { ...petSchema.properties, name: { type: 'string', pattern: '^(a+)+$' } } };
       const id = `evil-${Date.now().toString(36)}`;
-      await t.http.post('/v1/sources').set('authorization', dept.auth()).send(source({ id, schema })).expect(201);
+      await t.http
+        .post('/v1/sources')
+        .set('authorization', await dept.auth())
+        .send(source({ id, schema }))
+        .expect(201);
       const res = await t.http
         .put(`/v1/sources/${id}/records`)
-        .set('authorization', dept.auth())
+        .set('authorization', await dept.auth())
         .send({ records: [{ idNumber: '11010519491231002X', name: `${'a'.repeat(30000)}!`, species: 'dog' }] })
         .expect(200);
       expect(res.body).toMatchObject({ stored: 0, rejected: [{ index: 0 }] });
@@ -235,14 +282,18 @@ describe('registry', () => {
 
     it('a pattern RE2 cannot run (backreference): 400 SCHEMA_INVALID', async () => {
       const schema = { ...petSchema, properties: { ...petSchema.properties, name: { type: 'string', pattern: '^(a)\\1$' } } };
-      const res = await t.http.post('/v1/sources').set('authorization', dept.auth()).send(source({ schema })).expect(400);
+      const res = await t.http
+        .post('/v1/sources')
+        .set('authorization', await dept.auth())
+        .send(source({ schema }))
+        .expect(400);
       expect(res.body.code).toBe('SCHEMA_INVALID');
     });
 
     it('a 10 MB body: 413 PAYLOAD_TOO_LARGE', async () => {
       const res = await t.http
         .post('/v1/sources')
-        .set('authorization', dept.auth())
+        .set('authorization', await dept.auth())
         .set('content-type', 'application/json')
         .send(JSON.stringify(source({ title: 'x'.repeat(10 * 1024 * 1024) })))
         .expect(413);
@@ -252,7 +303,7 @@ describe('registry', () => {
     it('a classification that misses a field: 400 VALIDATION_FAILED', async () => {
       const res = await t.http
         .post('/v1/sources')
-        .set('authorization', dept.auth())
+        .set('authorization', await dept.auth())
         .send(source({ classification: { idNumber: 'sensitive' } }))
         .expect(400);
       expect(res.body.code).toBe('VALIDATION_FAILED');
@@ -262,21 +313,25 @@ describe('registry', () => {
     it('a department pushing records to another department’s source: 403 NOT_OWNER', async () => {
       const res = await t.http
         .put(`/v1/sources/${sourceId}/records`)
-        .set('authorization', otherDept.auth())
+        .set('authorization', await otherDept.auth())
         .send({ records: [{ idNumber: '11010519491231002X', name: '冒名', species: 'dog' }] })
         .expect(403);
       expect(res.body.code).toBe('NOT_OWNER');
     });
 
     it('a malformed record batch: 400 VALIDATION_FAILED', async () => {
-      const res = await t.http.put(`/v1/sources/${sourceId}/records`).set('authorization', dept.auth()).send({ records: 'nope' }).expect(400);
+      const res = await t.http
+        .put(`/v1/sources/${sourceId}/records`)
+        .set('authorization', await dept.auth())
+        .send({ records: 'nope' })
+        .expect(400);
       expect(res.body.code).toBe('VALIDATION_FAILED');
     });
 
     it('an unknown source: 404 SOURCE_NOT_FOUND', async () => {
       const res = await t.http
         .put('/v1/sources/no-such-source/records')
-        .set('authorization', dept.auth())
+        .set('authorization', await dept.auth())
         .send({ records: [{}] })
         .expect(404);
       expect(res.body.code).toBe('SOURCE_NOT_FOUND');
@@ -285,7 +340,7 @@ describe('registry', () => {
     it('a grant for a field the source does not have: 400 VALIDATION_FAILED', async () => {
       const res = await t.http
         .post('/v1/grants')
-        .set('authorization', consumer.auth())
+        .set('authorization', await consumer.auth())
         .send({ source: sourceId, fields: ['salary'], purposes: [matter], validUntil: new Date(Date.now() + 86400_000).toISOString(), reason: 'r' })
         .expect(400);
       expect(res.body.code).toBe('VALIDATION_FAILED');
@@ -294,7 +349,7 @@ describe('registry', () => {
     it('a member registered twice: 409 ALREADY_EXISTS', async () => {
       const res = await t.http
         .post('/v1/members')
-        .set('authorization', admin.auth())
+        .set('authorization', await admin.auth())
         .send({
           id: dept.id,
           name: 'again',
@@ -310,7 +365,7 @@ describe('registry', () => {
     it('a department registering a member: 403 ROLE_FORBIDDEN', async () => {
       const res = await t.http
         .post('/v1/members')
-        .set('authorization', dept.auth())
+        .set('authorization', await dept.auth())
         .send({ id: 'zj.sneaky', name: 'x', kind: 'admin', jwks: { keys: [{ kty: 'EC' }] } })
         .expect(403);
       expect(res.body.code).toBe('ROLE_FORBIDDEN');

@@ -11,7 +11,13 @@ jest.setTimeout(120_000);
 
 describe('property transfer propagates to the utilities', () => {
   let world: TransferWorld;
-  const getCase = async (id: string) => (await world.city.gateway.http.get(`/v1/cases/${id}`).set('authorization', world.city.hall.auth()).expect(200)).body;
+  const getCase = async (id: string) =>
+    (
+      await world.city.gateway.http
+        .get(`/v1/cases/${id}`)
+        .set('authorization', await world.city.hall.auth())
+        .expect(200)
+    ).body;
   const sandboxRequests = async (kind: string) =>
     ((await fetch(`${world.sandboxUrl}/v1/utilities/${kind}/requests`).then((r) => r.json())) as { requests: unknown }).requests as Array<{
       requestId: string;
@@ -31,7 +37,7 @@ describe('property transfer propagates to the utilities', () => {
     const { city } = world;
     const opened = await city.gateway.http
       .post('/v1/cases')
-      .set('authorization', city.hall.auth())
+      .set('authorization', await city.hall.auth())
       .send(
         transferCaseBody(world, {
           unit: 'UNIT-refused',
@@ -42,7 +48,10 @@ describe('property transfer propagates to the utilities', () => {
       )
       .expect(201);
     const id = opened.body.id;
-    const refused = await city.gateway.http.post(`/v1/cases/${id}/complete`).set('authorization', city.hall.auth()).expect(400);
+    const refused = await city.gateway.http
+      .post(`/v1/cases/${id}/complete`)
+      .set('authorization', await city.hall.auth())
+      .expect(400);
     expect(refused.headers['content-type']).toMatch(/application\/problem\+json/);
     expect(refused.body.code).toBe('VALIDATION_FAILED');
     expect(refused.body.detail).toContain('utilityAccounts.gas');
@@ -50,20 +59,20 @@ describe('property transfer propagates to the utilities', () => {
 
     const wrong = await city.gateway.http
       .put(`/v1/cases/${id}/materials/property-certificate`)
-      .set('authorization', city.hall.auth())
+      .set('authorization', await city.hall.auth())
       .set('content-type', 'application/pdf')
       .send(Buffer.from('a forgery'))
       .expect(400);
     expect(wrong.body.code).toBe('MATERIAL_HASH_MISMATCH');
     const text = await city.gateway.http
       .put(`/v1/cases/${id}/materials/property-certificate`)
-      .set('authorization', city.hall.auth())
+      .set('authorization', await city.hall.auth())
       .set('content-type', 'text/plain')
       .send('the real one');
     expect(text.status).toBe(415);
     await city.gateway.http
       .put(`/v1/cases/${id}/materials/undeclared`)
-      .set('authorization', city.hall.auth())
+      .set('authorization', await city.hall.auth())
       .set('content-type', 'application/pdf')
       .send(Buffer.from('x'))
       .expect(404);
@@ -78,10 +87,16 @@ describe('property transfer propagates to the utilities', () => {
     const buyer = city.people[1];
     const { caseId, accounts } = await openTransferCase(world, 'story');
 
-    const completed = await city.gateway.http.post(`/v1/cases/${caseId}/complete`).set('authorization', city.hall.auth()).expect(200);
+    const completed = await city.gateway.http
+      .post(`/v1/cases/${caseId}/complete`)
+      .set('authorization', await city.hall.auth())
+      .expect(200);
     expect(completed.body.state).toBe('completed');
     expect(completed.body.transfers.map((t: { utility: string }) => t.utility).sort()).toEqual([...UTILITIES].sort());
-    const again = await city.gateway.http.post(`/v1/cases/${caseId}/complete`).set('authorization', city.hall.auth()).expect(200);
+    const again = await city.gateway.http
+      .post(`/v1/cases/${caseId}/complete`)
+      .set('authorization', await city.hall.auth())
+      .expect(200);
     expect(again.body.transfers.map((t: { requestId: string }) => t.requestId).sort()).toEqual(
       completed.body.transfers.map((t: { requestId: string }) => t.requestId).sort(),
     );
@@ -123,7 +138,10 @@ describe('property transfer propagates to the utilities', () => {
 
   it('puts on the topic what the utility needs and no more, keyed by the property unit', async () => {
     const { caseId } = await openTransferCase(world, 'wire', 'UNIT-wire-1');
-    await world.city.gateway.http.post(`/v1/cases/${caseId}/complete`).set('authorization', world.city.hall.auth()).expect(200);
+    await world.city.gateway.http
+      .post(`/v1/cases/${caseId}/complete`)
+      .set('authorization', await world.city.hall.auth())
+      .expect(200);
     const messaging = new KafkaMessaging(world.config.kafka);
     const seen: Array<{ key: string; event: ReturnType<typeof fromKafkaMessage> }> = [];
     try {
@@ -177,13 +195,16 @@ describe('property transfer propagates to the utilities', () => {
 
   it('re-sends a request under the same id: the inbox answers it without applying it again', async () => {
     const { caseId, accounts } = await openTransferCase(world, 'resend');
-    const completed = await world.city.gateway.http.post(`/v1/cases/${caseId}/complete`).set('authorization', world.city.hall.auth()).expect(200);
+    const completed = await world.city.gateway.http
+      .post(`/v1/cases/${caseId}/complete`)
+      .set('authorization', await world.city.hall.auth())
+      .expect(200);
     await eventually('first delivery', async () => ((await getCase(caseId)).progress.completed === 3 ? true : undefined));
     const gas = completed.body.transfers.find((t: { utility: string }) => t.utility === 'gas');
 
     const resent = await world.city.gateway.http
       .post(`/v1/cases/${caseId}/transfers/${gas.requestId}/resend`)
-      .set('authorization', world.city.hall.auth())
+      .set('authorization', await world.city.hall.auth())
       .expect(200);
     expect(resent.body.transfers.find((t: { requestId: string }) => t.requestId === gas.requestId).state).toBe('pending');
     await eventually('the resent request completed again', async () => {
@@ -195,7 +216,7 @@ describe('property transfer propagates to the utilities', () => {
     expect((await sandboxRequests('gas')).filter((r) => r.accountNumber === accounts.gas)).toEqual([expect.objectContaining({ calls: 1 })]);
     await world.city.gateway.http
       .post(`/v1/cases/${caseId}/transfers/00000000-0000-4000-8000-000000000000/resend`)
-      .set('authorization', world.city.hall.auth())
+      .set('authorization', await world.city.hall.auth())
       .expect(404);
   });
 
@@ -203,14 +224,14 @@ describe('property transfer propagates to the utilities', () => {
     const { city } = world;
     await city.registry.http
       .post('/v1/matters')
-      .set('authorization', city.admin.auth())
+      .set('authorization', await city.admin.auth())
       .send({ ...SUBSISTENCE_ALLOWANCE, evidence: ['household'] })
       .expect(201);
     const applicant = city.people[2];
     const decision = Buffer.from('%PDF-1.7 低保审批决定书');
     const opened = await city.gateway.http
       .post('/v1/cases')
-      .set('authorization', city.hall.auth())
+      .set('authorization', await city.hall.auth())
       .send({
         matter: SUBSISTENCE_ALLOWANCE.code,
         parties: [{ idNumber: applicant.idNumber, name: applicant.name, role: 'applicant' }],
@@ -221,11 +242,14 @@ describe('property transfer propagates to the utilities', () => {
     const id = opened.body.id;
     await city.gateway.http
       .put(`/v1/cases/${id}/materials/allowance-decision`)
-      .set('authorization', city.hall.auth())
+      .set('authorization', await city.hall.auth())
       .set('content-type', 'application/pdf')
       .send(decision)
       .expect(200);
-    const completed = await city.gateway.http.post(`/v1/cases/${id}/complete`).set('authorization', city.hall.auth()).expect(200);
+    const completed = await city.gateway.http
+      .post(`/v1/cases/${id}/complete`)
+      .set('authorization', await city.hall.auth())
+      .expect(200);
     expect(completed.body.transfers.map((t: { utility: string; request: string }) => `${t.utility}/${t.request}`).sort()).toEqual([
       'electricity/discount',
       'water/discount',
@@ -247,15 +271,18 @@ describe('property transfer propagates to the utilities', () => {
     const { city } = world;
     await city.registry.http
       .post('/v1/matters')
-      .set('authorization', city.admin.auth())
+      .set('authorization', await city.admin.auth())
       .send({ code: 'heating-transfer', title: '供热过户', evidence: [], materials: [], onComplete: [{ notify: 'heating', holderRole: 'buyer' }] })
       .expect(201);
     const opened = await city.gateway.http
       .post('/v1/cases')
-      .set('authorization', city.hall.auth())
+      .set('authorization', await city.hall.auth())
       .send(transferCaseBody(world, { matter: 'heating-transfer', unit: 'UNIT-heat', address: '演示市 9 号', accounts: { heating: 'H-1' } }))
       .expect(201);
-    await city.gateway.http.post(`/v1/cases/${opened.body.id}/complete`).set('authorization', city.hall.auth()).expect(200);
+    await city.gateway.http
+      .post(`/v1/cases/${opened.body.id}/complete`)
+      .set('authorization', await city.hall.auth())
+      .expect(200);
     const published = await eventually('published to a utility with no bridge', async () => {
       const c = await getCase(opened.body.id);
       return c.transfers[0].state === 'published' ? c : undefined;
@@ -286,7 +313,10 @@ describe('property transfer propagates to the utilities', () => {
     const { caseId, accounts } = await openTransferCase(world, 'tampered');
     // Someone alters the stored bytes after the upload: the hash in the request is the declared one.
     await world.city.db.ownerQuery(`UPDATE case_material SET bytes = $2 WHERE case_id = $1`, [caseId, Buffer.from('%PDF-1.7 altered')]);
-    const completed = await world.city.gateway.http.post(`/v1/cases/${caseId}/complete`).set('authorization', world.city.hall.auth()).expect(200);
+    const completed = await world.city.gateway.http
+      .post(`/v1/cases/${caseId}/complete`)
+      .set('authorization', await world.city.hall.auth())
+      .expect(200);
     const ids = completed.body.transfers.map((t: { requestId: string }) => t.requestId);
     const letters = await eventually('three dead letters', async () => {
       const found = await rows(`SELECT reason, dead_lettered_by FROM dead_letter WHERE reason LIKE 'MATERIAL_HASH_MISMATCH%' AND message_key = $1`, [
@@ -325,7 +355,10 @@ describe('property transfer propagates to the utilities', () => {
     expect(letters[1].reason).toBe('status for unknown request 00000000-0000-4000-8000-00000000abcd of water');
     // The consumer carries on: a transfer completes afterwards.
     const { caseId } = await openTransferCase(world, 'after-bad-status');
-    await world.city.gateway.http.post(`/v1/cases/${caseId}/complete`).set('authorization', world.city.hall.auth()).expect(200);
+    await world.city.gateway.http
+      .post(`/v1/cases/${caseId}/complete`)
+      .set('authorization', await world.city.hall.auth())
+      .expect(200);
     await eventually('3 of 3 after the bad statuses', async () => ((await getCase(caseId)).progress.completed === 3 ? true : undefined));
   });
 });

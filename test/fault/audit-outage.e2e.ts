@@ -22,7 +22,7 @@ describe('an audit database outage', () => {
     const person = city.people.find((p) => p.spouseIdNumber)!;
     const opened = await gateway.http
       .post('/v1/cases')
-      .set('authorization', city.hall.auth())
+      .set('authorization', await city.hall.auth())
       .send({ matter: MATTER, parties: [{ idNumber: person.idNumber, name: person.name, role: 'buyer' }], materials: [] })
       .expect(201);
     body = { source: 'marriage', subject: { idNumber: person.idNumber }, purpose: MATTER, caseId: opened.body.id };
@@ -34,11 +34,18 @@ describe('an audit database outage', () => {
   });
 
   it('fails closed while the database is unreachable and recovers by itself', async () => {
-    await gateway.http.post('/v1/lookups').set('authorization', city.hall.auth()).send(body).expect(200);
+    await gateway.http
+      .post('/v1/lookups')
+      .set('authorization', await city.hall.auth())
+      .send(body)
+      .expect(200);
 
     await proxy.cut();
     expect(await proxy.accepts()).toBe(false); // the fault happened: connections are refused
-    const refused = await gateway.http.post('/v1/lookups').set('authorization', city.hall.auth()).send(body);
+    const refused = await gateway.http
+      .post('/v1/lookups')
+      .set('authorization', await city.hall.auth())
+      .send(body);
     expect(refused.status).toBe(503);
     expect(refused.body.code).toBe('AUDIT_UNAVAILABLE');
     expect(refused.body).not.toHaveProperty('data');
@@ -51,7 +58,12 @@ describe('an audit database outage', () => {
     // The pool reconnects on its own; give it a few tries rather than a fixed sleep.
     let status = 0;
     for (let attempt = 0; attempt < 20 && status !== 200; attempt += 1) {
-      status = (await gateway.http.post('/v1/lookups').set('authorization', city.hall.auth()).send(body)).status;
+      status = (
+        await gateway.http
+          .post('/v1/lookups')
+          .set('authorization', await city.hall.auth())
+          .send(body)
+      ).status;
       if (status !== 200) await new Promise((r) => setTimeout(r, 250));
     }
     expect(status).toBe(200);

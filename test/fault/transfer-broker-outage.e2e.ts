@@ -46,7 +46,7 @@ describe('transfers survive a broker outage', () => {
   async function openCase(label: string): Promise<string> {
     const opened = await world.city.gateway.http
       .post('/v1/cases')
-      .set('authorization', hall())
+      .set('authorization', await hall())
       .send(transferCaseBody(world, { matter: MATTER, unit: `UNIT-${label}`, address: `演示市 ${label} 号`, accounts: { water: `W-${label}` } }))
       .expect(201);
     return opened.body.id;
@@ -60,7 +60,12 @@ describe('transfers survive a broker outage', () => {
     const ids: string[] = [];
     for (let i = 0; i < caseIds.length; i += PARALLEL) {
       const done = await Promise.all(
-        caseIds.slice(i, i + PARALLEL).map((id) => world.city.gateway.http.post(`/v1/cases/${id}/complete`).set('authorization', hall()).expect(200)),
+        caseIds.slice(i, i + PARALLEL).map(async (id) =>
+          world.city.gateway.http
+            .post(`/v1/cases/${id}/complete`)
+            .set('authorization', await hall())
+            .expect(200),
+        ),
       );
       for (const d of done) {
         expect(d.body.transfers).toHaveLength(1);
@@ -75,7 +80,7 @@ describe('transfers survive a broker outage', () => {
     world = await buildTransferWorld({ people: 20, bridges: ['water'], env: { KAFKA_BROKERS: broker.address } });
     await world.city.registry.http
       .post('/v1/matters')
-      .set('authorization', world.city.admin.auth())
+      .set('authorization', await world.city.admin.auth())
       .send({ code: MATTER, title: '供水过户（故障测试）', evidence: [], materials: [], onComplete: [{ notify: 'water', holderRole: 'buyer' }] })
       .expect(201);
   }, 180_000);
@@ -242,7 +247,12 @@ describe('transfers survive a broker outage', () => {
 
     // And the clerk sees it: every case shows its water transfer completed.
     for (const id of caseIds) {
-      const c = (await world.city.gateway.http.get(`/v1/cases/${id}`).set('authorization', hall()).expect(200)).body;
+      const c = (
+        await world.city.gateway.http
+          .get(`/v1/cases/${id}`)
+          .set('authorization', await hall())
+          .expect(200)
+      ).body;
       expect(c.progress.summary).toBe('1 of 1 completed');
       expect(c.transfers[0]).toMatchObject({ utility: 'water', state: 'completed', followUp: false });
     }

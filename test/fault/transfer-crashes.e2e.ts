@@ -12,7 +12,7 @@ import { buildTransferWorld, eventually, transferCaseBody, type TransferWorld } 
 async function registerWaterMatter(world: TransferWorld, code: string): Promise<void> {
   await world.city.registry.http
     .post('/v1/matters')
-    .set('authorization', world.city.admin.auth())
+    .set('authorization', await world.city.admin.auth())
     .send({ code, title: '过户（仅供水）', evidence: [], materials: [], onComplete: [{ notify: 'water', holderRole: 'buyer' }] })
     .expect(201);
 }
@@ -22,10 +22,13 @@ async function completeCase(world: TransferWorld, matter: string, unit: string, 
   const { city } = world;
   const opened = await city.gateway.http
     .post('/v1/cases')
-    .set('authorization', city.hall.auth())
+    .set('authorization', await city.hall.auth())
     .send(transferCaseBody(world, { matter, unit, address: `演示市 ${unit}`, accounts: { water: account }, buyer }))
     .expect(201);
-  await city.gateway.http.post(`/v1/cases/${opened.body.id}/complete`).set('authorization', city.hall.auth()).expect(200);
+  await city.gateway.http
+    .post(`/v1/cases/${opened.body.id}/complete`)
+    .set('authorization', await city.hall.auth())
+    .expect(200);
   return opened.body.id;
 }
 

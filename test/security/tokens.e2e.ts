@@ -54,23 +54,23 @@ describe('token attacks on the registry', () => {
   });
 
   it('an expired token', async () => {
-    const token = mintToken({ issuer: admin.id, kid: admin.kid, privateKey: admin.privateKey, subject: 'x', now: () => Date.now() - 3600_000 });
+    const token = await mintToken({ issuer: admin.id, kid: admin.kid, privateKey: admin.privateKey, subject: 'x', now: () => Date.now() - 3600_000 });
     expect(await attempt(`Bearer ${token}`)).toBe('TOKEN_EXPIRED');
   });
 
   it('a token for another audience', async () => {
-    const token = mintToken({ issuer: admin.id, kid: admin.kid, privateKey: admin.privateKey, subject: 'x', audience: 'other-system' });
+    const token = await mintToken({ issuer: admin.id, kid: admin.kid, privateKey: admin.privateKey, subject: 'x', audience: 'other-system' });
     expect(await attempt(`Bearer ${token}`)).toBe('TOKEN_INVALID');
   });
 
   it('an unknown kid', async () => {
-    const token = mintToken({ issuer: admin.id, kid: 'not-registered', privateKey: admin.privateKey, subject: 'x' });
+    const token = await mintToken({ issuer: admin.id, kid: 'not-registered', privateKey: admin.privateKey, subject: 'x' });
     expect(await attempt(`Bearer ${token}`)).toBe('TOKEN_INVALID');
   });
 
   it('a key the issuer never registered (forged admin)', async () => {
     const forger = memberWithKey('datarun.admin', 'admin', keyPair(), 'admin');
-    expect(await attempt(forger.auth())).toBe('TOKEN_INVALID');
+    expect(await attempt(await forger.auth())).toBe('TOKEN_INVALID');
   });
 
   it('no token, and a non-bearer scheme', async () => {
@@ -83,11 +83,21 @@ describe('token attacks on the registry', () => {
     try {
       const dept = await registerMember(t, admin, 'department', 'zj.test.busy');
       memberCount += 1;
-      for (let i = 0; i < 3; i += 1) await limited.http.get('/v1/catalog').set('authorization', dept.auth()).expect(200);
-      const res = await limited.http.get('/v1/catalog').set('authorization', dept.auth()).expect(429);
+      for (let i = 0; i < 3; i += 1)
+        await limited.http
+          .get('/v1/catalog')
+          .set('authorization', await dept.auth())
+          .expect(200);
+      const res = await limited.http
+        .get('/v1/catalog')
+        .set('authorization', await dept.auth())
+        .expect(429);
       expect(res.body.code).toBe('RATE_LIMITED');
       expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-      await limited.http.get('/v1/catalog').set('authorization', admin.auth()).expect(200);
+      await limited.http
+        .get('/v1/catalog')
+        .set('authorization', await admin.auth())
+        .expect(200);
     } finally {
       await limited.close();
     }
@@ -96,7 +106,7 @@ describe('token attacks on the registry', () => {
   it('a replaced key stops working at once; the new one works', async () => {
     const dept = await registerMember(t, admin, 'department', 'zj.test.rotating');
     memberCount += 1;
-    const oldToken = dept.auth();
+    const oldToken = await dept.auth();
     await t.http.get('/v1/catalog').set('authorization', oldToken).expect(200);
     const next = keyPair();
     await t.http
@@ -107,6 +117,9 @@ describe('token attacks on the registry', () => {
     const refused = await t.http.get('/v1/catalog').set('authorization', oldToken).expect(401);
     expect(refused.body.code).toBe('TOKEN_INVALID');
     const rotated = memberWithKey(dept.id, 'department', next, 'k2');
-    await t.http.get('/v1/catalog').set('authorization', rotated.auth()).expect(200);
+    await t.http
+      .get('/v1/catalog')
+      .set('authorization', await rotated.auth())
+      .expect(200);
   });
 });

@@ -47,14 +47,22 @@ export async function buildCity(people = 300, env: Record<string, string> = {}):
   for (const [source, dept] of Object.entries(departments)) {
     await registry.http
       .post('/v1/sources')
-      .set('authorization', dept.auth())
+      .set('authorization', await dept.auth())
       .send({ id: source, title: source, schema: schemaOf(source), subjectKey: 'idNumber', classification: CLASSIFICATION[source], mode: 'replica' })
       .expect(201);
     const records = [...streams[source as keyof typeof streams]];
-    const pushed = await registry.http.put(`/v1/sources/${source}/records`).set('authorization', dept.auth()).send({ records }).expect(200);
+    const pushed = await registry.http
+      .put(`/v1/sources/${source}/records`)
+      .set('authorization', await dept.auth())
+      .send({ records })
+      .expect(200);
     if (pushed.body.rejected.length > 0) throw new Error(`synthetic ${source} records rejected: ${JSON.stringify(pushed.body.rejected[0])}`);
   }
-  await registry.http.post('/v1/matters').set('authorization', admin.auth()).send(PROPERTY_TRANSFER).expect(201);
+  await registry.http
+    .post('/v1/matters')
+    .set('authorization', await admin.auth())
+    .send(PROPERTY_TRANSFER)
+    .expect(201);
 
   const grants: Record<string, string> = {};
   const read = {
@@ -65,7 +73,7 @@ export async function buildCity(people = 300, env: Record<string, string> = {}):
   for (const [source, dept] of Object.entries(departments)) {
     const res = await registry.http
       .post('/v1/grants')
-      .set('authorization', hall.auth())
+      .set('authorization', await hall.auth())
       .send({
         source,
         fields: read[source as keyof typeof read],
@@ -75,7 +83,11 @@ export async function buildCity(people = 300, env: Record<string, string> = {}):
         reason: '一窗受理不动产转移登记',
       })
       .expect(201);
-    await registry.http.post(`/v1/grants/${res.body.id}/approve`).set('authorization', dept.auth()).send({}).expect(200);
+    await registry.http
+      .post(`/v1/grants/${res.body.id}/approve`)
+      .set('authorization', await dept.auth())
+      .send({})
+      .expect(200);
     grants[source] = res.body.id;
   }
 

@@ -13,9 +13,9 @@ export interface TestMember {
   readonly privateKey: KeyObject;
   readonly kid: string;
   /** A fresh token; `sub` is the acting person (default a clerk number). */
-  token(subject?: string): string;
+  token(subject?: string): Promise<string>;
   /** `Authorization` header value. */
-  auth(subject?: string): string;
+  auth(subject?: string): Promise<string>;
 }
 
 export function keyPair(): { privateKey: KeyObject; publicKey: KeyObject } {
@@ -24,7 +24,7 @@ export function keyPair(): { privateKey: KeyObject; publicKey: KeyObject } {
 
 export function memberWithKey(id: string, kind: string, pair = keyPair(), kid = `${id}-k1`): TestMember {
   const token = (subject = 'clerk-0001') => mintToken({ issuer: id, kid, privateKey: pair.privateKey, subject });
-  return { id, kind, privateKey: pair.privateKey, kid, token, auth: (s) => `Bearer ${token(s)}` };
+  return { id, kind, privateKey: pair.privateKey, kid, token, auth: async (s) => `Bearer ${await token(s)}` };
 }
 
 /** An administrator key pair whose public half is written where the config can point at it. */
@@ -43,7 +43,7 @@ export async function registerMember(t: TestApp, admin: TestMember, kind: string
   const member = memberWithKey(id, kind, pair);
   await t.http
     .post('/v1/members')
-    .set('authorization', admin.auth('admin-1'))
+    .set('authorization', await admin.auth('admin-1'))
     .send({ id, name: `测试 ${kind}`, kind, jwks: { keys: [publicJwkOf(pair.publicKey, member.kid)] } })
     .expect(201);
   return member;

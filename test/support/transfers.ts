@@ -122,13 +122,13 @@ export async function openTransferCase(
   const accounts = { water: `W-${label}`, electricity: `E-${label}`, gas: `G-${label}` };
   const opened = await city.gateway.http
     .post('/v1/cases')
-    .set('authorization', city.hall.auth())
+    .set('authorization', await city.hall.auth())
     .send(transferCaseBody(world, { unit, accounts, materials: [{ type: 'property-certificate', sha256: sha256(certificate) }] }))
     .expect(201);
   const caseId: string = opened.body.id;
   await city.gateway.http
     .put(`/v1/cases/${caseId}/materials/property-certificate`)
-    .set('authorization', city.hall.auth())
+    .set('authorization', await city.hall.auth())
     .set('content-type', 'application/pdf')
     .send(certificate)
     .expect(200);

@@ -35,7 +35,7 @@ describe('generateKeyPairFiles', () => {
     const files = await generateKeyPairFiles(dir, 'rsa-member', 'r1', 'rsa');
     expect(files.jwks.keys[0]).toMatchObject({ kty: 'RSA', kid: 'r1', alg: 'RS256' });
     const directory = new InMemoryKeyDirectory([{ memberId: 'zj.x', kind: 'department', keys: jwksToKeyObjects(files.jwks) }]);
-    const token = mintToken({ issuer: 'zj.x', kid: 'r1', privateKey: await readFile(files.privateKeyPath, 'utf8'), subject: 'system' });
+    const token = await mintToken({ issuer: 'zj.x', kid: 'r1', privateKey: await readFile(files.privateKeyPath, 'utf8'), subject: 'system' });
     expect(await new TokenVerifier(directory).verify(`Bearer ${token}`)).toEqual({ memberId: 'zj.x', role: 'department', actor: 'system' });
   });
 

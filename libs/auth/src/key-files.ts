@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { publicJwkOf, type Jwks } from './jwks.js';
-import { signingAlgorithmOf } from './mint-token.js';
+import { signingAlgorithmOf } from './jws-algorithm.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 

@@ -1,5 +1,6 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import jwt from 'jsonwebtoken';
+import { SignJWT } from 'jose';
+import { signingAlgorithmOf } from './jws-algorithm.js';
 import { DATARUN_AUDIENCE } from './token-verifier.js';
 
 export interface MintTokenInput {
@@ -19,25 +20,25 @@ export interface MintTokenInput {
   now?: () => number;
 }
 
-/** Signs a datarun call token: RS256 for an RSA key, ES256 for an EC P-256 key. */
-export function mintToken(input: MintTokenInput): string {
+/**
+ * Signs a datarun call token: RS256 for an RSA key, ES256 for an EC P-256 key. Asynchronous
+ * because jose signs through WebCrypto, which has no synchronous form.
+ */
+export async function mintToken(input: MintTokenInput): Promise<string> {
   const key = typeof input.privateKey === 'string' ? parsePrivateKey(input.privateKey) : input.privateKey;
   if (key.type !== 'private') throw new Error('mintToken: a private key is required');
-  const algorithm = signingAlgorithmOf(key);
+  const alg = signingAlgorithmOf(key);
   const lifetimeSec = input.lifetimeSec ?? 300;
   if (!Number.isInteger(lifetimeSec) || lifetimeSec <= 0) throw new Error('mintToken: lifetimeSec must be a positive integer');
   const iat = Math.floor((input.now ?? Date.now)() / 1000);
-  return jwt.sign({ iss: input.issuer, sub: input.subject, aud: input.audience ?? DATARUN_AUDIENCE, iat, exp: iat + lifetimeSec }, key, {
-    algorithm,
-    keyid: input.kid,
-  });
-}
-
-/** The one JWS algorithm datarun accepts for a key: RS256 (RSA) or ES256 (EC P-256). */
-export function signingAlgorithmOf(key: KeyObject): 'RS256' | 'ES256' {
-  if (key.asymmetricKeyType === 'rsa') return 'RS256';
-  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'ES256';
-  throw new Error(`unsupported key: ${key.asymmetricKeyType ?? key.type} (datarun accepts RSA or EC P-256)`);
+  return new SignJWT()
+    .setProtectedHeader({ alg, kid: input.kid, typ: 'JWT' })
+    .setIssuer(input.issuer)
+    .setSubject(input.subject)
+    .setAudience(input.audience ?? DATARUN_AUDIENCE)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + lifetimeSec)
+    .sign(key);
 }
 
 function parsePrivateKey(pem: string): KeyObject {

@@ -33,7 +33,7 @@ describe('record signatures (detached JWS, RFC 7515 Appendix F)', () => {
     ['ES256', ec.privateKey, 'ec1'],
     ['RS256', rsa.privateKey, 'rsa1'],
   ])('%s: a body signed with a registered key verifies, and names the member', async (alg, key, kid) => {
-    const signature = signRecordBody(body, key, kid);
+    const signature = await signRecordBody(body, key, kid);
     expect(signature).toMatch(/^[A-Za-z0-9_-]+\.\.[A-Za-z0-9_-]+$/);
     expect(JSON.parse(Buffer.from(signature.split('.')[0], 'base64url').toString())).toEqual({ alg, kid });
     const result = await check(signature);
@@ -42,7 +42,7 @@ describe('record signatures (detached JWS, RFC 7515 Appendix F)', () => {
 
   it('accepts a PEM private key and a string body (the same bytes)', async () => {
     const pem = ec.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    expect((await check(signRecordBody(body.toString('utf8'), pem, 'ec1'))).ok).toBe(true);
+    expect((await check(await signRecordBody(body.toString('utf8'), pem, 'ec1'))).ok).toBe(true);
   });
 
   it.each([
@@ -62,7 +62,7 @@ describe('record signatures (detached JWS, RFC 7515 Appendix F)', () => {
   });
 
   it('refuses a body changed by one byte after signing (even insignificant JSON whitespace)', async () => {
-    const signature = signRecordBody(body, ec.privateKey, 'ec1');
+    const signature = await signRecordBody(body, ec.privateKey, 'ec1');
     const spaced = Buffer.from(JSON.stringify(JSON.parse(body.toString()), null, 1));
     for (const changed of [Buffer.from(body.toString().replace('张三', '李四')), spaced]) {
       const result = await check(signature, changed);
@@ -71,14 +71,14 @@ describe('record signatures (detached JWS, RFC 7515 Appendix F)', () => {
   });
 
   it("refuses another member's key, whether it names its own kid or the member's", async () => {
-    const ownKid = await check(signRecordBody(body, stranger.privateKey, 'other1'));
+    const ownKid = await check(await signRecordBody(body, stranger.privateKey, 'other1'));
     expect(!ownKid.ok && ownKid.reason).toBe('kid "other1" is not a registered key of "zj.test.gongan"');
-    const borrowedKid = await check(signRecordBody(body, stranger.privateKey, 'ec1'));
+    const borrowedKid = await check(await signRecordBody(body, stranger.privateKey, 'ec1'));
     expect(!borrowedKid.ok && borrowedKid.reason).toMatch(/signature does not verify with key "ec1"/);
   });
 
   it('refuses a ce_source that is not a member', async () => {
-    const result = await check(signRecordBody(body, ec.privateKey, 'ec1'), body, 'zj.nobody');
+    const result = await check(await signRecordBody(body, ec.privateKey, 'ec1'), body, 'zj.nobody');
     expect(!result.ok && result.reason).toBe('ce_source "zj.nobody" is not a registered member');
   });
 
@@ -101,13 +101,36 @@ describe('record signatures (detached JWS, RFC 7515 Appendix F)', () => {
     expect(der.ok).toBe(false);
   });
 
-  it('refuses to sign with a public key', () => {
-    expect(() => signRecordBody(body, ec.publicKey, 'ec1')).toThrow(/private key is required/);
+  it('refuses to sign with a public key', async () => {
+    await expect(signRecordBody(body, ec.publicKey, 'ec1')).rejects.toThrow(/private key is required/);
+  });
+
+  it('ignores a key embedded in the header (jwk, jku, x5c): only the registered key counts', async () => {
+    const embedded = { jwk: { ...stranger.publicKey.export({ format: 'jwk' }), kid: 'ec1' }, jku: 'https://attacker.example/jwks.json', x5c: ['YXR0YWNrZXI='] };
+    const forged = await check(forge({ alg: 'ES256', kid: 'ec1', ...embedded }, stranger.privateKey, 'ieee-p1363'));
+    expect(!forged.ok && forged.reason).toMatch(/signature does not verify with key "ec1"/);
+    // The same members on a body the department really signed change nothing.
+    expect((await check(forge({ alg: 'ES256', kid: 'ec1', ...embedded }, ec.privateKey, 'ieee-p1363'))).ok).toBe(true);
+  });
+
+  it('refuses a signature by an RSA key below 2048 bits even when the directory holds one', async () => {
+    const weak = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const holding = new InMemoryKeyDirectory([{ memberId: DEPT, kind: 'department', keys: new Map([['weak', weak.publicKey]]) }]);
+    const result = await verifyRecordSignature(body, forge({ alg: 'RS256', kid: 'weak' }, weak.privateKey), DEPT, holding);
+    expect(!result.ok && result.reason).toBe('alg RS256 does not fit key "weak" of "zj.test.gongan"');
+  });
+
+  it('refuses a signature made for an unencoded payload (RFC 7797), even by the registered key', async () => {
+    // What a b64:false signature covers: the raw body bytes after the header, not their base64url.
+    const header = b64({ alg: 'ES256', kid: 'ec1', b64: false, crit: ['b64'] });
+    const raw = sign('sha256', Buffer.concat([Buffer.from(`${header}.`), body]), { key: ec.privateKey, dsaEncoding: 'ieee-p1363' });
+    const result = await check(`${header}..${raw.toString('base64url')}`);
+    expect(!result.ok && result.reason).toMatch(/crit and b64 header parameters are not supported/);
   });
 
   it('builds a record message: CloudEvent in binary mode, keyed by subject, signed over the exact value', async () => {
     const record = { idNumber: '110101199003074514', name: '张三' };
-    const message = signedRecordMessage({ member: DEPT, kid: 'ec1', privateKey: ec.privateKey, subject: record.idNumber, record, id: 'evt-1' });
+    const message = await signedRecordMessage({ member: DEPT, kid: 'ec1', privateKey: ec.privateKey, subject: record.idNumber, record, id: 'evt-1' });
     expect(message.key).toBe(record.idNumber);
     const headers = message.headers as Record<string, string>;
     expect(headers).toMatchObject({ ce_source: DEPT, ce_type: RECORD_EVENT_TYPE, ce_id: 'evt-1', ce_specversion: '1.0' });

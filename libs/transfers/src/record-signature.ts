@@ -1,5 +1,6 @@
-import { createPrivateKey, type KeyObject, sign, verify } from 'node:crypto';
-import { decodeJoseJson, type KeyDirectory, type MemberKeys, signingAlgorithmOf } from '@datarun/auth';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { algorithmForKey, type KeyDirectory, type MemberKeys, signingAlgorithmOf } from '@datarun/auth';
+import { decodeProtectedHeader, FlattenedSign, flattenedVerify, type ProtectedHeaderParameters } from 'jose';
 import { cloudEvent, toKafkaMessage } from '@datarun/messaging';
 import type { Message } from 'kafkajs';
 
@@ -7,31 +8,27 @@ import type { Message } from 'kafkajs';
  * Who may publish records (DECISIONS.md): `ce_source` alone can be spoofed by anyone who can write
  * to a topic, so a department's record event carries a detached JWS over its body (RFC 7515
  * Appendix F: `<b64url protected header>..<b64url signature>`, the payload left out because it is
- * the message value itself) made with one of the member's registered keys. node:crypto does both
- * algorithms (ES256 with the JWS ieee-p1363 signature encoding, RS256 as PKCS#1 v1.5); the JWS
- * framing around them is three lines, not worth a dependency.
+ * the message value itself) made with one of the member's registered keys. jose signs and verifies
+ * the JWS (a flattened JWS whose payload we leave out, and supply again to verify); we keep the
+ * rules on top: the key comes from the registry by `ce_source` and `kid`, never from the header,
+ * its type fixes the algorithm, and `crit`/`b64` are refused.
  */
 export const RECORD_SIGNATURE_HEADER = 'datarun-signature';
 
 /** The `ce_type` of a record a department publishes on `datarun.records.<source>.v1`. */
 export const RECORD_EVENT_TYPE = 'datarun.records.published.v1';
 
-type Alg = 'RS256' | 'ES256';
-/** The algorithm comes from the registered key's type, never from the header alone (as for tokens). */
-const ALG_FOR_KEY_TYPE: Readonly<Record<string, Alg>> = { rsa: 'RS256', ec: 'ES256' };
+/** The header value: `<protected>..<signature>`, the compact form with the payload left out. */
 const DETACHED_JWS = /^([A-Za-z0-9_-]+)\.\.([A-Za-z0-9_-]+)$/;
 /** An RS256 signature of a 4096-bit key is 683 characters; anything far longer is not ours. */
 const MAX_SIGNATURE_LENGTH = 4096;
-const ES256_SIGNATURE_BYTES = 64;
 
 /** Signs the exact bytes of a body: the value of the `datarun-signature` header. */
-export function signRecordBody(body: Buffer | string, privateKey: KeyObject | string, kid: string): string {
+export async function signRecordBody(body: Buffer | string, privateKey: KeyObject | string, kid: string): Promise<string> {
   const key = typeof privateKey === 'string' ? createPrivateKey(privateKey) : privateKey;
   if (key.type !== 'private') throw new Error('signRecordBody: a private key is required');
-  const alg = signingAlgorithmOf(key);
-  const header = Buffer.from(JSON.stringify({ alg, kid })).toString('base64url');
-  const signature = sign('sha256', signingInput(header, toBytes(body)), alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key);
-  return `${header}..${signature.toString('base64url')}`;
+  const jws = await new FlattenedSign(toBytes(body)).setProtectedHeader({ alg: signingAlgorithmOf(key), kid }).sign(key);
+  return `${jws.protected}..${jws.signature}`;
 }
 
 export type SignatureCheck = { readonly ok: true; readonly member: MemberKeys; readonly kid: string } | { readonly ok: false; readonly reason: string };
@@ -48,28 +45,28 @@ export async function verifyRecordSignature(body: Buffer, signature: string | un
   }
   const parts = signature.length <= MAX_SIGNATURE_LENGTH ? DETACHED_JWS.exec(signature) : null;
   if (!parts) return refuse(`${RECORD_SIGNATURE_HEADER} is not a detached JWS (<b64url protected header>..<b64url signature>, RFC 7515 Appendix F)`);
-  const header = decodeJoseJson(parts[1]);
+  const header = protectedHeaderOf(parts[1]);
   if (!header) return refuse(`${RECORD_SIGNATURE_HEADER}: the protected header is not a JSON object`);
   const { alg, kid } = header;
   if (alg !== 'RS256' && alg !== 'ES256') return refuse(`${RECORD_SIGNATURE_HEADER}: alg must be RS256 or ES256`);
   if (typeof kid !== 'string' || kid === '') return refuse(`${RECORD_SIGNATURE_HEADER}: the protected header names no kid`);
   // RFC 7515 §4.1.11: an extension we do not understand makes the JWS invalid; `b64` (RFC 7797,
-  // unencoded payloads) would change what the signature covers.
+  // unencoded payloads) would change what the signature covers. jose accepts `crit: ["b64"]` by
+  // default, so the refusal is ours.
   if (header.crit !== undefined || header.b64 !== undefined) return refuse(`${RECORD_SIGNATURE_HEADER}: crit and b64 header parameters are not supported`);
 
   const member = await directory.find(memberId);
   if (!member) return refuse(`ce_source ${quoted(memberId)} is not a registered member`);
   const key = member.keys.get(kid);
   if (!key) return refuse(`kid ${quoted(kid)} is not a registered key of ${quoted(memberId)}`);
-  if (ALG_FOR_KEY_TYPE[key.asymmetricKeyType ?? ''] !== alg) return refuse(`alg ${alg} does not fit key ${quoted(kid)} of ${quoted(memberId)}`);
+  if (algorithmForKey(key) !== alg) return refuse(`alg ${alg} does not fit key ${quoted(kid)} of ${quoted(memberId)}`);
 
-  const bytes = Buffer.from(parts[2], 'base64url');
-  const input = signingInput(parts[1], body);
-  const valid =
-    alg === 'ES256'
-      ? bytes.length === ES256_SIGNATURE_BYTES && verify('sha256', input, { key, dsaEncoding: 'ieee-p1363' }, bytes)
-      : verify('sha256', input, key, bytes);
-  if (!valid) return refuse(`the signature does not verify with key ${quoted(kid)} of ${quoted(memberId)}: the body was altered or signed with another key`);
+  try {
+    // RFC 7515 Appendix F: the detached payload is put back, base64url-encoded, to verify.
+    await flattenedVerify({ protected: parts[1], payload: body.toString('base64url'), signature: parts[2] }, key, { algorithms: [alg] });
+  } catch {
+    return refuse(`the signature does not verify with key ${quoted(kid)} of ${quoted(memberId)}: the body was altered or signed with another key`);
+  }
   return { ok: true, member, kid };
 }
 
@@ -89,17 +86,21 @@ export interface RecordToPublish {
  * A department's record as a Kafka message for `datarun.records.<source>.v1`: CloudEvents binary
  * mode, keyed by subject, signed over the exact bytes of the value.
  */
-export function signedRecordMessage(input: RecordToPublish): Message {
+export async function signedRecordMessage(input: RecordToPublish): Promise<Message> {
   const event = cloudEvent({ type: RECORD_EVENT_TYPE, source: input.member, data: input.record, id: input.id });
   const message = toKafkaMessage(event, input.subject);
   const body = message.value; // toKafkaMessage serialises the data once: these are the bytes sent
   if (typeof body !== 'string') throw new Error('signedRecordMessage: the record is not JSON');
-  return { ...message, headers: { ...message.headers, [RECORD_SIGNATURE_HEADER]: signRecordBody(body, input.privateKey, input.kid) } };
+  return { ...message, headers: { ...message.headers, [RECORD_SIGNATURE_HEADER]: await signRecordBody(body, input.privateKey, input.kid) } };
 }
 
-/** RFC 7515 §5.1: ASCII(BASE64URL(header) || '.' || BASE64URL(payload)). */
-function signingInput(encodedHeader: string, body: Buffer): Buffer {
-  return Buffer.from(`${encodedHeader}.${body.toString('base64url')}`, 'ascii');
+/** The protected header as jose decodes it, or undefined when it is not a base64url JSON object. */
+function protectedHeaderOf(encoded: string): ProtectedHeaderParameters | undefined {
+  try {
+    return decodeProtectedHeader({ protected: encoded });
+  } catch {
+    return undefined;
+  }
 }
 
 function toBytes(body: Buffer | string): Buffer {
