@@ -2,6 +2,11 @@
 // publicKey}`. The signature is ES256 as in JWS (RFC 7518 §3.4: ECDSA P-256 over SHA-256, the
 // signature as the 64-byte IEEE P1363 concatenation r || s), base64url without padding, over the
 // RFC 8785 canonical JSON of the checkpoint without `signature` and `publicKey`.
+//
+// Not a JWS: the signature covers the canonical bytes themselves, with no protected header, so that
+// anyone can check it with plain ECDSA. jose signs only a JWS signing input
+// (BASE64URL(header) '.' BASE64URL(payload)); using it would change the public format, so this stays
+// on node:crypto.
 
 import { createPublicKey, sign, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
 
