@@ -1,15 +1,17 @@
 // `npm run bench` (test/bench/run.sh builds, brings the infrastructure up on database
 // datarun_bench and runs this from dist): apps if they are not answering, a synthetic population
 // through the registry's ingest, a pool of cases, then every phase of issue 7 from separate load
-// processes. Writes test/bench/results/<time>.json and prints a markdown table. A missed target
-// never fails the run; a harness failure does (exit 1).
+// processes. Writes test/bench/results/<time>.json and prints a markdown table; with --record also
+// docs/performance/results.json, the committed figures docs/performance.md is generated from
+// (`npm run docs`). A missed target never fails the run; a harness failure does (exit 1).
 //
 //   node dist/test/bench/bench.js [--people 100000] [--cases 2000] [--duration 20] [--warmup 3]
 //        [--concurrency 16,64] [--audit-records 1000000] [--skip-audit]
-//        [--transfer-rate 20] [--drain-rows 50000] [--transfers-only]
+//        [--transfer-rate 20] [--drain-rows 50000] [--transfers-only] [--record [--note <text>]]
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, release, totalmem } from 'node:os';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { mintToken } from '@datarun/auth';
@@ -42,6 +44,7 @@ import {
   UTILITY_KINDS,
 } from './harness.js';
 import type { AuditBenchResult } from './audit-verify.bench.js';
+import { RECORDED_RESULTS_PATH, recordedResultsOf } from './record.js';
 
 requireSupportedNode('bench');
 
@@ -64,9 +67,30 @@ const { values: args } = parseArgs({
     'drain-rows': { type: 'string', default: '50000' },
     // Only the transfer phases (and no audit phase): for working on propagation and the relay.
     'transfers-only': { type: 'boolean', default: false },
+    // Also write the committed summary (docs/performance/results.json) that `npm run docs` renders.
+    record: { type: 'boolean', default: false },
+    note: { type: 'string', default: '' },
+    help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
 });
+if (args.help) {
+  console.log(`usage: npm run bench -- [options]      (test/bench/run.sh: infrastructure, database datarun_bench, build, then this)
+  --people N          synthetic people loaded through the registry's ingest (default 100000, at most 1000000)
+  --cases N           cases opened for the lookup phases, one married buyer each (default 2000)
+  --duration S        measured seconds of each load phase (default 20)
+  --warmup S          warm-up seconds before each load phase (default 3)
+  --concurrency L     comma-separated connection counts of the lookup and baseline phases (default 16,64)
+  --audit-records N   audit events appended and verified in isolation (default 1000000)
+  --skip-audit        leave out the audit append and verification phase
+  --transfer-rate R   completions a second in the propagation phase (default 20)
+  --drain-rows N      outbox rows the relay drains in the drain phase (default 50000)
+  --transfers-only    only the transfer phases (propagation and relay drain)
+  --record            also write ${RECORDED_RESULTS_PATH} (committed; npm run docs renders it)
+  --note TEXT         with --record: the load conditions to keep with the figures
+Results of every run: test/bench/results/<time>.json (git-ignored). A missed target never fails the run.`);
+  process.exit(0);
+}
 const people = Number(args.people);
 const caseCount = Number(args.cases);
 const durationSeconds = Number(args.duration);
@@ -88,6 +112,7 @@ for (const [name, v] of Object.entries({
 
 const log = (line: string) => console.log(`bench: ${line}`);
 const started = new Date();
+const loadAverageAtStart = loadavg().map((l) => Math.round(l * 100) / 100);
 const config = loadConfig({ ...process.env, SANDBOX_PEOPLE: String(people) });
 const dbName = new URL(config.database.ownerUrl).pathname.slice(1);
 if (!/_bench$/.test(dbName) && !process.env.BENCH_ALLOW_ANY_DATABASE) {
@@ -239,11 +264,12 @@ try {
 
   const gatewayUrl = `http://127.0.0.1:${config.ports.gateway}`;
   const hallKey = readFileSync(`${config.localDir}/keys/${HALL}.key.pem`, 'utf8');
-  const token = () => mintToken({ issuer: HALL, kid: HALL, privateKey: hallKey, subject: 'bench-clerk', lifetimeSec: 600 });
+  // mintToken is asynchronous (jose signs with WebCrypto): awaited at every use.
+  const token = async (): Promise<string> => mintToken({ issuer: HALL, kid: HALL, privateKey: hallKey, subject: 'bench-clerk', lifetimeSec: 600 });
 
   const t0 = performance.now();
   const buyers = pickBuyers(people, config.sandbox.seed, caseCount);
-  const cases = await openCases(gatewayUrl, token(), buyers);
+  const cases = await openCases(gatewayUrl, await token(), buyers);
   const { rows: seen } = await db.query('SELECT count(*)::int AS n FROM service_case WHERE id = ANY($1::uuid[])', [cases.map((c) => c.caseId)]);
   if (Number(seen[0].n) !== cases.length) {
     throw new Error(
@@ -299,8 +325,8 @@ try {
   if (!args['transfers-only']) {
     // 2. Lookups at each concurrency, audited one row per request.
     for (const c of concurrencies) {
-      const r = await phase(`lookups c=${c}`, () =>
-        auditedPhase('lookups', { gatewayUrl, token: token(), cases, db, connections: c, ...load, hooks: watch(`lookups c=${c}`) }),
+      const r = await phase(`lookups c=${c}`, async () =>
+        auditedPhase('lookups', { gatewayUrl, token: await token(), cases, db, connections: c, ...load, hooks: watch(`lookups c=${c}`) }),
       );
       if (r) phases.lookups.push(r);
     }
@@ -331,19 +357,19 @@ try {
       if (r) phases.bareHttp.push(r);
     }
     // 4. Verifications and evidence bundles at concurrency 16.
-    phases.verifications = await phase('verifications c=16', () =>
-      auditedPhase('verifications', { gatewayUrl, token: token(), cases, db, connections: 16, ...load, hooks: watch('verifications c=16') }),
+    phases.verifications = await phase('verifications c=16', async () =>
+      auditedPhase('verifications', { gatewayUrl, token: await token(), cases, db, connections: 16, ...load, hooks: watch('verifications c=16') }),
     );
-    phases.bundles = await phase('evidence bundles c=16', () =>
-      auditedPhase('evidence-bundles', { gatewayUrl, token: token(), cases, db, connections: 16, ...load, hooks: watch('evidence bundles c=16') }),
+    phases.bundles = await phase('evidence bundles c=16', async () =>
+      auditedPhase('evidence-bundles', { gatewayUrl, token: await token(), cases, db, connections: 16, ...load, hooks: watch('evidence bundles c=16') }),
     );
     if (gatewayPid) footprint.gatewayAfterRun = memoryOf(gatewayPid);
   }
   // 5. Transfers: completion -> outbox -> relay -> Kafka -> three bridges -> statuses -> case.
   const warmCount = Math.max(1, Math.ceil(transferRate * warmupSeconds));
   const pairs = pickBuyers(people, config.sandbox.seed, Math.max(2, (Math.ceil(transferRate * durationSeconds) + warmCount) * 2));
-  const allTransferCases = await phase('transfer cases', () =>
-    openTransferCases(gatewayUrl, token(), pairs, Math.ceil(transferRate * durationSeconds) + warmCount, started.getTime().toString(36)),
+  const allTransferCases = await phase('transfer cases', async () =>
+    openTransferCases(gatewayUrl, await token(), pairs, Math.ceil(transferRate * durationSeconds) + warmCount, started.getTime().toString(36)),
   );
   if (allTransferCases) {
     // The earlier phases left PostgreSQL with dirty pages to write (their audit rows): write them
@@ -351,10 +377,10 @@ try {
     await db.query('CHECKPOINT');
     const warm = allTransferCases.slice(0, warmCount);
     const transferCases = allTransferCases.slice(warmCount);
-    await phase(`propagation warm-up (${warmCount} cases)`, () =>
+    await phase(`propagation warm-up (${warmCount} cases)`, async () =>
       propagationPhase({
         gatewayUrl,
-        token: token(),
+        token: await token(),
         sandboxUrl: `http://127.0.0.1:${config.ports.sandbox}`,
         db,
         cases: warm,
@@ -362,10 +388,10 @@ try {
         timeoutSeconds: 60,
       }),
     );
-    propagation = await phase(`propagation at ${transferRate} completions/s`, () =>
+    propagation = await phase(`propagation at ${transferRate} completions/s`, async () =>
       propagationPhase({
         gatewayUrl,
-        token: token(),
+        token: await token(),
         sandboxUrl: `http://127.0.0.1:${config.ports.sandbox}`,
         db,
         cases: transferCases,
@@ -421,7 +447,20 @@ const result = {
   finishedAt: new Date().toISOString(),
   machine: { cores: cpus().length, model: cpus()[0]?.model, memoryGiB: round(totalmem() / 2 ** 30, 1), kernel: release() },
   versions: { node: process.version, postgres: pgVersion, kafka: kafkaJar?.replace(/^kafka_2\.13-|\.jar$/g, '') ?? 'unknown' },
-  parameters: { people, cases: caseCount, warmupSeconds, durationSeconds, concurrencies, auditRecords, database: dbName },
+  parameters: {
+    people,
+    cases: caseCount,
+    warmupSeconds,
+    durationSeconds,
+    concurrencies,
+    auditRecords,
+    transferRate,
+    drainRows,
+    skipAudit: args['skip-audit'],
+    transfersOnly: args['transfers-only'],
+    database: dbName,
+  },
+  conditions: { loadAverageAtStart, loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100) },
   setup,
   phases,
   ratios,
@@ -435,6 +474,11 @@ mkdirSync('test/bench/results', { recursive: true });
 const file = `test/bench/results/${started.toISOString().replace(/[:.]/g, '-')}.json`;
 writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
 console.log(`\n${table()}\nbench: results in ${file}${errors.length ? `; ${errors.length} harness failure(s)` : ''}`);
+if (args.record) {
+  mkdirSync(dirname(RECORDED_RESULTS_PATH), { recursive: true });
+  writeFileSync(RECORDED_RESULTS_PATH, `${JSON.stringify(recordedResultsOf(result, args.note), null, 2)}\n`);
+  console.log(`bench: recorded in ${RECORDED_RESULTS_PATH}; run npm run docs to render docs/performance.md`);
+}
 process.exit(errors.length ? 1 : 0);
 
 function round(n: number, digits = 0): number {
@@ -461,7 +505,7 @@ function table(): string {
     `| lookup ÷ raw pg select, c=${l64?.connections ?? 64} | ≥ 0.35 | ${fmt(r64?.lookupOverPgSelect, 3)} | ${yes(r64?.lookupOverPgSelect == null ? undefined : r64.lookupOverPgSelect >= 0.35)} |`,
     `| completion → all three utilities applied, p99 (${fmt(propagation?.cases)} cases at ${transferRate}/s) | ≤ 1 s | ${propagation ? `${fmt(propagation.toCaseMs.p99)} ms (p50 ${fmt(propagation.toCaseMs.p50)} ms; each utility applied: p50 ${fmt(propagation.toUtilityMs.p50)}, p99 ${fmt(propagation.toUtilityMs.p99)} ms${propagation.unfinished ? `; ${propagation.unfinished} unfinished` : ''})` : '—'} | ${yes(propagation ? propagation.unfinished === 0 && propagation.toCaseMs.p99 <= 1000 : undefined)} |`,
     `| relay drain (${fmt(relayDrain?.rows)} outbox rows) | ≥ 5,000 events/s | ${relayDrain ? `${fmt(relayDrain.eventsPerSecond)} events/s (${fmt(relayDrain.seconds, 1)} s${relayDrain.left ? `; ${relayDrain.left} left` : ''})` : '—'} | ${yes(relayDrain ? relayDrain.left === 0 && relayDrain.eventsPerSecond >= 5000 : undefined)} |`,
-    `| audit verification (≥ ${fmt(a?.report.checked ?? auditRecords)} records) | ≥ 500,000 records/s (DECISIONS floor 200,000) | ${fmt(a?.verifyPerSecond)} records/s | ${yes(a ? a.verifyPerSecond >= 500_000 : undefined)}${a && a.verifyPerSecond < 500_000 && a.verifyPerSecond >= 200_000 ? ' (floor met)' : ''} |`,
+    `| audit verification (≥ ${fmt(a?.report.checked ?? auditRecords)} records) | ≥ 500,000 records/s (floor 200,000) | ${fmt(a?.verifyPerSecond)} records/s | ${yes(a ? a.verifyPerSecond >= 500_000 : undefined)}${a && a.verifyPerSecond < 500_000 && a.verifyPerSecond >= 200_000 ? ' (floor met)' : ''} |`,
     '',
     '| phase | conc. | requests/s | p50 ms | p99 ms | p99.9 ms | errors | audit rows / expected |',
     '|---|---|---|---|---|---|---|---|',

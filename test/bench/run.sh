@@ -5,6 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/require-node.sh
+# --help: the options, without infrastructure (and without a build when one is there).
+for arg in "$@"; do
+  if [[ "$arg" == --help || "$arg" == -h ]]; then
+    [[ -f dist/test/bench/bench.js ]] || npx nest build gateway >/dev/null
+    exec node dist/test/bench/bench.js --help
+  fi
+done
 export DATARUN_DB_NAME="${DATARUN_DB_NAME:-datarun_bench}"
 # up.sh rewrites .local/infra.env for the database it was given; keep the bench's settings to
 # this run and put back what `npm start`/`npm test` wrote before.
