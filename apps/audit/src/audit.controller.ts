@@ -18,11 +18,12 @@ import {
 import { type Caller, requireRole } from '@datarun/auth';
 import { CurrentCaller } from '@datarun/auth-guard';
 import type { DatarunConfig } from '@datarun/config';
-import { ApiProblems, DATARUN_CONFIG } from '@datarun/platform';
+import { ApiAnswer, ApiAnswers, ApiProblems, DATARUN_CONFIG } from '@datarun/platform';
 import { Problem } from '@datarun/problems';
 import { Controller, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post, Query, StreamableFile } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiQuery, ApiTags, ApiOperation } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
+import { ACCESS_LOG, ANOMALY_REPORT, AUDIT_EVENT_EXPORT, AUDIT_EVENT_PAGE, INCLUSION_PROOF, SIGNED_CHECKPOINT, VERIFY_REPORT } from './answers.js';
 
 const FILTERS = ['subject', 'member', 'actor', 'source', 'caseId', 'decision', 'from', 'to'] as const;
 const CSV_COLUMNS: Array<keyof AuditItem> = [
@@ -66,7 +67,11 @@ export class AuditController {
   @ApiQuery({ name: 'cursor', required: false, description: 'the `next` of the previous page' })
   @ApiQuery({ name: 'limit', required: false, description: '1..1000, default 100' })
   @ApiQuery({ name: 'format', required: false, enum: ['json', 'ndjson', 'csv'], description: 'ndjson or csv: the whole result as a download' })
-  @ApiOkResponse({ description: '{items: [{id, seq, at, member, actor, action, source, caseId, purpose, fields, decision, reason}], next}, newest first' })
+  @ApiAnswers(200, 'Matching audit events, newest first: a page (json) or the whole result as a download (ndjson, csv)', {
+    'application/json': AUDIT_EVENT_PAGE,
+    'application/x-ndjson': AUDIT_EVENT_EXPORT,
+    'text/csv': AUDIT_EVENT_EXPORT,
+  })
   @ApiProblems([400, 'VALIDATION_FAILED, ID_NUMBER_INVALID'], [403, 'ROLE_FORBIDDEN (auditors only)'])
   async events(@CurrentCaller() caller: Caller, @Query() query: Record<string, string>): Promise<{ items: AuditItem[]; next?: string } | StreamableFile> {
     requireRole(caller, 'auditor');
@@ -85,11 +90,12 @@ export class AuditController {
 
   @Get('audit/events/:id/proof')
   @ApiOperation({ operationId: 'proveAuditEvent', summary: 'Prove an audit event is in the signed log' })
-  @ApiOkResponse({
-    description:
-      '{seq, leafIndex, canonical, leafHash, treeSize, proof, checkpoint}: an RFC 6962 inclusion proof of the event in the tree the latest signed checkpoint covers',
-  })
-  @ApiProblems([403, 'ROLE_FORBIDDEN (auditors only)'], [404, 'NOT_FOUND'], [409, 'STATE_CONFLICT (the event is newer than the latest checkpoint)'])
+  @ApiAnswer(200, 'An RFC 6962 inclusion proof of the event in the tree the latest signed checkpoint covers', INCLUSION_PROOF)
+  @ApiProblems(
+    [403, 'ROLE_FORBIDDEN (auditors only)'],
+    [404, 'NOT_FOUND (no such event, or no checkpoint yet)'],
+    [409, 'STATE_CONFLICT (the event is newer than the latest checkpoint)'],
+  )
   async proof(
     @CurrentCaller() caller: Caller,
     @Param('id', new ParseUUIDPipe({ exceptionFactory: () => new Problem('NOT_FOUND', 'no such audit event') })) id: string,
@@ -102,8 +108,12 @@ export class AuditController {
   @ApiOperation({ operationId: 'verifyAuditLog', summary: 'Verify the audit chain over a range' })
   @ApiQuery({ name: 'from', required: false, description: 'first sequence number (default 1: the whole log, with Merkle roots)' })
   @ApiQuery({ name: 'to', required: false, description: 'last sequence number' })
-  @ApiOkResponse({ description: '{ok, checked, firstBadSeq?, reason?, lastSeq, checkpointsVerified}' })
-  @ApiProblems([403, 'ROLE_FORBIDDEN (auditors only)'], [503, 'SERVICE_UNAVAILABLE (no audit public key configured)'])
+  @ApiAnswer(200, 'Whether the chain, its Merkle roots and its checkpoints verify over the range, and where the first bad record is', VERIFY_REPORT)
+  @ApiProblems(
+    [400, 'VALIDATION_FAILED (from or to is not a sequence number)'],
+    [403, 'ROLE_FORBIDDEN (auditors and admins)'],
+    [503, 'SERVICE_UNAVAILABLE (no audit public key configured)'],
+  )
   async verify(@CurrentCaller() caller: Caller, @Query('from') from?: string, @Query('to') to?: string): Promise<VerifyReport> {
     requireRole(caller, 'auditor', 'admin');
     if (!this.keys.trusted)
@@ -119,10 +129,7 @@ export class AuditController {
 
   @Get('audit/checkpoints/latest')
   @ApiOperation({ operationId: 'getLatestCheckpoint', summary: 'Get the newest signed checkpoint' })
-  @ApiOkResponse({
-    description:
-      '{seq, chainHash, rootHash, signedAt, alg, kid, signature, publicKey}: rootHash is the RFC 6962 Merkle tree head over records 1..seq; the signature covers the RFC 8785 canonical JSON of the object without signature and publicKey',
-  })
+  @ApiAnswer(200, 'The newest signed checkpoint of the audit log', SIGNED_CHECKPOINT)
   @ApiProblems([404, 'NOT_FOUND (no checkpoint yet)'])
   latest(): Promise<SignedCheckpoint> {
     return this.checkpoints.latest();
@@ -131,7 +138,7 @@ export class AuditController {
   @Post('audit/checkpoints')
   @ApiOperation({ operationId: 'signCheckpoint', summary: 'Sign a checkpoint now' })
   @HttpCode(201)
-  @ApiCreatedResponse({ description: 'the checkpoint of the current head (the existing one when the head has not moved)' })
+  @ApiAnswer(201, 'The checkpoint of the current head (the existing one when the head has not moved)', SIGNED_CHECKPOINT)
   @ApiProblems([403, 'ROLE_FORBIDDEN (admins only)'], [409, 'STATE_CONFLICT (empty log)'], [503, 'SERVICE_UNAVAILABLE (no signing key)'])
   sign(@CurrentCaller() caller: Caller): Promise<SignedCheckpoint> {
     requireRole(caller, 'admin');
@@ -142,7 +149,7 @@ export class AuditController {
   @ApiOperation({ operationId: 'getAnomalyReport', summary: 'Report audit anomalies' })
   @ApiQuery({ name: 'from', required: false, description: 'ISO 8601, default 24 hours ago' })
   @ApiQuery({ name: 'to', required: false, description: 'ISO 8601, default now' })
-  @ApiOkResponse({ description: '{from, to, findings: [{kind, member, actor?, subject?, count, first, last, auditIds}]}' })
+  @ApiAnswer(200, 'Lookups of subjects with no open case, off-hours bursts, one subject read by many actors, denial spikes', ANOMALY_REPORT)
   @ApiProblems([400, 'VALIDATION_FAILED'], [403, 'ROLE_FORBIDDEN (auditors only)'])
   async anomalies(
     @CurrentCaller() caller: Caller,
@@ -159,10 +166,8 @@ export class AuditController {
 
   @Get('me/access-log')
   @ApiOperation({ operationId: 'getMyAccessLog', summary: 'Who read my records' })
-  @ApiOkResponse({
-    description: '{items: [{at, organisation {id, name}, source {id, title}, matter {code, title}, caseId, fields}]}: who read my records, never the clerk',
-  })
-  @ApiProblems([403, 'ROLE_FORBIDDEN (citizen tokens only)'])
+  @ApiAnswer(200, 'Who read my records, newest first; never the clerk', ACCESS_LOG)
+  @ApiProblems([400, 'ID_NUMBER_INVALID (the token subject is not an ID number)'], [403, 'ROLE_FORBIDDEN (citizen tokens only)'])
   async accessLog(@CurrentCaller() caller: Caller): Promise<{ items: Awaited<ReturnType<AuditQueries['accessLogOf']>> }> {
     requireRole(caller, 'citizen');
     return { items: await this.queries.accessLogOf(caller.actor) };

@@ -9,10 +9,11 @@ import {
   type MaterialUpload,
   type OpenCaseCommand,
 } from '@datarun/cases';
-import { ApiProblems, JsonBody } from '@datarun/platform';
+import { ApiAnswer, ApiProblems, CHANGE_NOT_AUDITED, JsonBody } from '@datarun/platform';
 import { Problem } from '@datarun/problems';
 import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Put } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiConsumes, ApiCreatedResponse, ApiOkResponse, ApiTags, ApiOperation } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CASE, MATERIAL_UPLOAD } from './answers.js';
 import { OPEN_CASE } from './bodies.js';
 
 const caseId = new ParseUUIDPipe({ exceptionFactory: () => new Problem('CASE_NOT_FOUND', 'no such case') });
@@ -31,16 +32,21 @@ export class CasesController {
   @ApiOperation({ operationId: 'openCase', summary: 'Open a case' })
   @HttpCode(201)
   @ApiBody({ schema: OPEN_CASE })
-  @ApiCreatedResponse({ description: 'the open case' })
-  @ApiProblems([400, 'VALIDATION_FAILED, ID_NUMBER_INVALID'], [403, 'ROLE_FORBIDDEN (consumers only)'], [404, 'MATTER_NOT_FOUND'])
+  @ApiAnswer(201, 'The open case', CASE)
+  @ApiProblems(
+    [400, 'VALIDATION_FAILED (also: a material type the matter does not collect), ID_NUMBER_INVALID'],
+    [403, 'ROLE_FORBIDDEN (consumers only)'],
+    [404, 'MATTER_NOT_FOUND'],
+    CHANGE_NOT_AUDITED,
+  )
   open(@CurrentCaller() caller: Caller, @Body(new JsonBody(OPEN_CASE)) body: OpenCaseCommand): Promise<CaseView> {
     return this.cases.open(caller, body);
   }
 
   @Get(':id')
   @ApiOperation({ operationId: 'getCase', summary: 'Get a case' })
-  @ApiOkResponse({ description: 'the case with its parties, materials and transfers' })
-  @ApiProblems([404, 'CASE_NOT_FOUND (also for another member’s case)'])
+  @ApiAnswer(200, 'The case with its parties, materials and utility requests', CASE)
+  @ApiProblems([403, 'ROLE_FORBIDDEN (consumers only)'], [404, 'CASE_NOT_FOUND (also for another member’s case)'])
   get(@CurrentCaller() caller: Caller, @Param('id', caseId) id: string): Promise<CaseView> {
     return this.cases.get(caller, id);
   }
@@ -48,8 +54,8 @@ export class CasesController {
   @Post(':id/withdraw')
   @ApiOperation({ operationId: 'withdrawCase', summary: 'Withdraw a case' })
   @HttpCode(200)
-  @ApiOkResponse({ description: 'the withdrawn case' })
-  @ApiProblems([403, 'ROLE_FORBIDDEN'], [404, 'CASE_NOT_FOUND'], [409, 'STATE_CONFLICT (not open)'])
+  @ApiAnswer(200, 'The withdrawn case', CASE)
+  @ApiProblems([403, 'ROLE_FORBIDDEN'], [404, 'CASE_NOT_FOUND'], [409, 'STATE_CONFLICT (not open)'], CHANGE_NOT_AUDITED)
   withdraw(@CurrentCaller() caller: Caller, @Param('id', caseId) id: string): Promise<CaseView> {
     return this.cases.withdraw(caller, id);
   }
@@ -57,12 +63,13 @@ export class CasesController {
   @Post(':id/complete')
   @ApiOperation({ operationId: 'completeCase', summary: 'Complete a case' })
   @HttpCode(200)
-  @ApiOkResponse({ description: 'the completed case with one pending request per utility the matter notifies (idempotent)' })
+  @ApiAnswer(200, 'The completed case with one pending request per utility the matter notifies (idempotent)', CASE)
   @ApiProblems(
     [400, 'VALIDATION_FAILED (an account number, the property or a routed material is missing)'],
     [403, 'ROLE_FORBIDDEN'],
     [404, 'CASE_NOT_FOUND'],
     [409, 'STATE_CONFLICT (withdrawn)'],
+    CHANGE_NOT_AUDITED,
   )
   complete(@CurrentCaller() caller: Caller, @Param('id', caseId) id: string): Promise<CaseView> {
     return this.cases.complete(caller, id);
@@ -71,8 +78,8 @@ export class CasesController {
   @Post(':id/transfers/:requestId/resend')
   @ApiOperation({ operationId: 'resendTransfer', summary: 'Send a utility request again' })
   @HttpCode(200)
-  @ApiOkResponse({ description: 'the case; the request is pending again under the same request id' })
-  @ApiProblems([403, 'ROLE_FORBIDDEN'], [404, 'CASE_NOT_FOUND, TRANSFER_NOT_FOUND'])
+  @ApiAnswer(200, 'The case; the request is pending again under the same request id', CASE)
+  @ApiProblems([403, 'ROLE_FORBIDDEN'], [404, 'CASE_NOT_FOUND, TRANSFER_NOT_FOUND'], CHANGE_NOT_AUDITED)
   resend(@CurrentCaller() caller: Caller, @Param('id', caseId) id: string, @Param('requestId', requestId) request: string): Promise<CaseView> {
     return this.cases.resend(caller, id, request);
   }
@@ -85,7 +92,7 @@ export class CasesController {
     description: `the material's bytes (at most ${MAX_MATERIAL_BYTES} bytes); their SHA-256 must be the one declared when the case was opened`,
     schema: { type: 'string', format: 'binary' },
   })
-  @ApiOkResponse({ description: '{type, sha256, size, contentType, uploadedAt}' })
+  @ApiAnswer(200, 'The stored material', MATERIAL_UPLOAD)
   @ApiProblems(
     [400, 'MATERIAL_HASH_MISMATCH, VALIDATION_FAILED (empty)'],
     [403, 'ROLE_FORBIDDEN'],
@@ -93,6 +100,7 @@ export class CasesController {
     [409, 'STATE_CONFLICT (case not open)'],
     [413, 'PAYLOAD_TOO_LARGE'],
     [415, 'UNSUPPORTED_MEDIA_TYPE'],
+    CHANGE_NOT_AUDITED,
   )
   uploadMaterial(
     @CurrentCaller() caller: Caller,

@@ -1,10 +1,11 @@
 import type { Caller } from '@datarun/auth';
 import { CurrentCaller } from '@datarun/auth-guard';
 import { type BundleItem, ExchangeService, type LookupAnswer } from '@datarun/lookups';
-import { ApiProblems, JsonBody } from '@datarun/platform';
+import { ApiAnswer, ApiProblems, JsonBody } from '@datarun/platform';
 import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiTags, ApiOperation } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
+import { EVIDENCE_BUNDLE_ANSWER, LOOKUP_ANSWER, VERIFICATION_ANSWER } from './answers.js';
 import { EVIDENCE_BUNDLE, LOOKUP, VERIFICATION } from './bodies.js';
 
 const POLICY_REFUSALS: [number, string] = [
@@ -30,9 +31,7 @@ export class ExchangeController {
   @ApiOperation({ operationId: 'lookup', summary: 'Look up a record' })
   @HttpCode(200)
   @ApiBody({ schema: LOOKUP })
-  @ApiOkResponse({
-    description: '{data (granted fields only, masked by classification), provenance {source, owner, schemaVersion, retrievedAt, asOf}, auditId}',
-  })
+  @ApiAnswer(200, 'The granted fields of the record, masked by classification, with their provenance and the audit id', LOOKUP_ANSWER)
   @ApiProblems(
     [400, 'VALIDATION_FAILED, ID_NUMBER_INVALID'],
     POLICY_REFUSALS,
@@ -56,8 +55,8 @@ export class ExchangeController {
   @ApiOperation({ operationId: 'verify', summary: 'Verify claims about a record' })
   @HttpCode(200)
   @ApiBody({ schema: VERIFICATION })
-  @ApiOkResponse({ description: '{match: true|false, auditId}; no record field leaves' })
-  @ApiProblems([400, 'VALIDATION_FAILED, ID_NUMBER_INVALID'], POLICY_REFUSALS, [404, 'SOURCE_NOT_FOUND, CASE_NOT_FOUND'], ...SOURCE_FAILURES)
+  @ApiAnswer(200, 'Whether every claim matches the record; no record field leaves', VERIFICATION_ANSWER)
+  @ApiProblems([400, 'VALIDATION_FAILED, ID_NUMBER_INVALID'], POLICY_REFUSALS, [404, 'SOURCE_NOT_FOUND, CASE_NOT_FOUND, RECORD_NOT_FOUND'], ...SOURCE_FAILURES)
   verify(
     @CurrentCaller() caller: Caller,
     @Body(new JsonBody(VERIFICATION)) body: VerificationBody,
@@ -78,10 +77,7 @@ export class ExchangeController {
   @ApiOperation({ operationId: 'bundleEvidence', summary: 'Collect the evidence of a case' })
   @HttpCode(200)
   @ApiBody({ schema: EVIDENCE_BUNDLE })
-  @ApiOkResponse({
-    description:
-      "{caseId, matter, items: [{source, role, subject (masked), result | problem}]}: every evidence source of the case's matter for every party, in parallel",
-  })
+  @ApiAnswer(200, "Every evidence source of the case's matter for every party, looked up in parallel: one result or problem each", EVIDENCE_BUNDLE_ANSWER)
   @ApiProblems([403, 'ROLE_FORBIDDEN'], [404, 'CASE_NOT_FOUND'], [503, 'AUDIT_UNAVAILABLE'])
   bundle(
     @CurrentCaller() caller: Caller,

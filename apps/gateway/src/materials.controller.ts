@@ -1,7 +1,8 @@
-import { CaseMaterials } from '@datarun/cases';
-import { ApiProblems, PublicRoute } from '@datarun/platform';
+import { CaseMaterials, MATERIAL_MEDIA_TYPES } from '@datarun/cases';
+import { ApiAnswer, ApiProblems, PublicRoute } from '@datarun/platform';
 import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiQuery, ApiTags, ApiOperation } from '@nestjs/swagger';
+import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { MATERIAL_BYTES } from './answers.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /**
@@ -20,8 +21,17 @@ export class MaterialsController {
   @ApiQuery({ name: 'to', description: 'the recipient utility kind' })
   @ApiQuery({ name: 'exp', description: 'expiry, Unix seconds' })
   @ApiQuery({ name: 'sig', description: 'HMAC-SHA256 over the above and the material id' })
-  @ApiOkResponse({ description: "the material's bytes; header x-content-sha256 carries the hash the recipient must check" })
-  @ApiProblems([403, 'LINK_INVALID (altered), LINK_EXPIRED'], [404, 'MATERIAL_NOT_FOUND'])
+  @ApiAnswer(
+    200,
+    "The material's bytes, in the media type it was uploaded with; header x-content-sha256 carries the hash the recipient must check",
+    MATERIAL_BYTES,
+    MATERIAL_MEDIA_TYPES,
+  )
+  @ApiProblems(
+    [403, 'LINK_INVALID (altered), LINK_EXPIRED'],
+    [404, 'MATERIAL_NOT_FOUND'],
+    [503, 'AUDIT_UNAVAILABLE: the fetch could not be audited, so no bytes'],
+  )
   async fetch(
     @Param('id') id: string,
     @Query() query: Record<string, unknown>,

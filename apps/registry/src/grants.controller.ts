@@ -1,14 +1,21 @@
 import type { Caller } from '@datarun/auth';
 import { CurrentCaller } from '@datarun/auth-guard';
-import { ApiProblems, JsonBody } from '@datarun/platform';
+import { ApiAnswer, ApiProblems, CHANGE_NOT_AUDITED, JsonBody } from '@datarun/platform';
 import { Problem } from '@datarun/problems';
 import { type GrantAction, GrantsService, type GrantView, type RequestGrantCommand } from '@datarun/registry';
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiQuery, ApiTags, ApiOperation } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { GRANT, GRANTS } from './answers.js';
 import { DECIDE_GRANT, REQUEST_GRANT } from './bodies.js';
 
 const STATES = ['requested', 'approved', 'rejected', 'revoked'] as const;
 const grantId = new ParseUUIDPipe({ exceptionFactory: () => new Problem('GRANT_NOT_FOUND', 'no such grant') });
+const DECISION_PROBLEMS: Array<[number, string]> = [
+  [403, 'ROLE_FORBIDDEN (departments only), NOT_OWNER (a grant on another department’s source)'],
+  [404, 'GRANT_NOT_FOUND'],
+  [409, 'STATE_CONFLICT (not in the state this decision needs)'],
+  CHANGE_NOT_AUDITED,
+];
 
 @ApiTags('grants')
 @ApiBearerAuth()
@@ -20,8 +27,8 @@ export class GrantsController {
   @ApiOperation({ operationId: 'requestGrant', summary: 'Request access to a source' })
   @HttpCode(201)
   @ApiBody({ schema: REQUEST_GRANT })
-  @ApiCreatedResponse({ description: 'the grant, state requested' })
-  @ApiProblems([400, 'VALIDATION_FAILED'], [403, 'ROLE_FORBIDDEN (consumers and utilities)'], [404, 'SOURCE_NOT_FOUND, MATTER_NOT_FOUND'])
+  @ApiAnswer(201, 'The grant, state requested', GRANT)
+  @ApiProblems([400, 'VALIDATION_FAILED'], [403, 'ROLE_FORBIDDEN (consumers and utilities)'], [404, 'SOURCE_NOT_FOUND, MATTER_NOT_FOUND'], CHANGE_NOT_AUDITED)
   request(@CurrentCaller() caller: Caller, @Body(new JsonBody(REQUEST_GRANT)) body: RequestGrantCommand): Promise<GrantView> {
     return this.grants.request(caller, body);
   }
@@ -30,7 +37,7 @@ export class GrantsController {
   @ApiOperation({ operationId: 'listGrants', summary: 'List grants' })
   @ApiQuery({ name: 'state', required: false, enum: STATES })
   @ApiQuery({ name: 'source', required: false })
-  @ApiOkResponse({ description: "{items}: a department's queue on its sources, a consumer's own grants, every grant for an admin" })
+  @ApiAnswer(200, "A department's queue on its sources, a consumer's own grants, every grant for an admin", GRANTS)
   @ApiProblems([400, 'VALIDATION_FAILED'], [403, 'ROLE_FORBIDDEN'])
   async list(@CurrentCaller() caller: Caller, @Query('state') state?: string, @Query('source') source?: string): Promise<{ items: GrantView[] }> {
     if (state !== undefined && !STATES.includes(state as never)) throw new Problem('VALIDATION_FAILED', `state must be one of ${STATES.join(', ')}`);
@@ -39,8 +46,8 @@ export class GrantsController {
 
   @Get(':id')
   @ApiOperation({ operationId: 'getGrant', summary: 'Get a grant' })
-  @ApiOkResponse({ description: 'one grant with its decisions' })
-  @ApiProblems([404, 'GRANT_NOT_FOUND'])
+  @ApiAnswer(200, 'One grant with its decisions', GRANT)
+  @ApiProblems([404, 'GRANT_NOT_FOUND (also for a grant the caller may not see)'])
   async get(@CurrentCaller() caller: Caller, @Param('id', grantId) id: string): Promise<GrantView> {
     const grant = await this.grants.get(id);
     const visible =
@@ -53,8 +60,8 @@ export class GrantsController {
   @ApiOperation({ operationId: 'approveGrant', summary: 'Approve a grant' })
   @HttpCode(200)
   @ApiBody({ schema: DECIDE_GRANT, required: false })
-  @ApiOkResponse({ description: 'the approved grant' })
-  @ApiProblems([403, 'ROLE_FORBIDDEN, NOT_OWNER'], [404, 'GRANT_NOT_FOUND'], [409, 'STATE_CONFLICT'])
+  @ApiAnswer(200, 'The approved grant', GRANT)
+  @ApiProblems(...DECISION_PROBLEMS)
   approve(@CurrentCaller() caller: Caller, @Param('id', grantId) id: string, @Body(new JsonBody(DECIDE_GRANT)) body: { note?: string }): Promise<GrantView> {
     return this.decide(caller, id, 'approve', body);
   }
@@ -63,8 +70,8 @@ export class GrantsController {
   @ApiOperation({ operationId: 'rejectGrant', summary: 'Reject a grant' })
   @HttpCode(200)
   @ApiBody({ schema: DECIDE_GRANT, required: false })
-  @ApiOkResponse({ description: 'the rejected grant' })
-  @ApiProblems([403, 'ROLE_FORBIDDEN, NOT_OWNER'], [404, 'GRANT_NOT_FOUND'], [409, 'STATE_CONFLICT'])
+  @ApiAnswer(200, 'The rejected grant', GRANT)
+  @ApiProblems(...DECISION_PROBLEMS)
   reject(@CurrentCaller() caller: Caller, @Param('id', grantId) id: string, @Body(new JsonBody(DECIDE_GRANT)) body: { note?: string }): Promise<GrantView> {
     return this.decide(caller, id, 'reject', body);
   }
@@ -73,8 +80,8 @@ export class GrantsController {
   @ApiOperation({ operationId: 'revokeGrant', summary: 'Revoke a grant' })
   @HttpCode(200)
   @ApiBody({ schema: DECIDE_GRANT, required: false })
-  @ApiOkResponse({ description: 'the revoked grant' })
-  @ApiProblems([403, 'ROLE_FORBIDDEN, NOT_OWNER'], [404, 'GRANT_NOT_FOUND'], [409, 'STATE_CONFLICT'])
+  @ApiAnswer(200, 'The revoked grant', GRANT)
+  @ApiProblems(...DECISION_PROBLEMS)
   revoke(@CurrentCaller() caller: Caller, @Param('id', grantId) id: string, @Body(new JsonBody(DECIDE_GRANT)) body: { note?: string }): Promise<GrantView> {
     return this.decide(caller, id, 'revoke', body);
   }

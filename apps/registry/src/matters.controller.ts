@@ -1,9 +1,10 @@
 import type { Caller } from '@datarun/auth';
 import { CurrentCaller } from '@datarun/auth-guard';
-import { ApiProblems, JsonBody } from '@datarun/platform';
+import { ApiAnswer, ApiProblems, CHANGE_NOT_AUDITED, JsonBody } from '@datarun/platform';
 import { MattersService, type MatterView, type RegisterMatterCommand } from '@datarun/registry';
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiTags, ApiOperation } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { MATTER, MATTERS } from './answers.js';
 import { REGISTER_MATTER } from './bodies.js';
 
 @ApiTags('matters')
@@ -16,22 +17,22 @@ export class MattersController {
   @ApiOperation({ operationId: 'registerMatter', summary: 'Register a matter' })
   @HttpCode(201)
   @ApiBody({ schema: REGISTER_MATTER })
-  @ApiCreatedResponse({ description: 'the registered matter' })
-  @ApiProblems([400, 'VALIDATION_FAILED'], [403, 'ROLE_FORBIDDEN (admins only)'], [404, 'SOURCE_NOT_FOUND'], [409, 'ALREADY_EXISTS'])
+  @ApiAnswer(201, 'The registered matter', MATTER)
+  @ApiProblems([400, 'VALIDATION_FAILED'], [403, 'ROLE_FORBIDDEN (admins only)'], [404, 'SOURCE_NOT_FOUND'], [409, 'ALREADY_EXISTS'], CHANGE_NOT_AUDITED)
   register(@CurrentCaller() caller: Caller, @Body(new JsonBody(REGISTER_MATTER)) body: RegisterMatterCommand): Promise<MatterView> {
     return this.matters.register(caller, body);
   }
 
   @Get()
   @ApiOperation({ operationId: 'listMatters', summary: 'List matters' })
-  @ApiOkResponse({ description: '{items}: every matter' })
+  @ApiAnswer(200, 'Every matter', MATTERS)
   async list(): Promise<{ items: MatterView[] }> {
     return { items: await this.matters.list() };
   }
 
   @Get(':code')
   @ApiOperation({ operationId: 'getMatter', summary: 'Get a matter' })
-  @ApiOkResponse({ description: 'one matter' })
+  @ApiAnswer(200, 'One matter', MATTER)
   @ApiProblems([404, 'MATTER_NOT_FOUND'])
   get(@Param('code') code: string): Promise<MatterView> {
     return this.matters.get(code);

@@ -1,9 +1,10 @@
 import type { Caller } from '@datarun/auth';
 import { CurrentCaller } from '@datarun/auth-guard';
-import { ApiProblems, JsonBody } from '@datarun/platform';
+import { ApiAnswer, ApiProblems, CHANGE_NOT_AUDITED, JsonBody } from '@datarun/platform';
 import { type IngestResult, type PublishVersionCommand, type RegisterSourceCommand, SourcesService, type SourceView } from '@datarun/registry';
 import { Body, Controller, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiTags, ApiOperation } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CATALOG, INGEST_RESULT, SOURCE } from './answers.js';
 import { PUBLISH_VERSION, PUSH_RECORDS, REGISTER_SOURCE } from './bodies.js';
 
 @ApiTags('sources')
@@ -16,15 +17,15 @@ export class SourcesController {
   @ApiOperation({ operationId: 'registerSource', summary: 'Register a data source' })
   @HttpCode(201)
   @ApiBody({ schema: REGISTER_SOURCE })
-  @ApiCreatedResponse({ description: 'the source as the catalogue shows it' })
-  @ApiProblems([400, 'VALIDATION_FAILED, SCHEMA_INVALID'], [403, 'ROLE_FORBIDDEN (departments only)'], [409, 'ALREADY_EXISTS'], [413, 'PAYLOAD_TOO_LARGE'])
+  @ApiAnswer(201, 'The source as the catalogue shows it', SOURCE)
+  @ApiProblems([400, 'VALIDATION_FAILED, SCHEMA_INVALID'], [403, 'ROLE_FORBIDDEN (departments only)'], [409, 'ALREADY_EXISTS'], CHANGE_NOT_AUDITED)
   register(@CurrentCaller() caller: Caller, @Body(new JsonBody(REGISTER_SOURCE)) body: RegisterSourceCommand): Promise<SourceView> {
     return this.sources.register(caller, body);
   }
 
   @Get('v1/sources/:id')
   @ApiOperation({ operationId: 'getSource', summary: 'Get a source' })
-  @ApiOkResponse({ description: 'one source of the catalogue' })
+  @ApiAnswer(200, 'One source of the catalogue', SOURCE)
   @ApiProblems([404, 'SOURCE_NOT_FOUND'])
   get(@Param('id') id: string): Promise<SourceView> {
     return this.sources.view(id);
@@ -34,8 +35,13 @@ export class SourcesController {
   @ApiOperation({ operationId: 'publishSourceVersion', summary: 'Publish a new schema version' })
   @HttpCode(201)
   @ApiBody({ schema: PUBLISH_VERSION })
-  @ApiCreatedResponse({ description: 'the source with its new current version' })
-  @ApiProblems([400, 'VALIDATION_FAILED, SCHEMA_INVALID, SCHEMA_INCOMPATIBLE (with `paths`)'], [403, 'ROLE_FORBIDDEN, NOT_OWNER'], [404, 'SOURCE_NOT_FOUND'])
+  @ApiAnswer(201, 'The source with its new current version', SOURCE)
+  @ApiProblems(
+    [400, 'VALIDATION_FAILED, SCHEMA_INVALID, SCHEMA_INCOMPATIBLE (what breaks in `paths`)'],
+    [403, 'ROLE_FORBIDDEN, NOT_OWNER'],
+    [404, 'SOURCE_NOT_FOUND'],
+    CHANGE_NOT_AUDITED,
+  )
   publishVersion(
     @CurrentCaller() caller: Caller,
     @Param('id') id: string,
@@ -47,13 +53,14 @@ export class SourcesController {
   @Put('v1/sources/:id/records')
   @ApiOperation({ operationId: 'pushRecords', summary: 'Push records to a replica source' })
   @ApiBody({ schema: PUSH_RECORDS })
-  @ApiOkResponse({ description: '{stored, rejected: [{index, errors}]}: 200 even when every record was rejected' })
+  @ApiAnswer(200, 'How many records were stored and why each rejected one was: 200 even when every record was rejected', INGEST_RESULT)
   @ApiProblems(
     [400, 'VALIDATION_FAILED'],
     [403, 'ROLE_FORBIDDEN, NOT_OWNER'],
     [404, 'SOURCE_NOT_FOUND'],
     [409, 'STATE_CONFLICT (federated source)'],
     [413, 'PAYLOAD_TOO_LARGE'],
+    CHANGE_NOT_AUDITED,
   )
   push(@CurrentCaller() caller: Caller, @Param('id') id: string, @Body(new JsonBody(PUSH_RECORDS)) body: { records: unknown[] }): Promise<IngestResult> {
     return this.sources.ingest(caller, id, body.records);
@@ -61,7 +68,7 @@ export class SourcesController {
 
   @Get('v1/catalog')
   @ApiOperation({ operationId: 'getCatalog', summary: 'Get the resource catalogue' })
-  @ApiOkResponse({ description: 'the resource catalogue (资源目录): sources, versions, fields and classifications, never data' })
+  @ApiAnswer(200, 'The resource catalogue (资源目录): sources, versions, fields and classifications, never data', CATALOG)
   async catalog(): Promise<{ items: SourceView[] }> {
     return { items: await this.sources.catalog() };
   }

@@ -1,11 +1,10 @@
 import type { Caller } from '@datarun/auth';
 import { CurrentCaller } from '@datarun/auth-guard';
-import { ApiProblems } from '@datarun/platform';
+import { ApiAnswer, ApiProblems } from '@datarun/platform';
 import { type DeadLetterPage, DeadLettersService, type DeadLetterView, MAX_DEAD_LETTER_LIMIT } from '@datarun/transfers';
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiParam, ApiQuery, ApiTags, ApiOperation } from '@nestjs/swagger';
-
-const ITEM = '{id, topic, key, reason, by, at, replays, replayedAt, headers, value, valueEncoding: json|base64}';
+import { ApiBearerAuth, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { DEAD_LETTER, DEAD_LETTER_PAGE } from './answers.js';
 
 /** Operations on what went wrong in transit (API.md "Operations"); admins only. */
 @ApiTags('operations')
@@ -19,7 +18,7 @@ export class OpsController {
   @ApiQuery({ name: 'topic', required: false, description: 'only dead letters from this original topic' })
   @ApiQuery({ name: 'limit', required: false, description: `1..${MAX_DEAD_LETTER_LIMIT}, default 100` })
   @ApiQuery({ name: 'cursor', required: false, description: 'the `next` of the previous page' })
-  @ApiOkResponse({ description: `{items: [${ITEM}], next}, newest first` })
+  @ApiAnswer(200, 'Dead-lettered events, newest first', DEAD_LETTER_PAGE)
   @ApiProblems([400, 'VALIDATION_FAILED'], [403, 'ROLE_FORBIDDEN (admins only)'])
   list(
     @CurrentCaller() caller: Caller,
@@ -34,7 +33,7 @@ export class OpsController {
   @ApiOperation({ operationId: 'replayDeadLetter', summary: 'Replay a dead letter' })
   @HttpCode(200)
   @ApiParam({ name: 'id', description: 'a dead letter id from the listing' })
-  @ApiOkResponse({ description: `the dead letter after its replay: ${ITEM}` })
+  @ApiAnswer(200, 'The dead letter after its replay', DEAD_LETTER)
   @ApiProblems(
     [403, 'ROLE_FORBIDDEN (admins only)'],
     [404, 'DEAD_LETTER_NOT_FOUND'],

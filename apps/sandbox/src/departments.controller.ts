@@ -1,8 +1,9 @@
 import type { DatarunConfig } from '@datarun/config';
-import { DATARUN_CONFIG, PublicRoute } from '@datarun/platform';
+import { ApiAnswer, ApiProblems, DATARUN_CONFIG, PublicRoute } from '@datarun/platform';
 import { Problem } from '@datarun/problems';
 import { Controller, Get, Inject, Param } from '@nestjs/common';
-import { ApiOkResponse, ApiParam, ApiResponse, ApiTags, ApiOperation } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { DEPARTMENT_RECORD } from './answers.js';
 import { isSandboxDepartment, SANDBOX_DEPARTMENTS, SyntheticDepartments } from './synthetic-departments.js';
 
 /**
@@ -24,8 +25,8 @@ export class SandboxDepartmentsController {
   @ApiOperation({ operationId: 'getDepartmentRecord', summary: "Get a simulated department's record" })
   @ApiParam({ name: 'source', enum: SANDBOX_DEPARTMENTS, description: 'the data source the department serves' })
   @ApiParam({ name: 'subject', description: 'the subject key: an 18-character resident ID number' })
-  @ApiOkResponse({ description: "the subject's record, valid against schemas/records/<source>.json" })
-  @ApiResponse({ status: 404, description: 'application/problem+json: RECORD_NOT_FOUND (unknown subject or department)' })
+  @ApiAnswer(200, "The subject's record, valid against schemas/records/<source>.json", DEPARTMENT_RECORD)
+  @ApiProblems([404, 'RECORD_NOT_FOUND (unknown subject or department)'])
   record(@Param('source') source: string, @Param('subject') subject: string): Record<string, unknown> {
     const record = isSandboxDepartment(source) ? this.departments.record(source, subject) : undefined;
     if (!record) throw new Problem('RECORD_NOT_FOUND', 'this department holds no record of the subject');

@@ -1,7 +1,8 @@
-import { ApiProblems, JsonBody, PublicRoute } from '@datarun/platform';
+import { ApiAnswer, ApiProblems, JsonBody, PublicRoute } from '@datarun/platform';
 import { Problem } from '@datarun/problems';
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBody, ApiOkResponse, ApiTags, ApiOperation } from '@nestjs/swagger';
+import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { UTILITY_ACCOUNT, UTILITY_RECEIPT, UTILITY_REQUESTS, UTILITY_SUMMARY } from './answers.js';
 import { SimulatedUtilities, type UtilityApplication } from './simulated-utilities.js';
 
 const text = (max: number) => ({ type: 'string', minLength: 1, maxLength: max });
@@ -44,7 +45,7 @@ export class SandboxUtilitiesController {
 
   @Get()
   @ApiOperation({ operationId: 'getUtilitySummary', summary: 'Summarise a simulated utility' })
-  @ApiOkResponse({ description: '{kind, accounts, applied, available}: also what the bridge probes for readiness' })
+  @ApiAnswer(200, 'The simulated system’s counts: also what the bridge probes for readiness', UTILITY_SUMMARY)
   @ApiProblems([503, 'SERVICE_UNAVAILABLE (simulated outage)'])
   summary(@Param('kind') kind: string): ReturnType<ReturnType<SimulatedUtilities['of']>['summary']> {
     const summary = this.utilities.of(kind).summary();
@@ -56,7 +57,7 @@ export class SandboxUtilitiesController {
   @ApiOperation({ operationId: 'applyUtilityRequest', summary: 'Apply a request to a simulated utility' })
   @HttpCode(200)
   @ApiBody({ schema: APPLICATION })
-  @ApiOkResponse({ description: '{reference, duplicate}: a repeated request id answers the first reference and changes nothing' })
+  @ApiAnswer(200, 'The utility’s reference: a repeated request id answers the first reference and changes nothing', UTILITY_RECEIPT)
   @ApiProblems([400, 'VALIDATION_FAILED'], [409, 'STATE_CONFLICT (account closed)'], [503, 'SERVICE_UNAVAILABLE (simulated outage)'])
   apply(@Param('kind') kind: string, @Body(new JsonBody(APPLICATION)) body: UtilityApplication): Promise<{ reference: string; duplicate: boolean }> {
     return this.utilities.of(kind).apply(body);
@@ -64,15 +65,15 @@ export class SandboxUtilitiesController {
 
   @Get('requests')
   @ApiOperation({ operationId: 'listUtilityRequests', summary: 'List the requests a simulated utility applied' })
-  @ApiOkResponse({ description: 'applied requests in the order applied, each with how many calls carried it' })
+  @ApiAnswer(200, 'Applied requests in the order applied, each with how many calls carried it', UTILITY_REQUESTS)
   requests(@Param('kind') kind: string): { requests: unknown[] } {
     return { requests: [...this.utilities.of(kind).requests()] };
   }
 
   @Get('accounts/:number')
   @ApiOperation({ operationId: 'getUtilityAccount', summary: 'Get a simulated utility account' })
-  @ApiOkResponse({ description: '{accountNumber, holder, discounts, history}' })
-  @ApiProblems([404, 'NOT_FOUND'])
+  @ApiAnswer(200, 'An account with its holder, discounts and the requests applied to it', UTILITY_ACCOUNT)
+  @ApiProblems([404, 'NOT_FOUND (no such account)'])
   account(@Param('kind') kind: string, @Param('number') number: string): unknown {
     const account = this.utilities.of(kind).account(number);
     if (!account) throw new Problem('NOT_FOUND', `no ${kind} account ${number}`);
@@ -83,6 +84,7 @@ export class SandboxUtilitiesController {
   @ApiOperation({ operationId: 'startUtilityOutage', summary: 'Take a simulated utility down' })
   @HttpCode(204)
   @ApiBody({ schema: OUTAGE })
+  @ApiAnswer(204, 'The system answers 503 SERVICE_UNAVAILABLE for that many seconds')
   outage(@Param('kind') kind: string, @Body(new JsonBody(OUTAGE)) body: { seconds: number }): void {
     this.utilities.of(kind).outage(body.seconds);
   }
@@ -91,6 +93,7 @@ export class SandboxUtilitiesController {
   @ApiOperation({ operationId: 'setUtilityLatency', summary: 'Slow a simulated utility down' })
   @HttpCode(204)
   @ApiBody({ schema: LATENCY })
+  @ApiAnswer(204, 'Every request to the system takes that long from now on')
   latency(@Param('kind') kind: string, @Body(new JsonBody(LATENCY)) body: { ms: number }): void {
     this.utilities.of(kind).slowDown(body.ms);
   }

@@ -3,7 +3,9 @@ import { KafkaMessaging } from '@datarun/messaging';
 import { Problem } from '@datarun/problems';
 import { applyDecorators, Controller, Get, Inject, Injectable, SetMetadata, ServiceUnavailableException } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { ApiOkResponse, ApiOperation, ApiSecurity, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, closedObject, COUNT, type JsonSchema, STRING } from './api-answers.js';
+import { ApiProblems } from './api-problems.js';
 import { HealthCheckService, type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 
 export type Dependency = 'database' | 'kafka' | 'utility-system';
@@ -43,6 +45,19 @@ export class DependencyIndicators {
   }
 }
 
+const LIVENESS = closedObject({ status: { const: 'ok' } }, {}, { title: 'Liveness' });
+/** One dependency's check, as @nestjs/terminus reports it. */
+const DEPENDENCY_CHECKS: JsonSchema = {
+  type: 'object',
+  description: 'By dependency (database, kafka, utility-system)',
+  additionalProperties: closedObject({ status: { enum: ['up', 'down'] } }, { ms: { ...COUNT, description: 'How long the check took' }, message: STRING }),
+};
+const READINESS = closedObject(
+  { status: { const: 'ok' }, info: DEPENDENCY_CHECKS, error: DEPENDENCY_CHECKS, details: DEPENDENCY_CHECKS },
+  {},
+  { title: 'Readiness', description: 'The report of @nestjs/terminus: every dependency of this app answered' },
+);
+
 @ApiTags('operations')
 @PublicRoute()
 @Controller('health')
@@ -56,15 +71,15 @@ export class HealthController {
   /** Liveness never looks at dependencies: restarting a process does not fix its database. */
   @Get('live')
   @ApiOperation({ operationId: 'getLiveness', summary: 'Liveness' })
-  @ApiOkResponse({ description: 'The process is running' })
+  @ApiAnswer(200, 'The process is running', LIVENESS)
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }
 
   @Get('ready')
   @ApiOperation({ operationId: 'getReadiness', summary: 'Readiness of every dependency' })
-  @ApiOkResponse({ description: 'Every dependency of this app answers' })
-  @ApiServiceUnavailableResponse({ description: 'problem+json SERVICE_UNAVAILABLE naming the failed dependencies in `failed`' })
+  @ApiAnswer(200, 'Every dependency of this app answers', READINESS)
+  @ApiProblems([503, 'SERVICE_UNAVAILABLE: a dependency did not answer; `failed` names it, `checks` has every report'])
   async ready(): Promise<unknown> {
     try {
       return await this.health.check(this.dependencies.map((d) => () => this.indicators.check(d)));

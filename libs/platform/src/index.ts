@@ -11,4 +11,6 @@ export { correlationIdOf } from './correlation.js';
 export type { Dependency, DependencyProbe } from './health.js';
 export { PUBLIC_ROUTE, PublicRoute, UTILITY_SYSTEM_PROBE } from './health.js';
 export { JsonBody } from './json-body.js';
-export { ApiProblems } from './api-problems.js';
+export { ApiProblems, CHANGE_NOT_AUDITED, PROBLEM_SCHEMA, problemCodesIn } from './api-problems.js';
+export { ApiAnswer, ApiAnswers, closedObject, nullable, listOf, DATE_TIME, UUID, STRING, STRINGS, COUNT, SHA256_HEX } from './api-answers.js';
+export type { JsonSchema } from './api-answers.js';

@@ -1,5 +1,6 @@
 import { Controller, Get, Header, Injectable } from '@nestjs/common';
-import { ApiOkResponse, ApiTags, ApiOperation } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer } from './api-answers.js';
 import { PublicRoute } from './health.js';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
@@ -29,7 +30,7 @@ export class MetricsController {
   @Get()
   @ApiOperation({ operationId: 'getMetrics', summary: 'Prometheus metrics' })
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
-  @ApiOkResponse({ description: 'Prometheus text exposition format' })
+  @ApiAnswer(200, 'Prometheus text exposition format 0.0.4', { type: 'string' }, 'text/plain')
   async scrape(): Promise<string> {
     return this.metrics.registry.metrics();
   }

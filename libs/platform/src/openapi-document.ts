@@ -1,7 +1,9 @@
+import type { ProblemCode } from '@datarun/problems';
 import type { DynamicModule, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, type OpenAPIObject, type OperationObject, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, type OpenAPIObject, type OperationObject, type RequestBodyObject, type ResponseObject, SwaggerModule } from '@nestjs/swagger';
+import { problemCodesOf, problemResponse } from './api-problems.js';
 
 /** What an app says about itself: its name in logs and the title and description of its OpenAPI document. */
 export interface AppAbout {
@@ -28,9 +30,85 @@ export function openApiDocument(app: INestApplication, about: AppAbout): OpenAPI
     for (const operation of Object.values(item) as OperationObject[]) {
       // @PublicRoute() gives `[{}]` (ApiSecurity's only way to say "no scheme"); `[]` says the same plainly.
       if (operation.security?.length === 1 && Object.keys(operation.security[0]).length === 0) operation.security = [];
+      addCommonProblems(operation);
     }
   }
+  publishTitledSchemas(document);
   return document;
+}
+
+type CommonProblem = readonly [status: number, codes: readonly ProblemCode[], description: string];
+
+const TOKEN_PROBLEMS: readonly CommonProblem[] = [
+  [401, ['TOKEN_MISSING', 'TOKEN_INVALID', 'TOKEN_EXPIRED'], 'TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token'],
+  [429, ['RATE_LIMITED'], "RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds"],
+];
+const JSON_BODY_PROBLEMS: readonly CommonProblem[] = [
+  [400, ['VALIDATION_FAILED'], 'VALIDATION_FAILED: the body breaks its schema (each violation in `errors`)'],
+  [413, ['PAYLOAD_TOO_LARGE'], 'PAYLOAD_TOO_LARGE: the body is larger than this endpoint takes'],
+  [415, ['UNSUPPORTED_MEDIA_TYPE'], 'UNSUPPORTED_MEDIA_TYPE: the body is not JSON'],
+];
+const ANY_ROUTE_PROBLEMS: readonly CommonProblem[] = [[500, ['INTERNAL_ERROR'], 'INTERNAL_ERROR: unexpected; the correlation id finds it in the logs']];
+
+/**
+ * What every route of its kind can answer, so that no controller has to repeat it: the auth
+ * guard's 401 and 429 wherever a token is needed, JsonBody's and Fastify's 400, 413 and 415
+ * wherever a JSON body is read, and ProblemFilter's 500 everywhere. Codes a route documents for
+ * the same status are kept; these are added to them.
+ */
+function addCommonProblems(operation: OperationObject): void {
+  const needsToken = operation.security === undefined || operation.security.length > 0;
+  const readsJson = (operation.requestBody as RequestBodyObject | undefined)?.content?.['application/json'] !== undefined;
+  const common = [...(needsToken ? TOKEN_PROBLEMS : []), ...(readsJson ? JSON_BODY_PROBLEMS : []), ...ANY_ROUTE_PROBLEMS];
+  for (const [status, codes, description] of common) {
+    const existing = operation.responses[status] as ResponseObject | undefined;
+    if (!existing) {
+      operation.responses[status] = problemResponse(status, codes, description);
+      continue;
+    }
+    const known = problemCodesOf(existing);
+    if (!known) throw new Error(`${operation.operationId}: answer ${status} is not a problem answer`);
+    const missing = codes.filter((code) => !known.includes(code));
+    if (missing.length > 0) operation.responses[status] = problemResponse(status, [...known, ...missing], `${existing.description}; ${missing.join(', ')}`);
+  }
+}
+
+/** Values that are data, not schemas: a `title` inside them names nothing. */
+const DATA_KEYWORDS = new Set(['examples', 'example', 'const', 'enum', 'default']);
+const COMPONENT_NAME = /^[A-Za-z0-9._-]+$/;
+
+/**
+ * Every schema (or part of one) with a `title` in the bodies and answers becomes
+ * components/schemas/<title>, referenced where it occurs: each is written once as a plain JSON
+ * Schema object, and clients generated from the document get a named type for it.
+ */
+function publishTitledSchemas(document: OpenAPIObject): void {
+  const published = new Map<string, { schema: unknown; json: string }>();
+  const lift = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(lift);
+    if (node === null || typeof node !== 'object') return node;
+    const lifted = Object.fromEntries(Object.entries(node).map(([key, value]) => [key, DATA_KEYWORDS.has(key) ? value : lift(value)]));
+    const title = (node as { title?: unknown }).title;
+    if (typeof title !== 'string') return lifted;
+    if (!COMPONENT_NAME.test(title)) throw new Error(`schema title "${title}" cannot name a component`);
+    const json = JSON.stringify(lifted);
+    const known = published.get(title);
+    if (known && known.json !== json) throw new Error(`two different schemas are titled ${title}`);
+    published.set(title, { schema: lifted, json });
+    return { $ref: `#/components/schemas/${title}` };
+  };
+  const liftContent = (content: Record<string, { schema?: unknown }> | undefined) => {
+    for (const media of Object.values(content ?? {})) if (media.schema) media.schema = lift(media.schema) as typeof media.schema;
+  };
+  for (const item of Object.values(document.paths)) {
+    for (const operation of Object.values(item) as OperationObject[]) {
+      liftContent((operation.requestBody as RequestBodyObject | undefined)?.content);
+      for (const response of Object.values(operation.responses) as ResponseObject[]) liftContent(response.content);
+    }
+  }
+  const schemas = (document.components ??= {}).schemas ?? {};
+  for (const [title, { schema }] of published) schemas[title] = schema as never;
+  document.components.schemas = schemas;
 }
 
 /**

@@ -1,0 +1,121 @@
+// The answers of the gateway API, as JSON Schemas of what the cases and lookups libs return
+// (CaseView, MaterialUpload, LookupAnswer, BundleItem): published in the OpenAPI document and
+// checked against real answers by the e2e tests. A `title` names a component of the document.
+import { MATERIAL_MEDIA_TYPES } from '@datarun/cases';
+import { closedObject, COUNT, DATE_TIME, SHA256_HEX, STRING, UUID } from '@datarun/platform';
+
+const PARTY = closedObject(
+  { idNumber: { ...STRING, description: '公民身份号码 (GB 11643), as checked when the case was opened' }, name: STRING, role: STRING },
+  {},
+  { title: 'CaseParty' },
+);
+const PROPERTY = closedObject({ unitNumber: STRING, address: STRING }, {}, { title: 'Property' });
+
+const TRANSFER = closedObject(
+  {
+    utility: { ...STRING, description: 'The utility kind the request goes to, e.g. water' },
+    request: { enum: ['transfer', 'discount'] },
+    requestId: { ...UUID, description: 'Also the CloudEvents id: the idempotency key the utility sees' },
+    state: { enum: ['pending', 'published', 'accepted', 'completed', 'rejected'] },
+    updatedAt: DATE_TIME,
+    followUp: { type: 'boolean', description: 'No final status within TRANSFER_FOLLOW_UP_SECONDS: someone should call the utility' },
+  },
+  { publishedAt: DATE_TIME, reference: { ...STRING, description: "The utility's own reference" }, reason: { ...STRING, description: 'Why it was rejected' } },
+  { title: 'Transfer', description: 'One utility request of a completed case and its latest status' },
+);
+
+export const CASE = closedObject(
+  {
+    id: UUID,
+    matter: { ...STRING, description: 'The matter code' },
+    state: { enum: ['open', 'completed', 'withdrawn'] },
+    parties: { type: 'array', items: PARTY },
+    materials: {
+      type: 'array',
+      items: closedObject(
+        { type: STRING, sha256: SHA256_HEX, uploaded: { type: 'boolean', description: 'Whether the bytes were uploaded' } },
+        { uri: STRING },
+        { title: 'CaseMaterial' },
+      ),
+    },
+    transfers: { type: 'array', items: TRANSFER },
+    progress: closedObject(
+      { total: COUNT, completed: COUNT, rejected: COUNT, followUp: COUNT, summary: { ...STRING, examples: ['3 of 3 completed'] } },
+      {},
+      { description: 'How far the utility requests are: the clerk’s one-line answer' },
+    ),
+    openedBy: { ...STRING, description: 'The acting person (token sub) who opened it' },
+    createdAt: DATE_TIME,
+    updatedAt: DATE_TIME,
+  },
+  {
+    property: PROPERTY,
+    utilityAccounts: { type: 'object', additionalProperties: STRING, description: 'Account numbers by utility kind' },
+    closedAt: { ...DATE_TIME, description: 'When it was completed or withdrawn' },
+  },
+  { title: 'Case' },
+);
+
+export const MATERIAL_UPLOAD = closedObject(
+  { type: STRING, sha256: SHA256_HEX, size: { ...COUNT, description: 'Bytes' }, contentType: { enum: [...MATERIAL_MEDIA_TYPES] }, uploadedAt: DATE_TIME },
+  {},
+  { title: 'MaterialUpload' },
+);
+
+/** The bytes of a material, in the media type it was uploaded with. */
+export const MATERIAL_BYTES = { type: 'string', format: 'binary', description: 'The bytes as uploaded' };
+
+const AUDIT_ID = { ...UUID, description: 'The audit record of this access' };
+
+export const LOOKUP_ANSWER = closedObject(
+  {
+    data: { type: 'object', description: 'The granted fields only, masked by their classification' },
+    provenance: closedObject(
+      {
+        source: STRING,
+        owner: { ...STRING, description: 'The department member that owns the source' },
+        schemaVersion: { type: 'integer', minimum: 1 },
+        retrievedAt: DATE_TIME,
+      },
+      { asOf: { ...DATE_TIME, description: 'Replica sources: when the department last pushed the record' } },
+      { title: 'Provenance' },
+    ),
+    auditId: AUDIT_ID,
+  },
+  {},
+  { title: 'LookupAnswer' },
+);
+
+export const VERIFICATION_ANSWER = closedObject(
+  { match: { type: 'boolean', description: 'Every claim equals the record' }, auditId: AUDIT_ID },
+  {},
+  { title: 'VerificationAnswer' },
+);
+
+export const EVIDENCE_BUNDLE_ANSWER = closedObject(
+  {
+    caseId: UUID,
+    matter: STRING,
+    items: {
+      type: 'array',
+      items: closedObject(
+        {
+          source: STRING,
+          role: { ...STRING, description: 'The party’s role on the case' },
+          subject: { ...STRING, description: 'The party’s ID number, masked' },
+        },
+        {
+          result: LOOKUP_ANSWER,
+          problem: closedObject(
+            { status: { type: 'integer' }, code: STRING, title: STRING, detail: STRING },
+            { auditId: AUDIT_ID },
+            { title: 'BundleProblem', description: 'Why this source gave nothing for this party (the codes of a lookup)' },
+          ),
+        },
+        { title: 'BundleItem', description: 'One source for one party: a result or a problem' },
+      ),
+    },
+  },
+  {},
+  { title: 'EvidenceBundle' },
+);

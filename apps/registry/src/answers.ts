@@ -1,0 +1,136 @@
+// The answers of the registry API, as JSON Schemas of what the registry lib returns (MemberView,
+// SourceView, IngestResult, GrantView, MatterView): published in the OpenAPI document and checked
+// against real answers by the e2e tests. A `title` names a component of the document.
+import { closedObject, COUNT, DATE_TIME, listOf, STRING, STRINGS, UUID } from '@datarun/platform';
+
+const PUBLIC_JWK = {
+  type: 'object',
+  required: ['kty', 'kid'],
+  properties: { kty: { enum: ['RSA', 'EC'] }, kid: STRING, alg: { enum: ['RS256', 'ES256'] }, use: { const: 'sig' } },
+  description: 'A public JSON Web Key (RFC 7517): RSA of at least 2048 bits or EC P-256, never a private member',
+  title: 'PublicJwk',
+};
+
+export const MEMBER = closedObject(
+  {
+    id: { ...STRING, examples: ['zj.longyou.service-hall'] },
+    name: STRING,
+    kind: { enum: ['department', 'consumer', 'utility', 'auditor', 'admin'] },
+    jwks: closedObject({ keys: { type: 'array', items: PUBLIC_JWK } }, {}, { title: 'Jwks' }),
+    createdAt: DATE_TIME,
+    updatedAt: DATE_TIME,
+  },
+  {},
+  { title: 'Member' },
+);
+
+const CLASSIFICATION = { enum: ['public', 'internal', 'sensitive', 'secret'], description: 'The classification (分级) that decides masking' };
+
+export const SOURCE = closedObject(
+  {
+    id: { ...STRING, examples: ['household'] },
+    title: STRING,
+    owner: { ...STRING, description: 'The department member that registered it' },
+    subjectKey: { ...STRING, description: 'The field that holds the subject’s ID number' },
+    mode: { enum: ['replica', 'federated'] },
+    currentVersion: { type: 'integer', minimum: 1 },
+    versions: {
+      type: 'array',
+      items: closedObject(
+        {
+          version: { type: 'integer', minimum: 1 },
+          createdAt: DATE_TIME,
+          fields: {
+            type: 'array',
+            items: closedObject(
+              {
+                name: STRING,
+                type: { ...STRING, description: 'The JSON type(s) of the field, e.g. string or string|null; any when the schema names none' },
+                required: { type: 'boolean' },
+                classification: CLASSIFICATION,
+              },
+              { title: STRING },
+              { title: 'SourceField' },
+            ),
+          },
+        },
+        {},
+        { title: 'SourceVersion' },
+      ),
+    },
+  },
+  {},
+  { title: 'Source', description: 'A source as the resource catalogue (资源目录) shows it: its fields and their classification, never data' },
+);
+
+export const CATALOG = listOf(SOURCE, { title: 'Catalog' });
+
+export const INGEST_RESULT = closedObject(
+  {
+    stored: { ...COUNT, description: 'Records upserted' },
+    rejected: {
+      type: 'array',
+      items: closedObject({
+        index: { ...COUNT, description: 'The position of the record in the batch' },
+        errors: { type: 'array', items: closedObject({ path: STRING, message: STRING }) },
+      }),
+    },
+  },
+  {},
+  { title: 'IngestResult' },
+);
+
+export const GRANT = closedObject(
+  {
+    id: UUID,
+    consumer: { ...STRING, description: 'The member that asked for it' },
+    source: STRING,
+    fields: STRINGS,
+    verifyFields: STRINGS,
+    unmaskedFields: STRINGS,
+    purposes: { ...STRINGS, description: 'The matter codes it may be used for' },
+    validUntil: DATE_TIME,
+    reason: STRING,
+    state: { enum: ['requested', 'approved', 'rejected', 'revoked'] },
+    requestedBy: { ...STRING, description: 'The acting person (token sub)' },
+    createdAt: DATE_TIME,
+    decisions: {
+      type: 'array',
+      items: closedObject(
+        { decision: { enum: ['approved', 'rejected', 'revoked'] }, member: STRING, actor: STRING, at: DATE_TIME },
+        { note: STRING },
+        { title: 'GrantDecision' },
+      ),
+    },
+  },
+  { decidedBy: STRING, decidedAt: DATE_TIME },
+  { title: 'Grant' },
+);
+
+export const GRANTS = listOf(GRANT, { title: 'GrantList' });
+
+export const MATTER = closedObject(
+  {
+    code: { ...STRING, examples: ['property-transfer'] },
+    title: STRING,
+    evidence: { ...STRINGS, description: 'The sources an evidence bundle looks up for every party' },
+    materials: { ...STRINGS, description: 'The material types a case of this matter collects' },
+    onComplete: {
+      type: 'array',
+      items: closedObject(
+        {
+          notify: { ...STRING, description: 'The utility kind to notify, e.g. water' },
+          request: { enum: ['transfer', 'discount'] },
+          materials: { ...STRINGS, description: 'The submitted materials this recipient receives (as signed links)' },
+        },
+        { holderRole: { ...STRING, description: 'The role of the party who holds the account afterwards (absent: the first party)' } },
+        { title: 'MatterNotification' },
+      ),
+    },
+    createdAt: DATE_TIME,
+  },
+  {},
+  { title: 'Matter' },
+);
+
+export const MATTERS = listOf(MATTER, { title: 'MatterList' });
