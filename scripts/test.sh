@@ -21,6 +21,7 @@ echo "test: lint (boundaries, floating promises)"
 npx eslint . || status=1
 echo "test: format (Prettier; npx prettier --write . fixes it)"
 npx prettier --check --log-level warn . || status=1
+echo "test: OpenAPI lint (Redocly; redocly.yaml)"; REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx redocly lint --format=stylish docs/openapi/*.json || status=1
 npx jest --selectProjects unit e2e --maxWorkers=2 --json --outputFile=.local/test-results/main.json "$@" || status=1
 echo "test: build (the fault tests run apps as processes and kill them)"
 npx nest build gateway >/dev/null || status=1

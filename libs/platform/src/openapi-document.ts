@@ -22,6 +22,8 @@ export function openApiDocument(app: INestApplication, about: AppAbout): OpenAPI
     .setTitle(`datarun ${about.name}`)
     .setDescription(about.description ?? '')
     .setVersion('1')
+    // Relative: each app serves its own document, on the port its configuration gives it.
+    .addServer('/', 'The app that serves this document')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: "A JWT signed by the calling member's own key (API.md)" })
     .addSecurityRequirements('bearer')
     .build();
@@ -34,7 +36,30 @@ export function openApiDocument(app: INestApplication, about: AppAbout): OpenAPI
     }
   }
   publishTitledSchemas(document);
+  document.tags = describedTags(document);
   return document;
+}
+
+/** What each tag of an operation groups, for the readers of the document (API.md's sections). */
+const TAGS: Readonly<Record<string, string>> = {
+  members: 'Registry: members (departments, consumers, utilities, auditors, admins) and their keys',
+  sources: 'Registry: data sources, their schema versions, the resource catalogue and record ingest',
+  grants: 'Registry: access grants a consumer requests and the owning department decides',
+  matters: 'Registry: matters (事项): the evidence, materials and utility requests of a kind of case',
+  cases: 'Gateway: cases, their submitted materials and utility requests',
+  exchange: 'Gateway: lookups, verifications and evidence bundles, each audited',
+  audit: 'Audit: search, verification, signed checkpoints, reports and the citizen’s access log',
+  operations: 'Probes, metrics and dead letters: for operators',
+  sandbox: 'Simulated departments and utilities with synthetic data, for demos, tests and benchmarks',
+};
+
+function describedTags(document: OpenAPIObject): Array<{ name: string; description: string }> {
+  const used = new Set(Object.values(document.paths).flatMap((item) => (Object.values(item) as OperationObject[]).flatMap((op) => op.tags ?? [])));
+  return [...used].sort().map((name) => {
+    const description = TAGS[name];
+    if (!description) throw new Error(`the OpenAPI tag ${name} has no description in openapi-document.ts`);
+    return { name, description };
+  });
 }
 
 type CommonProblem = readonly [status: number, codes: readonly ProblemCode[], description: string];
