@@ -3,6 +3,7 @@
 // one schema and one topic prefix of their own so that test files never see each other's events.
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import type { GatewayApi } from '@datarun/client';
 import type { DatarunConfig } from '@datarun/config';
 import type { DynamicModule } from '@nestjs/common';
 import { RelayModule } from '../../apps/relay/src/app.module.js';
@@ -29,7 +30,8 @@ export interface TransferWorld {
   close(): Promise<void>;
 }
 
-async function listening(t: TestApp): Promise<string> {
+/** Makes the app listen on a free port of 127.0.0.1 and gives its base URL, for callers that are not supertest. */
+export async function listening(t: TestApp): Promise<string> {
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = t.app.getHttpServer().address() as AddressInfo;
   return `http://127.0.0.1:${port}`;
@@ -87,6 +89,9 @@ export function certificateOf(label: string): Buffer {
   return Buffer.from(`%PDF-1.7\n% 不动产权证书 ${label}\n%%EOF\n`, 'utf8');
 }
 
+/** The body of `POST /v1/cases`, as the gateway's OpenAPI document (and so @datarun/client) types it. */
+export type OpenCaseBody = GatewayApi.operations['openCase']['requestBody']['content']['application/json'];
+
 /**
  * The body of `POST /v1/cases` for a transfer of `unit` from the city's first person to another
  * (`buyer`, an index into the city's people), with the given accounts and declared materials.
@@ -94,7 +99,7 @@ export function certificateOf(label: string): Buffer {
 export function transferCaseBody(
   world: TransferWorld,
   o: { unit: string; accounts: Record<string, string>; matter?: string; materials?: Array<{ type: string; sha256: string }>; buyer?: number; address?: string },
-): Record<string, unknown> {
+): OpenCaseBody {
   const [seller, buyer] = [world.city.people[0], world.city.people[o.buyer ?? 1]];
   return {
     matter: o.matter ?? 'property-transfer',
