@@ -225,7 +225,314 @@ export interface paths {
 }
 export type webhooks = Record<string, never>;
 export interface components {
-  schemas: never;
+  schemas: {
+    /**
+     * BundleItem
+     * @description One source for one party: a result or a problem
+     */
+    BundleItem: {
+      source: string;
+      /** @description The party’s role on the case */
+      role: string;
+      /** @description The party’s ID number, masked */
+      subject: string;
+      result?: components['schemas']['LookupAnswer'];
+      problem?: components['schemas']['BundleProblem'];
+    };
+    /**
+     * BundleProblem
+     * @description Why this source gave nothing for this party (the codes of a lookup)
+     */
+    BundleProblem: {
+      status: number;
+      code: string;
+      title: string;
+      detail: string;
+      /**
+       * Format: uuid
+       * @description The audit record of this access
+       */
+      auditId?: string;
+    };
+    /** Case */
+    Case: {
+      /** Format: uuid */
+      id: string;
+      /** @description The matter code */
+      matter: string;
+      /** @enum {unknown} */
+      state: 'open' | 'completed' | 'withdrawn';
+      parties: components['schemas']['CaseParty'][];
+      materials: components['schemas']['CaseMaterial'][];
+      transfers: components['schemas']['Transfer'][];
+      /** @description How far the utility requests are: the clerk’s one-line answer */
+      progress: {
+        total: number;
+        completed: number;
+        rejected: number;
+        followUp: number;
+        /** @example 3 of 3 completed */
+        summary: string;
+      };
+      /** @description The acting person (token sub) who opened it */
+      openedBy: string;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+      property?: components['schemas']['Property'];
+      /** @description Account numbers by utility kind */
+      utilityAccounts?: {
+        [key: string]: string;
+      };
+      /**
+       * Format: date-time
+       * @description When it was completed or withdrawn
+       */
+      closedAt?: string;
+    };
+    /** CaseMaterial */
+    CaseMaterial: {
+      type: string;
+      /** @description SHA-256, lower-case hex */
+      sha256: string;
+      /** @description Whether the bytes were uploaded */
+      uploaded: boolean;
+      uri?: string;
+    };
+    /** CaseParty */
+    CaseParty: {
+      /** @description 公民身份号码 (GB 11643), as checked when the case was opened */
+      idNumber: string;
+      name: string;
+      role: string;
+    };
+    /** EvidenceBundle */
+    EvidenceBundle: {
+      /** Format: uuid */
+      caseId: string;
+      matter: string;
+      items: components['schemas']['BundleItem'][];
+    };
+    /** Liveness */
+    Liveness: {
+      /** @constant */
+      status: 'ok';
+    };
+    /** LookupAnswer */
+    LookupAnswer: {
+      /** @description The granted fields only, masked by their classification */
+      data: Record<string, never>;
+      provenance: components['schemas']['Provenance'];
+      /**
+       * Format: uuid
+       * @description The audit record of this access
+       */
+      auditId: string;
+    };
+    /** MaterialUpload */
+    MaterialUpload: {
+      type: string;
+      /** @description SHA-256, lower-case hex */
+      sha256: string;
+      /** @description Bytes */
+      size: number;
+      /** @enum {unknown} */
+      contentType: 'application/pdf' | 'image/jpeg' | 'image/png' | 'image/tiff' | 'image/webp';
+      /** Format: date-time */
+      uploadedAt: string;
+    };
+    /**
+     * Problem
+     * @description RFC 9457 problem details: how every error is answered, as application/problem+json.
+     */
+    Problem: {
+      /**
+       * @description A URN naming the code
+       * @example urn:datarun:problem:case-not-found
+       */
+      type: string;
+      /** @description Short and the same for every problem with this code */
+      title: string;
+      /** @description The HTTP status */
+      status: number;
+      /** @description What went wrong this time; safe to show to the caller */
+      detail: string;
+      /**
+       * @description The stable code of the public contract
+       * @enum {unknown}
+       */
+      code:
+        | 'VALIDATION_FAILED'
+        | 'ID_NUMBER_INVALID'
+        | 'SCHEMA_INVALID'
+        | 'SCHEMA_INCOMPATIBLE'
+        | 'MATERIAL_HASH_MISMATCH'
+        | 'TOKEN_MISSING'
+        | 'TOKEN_INVALID'
+        | 'TOKEN_EXPIRED'
+        | 'ROLE_FORBIDDEN'
+        | 'NOT_OWNER'
+        | 'GRANT_MISSING'
+        | 'PURPOSE_NOT_GRANTED'
+        | 'FIELD_NOT_GRANTED'
+        | 'SUBJECT_NOT_IN_CASE'
+        | 'CASE_NOT_OPEN'
+        | 'LINK_INVALID'
+        | 'LINK_EXPIRED'
+        | 'NOT_FOUND'
+        | 'SOURCE_NOT_FOUND'
+        | 'CASE_NOT_FOUND'
+        | 'RECORD_NOT_FOUND'
+        | 'MEMBER_NOT_FOUND'
+        | 'GRANT_NOT_FOUND'
+        | 'MATTER_NOT_FOUND'
+        | 'MATERIAL_NOT_FOUND'
+        | 'DEAD_LETTER_NOT_FOUND'
+        | 'TRANSFER_NOT_FOUND'
+        | 'METHOD_NOT_ALLOWED'
+        | 'ALREADY_EXISTS'
+        | 'STATE_CONFLICT'
+        | 'PAYLOAD_TOO_LARGE'
+        | 'UNSUPPORTED_MEDIA_TYPE'
+        | 'RATE_LIMITED'
+        | 'INTERNAL_ERROR'
+        | 'SOURCE_UNAVAILABLE'
+        | 'SOURCE_RESPONSE_INVALID'
+        | 'AUDIT_UNAVAILABLE'
+        | 'SERVICE_UNAVAILABLE'
+        | 'SOURCE_TIMEOUT';
+      /** @description The request id (x-request-id, traceparent or made here): it is in every log line and audit record */
+      correlationId: string;
+      /** @description The path of the request */
+      instance: string;
+      /** @description VALIDATION_FAILED by a body schema: every violation */
+      errors?: {
+        /** @description JSON Pointer into the body */
+        path: string;
+        message: string;
+      }[];
+      /** @description SCHEMA_INCOMPATIBLE: what would break current readers; SOURCE_RESPONSE_INVALID: the record paths that break the schema (never values) */
+      paths?: (
+        | string
+        | {
+            path: string;
+            reason: string;
+          }
+      )[];
+      /**
+       * Format: uuid
+       * @description A refused or failed access: the audit record of the refusal
+       */
+      auditId?: string;
+      /** @description RATE_LIMITED: seconds to wait (also in the Retry-After header) */
+      retryAfter?: number;
+      /** @description Readiness: the dependencies that did not answer */
+      failed?: string[];
+      /** @description Readiness: the report of every dependency */
+      checks?: Record<string, never>;
+      /** @description ID_NUMBER_INVALID: the GB 11643 rule the number breaks; SCHEMA_INVALID: the rule the schema breaks */
+      rule?: string;
+      /** @description SCHEMA_INVALID: where in the schema (JSON Pointer) */
+      path?: string;
+      /** @description ID_NUMBER_INVALID: the number as given, masked */
+      idNumber?: string;
+    };
+    /** Property */
+    Property: {
+      unitNumber: string;
+      address: string;
+    };
+    /** Provenance */
+    Provenance: {
+      source: string;
+      /** @description The department member that owns the source */
+      owner: string;
+      schemaVersion: number;
+      /** Format: date-time */
+      retrievedAt: string;
+      /**
+       * Format: date-time
+       * @description Replica sources: when the department last pushed the record
+       */
+      asOf?: string;
+    };
+    /**
+     * Readiness
+     * @description The report of @nestjs/terminus: every dependency of this app answered
+     */
+    Readiness: {
+      /** @constant */
+      status: 'ok';
+      /** @description By dependency (database, kafka, utility-system) */
+      info: {
+        [key: string]: {
+          /** @enum {unknown} */
+          status: 'up' | 'down';
+          /** @description How long the check took */
+          ms?: number;
+          message?: string;
+        };
+      };
+      /** @description By dependency (database, kafka, utility-system) */
+      error: {
+        [key: string]: {
+          /** @enum {unknown} */
+          status: 'up' | 'down';
+          /** @description How long the check took */
+          ms?: number;
+          message?: string;
+        };
+      };
+      /** @description By dependency (database, kafka, utility-system) */
+      details: {
+        [key: string]: {
+          /** @enum {unknown} */
+          status: 'up' | 'down';
+          /** @description How long the check took */
+          ms?: number;
+          message?: string;
+        };
+      };
+    };
+    /**
+     * Transfer
+     * @description One utility request of a completed case and its latest status
+     */
+    Transfer: {
+      /** @description The utility kind the request goes to, e.g. water */
+      utility: string;
+      /** @enum {unknown} */
+      request: 'transfer' | 'discount';
+      /**
+       * Format: uuid
+       * @description Also the CloudEvents id: the idempotency key the utility sees
+       */
+      requestId: string;
+      /** @enum {unknown} */
+      state: 'pending' | 'published' | 'accepted' | 'completed' | 'rejected';
+      /** Format: date-time */
+      updatedAt: string;
+      /** @description No final status within TRANSFER_FOLLOW_UP_SECONDS: someone should call the utility */
+      followUp: boolean;
+      /** Format: date-time */
+      publishedAt?: string;
+      /** @description The utility's own reference */
+      reference?: string;
+      /** @description Why it was rejected */
+      reason?: string;
+    };
+    /** VerificationAnswer */
+    VerificationAnswer: {
+      /** @description Every claim equals the record */
+      match: boolean;
+      /**
+       * Format: uuid
+       * @description The audit record of this access
+       */
+      auditId: string;
+    };
+  };
   responses: never;
   parameters: never;
   requestBodies: never;
@@ -248,7 +555,23 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Liveness'];
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
       };
     };
   };
@@ -266,14 +589,37 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Readiness'];
+        };
       };
-      /** @description problem+json SERVICE_UNAVAILABLE naming the failed dependencies in `failed` */
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description SERVICE_UNAVAILABLE: a dependency did not answer; `failed` names it, `checks` has every report */
       503: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'SERVICE_UNAVAILABLE';
+          };
+        };
       };
     };
   };
@@ -286,12 +632,28 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Prometheus text exposition format */
+      /** @description Prometheus text exposition format 0.0.4 */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'text/plain': string;
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
       };
     };
   };
@@ -337,40 +699,140 @@ export interface operations {
       };
     };
     responses: {
-      /** @description the open case */
+      /** @description The open case */
       201: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Case'];
+        };
       };
-      /** @description application/problem+json: VALIDATION_FAILED, ID_NUMBER_INVALID */
+      /** @description VALIDATION_FAILED (also: a material type the matter does not collect), ID_NUMBER_INVALID */
       400: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED' | 'ID_NUMBER_INVALID';
+          };
+        };
       };
-      /** @description application/problem+json: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
       };
-      /** @description application/problem+json: ROLE_FORBIDDEN (consumers only) */
+      /** @description ROLE_FORBIDDEN (consumers only) */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN';
+          };
+        };
       };
-      /** @description application/problem+json: MATTER_NOT_FOUND */
+      /** @description MATTER_NOT_FOUND */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'MATTER_NOT_FOUND';
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: the body is larger than this endpoint takes */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 413;
+            /** @enum {unknown} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: the body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 415;
+            /** @enum {unknown} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description AUDIT_UNAVAILABLE: the change could not be audited, so it was not made */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'AUDIT_UNAVAILABLE';
+          };
+        };
       };
     };
   };
@@ -385,26 +847,84 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description the case with its parties, materials and transfers */
+      /** @description The case with its parties, materials and utility requests */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Case'];
+        };
       };
-      /** @description application/problem+json: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
       };
-      /** @description application/problem+json: CASE_NOT_FOUND (also for another member’s case) */
+      /** @description ROLE_FORBIDDEN (consumers only) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN';
+          };
+        };
+      };
+      /** @description CASE_NOT_FOUND (also for another member’s case) */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'CASE_NOT_FOUND';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
       };
     };
   };
@@ -419,47 +939,126 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description the completed case with one pending request per utility the matter notifies (idempotent) */
+      /** @description The completed case with one pending request per utility the matter notifies (idempotent) */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Case'];
+        };
       };
-      /** @description application/problem+json: VALIDATION_FAILED (an account number, the property or a routed material is missing) */
+      /** @description VALIDATION_FAILED (an account number, the property or a routed material is missing) */
       400: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED';
+          };
+        };
       };
-      /** @description application/problem+json: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
       };
-      /** @description application/problem+json: ROLE_FORBIDDEN */
+      /** @description ROLE_FORBIDDEN */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN';
+          };
+        };
       };
-      /** @description application/problem+json: CASE_NOT_FOUND */
+      /** @description CASE_NOT_FOUND */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'CASE_NOT_FOUND';
+          };
+        };
       };
-      /** @description application/problem+json: STATE_CONFLICT (withdrawn) */
+      /** @description STATE_CONFLICT (withdrawn) */
       409: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 409;
+            /** @enum {unknown} */
+            code?: 'STATE_CONFLICT';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description AUDIT_UNAVAILABLE: the change could not be audited, so it was not made */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'AUDIT_UNAVAILABLE';
+          };
+        };
       };
     };
   };
@@ -484,61 +1083,154 @@ export interface operations {
       };
     };
     responses: {
-      /** @description {type, sha256, size, contentType, uploadedAt} */
+      /** @description The stored material */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['MaterialUpload'];
+        };
       };
-      /** @description application/problem+json: MATERIAL_HASH_MISMATCH, VALIDATION_FAILED (empty) */
+      /** @description MATERIAL_HASH_MISMATCH, VALIDATION_FAILED (empty) */
       400: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'MATERIAL_HASH_MISMATCH' | 'VALIDATION_FAILED';
+          };
+        };
       };
-      /** @description application/problem+json: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
       };
-      /** @description application/problem+json: ROLE_FORBIDDEN */
+      /** @description ROLE_FORBIDDEN */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN';
+          };
+        };
       };
-      /** @description application/problem+json: CASE_NOT_FOUND, MATERIAL_NOT_FOUND (type not declared) */
+      /** @description CASE_NOT_FOUND, MATERIAL_NOT_FOUND (type not declared) */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'CASE_NOT_FOUND' | 'MATERIAL_NOT_FOUND';
+          };
+        };
       };
-      /** @description application/problem+json: STATE_CONFLICT (case not open) */
+      /** @description STATE_CONFLICT (case not open) */
       409: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 409;
+            /** @enum {unknown} */
+            code?: 'STATE_CONFLICT';
+          };
+        };
       };
-      /** @description application/problem+json: PAYLOAD_TOO_LARGE */
+      /** @description PAYLOAD_TOO_LARGE */
       413: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 413;
+            /** @enum {unknown} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
       };
-      /** @description application/problem+json: UNSUPPORTED_MEDIA_TYPE */
+      /** @description UNSUPPORTED_MEDIA_TYPE */
       415: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 415;
+            /** @enum {unknown} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description AUDIT_UNAVAILABLE: the change could not be audited, so it was not made */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'AUDIT_UNAVAILABLE';
+          };
+        };
       };
     };
   };
@@ -554,33 +1246,98 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description the case; the request is pending again under the same request id */
+      /** @description The case; the request is pending again under the same request id */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Case'];
+        };
       };
-      /** @description application/problem+json: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
       };
-      /** @description application/problem+json: ROLE_FORBIDDEN */
+      /** @description ROLE_FORBIDDEN */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN';
+          };
+        };
       };
-      /** @description application/problem+json: CASE_NOT_FOUND, TRANSFER_NOT_FOUND */
+      /** @description CASE_NOT_FOUND, TRANSFER_NOT_FOUND */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'CASE_NOT_FOUND' | 'TRANSFER_NOT_FOUND';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description AUDIT_UNAVAILABLE: the change could not be audited, so it was not made */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'AUDIT_UNAVAILABLE';
+          };
+        };
       };
     };
   };
@@ -595,40 +1352,112 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description the withdrawn case */
+      /** @description The withdrawn case */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Case'];
+        };
       };
-      /** @description application/problem+json: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
       };
-      /** @description application/problem+json: ROLE_FORBIDDEN */
+      /** @description ROLE_FORBIDDEN */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN';
+          };
+        };
       };
-      /** @description application/problem+json: CASE_NOT_FOUND */
+      /** @description CASE_NOT_FOUND */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'CASE_NOT_FOUND';
+          };
+        };
       };
-      /** @description application/problem+json: STATE_CONFLICT (not open) */
+      /** @description STATE_CONFLICT (not open) */
       409: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 409;
+            /** @enum {unknown} */
+            code?: 'STATE_CONFLICT';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description AUDIT_UNAVAILABLE: the change could not be audited, so it was not made */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'AUDIT_UNAVAILABLE';
+          };
+        };
       };
     };
   };
@@ -648,40 +1477,140 @@ export interface operations {
       };
     };
     responses: {
-      /** @description {caseId, matter, items: [{source, role, subject (masked), result | problem}]}: every evidence source of the case's matter for every party, in parallel */
+      /** @description Every evidence source of the case's matter for every party, looked up in parallel: one result or problem each */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['EvidenceBundle'];
+        };
       };
-      /** @description application/problem+json: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+      /** @description VALIDATION_FAILED: the body breaks its schema (each violation in `errors`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
       };
-      /** @description application/problem+json: ROLE_FORBIDDEN */
+      /** @description ROLE_FORBIDDEN */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN';
+          };
+        };
       };
-      /** @description application/problem+json: CASE_NOT_FOUND */
+      /** @description CASE_NOT_FOUND */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'CASE_NOT_FOUND';
+          };
+        };
       };
-      /** @description application/problem+json: AUDIT_UNAVAILABLE */
+      /** @description PAYLOAD_TOO_LARGE: the body is larger than this endpoint takes */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 413;
+            /** @enum {unknown} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: the body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 415;
+            /** @enum {unknown} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description AUDIT_UNAVAILABLE */
       503: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'AUDIT_UNAVAILABLE';
+          };
+        };
       };
     };
   };
@@ -710,68 +1639,168 @@ export interface operations {
       };
     };
     responses: {
-      /** @description {data (granted fields only, masked by classification), provenance {source, owner, schemaVersion, retrievedAt, asOf}, auditId} */
+      /** @description The granted fields of the record, masked by classification, with their provenance and the audit id */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['LookupAnswer'];
+        };
       };
-      /** @description application/problem+json: VALIDATION_FAILED, ID_NUMBER_INVALID */
+      /** @description VALIDATION_FAILED, ID_NUMBER_INVALID */
       400: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED' | 'ID_NUMBER_INVALID';
+          };
+        };
       };
-      /** @description application/problem+json: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
       };
-      /** @description application/problem+json: ROLE_FORBIDDEN, GRANT_MISSING, PURPOSE_NOT_GRANTED, FIELD_NOT_GRANTED, SUBJECT_NOT_IN_CASE, CASE_NOT_OPEN (each with the auditId of the refusal) */
+      /** @description ROLE_FORBIDDEN, GRANT_MISSING, PURPOSE_NOT_GRANTED, FIELD_NOT_GRANTED, SUBJECT_NOT_IN_CASE, CASE_NOT_OPEN (each with the auditId of the refusal) */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN' | 'GRANT_MISSING' | 'PURPOSE_NOT_GRANTED' | 'FIELD_NOT_GRANTED' | 'SUBJECT_NOT_IN_CASE' | 'CASE_NOT_OPEN';
+          };
+        };
       };
-      /** @description application/problem+json: SOURCE_NOT_FOUND, CASE_NOT_FOUND, RECORD_NOT_FOUND */
+      /** @description SOURCE_NOT_FOUND, CASE_NOT_FOUND, RECORD_NOT_FOUND */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'SOURCE_NOT_FOUND' | 'CASE_NOT_FOUND' | 'RECORD_NOT_FOUND';
+          };
+        };
       };
-      /** @description application/problem+json: PAYLOAD_TOO_LARGE */
+      /** @description PAYLOAD_TOO_LARGE */
       413: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 413;
+            /** @enum {unknown} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
       };
-      /** @description application/problem+json: SOURCE_UNAVAILABLE, SOURCE_RESPONSE_INVALID */
+      /** @description UNSUPPORTED_MEDIA_TYPE: the body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 415;
+            /** @enum {unknown} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description SOURCE_UNAVAILABLE, SOURCE_RESPONSE_INVALID */
       502: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 502;
+            /** @enum {unknown} */
+            code?: 'SOURCE_UNAVAILABLE' | 'SOURCE_RESPONSE_INVALID';
+          };
+        };
       };
-      /** @description application/problem+json: AUDIT_UNAVAILABLE: the access could not be audited, so no data */
+      /** @description AUDIT_UNAVAILABLE: the access could not be audited, so no data */
       503: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'AUDIT_UNAVAILABLE';
+          };
+        };
       };
-      /** @description application/problem+json: SOURCE_TIMEOUT */
+      /** @description SOURCE_TIMEOUT */
       504: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 504;
+            /** @enum {unknown} */
+            code?: 'SOURCE_TIMEOUT';
+          };
+        };
       };
     };
   };
@@ -795,33 +1824,74 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description the material's bytes; header x-content-sha256 carries the hash the recipient must check */
+      /** @description The material's bytes, in the media type it was uploaded with; header x-content-sha256 carries the hash the recipient must check */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
-      };
-      /** @description application/problem+json: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
-      401: {
-        headers: {
-          [name: string]: unknown;
+        content: {
+          'application/pdf': Blob;
+          'image/jpeg': Blob;
+          'image/png': Blob;
+          'image/tiff': Blob;
+          'image/webp': Blob;
         };
-        content?: never;
       };
-      /** @description application/problem+json: LINK_INVALID (altered), LINK_EXPIRED */
+      /** @description LINK_INVALID (altered), LINK_EXPIRED */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'LINK_INVALID' | 'LINK_EXPIRED';
+          };
+        };
       };
-      /** @description application/problem+json: MATERIAL_NOT_FOUND */
+      /** @description MATERIAL_NOT_FOUND */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'MATERIAL_NOT_FOUND';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description AUDIT_UNAVAILABLE: the fetch could not be audited, so no bytes */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'AUDIT_UNAVAILABLE';
+          };
+        };
       };
     };
   };
@@ -854,61 +1924,168 @@ export interface operations {
       };
     };
     responses: {
-      /** @description {match: true|false, auditId}; no record field leaves */
+      /** @description Whether every claim matches the record; no record field leaves */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['VerificationAnswer'];
+        };
       };
-      /** @description application/problem+json: VALIDATION_FAILED, ID_NUMBER_INVALID */
+      /** @description VALIDATION_FAILED, ID_NUMBER_INVALID */
       400: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED' | 'ID_NUMBER_INVALID';
+          };
+        };
       };
-      /** @description application/problem+json: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
       };
-      /** @description application/problem+json: ROLE_FORBIDDEN, GRANT_MISSING, PURPOSE_NOT_GRANTED, FIELD_NOT_GRANTED, SUBJECT_NOT_IN_CASE, CASE_NOT_OPEN (each with the auditId of the refusal) */
+      /** @description ROLE_FORBIDDEN, GRANT_MISSING, PURPOSE_NOT_GRANTED, FIELD_NOT_GRANTED, SUBJECT_NOT_IN_CASE, CASE_NOT_OPEN (each with the auditId of the refusal) */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN' | 'GRANT_MISSING' | 'PURPOSE_NOT_GRANTED' | 'FIELD_NOT_GRANTED' | 'SUBJECT_NOT_IN_CASE' | 'CASE_NOT_OPEN';
+          };
+        };
       };
-      /** @description application/problem+json: SOURCE_NOT_FOUND, CASE_NOT_FOUND */
+      /** @description SOURCE_NOT_FOUND, CASE_NOT_FOUND, RECORD_NOT_FOUND */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'SOURCE_NOT_FOUND' | 'CASE_NOT_FOUND' | 'RECORD_NOT_FOUND';
+          };
+        };
       };
-      /** @description application/problem+json: SOURCE_UNAVAILABLE, SOURCE_RESPONSE_INVALID */
+      /** @description PAYLOAD_TOO_LARGE: the body is larger than this endpoint takes */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 413;
+            /** @enum {unknown} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: the body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 415;
+            /** @enum {unknown} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description SOURCE_UNAVAILABLE, SOURCE_RESPONSE_INVALID */
       502: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 502;
+            /** @enum {unknown} */
+            code?: 'SOURCE_UNAVAILABLE' | 'SOURCE_RESPONSE_INVALID';
+          };
+        };
       };
-      /** @description application/problem+json: AUDIT_UNAVAILABLE: the access could not be audited, so no data */
+      /** @description AUDIT_UNAVAILABLE: the access could not be audited, so no data */
       503: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'AUDIT_UNAVAILABLE';
+          };
+        };
       };
-      /** @description application/problem+json: SOURCE_TIMEOUT */
+      /** @description SOURCE_TIMEOUT */
       504: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 504;
+            /** @enum {unknown} */
+            code?: 'SOURCE_TIMEOUT';
+          };
+        };
       };
     };
   };

@@ -312,7 +312,299 @@ export interface paths {
 }
 export type webhooks = Record<string, never>;
 export interface components {
-  schemas: never;
+  schemas: {
+    /** Catalog */
+    Catalog: {
+      items: components['schemas']['Source'][];
+    };
+    /** Grant */
+    Grant: {
+      /** Format: uuid */
+      id: string;
+      /** @description The member that asked for it */
+      consumer: string;
+      source: string;
+      fields: string[];
+      verifyFields: string[];
+      unmaskedFields: string[];
+      /** @description The matter codes it may be used for */
+      purposes: string[];
+      /** Format: date-time */
+      validUntil: string;
+      reason: string;
+      /** @enum {unknown} */
+      state: 'requested' | 'approved' | 'rejected' | 'revoked';
+      /** @description The acting person (token sub) */
+      requestedBy: string;
+      /** Format: date-time */
+      createdAt: string;
+      decisions: components['schemas']['GrantDecision'][];
+      decidedBy?: string;
+      /** Format: date-time */
+      decidedAt?: string;
+    };
+    /** GrantDecision */
+    GrantDecision: {
+      /** @enum {unknown} */
+      decision: 'approved' | 'rejected' | 'revoked';
+      member: string;
+      actor: string;
+      /** Format: date-time */
+      at: string;
+      note?: string;
+    };
+    /** GrantList */
+    GrantList: {
+      items: components['schemas']['Grant'][];
+    };
+    /** IngestResult */
+    IngestResult: {
+      /** @description Records upserted */
+      stored: number;
+      rejected: {
+        /** @description The position of the record in the batch */
+        index: number;
+        errors: {
+          path: string;
+          message: string;
+        }[];
+      }[];
+    };
+    /** Jwks */
+    Jwks: {
+      keys: components['schemas']['PublicJwk'][];
+    };
+    /** Liveness */
+    Liveness: {
+      /** @constant */
+      status: 'ok';
+    };
+    /** Matter */
+    Matter: {
+      /** @example property-transfer */
+      code: string;
+      title: string;
+      /** @description The sources an evidence bundle looks up for every party */
+      evidence: string[];
+      /** @description The material types a case of this matter collects */
+      materials: string[];
+      onComplete: components['schemas']['MatterNotification'][];
+      /** Format: date-time */
+      createdAt: string;
+    };
+    /** MatterList */
+    MatterList: {
+      items: components['schemas']['Matter'][];
+    };
+    /** MatterNotification */
+    MatterNotification: {
+      /** @description The utility kind to notify, e.g. water */
+      notify: string;
+      /** @enum {unknown} */
+      request: 'transfer' | 'discount';
+      /** @description The submitted materials this recipient receives (as signed links) */
+      materials: string[];
+      /** @description The role of the party who holds the account afterwards (absent: the first party) */
+      holderRole?: string;
+    };
+    /** Member */
+    Member: {
+      /** @example zj.longyou.service-hall */
+      id: string;
+      name: string;
+      /** @enum {unknown} */
+      kind: 'department' | 'consumer' | 'utility' | 'auditor' | 'admin';
+      jwks: components['schemas']['Jwks'];
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+    };
+    /**
+     * Problem
+     * @description RFC 9457 problem details: how every error is answered, as application/problem+json.
+     */
+    Problem: {
+      /**
+       * @description A URN naming the code
+       * @example urn:datarun:problem:case-not-found
+       */
+      type: string;
+      /** @description Short and the same for every problem with this code */
+      title: string;
+      /** @description The HTTP status */
+      status: number;
+      /** @description What went wrong this time; safe to show to the caller */
+      detail: string;
+      /**
+       * @description The stable code of the public contract
+       * @enum {unknown}
+       */
+      code:
+        | 'VALIDATION_FAILED'
+        | 'ID_NUMBER_INVALID'
+        | 'SCHEMA_INVALID'
+        | 'SCHEMA_INCOMPATIBLE'
+        | 'MATERIAL_HASH_MISMATCH'
+        | 'TOKEN_MISSING'
+        | 'TOKEN_INVALID'
+        | 'TOKEN_EXPIRED'
+        | 'ROLE_FORBIDDEN'
+        | 'NOT_OWNER'
+        | 'GRANT_MISSING'
+        | 'PURPOSE_NOT_GRANTED'
+        | 'FIELD_NOT_GRANTED'
+        | 'SUBJECT_NOT_IN_CASE'
+        | 'CASE_NOT_OPEN'
+        | 'LINK_INVALID'
+        | 'LINK_EXPIRED'
+        | 'NOT_FOUND'
+        | 'SOURCE_NOT_FOUND'
+        | 'CASE_NOT_FOUND'
+        | 'RECORD_NOT_FOUND'
+        | 'MEMBER_NOT_FOUND'
+        | 'GRANT_NOT_FOUND'
+        | 'MATTER_NOT_FOUND'
+        | 'MATERIAL_NOT_FOUND'
+        | 'DEAD_LETTER_NOT_FOUND'
+        | 'TRANSFER_NOT_FOUND'
+        | 'METHOD_NOT_ALLOWED'
+        | 'ALREADY_EXISTS'
+        | 'STATE_CONFLICT'
+        | 'PAYLOAD_TOO_LARGE'
+        | 'UNSUPPORTED_MEDIA_TYPE'
+        | 'RATE_LIMITED'
+        | 'INTERNAL_ERROR'
+        | 'SOURCE_UNAVAILABLE'
+        | 'SOURCE_RESPONSE_INVALID'
+        | 'AUDIT_UNAVAILABLE'
+        | 'SERVICE_UNAVAILABLE'
+        | 'SOURCE_TIMEOUT';
+      /** @description The request id (x-request-id, traceparent or made here): it is in every log line and audit record */
+      correlationId: string;
+      /** @description The path of the request */
+      instance: string;
+      /** @description VALIDATION_FAILED by a body schema: every violation */
+      errors?: {
+        /** @description JSON Pointer into the body */
+        path: string;
+        message: string;
+      }[];
+      /** @description SCHEMA_INCOMPATIBLE: what would break current readers; SOURCE_RESPONSE_INVALID: the record paths that break the schema (never values) */
+      paths?: (
+        | string
+        | {
+            path: string;
+            reason: string;
+          }
+      )[];
+      /**
+       * Format: uuid
+       * @description A refused or failed access: the audit record of the refusal
+       */
+      auditId?: string;
+      /** @description RATE_LIMITED: seconds to wait (also in the Retry-After header) */
+      retryAfter?: number;
+      /** @description Readiness: the dependencies that did not answer */
+      failed?: string[];
+      /** @description Readiness: the report of every dependency */
+      checks?: Record<string, never>;
+      /** @description ID_NUMBER_INVALID: the GB 11643 rule the number breaks; SCHEMA_INVALID: the rule the schema breaks */
+      rule?: string;
+      /** @description SCHEMA_INVALID: where in the schema (JSON Pointer) */
+      path?: string;
+      /** @description ID_NUMBER_INVALID: the number as given, masked */
+      idNumber?: string;
+    };
+    /**
+     * PublicJwk
+     * @description A public JSON Web Key (RFC 7517): RSA of at least 2048 bits or EC P-256, never a private member
+     */
+    PublicJwk: {
+      /** @enum {unknown} */
+      kty: 'RSA' | 'EC';
+      kid: string;
+      /** @enum {unknown} */
+      alg?: 'RS256' | 'ES256';
+      /** @constant */
+      use?: 'sig';
+    };
+    /**
+     * Readiness
+     * @description The report of @nestjs/terminus: every dependency of this app answered
+     */
+    Readiness: {
+      /** @constant */
+      status: 'ok';
+      /** @description By dependency (database, kafka, utility-system) */
+      info: {
+        [key: string]: {
+          /** @enum {unknown} */
+          status: 'up' | 'down';
+          /** @description How long the check took */
+          ms?: number;
+          message?: string;
+        };
+      };
+      /** @description By dependency (database, kafka, utility-system) */
+      error: {
+        [key: string]: {
+          /** @enum {unknown} */
+          status: 'up' | 'down';
+          /** @description How long the check took */
+          ms?: number;
+          message?: string;
+        };
+      };
+      /** @description By dependency (database, kafka, utility-system) */
+      details: {
+        [key: string]: {
+          /** @enum {unknown} */
+          status: 'up' | 'down';
+          /** @description How long the check took */
+          ms?: number;
+          message?: string;
+        };
+      };
+    };
+    /**
+     * Source
+     * @description A source as the resource catalogue (资源目录) shows it: its fields and their classification, never data
+     */
+    Source: {
+      /** @example household */
+      id: string;
+      title: string;
+      /** @description The department member that registered it */
+      owner: string;
+      /** @description The field that holds the subject’s ID number */
+      subjectKey: string;
+      /** @enum {unknown} */
+      mode: 'replica' | 'federated';
+      currentVersion: number;
+      versions: components['schemas']['SourceVersion'][];
+    };
+    /** SourceField */
+    SourceField: {
+      name: string;
+      /** @description The JSON type(s) of the field, e.g. string or string|null; any when the schema names none */
+      type: string;
+      required: boolean;
+      /**
+       * @description The classification (分级) that decides masking
+       * @enum {unknown}
+       */
+      classification: 'public' | 'internal' | 'sensitive' | 'secret';
+      title?: string;
+    };
+    /** SourceVersion */
+    SourceVersion: {
+      version: number;
+      /** Format: date-time */
+      createdAt: string;
+      fields: components['schemas']['SourceField'][];
+    };
+  };
   responses: never;
   parameters: never;
   requestBodies: never;
@@ -335,7 +627,23 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Liveness'];
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
       };
     };
   };
@@ -353,14 +661,37 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Readiness'];
+        };
       };
-      /** @description problem+json SERVICE_UNAVAILABLE naming the failed dependencies in `failed` */
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description SERVICE_UNAVAILABLE: a dependency did not answer; `failed` names it, `checks` has every report */
       503: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'SERVICE_UNAVAILABLE';
+          };
+        };
       };
     };
   };
@@ -373,12 +704,28 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Prometheus text exposition format */
+      /** @description Prometheus text exposition format 0.0.4 */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'text/plain': string;
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
       };
     };
   };
@@ -391,12 +738,56 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description the resource catalogue (资源目录): sources, versions, fields and classifications, never data */
+      /** @description The resource catalogue (资源目录): sources, versions, fields and classifications, never data */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Catalog'];
+        };
+      };
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
       };
     };
   };
@@ -412,33 +803,84 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description {items}: a department's queue on its sources, a consumer's own grants, every grant for an admin */
+      /** @description A department's queue on its sources, a consumer's own grants, every grant for an admin */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['GrantList'];
+        };
       };
-      /** @description application/problem+json: VALIDATION_FAILED */
+      /** @description VALIDATION_FAILED */
       400: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED';
+          };
+        };
       };
-      /** @description application/problem+json: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
       };
-      /** @description application/problem+json: ROLE_FORBIDDEN */
+      /** @description ROLE_FORBIDDEN */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
       };
     };
   };
@@ -465,40 +907,140 @@ export interface operations {
       };
     };
     responses: {
-      /** @description the grant, state requested */
+      /** @description The grant, state requested */
       201: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Grant'];
+        };
       };
-      /** @description application/problem+json: VALIDATION_FAILED */
+      /** @description VALIDATION_FAILED */
       400: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED';
+          };
+        };
       };
-      /** @description application/problem+json: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
       };
-      /** @description application/problem+json: ROLE_FORBIDDEN (consumers and utilities) */
+      /** @description ROLE_FORBIDDEN (consumers and utilities) */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN';
+          };
+        };
       };
-      /** @description application/problem+json: SOURCE_NOT_FOUND, MATTER_NOT_FOUND */
+      /** @description SOURCE_NOT_FOUND, MATTER_NOT_FOUND */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'SOURCE_NOT_FOUND' | 'MATTER_NOT_FOUND';
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: the body is larger than this endpoint takes */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 413;
+            /** @enum {unknown} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: the body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 415;
+            /** @enum {unknown} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description AUDIT_UNAVAILABLE: the change could not be audited, so it was not made */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'AUDIT_UNAVAILABLE';
+          };
+        };
       };
     };
   };
@@ -513,26 +1055,70 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description one grant with its decisions */
+      /** @description One grant with its decisions */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Grant'];
+        };
       };
-      /** @description application/problem+json: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
       };
-      /** @description application/problem+json: GRANT_NOT_FOUND */
+      /** @description GRANT_NOT_FOUND (also for a grant the caller may not see) */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'GRANT_NOT_FOUND';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
       };
     };
   };
@@ -553,40 +1139,154 @@ export interface operations {
       };
     };
     responses: {
-      /** @description the approved grant */
+      /** @description The approved grant */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Grant'];
+        };
       };
-      /** @description application/problem+json: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+      /** @description VALIDATION_FAILED: the body breaks its schema (each violation in `errors`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
       };
-      /** @description application/problem+json: ROLE_FORBIDDEN, NOT_OWNER */
+      /** @description ROLE_FORBIDDEN (departments only), NOT_OWNER (a grant on another department’s source) */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN' | 'NOT_OWNER';
+          };
+        };
       };
-      /** @description application/problem+json: GRANT_NOT_FOUND */
+      /** @description GRANT_NOT_FOUND */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'GRANT_NOT_FOUND';
+          };
+        };
       };
-      /** @description application/problem+json: STATE_CONFLICT */
+      /** @description STATE_CONFLICT (not in the state this decision needs) */
       409: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 409;
+            /** @enum {unknown} */
+            code?: 'STATE_CONFLICT';
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: the body is larger than this endpoint takes */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 413;
+            /** @enum {unknown} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: the body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 415;
+            /** @enum {unknown} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description AUDIT_UNAVAILABLE: the change could not be audited, so it was not made */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'AUDIT_UNAVAILABLE';
+          };
+        };
       };
     };
   };
@@ -607,40 +1307,154 @@ export interface operations {
       };
     };
     responses: {
-      /** @description the rejected grant */
+      /** @description The rejected grant */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Grant'];
+        };
       };
-      /** @description application/problem+json: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+      /** @description VALIDATION_FAILED: the body breaks its schema (each violation in `errors`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
       };
-      /** @description application/problem+json: ROLE_FORBIDDEN, NOT_OWNER */
+      /** @description ROLE_FORBIDDEN (departments only), NOT_OWNER (a grant on another department’s source) */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN' | 'NOT_OWNER';
+          };
+        };
       };
-      /** @description application/problem+json: GRANT_NOT_FOUND */
+      /** @description GRANT_NOT_FOUND */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'GRANT_NOT_FOUND';
+          };
+        };
       };
-      /** @description application/problem+json: STATE_CONFLICT */
+      /** @description STATE_CONFLICT (not in the state this decision needs) */
       409: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 409;
+            /** @enum {unknown} */
+            code?: 'STATE_CONFLICT';
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: the body is larger than this endpoint takes */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 413;
+            /** @enum {unknown} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: the body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 415;
+            /** @enum {unknown} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description AUDIT_UNAVAILABLE: the change could not be audited, so it was not made */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'AUDIT_UNAVAILABLE';
+          };
+        };
       };
     };
   };
@@ -661,40 +1475,154 @@ export interface operations {
       };
     };
     responses: {
-      /** @description the revoked grant */
+      /** @description The revoked grant */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Grant'];
+        };
       };
-      /** @description application/problem+json: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+      /** @description VALIDATION_FAILED: the body breaks its schema (each violation in `errors`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
       };
-      /** @description application/problem+json: ROLE_FORBIDDEN, NOT_OWNER */
+      /** @description ROLE_FORBIDDEN (departments only), NOT_OWNER (a grant on another department’s source) */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN' | 'NOT_OWNER';
+          };
+        };
       };
-      /** @description application/problem+json: GRANT_NOT_FOUND */
+      /** @description GRANT_NOT_FOUND */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'GRANT_NOT_FOUND';
+          };
+        };
       };
-      /** @description application/problem+json: STATE_CONFLICT */
+      /** @description STATE_CONFLICT (not in the state this decision needs) */
       409: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 409;
+            /** @enum {unknown} */
+            code?: 'STATE_CONFLICT';
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: the body is larger than this endpoint takes */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 413;
+            /** @enum {unknown} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: the body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 415;
+            /** @enum {unknown} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description AUDIT_UNAVAILABLE: the change could not be audited, so it was not made */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'AUDIT_UNAVAILABLE';
+          };
+        };
       };
     };
   };
@@ -707,12 +1635,56 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description {items}: every matter */
+      /** @description Every matter */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['MatterList'];
+        };
+      };
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
       };
     };
   };
@@ -751,47 +1723,154 @@ export interface operations {
       };
     };
     responses: {
-      /** @description the registered matter */
+      /** @description The registered matter */
       201: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Matter'];
+        };
       };
-      /** @description application/problem+json: VALIDATION_FAILED */
+      /** @description VALIDATION_FAILED */
       400: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED';
+          };
+        };
       };
-      /** @description application/problem+json: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
       };
-      /** @description application/problem+json: ROLE_FORBIDDEN (admins only) */
+      /** @description ROLE_FORBIDDEN (admins only) */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN';
+          };
+        };
       };
-      /** @description application/problem+json: SOURCE_NOT_FOUND */
+      /** @description SOURCE_NOT_FOUND */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'SOURCE_NOT_FOUND';
+          };
+        };
       };
-      /** @description application/problem+json: ALREADY_EXISTS */
+      /** @description ALREADY_EXISTS */
       409: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 409;
+            /** @enum {unknown} */
+            code?: 'ALREADY_EXISTS';
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: the body is larger than this endpoint takes */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 413;
+            /** @enum {unknown} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: the body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 415;
+            /** @enum {unknown} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description AUDIT_UNAVAILABLE: the change could not be audited, so it was not made */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'AUDIT_UNAVAILABLE';
+          };
+        };
       };
     };
   };
@@ -806,26 +1885,70 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description one matter */
+      /** @description One matter */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Matter'];
+        };
       };
-      /** @description application/problem+json: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
       };
-      /** @description application/problem+json: MATTER_NOT_FOUND */
+      /** @description MATTER_NOT_FOUND */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'MATTER_NOT_FOUND';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
       };
     };
   };
@@ -854,40 +1977,140 @@ export interface operations {
       };
     };
     responses: {
-      /** @description the registered member */
+      /** @description The registered member */
       201: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Member'];
+        };
       };
-      /** @description application/problem+json: VALIDATION_FAILED */
+      /** @description VALIDATION_FAILED (also: a JWKS the key rules refuse) */
       400: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED';
+          };
+        };
       };
-      /** @description application/problem+json: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
       };
-      /** @description application/problem+json: ROLE_FORBIDDEN (admins only) */
+      /** @description ROLE_FORBIDDEN (admins only) */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN';
+          };
+        };
       };
-      /** @description application/problem+json: ALREADY_EXISTS */
+      /** @description ALREADY_EXISTS */
       409: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 409;
+            /** @enum {unknown} */
+            code?: 'ALREADY_EXISTS';
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: the body is larger than this endpoint takes */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 413;
+            /** @enum {unknown} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: the body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 415;
+            /** @enum {unknown} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description AUDIT_UNAVAILABLE: the change could not be audited, so it was not made */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'AUDIT_UNAVAILABLE';
+          };
+        };
       };
     };
   };
@@ -902,26 +2125,70 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description a member with its public keys */
+      /** @description A member with its public keys */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Member'];
+        };
       };
-      /** @description application/problem+json: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
       };
-      /** @description application/problem+json: MEMBER_NOT_FOUND */
+      /** @description MEMBER_NOT_FOUND */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'MEMBER_NOT_FOUND';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
       };
     };
   };
@@ -945,40 +2212,140 @@ export interface operations {
       };
     };
     responses: {
-      /** @description the member with its new JWKS */
+      /** @description The member with its new JWKS */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Member'];
+        };
       };
-      /** @description application/problem+json: VALIDATION_FAILED */
+      /** @description VALIDATION_FAILED */
       400: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED';
+          };
+        };
       };
-      /** @description application/problem+json: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
       };
-      /** @description application/problem+json: ROLE_FORBIDDEN (the member itself or an admin) */
+      /** @description ROLE_FORBIDDEN (the member itself or an admin) */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN';
+          };
+        };
       };
-      /** @description application/problem+json: MEMBER_NOT_FOUND */
+      /** @description MEMBER_NOT_FOUND */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'MEMBER_NOT_FOUND';
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: the body is larger than this endpoint takes */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 413;
+            /** @enum {unknown} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: the body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 415;
+            /** @enum {unknown} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description AUDIT_UNAVAILABLE: the change could not be audited, so it was not made */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'AUDIT_UNAVAILABLE';
+          };
+        };
       };
     };
   };
@@ -1009,47 +2376,140 @@ export interface operations {
       };
     };
     responses: {
-      /** @description the source as the catalogue shows it */
+      /** @description The source as the catalogue shows it */
       201: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Source'];
+        };
       };
-      /** @description application/problem+json: VALIDATION_FAILED, SCHEMA_INVALID */
+      /** @description VALIDATION_FAILED, SCHEMA_INVALID */
       400: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED' | 'SCHEMA_INVALID';
+          };
+        };
       };
-      /** @description application/problem+json: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
       };
-      /** @description application/problem+json: ROLE_FORBIDDEN (departments only) */
+      /** @description ROLE_FORBIDDEN (departments only) */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN';
+          };
+        };
       };
-      /** @description application/problem+json: ALREADY_EXISTS */
+      /** @description ALREADY_EXISTS */
       409: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 409;
+            /** @enum {unknown} */
+            code?: 'ALREADY_EXISTS';
+          };
+        };
       };
-      /** @description application/problem+json: PAYLOAD_TOO_LARGE */
+      /** @description PAYLOAD_TOO_LARGE: the body is larger than this endpoint takes */
       413: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 413;
+            /** @enum {unknown} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: the body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 415;
+            /** @enum {unknown} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description AUDIT_UNAVAILABLE: the change could not be audited, so it was not made */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'AUDIT_UNAVAILABLE';
+          };
+        };
       };
     };
   };
@@ -1064,26 +2524,70 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description one source of the catalogue */
+      /** @description One source of the catalogue */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Source'];
+        };
       };
-      /** @description application/problem+json: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
       };
-      /** @description application/problem+json: SOURCE_NOT_FOUND */
+      /** @description SOURCE_NOT_FOUND */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'SOURCE_NOT_FOUND';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
       };
     };
   };
@@ -1104,54 +2608,154 @@ export interface operations {
       };
     };
     responses: {
-      /** @description {stored, rejected: [{index, errors}]}: 200 even when every record was rejected */
+      /** @description How many records were stored and why each rejected one was: 200 even when every record was rejected */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['IngestResult'];
+        };
       };
-      /** @description application/problem+json: VALIDATION_FAILED */
+      /** @description VALIDATION_FAILED */
       400: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED';
+          };
+        };
       };
-      /** @description application/problem+json: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
       };
-      /** @description application/problem+json: ROLE_FORBIDDEN, NOT_OWNER */
+      /** @description ROLE_FORBIDDEN, NOT_OWNER */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN' | 'NOT_OWNER';
+          };
+        };
       };
-      /** @description application/problem+json: SOURCE_NOT_FOUND */
+      /** @description SOURCE_NOT_FOUND */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'SOURCE_NOT_FOUND';
+          };
+        };
       };
-      /** @description application/problem+json: STATE_CONFLICT (federated source) */
+      /** @description STATE_CONFLICT (federated source) */
       409: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 409;
+            /** @enum {unknown} */
+            code?: 'STATE_CONFLICT';
+          };
+        };
       };
-      /** @description application/problem+json: PAYLOAD_TOO_LARGE */
+      /** @description PAYLOAD_TOO_LARGE */
       413: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 413;
+            /** @enum {unknown} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: the body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 415;
+            /** @enum {unknown} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description AUDIT_UNAVAILABLE: the change could not be audited, so it was not made */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'AUDIT_UNAVAILABLE';
+          };
+        };
       };
     };
   };
@@ -1177,40 +2781,140 @@ export interface operations {
       };
     };
     responses: {
-      /** @description the source with its new current version */
+      /** @description The source with its new current version */
       201: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Source'];
+        };
       };
-      /** @description application/problem+json: VALIDATION_FAILED, SCHEMA_INVALID, SCHEMA_INCOMPATIBLE (with `paths`) */
+      /** @description VALIDATION_FAILED, SCHEMA_INVALID, SCHEMA_INCOMPATIBLE (what breaks in `paths`) */
       400: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED' | 'SCHEMA_INVALID' | 'SCHEMA_INCOMPATIBLE';
+          };
+        };
       };
-      /** @description application/problem+json: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
       };
-      /** @description application/problem+json: ROLE_FORBIDDEN, NOT_OWNER */
+      /** @description ROLE_FORBIDDEN, NOT_OWNER */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN' | 'NOT_OWNER';
+          };
+        };
       };
-      /** @description application/problem+json: SOURCE_NOT_FOUND */
+      /** @description SOURCE_NOT_FOUND */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'SOURCE_NOT_FOUND';
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: the body is larger than this endpoint takes */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 413;
+            /** @enum {unknown} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: the body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 415;
+            /** @enum {unknown} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description AUDIT_UNAVAILABLE: the change could not be audited, so it was not made */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'AUDIT_UNAVAILABLE';
+          };
+        };
       };
     };
   };

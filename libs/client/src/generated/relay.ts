@@ -89,7 +89,178 @@ export interface paths {
 }
 export type webhooks = Record<string, never>;
 export interface components {
-  schemas: never;
+  schemas: {
+    /** DeadLetter */
+    DeadLetter: {
+      /** Format: uuid */
+      id: string;
+      /** @description The original topic, where a replay publishes to */
+      topic: string;
+      key: string | null;
+      /** @description Why it was given up, e.g. STATUS_SIGNATURE_INVALID */
+      reason: string;
+      /**
+       * @description Which process gave it up, e.g. relay or bridge-water
+       * @example relay
+       * @example bridge-water
+       */
+      by: string;
+      /** Format: date-time */
+      at: string;
+      replays: number;
+      replayedAt: string | null;
+      /** @description The original headers, without the datarun-dlq-* ones */
+      headers: {
+        [key: string]: string;
+      };
+      value: string | null;
+      valueEncoding: ('json' | 'base64') | null;
+    };
+    /** DeadLetterPage */
+    DeadLetterPage: {
+      items: components['schemas']['DeadLetter'][];
+      next: string | null;
+    };
+    /** Liveness */
+    Liveness: {
+      /** @constant */
+      status: 'ok';
+    };
+    /**
+     * Problem
+     * @description RFC 9457 problem details: how every error is answered, as application/problem+json.
+     */
+    Problem: {
+      /**
+       * @description A URN naming the code
+       * @example urn:datarun:problem:case-not-found
+       */
+      type: string;
+      /** @description Short and the same for every problem with this code */
+      title: string;
+      /** @description The HTTP status */
+      status: number;
+      /** @description What went wrong this time; safe to show to the caller */
+      detail: string;
+      /**
+       * @description The stable code of the public contract
+       * @enum {unknown}
+       */
+      code:
+        | 'VALIDATION_FAILED'
+        | 'ID_NUMBER_INVALID'
+        | 'SCHEMA_INVALID'
+        | 'SCHEMA_INCOMPATIBLE'
+        | 'MATERIAL_HASH_MISMATCH'
+        | 'TOKEN_MISSING'
+        | 'TOKEN_INVALID'
+        | 'TOKEN_EXPIRED'
+        | 'ROLE_FORBIDDEN'
+        | 'NOT_OWNER'
+        | 'GRANT_MISSING'
+        | 'PURPOSE_NOT_GRANTED'
+        | 'FIELD_NOT_GRANTED'
+        | 'SUBJECT_NOT_IN_CASE'
+        | 'CASE_NOT_OPEN'
+        | 'LINK_INVALID'
+        | 'LINK_EXPIRED'
+        | 'NOT_FOUND'
+        | 'SOURCE_NOT_FOUND'
+        | 'CASE_NOT_FOUND'
+        | 'RECORD_NOT_FOUND'
+        | 'MEMBER_NOT_FOUND'
+        | 'GRANT_NOT_FOUND'
+        | 'MATTER_NOT_FOUND'
+        | 'MATERIAL_NOT_FOUND'
+        | 'DEAD_LETTER_NOT_FOUND'
+        | 'TRANSFER_NOT_FOUND'
+        | 'METHOD_NOT_ALLOWED'
+        | 'ALREADY_EXISTS'
+        | 'STATE_CONFLICT'
+        | 'PAYLOAD_TOO_LARGE'
+        | 'UNSUPPORTED_MEDIA_TYPE'
+        | 'RATE_LIMITED'
+        | 'INTERNAL_ERROR'
+        | 'SOURCE_UNAVAILABLE'
+        | 'SOURCE_RESPONSE_INVALID'
+        | 'AUDIT_UNAVAILABLE'
+        | 'SERVICE_UNAVAILABLE'
+        | 'SOURCE_TIMEOUT';
+      /** @description The request id (x-request-id, traceparent or made here): it is in every log line and audit record */
+      correlationId: string;
+      /** @description The path of the request */
+      instance: string;
+      /** @description VALIDATION_FAILED by a body schema: every violation */
+      errors?: {
+        /** @description JSON Pointer into the body */
+        path: string;
+        message: string;
+      }[];
+      /** @description SCHEMA_INCOMPATIBLE: what would break current readers; SOURCE_RESPONSE_INVALID: the record paths that break the schema (never values) */
+      paths?: (
+        | string
+        | {
+            path: string;
+            reason: string;
+          }
+      )[];
+      /**
+       * Format: uuid
+       * @description A refused or failed access: the audit record of the refusal
+       */
+      auditId?: string;
+      /** @description RATE_LIMITED: seconds to wait (also in the Retry-After header) */
+      retryAfter?: number;
+      /** @description Readiness: the dependencies that did not answer */
+      failed?: string[];
+      /** @description Readiness: the report of every dependency */
+      checks?: Record<string, never>;
+      /** @description ID_NUMBER_INVALID: the GB 11643 rule the number breaks; SCHEMA_INVALID: the rule the schema breaks */
+      rule?: string;
+      /** @description SCHEMA_INVALID: where in the schema (JSON Pointer) */
+      path?: string;
+      /** @description ID_NUMBER_INVALID: the number as given, masked */
+      idNumber?: string;
+    };
+    /**
+     * Readiness
+     * @description The report of @nestjs/terminus: every dependency of this app answered
+     */
+    Readiness: {
+      /** @constant */
+      status: 'ok';
+      /** @description By dependency (database, kafka, utility-system) */
+      info: {
+        [key: string]: {
+          /** @enum {unknown} */
+          status: 'up' | 'down';
+          /** @description How long the check took */
+          ms?: number;
+          message?: string;
+        };
+      };
+      /** @description By dependency (database, kafka, utility-system) */
+      error: {
+        [key: string]: {
+          /** @enum {unknown} */
+          status: 'up' | 'down';
+          /** @description How long the check took */
+          ms?: number;
+          message?: string;
+        };
+      };
+      /** @description By dependency (database, kafka, utility-system) */
+      details: {
+        [key: string]: {
+          /** @enum {unknown} */
+          status: 'up' | 'down';
+          /** @description How long the check took */
+          ms?: number;
+          message?: string;
+        };
+      };
+    };
+  };
   responses: never;
   parameters: never;
   requestBodies: never;
@@ -112,7 +283,23 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Liveness'];
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
       };
     };
   };
@@ -130,14 +317,37 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Readiness'];
+        };
       };
-      /** @description problem+json SERVICE_UNAVAILABLE naming the failed dependencies in `failed` */
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description SERVICE_UNAVAILABLE: a dependency did not answer; `failed` names it, `checks` has every report */
       503: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'SERVICE_UNAVAILABLE';
+          };
+        };
       };
     };
   };
@@ -150,12 +360,28 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Prometheus text exposition format */
+      /** @description Prometheus text exposition format 0.0.4 */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'text/plain': string;
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
       };
     };
   };
@@ -175,33 +401,84 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description {items: [{id, topic, key, reason, by, at, replays, replayedAt, headers, value, valueEncoding: json|base64}], next}, newest first */
+      /** @description Dead-lettered events, newest first */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['DeadLetterPage'];
+        };
       };
-      /** @description application/problem+json: VALIDATION_FAILED */
+      /** @description VALIDATION_FAILED */
       400: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED';
+          };
+        };
       };
-      /** @description application/problem+json: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
       };
-      /** @description application/problem+json: ROLE_FORBIDDEN (admins only) */
+      /** @description ROLE_FORBIDDEN (admins only) */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
       };
     };
   };
@@ -217,47 +494,112 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description the dead letter after its replay: {id, topic, key, reason, by, at, replays, replayedAt, headers, value, valueEncoding: json|base64} */
+      /** @description The dead letter after its replay */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['DeadLetter'];
+        };
       };
-      /** @description application/problem+json: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
       401: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
       };
-      /** @description application/problem+json: ROLE_FORBIDDEN (admins only) */
+      /** @description ROLE_FORBIDDEN (admins only) */
       403: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN';
+          };
+        };
       };
-      /** @description application/problem+json: DEAD_LETTER_NOT_FOUND */
+      /** @description DEAD_LETTER_NOT_FOUND */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'DEAD_LETTER_NOT_FOUND';
+          };
+        };
       };
-      /** @description application/problem+json: STATE_CONFLICT (the message names no original topic) */
+      /** @description STATE_CONFLICT (the message names no original topic) */
       409: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 409;
+            /** @enum {unknown} */
+            code?: 'STATE_CONFLICT';
+          };
+        };
       };
-      /** @description application/problem+json: SERVICE_UNAVAILABLE (Kafka did not take the message), AUDIT_UNAVAILABLE */
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description SERVICE_UNAVAILABLE (Kafka did not take the message), AUDIT_UNAVAILABLE */
       503: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'SERVICE_UNAVAILABLE' | 'AUDIT_UNAVAILABLE';
+          };
+        };
       };
     };
   };

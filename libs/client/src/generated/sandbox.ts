@@ -158,7 +158,198 @@ export interface paths {
 }
 export type webhooks = Record<string, never>;
 export interface components {
-  schemas: never;
+  schemas: {
+    /** AppliedUtilityRequest */
+    AppliedUtilityRequest: {
+      /** Format: uuid */
+      requestId: string;
+      accountNumber: string;
+      /** @enum {unknown} */
+      request: 'transfer' | 'discount';
+      reference: string;
+      /** Format: date-time */
+      appliedAt: string;
+      /** @description Every call with this request id, the first included: above 1 means a sender retried */
+      calls: number;
+      unitNumber?: string;
+    };
+    /**
+     * DepartmentRecord
+     * @description The subject's record, valid against schemas/records/<source>.json of the department
+     */
+    DepartmentRecord: Record<string, never>;
+    /** Liveness */
+    Liveness: {
+      /** @constant */
+      status: 'ok';
+    };
+    /**
+     * Problem
+     * @description RFC 9457 problem details: how every error is answered, as application/problem+json.
+     */
+    Problem: {
+      /**
+       * @description A URN naming the code
+       * @example urn:datarun:problem:case-not-found
+       */
+      type: string;
+      /** @description Short and the same for every problem with this code */
+      title: string;
+      /** @description The HTTP status */
+      status: number;
+      /** @description What went wrong this time; safe to show to the caller */
+      detail: string;
+      /**
+       * @description The stable code of the public contract
+       * @enum {unknown}
+       */
+      code:
+        | 'VALIDATION_FAILED'
+        | 'ID_NUMBER_INVALID'
+        | 'SCHEMA_INVALID'
+        | 'SCHEMA_INCOMPATIBLE'
+        | 'MATERIAL_HASH_MISMATCH'
+        | 'TOKEN_MISSING'
+        | 'TOKEN_INVALID'
+        | 'TOKEN_EXPIRED'
+        | 'ROLE_FORBIDDEN'
+        | 'NOT_OWNER'
+        | 'GRANT_MISSING'
+        | 'PURPOSE_NOT_GRANTED'
+        | 'FIELD_NOT_GRANTED'
+        | 'SUBJECT_NOT_IN_CASE'
+        | 'CASE_NOT_OPEN'
+        | 'LINK_INVALID'
+        | 'LINK_EXPIRED'
+        | 'NOT_FOUND'
+        | 'SOURCE_NOT_FOUND'
+        | 'CASE_NOT_FOUND'
+        | 'RECORD_NOT_FOUND'
+        | 'MEMBER_NOT_FOUND'
+        | 'GRANT_NOT_FOUND'
+        | 'MATTER_NOT_FOUND'
+        | 'MATERIAL_NOT_FOUND'
+        | 'DEAD_LETTER_NOT_FOUND'
+        | 'TRANSFER_NOT_FOUND'
+        | 'METHOD_NOT_ALLOWED'
+        | 'ALREADY_EXISTS'
+        | 'STATE_CONFLICT'
+        | 'PAYLOAD_TOO_LARGE'
+        | 'UNSUPPORTED_MEDIA_TYPE'
+        | 'RATE_LIMITED'
+        | 'INTERNAL_ERROR'
+        | 'SOURCE_UNAVAILABLE'
+        | 'SOURCE_RESPONSE_INVALID'
+        | 'AUDIT_UNAVAILABLE'
+        | 'SERVICE_UNAVAILABLE'
+        | 'SOURCE_TIMEOUT';
+      /** @description The request id (x-request-id, traceparent or made here): it is in every log line and audit record */
+      correlationId: string;
+      /** @description The path of the request */
+      instance: string;
+      /** @description VALIDATION_FAILED by a body schema: every violation */
+      errors?: {
+        /** @description JSON Pointer into the body */
+        path: string;
+        message: string;
+      }[];
+      /** @description SCHEMA_INCOMPATIBLE: what would break current readers; SOURCE_RESPONSE_INVALID: the record paths that break the schema (never values) */
+      paths?: (
+        | string
+        | {
+            path: string;
+            reason: string;
+          }
+      )[];
+      /**
+       * Format: uuid
+       * @description A refused or failed access: the audit record of the refusal
+       */
+      auditId?: string;
+      /** @description RATE_LIMITED: seconds to wait (also in the Retry-After header) */
+      retryAfter?: number;
+      /** @description Readiness: the dependencies that did not answer */
+      failed?: string[];
+      /** @description Readiness: the report of every dependency */
+      checks?: Record<string, never>;
+      /** @description ID_NUMBER_INVALID: the GB 11643 rule the number breaks; SCHEMA_INVALID: the rule the schema breaks */
+      rule?: string;
+      /** @description SCHEMA_INVALID: where in the schema (JSON Pointer) */
+      path?: string;
+      /** @description ID_NUMBER_INVALID: the number as given, masked */
+      idNumber?: string;
+    };
+    /**
+     * Readiness
+     * @description The report of @nestjs/terminus: every dependency of this app answered
+     */
+    Readiness: {
+      /** @constant */
+      status: 'ok';
+      /** @description By dependency (database, kafka, utility-system) */
+      info: {
+        [key: string]: {
+          /** @enum {unknown} */
+          status: 'up' | 'down';
+          /** @description How long the check took */
+          ms?: number;
+          message?: string;
+        };
+      };
+      /** @description By dependency (database, kafka, utility-system) */
+      error: {
+        [key: string]: {
+          /** @enum {unknown} */
+          status: 'up' | 'down';
+          /** @description How long the check took */
+          ms?: number;
+          message?: string;
+        };
+      };
+      /** @description By dependency (database, kafka, utility-system) */
+      details: {
+        [key: string]: {
+          /** @enum {unknown} */
+          status: 'up' | 'down';
+          /** @description How long the check took */
+          ms?: number;
+          message?: string;
+        };
+      };
+    };
+    /** UtilityAccount */
+    UtilityAccount: {
+      accountNumber: string;
+      /** @description The matters whose discounts apply */
+      discounts: string[];
+      /** @description Request ids in the order they were applied */
+      history: string[];
+      holder?: {
+        name: string;
+        idNumberMasked: string;
+      };
+    };
+    /** UtilityReceipt */
+    UtilityReceipt: {
+      /** @description The utility's own reference */
+      reference: string;
+      /** @description A repeated request id: the first reference, nothing changed */
+      duplicate: boolean;
+    };
+    /** UtilityRequests */
+    UtilityRequests: {
+      requests: components['schemas']['AppliedUtilityRequest'][];
+    };
+    /** UtilitySummary */
+    UtilitySummary: {
+      kind: string;
+      accounts: number;
+      /** @description Requests applied so far */
+      applied: number;
+      /** @description False during a simulated outage */
+      available: boolean;
+    };
+  };
   responses: never;
   parameters: never;
   requestBodies: never;
@@ -181,7 +372,23 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Liveness'];
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
       };
     };
   };
@@ -199,14 +406,37 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Readiness'];
+        };
       };
-      /** @description problem+json SERVICE_UNAVAILABLE naming the failed dependencies in `failed` */
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description SERVICE_UNAVAILABLE: a dependency did not answer; `failed` names it, `checks` has every report */
       503: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'SERVICE_UNAVAILABLE';
+          };
+        };
       };
     };
   };
@@ -219,12 +449,28 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Prometheus text exposition format */
+      /** @description Prometheus text exposition format 0.0.4 */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'text/plain': string;
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
       };
     };
   };
@@ -242,19 +488,42 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description the subject's record, valid against schemas/records/<source>.json */
+      /** @description The subject's record, valid against schemas/records/<source>.json */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['DepartmentRecord'];
+        };
       };
-      /** @description application/problem+json: RECORD_NOT_FOUND (unknown subject or department) */
+      /** @description RECORD_NOT_FOUND (unknown subject or department) */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'RECORD_NOT_FOUND';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
       };
     };
   };
@@ -269,26 +538,42 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description {kind, accounts, applied, available}: also what the bridge probes for readiness */
+      /** @description The simulated system’s counts: also what the bridge probes for readiness */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['UtilitySummary'];
+        };
       };
-      /** @description application/problem+json: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
-      401: {
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
       };
-      /** @description application/problem+json: SERVICE_UNAVAILABLE (simulated outage) */
+      /** @description SERVICE_UNAVAILABLE (simulated outage) */
       503: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'SERVICE_UNAVAILABLE';
+          };
+        };
       };
     };
   };
@@ -304,26 +589,42 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description {accountNumber, holder, discounts, history} */
+      /** @description An account with its holder, discounts and the requests applied to it */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
-      };
-      /** @description application/problem+json: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
-      401: {
-        headers: {
-          [name: string]: unknown;
+        content: {
+          'application/json': components['schemas']['UtilityAccount'];
         };
-        content?: never;
       };
-      /** @description application/problem+json: NOT_FOUND */
+      /** @description NOT_FOUND (no such account) */
       404: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'NOT_FOUND';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
       };
     };
   };
@@ -344,11 +645,68 @@ export interface operations {
       };
     };
     responses: {
+      /** @description Every request to the system takes that long from now on */
       204: {
         headers: {
           [name: string]: unknown;
         };
         content?: never;
+      };
+      /** @description VALIDATION_FAILED: the body breaks its schema (each violation in `errors`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: the body is larger than this endpoint takes */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 413;
+            /** @enum {unknown} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: the body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 415;
+            /** @enum {unknown} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
       };
     };
   };
@@ -369,11 +727,68 @@ export interface operations {
       };
     };
     responses: {
+      /** @description The system answers 503 SERVICE_UNAVAILABLE for that many seconds */
       204: {
         headers: {
           [name: string]: unknown;
         };
         content?: never;
+      };
+      /** @description VALIDATION_FAILED: the body breaks its schema (each violation in `errors`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: the body is larger than this endpoint takes */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 413;
+            /** @enum {unknown} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: the body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 415;
+            /** @enum {unknown} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
       };
     };
   };
@@ -388,12 +803,28 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description applied requests in the order applied, each with how many calls carried it */
+      /** @description Applied requests in the order applied, each with how many calls carried it */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['UtilityRequests'];
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
       };
     };
   };
@@ -433,40 +864,98 @@ export interface operations {
       };
     };
     responses: {
-      /** @description {reference, duplicate}: a repeated request id answers the first reference and changes nothing */
+      /** @description The utility’s reference: a repeated request id answers the first reference and changes nothing */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['UtilityReceipt'];
+        };
       };
-      /** @description application/problem+json: VALIDATION_FAILED */
+      /** @description VALIDATION_FAILED */
       400: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
-      };
-      /** @description application/problem+json: TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED */
-      401: {
-        headers: {
-          [name: string]: unknown;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED';
+          };
         };
-        content?: never;
       };
-      /** @description application/problem+json: STATE_CONFLICT (account closed) */
+      /** @description STATE_CONFLICT (account closed) */
       409: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 409;
+            /** @enum {unknown} */
+            code?: 'STATE_CONFLICT';
+          };
+        };
       };
-      /** @description application/problem+json: SERVICE_UNAVAILABLE (simulated outage) */
+      /** @description PAYLOAD_TOO_LARGE: the body is larger than this endpoint takes */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 413;
+            /** @enum {unknown} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: the body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 415;
+            /** @enum {unknown} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description SERVICE_UNAVAILABLE (simulated outage) */
       503: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'SERVICE_UNAVAILABLE';
+          };
+        };
       };
     };
   };

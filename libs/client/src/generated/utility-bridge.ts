@@ -55,7 +55,147 @@ export interface paths {
 }
 export type webhooks = Record<string, never>;
 export interface components {
-  schemas: never;
+  schemas: {
+    /** Liveness */
+    Liveness: {
+      /** @constant */
+      status: 'ok';
+    };
+    /**
+     * Problem
+     * @description RFC 9457 problem details: how every error is answered, as application/problem+json.
+     */
+    Problem: {
+      /**
+       * @description A URN naming the code
+       * @example urn:datarun:problem:case-not-found
+       */
+      type: string;
+      /** @description Short and the same for every problem with this code */
+      title: string;
+      /** @description The HTTP status */
+      status: number;
+      /** @description What went wrong this time; safe to show to the caller */
+      detail: string;
+      /**
+       * @description The stable code of the public contract
+       * @enum {unknown}
+       */
+      code:
+        | 'VALIDATION_FAILED'
+        | 'ID_NUMBER_INVALID'
+        | 'SCHEMA_INVALID'
+        | 'SCHEMA_INCOMPATIBLE'
+        | 'MATERIAL_HASH_MISMATCH'
+        | 'TOKEN_MISSING'
+        | 'TOKEN_INVALID'
+        | 'TOKEN_EXPIRED'
+        | 'ROLE_FORBIDDEN'
+        | 'NOT_OWNER'
+        | 'GRANT_MISSING'
+        | 'PURPOSE_NOT_GRANTED'
+        | 'FIELD_NOT_GRANTED'
+        | 'SUBJECT_NOT_IN_CASE'
+        | 'CASE_NOT_OPEN'
+        | 'LINK_INVALID'
+        | 'LINK_EXPIRED'
+        | 'NOT_FOUND'
+        | 'SOURCE_NOT_FOUND'
+        | 'CASE_NOT_FOUND'
+        | 'RECORD_NOT_FOUND'
+        | 'MEMBER_NOT_FOUND'
+        | 'GRANT_NOT_FOUND'
+        | 'MATTER_NOT_FOUND'
+        | 'MATERIAL_NOT_FOUND'
+        | 'DEAD_LETTER_NOT_FOUND'
+        | 'TRANSFER_NOT_FOUND'
+        | 'METHOD_NOT_ALLOWED'
+        | 'ALREADY_EXISTS'
+        | 'STATE_CONFLICT'
+        | 'PAYLOAD_TOO_LARGE'
+        | 'UNSUPPORTED_MEDIA_TYPE'
+        | 'RATE_LIMITED'
+        | 'INTERNAL_ERROR'
+        | 'SOURCE_UNAVAILABLE'
+        | 'SOURCE_RESPONSE_INVALID'
+        | 'AUDIT_UNAVAILABLE'
+        | 'SERVICE_UNAVAILABLE'
+        | 'SOURCE_TIMEOUT';
+      /** @description The request id (x-request-id, traceparent or made here): it is in every log line and audit record */
+      correlationId: string;
+      /** @description The path of the request */
+      instance: string;
+      /** @description VALIDATION_FAILED by a body schema: every violation */
+      errors?: {
+        /** @description JSON Pointer into the body */
+        path: string;
+        message: string;
+      }[];
+      /** @description SCHEMA_INCOMPATIBLE: what would break current readers; SOURCE_RESPONSE_INVALID: the record paths that break the schema (never values) */
+      paths?: (
+        | string
+        | {
+            path: string;
+            reason: string;
+          }
+      )[];
+      /**
+       * Format: uuid
+       * @description A refused or failed access: the audit record of the refusal
+       */
+      auditId?: string;
+      /** @description RATE_LIMITED: seconds to wait (also in the Retry-After header) */
+      retryAfter?: number;
+      /** @description Readiness: the dependencies that did not answer */
+      failed?: string[];
+      /** @description Readiness: the report of every dependency */
+      checks?: Record<string, never>;
+      /** @description ID_NUMBER_INVALID: the GB 11643 rule the number breaks; SCHEMA_INVALID: the rule the schema breaks */
+      rule?: string;
+      /** @description SCHEMA_INVALID: where in the schema (JSON Pointer) */
+      path?: string;
+      /** @description ID_NUMBER_INVALID: the number as given, masked */
+      idNumber?: string;
+    };
+    /**
+     * Readiness
+     * @description The report of @nestjs/terminus: every dependency of this app answered
+     */
+    Readiness: {
+      /** @constant */
+      status: 'ok';
+      /** @description By dependency (database, kafka, utility-system) */
+      info: {
+        [key: string]: {
+          /** @enum {unknown} */
+          status: 'up' | 'down';
+          /** @description How long the check took */
+          ms?: number;
+          message?: string;
+        };
+      };
+      /** @description By dependency (database, kafka, utility-system) */
+      error: {
+        [key: string]: {
+          /** @enum {unknown} */
+          status: 'up' | 'down';
+          /** @description How long the check took */
+          ms?: number;
+          message?: string;
+        };
+      };
+      /** @description By dependency (database, kafka, utility-system) */
+      details: {
+        [key: string]: {
+          /** @enum {unknown} */
+          status: 'up' | 'down';
+          /** @description How long the check took */
+          ms?: number;
+          message?: string;
+        };
+      };
+    };
+  };
   responses: never;
   parameters: never;
   requestBodies: never;
@@ -78,7 +218,23 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Liveness'];
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
       };
     };
   };
@@ -96,14 +252,37 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['Readiness'];
+        };
       };
-      /** @description problem+json SERVICE_UNAVAILABLE naming the failed dependencies in `failed` */
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description SERVICE_UNAVAILABLE: a dependency did not answer; `failed` names it, `checks` has every report */
       503: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'SERVICE_UNAVAILABLE';
+          };
+        };
       };
     };
   };
@@ -116,12 +295,28 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Prometheus text exposition format */
+      /** @description Prometheus text exposition format 0.0.4 */
       200: {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'text/plain': string;
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
       };
     };
   };
