@@ -1,6 +1,6 @@
 // Who a command acts as: a member id, its private key file, the key id and the acting person. The
 // commands that call an API default to the development administrator of `npm start`.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ADMIN_MEMBER_ID, DEFAULT_DEV_KEYS_DIR } from '@datarun/auth';
 import type { MemberCredentials } from '@datarun/client';
@@ -41,6 +41,9 @@ export function readPrivateKeyFile(file: string): string {
 export function memberCredentials(values: { member?: string; key?: string; kid?: string; sub?: string }): MemberCredentials {
   if ((values.member === undefined) !== (values.key === undefined)) throw new UsageError('--member and --key go together');
   const key = values.key ?? DEV_ADMIN_KEY;
+  if (values.key === undefined && !existsSync(key)) {
+    throw new Error(`no development admin key at ${key} (npm start or datarun dev-keys makes it): pass --member <id> --key <file>`);
+  }
   return {
     member: values.member ?? ADMIN_MEMBER_ID,
     kid: values.kid ?? kidOfKeyFile(key),

@@ -3,7 +3,7 @@
 // tree's Prettier check wants. The drift test (generate.spec.ts) regenerates in memory and compares.
 // Node runs this file as it is (type stripping, Node >= 22.6), so it imports packages only: no
 // path aliases, no build.
-import { mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import openapiTS, { astToString, type OpenAPI3 } from 'openapi-typescript';
@@ -43,7 +43,11 @@ export async function writeClientTypes(openApiDir = OPENAPI_DIR, generatedDir = 
   const modules = await generateClientTypes(openApiDir, generatedDir);
   mkdirSync(generatedDir, { recursive: true });
   for (const stale of readdirSync(generatedDir).filter((name) => name.endsWith('.ts') && !modules.has(name))) rmSync(join(generatedDir, stale));
-  for (const [file, text] of modules) writeFileSync(join(generatedDir, file), text);
+  // Unchanged files keep their time stamp: the bin rebuilds dist/ when a source is newer than it.
+  for (const [file, text] of modules) {
+    const path = join(generatedDir, file);
+    if (!existsSync(path) || readFileSync(path, 'utf8') !== text) writeFileSync(path, text);
+  }
   return [...modules.keys()].map((file) => join(generatedDir, file));
 }
 
