@@ -264,7 +264,7 @@ try {
 
   const gatewayUrl = `http://127.0.0.1:${config.ports.gateway}`;
   const hallKey = readFileSync(`${config.localDir}/keys/${HALL}.key.pem`, 'utf8');
-  // mintToken is asynchronous (jose signs with WebCrypto): awaited at every use.
+  // mintToken is asynchronous (jose): awaited at every use.
   const token = async (): Promise<string> => mintToken({ issuer: HALL, kid: HALL, privateKey: hallKey, subject: 'bench-clerk', lifetimeSec: 600 });
 
   const t0 = performance.now();
