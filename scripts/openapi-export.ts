@@ -8,7 +8,6 @@ requireSupportedNode('openapi');
 try {
   const written = await exportOpenApi(process.argv[2] ?? OPENAPI_DIR);
   console.log(`openapi: wrote ${written.join(', ')}`);
-  process.exit(0);
 } catch (error) {
   console.error(`openapi: ${(error as Error).stack ?? String(error)}`);
   process.exit(1);

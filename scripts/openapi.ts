@@ -3,11 +3,9 @@
 // way the tree's Prettier check wants. `npm run openapi` writes them; the contract test compares
 // what each running app serves with the committed file.
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { type DatarunConfig, loadConfig } from '@datarun/config';
 import { type AppAbout, previewOpenApiDocument } from '@datarun/platform';
 import type { DynamicModule } from '@nestjs/common';
-import { format, resolveConfig } from 'prettier';
 import { AUDIT_ABOUT } from '../apps/audit/src/about.js';
 import { AuditAppModule } from '../apps/audit/src/app.module.js';
 import { GATEWAY_ABOUT } from '../apps/gateway/src/about.js';
@@ -20,6 +18,9 @@ import { SANDBOX_ABOUT } from '../apps/sandbox/src/about.js';
 import { SandboxModule } from '../apps/sandbox/src/app.module.js';
 import { UTILITY_BRIDGE_ABOUT } from '../apps/utility-bridge/src/about.js';
 import { UtilityBridgeModule } from '../apps/utility-bridge/src/app.module.js';
+import { OPENAPI_DIR, openApiFile, openApiJson } from './openapi-files.js';
+
+export { OPENAPI_DIR } from './openapi-files.js';
 
 export interface DocumentedApp {
   readonly about: AppAbout;
@@ -35,39 +36,6 @@ export const DOCUMENTED_APPS: readonly DocumentedApp[] = [
   { about: UTILITY_BRIDGE_ABOUT, module: (config) => UtilityBridgeModule.forRoot(config) },
   { about: SANDBOX_ABOUT, module: (config) => SandboxModule.forRoot(config) },
 ];
-
-export const OPENAPI_DIR = 'docs/openapi';
-
-export const openApiFile = (dir: string, app: string) => join(dir, `${app}.json`);
-
-/**
- * A document with its maps in a stable order: paths, components and the responses of each
- * operation sorted by key, so the file changes only when the contract does. Everything else
- * keeps the order the code gives it (fields of a schema in the order they are written).
- */
-export function stableDocument<T>(document: T): T {
-  const doc = structuredClone(document) as Record<string, unknown> & {
-    paths?: Record<string, Record<string, { responses?: Record<string, unknown> }>>;
-    components?: Record<string, Record<string, unknown>>;
-  };
-  const sorted = <V>(map: Record<string, V>) => Object.fromEntries(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  if (doc.paths) {
-    for (const item of Object.values(doc.paths)) for (const op of Object.values(item)) if (op?.responses) op.responses = sorted(op.responses);
-    doc.paths = sorted(doc.paths);
-  }
-  if (doc.components) {
-    for (const [section, entries] of Object.entries(doc.components)) doc.components[section] = sorted(entries);
-    doc.components = sorted(doc.components);
-  }
-  return doc as T;
-}
-
-/** The committed text of a document: stable order, formatted by the project's Prettier settings. */
-export async function openApiJson(document: unknown, path: string): Promise<string> {
-  const options = (await resolveConfig(path)) ?? {};
-  // Indented first: Prettier keeps an object expanded when its source was, which keeps diffs to a line.
-  return format(JSON.stringify(stableDocument(document), null, 2), { ...options, filepath: path });
-}
 
 /** Writes docs/openapi/<app>.json (or into `outDir`) for every app; returns the files written. */
 export async function exportOpenApi(outDir: string = OPENAPI_DIR): Promise<string[]> {

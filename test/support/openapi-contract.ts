@@ -6,7 +6,7 @@
 import { compileTrusted, type TrustedValidator } from '@datarun/schemas';
 
 export interface OpenApiDocument {
-  readonly paths: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, { schema?: object }> }> }>>;
+  readonly paths: Record<string, Record<string, { responses?: Record<string, { description?: string; content?: Record<string, { schema?: object }> }> }>>;
   readonly components?: { readonly schemas?: Record<string, object> };
 }
 
