@@ -18,7 +18,7 @@ const VERBS = new Set(['get', 'post', 'put', 'patch', 'delete', 'head', 'options
  * A supertest client whose every answer is also checked against the app's OpenAPI document
  * (after the test's own expectations, so a wrong status reads as that first).
  */
-function checkedClient(client: ReturnType<typeof request>, contract: OpenApiContract): ReturnType<typeof request> {
+export function checkedClient(client: ReturnType<typeof request>, contract: OpenApiContract): ReturnType<typeof request> {
   return new Proxy(client, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver) as unknown;
