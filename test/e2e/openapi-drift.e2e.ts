@@ -2,22 +2,10 @@
 // broker), serves exactly the OpenAPI document committed in docs/openapi/<app>.json. A route,
 // schema or description changed without `npm run openapi` fails here, naming the app.
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { DOCUMENTED_APPS } from '../../scripts/openapi.js';
 import { OPENAPI_DIR, openApiDrift, openApiFile } from '../../scripts/openapi-files.js';
-import { SandboxModule } from '../../apps/sandbox/src/app.module.js';
 import { bootApp, type TestApp } from '../support/apps.js';
-import { migratedDatabase, type TestDatabase, testConfig } from '../support/infra.js';
-
-// The utility bridge probes its utility's own system: the sandbox's simulated one.
-let utilitySystem = 'http://127.0.0.1:1';
-let sandbox: TestApp | undefined;
-beforeAll(async () => {
-  sandbox = await bootApp(SandboxModule.forRoot(testConfig()), 'sandbox');
-  await sandbox.app.listen({ port: 0, host: '127.0.0.1' });
-  utilitySystem = `http://127.0.0.1:${(sandbox.app.getHttpServer().address() as AddressInfo).port}`;
-});
-afterAll(() => sandbox?.close());
+import { migratedDatabase, type TestDatabase } from '../support/infra.js';
 
 describe.each(DOCUMENTED_APPS.map((app) => [app.about.name, app] as const))('the %s app', (name, { about, module }) => {
   let db: TestDatabase;
@@ -25,7 +13,7 @@ describe.each(DOCUMENTED_APPS.map((app) => [app.about.name, app] as const))('the
 
   beforeAll(async () => {
     db = await migratedDatabase();
-    t = await bootApp(module({ ...db.config, utilitySystemUrl: `${utilitySystem}/v1/utilities/water` }), about);
+    t = await bootApp(module(db.config), about);
   });
   afterAll(async () => {
     await t?.close();
