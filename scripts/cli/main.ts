@@ -33,6 +33,11 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'dlq replay', summary: 'publish a dead letter again to its original topic', load: async () => (await import('./dlq.js')).dlqReplay },
   { name: 'migrate', summary: 'run pending database migrations (as the owner role)', load: async () => (await import('./migrate.js')).migrate },
   {
+    name: 'members list',
+    summary: 'list the registered members with their kinds and key ids (admins)',
+    load: async () => (await import('./registry-lists.js')).membersList,
+  },
+  {
     name: 'sources list',
     summary: 'list the data sources of the resource catalogue (资源目录)',
     load: async () => (await import('./registry-lists.js')).sourcesList,

@@ -1,4 +1,4 @@
-// `datarun sources|grants|matters list`: what the registry API answers, as a table or (--json) as
+// `datarun members|sources|grants|matters list`: what the registry API answers, as a table or (--json) as
 // the answer itself, called with @datarun/client as the development admin unless --member/--key.
 import type { DatarunApis, RegistryApi } from '@datarun/client';
 import { requireSupportedNode } from '@datarun/config';
@@ -12,7 +12,8 @@ type GrantState = NonNullable<NonNullable<RegistryApi.operations['listGrants']['
 const GRANT_STATES: readonly GrantState[] = ['requested', 'approved', 'rejected', 'revoked'];
 
 const COMMON_OPTIONS = { ...MEMBER_KEY_OPTIONS, registry: appUrlOption, json: { type: 'boolean', default: false } } as const;
-const FILTER_OPTIONS = { state: { type: 'string' }, source: { type: 'string' } } as const;
+const FILTER_OPTIONS = { state: { type: 'string' }, source: { type: 'string' }, kind: { type: 'string' } } as const;
+type Filter = keyof typeof FILTER_OPTIONS;
 const COMMON_HELP: ReadonlyArray<readonly [string, string]> = [
   appUrlHelp('registry'),
   ['--json', 'print the answer as JSON (one line) instead of a table'],
@@ -40,7 +41,7 @@ function registryList(
   noun: string,
   description: string,
   columns: readonly Column[],
-  call: (registry: DatarunApis['registry'], filters: { state?: string; source?: string }) => Promise<unknown>,
+  call: (registry: DatarunApis['registry'], filters: Partial<Record<Filter, string>>) => Promise<unknown>,
   filters: ReadonlyArray<readonly [string, string]> = [],
 ): Command {
   const name = `${noun} list`;
@@ -54,17 +55,43 @@ function registryList(
       requireSupportedNode(name);
       const { values } = parseOptions(args, { ...COMMON_OPTIONS, ...FILTER_OPTIONS });
       // One option set for every list keeps the parsing typed; a list without filters refuses them as parseArgs would.
-      for (const flag of ['state', 'source'] as const)
-        if (filters.length === 0 && values[flag] !== undefined) throw new UsageError(`Unknown option '--${flag}'`);
+      for (const flag of Object.keys(FILTER_OPTIONS) as Filter[])
+        if (values[flag] !== undefined && !filters.some(([usage]) => usage.startsWith(`--${flag} `))) throw new UsageError(`Unknown option '--${flag}'`);
       const url = appUrl(cli, 'registry', values.registry);
       const { registry } = clientFor('registry', url, values);
-      const answer = await reaching('registry', url, call(registry, { state: values.state, source: values.source }));
+      const answer = await reaching('registry', url, call(registry, { state: values.state, source: values.source, kind: values.kind }));
       if (values.json) cli.out(JSON.stringify(answer));
       else printTable(cli, columns, itemsOf(answer));
       return EXIT.ok;
     },
   };
 }
+
+type MemberKind = NonNullable<NonNullable<RegistryApi.operations['listMembers']['parameters']['query']>['kind']>;
+const MEMBER_KINDS: readonly MemberKind[] = ['department', 'consumer', 'utility', 'auditor', 'admin'];
+
+export const membersList = registryList(
+  'members',
+  'Lists the registered members (GET /v1/members, every page): kind and key ids. Admins only.',
+  [
+    ['id', (m) => m.id],
+    ['kind', (m) => m.kind],
+    ['keys', (m) => ((m.jwks as { keys?: Array<{ kid?: unknown }> } | undefined)?.keys ?? []).map((k) => k.kid)],
+    ['name', (m) => m.name],
+  ],
+  async (registry, { kind }) => {
+    if (kind !== undefined && !MEMBER_KINDS.includes(kind as MemberKind)) throw new UsageError(`--kind must be one of ${MEMBER_KINDS.join(', ')}`);
+    const items: unknown[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await registry.GET('/v1/members', { params: { query: { kind: kind as MemberKind | undefined, cursor, limit: 200 } } });
+      items.push(...page.items);
+      cursor = page.next;
+    } while (cursor !== undefined);
+    return { items };
+  },
+  [['--kind <kind>', `only members of this kind: ${MEMBER_KINDS.join(', ')}`]],
+);
 
 export const sourcesList = registryList(
   'sources',

@@ -37,6 +37,7 @@ export const WHO_MAY_CALL: Readonly<Record<string, string>> = {
   // registry
   registerMember: 'admin',
   getMember: ANY_TOKEN,
+  listMembers: 'admin',
   replaceMemberKeys: 'the member itself, or an admin',
   registerSource: 'department (it becomes the owner)',
   getSource: ANY_TOKEN,

@@ -68,6 +68,31 @@ describe('datarun CLI against the running system', () => {
     expect(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))).toMatchObject({ iss: city.hall.id, sub: 'clerk-7' });
   });
 
+  it('members list: every member with its kind and key ids, filtered by kind', async () => {
+    const table = await datarun('members', 'list', '--registry', registryUrl, ...adminAs);
+    expect({ code: table.code, err: table.err }).toEqual({ code: EXIT.ok, err: [] });
+    expect(table.out[0]).toMatch(/^id +kind +keys +name$/);
+    const rows = table.out.slice(1).map((line) => line.split(/ +/).slice(0, 2));
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        ['datarun.admin', 'admin'],
+        [city.hall.id, 'consumer'],
+      ]),
+    );
+    expect(rows.map(([id]) => id)).toEqual(rows.map(([id]) => id).sort());
+    const departments = await datarun('members', 'list', '--registry', registryUrl, '--kind', 'department', '--json', ...adminAs);
+    const items = (JSON.parse(departments.out[0]) as { items: Array<{ id: string; kind: string }> }).items;
+    expect(items.map((m) => m.id).sort()).toEqual(
+      Object.values(city.departments)
+        .map((d) => d.id)
+        .sort(),
+    );
+    expect(new Set(items.map((m) => m.kind))).toEqual(new Set(['department']));
+    const refused = await datarun('members', 'list', '--registry', registryUrl, '--member', city.hall.id, '--key', hallKey);
+    expect({ code: refused.code, out: refused.out }).toEqual({ code: EXIT.failure, out: [] });
+    expect(refused.err).toEqual([expect.stringMatching(/^members list: ROLE_FORBIDDEN: /)]);
+  });
+
   it('sources list: the catalogue as a table, or as the JSON answer', async () => {
     const table = await datarun('sources', 'list', '--registry', registryUrl, ...adminAs);
     expect({ code: table.code, err: table.err }).toEqual({ code: EXIT.ok, err: [] });

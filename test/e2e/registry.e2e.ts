@@ -49,6 +49,57 @@ describe('registry', () => {
     await db?.drop();
   });
 
+  it('lists members for the admin, in id order, a page at a time, filtered by kind', async () => {
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await t.http
+        .get('/v1/members')
+        .query({ limit: 2, ...(cursor ? { cursor } : {}) })
+        .set('authorization', await admin.auth())
+        .expect(200);
+      expect(page.body.items.length).toBeLessThanOrEqual(2);
+      ids.push(...page.body.items.map((m: { id: string }) => m.id));
+      cursor = page.body.next;
+    } while (cursor);
+    // Every member once, in order, across the pages: the admin and the three registered above.
+    expect(ids).toEqual([...ids].sort());
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toEqual(expect.arrayContaining(['datarun.admin', dept.id, otherDept.id, consumer.id]));
+    expect(ids).toHaveLength(Number((await db.ownerQuery('SELECT count(*) FROM member')).rows[0].count));
+
+    const departments = await t.http
+      .get('/v1/members')
+      .query({ kind: 'department' })
+      .set('authorization', await admin.auth())
+      .expect(200);
+    expect(departments.body.items.map((m: { id: string }) => m.id).sort()).toEqual([dept.id, otherDept.id].sort());
+    expect(departments.body.items[0]).toMatchObject({ kind: 'department', jwks: { keys: [expect.objectContaining({ kid: expect.any(String) })] } });
+    expect(departments.body.next).toBeUndefined();
+  });
+
+  it.each([
+    [{ kind: 'citizen' }, 'kind must be one of'],
+    [{ limit: '0' }, 'limit must be a whole number from 1 to 200'],
+    [{ limit: 'many' }, 'limit must be a whole number'],
+    [{ cursor: 'NOT A MEMBER ID' }, 'cursor must be the next value of a previous page'],
+  ])('refuses a member listing with %p: 400 VALIDATION_FAILED', async (query, detail) => {
+    const res = await t.http
+      .get('/v1/members')
+      .query(query)
+      .set('authorization', await admin.auth())
+      .expect(400);
+    expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', detail: expect.stringContaining(detail) });
+  });
+
+  it('lists members for admins only: a department gets 403 ROLE_FORBIDDEN', async () => {
+    const res = await t.http
+      .get('/v1/members')
+      .set('authorization', await dept.auth())
+      .expect(403);
+    expect(res.body.code).toBe('ROLE_FORBIDDEN');
+  });
+
   it('plays the department story: source, records, grant request, approval, versions', async () => {
     // A department registers a new source with its schema.
     const created = await t.http

@@ -24,6 +24,12 @@ export const MEMBER = closedObject(
   { title: 'Member' },
 );
 
+export const MEMBERS = closedObject(
+  { items: { type: 'array', items: MEMBER } },
+  { next: { ...STRING, description: 'Pass as `cursor` for the next page; absent on the last page' } },
+  { title: 'MemberList' },
+);
+
 const CLASSIFICATION = { enum: ['public', 'internal', 'sensitive', 'secret'], description: 'The classification (分级) that decides masking' };
 
 export const SOURCE = closedObject(

@@ -1,10 +1,11 @@
 import type { Caller } from '@datarun/auth';
 import { CurrentCaller } from '@datarun/auth-guard';
 import { ApiAnswer, ApiProblems, CHANGE_NOT_AUDITED, JsonBody } from '@datarun/platform';
-import { MembersService, type MemberView, type RegisterMemberCommand } from '@datarun/registry';
-import { Body, Controller, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { MEMBER } from './answers.js';
+import { MEMBER_KINDS } from '@datarun/auth';
+import { MEMBER_PAGE, MembersService, type MemberView, type RegisterMemberCommand } from '@datarun/registry';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { MEMBER, MEMBERS } from './answers.js';
 import { REGISTER_MEMBER, REPLACE_KEYS } from './bodies.js';
 
 @ApiTags('members')
@@ -26,6 +27,22 @@ export class MembersController {
   )
   register(@CurrentCaller() caller: Caller, @Body(new JsonBody(REGISTER_MEMBER)) body: RegisterMemberCommand): Promise<MemberView> {
     return this.members.register(caller, body);
+  }
+
+  @Get()
+  @ApiOperation({ operationId: 'listMembers', summary: 'List members' })
+  @ApiQuery({ name: 'kind', required: false, enum: MEMBER_KINDS })
+  @ApiQuery({ name: 'cursor', required: false, description: 'The `next` of the previous page' })
+  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: MEMBER_PAGE.max, default: MEMBER_PAGE.default } })
+  @ApiAnswer(200, 'Members in id order, a page at a time', MEMBERS)
+  @ApiProblems([400, 'VALIDATION_FAILED'], [403, 'ROLE_FORBIDDEN (admins only)'])
+  list(
+    @CurrentCaller() caller: Caller,
+    @Query('kind') kind?: string,
+    @Query('cursor') cursor?: string,
+    @Query('limit') limit?: string,
+  ): Promise<{ items: MemberView[]; next?: string }> {
+    return this.members.list(caller, { kind, cursor, limit: limit === undefined ? undefined : Number(limit) });
   }
 
   @Get(':id')

@@ -3,7 +3,7 @@ import { MemberKeyDirectory } from '@datarun/auth-guard';
 import { AuditLog, changeBy } from '@datarun/audit';
 import { Problem } from '@datarun/problems';
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, MoreThan } from 'typeorm';
 import { type Jwks, MEMBER_KINDS, MemberEntity, type MemberKind } from './member.entity.js';
 
 export const MEMBER_ID = /^[a-z0-9][a-z0-9.-]{1,127}$/;
@@ -15,6 +15,15 @@ export interface RegisterMemberCommand {
   readonly kind: MemberKind;
   readonly jwks: unknown;
 }
+
+export interface MemberListQuery {
+  readonly kind?: string;
+  /** The `next` of the previous page. */
+  readonly cursor?: string;
+  readonly limit?: number;
+}
+
+export const MEMBER_PAGE = { default: 50, max: 200 } as const;
 
 export interface MemberView {
   id: string;
@@ -63,6 +72,28 @@ export class MembersService {
     });
     this.directory.invalidate(id);
     return memberView(member);
+  }
+
+  /**
+   * Members in id order, a page at a time (admin): the cursor is the last id of the previous page,
+   * so a member registered meanwhile is neither skipped nor repeated.
+   */
+  async list(caller: Caller, query: MemberListQuery): Promise<{ items: MemberView[]; next?: string }> {
+    requireRole(caller, 'admin');
+    if (query.kind !== undefined && !MEMBER_KINDS.includes(query.kind as MemberKind)) {
+      throw new Problem('VALIDATION_FAILED', `kind must be one of ${MEMBER_KINDS.join(', ')}`);
+    }
+    if (query.cursor !== undefined && !MEMBER_ID.test(query.cursor)) throw new Problem('VALIDATION_FAILED', 'cursor must be the next value of a previous page');
+    const limit = query.limit ?? MEMBER_PAGE.default;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MEMBER_PAGE.max)
+      throw new Problem('VALIDATION_FAILED', `limit must be a whole number from 1 to ${MEMBER_PAGE.max}`);
+    const rows = await this.dataSource.getRepository(MemberEntity).find({
+      where: { ...(query.kind ? { kind: query.kind as MemberKind } : {}), ...(query.cursor ? { id: MoreThan(query.cursor) } : {}) },
+      order: { id: 'ASC' },
+      take: limit + 1,
+    });
+    const items = rows.slice(0, limit).map(memberView);
+    return rows.length > limit ? { items, next: items[items.length - 1].id } : { items };
   }
 
   async get(id: string): Promise<MemberView> {
