@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { CONFIG_VARIABLES, type ConfigVariable, DERIVED_DEFAULTS } from '@datarun/config';
 import { PROBLEM_CODES } from '@datarun/problems';
-import { type BenchRun, type RecordedResults, recordedResultsOf } from '../test/bench/record.js';
+import { type BenchRun, type RecordedResults, recordedResultsOf, recordedResultsText } from '../test/bench/record.js';
 import { generateDocs, staleDocs } from './docs.js';
 import { API_APPS, apiReference, type OpenApiDocument, problemCodesOf, WHO_MAY_CALL } from './docs/api-reference.js';
 import { configurationRows } from './docs/configuration.js';
@@ -197,5 +197,11 @@ describe('recorded benchmark results', () => {
     check('relay.drain', (v) => v >= 5000);
     check('audit.verify', (v) => v >= 500_000);
     expect(committed.versions.node).toMatch(/^v\d+\./);
+  });
+
+  it('commits the file as the bench writes it (Prettier-formatted)', async () => {
+    if (!existsSync('docs/performance/results.json')) return;
+    const text = readFileSync('docs/performance/results.json', 'utf8');
+    expect(await recordedResultsText(JSON.parse(text) as RecordedResults)).toBe(text);
   });
 });

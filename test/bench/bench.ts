@@ -11,7 +11,8 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { mintToken } from '@datarun/auth';
@@ -44,7 +45,7 @@ import {
   UTILITY_KINDS,
 } from './harness.js';
 import type { AuditBenchResult } from './audit-verify.bench.js';
-import { RECORDED_RESULTS_PATH, recordedResultsOf } from './record.js';
+import { RECORDED_RESULTS_PATH, recordedResultsOf, recordedResultsText } from './record.js';
 
 requireSupportedNode('bench');
 
@@ -129,7 +130,9 @@ const portOf = (app: AppName): number => {
     ? config.ports['utility-bridge'] + UTILITY_KINDS.indexOf(kind as (typeof UTILITY_KINDS)[number])
     : config.ports[app as Exclude<AppName, `bridge-${string}`>];
 };
-const mainOf = (app: AppName) => `dist/apps/${bridgeKind(app) ? 'utility-bridge' : app}/src/main.js`;
+/** The build this file is part of (dist/ under npm run bench): the apps and scripts it starts come from the same build. */
+const BUILD_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const mainOf = (app: AppName) => join(BUILD_ROOT, `apps/${bridgeKind(app) ? 'utility-bridge' : app}/src/main.js`);
 const envOf = (app: AppName): Record<string, string> => {
   const kind = bridgeKind(app);
   return kind ? { UTILITY_KIND: kind, UTILITY_BRIDGE_PORT: String(portOf(app)) } : {};
@@ -231,7 +234,7 @@ try {
     }
     log(`loading ${people.toLocaleString('en')} synthetic people through the registry's ingest (scripts/seed-demo)`);
   }
-  process.stdout.write(await run(process.execPath, ['dist/scripts/seed-demo.js'], { SANDBOX_PEOPLE: String(people) }));
+  process.stdout.write(await run(process.execPath, [join(BUILD_ROOT, 'scripts/seed-demo.js')], { SANDBOX_PEOPLE: String(people) }));
   const loaded = await populationLoaded();
   if (!loaded.ok) throw new Error(`population not in place after seeding: ${JSON.stringify(loaded.counts)}`);
   setup.population = {
@@ -409,7 +412,7 @@ try {
   else {
     await stopSpawned(); // the machine to itself, as "in isolation" means
     audit = (await phase(`audit append + verify (${auditRecords.toLocaleString('en')} records)`, async () => {
-      const out = await run(process.execPath, ['dist/test/bench/audit-verify.bench.js', String(auditRecords)], {});
+      const out = await run(process.execPath, [join(BUILD_ROOT, 'test/bench/audit-verify.bench.js'), String(auditRecords)], {});
       return JSON.parse(out.trim().split('\n').pop()!) as AuditBenchResult;
     })) ?? { error: errors[errors.length - 1] };
   }
@@ -476,7 +479,7 @@ writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
 console.log(`\n${table()}\nbench: results in ${file}${errors.length ? `; ${errors.length} harness failure(s)` : ''}`);
 if (args.record) {
   mkdirSync(dirname(RECORDED_RESULTS_PATH), { recursive: true });
-  writeFileSync(RECORDED_RESULTS_PATH, `${JSON.stringify(recordedResultsOf(result, args.note), null, 2)}\n`);
+  writeFileSync(RECORDED_RESULTS_PATH, await recordedResultsText(recordedResultsOf(result, args.note)));
   console.log(`bench: recorded in ${RECORDED_RESULTS_PATH}; run npm run docs to render docs/performance.md`);
 }
 process.exit(errors.length ? 1 : 0);

@@ -6,6 +6,12 @@
 /** The path of the committed results, relative to the repository root. */
 export const RECORDED_RESULTS_PATH = 'docs/performance/results.json';
 
+/** The file's text as `prettier --write` leaves it (the tree is checked with Prettier). */
+export async function recordedResultsText(results: RecordedResults): Promise<string> {
+  const { format, resolveConfig } = await import('prettier');
+  return format(JSON.stringify(results), { ...((await resolveConfig(RECORDED_RESULTS_PATH)) ?? {}), parser: 'json' });
+}
+
 export interface TargetFigure {
   /** Stable id, e.g. `lookups.rps`. */
   readonly id: string;
@@ -182,7 +188,7 @@ export function recordedResultsOf(run: BenchRun, note = ''): RecordedResults {
       unit: '',
       detail: Object.entries(run.ratios)
         .filter(([c]) => c !== `c=${top?.connections}`)
-        .map(([c, r]) => `${r.lookupOverPgSelect ?? '—'} at ${c}`)
+        .map(([c, r]) => `${r.lookupOverPgSelect ?? '—'} at concurrency ${c.replace('c=', '')}`)
         .join(', '),
       met: ratio?.lookupOverPgSelect == null ? null : ratio.lookupOverPgSelect >= 0.35,
     },
