@@ -4,7 +4,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { poolOf, type PreparedStatement, runPrepared } from '@datarun/db';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AuditDecision } from './audit-event.entity.js';
-import { type AuditRecordContent, chainHash, leafHash, MerkleFrontier, recordBytes } from './integrity/index.js';
+import { type AuditRecordContent, chainLink, MerkleFrontier, recordBytes } from './integrity/index.js';
 
 export interface AuditEventInput {
   readonly memberId: string;
@@ -208,9 +208,10 @@ async function writeChained(run: RunStatement, batch: readonly Pending[]): Promi
     seq += 1;
     const content = contentOf(seq, pending);
     const bytes = recordBytes(content);
-    const leaf = leafHash(bytes);
-    chain = chainHash(chain, leaf);
-    frontier.append(leaf);
+    // The same leaf and chain hashes (and, in the frontier, the same Merkle nodes) the verifier recomputes.
+    const link = chainLink(chain, bytes);
+    chain = link.chainHash;
+    frontier.append(link.leafHash);
     return { pending, content, bytes, chainHash: chain };
   });
   await run(APPEND, [...columnsOf(events), seq, chain, JSON.stringify(frontier.toJSON()), events.length]);

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 
 import { GENESIS, chainHash, chainLink, verifyChain, type ChainRecord } from './chain.js';
-import { MerkleFrontier, leafHash, merkleRoot } from './merkle.js';
+import { leafHash, merkleRoot } from './merkle.js';
+import { MerkleFrontier } from './merkle-range.js';
 
 function buildChain(count: number, firstSeq = 1, previous = GENESIS): ChainRecord[] {
   const records: ChainRecord[] = [];

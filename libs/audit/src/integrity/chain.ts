@@ -19,20 +19,27 @@
 
 import { hash } from 'node:crypto';
 
-import { HASH_SIZE, leafHash } from './merkle.js';
+import { HASH_SIZE, isHash, leafHash, leafHashLatin1 } from './merkle.js';
 
 /** The chain value before record 1. */
 export const GENESIS: Buffer = Buffer.alloc(HASH_SIZE);
 
-const chainScratch = Buffer.allocUnsafe(HASH_SIZE * 2);
+const chainInput = Buffer.alloc(2 * HASH_SIZE);
+
+/** The chain step SHA-256(previous || leaf), latin1 in and out (see merkle.ts for why latin1). */
+export function chainHashLatin1(previous: string, leaf: string): string {
+  for (let i = 0; i < HASH_SIZE; i++) {
+    chainInput[i] = previous.charCodeAt(i);
+    chainInput[HASH_SIZE + i] = leaf.charCodeAt(i);
+  }
+  return hash('sha256', chainInput, 'binary');
+}
 
 /** SHA-256(previous || leaf), where `leaf` is the record's RFC 6962 leaf hash. */
 export function chainHash(previous: Buffer, leaf: Buffer): Buffer {
   if (!isHash(previous)) throw new TypeError('chainHash: previous must be a 32-byte Buffer');
   if (!isHash(leaf)) throw new TypeError('chainHash: leaf must be a 32-byte Buffer');
-  previous.copy(chainScratch, 0);
-  leaf.copy(chainScratch, HASH_SIZE);
-  return hash('sha256', chainScratch, 'buffer');
+  return Buffer.from(chainHashLatin1(previous.toString('latin1'), leaf.toString('latin1')), 'latin1');
 }
 
 /** What the writer stores with the record whose canonical bytes are `bytes`. */
@@ -55,6 +62,11 @@ export interface ChainPoint {
 }
 
 export type ChainFailureReason = 'gap' | 'order' | 'hash';
+
+export interface ChainFailure {
+  readonly seq: number;
+  readonly reason: ChainFailureReason;
+}
 
 export type VerifyChainResult =
   { ok: true; checked: number; last: ChainPoint } | { ok: false; checked: number; firstBadSeq: number; reason: ChainFailureReason };
@@ -81,36 +93,68 @@ export interface VerifyChainOptions {
  * the result's `last` with a signed checkpoint.
  */
 export function verifyChain(records: Iterable<ChainRecord>, start: ChainPoint, options: VerifyChainOptions = {}): VerifyChainResult {
-  if (!Number.isSafeInteger(start?.seq) || start.seq < 0) throw new TypeError('verifyChain: start.seq must be an integer >= 0');
-  if (!isHash(start.chainHash)) throw new TypeError('verifyChain: start.chainHash must be a 32-byte Buffer');
+  if (!isHash(start?.chainHash)) throw new TypeError('verifyChain: start.chainHash must be a 32-byte Buffer');
+  const cursor = new ChainCursor(start.seq, start.chainHash.toString('latin1'));
   const onLeaf = options.onLeaf;
-  let previous = start.chainHash;
-  let expected = start.seq + 1;
   let checked = 0;
   for (const record of records) {
-    const seq = record.seq;
-    if (seq !== expected) {
-      const reason: ChainFailureReason = Number.isSafeInteger(seq) && seq > expected ? 'gap' : 'order';
-      return { ok: false, checked, firstBadSeq: expected, reason };
-    }
-    if (!Buffer.isBuffer(record.bytes) || !isHash(record.chainHash)) {
-      return { ok: false, checked, firstBadSeq: seq, reason: 'hash' };
-    }
-    const leaf = leafHash(record.bytes);
-    previous.copy(chainScratch, 0);
-    leaf.copy(chainScratch, HASH_SIZE);
-    const computed = hash('sha256', chainScratch, 'buffer');
-    if (!computed.equals(record.chainHash)) {
-      return { ok: false, checked, firstBadSeq: seq, reason: 'hash' };
-    }
-    if (onLeaf) onLeaf(seq, leaf);
-    previous = computed;
-    expected += 1;
+    const failure = cursor.check(record.seq, record.bytes, record.chainHash);
+    if (failure) return { ok: false, checked, firstBadSeq: failure.seq, reason: failure.reason };
+    if (onLeaf) onLeaf(record.seq, Buffer.from(cursor.leaf, 'latin1'));
+    cursor.advance();
     checked += 1;
   }
-  return { ok: true, checked, last: { seq: expected - 1, chainHash: Buffer.from(previous) } };
+  return { ok: true, checked, last: { seq: cursor.expected - 1, chainHash: Buffer.from(cursor.previous, 'latin1') } };
 }
 
-function isHash(value: unknown): value is Buffer {
-  return Buffer.isBuffer(value) && value.length === HASH_SIZE;
+/**
+ * The chain recomputed one record at a time: the sequence and hash rules of verifyChain, shared
+ * with the range verifier (range-verifier.ts), which checks the searchable columns between
+ * `follows` and `advance`. Hashes are latin1.
+ */
+export class ChainCursor {
+  /** The sequence number the next record must have. */
+  expected: number;
+  /** The leaf and chain hashes of the record `follows` last recomputed. */
+  leaf = '';
+  chain = '';
+
+  /** From the record `seq` (0 for the start of the log) whose chain hash is `previous`. */
+  constructor(
+    seq: number,
+    public previous: string,
+  ) {
+    if (!Number.isSafeInteger(seq) || seq < 0) throw new TypeError('chain start: seq must be an integer >= 0');
+    this.expected = seq + 1;
+  }
+
+  /** Undefined when `seq` is the one expected; else the failure, at the expected seq (a gap or a repeat/disorder). */
+  sequence(seq: number): ChainFailure | undefined {
+    if (seq === this.expected) return undefined;
+    return { seq: this.expected, reason: Number.isSafeInteger(seq) && seq > this.expected ? 'gap' : 'order' };
+  }
+
+  /** Whether bytes[from, to) chained after `previous` give the stored chain hash at stored[at, at + 32). */
+  follows(bytes: Buffer, from: number, to: number, stored: Buffer, at: number): boolean {
+    const leaf = leafHashLatin1(bytes, from, to);
+    const chain = chainHashLatin1(this.previous, leaf);
+    this.leaf = leaf;
+    this.chain = chain;
+    for (let i = 0; i < HASH_SIZE; i++) if (chain.charCodeAt(i) !== stored[at + i]) return false;
+    return true;
+  }
+
+  /** Sequence and hash checks of one whole record (an archived one, or verifyChain's). */
+  check(seq: number, bytes: unknown, chainHash: unknown): ChainFailure | undefined {
+    const outOfSequence = this.sequence(seq);
+    if (outOfSequence) return outOfSequence;
+    if (!Buffer.isBuffer(bytes) || !isHash(chainHash) || !this.follows(bytes, 0, bytes.length, chainHash, 0)) return { seq, reason: 'hash' };
+    return undefined;
+  }
+
+  /** The record `follows` last recomputed has verified: the next one chains after it. */
+  advance(): void {
+    this.previous = this.chain;
+    this.expected += 1;
+  }
 }

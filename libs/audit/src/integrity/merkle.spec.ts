@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
-import { EMPTY_ROOT, MerkleFrontier, inclusionProof, leafHash, merkleRoot, nodeHash, verifyInclusion } from './merkle.js';
+import { EMPTY_ROOT, inclusionProof, leafHash, merkleRoot, nodeHash, verifyInclusion } from './merkle.js';
+import { MerkleFrontier } from './merkle-range.js';
 
 // Published RFC 6962 test vectors (Certificate Transparency's reference tests, as carried by
 // Google's Trillian and transparency-dev/merkle):
