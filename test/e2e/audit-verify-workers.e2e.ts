@@ -6,12 +6,12 @@
 // JSON-parsed, batches), for several worker counts.
 //
 // Under ts-jest this module's sources are TypeScript, which a worker cannot load, so the test
-// transpiles the worker's three files (verify-worker, range-copy, range-verifier) and passes the
+// transpiles the worker and the files it imports (followed from verify-worker.ts) and passes the
 // result as `workerScript`; `node dist/…` uses the compiled verify-worker.js beside verification.js.
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
@@ -45,18 +45,30 @@ import { migratedDatabase, type TestDatabase } from '../support/infra.js';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const auditKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 
-/** The worker and what it imports, transpiled as `nest build` would compile them. */
+/**
+ * The worker and every module it imports (relative imports, followed from the transpiled output,
+ * so type-only imports are left out), transpiled as `nest build` would compile them, in the same
+ * folder layout.
+ */
 function transpiledWorker(): { url: URL; dir: string } {
   const dir = join(root, 'node_modules', '.cache', 'datarun-audit-verify-worker', `${process.pid}-${Date.now()}`);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
-  for (const name of ['verify-worker', 'range-copy', 'range-verifier']) {
-    const source = readFileSync(join(root, 'libs', 'audit', 'src', `${name}.ts`), 'utf8');
-    const { outputText } = ts.transpileModule(source, {
-      fileName: `${name}.ts`,
+  const sources = join(root, 'libs', 'audit', 'src');
+  const pending = ['verify-worker.ts'];
+  const done = new Set<string>();
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    if (done.has(file)) continue;
+    done.add(file);
+    const { outputText } = ts.transpileModule(readFileSync(join(sources, file), 'utf8'), {
+      fileName: file,
       compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
     });
-    writeFileSync(join(dir, `${name}.js`), outputText);
+    mkdirSync(join(dir, dirname(file)), { recursive: true });
+    writeFileSync(join(dir, file.replace(/\.ts$/, '.js')), outputText);
+    for (const { fileName } of ts.preProcessFile(outputText).importedFiles) {
+      if (fileName.startsWith('.')) pending.push(posix.join(posix.dirname(file), fileName.replace(/\.js$/, '.ts')));
+    }
   }
   return { url: pathToFileURL(join(dir, 'verify-worker.js')), dir };
 }

@@ -6,7 +6,8 @@
 // a view into pg's parse buffer, which pg reuses, and a stream would add a hop per row.
 
 import type { ClientBase, Connection, Submittable } from 'pg';
-import { COPY_COLUMNS, RangeVerifier, type RangeResult, type RangeSpec } from './range-verifier.js';
+import { COPY_COLUMNS } from './audit-copy-row.js';
+import { RangeVerifier, type RangeResult, type RangeSpec } from './range-verifier.js';
 
 /** The statement that streams a range's rows; the bounds are integers checked here, COPY takes no parameters. */
 export function rangeStatement(spec: RangeSpec): string {

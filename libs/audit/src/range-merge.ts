@@ -11,8 +11,8 @@
 // the checkpoint, so the workers never need each other's leaves.
 
 import type { KeyObject } from 'node:crypto';
-import { type SignedCheckpoint, verifyCheckpoint } from './integrity/index.js';
-import { CompactRange, type RangeMark, type RangeResult, type RangeSpec } from './range-verifier.js';
+import { CompactRange, type SignedCheckpoint, verifyCheckpoint } from './integrity/index.js';
+import type { RangeMark, RangeResult, RangeSpec } from './range-verifier.js';
 
 export type VerifyFailure = 'gap' | 'order' | 'columns' | 'hash' | 'checkpoint-signature' | 'checkpoint-mismatch' | 'truncated' | 'archive';
 
@@ -103,7 +103,7 @@ export class RangeMerge {
     this.point = range.last;
     if (this.frontier) {
       if (!range.nodes) throw new Error('audit verification: a range came back without its Merkle nodes');
-      this.frontier.append(range.nodes);
+      this.frontier.join(range.nodes);
     }
     return true;
   }
@@ -119,7 +119,7 @@ export class RangeMerge {
     if (this.frontier) {
       if (!mark.nodes) throw new Error('audit verification: a checkpoint mark came back without its Merkle nodes');
       const upTo = this.frontier.clone();
-      upTo.append(mark.nodes);
+      upTo.join(mark.nodes);
       root = upTo.rootHex();
     }
     if (!checkpoint.every((c) => c.chainHash === mark.chainHash && (root === undefined || c.rootHash === root))) {
