@@ -2,48 +2,43 @@
 // each verified by a worker on its own connection in the snapshot the main thread exported, and
 // joined with the seam and checkpoint checks. Every verdict (intact, tampered in each way, with
 // odd but equal values, from/to, archives) must equal the in-thread one AND the one of the
-// verifier as it was before the workers (kept below as the oracle: the text protocol, every row
-// JSON-parsed, batches), for several worker counts.
+// verifier as it was before the workers (test/support/audit-oracle.ts: the text protocol, every
+// row JSON-parsed, batches), for several worker counts.
 //
 // Under ts-jest this module's sources are TypeScript, which a worker cannot load, so the test
 // transpiles the worker and the files it imports (followed from verify-worker.ts) and passes the
 // result as `workerScript`; `node dist/…` uses the compiled verify-worker.js beside verification.js.
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
-  type AuditRecordContent,
   archiveFiles,
   archiveMonth,
   AuditCheckpoints,
   AuditLog,
   chainHash,
-  checkpointFromRow,
-  type CheckpointRow,
-  type ChainPoint,
-  type ChainRecord,
-  GENESIS,
   leafHash,
-  MerkleFrontier,
-  readArchive,
   recordBytes,
   type SignedCheckpoint,
   verifyAuditLog,
-  verifyChain,
-  verifyCheckpoint,
   type VerifyOptions,
   type VerifyReport,
 } from '@datarun/audit';
 import { dataSourceOptions } from '@datarun/db';
 import ts from 'typescript';
 import { DataSource } from 'typeorm';
+import { oracleVerifyAuditLog } from '../support/audit-oracle.js';
 import { migratedDatabase, type TestDatabase } from '../support/infra.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const auditKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+// A test makes a migrated schema, appends up to 60 events and compares six verifications (the
+// oracle, this thread, 1-4 workers, each worker a thread with its own connection) once or five
+// times: ~1-5 s on an idle 2-core machine, over Jest's default 5 s when other work shares the
+// cores (seen at load 3-8, before and after the verifier was split into parts).
+const VERDICTS_TIMEOUT = 30_000;
 
 /**
  * The worker and every module it imports (relative imports, followed from the transpiled output,
@@ -72,157 +67,6 @@ function transpiledWorker(): { url: URL; dir: string } {
   }
   return { url: pathToFileURL(join(dir, 'verify-worker.js')), dir };
 }
-
-// ---------------------------------------------------------------------------------------------
-// The oracle: verifyAuditLog before issue 7 (libs/audit/src/verification.ts at 1ee099f), verbatim
-// but for the names.
-
-type OracleFailure = NonNullable<VerifyReport['reason']>;
-
-class Failed extends Error {
-  constructor(
-    readonly firstBadSeq: number,
-    readonly reason: OracleFailure,
-  ) {
-    super(reason);
-  }
-}
-
-class ChainWalk {
-  point: ChainPoint;
-  checked = 0;
-  verified = 0;
-  lastGood: number;
-  private readonly frontier?: MerkleFrontier;
-
-  constructor(
-    start: ChainPoint,
-    private readonly checkpoints: Map<number, SignedCheckpoint[]>,
-    private readonly trustedKey: KeyObject,
-  ) {
-    this.point = start;
-    this.lastGood = start.seq;
-    this.frontier = start.seq === 0 ? new MerkleFrontier() : undefined;
-  }
-
-  walk(records: readonly ChainRecord[], check?: (index: number) => void): void {
-    const first = this.point.seq + 1;
-    let checked = 0;
-    try {
-      const result = verifyChain(records, this.point, {
-        onLeaf: (seq, leaf) => {
-          check?.(seq - first);
-          this.frontier?.append(leaf);
-          this.atCheckpoint(seq, records[seq - first].chainHash);
-          checked += 1;
-        },
-      });
-      if (!result.ok) throw new Failed(result.firstBadSeq, result.reason);
-      this.point = result.last;
-    } finally {
-      this.checked += checked;
-    }
-  }
-
-  private atCheckpoint(seq: number, chain: Buffer): void {
-    const checkpoint = this.checkpoints.get(seq);
-    if (!checkpoint) return;
-    if (!checkpoint.every((c) => verifyCheckpoint(c, this.trustedKey))) throw new Failed(this.lastGood + 1, 'checkpoint-signature');
-    const root = this.frontier?.root().toString('hex');
-    const chainHex = chain.toString('hex');
-    if (!checkpoint.every((c) => c.chainHash === chainHex && (root === undefined || c.rootHash === root)))
-      throw new Failed(this.lastGood + 1, 'checkpoint-mismatch');
-    this.verified += checkpoint.length;
-    this.lastGood = seq;
-  }
-}
-
-async function oracle(dataSource: DataSource, options: VerifyOptions): Promise<VerifyReport> {
-  const batchSize = options.batchSize ?? 10_000;
-  const archives = (options.archives ?? []).map(readArchive).sort((a, b) => a.firstSeq - b.firstSeq);
-  const rows0: CheckpointRow[] = await dataSource.query('SELECT * FROM audit_checkpoint ORDER BY seq');
-  const checkpoints = new Map<number, SignedCheckpoint[]>();
-  for (const c of [...rows0.map(checkpointFromRow), ...(options.externalCheckpoints ?? []), ...archives.flatMap((a) => a.checkpoints)]) {
-    const list = checkpoints.get(c.seq) ?? [];
-    if (!list.some((x) => x.signature === c.signature && x.chainHash === c.chainHash && x.rootHash === c.rootHash)) list.push(c);
-    checkpoints.set(c.seq, list);
-  }
-  const from = archives.length > 0 ? 1 : Math.max(1, options.from ?? 1);
-  let start: ChainPoint = { seq: 0, chainHash: GENESIS };
-  if (from > 1) {
-    const [row] = await dataSource.query('SELECT chain_hash FROM audit_event WHERE seq = $1', [from - 1]);
-    if (!row) return { ok: false, checked: 0, firstBadSeq: from - 1, reason: 'gap', lastSeq: from - 2, checkpointsVerified: 0 };
-    start = { seq: from - 1, chainHash: row.chain_hash };
-  }
-  const walk = new ChainWalk(start, checkpoints, options.trustedKey);
-  const report = (extra: Partial<VerifyReport>): VerifyReport => ({
-    ok: true,
-    checked: walk.checked,
-    lastSeq: walk.point.seq,
-    checkpointsVerified: walk.verified,
-    ...extra,
-  });
-  try {
-    for (const archive of archives) {
-      if (!archive.intact) throw new Failed(archive.firstSeq, 'archive');
-      walk.walk(archive.records);
-    }
-    for (;;) {
-      const rows: Array<Record<string, unknown> & { seq: string; canonical: Buffer; chain_hash: Buffer }> = await dataSource.query(
-        `SELECT seq, id, at, member_id, actor, action, source_id, subject_hash, purpose, case_id, object_ref, fields, decision, reason,
-                latency_ms, correlation_id, canonical, chain_hash
-         FROM audit_event WHERE seq >= $1 AND ($2::bigint IS NULL OR seq <= $2) ORDER BY seq LIMIT $3`,
-        [walk.point.seq + 1, options.to ?? null, batchSize],
-      );
-      walk.walk(
-        rows.map((row) => ({ seq: Number(row.seq), bytes: row.canonical, chainHash: row.chain_hash })),
-        (i) => {
-          if (!columnsAgree(rows[i])) throw new Failed(Number(rows[i].seq), 'columns');
-        },
-      );
-      if (rows.length < batchSize) break;
-    }
-  } catch (error) {
-    if (error instanceof Failed) return report({ ok: false, firstBadSeq: error.firstBadSeq, reason: error.reason });
-    throw error;
-  }
-  const lastSeq = walk.point.seq;
-  const beyond = [...checkpoints.entries()].filter(([seq]) => seq > lastSeq && (options.to === undefined || seq <= options.to));
-  if (beyond.length > 0) {
-    const genuine = beyond.some(([, cs]) => cs.some((c) => verifyCheckpoint(c, options.trustedKey)));
-    return report({ ok: false, firstBadSeq: genuine ? lastSeq + 1 : walk.lastGood + 1, reason: genuine ? 'truncated' : 'checkpoint-signature' });
-  }
-  return report({});
-}
-
-function columnsAgree(row: Record<string, unknown> & { canonical: Buffer }): boolean {
-  let c: AuditRecordContent;
-  try {
-    c = JSON.parse(row.canonical.toString('utf8'));
-  } catch {
-    return false;
-  }
-  return (
-    c.seq === Number(row.seq) &&
-    c.id === row.id &&
-    c.at === (row.at as Date).toISOString() &&
-    c.member === row.member_id &&
-    c.actor === row.actor &&
-    c.action === row.action &&
-    c.source === row.source_id &&
-    c.subject === row.subject_hash &&
-    c.purpose === row.purpose &&
-    c.caseId === row.case_id &&
-    c.object === row.object_ref &&
-    isDeepStrictEqual(c.fields, row.fields) &&
-    c.decision === row.decision &&
-    c.reason === row.reason &&
-    c.latencyMs === row.latency_ms &&
-    c.correlationId === row.correlation_id
-  );
-}
-
-// ---------------------------------------------------------------------------------------------
 
 interface Log {
   db: TestDatabase;
@@ -279,7 +123,7 @@ describe('audit verification in worker threads', () => {
   /** The in-thread verdict and the workers' verdicts (1 to 4) equal the oracle's (lastSeq only when ok: see VerifyReport). */
   async function expectSameVerdicts(options: Partial<VerifyOptions> = {}): Promise<VerifyReport> {
     const all: VerifyOptions = { trustedKey: auditKey.publicKey, externalCheckpoints: log!.external, ...options };
-    const expected = await oracle(log!.app, { ...all, batchSize: 7 });
+    const expected = await oracleVerifyAuditLog(log!.app, { ...all, batchSize: 7 });
     const comparable = (r: VerifyReport): Partial<VerifyReport> => (r.ok ? r : { ...r, lastSeq: undefined });
     for (const workers of [0, 1, 2, 3, 4]) {
       const report = await verifyAuditLog(log!.app, { ...all, workers, workerScript: worker.url });
@@ -290,10 +134,14 @@ describe('audit verification in worker threads', () => {
     return expected;
   }
 
-  it('an intact log: the same report from the oracle, this thread and 1-4 workers', async () => {
-    log = await logOf();
-    expect(await expectSameVerdicts()).toEqual({ ok: true, checked: 60, lastSeq: 60, checkpointsVerified: 2 });
-  });
+  it(
+    'an intact log: the same report from the oracle, this thread and 1-4 workers',
+    async () => {
+      log = await logOf();
+      expect(await expectSameVerdicts()).toEqual({ ok: true, checked: 60, lastSeq: 60, checkpointsVerified: 2 });
+    },
+    VERDICTS_TIMEOUT,
+  );
 
   it('really runs the workers (a worker that cannot load fails the verification)', async () => {
     log = await logOf(10, []);
@@ -359,48 +207,60 @@ describe('audit verification in worker threads', () => {
     ['an array with a NULL', `UPDATE audit_event SET fields = ARRAY['maritalStatus', NULL] WHERE seq = 29`, { reason: 'columns', firstBadSeq: 29 }],
     ['a two-dimensional array', `UPDATE audit_event SET fields = ARRAY[ARRAY['maritalStatus']] WHERE seq = 29`, { reason: 'columns', firstBadSeq: 29 }],
     ['a timestamp moved by a millisecond', `UPDATE audit_event SET at = at + interval '1 millisecond' WHERE seq = 57`, { reason: 'columns', firstBadSeq: 57 }],
-  ])('%s: the same verdict everywhere', async (_, tamper, expected) => {
-    log = await logOf();
-    if (typeof tamper === 'string') await log.db.ownerQuery(tamper);
-    else await tamper(log.db);
-    expect(await expectSameVerdicts()).toMatchObject({ ok: false, ...expected });
-  });
+  ])(
+    '%s: the same verdict everywhere',
+    async (_, tamper, expected) => {
+      log = await logOf();
+      if (typeof tamper === 'string') await log.db.ownerQuery(tamper);
+      else await tamper(log.db);
+      expect(await expectSameVerdicts()).toMatchObject({ ok: false, ...expected });
+    },
+    VERDICTS_TIMEOUT,
+  );
 
-  it('from and to: the same verdicts for a part of the log', async () => {
-    log = await logOf();
-    expect(await expectSameVerdicts({ from: 25, to: 50 })).toEqual({ ok: true, checked: 26, lastSeq: 50, checkpointsVerified: 1 });
-    expect(await expectSameVerdicts({ from: 41 })).toEqual({ ok: true, checked: 20, lastSeq: 60, checkpointsVerified: 1 });
-    expect(await expectSameVerdicts({ to: 200 })).toEqual({ ok: true, checked: 60, lastSeq: 60, checkpointsVerified: 2 });
-    await log.db.ownerQuery(`UPDATE audit_event SET actor = 'x' WHERE seq = 33`);
-    expect(await expectSameVerdicts({ from: 25, to: 50 })).toMatchObject({ ok: false, firstBadSeq: 33, reason: 'columns', checked: 8 });
-    await log.db.ownerQuery('DELETE FROM audit_event WHERE seq = 24');
-    expect(await expectSameVerdicts({ from: 25 })).toMatchObject({ ok: false, firstBadSeq: 24, reason: 'gap', checked: 0 });
-  });
+  it(
+    'from and to: the same verdicts for a part of the log',
+    async () => {
+      log = await logOf();
+      expect(await expectSameVerdicts({ from: 25, to: 50 })).toEqual({ ok: true, checked: 26, lastSeq: 50, checkpointsVerified: 1 });
+      expect(await expectSameVerdicts({ from: 41 })).toEqual({ ok: true, checked: 20, lastSeq: 60, checkpointsVerified: 1 });
+      expect(await expectSameVerdicts({ to: 200 })).toEqual({ ok: true, checked: 60, lastSeq: 60, checkpointsVerified: 2 });
+      await log.db.ownerQuery(`UPDATE audit_event SET actor = 'x' WHERE seq = 33`);
+      expect(await expectSameVerdicts({ from: 25, to: 50 })).toMatchObject({ ok: false, firstBadSeq: 33, reason: 'columns', checked: 8 });
+      await log.db.ownerQuery('DELETE FROM audit_event WHERE seq = 24');
+      expect(await expectSameVerdicts({ from: 25 })).toMatchObject({ ok: false, firstBadSeq: 24, reason: 'gap', checked: 0 });
+    },
+    VERDICTS_TIMEOUT,
+  );
 
-  it('an archived month first, then the database in workers: one chain and one Merkle tree', async () => {
-    const now = new Date();
-    const lastMonthStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
-    log = await logOf(50, [30, 50], async (audit, signer) => {
-      for (let i = 0; i < 13; i += 1)
-        await audit.append({
-          memberId: 'zj.hall',
-          actor: 'c',
-          action: 'lookup',
-          decision: 'allowed',
-          at: new Date(lastMonthStart.getTime() + (i + 1) * 3600_000),
-        });
-      await signer.signNow();
-    });
-    const owner = await new DataSource(dataSourceOptions(log.db.config.database, 'owner')).initialize();
-    const dir = mkdtempSync(join(tmpdir(), 'datarun-archive-'));
-    try {
-      expect(await archiveMonth(owner, lastMonthStart.toISOString().slice(0, 7), dir)).toMatchObject({ firstSeq: 1, lastSeq: 13 });
-      expect(await expectSameVerdicts({ archives: archiveFiles(dir) })).toEqual({ ok: true, checked: 50, lastSeq: 50, checkpointsVerified: 3 });
-      await log.db.ownerQuery(`UPDATE audit_event SET actor = 'x' WHERE seq = 14`);
-      expect(await expectSameVerdicts({ archives: archiveFiles(dir) })).toMatchObject({ ok: false, firstBadSeq: 14, reason: 'columns', checked: 13 });
-    } finally {
-      await owner.destroy();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  it(
+    'an archived month first, then the database in workers: one chain and one Merkle tree',
+    async () => {
+      const now = new Date();
+      const lastMonthStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
+      log = await logOf(50, [30, 50], async (audit, signer) => {
+        for (let i = 0; i < 13; i += 1)
+          await audit.append({
+            memberId: 'zj.hall',
+            actor: 'c',
+            action: 'lookup',
+            decision: 'allowed',
+            at: new Date(lastMonthStart.getTime() + (i + 1) * 3600_000),
+          });
+        await signer.signNow();
+      });
+      const owner = await new DataSource(dataSourceOptions(log.db.config.database, 'owner')).initialize();
+      const dir = mkdtempSync(join(tmpdir(), 'datarun-archive-'));
+      try {
+        expect(await archiveMonth(owner, lastMonthStart.toISOString().slice(0, 7), dir)).toMatchObject({ firstSeq: 1, lastSeq: 13 });
+        expect(await expectSameVerdicts({ archives: archiveFiles(dir) })).toEqual({ ok: true, checked: 50, lastSeq: 50, checkpointsVerified: 3 });
+        await log.db.ownerQuery(`UPDATE audit_event SET actor = 'x' WHERE seq = 14`);
+        expect(await expectSameVerdicts({ archives: archiveFiles(dir) })).toMatchObject({ ok: false, firstBadSeq: 14, reason: 'columns', checked: 13 });
+      } finally {
+        await owner.destroy();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    VERDICTS_TIMEOUT,
+  );
 });
