@@ -9,7 +9,7 @@ import { endMarker, replaceGenerated, startMarker } from './docs/markdown.js';
 import { performanceReport } from './docs/performance.js';
 
 describe('generated documentation', () => {
-  it('is committed as npm run docs makes it (otherwise: run npm run docs and commit the result)', async () => {
+  it('is committed as npm run generate makes it (otherwise: run npm run generate and commit the result)', async () => {
     expect(await staleDocs()).toEqual([]);
   });
 

@@ -1,8 +1,8 @@
-// `npm run docs`: writes the generated parts of the project's documentation from their sources —
+// Step of `npm run generate` (scripts/generate.sh): writes the generated parts of the project's documentation from their sources —
 // docs/configuration.md's table from the config schema (libs/config), docs/api.md's problem codes
 // from libs/problems, docs/api-reference.md from the committed OpenAPI documents (docs/openapi/),
 // and docs/performance.md's tables from the recorded benchmark (docs/performance/results.json).
-// `npm run docs -- --check` changes nothing and exits 1 when a committed document differs.
+// `node --import ./scripts/ts-hooks.mjs scripts/docs.ts --check` changes nothing and exits 1 when a committed document differs.
 // Runs from the sources (scripts/ts-hooks.mjs), so it never needs or touches the build.
 import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -92,7 +92,7 @@ if (isEntryPoint()) {
     if (process.argv.includes('--check')) {
       const stale = await staleDocs();
       if (stale.length) {
-        console.error(`docs: out of date: ${stale.join(', ')}; run npm run docs`);
+        console.error(`docs: out of date: ${stale.join(', ')}; run npm run generate`);
         process.exitCode = 1;
       } else console.log('docs: every generated document is up to date');
     } else {

@@ -1,4 +1,4 @@
-// `npm run openapi [-- <dir>]`: writes the OpenAPI document of every app to docs/openapi/<app>.json
+// Step of `npm run generate` (scripts/generate.sh), or alone with an output folder: writes the OpenAPI document of every app to docs/openapi/<app>.json
 // (commit them; `npm test` fails when an app serves something else).
 import { requireSupportedNode } from '@datarun/config';
 import { exportOpenApi, OPENAPI_DIR } from './openapi.js';

@@ -32,7 +32,7 @@ describe('the drift check', () => {
     const served = structuredClone(DOCUMENT);
     change(served);
     expect(openApiDrift('gateway', served, committed)).toBe(
-      `the gateway app serves an OpenAPI document that differs from the committed docs/openapi/gateway.json (first at ${where}): run npm run openapi and commit docs/openapi`,
+      `the gateway app serves an OpenAPI document that differs from the committed docs/openapi/gateway.json (first at ${where}): run npm run generate and commit docs/openapi`,
     );
   });
 });

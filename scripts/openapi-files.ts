@@ -47,7 +47,7 @@ export function openApiDrift(app: string, served: unknown, committed: unknown): 
   const where = firstDifference(expected, committed, []) ?? [];
   return (
     `the ${app} app serves an OpenAPI document that differs from the committed ${openApiFile(OPENAPI_DIR, app)} ` +
-    `(first at ${where.length ? where.join(' > ') : 'the top'}): run npm run openapi and commit docs/openapi`
+    `(first at ${where.length ? where.join(' > ') : 'the top'}): run npm run generate and commit docs/openapi`
   );
 }
 

@@ -1,6 +1,6 @@
 // The OpenAPI documents of every app, as committed in docs/openapi/<app>.json: built without a
 // database or a broker (Nest's preview mode), written with a stable key order and formatted the
-// way the tree's Prettier check wants. `npm run openapi` writes them; the contract test compares
+// way the tree's Prettier check wants. `npm run generate` writes them; the contract test compares
 // what each running app serves with the committed file.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { type DatarunConfig, loadConfig } from '@datarun/config';
@@ -27,7 +27,7 @@ export interface DocumentedApp {
   readonly module: (config: DatarunConfig) => DynamicModule;
 }
 
-/** Every app with an HTTP API, in the order of API.md. */
+/** Every app with an HTTP API, in the order of docs/api.md. */
 export const DOCUMENTED_APPS: readonly DocumentedApp[] = [
   { about: REGISTRY_ABOUT, module: (config) => RegistryAppModule.forRoot(config) },
   { about: GATEWAY_ABOUT, module: (config) => GatewayModule.forRoot(config) },

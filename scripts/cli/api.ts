@@ -6,7 +6,7 @@ import { memberCredentials } from './credentials.js';
 /** `--<app> <url>` of an API command, e.g. `--registry http://10.0.0.5:3001`. */
 export const appUrlOption = { type: 'string' } as const;
 
-/** The default ports API.md documents, for the help text; the running value comes from the configuration. */
+/** The default ports docs/configuration.md documents, for the help text; the running value comes from the configuration. */
 const DOCUMENTED_PORTS: Record<DatarunAppName, number> = { gateway: 3000, registry: 3001, audit: 3002, relay: 3003 };
 
 export const appUrlHelp = (app: DatarunAppName): readonly [string, string] => [

@@ -29,7 +29,7 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: 'archive ended months of the audit log with their checkpoints, then drop their partitions',
     load: async () => (await import('./audit.js')).auditArchive,
   },
-  { name: 'dlq list', summary: "list the relay's dead letters, oldest first", load: async () => (await import('./dlq.js')).dlqList },
+  { name: 'dlq list', summary: "list the relay's dead letters, newest first", load: async () => (await import('./dlq.js')).dlqList },
   { name: 'dlq replay', summary: 'publish a dead letter again to its original topic', load: async () => (await import('./dlq.js')).dlqReplay },
   { name: 'migrate', summary: 'run pending database migrations (as the owner role)', load: async () => (await import('./migrate.js')).migrate },
   {

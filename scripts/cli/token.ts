@@ -5,7 +5,7 @@ import { requireSupportedNode } from '@datarun/config';
 import { type Command, EXIT, helpText, parseOptions, UsageError, wholeNumber } from './command.js';
 import { kidOfKeyFile, readPrivateKeyFile } from './credentials.js';
 
-/** datarun accepts tokens of at most this lifetime (API.md). */
+/** datarun accepts tokens of at most this lifetime (docs/api.md). */
 const MAX_LIFETIME_SEC = 600;
 
 export const token: Command = {

@@ -4,7 +4,7 @@ import { format, resolveConfig } from 'prettier';
 
 /** The comment that opens the generated part `name`, saying where it comes from. */
 export function startMarker(name: string, source: string): string {
-  return `<!-- generated:${name} from ${source} by npm run docs; edit the source, not this part -->`;
+  return `<!-- generated:${name} from ${source} by npm run generate; edit the source, not this part -->`;
 }
 
 export function endMarker(name: string): string {

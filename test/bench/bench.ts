@@ -3,7 +3,7 @@
 // through the registry's ingest, a pool of cases, then every phase of issue 7 from separate load
 // processes. Writes test/bench/results/<time>.json and prints a markdown table; with --record also
 // docs/performance/results.json, the committed figures docs/performance.md is generated from
-// (`npm run docs`). A missed target never fails the run; a harness failure does (exit 1).
+// (`npm run generate`). A missed target never fails the run; a harness failure does (exit 1).
 //
 //   node dist/test/bench/bench.js [--people 100000] [--cases 2000] [--duration 20] [--warmup 3]
 //        [--concurrency 16,64] [--audit-records 1000000] [--skip-audit]
@@ -68,7 +68,7 @@ const { values: args } = parseArgs({
     'drain-rows': { type: 'string', default: '50000' },
     // Only the transfer phases (and no audit phase): for working on propagation and the relay.
     'transfers-only': { type: 'boolean', default: false },
-    // Also write the committed summary (docs/performance/results.json) that `npm run docs` renders.
+    // Also write the committed summary (docs/performance/results.json) that `npm run generate` renders.
     record: { type: 'boolean', default: false },
     note: { type: 'string', default: '' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -87,7 +87,7 @@ if (args.help) {
   --transfer-rate R   completions a second in the propagation phase (default 20)
   --drain-rows N      outbox rows the relay drains in the drain phase (default 50000)
   --transfers-only    only the transfer phases (propagation and relay drain)
-  --record            also write ${RECORDED_RESULTS_PATH} (committed; npm run docs renders it)
+  --record            also write ${RECORDED_RESULTS_PATH} (committed; npm run generate renders it)
   --note TEXT         with --record: the load conditions to keep with the figures
 Results of every run: test/bench/results/<time>.json (git-ignored). A missed target never fails the run.`);
   process.exit(0);
@@ -480,7 +480,7 @@ console.log(`\n${table()}\nbench: results in ${file}${errors.length ? `; ${error
 if (args.record) {
   mkdirSync(dirname(RECORDED_RESULTS_PATH), { recursive: true });
   writeFileSync(RECORDED_RESULTS_PATH, await recordedResultsText(recordedResultsOf(result, args.note)));
-  console.log(`bench: recorded in ${RECORDED_RESULTS_PATH}; run npm run docs to render docs/performance.md`);
+  console.log(`bench: recorded in ${RECORDED_RESULTS_PATH}; run npm run generate to render docs/performance.md`);
 }
 process.exit(errors.length ? 1 : 0);
 

@@ -1,5 +1,5 @@
 // The committed form of a benchmark run: `npm run bench -- --record` writes it to
-// docs/performance/results.json, and `npm run docs` renders docs/performance.md from it. Only the
+// docs/performance/results.json, and `npm run generate` renders docs/performance.md from it. Only the
 // figures the documentation shows, with the machine, the versions, the parameters and the load
 // conditions they were measured under; the full run stays in test/bench/results/ (git-ignored).
 

@@ -364,7 +364,7 @@ describe('dead letters and transfer operations on the relay', () => {
     expect(metricValue(text, 'datarun_transfers_overdue')).toBe(2);
     expect((await db.ownerQuery(`SELECT state FROM transfer_request WHERE utility = 'water'`)).rows[0].state).toBe('pending');
 
-    // The relay's own groups, labelled by API.md's names (this file's prefix is the broker's
+    // The relay's own groups, labelled by the names in docs/api.md (this file's prefix is the broker's
     // business): the dead-letter group has read and committed both dead letters of this test.
     const lagSeries = [
       `datarun_kafka_consumer_lag{group="${RELAY_STATUS_GROUP}",topic="${STATUS_TOPIC}"}`,

@@ -1,6 +1,6 @@
 // The contract cannot drift: every app, booted as the other e2e suites boot it (real database and
 // broker), serves exactly the OpenAPI document committed in docs/openapi/<app>.json. A route,
-// schema or description changed without `npm run openapi` fails here, naming the app.
+// schema or description changed without `npm run generate` fails here, naming the app.
 import { readFileSync } from 'node:fs';
 import { DOCUMENTED_APPS } from '../../scripts/openapi.js';
 import { OPENAPI_DIR, openApiDrift, openApiFile } from '../../scripts/openapi-files.js';
@@ -32,7 +32,7 @@ describe.each(DOCUMENTED_APPS.map((app) => [app.about.name, app] as const))('the
     const [method, operation] = Object.entries(item)[0];
     operation.responses = { ...operation.responses, 200: { description: 'something else' } };
     expect(openApiDrift(name, served, committed)).toMatch(
-      new RegExp(`^the ${name} app serves .* \\(first at paths > ${path.replace(/[{}]/g, '\\$&')} > ${method} > responses > 200.*\\): run npm run openapi`),
+      new RegExp(`^the ${name} app serves .* \\(first at paths > ${path.replace(/[{}]/g, '\\$&')} > ${method} > responses > 200.*\\): run npm run generate`),
     );
   });
 });

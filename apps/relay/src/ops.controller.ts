@@ -6,7 +6,7 @@ import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { DEAD_LETTER, DEAD_LETTER_PAGE } from './answers.js';
 
-/** Operations on what went wrong in transit (API.md "Operations"); admins only. */
+/** Operations on what went wrong in transit (docs/operations.md, dead letters); admins only. */
 @ApiTags('operations')
 @ApiBearerAuth()
 @Controller('v1/ops/dead-letters')

@@ -5,7 +5,7 @@ import type { Jwks } from './jwks.js';
 import { generateKeyPairFiles, type KeyPairFiles } from './key-files.js';
 import type { MemberKind } from './types.js';
 
-/** The platform administrator (API.md); its development key id is `admin`. */
+/** The platform administrator (docs/api.md); its development key id is `admin`. */
 export const ADMIN_MEMBER_ID = 'datarun.admin';
 export const DEFAULT_DEV_KEYS_DIR = '.local/keys';
 

@@ -19,7 +19,7 @@ export const MIN_RSA_MODULUS_BITS = 2048;
 const KID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 /** JWK members that only a private (or symmetric) key has; `oth` is multi-prime RSA, `k` is oct. */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
-/** The one algorithm each accepted key type may sign with (API.md: RS256 or ES256 only). */
+/** The one algorithm each accepted key type may sign with (docs/api.md: RS256 or ES256 only). */
 const ALG_FOR_KTY: Readonly<Record<string, string>> = { RSA: 'RS256', EC: 'ES256' };
 
 function refuse(why: string): Problem {

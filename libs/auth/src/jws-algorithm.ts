@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { MIN_RSA_MODULUS_BITS } from './jwks.js';
 
-/** The JWS algorithms datarun signs and accepts (API.md "Calling datarun"). */
+/** The JWS algorithms datarun signs and accepts (docs/api.md "Calling datarun"). */
 export type JwsAlgorithm = 'RS256' | 'ES256';
 
 /**

@@ -6,7 +6,7 @@ const NOW_MS = 1_750_000_000_000;
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 
 describe('mintToken', () => {
-  it('signs ES256 with the kid, and exactly the claims API.md requires', async () => {
+  it('signs ES256 with the kid, and exactly the claims docs/api.md requires', async () => {
     const token = await mintToken({
       issuer: 'zj.demo.service-hall',
       kid: 'hall-1',

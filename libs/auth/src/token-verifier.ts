@@ -10,7 +10,7 @@ export const CITIZEN_IDP_ISSUER = 'citizen-idp';
 export interface TokenVerifierOptions {
   /** Required `aud`. Default `datarun`. */
   audience?: string;
-  /** Largest accepted `exp - iat`, seconds. Default 600 (API.md). */
+  /** Largest accepted `exp - iat`, seconds. Default 600 (docs/api.md). */
   maxLifetimeSec?: number;
   /** Clock skew tolerated on `exp`, `nbf` and `iat`, seconds. Default 60. */
   clockSkewSec?: number;
@@ -50,7 +50,7 @@ interface KeyChoice {
 }
 
 /**
- * Verifies `Authorization: Bearer <JWT>` by the rules of API.md "Calling datarun" and answers
+ * Verifies `Authorization: Bearer <JWT>` by the rules of docs/api.md "Calling datarun" and answers
  * who is calling. jose parses the token and checks the signature, `aud`, `exp` and `nbf`; on top
  * of it we choose the key (by `iss` and `kid`, from the KeyDirectory only), pin the algorithm to
  * that key's type (`algorithms: [alg]`), and check what jose does not: the lifetime, `iat` not in

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 
-/** What a caller may be. Members have one kind each; citizens are not members (DECISIONS.md). */
+/** What a caller may be. Members have one kind each; citizens are not members (docs/security.md). */
 export type Role = 'department' | 'consumer' | 'utility' | 'auditor' | 'admin' | 'citizen';
 
 /** The kind a registered member has: every role but `citizen`. */

@@ -7,7 +7,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { CasesService } from './cases.service.js';
 
-/** What a service hall uploads: scans and photos of paper documents (API.md: PDF or image). */
+/** What a service hall uploads: scans and photos of paper documents (docs/api.md: PDF or image). */
 export const MATERIAL_MEDIA_TYPES = ['application/pdf', 'image/jpeg', 'image/png', 'image/tiff', 'image/webp'] as const;
 export const MAX_MATERIAL_BYTES = 10 * 1024 * 1024;
 

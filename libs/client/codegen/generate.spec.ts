@@ -1,11 +1,11 @@
 // The committed client types must be what the committed OpenAPI documents generate: a route that
-// changes without `npm run client:generate` fails here, before a service hall's build does.
+// changes without `npm run generate` fails here, before a service hall's build does.
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GENERATED_DIR, generateClientTypes, OPENAPI_DIR } from './generate.js';
 
-const FIX = 'run npm run client:generate';
+const FIX = 'run npm run generate';
 
 /** Names what differs between the generated modules and a directory of committed ones, or nothing. */
 function drift(generated: Map<string, string>, dir: string): string[] {

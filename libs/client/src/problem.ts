@@ -5,7 +5,7 @@ export const UNEXPECTED_RESPONSE = 'UNEXPECTED_RESPONSE';
 
 /**
  * An answer of datarun that is not a success, as the caller sees it: the RFC 9457 problem's stable
- * `code` (API.md), its HTTP `status` and `detail`, and the correlation id that finds the request
+ * `code` (docs/api.md), its HTTP `status` and `detail`, and the correlation id that finds the request
  * in datarun's logs and audit records. Every call of the client throws one instead of returning
  * an error value.
  */

@@ -31,7 +31,7 @@ const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL
 
 /**
  * Every variable datarun reads, with the local machine's defaults (production sets them). Each
- * `.describe()` is the documentation: `npm run docs` renders docs/configuration.md from this object.
+ * `.describe()` is the documentation: `npm run generate` renders docs/configuration.md from this object.
  */
 export const CONFIG_VARIABLES = z.object({
   NODE_ENV: z
@@ -284,7 +284,7 @@ export interface DatarunConfig {
   readonly database: DatabaseConfig;
   /**
    * `topicPrefix` goes before every topic and consumer group name this process uses (empty in
-   * production, so names are API.md's): tests and shared clusters isolate themselves with it.
+   * production, so names are those of docs/api.md): tests and shared clusters isolate themselves with it.
    */
   readonly kafka: { readonly brokers: readonly string[]; readonly clientId: string; readonly topicPrefix: string };
   readonly localDir: string;
@@ -375,7 +375,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): D
     kafka: { brokers: v.KAFKA_BROKERS, clientId: v.KAFKA_CLIENT_ID, topicPrefix: v.KAFKA_TOPIC_PREFIX },
     localDir: v.DATARUN_LOCAL_DIR,
     utilityKind: v.UTILITY_KIND,
-    // Unset keys fall back to the development pairs `npm start` makes in .local/keys (API.md).
+    // Unset keys fall back to the development pairs `npm start` makes in .local/keys (docs/api.md).
     keys: {
       adminPublicKey: v.DATARUN_ADMIN_PUBLIC_KEY ?? `${v.DATARUN_LOCAL_DIR}/keys/admin.pub.pem`,
       citizenIdpPublicKey: v.DATARUN_CITIZEN_IDP_PUBLIC_KEY ?? `${v.DATARUN_LOCAL_DIR}/keys/citizen-idp.pub.pem`,

@@ -43,7 +43,7 @@ export interface ConsumeOptions {
  * One Kafka client per process: a lazily connected idempotent producer, consumers on demand, and
  * an admin for topic creation and readiness. kafkajs' own logs go to pino.
  *
- * Callers speak in API.md's topic names; the configured prefix (KAFKA_TOPIC_PREFIX, empty in
+ * Callers speak in the topic names of docs/api.md; the configured prefix (KAFKA_TOPIC_PREFIX, empty in
  * production) is added on the way out and removed on the way in, here and nowhere else.
  */
 export class KafkaMessaging {

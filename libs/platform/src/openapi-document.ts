@@ -24,7 +24,7 @@ export function openApiDocument(app: INestApplication, about: AppAbout): OpenAPI
     .setVersion('1')
     // Relative: each app serves its own document, on the port its configuration gives it.
     .addServer('/', 'The app that serves this document')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: "A JWT signed by the calling member's own key (API.md)" })
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: "A JWT signed by the calling member's own key (docs/api.md)" })
     .addSecurityRequirements('bearer')
     .build();
   const document = SwaggerModule.createDocument(app, config);
@@ -40,7 +40,7 @@ export function openApiDocument(app: INestApplication, about: AppAbout): OpenAPI
   return document;
 }
 
-/** What each tag of an operation groups, for the readers of the document (API.md's sections). */
+/** What each tag of an operation groups, for the readers of the document (the sections of docs/api.md). */
 const TAGS: Readonly<Record<string, string>> = {
   members: 'Registry: members (departments, consumers, utilities, auditors, admins) and their keys',
   sources: 'Registry: data sources, their schema versions, the resource catalogue and record ingest',

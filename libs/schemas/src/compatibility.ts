@@ -257,7 +257,7 @@ class CompatibilityCheck {
     for (const [name, schema] of Object.entries(nextProperties)) {
       if (Object.hasOwn(currentProperties, name)) continue;
       // Added. A closed current schema had no record with it; an open one is taken at its word
-      // (DECISIONS: adding optional fields is compatible); an additionalProperties schema is compared.
+      // (adding optional fields is compatible); an additionalProperties schema is compared.
       const patterns = Object.keys(currentPatterns).filter((pattern) => patternMatches(pattern, name));
       for (const pattern of patterns) this.compare(currentPatterns[pattern], schema, `${path}/properties/${pointerToken(name)}`);
       if (patterns.length === 0 && isObject(current.additionalProperties)) {
@@ -299,7 +299,7 @@ function typeKey(schema: unknown): string {
 }
 
 /**
- * BACKWARD compatibility, as DECISIONS.md defines it: every record valid under `current` stays
+ * BACKWARD compatibility, as docs/api.md defines it: every record valid under `current` stays
  * valid under `next`, and every field named by an approved grant (top-level names) still exists
  * with the same type. Both schemas are expected to have passed RecordSchemaGuard.
  */

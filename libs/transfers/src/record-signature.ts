@@ -5,7 +5,7 @@ import { cloudEvent, toKafkaMessage } from '@datarun/messaging';
 import type { Message } from 'kafkajs';
 
 /**
- * Who may publish records (DECISIONS.md): `ce_source` alone can be spoofed by anyone who can write
+ * Who may publish records (docs/security.md): `ce_source` alone can be spoofed by anyone who can write
  * to a topic, so a department's record event carries a detached JWS over its body (RFC 7515
  * Appendix F: `<b64url protected header>..<b64url signature>`, the payload left out because it is
  * the message value itself) made with one of the member's registered keys. jose signs and verifies

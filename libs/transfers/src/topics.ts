@@ -5,7 +5,7 @@ export type RequestKind = 'transfer' | 'discount';
 export const STATUS_TOPIC = 'datarun.utility.transfer-status.v1';
 export const DEAD_LETTER_TOPIC = 'datarun.dead-letter.v1';
 
-/** `datarun.utility.<kind>.transfer-requested.v1` or `…discount-requested.v1` (API.md). */
+/** `datarun.utility.<kind>.transfer-requested.v1` or `…discount-requested.v1` (docs/api.md). */
 export function requestTopic(utility: string, request: RequestKind): string {
   return `datarun.utility.${utility}.${request}-requested.v1`;
 }

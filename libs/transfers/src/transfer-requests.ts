@@ -44,7 +44,7 @@ export function effectiveDateOf(at: Date): string {
 }
 
 /**
- * Plans one request per notification of the matter, with only what that recipient needs (API.md
+ * Plans one request per notification of the matter, with only what that recipient needs (docs/api.md
  * "carries what the utility needs and no more"). Refuses, naming what is missing, when the case
  * lacks an account number, the property, the holder or a material the matter routes: a request a
  * utility cannot act on must not leave.

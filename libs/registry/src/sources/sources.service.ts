@@ -96,7 +96,7 @@ export class SourcesService {
 
   /**
    * A new schema version, refused when it would break readers of the current one or drop a field
-   * an approved grant names (DECISIONS.md: "Compatibility, precisely").
+   * an approved grant names (docs/api.md, "Schema versions").
    */
   async publishVersion(caller: Caller, id: string, cmd: PublishVersionCommand): Promise<SourceView> {
     requireRole(caller, 'department');

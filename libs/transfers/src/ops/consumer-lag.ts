@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import type { Admin } from 'kafkajs';
 import { Gauge, type Registry } from 'prom-client';
 
-/** One consumer group reading one topic, by API.md's names (KafkaMessaging adds any KAFKA_TOPIC_PREFIX). */
+/** One consumer group reading one topic, by the names in docs/api.md (KafkaMessaging adds any KAFKA_TOPIC_PREFIX). */
 export interface LagSubscription {
   readonly groupId: string;
   readonly topic: string;
@@ -31,7 +31,7 @@ export const CONSUMER_LAG_METRIC = 'datarun_kafka_consumer_lag';
  * is logged at debug level only, since readiness already names a Kafka outage.
  *
  * One instance per metrics registry (the metric name can be registered once); list every group
- * of the app in `subscriptions`. Labels carry API.md's names, without the deployment's prefix.
+ * of the app in `subscriptions`. Labels carry the names in docs/api.md, without the deployment's prefix.
  */
 export class ConsumerLag {
   private readonly logger = new Logger('ConsumerLag');

@@ -29,7 +29,7 @@ const UNSTORABLE_SQLSTATE = /^(22|54)/;
 type Verdict = { readonly stored: true } | { readonly stored: false; readonly reason: string };
 
 /**
- * Record ingest over Kafka (API.md: `datarun.records.<source>.v1`, keyed by subject key): a
+ * Record ingest over Kafka (docs/api.md: `datarun.records.<source>.v1`, keyed by subject key): a
  * department may publish its records instead of calling `PUT /v1/sources/{id}/records`. Each event
  * must be signed by the member its `ce_source` names (a detached JWS in `datarun-signature`); it is
  * then ingested through the registry's own `SourcesService.ingest` as that member, so ownership,

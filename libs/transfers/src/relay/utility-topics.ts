@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { DEAD_LETTER_TOPIC, requestTopic, type RequestKind, STATUS_TOPIC, topicSpec } from '../topics.js';
 
 /**
- * Creates the topics the registered matters route to (API.md: "utility topics when a matter names
+ * Creates the topics the registered matters route to (docs/api.md: "utility topics when a matter names
  * them"), plus the status and dead-letter topics, with the project's partitions and configs. The
  * registry stays free of Kafka (its readiness is the database alone), so the relay does this at
  * boot and then every few seconds; a new matter's topics exist within one period of its
