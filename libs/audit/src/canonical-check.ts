@@ -2,9 +2,9 @@
 // that were hashed? The writer stores both (audit-log.ts); an edit to a column alone must fail.
 //
 // Why it matches bytes instead of parsing or re-canonicalising: re-canonicalising a record with a
-// JSON canonicaliser costs ~10 µs, JSON.parse plus the comparisons several µs, while the target
-// is 200,000 records/s (DECISIONS; measured ~310k on two cores) with the hashing taking its
-// share. So the columns, as they sit in the binary COPY tuple, are compared byte for byte with
+// JSON canonicaliser costs ~10 µs, JSON.parse plus the comparisons several µs, while the floor
+// is 200,000 records/s (docs/performance.md; ~310k measured on two cores) with the hashing taking
+// its share. So the columns, as they sit in the binary COPY tuple, are compared byte for byte with
 // the text RFC 8785 must have written for them: a version-1 record's keys in a fixed order, no
 // spaces, strings quoted. A row that does not compare that way (a string JSON must escape, an
 // unusual array, a value written otherwise but equal, or a real disagreement) is decoded and
