@@ -28,10 +28,19 @@ function processSecretFile(name: string): string {
   return file;
 }
 
-/** The run's configuration (from .local/infra.env via `npm test`) with overrides. */
+let localDir: string | undefined;
+
+/**
+ * The run's configuration (from .local/infra.env via `npm test`) with overrides. Its local folder
+ * (where unset key paths, checkpoint files and archives default to) is an empty one of this test
+ * process, never the repository's .local: a machine where `npm start` made development keys must
+ * not change what a test sees.
+ */
 export function testConfig(overrides: Record<string, string> = {}): DatarunConfig {
+  localDir ??= mkdtempSync(join(tmpdir(), 'datarun-local-'));
   return loadConfig({
     ...process.env,
+    DATARUN_LOCAL_DIR: localDir,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     DATARUN_SUBJECT_HASH_KEY: processSecretFile('subject-hash.key'),
     DATARUN_MATERIAL_LINK_KEY: processSecretFile('material-link.key'),
