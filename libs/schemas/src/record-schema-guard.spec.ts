@@ -1,5 +1,6 @@
 import { Problem } from '@datarun/problems';
 import { MAX_SCHEMA_BYTES, RecordSchemaGuard } from './record-schema-guard.js';
+import { MAX_EXPANDED_SCHEMA_NODES, MAX_UNIQUE_NONSCALAR_ITEMS } from './schema-cost.js';
 
 const DRAFT = 'https://json-schema.org/draft/2020-12/schema';
 
@@ -139,6 +140,55 @@ describe('RecordSchemaGuard', () => {
 
     it('but accepts nesting within the depth limit', () => {
       expect(() => guard.compile(nested(12))).not.toThrow();
+    });
+  });
+
+  describe('bounds the work of validating one record (no keyword costs more than linear time)', () => {
+    const tags = (items: unknown, extra: Record<string, unknown> = {}) => objectSchema({ tags: { type: 'array', items, uniqueItems: true, ...extra } });
+    const pairs = (n: number) => Array.from({ length: n }, (_, i) => ({ a: i }));
+
+    it('refuses uniqueItems over objects without a small maxItems (a pairwise deep comparison)', () => {
+      const problem = refusal(guard, tags({ type: 'object', properties: { a: { type: 'integer' } } }));
+      expect(problem.extensions).toMatchObject({ rule: 'unique-items', path: '/properties/tags/uniqueItems' });
+      expect(problem.detail).toContain(`"maxItems" ≤ ${MAX_UNIQUE_NONSCALAR_ITEMS}`);
+      expect(refusal(guard, tags({ type: 'object' }, { maxItems: MAX_UNIQUE_NONSCALAR_ITEMS + 1 })).extensions).toMatchObject({ rule: 'unique-items' });
+      // Items ajv cannot type from `items.type` alone (enum, $ref, no items) are compared pairwise too.
+      expect(refusal(guard, tags({ enum: ['a', 'b'] })).extensions).toMatchObject({ rule: 'unique-items' });
+      expect(refusal(guard, objectSchema({ tags: { type: 'array', uniqueItems: true } })).extensions).toMatchObject({ rule: 'unique-items' });
+      expect(refusal(guard, objectSchema({ list: { type: 'array', items: { type: 'array', uniqueItems: true } } })).extensions).toMatchObject({
+        path: '/properties/list/items/uniqueItems',
+      });
+    });
+
+    it('accepts uniqueItems over declared scalars, or over objects with a small maxItems, and still enforces it', () => {
+      const scalars = guard.compile(tags({ type: 'string' }));
+      const many = Array.from({ length: 10_000 }, (_, i) => `t${i}`);
+      expect(scalars.validate({ tags: many })).toEqual({ ok: true });
+      expect(scalars.validate({ tags: [...many, 't5'] }).ok).toBe(false);
+      const bounded = guard.compile(tags({ type: 'object', properties: { a: { type: 'integer' } } }, { maxItems: MAX_UNIQUE_NONSCALAR_ITEMS }));
+      expect(bounded.validate({ tags: pairs(MAX_UNIQUE_NONSCALAR_ITEMS) })).toEqual({ ok: true });
+      expect(bounded.validate({ tags: [...pairs(3), { a: 1 }] }).ok).toBe(false);
+      expect(bounded.validate({ tags: pairs(MAX_UNIQUE_NONSCALAR_ITEMS + 1) }).ok).toBe(false);
+    });
+
+    it('refuses a $ref back to a schema that contains it (recursion as deep as the data)', () => {
+      const self = objectSchema({ child: { $ref: '#' } });
+      expect(refusal(guard, self).extensions).toMatchObject({ rule: 'recursive-reference', path: '/properties/child/$ref' });
+      const mutual = objectSchema(
+        { a: { $ref: '#/$defs/x' } },
+        { $defs: { x: { type: 'object', properties: { y: { $ref: '#/$defs/y' } } }, y: { anyOf: [{ $ref: '#/$defs/x' }, { type: 'null' }] } } },
+      );
+      expect(refusal(guard, mutual).extensions).toMatchObject({ rule: 'recursive-reference' });
+    });
+
+    it('refuses $ref chains that multiply (2^n evaluations per value), and accepts shared definitions of a sane size', () => {
+      const defs: Record<string, unknown> = { d0: { type: 'string' } };
+      for (let i = 1; i <= 16; i += 1) defs[`d${i}`] = { anyOf: [{ $ref: `#/$defs/d${i - 1}` }, { $ref: `#/$defs/d${i - 1}` }] };
+      const problem = refusal(guard, objectSchema({ a: { $ref: '#/$defs/d16' } }, { $defs: defs }));
+      expect(problem.extensions).toMatchObject({ rule: 'complexity' });
+      expect(problem.detail).toContain(String(MAX_EXPANDED_SCHEMA_NODES));
+      const few = Object.fromEntries(Object.entries(defs).slice(0, 6));
+      expect(() => guard.compile(objectSchema({ a: { $ref: '#/$defs/d5' }, b: { $ref: '#/$defs/d5' } }, { $defs: few }))).not.toThrow();
     });
   });
 

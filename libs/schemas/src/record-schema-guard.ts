@@ -5,6 +5,7 @@ import { Problem } from '@datarun/problems';
 import { schemaFingerprint } from './canonical-json.js';
 import { RECORD_FORMATS, addFormats } from './formats.js';
 import { LinearPattern, linearRegExp } from './linear-pattern.js';
+import { referenceCost, type SchemaCostRefusal, uniqueItemsCost } from './schema-cost.js';
 import { pointerToken, toViolations } from './validation-errors.js';
 import type { SchemaVerdict } from './validation-errors.js';
 
@@ -61,6 +62,10 @@ function refuse(rule: string, path: string, why: string): never {
   throw new Problem('SCHEMA_INVALID', `${rule}: ${why} (at "${path}")`, { rule, path });
 }
 
+function refuseCost(refusal: SchemaCostRefusal | undefined): void {
+  if (refusal) refuse(refusal.rule, refusal.path, refusal.why);
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -70,8 +75,9 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  *
  * ajv's defaults trust the schema author: remote `$ref`s can be loaded, `pattern` runs on the
  * backtracking RegExp engine (one crafted pattern hangs the event loop), huge or deep schemas
- * cost unbounded compile time. This guard is the only way a department's schema reaches ajv:
- * gates first, on a JSON copy, then one strict ajv instance whose patterns run on RE2.
+ * cost unbounded compile time, and some keywords cost more than linear time per record
+ * (schema-cost.ts). This guard is the only way a department's schema reaches ajv: gates first,
+ * on a JSON copy, then one strict ajv instance whose patterns run on RE2.
  */
 @Injectable()
 export class RecordSchemaGuard {
@@ -127,6 +133,7 @@ export class RecordSchemaGuard {
     // and the cached validator cannot change when the caller mutates its object later.
     const copy = JSON.parse(json) as Record<string, unknown>;
     this.walk(copy, '', 0, 'schema', true);
+    refuseCost(referenceCost(copy));
 
     if (copy.type !== 'object') refuse('root', '/type', 'the root must be "type": "object"');
     if (!isPlainObject(copy.properties) || Object.keys(copy.properties).length === 0) {
@@ -143,6 +150,7 @@ export class RecordSchemaGuard {
       return;
     }
     if (!isPlainObject(node)) return;
+    if (kind === 'schema') refuseCost(uniqueItemsCost(node, path));
     for (const [key, value] of Object.entries(node)) {
       const childPath = `${path}/${pointerToken(key)}`;
       if (FORBIDDEN_KEYS.has(key)) refuse('forbidden-key', childPath, `the key "${key}" is not allowed anywhere in a schema`);
