@@ -1,10 +1,15 @@
 // Migrations run as the owner; the application role reads and writes through TypeORM.
-import { dataSourceOptions, MIGRATIONS } from '@datarun/db';
-import { AuditEventEntity } from '@datarun/audit';
-import { CaseEntity } from '@datarun/cases';
+import { dataSourceOptions, MIGRATIONS, TABLE_OWNERS } from '@datarun/db';
+import { AUDIT_ENTITIES } from '@datarun/audit';
+import { CASES_ENTITIES } from '@datarun/cases';
 import { MemberEntity, REGISTRY_ENTITIES } from '@datarun/registry';
+import { SOURCES_ENTITIES } from '@datarun/sources';
+import { TRANSFERS_ENTITIES } from '@datarun/transfers';
 import { DataSource } from 'typeorm';
 import { migratedDatabase, type TestDatabase } from '../support/infra.js';
+
+// Every lib's entities: each table's declaration by the lib that owns it (TABLE_OWNERS).
+const ENTITIES = [...REGISTRY_ENTITIES, ...SOURCES_ENTITIES, ...CASES_ENTITIES, ...TRANSFERS_ENTITIES, ...AUDIT_ENTITIES];
 
 describe('database', () => {
   let db: TestDatabase;
@@ -12,7 +17,7 @@ describe('database', () => {
 
   beforeAll(async () => {
     db = await migratedDatabase();
-    app = await new DataSource(dataSourceOptions(db.config.database, 'app', [...REGISTRY_ENTITIES, CaseEntity, AuditEventEntity])).initialize();
+    app = await new DataSource(dataSourceOptions(db.config.database, 'app', ENTITIES)).initialize();
   });
   afterAll(async () => {
     await app?.destroy();
@@ -60,6 +65,17 @@ describe('database', () => {
     await expect(app.query('DELETE FROM audit_checkpoint')).rejects.toThrow(/permission denied/);
     const { rows } = await db.ownerQuery<{ decision: string }>('SELECT decision FROM audit_event');
     expect(rows).toEqual([{ decision: 'allowed' }]);
+  });
+
+  it('has an owner and an entity for every table the migrations make (partitions count as their table)', async () => {
+    const { rows } = await db.ownerQuery<{ name: string }>(
+      `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relname <> 'typeorm_migrations'
+        ORDER BY 1`,
+    );
+    const tables = rows.map((r) => r.name);
+    expect(tables).toEqual(Object.keys(TABLE_OWNERS).sort());
+    expect(app.entityMetadatas.map((m) => m.tableName).sort()).toEqual(tables);
   });
 
   it('keeps the entities and the migrations in agreement', async () => {

@@ -2,6 +2,7 @@ import { AuditModule } from '@datarun/audit';
 import { AuthModule } from '@datarun/auth-guard';
 import type { DatarunConfig } from '@datarun/config';
 import { PlatformModule } from '@datarun/platform';
+import { RegistryModule } from '@datarun/registry';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AuditController } from './audit.controller.js';
 
@@ -14,6 +15,8 @@ export class AuditAppModule {
       imports: [
         PlatformModule.forRoot(config, { app: 'audit', dependencies: ['database', 'kafka'] }),
         AuthModule.forRoot(config),
+        // Members' keys for the guard and names for the citizen's access log: the registry's ports.
+        RegistryModule.forRoot(config),
         AuditModule.forRoot(config, { housekeeping: true }),
       ],
       controllers: [AuditController],

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import {
+  type AccessLogEntry,
   archiveFiles,
   AUDIT_KEYS,
   AuditCheckpoints,
@@ -9,6 +10,7 @@ import {
   type AuditItem,
   type AuditKeys,
   AuditQueries,
+  CitizenAccessLog,
   type Finding,
   readCheckpointFile,
   type SignedCheckpoint,
@@ -48,6 +50,7 @@ const CSV_COLUMNS: Array<keyof AuditItem> = [
 export class AuditController {
   constructor(
     private readonly queries: AuditQueries,
+    private readonly accessLogs: CitizenAccessLog,
     private readonly checkpoints: AuditCheckpoints,
     private readonly dataSource: DataSource,
     @Inject(AUDIT_KEYS) private readonly keys: AuditKeys,
@@ -168,9 +171,9 @@ export class AuditController {
   @ApiOperation({ operationId: 'getMyAccessLog', summary: 'Who read my records' })
   @ApiAnswer(200, 'Who read my records, newest first; never the clerk', ACCESS_LOG)
   @ApiProblems([400, 'ID_NUMBER_INVALID (the token subject is not an ID number)'], [403, 'ROLE_FORBIDDEN (citizen tokens only)'])
-  async accessLog(@CurrentCaller() caller: Caller): Promise<{ items: Awaited<ReturnType<AuditQueries['accessLogOf']>> }> {
+  async accessLog(@CurrentCaller() caller: Caller): Promise<{ items: AccessLogEntry[] }> {
     requireRole(caller, 'citizen');
-    return { items: await this.queries.accessLogOf(caller.actor) };
+    return { items: await this.accessLogs.of(caller.actor) };
   }
 }
 

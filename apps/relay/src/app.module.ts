@@ -1,9 +1,10 @@
 import { AuditModule } from '@datarun/audit';
 import { AuthModule } from '@datarun/auth-guard';
+import { CaseFacts } from '@datarun/cases';
 import type { DatarunConfig } from '@datarun/config';
 import { PlatformModule } from '@datarun/platform';
 import { RegistryModule } from '@datarun/registry';
-import { OutboxRelay, StatusConsumer, UtilityTopics } from '@datarun/transfers';
+import { CaseMatters, OutboxRelay, StatusConsumer, UtilityTopics } from '@datarun/transfers';
 import { DeadLetterRecorder, DeadLettersService, RelayGauges } from '@datarun/transfers';
 import { RecordIngest } from '@datarun/transfers';
 import { type DynamicModule, Module } from '@nestjs/common';
@@ -22,7 +23,17 @@ export class RelayModule {
         AuditModule.forRoot(config),
       ],
       controllers: [OpsController],
-      providers: [UtilityTopics, OutboxRelay, StatusConsumer, DeadLetterRecorder, DeadLettersService, RelayGauges, RecordIngest],
+      providers: [
+        // The cases' matters for the relay's audit records: the cases lib's port.
+        { provide: CaseMatters, useClass: CaseFacts },
+        UtilityTopics,
+        OutboxRelay,
+        StatusConsumer,
+        DeadLetterRecorder,
+        DeadLettersService,
+        RelayGauges,
+        RecordIngest,
+      ],
     };
   }
 }

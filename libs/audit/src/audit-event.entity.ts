@@ -115,3 +115,6 @@ export class AuditCheckpointEntity {
   @Column('jsonb', { name: 'public_key' })
   publicKey: object;
 }
+
+/** The audit lib's tables: audit_event (and its monthly partitions), audit_chain_head, audit_checkpoint. */
+export const AUDIT_ENTITIES = [AuditEventEntity, AuditChainHeadEntity, AuditCheckpointEntity];

@@ -31,15 +31,6 @@ export interface AuditItem {
   reason: string | null;
 }
 
-export interface AccessLogEntry {
-  at: string;
-  organisation: { id: string; name: string };
-  source: { id: string; title: string | null };
-  matter: { code: string | null; title: string | null };
-  caseId: string | null;
-  fields: string[];
-}
-
 export interface AnomalyThresholds {
   readonly offHoursStart: number; // local hour the working day ends (e.g. 20)
   readonly offHoursEnd: number; // local hour it starts (e.g. 7)
@@ -71,11 +62,11 @@ export interface Finding {
   auditIds: string[];
 }
 
-const ACCESS_ACTIONS = ['lookup', 'verify', 'bundle-item'];
+export const ACCESS_ACTIONS = ['lookup', 'verify', 'bundle-item'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_PAGE = 1000;
 
-/** Auditor search, exports, anomaly reports and the citizen's own access log. */
+/** Auditor search, exports and anomaly reports (the citizen's own access log is `CitizenAccessLog`). */
 @Injectable()
 export class AuditQueries {
   constructor(
@@ -110,39 +101,6 @@ export class AuditQueries {
       yield* page.items;
       cursor = page.next;
     } while (cursor);
-  }
-
-  /** Which organisation read which of my records, when, for which matter and case (never the clerk). */
-  async accessLogOf(idNumber: string, limit = 500): Promise<AccessLogEntry[]> {
-    const subject = this.pseudonyms.of(checkIdNumber(idNumber));
-    const rows: Array<{
-      at: Date;
-      member_id: string;
-      member_name: string | null;
-      source_id: string;
-      source_title: string | null;
-      purpose: string | null;
-      matter_title: string | null;
-      case_id: string | null;
-      fields: string[];
-    }> = await this.dataSource.query(
-      `SELECT e.at, e.member_id, m.name AS member_name, e.source_id, s.title AS source_title, e.purpose, t.title AS matter_title, e.case_id, e.fields
-         FROM audit_event e
-         LEFT JOIN member m ON m.id = e.member_id
-         LEFT JOIN source s ON s.id = e.source_id
-         LEFT JOIN matter t ON t.code = e.purpose
-         WHERE e.subject_hash = $1 AND e.decision = 'allowed' AND e.action = ANY($2)
-         ORDER BY e.seq DESC LIMIT $3`,
-      [subject, ACCESS_ACTIONS, Math.min(limit, 5000)],
-    );
-    return rows.map((r) => ({
-      at: r.at.toISOString(),
-      organisation: { id: r.member_id, name: r.member_name ?? r.member_id },
-      source: { id: r.source_id, title: r.source_title },
-      matter: { code: r.purpose, title: r.matter_title },
-      caseId: r.case_id,
-      fields: r.fields,
-    }));
   }
 
   /** Findings in a window; each links to its audit records (at most 50 ids each). */

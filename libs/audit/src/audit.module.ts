@@ -4,7 +4,8 @@ import { KafkaMessaging } from '@datarun/messaging';
 import { type DynamicModule, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { AuditChainHeadEntity, AuditCheckpointEntity, AuditEventEntity } from './audit-event.entity.js';
+import { CitizenAccessLog } from './access-log.js';
+import { AUDIT_ENTITIES } from './audit-event.entity.js';
 import { AuditLog } from './audit-log.js';
 import { AuditQueries } from './audit-queries.js';
 import { AuditCheckpoints, type AuditKeys, CHECKPOINT_TOPIC, loadAuditKeys } from './checkpoints.js';
@@ -62,15 +63,17 @@ export class AuditModule {
   /**
    * The audit log for an app. Refuses to start without the subject hash key: an audit log of
    * clear ID numbers is not an option. `housekeeping` (the audit app) adds periodic checkpoints.
+   * The citizen's access log needs `AuditNames` from the app (the registry module provides it).
    */
   static forRoot(config: DatarunConfig, options: { housekeeping?: boolean } = {}): DynamicModule {
     return {
       module: AuditModule,
       global: true,
-      imports: [TypeOrmModule.forFeature([AuditEventEntity, AuditChainHeadEntity, AuditCheckpointEntity])],
+      imports: [TypeOrmModule.forFeature(AUDIT_ENTITIES)],
       providers: [
         AuditLog,
         AuditQueries,
+        CitizenAccessLog,
         {
           provide: SubjectPseudonyms,
           useFactory: () => {
@@ -96,7 +99,7 @@ export class AuditModule {
             ]
           : []),
       ],
-      exports: [AuditLog, SubjectPseudonyms, AuditQueries, AuditCheckpoints, AUDIT_KEYS],
+      exports: [AuditLog, SubjectPseudonyms, AuditQueries, CitizenAccessLog, AuditCheckpoints, AUDIT_KEYS],
     };
   }
 }

@@ -1,11 +1,13 @@
-export { AuditEventEntity, AuditChainHeadEntity, AuditCheckpointEntity } from './audit-event.entity.js';
+export { AuditEventEntity, AuditChainHeadEntity, AuditCheckpointEntity, AUDIT_ENTITIES } from './audit-event.entity.js';
 export type { AuditDecision } from './audit-event.entity.js';
 export { AuditLog, changeBy } from './audit-log.js';
 export type { AuditEventInput } from './audit-log.js';
 export { SubjectPseudonyms } from './subject-pseudonym.js';
 export { AuditModule, AuditHousekeeping, AUDIT_KEYS } from './audit.module.js';
 export { AuditQueries, DEFAULT_THRESHOLDS } from './audit-queries.js';
-export type { AuditFilter, AuditItem, AccessLogEntry, AnomalyThresholds, Finding } from './audit-queries.js';
+export type { AuditFilter, AuditItem, AnomalyThresholds, Finding } from './audit-queries.js';
+export { AuditNames, CitizenAccessLog } from './access-log.js';
+export type { AccessLogEntry, NamedIds, Names } from './access-log.js';
 export { AuditCheckpoints, CHECKPOINT_TOPIC, AUDIT_KEY_ID, checkpointFromRow, loadAuditKeys, readCheckpointFile } from './checkpoints.js';
 export type { AuditKeys, CheckpointRow } from './checkpoints.js';
 export { verifyAuditLog } from './verification.js';

@@ -2,24 +2,25 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { DatarunConfig } from '@datarun/config';
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { CITIZEN_IDP_ISSUER, jwksToKeyObjects, publicKeyFileToJwks, TokenVerifier } from '@datarun/auth';
+import { CITIZEN_IDP_ISSUER, jwksToKeyObjects, KeyDirectory, publicKeyFileToJwks, TokenVerifier } from '@datarun/auth';
 import { AuthGuard } from './auth.guard.js';
 import { RateLimiter } from './rate-limiter.js';
-import { MemberKeyDirectory } from './member-key-directory.js';
 
 @Module({})
 export class AuthModule {
-  /** Token verification for an app: members' keys from the registry table, citizens' from the IdP key. */
+  /**
+   * Token verification for an app: members' keys from the `KeyDirectory` the app provides (the
+   * registry module's member-key directory), citizens' from the IdP key.
+   */
   static forRoot(config: DatarunConfig): DynamicModule {
     return {
       module: AuthModule,
       global: true,
       providers: [
-        MemberKeyDirectory,
         {
           provide: TokenVerifier,
-          inject: [MemberKeyDirectory],
-          useFactory: (directory: MemberKeyDirectory) => {
+          inject: [KeyDirectory],
+          useFactory: (directory: KeyDirectory) => {
             const idpFile = config.keys.citizenIdpPublicKey;
             let citizenIdp;
             if (idpFile && existsSync(idpFile)) {
@@ -33,7 +34,7 @@ export class AuthModule {
         { provide: RateLimiter, useValue: new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst) },
         { provide: APP_GUARD, useClass: AuthGuard },
       ],
-      exports: [TokenVerifier, MemberKeyDirectory],
+      exports: [TokenVerifier],
     };
   }
 }

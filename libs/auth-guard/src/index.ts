@@ -1,4 +1,3 @@
 export { AuthModule } from './auth.module.js';
 export { AuthGuard, CurrentCaller } from './auth.guard.js';
-export { MemberKeyDirectory } from './member-key-directory.js';
 export { RateLimiter } from './rate-limiter.js';

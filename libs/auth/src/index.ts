@@ -1,5 +1,5 @@
-export type { Caller, KeyDirectory, MemberKeys, MemberKind, Role } from './types.js';
-export { MEMBER_KINDS } from './types.js';
+export type { Caller, MemberKeys, MemberKind, Role } from './types.js';
+export { KeyDirectory, MEMBER_KINDS } from './types.js';
 export { InMemoryKeyDirectory } from './in-memory-key-directory.js';
 export { MAX_JWKS_KEYS, MIN_RSA_MODULUS_BITS, jwksToKeyObjects, publicJwkOf, publicKeyFileToJwks } from './jwks.js';
 export type { Jwks, PublicJwk } from './jwks.js';

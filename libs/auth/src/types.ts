@@ -27,8 +27,10 @@ export interface MemberKeys {
 /**
  * Where the verifier finds a member's public keys. Implementations are expected to keep the
  * keys in memory and to hand out the same KeyObject instance for as long as a key is unchanged:
- * the verifier's token cache compares instances to notice rotation and removal.
+ * the verifier's token cache compares instances to notice rotation and removal. An abstract class
+ * rather than an interface so that it is also the injection token: the registry provides the
+ * member table's directory under it, and the guard's TokenVerifier asks for it.
  */
-export interface KeyDirectory {
-  find(memberId: string): Promise<MemberKeys | undefined>;
+export abstract class KeyDirectory {
+  abstract find(memberId: string): Promise<MemberKeys | undefined>;
 }

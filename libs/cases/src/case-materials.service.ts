@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { AuditLog, changeBy } from '@datarun/audit';
 import { type Caller, requireRole } from '@datarun/auth';
 import { Problem } from '@datarun/problems';
-import { MaterialLinks } from '@datarun/transfers';
+import { CaseTransfers, MaterialLinks } from '@datarun/transfers';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { CasesService } from './cases.service.js';
@@ -37,6 +37,7 @@ export class CaseMaterials {
     private readonly cases: CasesService,
     private readonly audit: AuditLog,
     private readonly links: MaterialLinks,
+    private readonly transfers: CaseTransfers,
   ) {}
 
   /**
@@ -90,16 +91,18 @@ export class CaseMaterials {
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(materialId))
       throw new Problem('LINK_INVALID', 'this material link is not valid');
     const claims = this.links.check(materialId, query);
-    const [row] = await this.dataSource.query<
-      Array<{ case_id: string; type: string; sha256: string; content_type: string; bytes: Buffer; matter_code: string }>
-    >(
-      `SELECT m.case_id, m.type, m.sha256, m.content_type, m.bytes, c.matter_code
-         FROM case_material m
-         JOIN service_case c ON c.id = m.case_id
-         JOIN transfer_request t ON t.case_id = m.case_id AND t.request_id = $2 AND t.utility = $3
-        WHERE m.id = $1 AND t.payload->'materials' @> jsonb_build_array(jsonb_build_object('materialId', m.id::text))`,
-      [materialId, claims.requestId, claims.recipient],
-    );
+    // The request the link names must route this very material to its recipient (the outbox's word),
+    // and the material must be of that request's case.
+    const caseId = await this.transfers.caseRouting(claims.requestId, claims.recipient, materialId);
+    const [row] =
+      caseId === undefined
+        ? []
+        : await this.dataSource.query<Array<{ case_id: string; type: string; sha256: string; content_type: string; bytes: Buffer; matter_code: string }>>(
+            `SELECT m.case_id, m.type, m.sha256, m.content_type, m.bytes, c.matter_code
+               FROM case_material m JOIN service_case c ON c.id = m.case_id
+              WHERE m.id = $1 AND m.case_id = $2`,
+            [materialId, caseId],
+          );
     if (!row) throw new Problem('MATERIAL_NOT_FOUND', 'no such material for this request');
     await this.audit.append({
       memberId: `utility:${claims.recipient}`,

@@ -1,4 +1,4 @@
-import { Check, Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, ForeignKey, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 import { MatterEntity, MemberEntity } from '@datarun/registry';
 
 export type CaseState = 'open' | 'completed' | 'withdrawn';
@@ -15,6 +15,10 @@ export interface CaseMaterial {
   uri?: string;
 }
 
+/**
+ * A case (办件). The member and the matter it names are the registry's: foreign keys, no relations
+ * (a relation would let this lib load the registry's rows).
+ */
 @Entity('service_case')
 @Check('service_case_state_check', `state IN ('open', 'completed', 'withdrawn')`)
 @Index('service_case_consumer_state_idx', ['consumerId', 'state'])
@@ -23,18 +27,12 @@ export class CaseEntity {
   id: string;
 
   @Column('text', { name: 'consumer_id' })
+  @ForeignKey(() => MemberEntity, { name: 'service_case_consumer_id_fkey', onDelete: 'NO ACTION' })
   consumerId: string;
 
-  @ManyToOne(() => MemberEntity, { nullable: false, onDelete: 'NO ACTION' })
-  @JoinColumn({ name: 'consumer_id', foreignKeyConstraintName: 'service_case_consumer_id_fkey' })
-  consumer?: MemberEntity;
-
   @Column('text', { name: 'matter_code' })
+  @ForeignKey(() => MatterEntity, { name: 'service_case_matter_code_fkey', onDelete: 'NO ACTION' })
   matterCode: string;
-
-  @ManyToOne(() => MatterEntity, { nullable: false, onDelete: 'NO ACTION' })
-  @JoinColumn({ name: 'matter_code', foreignKeyConstraintName: 'service_case_matter_code_fkey' })
-  matter?: MatterEntity;
 
   @Column('text')
   state: CaseState;

@@ -1,20 +1,27 @@
 import type { DatarunConfig } from '@datarun/config';
 import { DATARUN_CONFIG } from '@datarun/platform';
-import { MaterialLinks, materialLinksOf } from '@datarun/transfers';
+import { CaseTransfers, MaterialLinks, materialLinksOf, OutboxWriter } from '@datarun/transfers';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { CaseFacts } from './case-facts.js';
 import { CaseMaterials } from './case-materials.service.js';
-import { CaseEntity } from './case.entity.js';
 import { CasesService } from './cases.service.js';
+import { CASES_ENTITIES } from './entities.js';
 
-/** Needs MattersService from the registry module in the importing app. */
+/**
+ * Needs MattersService from the registry module in the importing app. The outbox's ports
+ * (`OutboxWriter`, `CaseTransfers`) are the transfers lib's, provided here for the cases' use.
+ */
 @Module({
-  imports: [TypeOrmModule.forFeature([CaseEntity])],
+  imports: [TypeOrmModule.forFeature(CASES_ENTITIES)],
   providers: [
     CasesService,
     CaseMaterials,
+    CaseFacts,
+    OutboxWriter,
+    CaseTransfers,
     { provide: MaterialLinks, inject: [DATARUN_CONFIG], useFactory: (config: DatarunConfig) => materialLinksOf(config) },
   ],
-  exports: [CasesService, CaseMaterials],
+  exports: [CasesService, CaseMaterials, CaseFacts],
 })
 export class CasesModule {}

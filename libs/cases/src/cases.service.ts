@@ -5,8 +5,8 @@ import type { DatarunConfig } from '@datarun/config';
 import { checkIdNumber } from '@datarun/identity';
 import { DATARUN_CONFIG } from '@datarun/platform';
 import { Problem } from '@datarun/problems';
-import { MatterEntity, MattersService } from '@datarun/registry';
-import { planRequests, type RequestKind } from '@datarun/transfers';
+import { MattersService } from '@datarun/registry';
+import { type CaseTransfer, CaseTransfers, OutboxWriter, planRequests, type RequestKind, type TransferState } from '@datarun/transfers';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { CaseEntity, type CaseMaterial, type CaseParty, type CaseState } from './case.entity.js';
@@ -36,7 +36,7 @@ export interface CaseView {
   closedAt?: string;
 }
 
-export type TransferState = 'pending' | 'published' | 'accepted' | 'completed' | 'rejected';
+export type { TransferState };
 
 export interface TransferView {
   utility: string;
@@ -51,23 +51,13 @@ export interface TransferView {
   followUp: boolean;
 }
 
-interface TransferRow {
-  request_id: string;
-  utility: string;
-  request_kind: RequestKind;
-  state: TransferState;
-  reference: string | null;
-  reason: string | null;
-  updated_at: Date;
-  published_at: Date | null;
-  created_at: Date;
-}
-
 @Injectable()
 export class CasesService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly matters: MattersService,
+    private readonly outbox: OutboxWriter,
+    private readonly transfers: CaseTransfers,
     private readonly audit: AuditLog,
     @Inject(DATARUN_CONFIG) private readonly config: DatarunConfig,
   ) {}
@@ -103,10 +93,7 @@ export class CasesService {
   async get(caller: Caller, id: string): Promise<CaseView> {
     const found = await this.owned(caller, id);
     const [transfers, uploaded] = await Promise.all([
-      this.dataSource.query<TransferRow[]>(
-        `SELECT request_id, utility, request_kind, state, reference, reason, updated_at, published_at, created_at FROM transfer_request WHERE case_id = $1 ORDER BY seq`,
-        [id],
-      ),
+      this.transfers.ofCase(id),
       this.dataSource.query<Array<{ type: string }>>('SELECT type FROM case_material WHERE case_id = $1', [id]),
     ]);
     return view(found, transfers, new Set(uploaded.map((u) => u.type)), this.config.transfers.followUpSeconds);
@@ -124,28 +111,14 @@ export class CasesService {
       const found = await this.lockOwned(em, caller, id);
       if (found.state === 'completed') return;
       if (found.state !== 'open') throw new Problem('STATE_CONFLICT', `case ${id} is ${found.state}; only an open case can be completed`);
-      const matter = await em.getRepository(MatterEntity).findOneByOrFail({ code: found.matterCode });
+      const matter = await this.matters.get(found.matterCode, em);
       const uploaded: Array<{ id: string; type: string; sha256: string }> = await em.query('SELECT id, type, sha256 FROM case_material WHERE case_id = $1', [
         id,
       ]);
       const completedAt = new Date();
       const planned = planRequests(found, matter.onComplete, uploaded, completedAt, randomUUID);
       await em.getRepository(CaseEntity).update({ id }, { state: 'completed', closedAt: completedAt });
-      if (planned.length > 0) {
-        await em.query(
-          `INSERT INTO transfer_request (request_id, case_id, utility, request_kind, topic, message_key, payload)
-           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[])`,
-          [
-            planned.map((p) => p.requestId),
-            planned.map(() => id),
-            planned.map((p) => p.utility),
-            planned.map((p) => p.request),
-            planned.map((p) => p.topic),
-            planned.map((p) => p.key),
-            planned.map((p) => JSON.stringify(p.payload)),
-          ],
-        );
-      }
+      await this.outbox.enqueue(em, id, planned);
       await this.audit.appendWithin(
         em,
         changeBy(caller, 'case.completed', `case:${id}`, {
@@ -166,14 +139,11 @@ export class CasesService {
     requireRole(caller, 'consumer');
     await this.dataSource.transaction(async (em) => {
       const found = await this.lockOwned(em, caller, id);
-      const [row] = await em.query<Array<{ utility: string }>>(
-        `WITH resent AS (UPDATE transfer_request SET state = 'pending', reason = NULL, updated_at = now() WHERE case_id = $1 AND request_id = $2 RETURNING utility) SELECT * FROM resent`,
-        [id, requestId],
-      );
-      if (!row) throw new Problem('TRANSFER_NOT_FOUND', `case ${id} has no utility request ${requestId}`);
+      const utility = await this.outbox.resend(em, id, requestId);
+      if (utility === undefined) throw new Problem('TRANSFER_NOT_FOUND', `case ${id} has no utility request ${requestId}`);
       await this.audit.appendWithin(
         em,
-        changeBy(caller, 'transfer.resent', `transfer:${requestId}`, { caseId: id, purpose: found.matterCode, reason: row.utility }),
+        changeBy(caller, 'transfer.resent', `transfer:${requestId}`, { caseId: id, purpose: found.matterCode, reason: utility }),
       );
     });
     return this.get(caller, id);
@@ -205,18 +175,18 @@ export class CasesService {
   }
 }
 
-function view(c: CaseEntity, transfers: readonly TransferRow[], uploaded: ReadonlySet<string>, followUpSeconds: number): CaseView {
+function view(c: CaseEntity, transfers: readonly CaseTransfer[], uploaded: ReadonlySet<string>, followUpSeconds: number): CaseView {
   const overdueBefore = Date.now() - followUpSeconds * 1000;
   const items: TransferView[] = transfers.map((t) => ({
     utility: t.utility,
-    request: t.request_kind,
-    requestId: t.request_id,
+    request: t.request,
+    requestId: t.requestId,
     state: t.state,
-    updatedAt: t.updated_at.toISOString(),
-    ...(t.published_at ? { publishedAt: t.published_at.toISOString() } : {}),
+    updatedAt: t.updatedAt.toISOString(),
+    ...(t.publishedAt ? { publishedAt: t.publishedAt.toISOString() } : {}),
     ...(t.reference ? { reference: t.reference } : {}),
     ...(t.reason ? { reason: t.reason } : {}),
-    followUp: t.state !== 'completed' && t.state !== 'rejected' && t.updated_at.getTime() < overdueBefore,
+    followUp: t.state !== 'completed' && t.state !== 'rejected' && t.updatedAt.getTime() < overdueBefore,
   }));
   const completed = items.filter((t) => t.state === 'completed').length;
   const rejected = items.filter((t) => t.state === 'rejected').length;

@@ -6,3 +6,5 @@ export { MIGRATIONS } from './migrations/index.js';
 export { DatabaseConnection } from './database-connection.js';
 export { poolOf, runPrepared } from './prepared.js';
 export type { PreparedStatement } from './prepared.js';
+export { TABLE_OWNERS, tableOf } from './table-owners.js';
+export type { OwnedTable, TableOwner } from './table-owners.js';

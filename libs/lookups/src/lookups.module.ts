@@ -1,11 +1,12 @@
+import { CasesModule } from '@datarun/cases';
 import { SourcesModule } from '@datarun/sources';
 import { Module } from '@nestjs/common';
 import { ExchangeService } from './exchange.service.js';
 import { SourceDirectory } from './source-directory.js';
 
-/** Needs the registry (RecordSchemaGuard) and audit modules in the importing app. */
+/** Needs the registry (sources, matters, RecordSchemaGuard) and audit modules in the importing app; cases' facts come from CasesModule. */
 @Module({
-  imports: [SourcesModule.forRoot()],
+  imports: [SourcesModule.forRoot(), CasesModule],
   providers: [SourceDirectory, ExchangeService],
   exports: [ExchangeService, SourceDirectory],
 })

@@ -1,9 +1,9 @@
 import { Problem } from '@datarun/problems';
 import type { Classification } from '@datarun/access-policy';
+import { SourcesService } from '@datarun/registry';
 import { RecordSchemaGuard } from '@datarun/schemas';
 import type { SourceDescriptor } from '@datarun/sources';
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 
 export interface DirectorySource extends SourceDescriptor {
   readonly title: string;
@@ -11,8 +11,9 @@ export interface DirectorySource extends SourceDescriptor {
 }
 
 /**
- * Sources with their current schema compiled, for the lookup hot path. Entries live a few
- * seconds, so a new version or a new source is seen by every gateway replica soon after.
+ * Sources with their current schema compiled, for the lookup hot path, read from the registry
+ * (`SourcesService.current`). Entries live a few seconds, so a new version or a new source is seen
+ * by every gateway replica soon after.
  */
 @Injectable()
 export class SourceDirectory {
@@ -20,7 +21,7 @@ export class SourceDirectory {
   private readonly entries = new Map<string, { value: Promise<DirectorySource | undefined>; expires: number }>();
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly registry: SourcesService,
     private readonly guard: RecordSchemaGuard,
   ) {}
 
@@ -38,31 +39,16 @@ export class SourceDirectory {
   }
 
   private async load(id: string): Promise<DirectorySource | undefined> {
-    const rows: Array<{
-      title: string;
-      owner_id: string;
-      mode: 'replica' | 'federated';
-      endpoint: string | null;
-      subject_key: string;
-      version: number;
-      schema: object;
-      classification: Record<string, Classification>;
-    }> = await this.dataSource.query(
-      `SELECT s.title, s.owner_id, s.mode, s.endpoint, s.subject_key, v.version, v.schema, v.classification
-         FROM source s JOIN source_version v ON v.source_id = s.id AND v.version = s.current_version
-         WHERE s.id = $1`,
-      [id],
-    );
-    if (rows.length === 0) return undefined;
-    const r = rows[0];
+    const r = await this.registry.current(id);
+    if (!r) return undefined;
     const compiled = this.guard.compile(r.schema);
     return {
       id,
       title: r.title,
-      owner: r.owner_id,
+      owner: r.ownerId,
       mode: r.mode,
       endpoint: r.endpoint,
-      subjectKey: r.subject_key,
+      subjectKey: r.subjectKey,
       schemaVersion: r.version,
       classification: r.classification,
       validate: (record) => compiled.validate(record),

@@ -1,6 +1,7 @@
 import { GrantDecisionEntity, GrantEntity } from './grants/grant.entity.js';
 import { MatterEntity } from './matters/matter.entity.js';
 import { MemberEntity } from './members/member.entity.js';
-import { SourceEntity, SourceRecordEntity, SourceVersionEntity } from './sources/source.entity.js';
+import { SourceEntity, SourceVersionEntity } from './sources/source.entity.js';
 
-export const REGISTRY_ENTITIES = [MemberEntity, SourceEntity, SourceVersionEntity, SourceRecordEntity, GrantEntity, GrantDecisionEntity, MatterEntity];
+/** The registry's tables: member, source, source_version, access_grant, grant_decision, matter. */
+export const REGISTRY_ENTITIES = [MemberEntity, SourceEntity, SourceVersionEntity, GrantEntity, GrantDecisionEntity, MatterEntity];

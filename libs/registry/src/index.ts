@@ -1,6 +1,6 @@
 export { MemberEntity, MEMBER_KINDS } from './members/member.entity.js';
 export type { MemberKind, Jwks } from './members/member.entity.js';
-export { SourceEntity, SourceVersionEntity, SourceRecordEntity, CLASSIFICATIONS } from './sources/source.entity.js';
+export { SourceEntity, SourceVersionEntity, CLASSIFICATIONS } from './sources/source.entity.js';
 export type { SourceMode, Classification } from './sources/source.entity.js';
 export { GrantEntity, GrantDecisionEntity } from './grants/grant.entity.js';
 export type { GrantState, GrantDecisionKind } from './grants/grant.entity.js';
@@ -11,10 +11,22 @@ export { RegistryModule, AdminKeySeed } from './registry.module.js';
 export { MembersService, ADMIN_MEMBER_ID, MEMBER_ID, MEMBER_PAGE } from './members/members.service.js';
 export type { RegisterMemberCommand, MemberView, MemberListQuery } from './members/members.service.js';
 export { SourcesService, MAX_INGEST_BATCH, SOURCE_ID } from './sources/sources.service.js';
-export type { RegisterSourceCommand, PublishVersionCommand, IngestResult, SourceView, FieldView, CurrentSchema } from './sources/sources.service.js';
+export type {
+  RegisterSourceCommand,
+  PublishVersionCommand,
+  IngestResult,
+  SourceView,
+  FieldView,
+  CurrentSchema,
+  CurrentSource,
+} from './sources/sources.service.js';
 export { GrantsService } from './grants/grants.service.js';
 export type { RequestGrantCommand, GrantView, GrantAction } from './grants/grants.service.js';
 export { MattersService, MATTER_CODE } from './matters/matters.service.js';
 export type { RegisterMatterCommand, MatterView } from './matters/matters.service.js';
 export { seedDemoRegistry, loadRecords, PROPERTY_TRANSFER, SUBSISTENCE_ALLOWANCE } from './seed.js';
 export type { BuiltInSource, RegistryServices } from './seed.js';
+export { MemberKeyDirectory } from './members/member-key-directory.js';
+export { RegistryNames } from './registry-names.js';
+export { effectiveGrantsSql, effectiveGrantOf } from './grants/effective-grants.js';
+export type { EffectiveGrantRow } from './grants/effective-grants.js';

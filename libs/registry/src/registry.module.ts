@@ -1,13 +1,17 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { publicKeyFileToJwks } from '@datarun/auth';
+import { AuditNames } from '@datarun/audit';
+import { KeyDirectory, publicKeyFileToJwks } from '@datarun/auth';
 import type { DatarunConfig } from '@datarun/config';
 import { RecordSchemaGuard } from '@datarun/schemas';
+import { ReplicaRecords } from '@datarun/sources';
 import { type DynamicModule, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { REGISTRY_ENTITIES } from './entities.js';
 import { GrantsService } from './grants/grants.service.js';
 import { MattersService } from './matters/matters.service.js';
+import { MemberKeyDirectory } from './members/member-key-directory.js';
 import { ADMIN_MEMBER_ID, MembersService } from './members/members.service.js';
+import { RegistryNames } from './registry-names.js';
 import { SourcesService } from './sources/sources.service.js';
 
 const RETRY_MS = 5000;
@@ -55,11 +59,16 @@ export class RegistryModule {
   static forRoot(config: DatarunConfig, options: { seedAdmin: boolean } = { seedAdmin: false }): DynamicModule {
     return {
       module: RegistryModule,
-      // Global: the gateway's cases and lookups use matters, sources and grants.
+      // Global: the registry's ports serve every app: members' keys (the guard's KeyDirectory, record
+      // signatures), names (the citizen's access log), matters and sources (cases, lookups, the relay).
       global: true,
       imports: [TypeOrmModule.forFeature(REGISTRY_ENTITIES)],
       providers: [
         { provide: RecordSchemaGuard, useValue: new RecordSchemaGuard() },
+        MemberKeyDirectory,
+        { provide: KeyDirectory, useExisting: MemberKeyDirectory },
+        { provide: AuditNames, useClass: RegistryNames },
+        ReplicaRecords,
         MembersService,
         SourcesService,
         GrantsService,
@@ -68,7 +77,7 @@ export class RegistryModule {
           ? [{ provide: AdminKeySeed, inject: [MembersService], useFactory: (m: MembersService) => new AdminKeySeed(m, config.keys.adminPublicKey) }]
           : []),
       ],
-      exports: [MembersService, SourcesService, GrantsService, MattersService, RecordSchemaGuard],
+      exports: [MembersService, SourcesService, GrantsService, MattersService, RecordSchemaGuard, MemberKeyDirectory, KeyDirectory, AuditNames],
     };
   }
 }

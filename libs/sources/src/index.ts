@@ -6,3 +6,5 @@ export { SourceAdapters } from './source-adapters.js';
 export { SourcesModule } from './sources.module.js';
 export { CircuitBreakers } from './circuit-breaker.js';
 export type { CircuitState, CircuitBreakerOptions } from './circuit-breaker.js';
+export { SourceRecordEntity, SOURCES_ENTITIES } from './source-record.entity.js';
+export { ReplicaRecords } from './replica-records.js';

@@ -2,7 +2,7 @@ import { AuditLog, changeBy } from '@datarun/audit';
 import { type Caller, requireRole } from '@datarun/auth';
 import { Problem } from '@datarun/problems';
 import { Injectable } from '@nestjs/common';
-import { DataSource, In } from 'typeorm';
+import { DataSource, type EntityManager, In } from 'typeorm';
 import { SourceEntity } from '../sources/source.entity.js';
 import { MatterEntity, type MatterNotification } from './matter.entity.js';
 
@@ -59,10 +59,24 @@ export class MattersService {
     return this.get(cmd.code);
   }
 
-  async get(code: string): Promise<MatterView> {
-    const m = await this.dataSource.getRepository(MatterEntity).findOneBy({ code });
+  /** `em`: inside the caller's transaction (a case's completion reads the matter's notifications in its own). */
+  async get(code: string, em: EntityManager = this.dataSource.manager): Promise<MatterView> {
+    const m = await em.getRepository(MatterEntity).findOneBy({ code });
     if (!m) throw new Problem('MATTER_NOT_FOUND', `no matter ${code}`);
     return view(m);
+  }
+
+  /** The sources a matter's evidence bundle reads; none for an unknown matter. */
+  async evidenceOf(code: string): Promise<string[]> {
+    const m = await this.dataSource.getRepository(MatterEntity).findOne({ select: { evidence: true }, where: { code } });
+    return m?.evidence ?? [];
+  }
+
+  /** Every recipient and request kind some matter notifies on completion (the relay makes their topics). */
+  async routes(): Promise<Array<{ notify: string; request: 'transfer' | 'discount' }>> {
+    return this.dataSource.query(
+      `SELECT DISTINCT n->>'notify' AS notify, coalesce(n->>'request', 'transfer') AS request FROM matter, jsonb_array_elements(on_complete) AS n`,
+    );
   }
 
   async list(): Promise<MatterView[]> {

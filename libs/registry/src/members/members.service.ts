@@ -1,5 +1,5 @@
 import { type Caller, jwksToKeyObjects, requireRole } from '@datarun/auth';
-import { MemberKeyDirectory } from '@datarun/auth-guard';
+import { MemberKeyDirectory } from './member-key-directory.js';
 import { AuditLog, changeBy } from '@datarun/audit';
 import { Problem } from '@datarun/problems';
 import { Injectable } from '@nestjs/common';

@@ -66,25 +66,3 @@ export class SourceVersionEntity {
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 }
-
-@Entity('source_record')
-export class SourceRecordEntity {
-  @PrimaryColumn('text', { name: 'source_id' })
-  sourceId: string;
-
-  @ManyToOne(() => SourceEntity, { nullable: false, onDelete: 'NO ACTION' })
-  @JoinColumn({ name: 'source_id', foreignKeyConstraintName: 'source_record_source_id_fkey' })
-  source?: SourceEntity;
-
-  @PrimaryColumn('text', { name: 'subject_key' })
-  subjectKey: string;
-
-  @Column('jsonb')
-  data: object;
-
-  @Column('integer', { name: 'schema_version' })
-  schemaVersion: number;
-
-  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
-  updatedAt: Date;
-}

@@ -2,6 +2,7 @@ import { AuditLog, changeBy } from '@datarun/audit';
 import { type Caller, requireRole } from '@datarun/auth';
 import { Problem } from '@datarun/problems';
 import { checkCompatibility, type CompiledRecordSchema, RecordSchemaGuard } from '@datarun/schemas';
+import { ReplicaRecords } from '@datarun/sources';
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { CLASSIFICATIONS, type Classification, SourceEntity, type SourceMode, SourceVersionEntity } from './source.entity.js';
@@ -44,6 +45,18 @@ export interface SourceView {
   versions: Array<{ version: number; createdAt: string; fields: FieldView[] }>;
 }
 
+/** A source with its current version, as the lookup path's source directory caches it. */
+export interface CurrentSource {
+  readonly title: string;
+  readonly ownerId: string;
+  readonly mode: SourceMode;
+  readonly endpoint: string | null;
+  readonly subjectKey: string;
+  readonly version: number;
+  readonly schema: object;
+  readonly classification: Record<string, Classification>;
+}
+
 /** The current schema of a source, compiled once per version. */
 export interface CurrentSchema {
   readonly source: SourceEntity;
@@ -60,6 +73,7 @@ export class SourcesService {
     private readonly dataSource: DataSource,
     private readonly guard: RecordSchemaGuard,
     private readonly audit: AuditLog,
+    private readonly replicas: ReplicaRecords,
   ) {}
 
   async register(caller: Caller, cmd: RegisterSourceCommand): Promise<SourceView> {
@@ -148,13 +162,7 @@ export class SourcesService {
     });
     if (bySubject.size > 0) {
       await this.dataSource.transaction(async (em) => {
-        await em.query(
-          `INSERT INTO source_record (source_id, subject_key, data, schema_version, updated_at)
-           SELECT $1, t.k, t.d, $2, now() FROM unnest($3::text[], $4::jsonb[]) AS t(k, d)
-           ON CONFLICT (source_id, subject_key)
-           DO UPDATE SET data = excluded.data, schema_version = excluded.schema_version, updated_at = now()`,
-          [id, version.version, [...bySubject.keys()], [...bySubject.values()].map((r) => JSON.stringify(r))],
-        );
+        await this.replicas.store(em, id, version.version, bySubject);
         await this.audit.appendWithin(
           em,
           changeBy(caller, 'records.ingested', `source:${id}@${version.version}`, {
@@ -167,9 +175,47 @@ export class SourcesService {
     return { stored: bySubject.size, rejected };
   }
 
-  async hasRecords(id: string): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query('SELECT 1 FROM source_record WHERE source_id = $1 LIMIT 1', [id]);
-    return rows.length > 0;
+  hasRecords(id: string): Promise<boolean> {
+    return this.replicas.hasAny(id);
+  }
+
+  /** A source and its current version in one read, or undefined (the lookups' source directory caches either). */
+  async current(id: string): Promise<CurrentSource | undefined> {
+    const rows: Array<{
+      title: string;
+      owner_id: string;
+      mode: SourceMode;
+      endpoint: string | null;
+      subject_key: string;
+      version: number;
+      schema: object;
+      classification: Record<string, Classification>;
+    }> = await this.dataSource.query(
+      `SELECT s.title, s.owner_id, s.mode, s.endpoint, s.subject_key, v.version, v.schema, v.classification
+         FROM source s JOIN source_version v ON v.source_id = s.id AND v.version = s.current_version
+         WHERE s.id = $1`,
+      [id],
+    );
+    if (rows.length === 0) return undefined;
+    const r = rows[0];
+    return {
+      title: r.title,
+      ownerId: r.owner_id,
+      mode: r.mode,
+      endpoint: r.endpoint,
+      subjectKey: r.subject_key,
+      version: r.version,
+      schema: r.schema,
+      classification: r.classification,
+    };
+  }
+
+  /** The replica sources and their subject keys, in id order: the relay makes and consumes their records topics. */
+  async replicaSources(): Promise<Array<{ id: string; subjectKey: string }>> {
+    const sources = await this.dataSource
+      .getRepository(SourceEntity)
+      .find({ select: { id: true, subjectKey: true }, where: { mode: 'replica' }, order: { id: 'ASC' } });
+    return sources.map((s) => ({ id: s.id, subjectKey: s.subjectKey }));
   }
 
   async currentSchema(id: string): Promise<CurrentSchema> {

@@ -9,6 +9,7 @@ import { Counter, Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { assertEventBody, EVENT_TYPES } from '../events.js';
 import { type MaterialLinks, materialLinksOf } from '../material-links.js';
+import { CaseMatters } from '../outbox/case-matters.js';
 import type { RequestKind } from '../topics.js';
 import { UtilityTopics } from './utility-topics.js';
 import { InterruptibleSleep } from './interruptible-sleep.js';
@@ -17,7 +18,6 @@ interface OutboxRow {
   seq: string;
   request_id: string;
   case_id: string;
-  matter_code: string;
   utility: string;
   request_kind: RequestKind;
   topic: string;
@@ -67,6 +67,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly messaging: KafkaMessaging,
     private readonly audit: AuditLog,
     private readonly topics: UtilityTopics,
+    private readonly cases: CaseMatters,
     @Inject(DATARUN_CONFIG) private readonly config: DatarunConfig,
     metrics: Metrics,
   ) {
@@ -154,9 +155,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   /** One batch: read pending rows in outbox order, send them, mark them and audit them. Returns the count. */
   private async publishBatch(): Promise<number> {
     const rows: OutboxRow[] = await this.dataSource.query(
-      `SELECT t.seq, t.request_id, t.case_id, c.matter_code, t.utility, t.request_kind, t.topic, t.message_key, t.payload
-         FROM transfer_request t JOIN service_case c ON c.id = t.case_id
-        WHERE t.state = 'pending' AND NOT (t.seq = ANY($2::bigint[])) ORDER BY t.seq LIMIT $1`,
+      `SELECT seq, request_id, case_id, utility, request_kind, topic, message_key, payload
+         FROM transfer_request
+        WHERE state = 'pending' AND NOT (seq = ANY($2::bigint[])) ORDER BY seq LIMIT $1`,
       [this.config.transfers.relayBatchSize, [...this.marking]],
     );
     if (rows.length === 0) return 0;
@@ -212,6 +213,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
    */
   private async markPublished(sent: readonly OutboxRow[]): Promise<void> {
     try {
+      // The audit records' purpose: each case's matter, from the cases lib.
+      const matters = await this.cases.matterCodesOf([...new Set(sent.map((r) => r.case_id))]);
       await this.dataSource.transaction(async (em) => {
         // A status may already have moved a row past 'published' (a fast utility): keep it.
         await em.query(
@@ -226,7 +229,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         );
         await this.audit.appendAllWithin(
           em,
-          sent.map((r) => this.auditEventOf(r)),
+          sent.map((r) => this.auditEventOf(r, matters.get(r.case_id))),
         );
       });
       this.published.inc(sent.length);
@@ -251,7 +254,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     return toKafkaMessage(event, row.message_key);
   }
 
-  private auditEventOf(row: OutboxRow): AuditEventInput {
+  private auditEventOf(row: OutboxRow, matterCode: string | undefined): AuditEventInput {
     return {
       memberId: RELAY_SOURCE,
       actor: 'relay',
@@ -259,7 +262,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       decision: 'allowed',
       object: `transfer:${row.request_id}`,
       caseId: row.case_id,
-      purpose: row.matter_code,
+      purpose: matterCode,
       fields: Object.keys(row.payload).sort(),
       reason: `published to ${row.topic}`,
     };

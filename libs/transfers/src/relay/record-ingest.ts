@@ -1,14 +1,12 @@
 import type { Caller } from '@datarun/auth';
-import { MemberKeyDirectory } from '@datarun/auth-guard';
 import type { DatarunConfig } from '@datarun/config';
 import { fromKafkaMessage, KafkaMessaging, MalformedEvent } from '@datarun/messaging';
 import { DATARUN_CONFIG, Metrics } from '@datarun/platform';
 import { Problem } from '@datarun/problems';
-import { SourcesService } from '@datarun/registry';
+import { MemberKeyDirectory, SourcesService } from '@datarun/registry';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { Consumer, EachMessagePayload, KafkaMessage } from 'kafkajs';
 import { Counter } from 'prom-client';
-import { DataSource } from 'typeorm';
 import { deadLetter, headerText, type OriginalMessage } from '../dead-letters.js';
 import { RECORD_EVENT_TYPE, RECORD_SIGNATURE_HEADER, verifyRecordSignature } from '../record-signature.js';
 import { DEAD_LETTER_TOPIC, RECORDS_TOPIC, recordsTopic, topicSpec } from '../topics.js';
@@ -37,7 +35,7 @@ type Verdict = { readonly stored: true } | { readonly stored: false; readonly re
  * An event refused for any reason is dead-lettered with the reason and the consumer carries on.
  *
  * Topics: the registry has no Kafka, so the relay creates a records topic for every replica source
- * (polling the source table) and, since kafkajs resolves a subscription only when it subscribes,
+ * (polling the registry's replica sources) and, since kafkajs resolves a subscription only when it subscribes,
  * restarts its consumer with the full list whenever the set changes.
  */
 @Injectable()
@@ -55,7 +53,6 @@ export class RecordIngest implements OnApplicationBootstrap, OnModuleDestroy {
   readonly outcomes: Counter;
 
   constructor(
-    private readonly dataSource: DataSource,
     private readonly messaging: KafkaMessaging,
     private readonly sources: SourcesService,
     private readonly keys: MemberKeyDirectory,
@@ -101,11 +98,9 @@ export class RecordIngest implements OnApplicationBootstrap, OnModuleDestroy {
    * nothing is lost meanwhile because unconsumed offsets stay uncommitted.
    */
   private async refresh(): Promise<void> {
-    const rows: Array<{ id: string; subject_key: string }> = await this.dataSource.query(
-      `SELECT id, subject_key FROM source WHERE mode = 'replica' ORDER BY id`,
-    );
-    const topics = rows.map((r) => recordsTopic(r.id));
-    this.subjectKeys = new Map(rows.map((r) => [recordsTopic(r.id), r.subject_key]));
+    const replicas = await this.sources.replicaSources();
+    const topics = replicas.map((r) => recordsTopic(r.id));
+    this.subjectKeys = new Map(replicas.map((r) => [recordsTopic(r.id), r.subjectKey]));
     const missing = [DEAD_LETTER_TOPIC, ...topics].filter((t) => !this.ensured.has(t));
     if (missing.length > 0) {
       await this.messaging.ensureTopics(missing.map((t) => topicSpec(t, this.config.transfers.topicPartitions)));

@@ -7,6 +7,7 @@ import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { deadLetter } from '../dead-letters.js';
 import { type TransferStatus, transferStatusOf } from '../events.js';
+import { CaseMatters } from '../outbox/case-matters.js';
 import { DEAD_LETTER_TOPIC, STATUS_TOPIC } from '../topics.js';
 import { UtilityTopics } from './utility-topics.js';
 
@@ -31,6 +32,7 @@ export class StatusConsumer implements OnApplicationBootstrap {
     private readonly messaging: KafkaMessaging,
     private readonly audit: AuditLog,
     private readonly topics: UtilityTopics,
+    private readonly cases: CaseMatters,
     metrics: Metrics,
   ) {
     this.applied = new Counter({
@@ -67,19 +69,18 @@ export class StatusConsumer implements OnApplicationBootstrap {
     }
     if (valid.length === 0) return;
     const outcomes = await this.dataSource.transaction(async (em) => {
-      const results: Array<boolean | undefined> = [];
-      const events: AuditEventInput[] = [];
+      const applied: Array<{ status: TransferStatus; source: string; caseId: string; moved: boolean } | undefined> = [];
       // All rows first, in outbox order, as the relay's marking locks them: no deadlock between the two.
       await em.query('SELECT seq FROM transfer_request WHERE request_id = ANY($1::uuid[]) ORDER BY seq FOR UPDATE', [valid.map((v) => v.status.requestId)]);
       for (const { status, source } of valid) {
-        const found: Array<{ case_id: string; matter_code: string; moved: boolean }> = await em.query(
-          `WITH target AS (SELECT t.seq, t.case_id, t.utility, c.matter_code, (${RANK.replace(/state/g, 't.state')}) < $2 AS forward
-                             FROM transfer_request t JOIN service_case c ON c.id = t.case_id WHERE t.request_id = $1 AND t.utility = $6 FOR UPDATE OF t),
+        const found: Array<{ case_id: string; moved: boolean }> = await em.query(
+          `WITH target AS (SELECT seq, case_id, (${RANK}) < $2 AS forward
+                             FROM transfer_request WHERE request_id = $1 AND utility = $6 FOR UPDATE),
                 moved AS (UPDATE transfer_request SET state = $3, reference = coalesce($4, reference), reason = $5, updated_at = now(),
                                   -- A status proves the broker carried the request, even when its send looked failed.
                                   published_at = coalesce(published_at, now()), last_error = NULL
                            WHERE seq = (SELECT seq FROM target WHERE forward) RETURNING 1)
-           SELECT case_id, matter_code, (SELECT count(*) FROM moved) > 0 AS moved FROM target`,
+           SELECT case_id, (SELECT count(*) FROM moved) > 0 AS moved FROM target`,
           [
             status.requestId,
             RANK_OF[status.state],
@@ -89,22 +90,23 @@ export class StatusConsumer implements OnApplicationBootstrap {
             status.utility,
           ],
         );
-        const row = found[0];
-        results.push(row?.moved);
-        if (!row) continue;
-        events.push({
-          memberId: source,
-          actor: `utility:${status.utility}`,
-          action: 'transfer.status',
-          decision: 'allowed',
-          object: `transfer:${status.requestId}`,
-          caseId: row.case_id,
-          purpose: row.matter_code,
-          reason: `${status.state}${status.reference ? ` ${status.reference}` : ''}${status.reason ? `: ${status.reason}` : ''}${row.moved ? '' : ' (no change)'}`,
-        });
+        applied.push(found[0] && { status, source, caseId: found[0].case_id, moved: found[0].moved });
       }
+      // The audit records' purpose: each case's matter, from the cases lib, in this transaction.
+      const known = applied.filter((a) => a !== undefined);
+      const matters = known.length ? await this.cases.matterCodesOf([...new Set(known.map((a) => a.caseId))], em) : new Map<string, string>();
+      const events: AuditEventInput[] = known.map(({ status, source, caseId, moved }) => ({
+        memberId: source,
+        actor: `utility:${status.utility}`,
+        action: 'transfer.status',
+        decision: 'allowed',
+        object: `transfer:${status.requestId}`,
+        caseId,
+        purpose: matters.get(caseId),
+        reason: `${status.state}${status.reference ? ` ${status.reference}` : ''}${status.reason ? `: ${status.reason}` : ''}${moved ? '' : ' (no change)'}`,
+      }));
       await this.audit.appendAllWithin(em, events);
-      return results;
+      return applied.map((a) => a?.moved);
     });
     for (const [i, moved] of outcomes.entries()) {
       const { status, message } = valid[i];

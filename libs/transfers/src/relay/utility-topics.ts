@@ -1,9 +1,9 @@
 import type { DatarunConfig } from '@datarun/config';
 import { KafkaMessaging } from '@datarun/messaging';
 import { DATARUN_CONFIG } from '@datarun/platform';
+import { MattersService } from '@datarun/registry';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { DEAD_LETTER_TOPIC, requestTopic, type RequestKind, STATUS_TOPIC, topicSpec } from '../topics.js';
+import { DEAD_LETTER_TOPIC, requestTopic, STATUS_TOPIC, topicSpec } from '../topics.js';
 
 /**
  * Creates the topics the registered matters route to (docs/api.md: "utility topics when a matter names
@@ -18,17 +18,15 @@ export class UtilityTopics {
   private readonly known = new Set<string>();
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly matters: MattersService,
     private readonly messaging: KafkaMessaging,
     @Inject(DATARUN_CONFIG) private readonly config: DatarunConfig,
   ) {}
 
   /** Ensures every topic routed to by a matter exists; returns the topics created or confirmed. */
   async ensure(): Promise<string[]> {
-    const rows: Array<{ notify: string; request: RequestKind }> = await this.dataSource.query(
-      `SELECT DISTINCT n->>'notify' AS notify, coalesce(n->>'request', 'transfer') AS request FROM matter, jsonb_array_elements(on_complete) AS n`,
-    );
-    const topics = [STATUS_TOPIC, DEAD_LETTER_TOPIC, ...rows.map((r) => requestTopic(r.notify, r.request))];
+    const routes = await this.matters.routes();
+    const topics = [STATUS_TOPIC, DEAD_LETTER_TOPIC, ...routes.map((r) => requestTopic(r.notify, r.request))];
     await this.ensureNamed(topics);
     return topics;
   }

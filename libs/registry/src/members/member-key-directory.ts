@@ -1,13 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import type { KeyObject } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { jwksToKeyObjects, type KeyDirectory, type MemberKeys, type MemberKind } from '@datarun/auth';
+import { jwksToKeyObjects, type KeyDirectory, type MemberKeys } from '@datarun/auth';
+import { MemberEntity } from './member.entity.js';
 
 /**
- * Members' public keys from the registry's table, as KeyObjects built once. Entries live for a
- * few seconds so that a key replaced in the registry is honoured by every replica soon after; in
- * the registry's own process a change drops the entry at once (`invalidate`). The same KeyObject
- * instance is kept while a key is unchanged, which keeps the verifier's token cache valid.
+ * The member-key port: members' public keys from the member table, as KeyObjects built once. The
+ * registry module provides it as the `KeyDirectory` the guard's TokenVerifier asks for; record
+ * ingest checks departments' signatures with it. Entries live for a few seconds so that a key
+ * replaced in the registry is honoured by every replica soon after; in the registry's own process
+ * a change drops the entry at once (`invalidate`). The same KeyObject instance is kept while a key
+ * is unchanged, which keeps the verifier's token cache valid.
  */
 @Injectable()
 export class MemberKeyDirectory implements KeyDirectory {
@@ -31,9 +34,9 @@ export class MemberKeyDirectory implements KeyDirectory {
   }
 
   private async load(memberId: string, previous?: { value: Promise<MemberKeys | undefined> }): Promise<MemberKeys | undefined> {
-    const rows: Array<{ kind: MemberKind; jwks: unknown }> = await this.dataSource.query('SELECT kind, jwks FROM member WHERE id = $1', [memberId]);
-    if (rows.length === 0) return undefined;
-    const fresh = jwksToKeyObjects(rows[0].jwks);
+    const member = await this.dataSource.getRepository(MemberEntity).findOne({ select: { kind: true, jwks: true }, where: { id: memberId } });
+    if (!member) return undefined;
+    const fresh = jwksToKeyObjects(member.jwks);
     // Keep the previous KeyObject for an unchanged key so cached tokens stay valid.
     const old = await previous?.value.catch(() => undefined);
     const keys = new Map<string, KeyObject>();
@@ -41,6 +44,6 @@ export class MemberKeyDirectory implements KeyDirectory {
       const kept = old?.keys.get(kid);
       keys.set(kid, kept && kept.equals(key) ? kept : key);
     }
-    return { memberId, kind: rows[0].kind, keys };
+    return { memberId, kind: member.kind, keys };
   }
 }

@@ -1,0 +1,65 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { RequestKind } from '../topics.js';
+import type { TransferState } from './transfer-request.entity.js';
+
+/** One utility request of a case, as the case's view shows it. */
+export interface CaseTransfer {
+  readonly requestId: string;
+  readonly utility: string;
+  readonly request: RequestKind;
+  readonly state: TransferState;
+  readonly reference: string | null;
+  readonly reason: string | null;
+  readonly updatedAt: Date;
+  readonly publishedAt: Date | null;
+  readonly createdAt: Date;
+}
+
+/** The outbox's read side for the cases lib: a case's requests, and whether a request routes a material. */
+@Injectable()
+export class CaseTransfers {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** The case's requests in outbox order. */
+  async ofCase(caseId: string): Promise<CaseTransfer[]> {
+    const rows: Array<{
+      request_id: string;
+      utility: string;
+      request_kind: RequestKind;
+      state: TransferState;
+      reference: string | null;
+      reason: string | null;
+      updated_at: Date;
+      published_at: Date | null;
+      created_at: Date;
+    }> = await this.dataSource.query(
+      `SELECT request_id, utility, request_kind, state, reference, reason, updated_at, published_at, created_at FROM transfer_request WHERE case_id = $1 ORDER BY seq`,
+      [caseId],
+    );
+    return rows.map((r) => ({
+      requestId: r.request_id,
+      utility: r.utility,
+      request: r.request_kind,
+      state: r.state,
+      reference: r.reference,
+      reason: r.reason,
+      updatedAt: r.updated_at,
+      publishedAt: r.published_at,
+      createdAt: r.created_at,
+    }));
+  }
+
+  /**
+   * The case whose request `requestId` to `utility` routes the material `materialId` (a signed
+   * link's claims), or undefined: a material is fetched only for a request that carries it.
+   */
+  async caseRouting(requestId: string, utility: string, materialId: string): Promise<string | undefined> {
+    const [row] = await this.dataSource.query<Array<{ case_id: string }>>(
+      `SELECT case_id FROM transfer_request
+        WHERE request_id = $1 AND utility = $2 AND payload->'materials' @> jsonb_build_array(jsonb_build_object('materialId', $3::uuid::text))`,
+      [requestId, utility, materialId],
+    );
+    return row?.case_id;
+  }
+}

@@ -1,0 +1,39 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import type { PlannedRequest } from '../transfer-requests.js';
+
+/**
+ * The outbox's write side, the port a case's completion and resend use. Every method takes the
+ * caller's EntityManager: the requests commit in the same transaction as the case's state change
+ * and its audit record, or not at all (the transactional outbox).
+ */
+@Injectable()
+export class OutboxWriter {
+  /** One pending row per planned request, in one statement. */
+  async enqueue(em: EntityManager, caseId: string, planned: readonly PlannedRequest[]): Promise<void> {
+    if (planned.length === 0) return;
+    await em.query(
+      `INSERT INTO transfer_request (request_id, case_id, utility, request_kind, topic, message_key, payload)
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[])`,
+      [
+        planned.map((p) => p.requestId),
+        planned.map(() => caseId),
+        planned.map((p) => p.utility),
+        planned.map((p) => p.request),
+        planned.map((p) => p.topic),
+        planned.map((p) => p.key),
+        planned.map((p) => JSON.stringify(p.payload)),
+      ],
+    );
+  }
+
+  /** Puts a case's request back to pending for the relay to send again; its utility, or undefined when the case has no such request. */
+  async resend(em: EntityManager, caseId: string, requestId: string): Promise<string | undefined> {
+    const [row] = await em.query<Array<{ utility: string }>>(
+      // As a CTE: TypeORM answers a bare UPDATE with [rows, count] instead of the rows.
+      `WITH resent AS (UPDATE transfer_request SET state = 'pending', reason = NULL, updated_at = now() WHERE case_id = $1 AND request_id = $2 RETURNING utility) SELECT * FROM resent`,
+      [caseId, requestId],
+    );
+    return row?.utility;
+  }
+}
