@@ -119,7 +119,13 @@ const DATA_ACCESS = new Set([
   'minimum',
   'maximum',
   'clear',
+  'innerJoin',
+  'leftJoin',
+  'innerJoinAndSelect',
+  'leftJoinAndSelect',
 ]);
+// Query-builder calls whose names other APIs share (Buffer.from, Array.from): entity classes only, never strings.
+const ENTITY_ONLY = new Set(['from', 'into']);
 // A relation loads the other table's rows through this entity; a foreign key (@ForeignKey) is schema only.
 const RELATIONS = new Set(['ManyToOne', 'OneToOne', 'OneToMany', 'ManyToMany']);
 
@@ -166,12 +172,12 @@ export function crossingsIn(lib: string, file: string, text: string, entities: R
     const owner: string = TABLE_OWNERS[table];
     if (owner !== lib) crossings.push({ lib, file, line: source.getLineAndCharacterOfPosition(node.getStart()).line + 1, table: name, owner, how });
   };
-  const checkEntityArgs = (node: ts.Node, how: string) => {
+  const checkEntityArgs = (node: ts.Node, how: string, strings = true) => {
     if (ts.isIdentifier(node) && entities.has(node.text)) check(entities.get(node.text)!, node, `${how}(${node.text})`);
-    else if (ts.isStringLiteral(node) && (tableOf(node.text) || entities.has(node.text)))
+    else if (strings && ts.isStringLiteral(node) && (tableOf(node.text) || entities.has(node.text)))
       check(entities.get(node.text) ?? node.text, node, `${how}('${node.text}')`);
-    else if (ts.isArrayLiteralExpression(node) || ts.isSpreadElement(node)) node.forEachChild((n) => checkEntityArgs(n, how));
-    else if (ts.isArrowFunction(node) && !ts.isBlock(node.body)) checkEntityArgs(node.body, how);
+    else if (ts.isArrayLiteralExpression(node) || ts.isSpreadElement(node)) node.forEachChild((n) => checkEntityArgs(n, how, strings));
+    else if (ts.isArrowFunction(node) && !ts.isBlock(node.body)) checkEntityArgs(node.body, how, strings);
   };
   source.forEachChild(function visit(node): void {
     const text = stringOf(node);
@@ -183,6 +189,7 @@ export function crossingsIn(lib: string, file: string, text: string, entities: R
         if (table) check(table, node, `@Entity('${table}')`);
       }
       if (name && (DATA_ACCESS.has(name) || RELATIONS.has(name))) for (const arg of node.arguments) checkEntityArgs(arg, name);
+      if (name && ENTITY_ONLY.has(name)) for (const arg of node.arguments) checkEntityArgs(arg, name, false);
     }
     node.forEachChild(visit);
   });
@@ -243,6 +250,8 @@ describe('table ownership', () => {
         const m = await em.getRepository(MatterEntity).findOneByOrFail({ code });
         await this.dataSource.manager.findOneBy(CaseEntity, { id });
         TypeOrmModule.forFeature([CaseEntity]);
+        await qb.select('m.name').from(MatterEntity, 'm').leftJoin('service_case', 'c', 'c.matter_code = m.code').getRawMany();
+        const bytes = Buffer.from('matter'); // not a query
         class Owned { @ManyToOne(() => MatterEntity) matter?: MatterEntity; @ForeignKey(() => MatterEntity) code: string; }
       `;
       expect(crossingsOf('auth-guard', snippet)).toEqual([
@@ -250,6 +259,8 @@ describe('table ownership', () => {
         'getRepository(MatterEntity) matter registry',
         'findOneBy(CaseEntity) service_case cases',
         'forFeature(CaseEntity) service_case cases',
+        "leftJoin('service_case') service_case cases", // the chain's outer call first
+        'from(MatterEntity) matter registry',
         'ManyToOne(MatterEntity) matter registry',
       ]);
     });
