@@ -153,6 +153,13 @@ const cases: Case[] = [
     breaks: '/properties/f/multipleOf',
   },
   { rule: 'multipleOf made finer', current: withField({ type: 'number', multipleOf: 1 }), next: withField({ type: 'number', multipleOf: 0.5 }), breaks: null },
+  {
+    // Found by compatibility.property.spec.ts: ajv divides in floating point, 0.3 / 0.1 = 2.9999999999999996.
+    rule: 'multipleOf made finer by a decimal fraction ajv cannot divide by exactly',
+    current: withField({ type: 'number', multipleOf: 0.3 }),
+    next: withField({ type: 'number', multipleOf: 0.1 }),
+    breaks: '/properties/f/multipleOf',
+  },
   // pattern and format
   {
     rule: 'a pattern added',

@@ -204,8 +204,12 @@ class CompatibilityCheck {
       }
     }
     if (typeof next.multipleOf === 'number' && next.multipleOf !== current.multipleOf) {
+      // ajv tests that value / multipleOf is an integer in binary floating point, where 0.3 / 0.1
+      // is 2.9999999999999996: a finer multipleOf keeps every value allowed before only when it
+      // divides the old one exactly and dividing by it is exact (an integer or a power of two).
       const ratio = typeof current.multipleOf === 'number' ? current.multipleOf / next.multipleOf : Number.NaN;
-      if (!(Math.abs(ratio - Math.round(ratio)) < 1e-9)) {
+      const exactDivisor = Number.isInteger(next.multipleOf) || Number.isInteger(Math.log2(next.multipleOf));
+      if (!(Number.isInteger(ratio) && exactDivisor)) {
         this.report(`${path}/multipleOf`, `multipleOf ${next.multipleOf} rejects values allowed before`);
       }
     }
