@@ -7,7 +7,8 @@ import { jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { ADMIN_MEMBER_ID } from '@datarun/auth';
 import { createDatarunClient, DatarunProblem } from '@datarun/client';
-import { buildTransferWorld, certificateOf, eventually, listening, sha256, transferCaseBody, type TransferWorld, UTILITIES } from '../support/transfers.js';
+import { eventually } from '../support/eventually.js';
+import { buildTransferWorld, certificateOf, listening, sha256, transferCaseBody, type TransferWorld, UTILITIES } from '../support/transfers.js';
 
 jest.setTimeout(120_000);
 
@@ -65,9 +66,8 @@ describe('the property-transfer story through @datarun/client', () => {
     expect(completed.state).toBe('completed');
     expect(completed.transfers.map((t) => t.utility).sort()).toEqual([...UTILITIES].sort());
 
-    const done = await eventually('every utility completed', async () => {
-      const now = await hall.gateway.GET('/v1/cases/{id}', { params: { path: { id: opened.id } } });
-      return now.progress.completed === UTILITIES.length ? now : undefined;
+    const done = await eventually('every utility completed', () => hall.gateway.GET('/v1/cases/{id}', { params: { path: { id: opened.id } } }), {
+      until: (now) => now.progress.completed === UTILITIES.length,
     });
     expect(done.progress.summary).toBe('3 of 3 completed');
     for (const transfer of done.transfers) expect(transfer).toMatchObject({ state: 'completed', followUp: false, reference: expect.stringMatching(/^[WEG]-/) });

@@ -24,6 +24,7 @@ import { DataSource } from 'typeorm';
 import { RelayModule } from '../../apps/relay/src/app.module.js';
 import { runCli } from '../../scripts/cli/main.js';
 import { bootApp, type TestApp } from '../support/apps.js';
+import { eventually } from '../support/eventually.js';
 import { migratedDatabase, type TestDatabase, uniqueName } from '../support/infra.js';
 import { adminKeyFile, keyPair, memberWithKey, type TestMember } from '../support/members.js';
 
@@ -33,17 +34,6 @@ const FOLLOW_UP_SECONDS = 60;
 /** `datarun dlq …` in this process, on the test's own database and broker. */
 const runDlq = (argv: string[], config: DatarunConfig, out: (line: string) => void, err: (line: string) => void) =>
   runCli(['dlq', ...argv], { out, err, config: () => config });
-
-/** Polls until `probe` returns something other than undefined, or fails at the deadline. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 function metricValue(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
@@ -152,11 +142,8 @@ describe('dead letters and transfer operations on the relay', () => {
     const request = relay.http.get(`/v1/ops/dead-letters?topic=${encodeURIComponent(original)}${query}`).set('authorization', await who.auth('admin-1'));
     return status === undefined ? request : request.expect(status);
   };
-  const recorded = () =>
-    eventually('both dead letters recorded', async () => {
-      const res = await list();
-      return res.status === 200 && res.body.items.length === 2 ? res.body.items : undefined;
-    });
+  const recorded = async () =>
+    (await eventually('both dead letters recorded', () => list(), { until: (res) => res.status === 200 && res.body.items.length === 2 })).body.items;
 
   it('records each dead letter once and lists them newest first with the original message', async () => {
     const items = await recorded();
@@ -266,7 +253,7 @@ describe('dead letters and transfer operations on the relay', () => {
       .set('authorization', await admin.auth('admin-1'))
       .expect(200);
     expect(res.body).toMatchObject({ id, topic: original, replays: 1, replayedAt: expect.any(String) });
-    const [message] = await eventually('the replay on the original topic', async () => (replayed.length >= 1 ? replayed : undefined));
+    const [message] = await eventually('the replay on the original topic', () => replayed, { until: (messages) => messages.length >= 1 });
     expect(message.key?.toString()).toBe('unit-0001');
     expect(message.value?.equals(Buffer.from(jsonValue))).toBe(true);
     expect(headersAsText(message.headers)).toEqual(headersAsText(jsonHeaders));
@@ -319,7 +306,7 @@ describe('dead letters and transfer operations on the relay', () => {
       ),
     ).toBe(0);
     expect(out.pop()).toBe(`replayed ${id} to ${original} (replays: 2)`);
-    await eventually('the second replay', async () => (replayed.length >= 2 ? true : undefined));
+    await eventually('the second replay', () => replayed.length, { until: (n) => n >= 2 });
     expect(replayed[1].value?.equals(Buffer.from(jsonValue))).toBe(true);
     const operator = `cli:${userInfo().username}`;
     expect(await audited(operator)).toEqual([{ member_id: 'datarun.admin', actor: operator, reason: original }]);
@@ -370,10 +357,14 @@ describe('dead letters and transfer operations on the relay', () => {
       `datarun_kafka_consumer_lag{group="${RELAY_STATUS_GROUP}",topic="${STATUS_TOPIC}"}`,
       `datarun_kafka_consumer_lag{group="${RELAY_DEAD_LETTER_GROUP}",topic="${DEAD_LETTER_TOPIC}"}`,
     ];
-    await eventually('both relay groups at lag 0', async () => {
-      const scraped = (await relay.http.get('/metrics').expect(200)).text;
-      return lagSeries.every((s) => metricValue(scraped, s) === 0) ? true : undefined;
-    });
+    await eventually(
+      'both relay groups at lag 0',
+      async () => {
+        const scraped = (await relay.http.get('/metrics').expect(200)).text;
+        return lagSeries.map((s) => metricValue(scraped, s));
+      },
+      { until: (lags) => lags.every((lag) => lag === 0) },
+    );
 
     // The arithmetic against the real broker, on this test's own topic: a group that never read
     // it lags by everything on it; the group that read and committed it catches up to 0.
@@ -390,10 +381,11 @@ describe('dead letters and transfer operations on the relay', () => {
     );
     const messages = (await db.ownerQuery('SELECT sum(replays)::int AS n FROM dead_letter WHERE topic = $1', [original])).rows[0].n;
     expect(messages).toBeGreaterThan(0);
-    await eventually('the replay group to commit everything', async () => {
-      const scraped = await registry.metrics();
-      return metricValue(scraped, `datarun_kafka_consumer_lag{group="${replayGroup}",topic="${original}"}`) === 0 ? true : undefined;
-    });
+    await eventually(
+      'the replay group to commit everything',
+      async () => metricValue(await registry.metrics(), `datarun_kafka_consumer_lag{group="${replayGroup}",topic="${original}"}`),
+      { until: (lag) => lag === 0 },
+    );
     expect(metricValue(await registry.metrics(), `datarun_kafka_consumer_lag{group="${never}",topic="${original}"}`)).toBe(messages);
   }, 60_000);
 });

@@ -1,5 +1,6 @@
 // Produce to and consume from a fresh topic on the real broker, through the messaging library.
 import { cloudEvent, fromKafkaMessage, KafkaMessaging, toKafkaMessage, type CloudEvent } from '@datarun/messaging';
+import { eventually } from '../support/eventually.js';
 import { testConfig, uniqueName } from '../support/infra.js';
 
 describe('messaging on the real broker', () => {
@@ -17,23 +18,16 @@ describe('messaging on the real broker', () => {
 
     const sent = [1, 2, 3].map((n) => cloudEvent({ type: 'test.counted.v1', source: 'datarun.test', subject: 'unit-7', data: { n, 名: '张三' } }));
     const received: CloudEvent[] = [];
-    const done = new Promise<void>((resolve, reject) => {
-      void messaging
-        .consume({
-          groupId: uniqueName('test-group'),
-          topics: [topic],
-          onMessage: async ({ message }) => {
-            received.push(fromKafkaMessage(message));
-            if (received.length === sent.length) resolve();
-          },
-        })
-        .catch(reject);
+    await messaging.consume({
+      groupId: uniqueName('test-group'),
+      topics: [topic],
+      onMessage: async ({ message }) => void received.push(fromKafkaMessage(message)),
     });
     await messaging.publish(
       topic,
       sent.map((e) => toKafkaMessage(e, 'unit-7')),
     );
-    await done;
+    await eventually(`the ${sent.length} events consumed`, () => received.length, { until: (n) => n >= sent.length });
     expect(received).toEqual(sent);
   }, 60_000);
 });

@@ -5,7 +5,8 @@ import { jest } from '@jest/globals';
 import { fromKafkaMessage, KafkaMessaging, toKafkaMessage } from '@datarun/messaging';
 import { SUBSISTENCE_ALLOWANCE } from '@datarun/registry';
 import { MaterialLinks, materialLinksOf, requestTopic, STATUS_TOPIC, statusEvent } from '@datarun/transfers';
-import { eventually, openTransferCase, sha256, transferCaseBody, type TransferWorld, buildTransferWorld, UTILITIES } from '../support/transfers.js';
+import { eventually } from '../support/eventually.js';
+import { openTransferCase, sha256, transferCaseBody, type TransferWorld, buildTransferWorld, UTILITIES } from '../support/transfers.js';
 
 jest.setTimeout(120_000);
 
@@ -102,10 +103,7 @@ describe('property transfer propagates to the utilities', () => {
     );
     expect(await rows('SELECT * FROM transfer_request WHERE case_id = $1', [caseId])).toHaveLength(3);
 
-    const done = await eventually('3 of 3 completed', async () => {
-      const c = await getCase(caseId);
-      return c.progress.completed === 3 ? c : undefined;
-    });
+    const done = await eventually('3 of 3 completed', () => getCase(caseId), { until: (c) => c.progress.completed === 3 });
     expect(done.progress.summary).toBe('3 of 3 completed');
     for (const t of done.transfers) {
       expect(t).toMatchObject({ state: 'completed', followUp: false });
@@ -199,7 +197,7 @@ describe('property transfer propagates to the utilities', () => {
       .post(`/v1/cases/${caseId}/complete`)
       .set('authorization', await world.city.hall.auth())
       .expect(200);
-    await eventually('first delivery', async () => ((await getCase(caseId)).progress.completed === 3 ? true : undefined));
+    await eventually('first delivery', async () => (await getCase(caseId)).progress, { until: (p) => p.completed === 3 });
     const gas = completed.body.transfers.find((t: { utility: string }) => t.utility === 'gas');
 
     const resent = await world.city.gateway.http
@@ -207,10 +205,11 @@ describe('property transfer propagates to the utilities', () => {
       .set('authorization', await world.city.hall.auth())
       .expect(200);
     expect(resent.body.transfers.find((t: { requestId: string }) => t.requestId === gas.requestId).state).toBe('pending');
-    await eventually('the resent request completed again', async () => {
-      const t = (await getCase(caseId)).transfers.find((x: { requestId: string }) => x.requestId === gas.requestId);
-      return t.state === 'completed' ? t : undefined;
-    });
+    await eventually(
+      'the resent request completed again',
+      async () => (await getCase(caseId)).transfers.find((x: { requestId: string }) => x.requestId === gas.requestId),
+      { until: (t) => t.state === 'completed' },
+    );
     const [inbox] = await rows('SELECT redeliveries FROM bridge_inbox WHERE utility = $1 AND event_id = $2', ['gas', gas.requestId]);
     expect(inbox.redeliveries).toBeGreaterThanOrEqual(1);
     expect((await sandboxRequests('gas')).filter((r) => r.accountNumber === accounts.gas)).toEqual([expect.objectContaining({ calls: 1 })]);
@@ -257,10 +256,7 @@ describe('property transfer propagates to the utilities', () => {
     const [row] = await rows(`SELECT topic, message_key FROM transfer_request WHERE case_id = $1 AND utility = 'water'`, [id]);
     expect(row).toEqual({ topic: 'datarun.utility.water.discount-requested.v1', message_key: 'W-dibao-1' });
 
-    const done = await eventually('2 of 2 completed', async () => {
-      const c = await getCase(id);
-      return c.progress.completed === 2 ? c : undefined;
-    });
+    const done = await eventually('2 of 2 completed', () => getCase(id), { until: (c) => c.progress.completed === 2 });
     expect(done.progress.summary).toBe('2 of 2 completed');
     const water = (await fetch(`${world.sandboxUrl}/v1/utilities/water/accounts/W-dibao-1`).then((r) => r.json())) as { discounts: string[] };
     expect(water.discounts).toEqual([SUBSISTENCE_ALLOWANCE.code]);
@@ -283,20 +279,15 @@ describe('property transfer propagates to the utilities', () => {
       .post(`/v1/cases/${opened.body.id}/complete`)
       .set('authorization', await city.hall.auth())
       .expect(200);
-    const published = await eventually('published to a utility with no bridge', async () => {
-      const c = await getCase(opened.body.id);
-      return c.transfers[0].state === 'published' ? c : undefined;
+    const published = await eventually('published to a utility with no bridge', () => getCase(opened.body.id), {
+      until: (c) => c.transfers[0].state === 'published',
     });
     expect(published.transfers[0].followUp).toBe(false);
-    const flagged = await eventually(
-      'flagged for follow-up',
-      async () => {
-        const c = await getCase(opened.body.id);
-        return c.transfers[0].followUp ? c : undefined;
-      },
-      15_000,
-      250,
-    );
+    const flagged = await eventually('flagged for follow-up', () => getCase(opened.body.id), {
+      until: (c) => c.transfers[0].followUp,
+      timeoutMs: 15_000,
+      everyMs: 250,
+    });
     expect(flagged.progress.summary).toBe('0 of 1 completed, 1 need follow-up');
 
     const relayMetrics = (await world.relays[0].http.get('/metrics').expect(200)).text;
@@ -318,17 +309,16 @@ describe('property transfer propagates to the utilities', () => {
       .set('authorization', await world.city.hall.auth())
       .expect(200);
     const ids = completed.body.transfers.map((t: { requestId: string }) => t.requestId);
-    const letters = await eventually('three dead letters', async () => {
-      const found = await rows(`SELECT reason, dead_lettered_by FROM dead_letter WHERE reason LIKE 'MATERIAL_HASH_MISMATCH%' AND message_key = $1`, [
-        'UNIT-tampered',
-      ]);
-      return found.length === 3 ? found : undefined;
-    });
+    const letters = await eventually(
+      'three dead letters',
+      () => rows(`SELECT reason, dead_lettered_by FROM dead_letter WHERE reason LIKE 'MATERIAL_HASH_MISMATCH%' AND message_key = $1`, ['UNIT-tampered']),
+      { until: (found) => found.length === 3 },
+    );
     expect(letters.map((l) => l.dead_lettered_by).sort()).toEqual(UTILITIES.map((k) => `datarun.utility-bridge.${k}`).sort());
     // Received (accepted) but never applied: the case keeps them open, for follow-up.
-    await eventually('all three accepted', async () =>
-      (await getCase(caseId)).transfers.every((t: { state: string }) => t.state === 'accepted') ? true : undefined,
-    );
+    await eventually('all three accepted', async () => (await getCase(caseId)).transfers.map((t: { state: string }) => t.state), {
+      until: (states) => states.every((state: string) => state === 'accepted'),
+    });
     for (const kind of UTILITIES) expect((await sandboxRequests(kind)).some((r) => r.accountNumber === accounts[kind])).toBe(false);
     expect(await rows(`SELECT * FROM bridge_inbox WHERE event_id = ANY($1::uuid[])`, [ids])).toHaveLength(0);
   });
@@ -346,10 +336,11 @@ describe('property transfer propagates to the utilities', () => {
     } finally {
       await messaging.close();
     }
-    const letters = await eventually('two status dead letters', async () => {
-      const found = await rows(`SELECT reason, dead_lettered_by FROM dead_letter WHERE topic = $1 ORDER BY dlq_offset`, [STATUS_TOPIC]);
-      return found.length >= 2 ? found : undefined;
-    });
+    const letters = await eventually(
+      'two status dead letters',
+      () => rows(`SELECT reason, dead_lettered_by FROM dead_letter WHERE topic = $1 ORDER BY dlq_offset`, [STATUS_TOPIC]),
+      { until: (found) => found.length >= 2 },
+    );
     expect(letters.map((l) => l.dead_lettered_by)).toEqual(['relay', 'relay']);
     expect(letters[0].reason).toMatch(/not a CloudEvents 1\.0 binary-mode message/);
     expect(letters[1].reason).toBe('status for unknown request 00000000-0000-4000-8000-00000000abcd of water');
@@ -359,6 +350,6 @@ describe('property transfer propagates to the utilities', () => {
       .post(`/v1/cases/${caseId}/complete`)
       .set('authorization', await world.city.hall.auth())
       .expect(200);
-    await eventually('3 of 3 after the bad statuses', async () => ((await getCase(caseId)).progress.completed === 3 ? true : undefined));
+    await eventually('3 of 3 after the bad statuses', async () => (await getCase(caseId)).progress, { until: (p) => p.completed === 3 });
   });
 });

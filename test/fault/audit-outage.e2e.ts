@@ -2,6 +2,7 @@
 // with no data (fail closed), and recover by themselves when it is back.
 import { GatewayModule } from '../../apps/gateway/src/app.module.js';
 import { bootApp, type TestApp } from '../support/apps.js';
+import { eventually } from '../support/eventually.js';
 import { buildCity, type City, MATTER } from '../support/exchange.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
@@ -55,18 +56,18 @@ describe('an audit database outage', () => {
 
     await proxy.start();
     expect(await proxy.accepts()).toBe(true);
-    // The pool reconnects on its own; give it a few tries rather than a fixed sleep.
-    let status = 0;
-    for (let attempt = 0; attempt < 20 && status !== 200; attempt += 1) {
-      status = (
-        await gateway.http
-          .post('/v1/lookups')
-          .set('authorization', await city.hall.auth())
-          .send(body)
-      ).status;
-      if (status !== 200) await new Promise((r) => setTimeout(r, 250));
-    }
-    expect(status).toBe(200);
+    // The pool reconnects on its own, on the next requests.
+    await eventually(
+      'lookups to answer 200 again',
+      async () =>
+        (
+          await gateway.http
+            .post('/v1/lookups')
+            .set('authorization', await city.hall.auth())
+            .send(body)
+        ).status,
+      { until: (status) => status === 200, timeoutMs: 15_000, everyMs: 250 },
+    );
     await gateway.http.get('/health/ready').expect(200);
   }, 60_000);
 });

@@ -8,7 +8,8 @@
 import { fromKafkaMessage, KafkaMessaging } from '@datarun/messaging';
 import { requestTopic } from '@datarun/transfers';
 import { OwnBroker } from '../support/broker.js';
-import { buildTransferWorld, eventually, transferCaseBody, type TransferWorld } from '../support/transfers.js';
+import { eventually } from '../support/eventually.js';
+import { buildTransferWorld, transferCaseBody, type TransferWorld } from '../support/transfers.js';
 
 const CASES = 200;
 const BEFORE_OUTAGE = 50; // completed and (mostly) delivered with the broker up
@@ -114,9 +115,11 @@ describe('transfers survive a broker outage', () => {
     const [warmRequest] = await complete([warmCase]);
     await eventually(
       'the warm-up transfer completed',
-      async () =>
-        (await rows<{ state: string }>('SELECT state FROM transfer_request WHERE request_id = $1', [warmRequest]))[0]?.state === 'completed' ? true : undefined,
-      60_000,
+      async () => (await rows<{ state: string }>('SELECT state FROM transfer_request WHERE request_id = $1', [warmRequest]))[0]?.state,
+      {
+        until: (state) => state === 'completed',
+        timeoutMs: 60_000,
+      },
     );
     expect(await relayMetric('datarun_relay_send_failures_total')).toBe(0);
 
@@ -158,10 +161,9 @@ describe('transfers survive a broker outage', () => {
              FROM transfer_request WHERE request_id = ANY($1::uuid[])`,
           [requestIds],
         );
-        return failures >= 1 && r.with_error > 0 ? { failures, ...r } : undefined;
+        return { failures, ...r };
       },
-      90_000,
-      250,
+      { until: (seen) => seen.failures >= 1 && seen.with_error > 0, timeoutMs: 90_000, everyMs: 250 },
     );
     const failuresWhileDown = down.failures;
     expect(down.pending).toBeGreaterThanOrEqual(CASES - next);
@@ -180,10 +182,9 @@ describe('transfers survive a broker outage', () => {
           `SELECT count(*)::int AS completed FROM transfer_request WHERE state = 'completed' AND request_id = ANY($1::uuid[])`,
           [requestIds],
         );
-        return r.completed === CASES ? true : undefined;
+        return r.completed;
       },
-      150_000,
-      500,
+      { until: (completed) => completed === CASES, timeoutMs: 150_000, everyMs: 500 },
     ).catch(async (error: Error) => {
       const states = await rows<{ state: string; n: number }>(
         `SELECT state, count(*)::int AS n FROM transfer_request WHERE request_id = ANY($1::uuid[]) GROUP BY state`,
@@ -284,7 +285,7 @@ async function topicCopies(world: TransferWorld): Promise<Map<string, number>> {
         read += 1;
       },
     });
-    await eventually(`all ${total} messages of ${WATER_TOPIC} read`, async () => (read >= total ? true : undefined), 60_000);
+    await eventually(`all ${total} messages of ${WATER_TOPIC} read`, () => read, { until: (n) => n >= total, timeoutMs: 60_000 });
     return copies;
   } finally {
     await admin.disconnect().catch(() => undefined);

@@ -6,7 +6,8 @@ import { cloudEvent, KafkaMessaging, toKafkaMessage } from '@datarun/messaging';
 import { requestTopic } from '@datarun/transfers';
 import { SimulatedUtilities, type SimulatedUtility } from '../../apps/sandbox/src/simulated-utilities.js';
 import { envOf, startAppProcess, type AppProcess } from '../support/processes.js';
-import { buildTransferWorld, eventually, transferCaseBody, type TransferWorld } from '../support/transfers.js';
+import { eventually } from '../support/eventually.js';
+import { buildTransferWorld, transferCaseBody, type TransferWorld } from '../support/transfers.js';
 
 /** A matter that notifies the water company only, with no materials: the lightest transfer there is. */
 async function registerWaterMatter(world: TransferWorld, code: string): Promise<void> {
@@ -53,20 +54,18 @@ describe('a bridge killed mid-batch and restarted', () => {
     const total = 200;
     // Offsets are committed every 50 requests only, and each apply takes 30 ms: killing the bridge
     // between two commits leaves requests that were applied and recorded but not committed.
+    // The bridge starts once every case is complete, on a backlog of 200: had it run meanwhile, it
+    // would keep up with cases completing slowly (a busy machine) and be done before the kill.
     const bridgeEnv = envOf(world.bridgeConfig('water'), { BRIDGE_COMMIT_EVERY: '50', BRIDGE_COMMIT_INTERVAL_MS: '600000' });
-    bridges.push(await startAppProcess('utility-bridge', bridgeEnv, 'UTILITY_BRIDGE_PORT'));
-    water(world).slowDown(30);
     for (let i = 0; i < total; i += 1) await completeCase(world, matter, `KILL-U${i}`, `KILL-W${i}`);
+    water(world).slowDown(30);
+    bridges.push(await startAppProcess('utility-bridge', bridgeEnv, 'UTILITY_BRIDGE_PORT'));
 
-    const atKill = await eventually(
-      'the bridge between two commits',
-      async () => {
-        const n = water(world).requests().length;
-        return n >= 60 && n % 50 >= 10 && n % 50 <= 40 ? n : undefined;
-      },
-      60_000,
-      10,
-    );
+    const atKill = await eventually('the bridge between two commits', () => water(world).requests().length, {
+      until: (n) => n >= 60 && n % 50 >= 10 && n % 50 <= 40,
+      timeoutMs: 60_000,
+      everyMs: 10,
+    });
     await bridges[0].kill();
     const applied = water(world).requests().length;
     expect(applied).toBeLessThan(total); // it really died mid-batch
@@ -74,11 +73,10 @@ describe('a bridge killed mid-batch and restarted', () => {
 
     water(world).slowDown(0);
     bridges.push(await startAppProcess('utility-bridge', bridgeEnv, 'UTILITY_BRIDGE_PORT'));
-    await eventually(
-      'every water transfer completed',
-      async () => ((await count(world, `SELECT count(*) AS n FROM transfer_request WHERE state = 'completed'`)) === total ? true : undefined),
-      90_000,
-    );
+    await eventually('every water transfer completed', () => count(world, `SELECT count(*) AS n FROM transfer_request WHERE state = 'completed'`), {
+      until: (n) => n === total,
+      timeoutMs: 90_000,
+    });
 
     const requests = water(world)
       .requests()
@@ -112,10 +110,10 @@ describe('two relays at once', () => {
   it('publishes through one at a time, fails over on a crash, keeps each property in order and applies nothing twice', async () => {
     const env = envOf(world.config);
     relays.push(await startAppProcess('relay', env, 'RELAY_PORT'), await startAppProcess('relay', env, 'RELAY_PORT'));
-    const leaderIndex = await eventually('exactly one active relay', async () => {
-      const flags = await Promise.all(relays.map((r) => r.metric('datarun_relay_leader')));
-      return flags.filter((f) => f === 1).length === 1 ? flags.indexOf(1) : undefined;
+    const leaders = await eventually('exactly one active relay', () => Promise.all(relays.map((r) => r.metric('datarun_relay_leader'))), {
+      until: (flags) => flags.filter((f) => f === 1).length === 1,
     });
+    const leaderIndex = leaders.indexOf(1);
     const [leader, standby] = [relays[leaderIndex], relays[1 - leaderIndex]];
 
     const units = 8;
@@ -124,20 +122,19 @@ describe('two relays at once', () => {
       for (let u = 0; u < units; u += 1) await completeCase(world, matter, `PAIR-U${u}`, `PAIR-W${u}`, 1 + ((round + u) % 5));
     };
     for (let round = 0; round < 3; round += 1) await completedInOrder(round);
-    await eventually('the first rounds published', async () =>
-      (await count(world, `SELECT count(*) AS n FROM transfer_request WHERE state <> 'pending'`)) >= units ? true : undefined,
-    );
+    await eventually('the first rounds published', () => count(world, `SELECT count(*) AS n FROM transfer_request WHERE state <> 'pending'`), {
+      until: (n) => n >= units,
+    });
     const publishedByLeader = await leader.metric('datarun_relay_published_total');
     expect(publishedByLeader).toBeGreaterThan(0);
     expect(await standby.metric('datarun_relay_published_total')).toBe(0); // one publisher at a time
 
     await leader.kill();
     for (let round = 3; round < rounds; round += 1) await completedInOrder(round);
-    await eventually(
-      'every water transfer completed',
-      async () => ((await count(world, `SELECT count(*) AS n FROM transfer_request WHERE state = 'completed'`)) === units * rounds ? true : undefined),
-      90_000,
-    );
+    await eventually('every water transfer completed', () => count(world, `SELECT count(*) AS n FROM transfer_request WHERE state = 'completed'`), {
+      until: (n) => n === units * rounds,
+      timeoutMs: 90_000,
+    });
 
     // The fault happened: the standby took over and published the rest.
     expect(await standby.metric('datarun_relay_leader')).toBe(1);
@@ -179,24 +176,32 @@ describe('poison on a utility topic', () => {
     const topic = requestTopic('water', 'transfer');
     // The relay creates the topic once it sees the matter; the first real transfer proves it exists.
     const first = await completeCase(world, matter, 'POISON-U0', 'POISON-W0');
-    await eventually('a first transfer', async () =>
-      (await count(world, `SELECT count(*) AS n FROM transfer_request WHERE case_id = $1 AND state = 'completed'`, [first])) === 1 ? true : undefined,
-    );
+    await eventually('a first transfer', () => count(world, `SELECT count(*) AS n FROM transfer_request WHERE case_id = $1 AND state = 'completed'`, [first]), {
+      until: (n) => n === 1,
+    });
 
     const broken = cloudEvent({ type: 'datarun.utility.transfer-requested.v1', source: 'intruder', data: { requestId: 'not-a-uuid', utility: 'water' } });
     await producer.publish(topic, [{ key: 'POISON-U1', value: 'this is not a CloudEvent' }, toKafkaMessage(broken, 'POISON-U1')]);
     const second = await completeCase(world, matter, 'POISON-U1', 'POISON-W1');
 
-    await eventually('the transfer after the poison', async () =>
-      (await count(world, `SELECT count(*) AS n FROM transfer_request WHERE case_id = $1 AND state = 'completed'`, [second])) === 1 ? true : undefined,
+    await eventually(
+      'the transfer after the poison',
+      () => count(world, `SELECT count(*) AS n FROM transfer_request WHERE case_id = $1 AND state = 'completed'`, [second]),
+      {
+        until: (n) => n === 1,
+      },
     );
-    const letters = await eventually('two dead letters recorded', async () => {
-      const { rows } = await world.city.db.ownerQuery<{ reason: string; message_key: string; dead_lettered_by: string }>(
-        `SELECT reason, message_key, dead_lettered_by FROM dead_letter WHERE topic = $1 ORDER BY dlq_offset`,
-        [topic],
-      );
-      return rows.length >= 2 ? rows : undefined;
-    });
+    const letters = await eventually(
+      'two dead letters recorded',
+      async () => {
+        const { rows } = await world.city.db.ownerQuery<{ reason: string; message_key: string; dead_lettered_by: string }>(
+          `SELECT reason, message_key, dead_lettered_by FROM dead_letter WHERE topic = $1 ORDER BY dlq_offset`,
+          [topic],
+        );
+        return rows;
+      },
+      { until: (rows) => rows.length >= 2 },
+    );
     expect(letters).toHaveLength(2);
     expect(letters.map((l) => l.message_key)).toEqual(['POISON-U1', 'POISON-U1']);
     expect(letters.every((l) => l.dead_lettered_by === 'datarun.utility-bridge.water')).toBe(true);

@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import type { DatarunConfig } from '@datarun/config';
+import { eventually } from './eventually.js';
 
 /** The environment that makes a process load `config` (what the in-process apps of the test use). */
 export function envOf(config: DatarunConfig, extra: Record<string, string> = {}): Record<string, string> {
@@ -59,19 +60,16 @@ export async function startAppProcess(app: 'relay' | 'utility-bridge' | 'gateway
   child.stderr!.on('data', (d) => (output = (output + d.toString()).slice(-20_000)));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${app} exited with ${child.exitCode} before it was ready:\n${output}`);
-    const ready = await fetch(`${url}/health/ready`)
-      .then((r) => r.status === 200)
-      .catch(() => false);
-    if (ready) break;
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`${app} was not ready within 60 s:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  // Ready, or gone: a process that exits while starting is not waited for.
+  const state = await eventually(
+    `${app} to answer 200 on ${url}/health/ready`,
+    async () => (child.exitCode !== null ? 'exited' : await fetch(`${url}/health/ready`).then(async (r) => (await r.arrayBuffer(), r.status))),
+    { until: (s) => s === 'exited' || s === 200, timeoutMs: 60_000, everyMs: 200 },
+  ).catch((error: Error) => {
+    child.kill('SIGKILL');
+    throw new Error(`${error.message}:\n${output}`);
+  });
+  if (state === 'exited') throw new Error(`${app} exited with ${child.exitCode} before it was ready:\n${output}`);
   const signal = async (s: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(s);
     await exited;

@@ -6,6 +6,7 @@ import { Problem } from '@datarun/problems';
 import { RecordSchemaGuard } from '@datarun/schemas';
 import { FederatedSourceAdapter } from './federated-source-adapter.js';
 import type { SourceDescriptor } from './source-adapter.js';
+import { eventually } from '../../../test/support/eventually.js';
 
 // Real HTTP departments on 127.0.0.1, one per test: the adapter meets sockets, not mocks.
 
@@ -249,7 +250,8 @@ describe('FederatedSourceAdapter', () => {
       now = 100;
       const trial = adapter.fetch(marriage, SUBJECT);
       expect((await problemOf(adapter.fetch(marriage, SUBJECT))).detail).toContain('circuit open since');
-      await new Promise((r) => setTimeout(r, 50)); // the trial reached the department
+      // Answer the trial only once it has reached the department (release() is a no-op before).
+      await eventually('the trial to reach the department', () => dept.requests.length, { until: (n) => n === 2 });
       release();
       await expect(trial).resolves.toMatchObject({ data: RECORD });
       expect(dept.requests).toHaveLength(2);
