@@ -228,11 +228,16 @@ export class KafkaMessaging {
       // The broker answers a fetch as soon as data arrives; the wait bounds how long an idle
       // consumer takes to leave its group on shutdown (kafkajs finishes the fetch first).
       maxWaitTimeInMs: 500,
+      // kafkajs (2.2.4) restarts a crashed consumer on a timer it sets only after handling the
+      // crash, so a disconnect() during that handling (or during a restart) misses it: the consumer
+      // restarts after shutdown and retries its broker for ever, keeping the process alive (the
+      // fault tests' idle hang). A consumer we stopped, or of a closed client, never restarts.
+      retry: { retries: 5, restartOnFailure: async () => this.isRunning(consumer) },
     });
     this.consumers.add(consumer);
     consumer.on(consumer.events.CRASH, (event) => {
       const { error, restart } = event.payload as { error: Error; restart: boolean };
-      if (restart) return;
+      if (restart || !this.isRunning(consumer)) return; // not a crash to report: we stopped it
       this.logger?.fatal({ groupId: options.groupId, err: error }, `Kafka consumer ${options.groupId} crashed and will not restart: ${error.message}`);
       options.onCrash?.(error);
     });
@@ -245,6 +250,11 @@ export class KafkaMessaging {
     }
     await consumer.subscribe({ topics: options.topics.map((t) => this.physical(t)), fromBeginning: options.fromBeginning ?? true });
     return consumer;
+  }
+
+  /** True until `stopConsumer` or `close` stops it. */
+  private isRunning(consumer: Consumer): boolean {
+    return !this.closed && this.consumers.has(consumer);
   }
 
   /** Stops one consumer started by `consume`, committing the offsets of finished work first. */
