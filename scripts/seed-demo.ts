@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { AuditModule } from '@datarun/audit';
 import { AuthModule } from '@datarun/auth-guard';
-import { DEMO_MEMBERS, ensureDevKeys } from '@datarun/auth';
+import { DEMO_MEMBERS, ensureDevKeys, KeyRing, loadKeys } from '@datarun/auth';
 import { requireSupportedNode, loadConfig } from '@datarun/config';
 import { DbModule } from '@datarun/db';
 import {
@@ -16,8 +16,8 @@ import {
   seedDemoRegistry,
   SourcesService,
 } from '@datarun/registry';
-import { generatePopulation } from '../test/fixtures/population.js';
-import { Module } from '@nestjs/common';
+import { generatePopulation } from '@datarun/population';
+import { Global, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 
 requireSupportedNode('seed-demo');
@@ -32,7 +32,14 @@ const builtIns: BuiltInSource[] = DEMO_MEMBERS.filter((m) => m.kind === 'departm
   return { id: m.domain!, title: String(schema.title), schema, classification: classification[m.domain!], owner: m.id };
 });
 
-@Module({ imports: [DbModule.forRoot(config), AuthModule.forRoot(config), AuditModule.forRoot(config), RegistryModule.forRoot(config)] })
+/** The audit log's pseudonym key, for the audit module (the apps get theirs from PlatformModule). */
+@Global()
+@Module({ providers: [{ provide: KeyRing, useValue: loadKeys(config, { required: ['subjectHashKey'] }) }], exports: [KeyRing] })
+class SeedKeys {}
+
+@Module({
+  imports: [DbModule.forRoot(config), SeedKeys, AuthModule.forRoot(config), AuditModule.forRoot(config), RegistryModule.forRoot(config)],
+})
 class SeedModule {}
 
 const app = await NestFactory.createApplicationContext(SeedModule, { logger: ['error', 'warn'] });

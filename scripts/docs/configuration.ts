@@ -1,10 +1,11 @@
-// docs/configuration.md's table of variables, from the zod object of libs/config (its descriptions,
-// types, bounds and defaults) and the defaults loadConfig derives from other variables.
-import { CONFIG_VARIABLES, type ConfigVariable, DERIVED_DEFAULTS, loadConfig } from '@datarun/config';
+// docs/configuration.md's tables of variables, one per configuration section of libs/config (each
+// section's zod object: descriptions, types, bounds and defaults) with the defaults loadConfig
+// derives from other variables.
+import { CONFIG_SECTIONS, CONFIG_VARIABLES, type ConfigVariable, DERIVED_DEFAULTS, loadConfig, sectionOf } from '@datarun/config';
 import { z } from 'zod';
 import { cell, code, table } from './markdown.js';
 
-export const CONFIGURATION_SOURCE = 'libs/config/src/config.ts';
+export const CONFIGURATION_SOURCE = 'libs/config/src/sections';
 
 interface JsonSchemaProperty {
   type?: string;
@@ -57,15 +58,16 @@ function shown(value: unknown): string {
   return code(String(value));
 }
 
-/** One row per variable, in the order of the schema. */
-export function configurationRows(): Array<{ name: ConfigVariable; allowed: string; default: string; description: string }> {
+/** One row per variable, in the order of the schema (section by section). */
+export function configurationRows(): Array<{ name: ConfigVariable; section: string; allowed: string; default: string; description: string }> {
   const json = z.toJSONSchema(CONFIG_VARIABLES, { io: 'input', unrepresentable: 'any' }) as { properties: Record<string, JsonSchemaProperty> };
   const defaults = CONFIG_VARIABLES.parse({}) as Record<string, unknown>;
   const loaded = loadConfig({});
   return (Object.keys(CONFIG_VARIABLES.shape) as ConfigVariable[]).map((name) => {
     const schema = CONFIG_VARIABLES.shape[name];
     const description = schema.description;
-    if (!description) throw new Error(`${name} has no .describe() in ${CONFIGURATION_SOURCE}`);
+    const section = sectionOf(name).name;
+    if (!description) throw new Error(`${name} has no .describe() in ${CONFIGURATION_SOURCE}/${section}.ts`);
     const derived = DERIVED_DEFAULTS[name];
     let fallback: string;
     if (defaults[name] !== undefined) fallback = shown(defaults[name]);
@@ -73,13 +75,23 @@ export function configurationRows(): Array<{ name: ConfigVariable; allowed: stri
       const value = derived.value(loaded);
       fallback = value === undefined ? derived.from : `${code(value)} (from ${derived.from})`;
     } else fallback = 'none';
-    return { name, allowed: allowedValues(json.properties[name] ?? {}, customMessages(schema)), default: fallback, description };
+    return { name, section, allowed: allowedValues(json.properties[name] ?? {}, customMessages(schema)), default: fallback, description };
   });
 }
 
+/** A heading and a table per section, in the order of CONFIG_SECTIONS. */
 export function configurationTable(): string {
-  return table(
-    ['variable', 'allowed values', 'default', 'what it does'],
-    configurationRows().map((r) => [code(r.name), cell(r.allowed), cell(r.default), cell(r.description)]),
-  );
+  const rows = configurationRows();
+  return CONFIG_SECTIONS.map((section) =>
+    [
+      `### ${section.name}`,
+      '',
+      `Read by ${section.owner}; declared in \`${CONFIGURATION_SOURCE}/${section.name}.ts\`.`,
+      '',
+      table(
+        ['variable', 'allowed values', 'default', 'what it does'],
+        rows.filter((r) => r.section === section.name).map((r) => [code(r.name), cell(r.allowed), cell(r.default), cell(r.description)]),
+      ),
+    ].join('\n'),
+  ).join('\n\n');
 }

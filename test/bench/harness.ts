@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { generatePopulation, type PersonSummary } from '../fixtures/population.js';
+import { generatePopulation, type PersonSummary } from '@datarun/population';
 
 export const MATTER = 'property-transfer';
 const CHILDREN = resolve('test/bench/children');

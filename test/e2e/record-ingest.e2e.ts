@@ -8,8 +8,9 @@ import { DEAD_LETTER_TOPIC, DLQ_HEADERS, headerText, RECORD_SIGNATURE_HEADER, re
 import type { IHeaders, Message } from 'kafkajs';
 import { RegistryAppModule } from '../../apps/registry/src/app.module.js';
 import { RelayModule } from '../../apps/relay/src/app.module.js';
-import { generatePopulation, type SourceRecord } from '../fixtures/population.js';
+import { generatePopulation, type SourceRecord } from '@datarun/population';
 import { bootApp, type TestApp } from '../support/apps.js';
+import { eventually } from '../support/eventually.js';
 import { migratedDatabase, type TestDatabase, uniqueName } from '../support/infra.js';
 import { adminKeyFile, registerMember, type TestMember } from '../support/members.js';
 
@@ -20,17 +21,6 @@ interface DeadLetter {
   readonly key: string | undefined;
   readonly value: string | undefined;
   readonly headers: IHeaders;
-}
-
-/** Polls until `probe` answers something, for at most `ms`; the failure names what never happened. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 describe('record ingest over Kafka', () => {
@@ -164,8 +154,10 @@ describe('record ingest over Kafka', () => {
     };
     const mine = () =>
       deadLetters.filter((d) => headerText(d.headers, DLQ_HEADERS.topic) === recordsTopic(sourceId) && headerText(d.headers, 'ce_id')?.startsWith(tag));
-    await eventually('the good record to be stored', async () => (await storedRecords(sourceId)).length > 0);
-    await eventually(`${Object.keys(expected).length} dead letters`, async () => mine().length >= Object.keys(expected).length);
+    await eventually('the good record to be stored', () => storedRecords(sourceId), { until: (stored) => stored.length > 0 });
+    await eventually(`${Object.keys(expected).length} dead letters`, () => mine().map((d) => headerText(d.headers, 'ce_id')), {
+      until: (ids) => ids.length >= Object.keys(expected).length,
+    });
 
     const byEvent = new Map(mine().map((d) => [headerText(d.headers, 'ce_id') as string, d]));
     expect([...byEvent.keys()].sort()).toEqual(Object.keys(expected).sort());
@@ -197,8 +189,10 @@ describe('record ingest over Kafka', () => {
     await kafka.publish(recordsTopic(secondSourceId), [await signedBy(owner, newcomer, uniqueName('evt'))]);
     await kafka.publish(recordsTopic(sourceId), [await signedBy(owner, moved, uniqueName('evt'))]);
 
-    await eventually('the record on the second source', async () => (await storedRecords(secondSourceId)).length > 0);
-    await eventually('the update on the first source', async () => (await storedRecords(sourceId))[0]?.data.address === moved.address);
+    await eventually('the record on the second source', () => storedRecords(secondSourceId), { until: (stored) => stored.length > 0 });
+    await eventually('the update on the first source', async () => (await storedRecords(sourceId))[0]?.data.address, {
+      until: (address) => address === moved.address,
+    });
     expect(await storedRecords(secondSourceId)).toEqual([{ subject_key: newcomer.idNumber, data: newcomer }]);
     expect(await storedRecords(sourceId)).toEqual([{ subject_key: good.idNumber, data: moved }]);
   }, 90_000);

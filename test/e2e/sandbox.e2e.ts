@@ -7,7 +7,7 @@ import { checkDigitOf } from '@datarun/identity';
 import { RecordSchemaGuard } from '@datarun/schemas';
 import { FederatedSourceAdapter, type SourceDescriptor } from '@datarun/sources';
 import { SandboxModule } from '../../apps/sandbox/src/app.module.js';
-import { generatePopulation, type PersonSummary } from '../fixtures/population.js';
+import { generatePopulation, type PersonSummary } from '@datarun/population';
 import { bootApp, type TestApp } from '../support/apps.js';
 import { testConfig } from '../support/infra.js';
 

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { GatewayModule } from '../../apps/gateway/src/app.module.js';
 import { RegistryAppModule } from '../../apps/registry/src/app.module.js';
 import { PROPERTY_TRANSFER } from '@datarun/registry';
-import { generatePopulation, type PersonSummary } from '../fixtures/population.js';
+import { generatePopulation, type PersonSummary } from '@datarun/population';
 import { bootApp, type TestApp } from './apps.js';
 import { migratedDatabase, type TestDatabase } from './infra.js';
 import { adminKeyFile, registerMember, type TestMember } from './members.js';

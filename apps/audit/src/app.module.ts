@@ -13,7 +13,12 @@ export class AuditAppModule {
     return {
       module: AuditAppModule,
       imports: [
-        PlatformModule.forRoot(config, { app: 'audit', dependencies: ['database', 'kafka'] }),
+        PlatformModule.forRoot(config, {
+          app: 'audit',
+          dependencies: ['database', 'kafka'],
+          // Verification trusts the audit public key when one is configured, else the signing key's half.
+          keys: { required: ['subjectHashKey'], production: ['citizenIdpPublicKey', 'auditSigningKey'], optional: ['auditPublicKey'] },
+        }),
         AuthModule.forRoot(config),
         // Members' keys for the guard and names for the citizen's access log: the registry's ports.
         RegistryModule.forRoot(config),

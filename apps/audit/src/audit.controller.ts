@@ -19,8 +19,8 @@ import {
 } from '@datarun/audit';
 import { type Caller, requireRole } from '@datarun/auth';
 import { CurrentCaller } from '@datarun/auth-guard';
-import type { DatarunConfig } from '@datarun/config';
-import { ApiAnswer, ApiAnswers, ApiProblems, DATARUN_CONFIG } from '@datarun/platform';
+import { DATARUN_CONFIG, type DatarunConfig } from '@datarun/config';
+import { ApiAnswer, ApiAnswers, ApiProblems } from '@datarun/platform';
 import { Problem } from '@datarun/problems';
 import { Controller, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post, Query, StreamableFile } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';

@@ -20,6 +20,8 @@ export class GatewayModule {
         PlatformModule.forRoot(config, {
           app: 'gateway',
           dependencies: ['database'],
+          // The audit log's pseudonyms and material links cannot go without; citizen tokens only outside production.
+          keys: { required: ['subjectHashKey', 'materialLinkKey'], production: ['citizenIdpPublicKey'] },
           binaryBodies: { types: MATERIAL_MEDIA_TYPES, limit: MAX_MATERIAL_BYTES },
         }),
         AuthModule.forRoot(config),

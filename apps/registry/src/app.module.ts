@@ -16,7 +16,11 @@ export class RegistryAppModule {
     return {
       module: RegistryAppModule,
       imports: [
-        PlatformModule.forRoot(config, { app: 'registry', dependencies: ['database'] }),
+        PlatformModule.forRoot(config, {
+          app: 'registry',
+          dependencies: ['database'],
+          keys: { required: ['subjectHashKey'], production: ['citizenIdpPublicKey', 'adminPublicKey'] },
+        }),
         AuthModule.forRoot(config),
         AuditModule.forRoot(config),
         RegistryModule.forRoot(config, { seedAdmin: true }),

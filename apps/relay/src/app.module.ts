@@ -17,7 +17,11 @@ export class RelayModule {
     return {
       module: RelayModule,
       imports: [
-        PlatformModule.forRoot(config, { app: 'relay', dependencies: ['database', 'kafka'] }),
+        PlatformModule.forRoot(config, {
+          app: 'relay',
+          dependencies: ['database', 'kafka'],
+          keys: { required: ['subjectHashKey', 'materialLinkKey'], production: ['citizenIdpPublicKey'] },
+        }),
         AuthModule.forRoot(config),
         RegistryModule.forRoot(config),
         AuditModule.forRoot(config),

@@ -1,5 +1,5 @@
-import type { DatarunConfig } from '@datarun/config';
-import { ApiAnswer, ApiProblems, DATARUN_CONFIG, PublicRoute } from '@datarun/platform';
+import { DATARUN_CONFIG, type DatarunConfig } from '@datarun/config';
+import { ApiAnswer, ApiProblems, PublicRoute } from '@datarun/platform';
 import { Problem } from '@datarun/problems';
 import { Controller, Get, Inject, Param } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';

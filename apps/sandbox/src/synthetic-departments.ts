@@ -1,4 +1,4 @@
-import { generatePopulation, type Population } from '../../../test/fixtures/population.js';
+import { generatePopulation, type Population } from '@datarun/population';
 
 /** The four departments the sandbox plays, each by its source id, and the population stream behind it. */
 export const SANDBOX_DEPARTMENTS = ['household', 'marriage', 'social-security', 'property'] as const;

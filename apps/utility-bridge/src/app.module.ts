@@ -1,4 +1,4 @@
-import type { DatarunConfig } from '@datarun/config';
+import { type DatarunConfig, refuseDevelopmentDefaults } from '@datarun/config';
 import { PlatformModule, UTILITY_SYSTEM_PROBE } from '@datarun/platform';
 import { BRIDGE_OPTIONS, type BridgeOptions, HttpUtilitySystem, UTILITY_SYSTEM, UtilityBridge } from '@datarun/transfers';
 import { type DynamicModule, Module } from '@nestjs/common';
@@ -7,6 +7,8 @@ import { type DynamicModule, Module } from '@nestjs/common';
 @Module({})
 export class UtilityBridgeModule {
   static forRoot(config: DatarunConfig, options: BridgeOptions = { exitOnCrash: false }): DynamicModule {
+    // The sandbox's simulation of the utility serves development and tests only.
+    refuseDevelopmentDefaults(config, ['utility-system']);
     return {
       module: UtilityBridgeModule,
       imports: [

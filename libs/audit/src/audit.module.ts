@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { KeyRing } from '@datarun/auth';
 import type { DatarunConfig } from '@datarun/config';
 import { KafkaMessaging } from '@datarun/messaging';
 import { type DynamicModule, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
@@ -8,7 +8,7 @@ import { CitizenAccessLog } from './access-log.js';
 import { AUDIT_ENTITIES } from './audit-event.entity.js';
 import { AuditLog } from './audit-log.js';
 import { AuditQueries } from './audit-queries.js';
-import { AuditCheckpoints, type AuditKeys, CHECKPOINT_TOPIC, loadAuditKeys } from './checkpoints.js';
+import { AuditCheckpoints, type AuditKeys, auditKeysOf, CHECKPOINT_TOPIC } from './checkpoints.js';
 import { SubjectPseudonyms } from './subject-pseudonym.js';
 
 export const AUDIT_KEYS = Symbol('AUDIT_KEYS');
@@ -61,8 +61,9 @@ export class AuditHousekeeping implements OnApplicationBootstrap, OnApplicationS
 @Module({})
 export class AuditModule {
   /**
-   * The audit log for an app. Refuses to start without the subject hash key: an audit log of
-   * clear ID numbers is not an option. `housekeeping` (the audit app) adds periodic checkpoints.
+   * The audit log for an app. Takes the subject hash key from the app's KeyRing, where it must be
+   * required (an audit log of clear ID numbers is not an option), and the checkpoint keys where the
+   * app has them. `housekeeping` (the audit app) adds periodic checkpoints.
    * The citizen's access log needs `AuditNames` from the app (the registry module provides it).
    */
   static forRoot(config: DatarunConfig, options: { housekeeping?: boolean } = {}): DynamicModule {
@@ -74,15 +75,8 @@ export class AuditModule {
         AuditLog,
         AuditQueries,
         CitizenAccessLog,
-        {
-          provide: SubjectPseudonyms,
-          useFactory: () => {
-            const file = config.keys.subjectHashKey;
-            if (!existsSync(file)) throw new Error(`no subject hash key at ${file} (DATARUN_SUBJECT_HASH_KEY); npm start creates a development one`);
-            return new SubjectPseudonyms(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64url'));
-          },
-        },
-        { provide: AUDIT_KEYS, useFactory: () => loadAuditKeys(config) },
+        { provide: SubjectPseudonyms, inject: [KeyRing], useFactory: (keys: KeyRing) => new SubjectPseudonyms(keys.require('subjectHashKey')) },
+        { provide: AUDIT_KEYS, inject: [KeyRing], useFactory: auditKeysOf },
         {
           provide: AuditCheckpoints,
           inject: [DataSource, AUDIT_KEYS, { token: KafkaMessaging, optional: true }],

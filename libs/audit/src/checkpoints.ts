@@ -1,7 +1,8 @@
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { type KeyRing, loadKeys } from '@datarun/auth';
 import type { DatarunConfig } from '@datarun/config';
 import { cloudEvent, KafkaMessaging, toKafkaMessage } from '@datarun/messaging';
 import { Problem } from '@datarun/problems';
@@ -19,12 +20,15 @@ export interface AuditKeys {
   readonly trusted?: KeyObject;
 }
 
+/** The audit keys of an app's KeyRing: the public half is derived from the signing key unless configured. */
+export function auditKeysOf(keys: KeyRing): AuditKeys {
+  const signing = keys.get('auditSigningKey');
+  return { signing, trusted: keys.get('auditPublicKey') ?? (signing && createPublicKey(signing)) };
+}
+
+/** The audit keys for a verifier outside the apps (`npm run audit:verify`): whichever of the two is there. */
 export function loadAuditKeys(config: DatarunConfig): AuditKeys {
-  const signingFile = config.keys.auditSigningKey;
-  const signing = existsSync(signingFile) ? createPrivateKey(readFileSync(signingFile, 'utf8')) : undefined;
-  const publicFile = config.keys.auditPublicKey;
-  const trusted = publicFile && existsSync(publicFile) ? createPublicKey(readFileSync(publicFile, 'utf8')) : signing ? createPublicKey(signing) : undefined;
-  return { signing, trusted };
+  return auditKeysOf(loadKeys(config, { optional: ['auditSigningKey', 'auditPublicKey'] }));
 }
 
 /** Reads an NDJSON file of checkpoints (the copy kept outside the database); missing file = none. */

@@ -1,8 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
-import type { DatarunConfig } from '@datarun/config';
+import { type DatarunConfig, refuseDevelopmentDefaults } from '@datarun/config';
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { CITIZEN_IDP_ISSUER, jwksToKeyObjects, KeyDirectory, publicKeyFileToJwks, TokenVerifier } from '@datarun/auth';
+import { CITIZEN_IDP_ISSUER, jwksToKeyObjects, KeyDirectory, KeyRing, TokenVerifier } from '@datarun/auth';
 import { AuthGuard } from './auth.guard.js';
 import { RateLimiter } from './rate-limiter.js';
 
@@ -10,25 +9,22 @@ import { RateLimiter } from './rate-limiter.js';
 export class AuthModule {
   /**
    * Token verification for an app: members' keys from the `KeyDirectory` the app provides (the
-   * registry module's member-key directory), citizens' from the IdP key.
+   * registry module's member-key directory), citizens' from the IdP key in the app's KeyRing.
+   * Production must set a rate limit a member can meet: the development one never throttles.
    */
   static forRoot(config: DatarunConfig): DynamicModule {
+    refuseDevelopmentDefaults(config, ['rate-limit']);
     return {
       module: AuthModule,
       global: true,
       providers: [
         {
           provide: TokenVerifier,
-          inject: [KeyDirectory],
-          useFactory: (directory: KeyDirectory) => {
-            const idpFile = config.keys.citizenIdpPublicKey;
-            let citizenIdp;
-            if (idpFile && existsSync(idpFile)) {
-              citizenIdp = { issuer: CITIZEN_IDP_ISSUER, keys: jwksToKeyObjects(publicKeyFileToJwks(readFileSync(idpFile, 'utf8'), CITIZEN_IDP_ISSUER)) };
-            } else {
-              new Logger('Auth').warn(`no citizen identity provider key (${idpFile ?? 'DATARUN_CITIZEN_IDP_PUBLIC_KEY unset'}): citizen tokens are refused`);
-            }
-            return new TokenVerifier(directory, { citizenIdp });
+          inject: [KeyDirectory, KeyRing],
+          useFactory: (directory: KeyDirectory, keys: KeyRing) => {
+            const idp = keys.get('citizenIdpPublicKey');
+            if (!idp) new Logger('Auth').warn(`no citizen identity provider key (${config.keys.citizenIdpPublicKey}): citizen tokens are refused`);
+            return new TokenVerifier(directory, { citizenIdp: idp && { issuer: CITIZEN_IDP_ISSUER, keys: jwksToKeyObjects(idp) } });
           },
         },
         { provide: RateLimiter, useValue: new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst) },

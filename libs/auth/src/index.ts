@@ -14,3 +14,5 @@ export type { KeyPairFiles } from './key-files.js';
 export { ADMIN_MEMBER_ID, DEFAULT_DEV_KEYS_DIR, DEMO_MEMBERS, ensureDevKeys } from './dev-keys.js';
 export type { DemoMember, DemoMemberKeys, DevKeys } from './dev-keys.js';
 export { requireRole } from './roles.js';
+export { KeyRing, loadKeys } from './key-ring.js';
+export type { KeyNeeds, PlatformKeys } from './key-ring.js';

@@ -1,5 +1,5 @@
-import type { DatarunConfig } from '@datarun/config';
-import { DATARUN_CONFIG } from '@datarun/platform';
+import { KeyRing } from '@datarun/auth';
+import { DATARUN_CONFIG } from '@datarun/config';
 import { CaseTransfers, MaterialLinks, materialLinksOf, OutboxWriter } from '@datarun/transfers';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -20,7 +20,7 @@ import { CASES_ENTITIES } from './entities.js';
     CaseFacts,
     OutboxWriter,
     CaseTransfers,
-    { provide: MaterialLinks, inject: [DATARUN_CONFIG], useFactory: (config: DatarunConfig) => materialLinksOf(config) },
+    { provide: MaterialLinks, inject: [DATARUN_CONFIG, KeyRing], useFactory: materialLinksOf },
   ],
   exports: [CasesService, CaseMaterials, CaseFacts],
 })

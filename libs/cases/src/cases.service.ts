@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { AuditLog, changeBy } from '@datarun/audit';
 import { type Caller, requireRole } from '@datarun/auth';
-import type { DatarunConfig } from '@datarun/config';
+import { DATARUN_CONFIG, type DatarunConfig } from '@datarun/config';
 import { checkIdNumber } from '@datarun/identity';
-import { DATARUN_CONFIG } from '@datarun/platform';
 import { Problem } from '@datarun/problems';
 import { MattersService } from '@datarun/registry';
 import { type CaseTransfer, CaseTransfers, OutboxWriter, planRequests, type RequestKind, type TransferState } from '@datarun/transfers';

@@ -6,7 +6,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { correlationIdOf } from './correlation.js';
-import { Metrics } from './metrics.js';
+import { HttpMetrics } from './metrics.js';
 import { openApiDocument } from './openapi-document.js';
 import { PLATFORM_OPTIONS, type PlatformOptions } from './platform.module.js';
 import type { AppAbout } from './openapi-document.js';
@@ -34,8 +34,11 @@ export async function createApp(module: DynamicModule, options: AppOptions): Pro
     genReqId: correlationIdOf,
     routerOptions: { ignoreTrailingSlash: true },
   });
-  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { bufferLogs: true, abortOnError: false });
+  // Nest's own start-up lines wait in a buffer for the app's logger; when the app cannot be made
+  // (a ConfigError from a provider: a key file), runApp says why in one line and they are dropped.
+  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { bufferLogs: true, autoFlushLogs: false, abortOnError: false });
   app.useLogger(app.get(Logger));
+  app.flushLogs();
   app.enableShutdownHooks();
 
   const fastify = app.getHttpAdapter().getInstance();
@@ -48,12 +51,12 @@ export async function createApp(module: DynamicModule, options: AppOptions): Pro
     for (const method of [route.method].flat()) routes.push({ method: method.toLowerCase(), url: route.url });
   });
   registeredRoutes.set(app, routes);
-  const metrics = app.get(Metrics);
+  const httpMetrics = app.get(HttpMetrics);
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
   fastify.addHook('onResponse', async (request, reply) => {
-    metrics.httpDuration.observe(
+    httpMetrics.duration.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', code: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
@@ -68,8 +71,10 @@ export async function createApp(module: DynamicModule, options: AppOptions): Pro
 }
 
 /**
- * main.ts of every app: load the config, build, listen, and print where. Bad configuration and a
- * port in use end the process with one line, not a stack trace.
+ * main.ts of every app: load the config, build, listen, and print where. Bad configuration (a
+ * variable, a key file, a development default in production: ConfigError, whether the config, the
+ * module's forRoot or a provider at creation found it) and a port in use end the process with one
+ * line, not a stack trace.
  */
 export async function runApp(
   build: (config: DatarunConfig) => DynamicModule,
@@ -86,7 +91,13 @@ export async function runApp(
   const port = options.port(config);
   const workers = options.workers?.(config) ?? 1;
   if (workers > 1 && cluster.isPrimary) return superviseWorkers(options.name, workers);
-  const app = await createApp(build(config), options);
+  let app: NestFastifyApplication;
+  try {
+    app = await createApp(build(config), options);
+  } catch (error) {
+    if (error instanceof ConfigError) return exitWith(`${options.name}: configuration error: ${error.message}`);
+    throw error;
+  }
   try {
     await listen(app, options.name, port, config.host);
   } catch (error) {

@@ -1,4 +1,4 @@
-export { PlatformModule, DATARUN_CONFIG } from './platform.module.js';
+export { PlatformModule } from './platform.module.js';
 export type { PlatformOptions } from './platform.module.js';
 export { createApp, runApp, routesOf, listen, PortInUse } from './bootstrap.js';
 export type { AppOptions, RegisteredRoute } from './bootstrap.js';
@@ -6,7 +6,6 @@ export { openApiDocument, previewOpenApiDocument } from './openapi-document.js';
 export type { AppAbout } from './openapi-document.js';
 export { ProblemFilter, toProblem, problemBody, PROBLEM_CONTENT_TYPE } from './problem-filter.js';
 export type { ProblemBody } from './problem-filter.js';
-export { Metrics } from './metrics.js';
 export { correlationIdOf } from './correlation.js';
 export type { Dependency, DependencyProbe } from './health.js';
 export { PUBLIC_ROUTE, PublicRoute, UTILITY_SYSTEM_PROBE } from './health.js';

@@ -1,23 +1,22 @@
+import { Metrics } from '@datarun/metrics';
 import { Controller, Get, Header, Injectable } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Histogram } from 'prom-client';
 import { ApiAnswer } from './api-answers.js';
 import { PublicRoute } from './health.js';
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
-/** One registry per app instance, so several apps can boot in one test process. */
+/** The platform's own metric: every request's duration by route and status code. */
 @Injectable()
-export class Metrics {
-  readonly registry = new Registry();
-  readonly httpDuration = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'HTTP request duration by route and status code',
-    labelNames: ['method', 'route', 'code'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [this.registry],
-  });
+export class HttpMetrics {
+  readonly duration: Histogram<'method' | 'route' | 'code'>;
 
-  constructor() {
-    collectDefaultMetrics({ register: this.registry });
+  constructor(metrics: Metrics) {
+    this.duration = metrics.histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request duration by route and status code',
+      labelNames: ['method', 'route', 'code'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    });
   }
 }
 

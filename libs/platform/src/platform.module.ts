@@ -1,24 +1,29 @@
-import type { AppName, DatarunConfig } from '@datarun/config';
+import { type KeyNeeds, KeyRing, loadKeys } from '@datarun/auth';
+import { type AppName, DATARUN_CONFIG, type DatarunConfig } from '@datarun/config';
 import { DbModule } from '@datarun/db';
 import { MessagingModule } from '@datarun/messaging';
+import { MetricsModule } from '@datarun/metrics';
 import { type DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import type { IncomingMessage } from 'node:http';
 import { DependencyIndicators, type Dependency, HealthController, READINESS_DEPENDENCIES } from './health.js';
-import { Metrics, MetricsController } from './metrics.js';
+import { HttpMetrics, MetricsController } from './metrics.js';
 import { ProblemFilter } from './problem-filter.js';
 
 /** Probes and scrapes come every few seconds; logging them would bury the requests that matter. */
 const isProbe = (url: string) => url.startsWith('/health/') || url.startsWith('/metrics');
 
-export const DATARUN_CONFIG = Symbol('DATARUN_CONFIG');
-
 export interface PlatformOptions {
   readonly app: AppName | `utility-bridge-${string}`;
   /** What /health/ready checks for this app, and which connections it opens. */
   readonly dependencies: readonly Dependency[];
+  /**
+   * The platform keys this app uses (KeyRing, global): read and checked once, when the app is
+   * created and before it listens — a factory, so that the OpenAPI preview needs no keys.
+   */
+  readonly keys?: KeyNeeds;
   /** Media types taken as raw bytes (a Buffer body) up to `limit` bytes, e.g. uploaded materials. */
   readonly binaryBodies?: { readonly types: readonly string[]; readonly limit: number };
 }
@@ -51,19 +56,21 @@ export class PlatformModule {
           forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
         }),
         TerminusModule.forRoot({ logger: false }),
+        MetricsModule.forRoot(),
         ...(needs('database') ? [DbModule.forRoot(config)] : []),
         ...(needs('kafka') ? [MessagingModule.forRoot(config)] : []),
       ],
       controllers: [HealthController, MetricsController],
       providers: [
         { provide: DATARUN_CONFIG, useValue: config },
+        { provide: KeyRing, useFactory: () => loadKeys(config, options.keys ?? {}) },
         { provide: READINESS_DEPENDENCIES, useValue: options.dependencies },
         { provide: PLATFORM_OPTIONS, useValue: options },
         { provide: APP_FILTER, useClass: ProblemFilter },
         DependencyIndicators,
-        Metrics,
+        HttpMetrics,
       ],
-      exports: [DATARUN_CONFIG, Metrics, ...(needs('database') ? [DbModule] : [])],
+      exports: [DATARUN_CONFIG, KeyRing, ...(needs('database') ? [DbModule] : [])],
     };
   }
 }

@@ -1,6 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { AuditNames } from '@datarun/audit';
-import { KeyDirectory, publicKeyFileToJwks } from '@datarun/auth';
+import { type Jwks, KeyDirectory, KeyRing } from '@datarun/auth';
 import type { DatarunConfig } from '@datarun/config';
 import { RecordSchemaGuard } from '@datarun/schemas';
 import { ReplicaRecords } from '@datarun/sources';
@@ -17,8 +16,8 @@ import { SourcesService } from './sources/sources.service.js';
 const RETRY_MS = 5000;
 
 /**
- * Keeps the platform administrator's key as configured: `datarun.admin` is created or its JWKS
- * refreshed at boot, retried until the database answers.
+ * Keeps the platform administrator's key as configured (loaded into the app's KeyRing at boot):
+ * `datarun.admin` is created or its JWKS refreshed, retried until the database answers.
  */
 @Injectable()
 export class AdminKeySeed implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -27,11 +26,12 @@ export class AdminKeySeed implements OnApplicationBootstrap, OnApplicationShutdo
 
   constructor(
     private readonly members: MembersService,
+    private readonly jwks: Jwks | undefined,
     private readonly keyFile: string,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    if (!existsSync(this.keyFile)) {
+    if (!this.jwks) {
       this.logger.warn(`no administrator public key at ${this.keyFile} (DATARUN_ADMIN_PUBLIC_KEY): ${ADMIN_MEMBER_ID} cannot sign in`);
       return;
     }
@@ -44,8 +44,7 @@ export class AdminKeySeed implements OnApplicationBootstrap, OnApplicationShutdo
 
   private async seed(): Promise<void> {
     try {
-      const jwks = publicKeyFileToJwks(readFileSync(this.keyFile, 'utf8'), 'admin');
-      await this.members.ensure(ADMIN_MEMBER_ID, 'Platform administrator', 'admin', jwks as never);
+      await this.members.ensure(ADMIN_MEMBER_ID, 'Platform administrator', 'admin', this.jwks as never);
       this.logger.log(`${ADMIN_MEMBER_ID} key loaded from ${this.keyFile}`);
     } catch (error) {
       this.logger.warn(`cannot seed ${ADMIN_MEMBER_ID} yet: ${(error as Error).message}; retrying`);
@@ -74,7 +73,13 @@ export class RegistryModule {
         GrantsService,
         MattersService,
         ...(options.seedAdmin
-          ? [{ provide: AdminKeySeed, inject: [MembersService], useFactory: (m: MembersService) => new AdminKeySeed(m, config.keys.adminPublicKey) }]
+          ? [
+              {
+                provide: AdminKeySeed,
+                inject: [MembersService, KeyRing],
+                useFactory: (m: MembersService, keys: KeyRing) => new AdminKeySeed(m, keys.get('adminPublicKey'), config.keys.adminPublicKey),
+              },
+            ]
           : []),
       ],
       exports: [MembersService, SourcesService, GrantsService, MattersService, RecordSchemaGuard, MemberKeyDirectory, KeyDirectory, AuditNames],

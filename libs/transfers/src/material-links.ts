@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { type KeyRing, loadKeys } from '@datarun/auth';
 import type { DatarunConfig } from '@datarun/config';
 import { Problem } from '@datarun/problems';
 
@@ -52,15 +52,10 @@ export class MaterialLinks {
   }
 }
 
-/** The links the relay signs and the gateway checks, keyed by DATARUN_MATERIAL_LINK_KEY (one base64url line). */
-export function materialLinksOf(config: DatarunConfig): MaterialLinks {
-  let key: Buffer;
-  try {
-    key = Buffer.from(readFileSync(config.keys.materialLinkKey, 'utf8').trim(), 'base64url');
-  } catch (error) {
-    throw new Error(
-      `DATARUN_MATERIAL_LINK_KEY: cannot read ${config.keys.materialLinkKey} (${(error as Error).message}); npm run dev-keys makes a development key`,
-    );
-  }
-  return new MaterialLinks(key, config.transfers.gatewayPublicUrl);
+/**
+ * The links the relay signs and the gateway checks, keyed by DATARUN_MATERIAL_LINK_KEY from the
+ * app's KeyRing (loaded and checked at boot); without one, the key is loaded here, the same way.
+ */
+export function materialLinksOf(config: DatarunConfig, keys: KeyRing = loadKeys(config, { required: ['materialLinkKey'] })): MaterialLinks {
+  return new MaterialLinks(keys.require('materialLinkKey'), config.transfers.gatewayPublicUrl);
 }

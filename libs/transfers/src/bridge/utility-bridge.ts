@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { DatarunConfig } from '@datarun/config';
+import { DATARUN_CONFIG, type DatarunConfig } from '@datarun/config';
 import { type CloudEvent, fromKafkaMessage, KafkaMessaging, MalformedEvent, toKafkaMessage } from '@datarun/messaging';
-import { DATARUN_CONFIG, Metrics } from '@datarun/platform';
+import { Metrics } from '@datarun/metrics';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type { EachMessagePayload } from 'kafkajs';
 import { Counter } from 'prom-client';

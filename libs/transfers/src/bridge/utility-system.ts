@@ -1,4 +1,3 @@
-import type { DependencyProbe } from '@datarun/platform';
 import type { UtilityRequest } from '../events.js';
 
 /** The utility said no for a business reason (closed account…): the request is `rejected` with it. */
@@ -16,8 +15,10 @@ export class TransientFailure extends Error {
  * `request.requestId` (an idempotency key): the bridge's inbox stops redeliveries it has recorded,
  * but a crash between applying and recording can only be closed by the system itself.
  */
-export interface UtilitySystem extends DependencyProbe {
+export interface UtilitySystem {
   apply(request: UtilityRequest): Promise<{ reference: string }>;
+  /** Answers when the system is reachable: the bridge's readiness check (the platform's DependencyProbe). */
+  probe(): Promise<unknown>;
 }
 
 export const UTILITY_SYSTEM = Symbol('UTILITY_SYSTEM');

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { KafkaMessaging } from '@datarun/messaging';
-import { Metrics } from '@datarun/platform';
+import { Metrics } from '@datarun/metrics';
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type { EachMessagePayload } from 'kafkajs';
 import { Counter } from 'prom-client';

@@ -1,6 +1,6 @@
-import type { DatarunConfig } from '@datarun/config';
+import { DATARUN_CONFIG, type DatarunConfig } from '@datarun/config';
 import { KafkaMessaging } from '@datarun/messaging';
-import { DATARUN_CONFIG, Metrics } from '@datarun/platform';
+import { Metrics } from '@datarun/metrics';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';

@@ -1,7 +1,8 @@
 import { AuditLog, type AuditEventInput } from '@datarun/audit';
-import type { DatarunConfig } from '@datarun/config';
+import { KeyRing } from '@datarun/auth';
+import { DATARUN_CONFIG, type DatarunConfig } from '@datarun/config';
 import { cloudEvent, KafkaMessaging, toKafkaMessage } from '@datarun/messaging';
-import { DATARUN_CONFIG, Metrics } from '@datarun/platform';
+import { Metrics } from '@datarun/metrics';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Message } from 'kafkajs';
 import pg from 'pg';
@@ -70,8 +71,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly cases: CaseMatters,
     @Inject(DATARUN_CONFIG) private readonly config: DatarunConfig,
     metrics: Metrics,
+    keys: KeyRing,
   ) {
-    this.links = materialLinksOf(config);
+    this.links = materialLinksOf(config, keys);
     this.sendFailures = new Counter({
       name: 'datarun_relay_send_failures_total',
       help: 'Outbox batches the broker did not acknowledge (sent again later)',

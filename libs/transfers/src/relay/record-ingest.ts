@@ -1,7 +1,7 @@
 import type { Caller } from '@datarun/auth';
-import type { DatarunConfig } from '@datarun/config';
+import { DATARUN_CONFIG, type DatarunConfig } from '@datarun/config';
 import { fromKafkaMessage, KafkaMessaging, MalformedEvent } from '@datarun/messaging';
-import { DATARUN_CONFIG, Metrics } from '@datarun/platform';
+import { Metrics } from '@datarun/metrics';
 import { Problem } from '@datarun/problems';
 import { MemberKeyDirectory, SourcesService } from '@datarun/registry';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';

@@ -1,6 +1,6 @@
 import { type AuditEventInput, AuditLog } from '@datarun/audit';
 import { fromKafkaMessage, KafkaMessaging, MalformedEvent } from '@datarun/messaging';
-import { Metrics } from '@datarun/platform';
+import { Metrics } from '@datarun/metrics';
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type { KafkaMessage } from 'kafkajs';
 import { Counter } from 'prom-client';

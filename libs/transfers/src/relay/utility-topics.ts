@@ -1,6 +1,5 @@
-import type { DatarunConfig } from '@datarun/config';
+import { DATARUN_CONFIG, type DatarunConfig } from '@datarun/config';
 import { KafkaMessaging } from '@datarun/messaging';
-import { DATARUN_CONFIG } from '@datarun/platform';
 import { MattersService } from '@datarun/registry';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DEAD_LETTER_TOPIC, requestTopic, STATUS_TOPIC, topicSpec } from '../topics.js';

@@ -1,13 +1,8 @@
-// The synthetic population lives in test/fixtures (it serves tests, seeding and benchmarks), but
-// jest's unit project only matches apps/, libs/ and scripts/, so its spec sits here beside the
-// ID-number rules it leans on.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { birthDateOf, genderOf, type IdNumber, isIdNumber } from '@datarun/identity';
 import { RecordSchemaGuard } from '@datarun/schemas';
-import { generatePopulation } from '../../../test/fixtures/population.js';
-import type { PersonSummary, SourceRecord } from '../../../test/fixtures/population.js';
-import { birthDateOf, genderOf, isIdNumber } from './id-number.js';
-import type { IdNumber } from './id-number.js';
+import { generatePopulation, type PersonSummary, type SourceRecord } from './population.js';
 
 const SOURCES = {
   household: 'household',

@@ -1,0 +1,116 @@
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { ConfigError, type DatarunConfig, isDevelopmentKey, KEY_VARIABLES, type KeyName, refuseDevelopmentKey } from '@datarun/config';
+import { type Jwks, publicKeyFileToJwks } from './jwks.js';
+import { CITIZEN_IDP_ISSUER } from './token-verifier.js';
+
+/** What each platform key is once read and checked. */
+export interface PlatformKeys {
+  /** `datarun.admin`'s JWKS (a PEM gets kid `admin`). */
+  readonly adminPublicKey: Jwks;
+  /** The citizen identity provider's JWKS (a PEM gets kid `citizen-idp`). */
+  readonly citizenIdpPublicKey: Jwks;
+  readonly auditSigningKey: KeyObject;
+  readonly auditPublicKey: KeyObject;
+  readonly subjectHashKey: Buffer;
+  readonly materialLinkKey: Buffer;
+}
+
+/**
+ * The keys an app uses, by how much it needs them:
+ * - `required`: the app cannot run without it, in any environment (the subject pseudonym key of
+ *   an app that audits, the material link key of the relay and the gateway);
+ * - `production`: production cannot run without it; development and test run on without it
+ *   (citizen tokens refused, no administrator, no checkpoint signing) when the file is missing;
+ * - `optional`: used when its file is there (the audit public key, otherwise derived).
+ * Production refuses a required or production key under a development folder
+ * (refuseDevelopmentKey: `DATARUN_LOCAL_DIR/keys`, `.local`), and leaves an optional one there unused.
+ */
+export interface KeyNeeds {
+  readonly required?: readonly KeyName[];
+  readonly production?: readonly KeyName[];
+  readonly optional?: readonly KeyName[];
+}
+
+interface KeyFormat<K extends KeyName> {
+  /** What the file must hold, as the error says it. */
+  readonly expected: string;
+  readonly read: (text: string) => PlatformKeys[K];
+}
+
+const FORMATS: { readonly [K in KeyName]: KeyFormat<K> } = {
+  adminPublicKey: { expected: "the administrators' public key (PEM, JWK or JWKS)", read: (text) => publicKeyFileToJwks(text, 'admin') },
+  citizenIdpPublicKey: {
+    expected: "the citizen identity provider's public key (PEM, JWK or JWKS)",
+    read: (text) => publicKeyFileToJwks(text, CITIZEN_IDP_ISSUER),
+  },
+  auditSigningKey: { expected: 'an EC P-256 private key (PEM)', read: (text) => ecP256(createPrivateKey(text)) },
+  auditPublicKey: { expected: 'an EC P-256 public key (PEM)', read: (text) => ecP256(createPublicKey(text)) },
+  subjectHashKey: { expected: 'an HMAC key of at least 16 bytes (base64url, one line)', read: (text) => secret(text, 16) },
+  materialLinkKey: { expected: 'an HMAC key of at least 32 bytes (base64url, one line)', read: (text) => secret(text, 32) },
+};
+
+/** The keys an app loaded at boot. Libs take theirs from here, never from the files. */
+export class KeyRing {
+  constructor(private readonly keys: Partial<PlatformKeys>) {}
+
+  /** The key, or undefined when the app does not use it or may run without it here. */
+  get<K extends KeyName>(name: K): PlatformKeys[K] | undefined {
+    return this.keys[name] as PlatformKeys[K] | undefined;
+  }
+
+  /** A key the app loaded as required; asking for another is a mistake in the app's KeyNeeds. */
+  require<K extends KeyName>(name: K): PlatformKeys[K] {
+    const key = this.get(name);
+    if (key === undefined) throw new Error(`${KEY_VARIABLES[name]} was not loaded: list ${name} in the app's required keys (PlatformModule.forRoot's keys)`);
+    return key;
+  }
+}
+
+/**
+ * Reads and checks every key in `needs`, once, at boot. Anything wrong stops the app with a
+ * ConfigError in one format — `VARIABLE: expected <what> in <file> (<what is wrong>)` — or, in
+ * production, `VARIABLE: expected a key file from your secret store …` for a development key.
+ */
+export function loadKeys(config: DatarunConfig, needs: KeyNeeds): KeyRing {
+  const production = config.env === 'production';
+  const mustExist = new Set<KeyName>([...(needs.required ?? []), ...(production ? (needs.production ?? []) : [])]);
+  const keys: Partial<Record<KeyName, unknown>> = {};
+  for (const name of new Set([...(needs.required ?? []), ...(needs.production ?? []), ...(needs.optional ?? [])])) {
+    const file = config.keys[name];
+    if (file === undefined) continue;
+    if (needs.required?.includes(name) || needs.production?.includes(name)) refuseDevelopmentKey(config, name, file);
+    else if (production && isDevelopmentKey(config, file)) continue;
+    const { expected, read } = FORMATS[name] as KeyFormat<KeyName>;
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && !mustExist.has(name)) continue;
+      const problem = code === 'ENOENT' ? `no such file${production ? '' : '; npm run dev-keys makes the development keys'}` : (error as Error).message;
+      throw ConfigError.inFile(KEY_VARIABLES[name], expected, file, problem);
+    }
+    try {
+      keys[name] = read(text);
+    } catch (error) {
+      throw ConfigError.inFile(KEY_VARIABLES[name], expected, file, (error as Error).message);
+    }
+  }
+  return new KeyRing(keys as Partial<PlatformKeys>);
+}
+
+function ecP256(key: KeyObject): KeyObject {
+  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw new Error(
+      `a ${key.asymmetricKeyType ?? 'symmetric'} key${key.asymmetricKeyDetails?.namedCurve ? ` on ${key.asymmetricKeyDetails.namedCurve}` : ''}, not EC P-256`,
+    );
+  }
+  return key;
+}
+
+function secret(text: string, minBytes: number): Buffer {
+  const key = Buffer.from(text.trim(), 'base64url');
+  if (key.length < minBytes) throw new Error(`${key.length} bytes`);
+  return key;
+}

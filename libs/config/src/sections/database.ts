@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { ConfigError } from '../config-error.js';
+import { defineSection } from '../section.js';
+import { identifier, postgresUrl } from '../values.js';
+
+export interface DatabaseConfig {
+  /** The applications' role: on the audit table it may insert and select, never update or delete. */
+  readonly url: string;
+  /** The owner's role, used only to run migrations. */
+  readonly ownerUrl: string;
+  /** The role name the migrations grant rights to (the user of `url`). */
+  readonly appRole: string;
+  readonly schema: string;
+  readonly poolSize: number;
+}
+
+/** The application role used when only the owner URL is given (local development and tests). */
+export const DEFAULT_APP_ROLE = 'datarun_app';
+const DEFAULT_OWNER_URL = 'postgres://postgres@127.0.0.1:5432/datarun';
+
+const variables = z.object({
+  DATABASE_OWNER_URL: postgresUrl
+    .optional()
+    .describe(
+      'PostgreSQL URL of the owner role, used only to run migrations (`npm run migrate`) and to archive audit months. `npm start` and `npm test` take it from `.local/infra.env`. Production: a role that owns the schema, used by the migration step only.',
+    ),
+  DATABASE_URL: postgresUrl
+    .optional()
+    .describe(
+      'PostgreSQL URL the apps connect with. Its role may insert and select on the audit table, never update or delete: the migrations create the role when it is missing and grant it exactly that. Production: set it and `DATABASE_OWNER_URL`, two different roles (a role that owns the tables could grant itself back what the migrations took away).',
+    ),
+  DATABASE_SCHEMA: identifier
+    .default('public')
+    .describe('PostgreSQL schema of every table (the session search_path). Tests give each file a schema of its own.'),
+  DATABASE_POOL_SIZE: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(200)
+    .default(16)
+    .describe('Connections each app process keeps open as the application role (the owner role uses 2).'),
+});
+
+/**
+ * Without DATABASE_URL, the applications connect as `datarun_app` to the owner's database: the
+ * migrations create that role, so a fresh machine needs only the owner's URL.
+ */
+export const DATABASE_SECTION = defineSection({
+  name: 'database',
+  owner: '@datarun/db',
+  variables,
+  read(v): { readonly database: DatabaseConfig } {
+    const ownerUrl = v.DATABASE_OWNER_URL ?? v.DATABASE_URL ?? DEFAULT_OWNER_URL;
+    const url = v.DATABASE_URL ?? withUser(ownerUrl, DEFAULT_APP_ROLE);
+    const appRole = decodeURIComponent(new URL(url).username);
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(appRole)) {
+      throw new ConfigError('DATABASE_URL', 'a user name that is a lower-case SQL identifier', appRole);
+    }
+    return { database: { url, ownerUrl, appRole, schema: v.DATABASE_SCHEMA, poolSize: v.DATABASE_POOL_SIZE } };
+  },
+  derived: {
+    DATABASE_OWNER_URL: { from: 'DATABASE_URL when set', value: (c) => c.database.ownerUrl },
+    DATABASE_URL: { from: 'DATABASE_OWNER_URL with the user `datarun_app` and no password', value: (c) => c.database.url },
+  },
+});
+
+function withUser(url: string, user: string): string {
+  const u = new URL(url);
+  u.username = user;
+  u.password = '';
+  return u.toString();
+}

@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { defineSection } from '../section.js';
+import { filePath } from '../values.js';
+
+/**
+ * Paths of the platform's key files. Unset, each falls back to the development key `npm start`
+ * makes under `DATARUN_LOCAL_DIR/keys` (which production refuses). `@datarun/auth`'s `loadKeys`
+ * reads and checks the ones an app needs, at boot.
+ */
+export interface KeysConfig {
+  readonly adminPublicKey: string;
+  readonly citizenIdpPublicKey: string;
+  readonly auditSigningKey: string;
+  readonly subjectHashKey: string;
+  /** The HMAC key of material links (`GET /v1/materials/{id}`); the relay signs, the gateway checks. */
+  readonly materialLinkKey: string;
+  /** The audit key's public half, for verifiers that hold no private key (derived from the signing key when unset). */
+  readonly auditPublicKey?: string;
+}
+
+/** A platform key, by its name in `config.keys`. */
+export type KeyName = keyof KeysConfig;
+
+/** The variable that names each key file: what an error about the key tells the operator to set. */
+export const KEY_VARIABLES = {
+  adminPublicKey: 'DATARUN_ADMIN_PUBLIC_KEY',
+  citizenIdpPublicKey: 'DATARUN_CITIZEN_IDP_PUBLIC_KEY',
+  auditSigningKey: 'DATARUN_AUDIT_SIGNING_KEY',
+  subjectHashKey: 'DATARUN_SUBJECT_HASH_KEY',
+  materialLinkKey: 'DATARUN_MATERIAL_LINK_KEY',
+  auditPublicKey: 'DATARUN_AUDIT_PUBLIC_KEY',
+} as const satisfies Record<KeyName, string>;
+
+const variables = z.object({
+  DATARUN_ADMIN_PUBLIC_KEY: filePath
+    .optional()
+    .describe(
+      "File with the public key of the platform administrator `datarun.admin` (PEM, a JWK or a JWKS; a PEM gets key id `admin`). The registry loads it at boot. Production: the administrators' public key; the private half never reaches datarun.",
+    ),
+  DATARUN_CITIZEN_IDP_PUBLIC_KEY: filePath
+    .optional()
+    .describe(
+      "File with the public key of the citizen identity provider (PEM, JWK or JWKS). Tokens with `iss` `citizen-idp` are verified with it and get the role `citizen`; without the file, citizen tokens are refused. Production: the provider's public key.",
+    ),
+  DATARUN_AUDIT_SIGNING_KEY: filePath
+    .optional()
+    .describe(
+      'File with the EC P-256 private key (PEM) the audit app signs checkpoints with (key id `audit`). Production: a platform key readable by the audit app only; see docs/operations.md for its rotation.',
+    ),
+  DATARUN_SUBJECT_HASH_KEY: filePath
+    .optional()
+    .describe(
+      "File with the HMAC key (base64url, at least 16 bytes) of the audit log's subject pseudonyms. Every app that audits refuses to start without it. Production: a secret outside the database, identical in every app; changing it makes earlier pseudonyms unsearchable.",
+    ),
+  DATARUN_AUDIT_PUBLIC_KEY: filePath
+    .optional()
+    .describe(
+      'File with the public half of the audit signing key (PEM), for verifiers that hold no private key (`GET /v1/audit/verify`, `npm run audit:verify`). When unset, it is derived from the signing key.',
+    ),
+  DATARUN_MATERIAL_LINK_KEY: filePath
+    .optional()
+    .describe(
+      'File with the HMAC key (base64url, at least 32 bytes) of material links: the relay signs them, the gateway checks them. Production: a secret shared by relay and gateway only.',
+    ),
+});
+
+export const KEYS_SECTION = defineSection({
+  name: 'keys',
+  owner: '@datarun/auth (loadKeys)',
+  variables,
+  // Unset keys fall back to the development pairs `npm start` makes in .local/keys (docs/api.md).
+  read: (v, { localDir }): { readonly keys: KeysConfig } => ({
+    keys: {
+      adminPublicKey: v.DATARUN_ADMIN_PUBLIC_KEY ?? `${localDir}/keys/admin.pub.pem`,
+      citizenIdpPublicKey: v.DATARUN_CITIZEN_IDP_PUBLIC_KEY ?? `${localDir}/keys/citizen-idp.pub.pem`,
+      auditSigningKey: v.DATARUN_AUDIT_SIGNING_KEY ?? `${localDir}/keys/audit.key.pem`,
+      subjectHashKey: v.DATARUN_SUBJECT_HASH_KEY ?? `${localDir}/keys/subject-hash.key`,
+      materialLinkKey: v.DATARUN_MATERIAL_LINK_KEY ?? `${localDir}/keys/material-link.key`,
+      auditPublicKey: v.DATARUN_AUDIT_PUBLIC_KEY,
+    },
+  }),
+  derived: {
+    DATARUN_ADMIN_PUBLIC_KEY: { from: 'DATARUN_LOCAL_DIR', value: (c) => c.keys.adminPublicKey },
+    DATARUN_CITIZEN_IDP_PUBLIC_KEY: { from: 'DATARUN_LOCAL_DIR', value: (c) => c.keys.citizenIdpPublicKey },
+    DATARUN_AUDIT_SIGNING_KEY: { from: 'DATARUN_LOCAL_DIR', value: (c) => c.keys.auditSigningKey },
+    DATARUN_SUBJECT_HASH_KEY: { from: 'DATARUN_LOCAL_DIR', value: (c) => c.keys.subjectHashKey },
+    DATARUN_AUDIT_PUBLIC_KEY: { from: 'the public half of DATARUN_AUDIT_SIGNING_KEY', value: (c) => c.keys.auditPublicKey },
+    DATARUN_MATERIAL_LINK_KEY: { from: 'DATARUN_LOCAL_DIR', value: (c) => c.keys.materialLinkKey },
+  },
+});
