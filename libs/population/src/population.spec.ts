@@ -49,11 +49,16 @@ describe('generatePopulation', () => {
     expect(bigger.slice(0, stable.length)).toEqual(stable);
   });
 
-  it('is lazy: the first record of a million-person population comes at once', () => {
-    const started = performance.now();
-    const first = generatePopulation({ people: 1_000_000, seed: SEED }).household().next();
+  // Laziness is what lets the sandbox and the seed stream a million people; how fast the first
+  // record comes is the benchmark's business, not a test's (an eager generator would run into
+  // Jest's timeout here rather than fail an assertion on the clock).
+  it('is lazy: a million-person population yields its first records without building the rest', () => {
+    const records = generatePopulation({ people: 1_000_000, seed: SEED }).household();
+    const first = records.next();
+    const second = records.next();
     expect(first.done).toBe(false);
-    expect(performance.now() - started).toBeLessThan(100);
+    expect(second.done).toBe(false);
+    expect((first.value as { idNumber: string }).idNumber).not.toBe((second.value as { idNumber: string }).idNumber);
   });
 
   it.each([0, -1, 1.5, 1_000_001, Number.NaN])('refuses %p people', (count) => {
