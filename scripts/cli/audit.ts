@@ -1,7 +1,8 @@
 // `datarun audit verify`: the audit log checked with only the database (DATABASE_URL) or only the
 // audit API, and the audit public key. `datarun audit archive`: ended months out of the database.
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { jwksToKeyObjects, publicKeyFileToJwks } from '@datarun/auth';
 import {
   archiveFiles,
   archiveMonth,
@@ -9,8 +10,9 @@ import {
   loadAuditKeys,
   readCheckpointFile,
   type SignedCheckpoint,
+  type TrustedCheckpointKeys,
   verifyAuditLog,
-  verifyCheckpoint,
+  verifyCheckpointBy,
   type VerifyReport,
 } from '@datarun/audit';
 import { DatarunProblem } from '@datarun/client';
@@ -28,8 +30,8 @@ export const auditVerify: Command = {
   name: 'audit verify',
   help: helpText(
     [
-      'datarun audit verify [--public-key <pem>] [--from <seq>] [--to <seq>] [--checkpoints <ndjson>] [--archive-dir <dir>] [--workers <n>]',
-      'datarun audit verify --audit <url> [--public-key <pem>] [--from <seq>] [--to <seq>] [--member <id> --key <file>]',
+      'datarun audit verify [--public-key <file>] [--from <seq>] [--to <seq>] [--checkpoints <ndjson>] [--archive-dir <dir>] [--workers <n>]',
+      'datarun audit verify --audit <url> [--public-key <file>] [--from <seq>] [--to <seq>] [--member <id> --key <file>]',
     ],
     [
       'Recomputes the audit log and prints the report as one line of JSON on stdout:',
@@ -40,7 +42,10 @@ export const auditVerify: Command = {
       'the latest signed checkpoint is checked here, against --public-key (never the key the server sends).',
     ].join('\n'),
     [
-      ['--public-key <pem>', 'the audit public key; default DATARUN_AUDIT_PUBLIC_KEY (or the signing key of the configuration)'],
+      [
+        '--public-key <file>',
+        'the audit public keys: a JWKS (each checkpoint checked with the key of its kid, retired keys included) or one PEM key for every checkpoint; default DATARUN_AUDIT_PUBLIC_KEY',
+      ],
       ['--from <seq>', 'first sequence number; default 1 (the whole log, with Merkle roots)'],
       ['--to <seq>', 'last sequence number; default the head'],
       ['--checkpoints <ndjson>', 'checkpoints kept outside the database; default DATARUN_AUDIT_CHECKPOINT_FILE'],
@@ -71,8 +76,9 @@ export const auditVerify: Command = {
       : (['member', 'key', 'kid', 'sub'] as const).filter((flag) => values[flag] !== undefined);
     if (misplaced.length > 0) throw new UsageError(`--${misplaced[0]} ${viaApi ? 'is for the database, not with --audit' : 'goes with --audit <url>'}`);
 
-    const trustedKey = values['public-key'] ? publicKeyOf(values['public-key']) : loadAuditKeys(cli.config()).trusted;
-    if (!trustedKey) throw new Error('no audit public key: pass --public-key <pem> or set DATARUN_AUDIT_PUBLIC_KEY');
+    const trustedKey = values['public-key'] ? publicKeysOf(values['public-key']) : loadAuditKeys(cli.config()).trusted;
+    if (!(trustedKey instanceof KeyObject) && trustedKey.size === 0)
+      throw new Error('no audit public key: pass --public-key <file> or set DATARUN_AUDIT_PUBLIC_KEY');
     const report = viaApi
       ? await verifyThroughApi(appUrl(cli, 'audit', values.audit), values, trustedKey, range)
       : await verifyDatabase(cli, trustedKey, { ...range, workers, checkpoints: values.checkpoints, archiveDir: values['archive-dir'] });
@@ -81,23 +87,24 @@ export const auditVerify: Command = {
   },
 };
 
-function publicKeyOf(file: string): KeyObject {
-  let pem: string;
+/** A JWK or JWKS file: its keys by kid; a PEM: that one key for every checkpoint, whatever its kid. */
+function publicKeysOf(file: string): TrustedCheckpointKeys {
+  let text: string;
   try {
-    pem = readFileSync(file, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (error) {
     throw new Error(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   try {
-    return createPublicKey(pem);
+    return text.trim().startsWith('{') ? jwksToKeyObjects(publicKeyFileToJwks(text, 'audit')) : createPublicKey(text);
   } catch {
-    throw new Error(`${file} is not a public key (PEM)`);
+    throw new Error(`${file} is not a public key (PEM) nor a JWK or JWKS of public keys`);
   }
 }
 
 async function verifyDatabase(
   cli: CliContext,
-  trustedKey: KeyObject,
+  trustedKey: TrustedCheckpointKeys,
   o: { from?: number; to?: number; workers?: number; checkpoints?: string; archiveDir?: string },
 ): Promise<VerifyReport & { seconds: number; recordsPerSecond: number }> {
   const config = cli.config();
@@ -125,7 +132,7 @@ async function verifyDatabase(
 async function verifyThroughApi(
   url: string,
   credentials: { member?: string; key?: string; kid?: string; sub?: string },
-  trustedKey: KeyObject,
+  trustedKey: TrustedCheckpointKeys,
   range: { from?: number; to?: number },
 ): Promise<VerifyReport & { latestCheckpoint: { seq: number; signedAt: string; kid: string; signatureValid: boolean } | null }> {
   const { audit } = clientFor('audit', url, credentials);
@@ -137,7 +144,7 @@ async function verifyThroughApi(
     throw error;
   })) as SignedCheckpoint | null;
   if (checkpoint === null) return { ...report, latestCheckpoint: null };
-  const signatureValid = verifyCheckpoint(checkpoint, trustedKey);
+  const signatureValid = verifyCheckpointBy(checkpoint, trustedKey);
   const { seq, signedAt, kid } = checkpoint;
   return {
     ...report,

@@ -9,6 +9,7 @@ import { AuditCheckpoints, AuditLog, verifyAuditLog, type VerifyReport } from '@
 import { type DatarunConfig, loadConfig } from '@datarun/config';
 import { dataSourceOptions, runMigrations } from '@datarun/db';
 import { DataSource } from 'typeorm';
+import { auditKeysOf } from '../support/audit-keys.js';
 
 export interface AuditBenchResult {
   readonly records: number;
@@ -33,7 +34,8 @@ export async function auditAppendAndVerify(
   const config: DatarunConfig = loadConfig({ ...env, DATABASE_SCHEMA: schema });
   await runMigrations(config.database);
   const owner = await new DataSource(dataSourceOptions(config.database, 'owner')).initialize();
-  const app = await new DataSource(dataSourceOptions(config.database, 'app')).initialize();
+  // The audit app's role: it appends like every app and alone may insert the checkpoint.
+  const app = await new DataSource(dataSourceOptions(config.database, 'audit')).initialize();
   try {
     const log = new AuditLog(app);
     const started = performance.now();
@@ -59,7 +61,7 @@ export async function auditAppendAndVerify(
     }
     const appendSeconds = (performance.now() - started) / 1000;
     const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    await new AuditCheckpoints(app, { signing: key.privateKey, trusted: key.publicKey }, '/dev/null').signNow();
+    await new AuditCheckpoints(app, auditKeysOf(key), '/dev/null').signNow();
     const v0 = performance.now();
     const cpu0 = process.cpuUsage();
     const report = await verifyAuditLog(app, { trustedKey: key.publicKey, workers });

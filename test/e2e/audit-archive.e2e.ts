@@ -8,6 +8,7 @@ import { archiveFiles, archiveMonth, AuditCheckpoints, AuditLog, expiredMonths, 
 import { dataSourceOptions } from '@datarun/db';
 import { DataSource } from 'typeorm';
 import { migratedDatabase, type TestDatabase } from '../support/infra.js';
+import { auditKeysOf } from '../support/audit-keys.js';
 
 describe('audit retention and archives', () => {
   const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -21,11 +22,11 @@ describe('audit retention and archives', () => {
 
   beforeAll(async () => {
     db = await migratedDatabase();
-    app = await new DataSource(dataSourceOptions(db.config.database, 'app')).initialize();
+    app = await new DataSource(dataSourceOptions(db.config.database, 'audit')).initialize();
     owner = await new DataSource(dataSourceOptions(db.config.database, 'owner')).initialize();
     dir = mkdtempSync(join(tmpdir(), 'datarun-archive-'));
     const log = new AuditLog(app);
-    const signer = new AuditCheckpoints(app, { signing: key.privateKey, trusted: key.publicKey }, '/dev/null');
+    const signer = new AuditCheckpoints(app, auditKeysOf(key), '/dev/null');
     for (let i = 0; i < 10; i += 1)
       await log.append({ memberId: 'zj.hall', actor: 'c', action: 'lookup', decision: 'allowed', at: new Date(lastMonthStart.getTime() + (i + 1) * 3600_000) });
     await signer.signNow(); // a checkpoint inside the month that will be archived

@@ -6,6 +6,7 @@ import { AuditCheckpoints, AuditLog, leafHash, chainHash, recordBytes, signCheck
 import { dataSourceOptions } from '@datarun/db';
 import { DataSource } from 'typeorm';
 import { migratedDatabase, type TestDatabase } from '../support/infra.js';
+import { auditKeysOf } from '../support/audit-keys.js';
 
 const auditKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 
@@ -20,9 +21,9 @@ interface Log {
 /** A log of `n` events with a signed checkpoint after `checkpointAt` of them. */
 async function logOf(n: number, checkpointAt: number): Promise<Log> {
   const db = await migratedDatabase();
-  const app = await new DataSource(dataSourceOptions(db.config.database, 'app')).initialize();
+  const app = await new DataSource(dataSourceOptions(db.config.database, 'audit')).initialize();
   const log = new AuditLog(app);
-  const signer = new AuditCheckpoints(app, { signing: auditKey.privateKey, trusted: auditKey.publicKey }, '/dev/null');
+  const signer = new AuditCheckpoints(app, auditKeysOf(auditKey), '/dev/null');
   const checkpoints: SignedCheckpoint[] = [];
   for (let i = 1; i <= n; i += 1) {
     await log.append({

@@ -31,6 +31,7 @@ import ts from 'typescript';
 import { DataSource } from 'typeorm';
 import { oracleVerifyAuditLog } from '../support/audit-oracle.js';
 import { migratedDatabase, type TestDatabase } from '../support/infra.js';
+import { auditKeysOf } from '../support/audit-keys.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const auditKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -78,9 +79,9 @@ interface Log {
 /** 60 events (some with strings JSON must escape), checkpoints after 20 and 45. */
 async function logOf(n = 60, checkpointsAt = [20, 45], before?: (log: AuditLog, signer: AuditCheckpoints) => Promise<void>): Promise<Log> {
   const db = await migratedDatabase();
-  const app = await new DataSource(dataSourceOptions(db.config.database, 'app')).initialize();
+  const app = await new DataSource(dataSourceOptions(db.config.database, 'audit')).initialize();
   const log = new AuditLog(app);
-  const signer = new AuditCheckpoints(app, { signing: auditKey.privateKey, trusted: auditKey.publicKey }, '/dev/null');
+  const signer = new AuditCheckpoints(app, auditKeysOf(auditKey), '/dev/null');
   await before?.(log, signer);
   const external: SignedCheckpoint[] = [];
   const done = Number((await app.query('SELECT count(*) AS n FROM audit_event'))[0].n);

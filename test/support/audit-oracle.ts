@@ -5,7 +5,6 @@
 // audit-copy-row.ts) beyond the public integrity functions, which their own specs check against
 // published RFC 6962 vectors and node:crypto: an oracle that shared the code it checks would agree
 // with its mistakes. Slow; for tests only.
-import type { KeyObject } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import {
   type AuditRecordContent,
@@ -18,7 +17,8 @@ import {
   readArchive,
   type SignedCheckpoint,
   verifyChain,
-  verifyCheckpoint,
+  type TrustedCheckpointKeys,
+  verifyCheckpointBy,
   type VerifyOptions,
   type VerifyReport,
 } from '@datarun/audit';
@@ -45,7 +45,7 @@ class ChainWalk {
   constructor(
     start: ChainPoint,
     private readonly checkpoints: Map<number, SignedCheckpoint[]>,
-    private readonly trustedKey: KeyObject,
+    private readonly trustedKey: TrustedCheckpointKeys,
   ) {
     this.point = start;
     this.lastGood = start.seq;
@@ -74,7 +74,7 @@ class ChainWalk {
   private atCheckpoint(seq: number, chain: Buffer): void {
     const checkpoint = this.checkpoints.get(seq);
     if (!checkpoint) return;
-    if (!checkpoint.every((c) => verifyCheckpoint(c, this.trustedKey))) throw new Failed(this.lastGood + 1, 'checkpoint-signature');
+    if (!checkpoint.every((c) => verifyCheckpointBy(c, this.trustedKey))) throw new Failed(this.lastGood + 1, 'checkpoint-signature');
     const root = this.frontier?.root().toString('hex');
     const chainHex = chain.toString('hex');
     if (!checkpoint.every((c) => c.chainHash === chainHex && (root === undefined || c.rootHash === root)))
@@ -136,7 +136,7 @@ export async function oracleVerifyAuditLog(dataSource: DataSource, options: Veri
   const lastSeq = walk.point.seq;
   const beyond = [...checkpoints.entries()].filter(([seq]) => seq > lastSeq && (options.to === undefined || seq <= options.to));
   if (beyond.length > 0) {
-    const genuine = beyond.some(([, cs]) => cs.some((c) => verifyCheckpoint(c, options.trustedKey)));
+    const genuine = beyond.some(([, cs]) => cs.some((c) => verifyCheckpointBy(c, options.trustedKey)));
     return report({ ok: false, firstBadSeq: genuine ? lastSeq + 1 : walk.lastGood + 1, reason: genuine ? 'truncated' : 'checkpoint-signature' });
   }
   return report({});

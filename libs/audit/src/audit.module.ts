@@ -62,8 +62,9 @@ export class AuditHousekeeping implements OnApplicationBootstrap, OnApplicationS
 export class AuditModule {
   /**
    * The audit log for an app. Takes the subject hash key from the app's KeyRing, where it must be
-   * required (an audit log of clear ID numbers is not an option), and the checkpoint keys where the
-   * app has them. `housekeeping` (the audit app) adds periodic checkpoints.
+   * required (an audit log of clear ID numbers is not an option). `housekeeping` (the audit app,
+   * and only it) adds the checkpoints: their keys, signing on demand and periodically; no other app
+   * has a checkpoint signer to call, nor the key (loadKeys) or the database right to use one.
    * The citizen's access log needs `AuditNames` from the app (the registry module provides it).
    */
   static forRoot(config: DatarunConfig, options: { housekeeping?: boolean } = {}): DynamicModule {
@@ -76,14 +77,15 @@ export class AuditModule {
         AuditQueries,
         CitizenAccessLog,
         { provide: SubjectPseudonyms, inject: [KeyRing], useFactory: (keys: KeyRing) => new SubjectPseudonyms(keys.require('subjectHashKey')) },
-        { provide: AUDIT_KEYS, inject: [KeyRing], useFactory: auditKeysOf },
-        {
-          provide: AuditCheckpoints,
-          inject: [DataSource, AUDIT_KEYS, { token: KafkaMessaging, optional: true }],
-          useFactory: (ds: DataSource, keys: AuditKeys, messaging?: KafkaMessaging) => new AuditCheckpoints(ds, keys, config.audit.checkpointFile, messaging),
-        },
         ...(options.housekeeping
           ? [
+              { provide: AUDIT_KEYS, inject: [KeyRing], useFactory: auditKeysOf },
+              {
+                provide: AuditCheckpoints,
+                inject: [DataSource, AUDIT_KEYS, { token: KafkaMessaging, optional: true }],
+                useFactory: (ds: DataSource, keys: AuditKeys, messaging?: KafkaMessaging) =>
+                  new AuditCheckpoints(ds, keys, config.audit.checkpointFile, messaging),
+              },
               {
                 provide: AuditHousekeeping,
                 inject: [DataSource, AuditCheckpoints, { token: KafkaMessaging, optional: true }],
@@ -93,7 +95,7 @@ export class AuditModule {
             ]
           : []),
       ],
-      exports: [AuditLog, SubjectPseudonyms, AuditQueries, CitizenAccessLog, AuditCheckpoints, AUDIT_KEYS],
+      exports: [AuditLog, SubjectPseudonyms, AuditQueries, CitizenAccessLog, ...(options.housekeeping ? [AuditCheckpoints, AUDIT_KEYS] : [])],
     };
   }
 }

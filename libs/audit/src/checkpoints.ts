@@ -2,33 +2,54 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { type KeyRing, loadKeys } from '@datarun/auth';
-import type { DatarunConfig } from '@datarun/config';
+import { type AuditSigningKey, type KeyRing, loadKeys } from '@datarun/auth';
+import { ConfigError, type DatarunConfig } from '@datarun/config';
 import { cloudEvent, KafkaMessaging, toKafkaMessage } from '@datarun/messaging';
 import { Problem } from '@datarun/problems';
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { MerkleFrontier, type SignedCheckpoint, signCheckpoint } from './integrity/index.js';
+import { checkpointPublicJwk, MerkleFrontier, type SignedCheckpoint, signCheckpoint, verifyCheckpointBy } from './integrity/index.js';
 
 export const CHECKPOINT_TOPIC = 'datarun.audit.checkpoints.v1';
-export const AUDIT_KEY_ID = 'audit';
 const CHAIN_ID = '1';
+/** Rows read at a time while looking for the newest checkpoint that verifies. */
+const LATEST_BATCH = 50;
 
-/** The audit platform key pair from configuration (the private half signs, the public half verifies). */
+/** The audit keys of configuration: the signing key (audit app only) and every trusted public key by kid. */
 export interface AuditKeys {
-  readonly signing?: KeyObject;
-  readonly trusted?: KeyObject;
+  readonly signing?: AuditSigningKey;
+  /** kid → public key: the configured ones and the signing key's half; empty when none is configured. */
+  readonly trusted: ReadonlyMap<string, KeyObject>;
 }
 
-/** The audit keys of an app's KeyRing: the public half is derived from the signing key unless configured. */
+/**
+ * The audit keys of an app's KeyRing: DATARUN_AUDIT_PUBLIC_KEY's keys and the public half of the
+ * signing key under its kid. A kid that names two different keys is a configuration error.
+ */
 export function auditKeysOf(keys: KeyRing): AuditKeys {
   const signing = keys.get('auditSigningKey');
-  return { signing, trusted: keys.get('auditPublicKey') ?? (signing && createPublicKey(signing)) };
+  const trusted = new Map(keys.get('auditPublicKey') ?? []);
+  if (signing) {
+    const half = createPublicKey(signing.privateKey);
+    const listed = trusted.get(signing.kid);
+    if (listed && !listed.equals(half)) {
+      throw new ConfigError(
+        'DATARUN_AUDIT_PUBLIC_KEY',
+        `the public half of DATARUN_AUDIT_SIGNING_KEY under its key id ${signing.kid} (DATARUN_AUDIT_KEY_ID), or no key of that id`,
+        `another key with kid ${signing.kid}`,
+      );
+    }
+    trusted.set(signing.kid, half);
+  }
+  return signing ? { signing, trusted } : { trusted };
 }
 
-/** The audit keys for a verifier outside the apps (`npm run audit:verify`): whichever of the two is there. */
+/**
+ * The audit public keys for a verifier outside the audit app (`datarun audit verify`): only
+ * DATARUN_AUDIT_PUBLIC_KEY. The signing key is the audit app's alone.
+ */
 export function loadAuditKeys(config: DatarunConfig): AuditKeys {
-  return auditKeysOf(loadKeys(config, { optional: ['auditSigningKey', 'auditPublicKey'] }));
+  return auditKeysOf(loadKeys(config, { optional: ['auditPublicKey'] }));
 }
 
 /** Reads an NDJSON file of checkpoints (the copy kept outside the database); missing file = none. */
@@ -74,8 +95,8 @@ export class AuditCheckpoints {
           .toString('hex'),
         signedAt: new Date().toISOString(),
       },
-      this.keys.signing,
-      AUDIT_KEY_ID,
+      this.keys.signing.privateKey,
+      this.keys.signing.kid,
     );
     await this.dataSource.query(
       `INSERT INTO audit_checkpoint (seq, chain_hash, root_hash, signed_at, alg, kid, signature, public_key)
@@ -92,18 +113,40 @@ export class AuditCheckpoints {
       ],
     );
     await this.publish(checkpoint);
-    return (await this.bySeq(seq))!;
+    const stored = await this.bySeq(seq);
+    if (!stored) throw new Problem('STATE_CONFLICT', `the checkpoint stored for ${seq} does not verify under the configured audit keys`);
+    return stored;
   }
 
+  /**
+   * The newest checkpoint that verifies under a trusted key of its kid, shown with that key (never
+   * the public key stored in its row): a row planted in the table, signed by another key or
+   * carrying its own key, is passed over, as a verifier would refuse it.
+   */
   async latest(): Promise<SignedCheckpoint> {
-    const [row] = await this.dataSource.query('SELECT * FROM audit_checkpoint ORDER BY seq DESC LIMIT 1');
-    if (!row) throw new Problem('NOT_FOUND', 'no checkpoint has been signed yet');
-    return checkpointFromRow(row);
+    for (let below = Number.MAX_SAFE_INTEGER; ;) {
+      const rows: CheckpointRow[] = await this.dataSource.query('SELECT * FROM audit_checkpoint WHERE seq < $1 ORDER BY seq DESC LIMIT $2', [
+        below,
+        LATEST_BATCH,
+      ]);
+      for (const row of rows) {
+        const trusted = this.trusted(checkpointFromRow(row));
+        if (trusted) return trusted;
+      }
+      if (rows.length < LATEST_BATCH) throw new Problem('NOT_FOUND', 'no checkpoint signed with a configured audit key yet');
+      below = Number(rows[rows.length - 1].seq);
+    }
   }
 
   private async bySeq(seq: number): Promise<SignedCheckpoint | undefined> {
     const [row] = await this.dataSource.query('SELECT * FROM audit_checkpoint WHERE seq = $1', [seq]);
-    return row ? checkpointFromRow(row) : undefined;
+    return row ? this.trusted(checkpointFromRow(row)) : undefined;
+  }
+
+  /** The checkpoint with the trusted key of its kid, when it verifies under it. */
+  private trusted(checkpoint: SignedCheckpoint): SignedCheckpoint | undefined {
+    if (!verifyCheckpointBy(checkpoint, this.keys.trusted)) return undefined;
+    return { ...checkpoint, publicKey: checkpointPublicJwk(this.keys.trusted.get(checkpoint.kid)!, checkpoint.kid) };
   }
 
   /** The outside copies; a failure is logged, the next checkpoint supersedes it. */

@@ -8,7 +8,7 @@ export { AuditQueries, DEFAULT_THRESHOLDS } from './audit-queries.js';
 export type { AuditFilter, AuditItem, AnomalyThresholds, Finding } from './audit-queries.js';
 export { AuditNames, CitizenAccessLog } from './access-log.js';
 export type { AccessLogEntry, NamedIds, Names } from './access-log.js';
-export { AuditCheckpoints, CHECKPOINT_TOPIC, AUDIT_KEY_ID, checkpointFromRow, loadAuditKeys, readCheckpointFile } from './checkpoints.js';
+export { AuditCheckpoints, auditKeysOf, CHECKPOINT_TOPIC, checkpointFromRow, loadAuditKeys, readCheckpointFile } from './checkpoints.js';
 export type { AuditKeys, CheckpointRow } from './checkpoints.js';
 export { verifyAuditLog } from './verification.js';
 export type { VerifyReport, VerifyOptions, VerifyFailure } from './verification.js';

@@ -10,8 +10,7 @@
 // is the compact range over everything before the range joined with the range's own nodes up to
 // the checkpoint, so the workers never need each other's leaves.
 
-import type { KeyObject } from 'node:crypto';
-import { CompactRange, type SignedCheckpoint, verifyCheckpoint } from './integrity/index.js';
+import { CompactRange, type SignedCheckpoint, type TrustedCheckpointKeys, verifyCheckpointBy } from './integrity/index.js';
 import type { RangeMark, RangeResult, RangeSpec } from './range-verifier.js';
 
 export type VerifyFailure = 'gap' | 'order' | 'columns' | 'hash' | 'checkpoint-signature' | 'checkpoint-mismatch' | 'truncated' | 'archive';
@@ -45,7 +44,7 @@ export class RangeMerge {
   constructor(
     start: { seq: number; chainHash: string },
     private readonly checkpoints: ReadonlyMap<number, SignedCheckpoint[]>,
-    private readonly trustedKey: KeyObject,
+    private readonly trustedKey: TrustedCheckpointKeys,
   ) {
     this.point = start;
     this.lastGood = start.seq;
@@ -111,7 +110,7 @@ export class RangeMerge {
   private checkpoint(mark: RangeMark): boolean {
     const checkpoint = this.checkpoints.get(mark.seq);
     if (!checkpoint) return true;
-    if (!checkpoint.every((c) => verifyCheckpoint(c, this.trustedKey))) {
+    if (!checkpoint.every((c) => verifyCheckpointBy(c, this.trustedKey))) {
       this.fail(this.lastGood + 1, 'checkpoint-signature', mark.seq - 1);
       return false;
     }

@@ -1,4 +1,3 @@
-import type { KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +7,7 @@ import type pg from 'pg';
 import type { DataSource } from 'typeorm';
 import { type Archive, readArchive } from './archive.js';
 import { checkpointFromRow, type CheckpointRow } from './checkpoints.js';
-import { GENESIS, type SignedCheckpoint, verifyCheckpoint } from './integrity/index.js';
+import { GENESIS, type SignedCheckpoint, type TrustedCheckpointKeys, verifyCheckpointBy } from './integrity/index.js';
 import { verifyRangeFromDatabase } from './range-copy.js';
 import { RangeMerge, splitRanges, type VerifyFailure } from './range-merge.js';
 import { type RangeResult, RangeVerifier } from './range-verifier.js';
@@ -29,8 +28,12 @@ export interface VerifyReport {
 }
 
 export interface VerifyOptions {
-  /** The audit platform key's public half: the only key checkpoints are checked against. */
-  readonly trustedKey: KeyObject;
+  /**
+   * The audit keys' public halves by kid (each checkpoint is checked with the key of its kid, so
+   * checkpoints of a retired key still verify), or one key for every checkpoint: the only keys
+   * checkpoints are checked against, never the key a checkpoint carries.
+   */
+  readonly trustedKey: TrustedCheckpointKeys;
   /** Copies of checkpoints kept outside the database (file, Kafka topic). */
   readonly externalCheckpoints?: readonly SignedCheckpoint[];
   /** Archive files of expired months (oldest first or not: they are ordered by sequence). */
@@ -141,7 +144,7 @@ async function verifyInSnapshot(
   // Checkpoints beyond the last record: the tail was truncated (or a forged checkpoint was added).
   const beyond = [...checkpoints.entries()].filter(([seq]) => seq > lastSeq && (options.to === undefined || seq <= options.to));
   if (beyond.length > 0) {
-    const genuine = beyond.some(([, cs]) => cs.some((c) => verifyCheckpoint(c, options.trustedKey)));
+    const genuine = beyond.some(([, cs]) => cs.some((c) => verifyCheckpointBy(c, options.trustedKey)));
     return report({ ok: false, firstBadSeq: genuine ? lastSeq + 1 : merge.lastGood + 1, reason: genuine ? 'truncated' : 'checkpoint-signature' });
   }
   return report();

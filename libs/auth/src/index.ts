@@ -15,4 +15,4 @@ export { ADMIN_MEMBER_ID, DEFAULT_DEV_KEYS_DIR, DEMO_MEMBERS, ensureDevKeys } fr
 export type { DemoMember, DemoMemberKeys, DevKeys } from './dev-keys.js';
 export { requireRole } from './roles.js';
 export { KeyRing, loadKeys } from './key-ring.js';
-export type { KeyNeeds, PlatformKeys } from './key-ring.js';
+export type { AuditSigningKey, KeyNeeds, PlatformKeys } from './key-ring.js';

@@ -17,7 +17,7 @@ const ONE_LINE_IN_FILE = /^DATARUN_[A-Z_]+: expected [^\n]+ in [^\n]+ \([^\n]+\)
 function refusal(config: DatarunConfig, needs: KeyNeeds): ConfigError {
   let error: unknown;
   try {
-    loadKeys(config, needs);
+    loadKeys(config, needs, 'audit');
   } catch (e) {
     error = e;
   }
@@ -41,18 +41,42 @@ describe('loadKeys', () => {
   });
 
   it.each(['development', 'test'])('loads the development keys %s runs on by default', (env) => {
-    const keys = loadKeys(loadConfig({ NODE_ENV: env, DATARUN_LOCAL_DIR: devLocal }), ALL);
+    const keys = loadKeys(loadConfig({ NODE_ENV: env, DATARUN_LOCAL_DIR: devLocal }), ALL, 'audit');
     expect(keys.require('subjectHashKey').length).toBe(32);
     expect(keys.require('materialLinkKey').length).toBe(32);
     expect(keys.get('adminPublicKey')?.keys[0]).toMatchObject({ kid: 'admin', kty: 'EC' });
     expect(keys.get('citizenIdpPublicKey')?.keys[0]).toMatchObject({ kid: 'citizen-idp' });
-    expect(keys.get('auditSigningKey')?.asymmetricKeyType).toBe('ec');
-    expect(keys.get('auditPublicKey')).toBeUndefined();
+    expect(keys.get('auditSigningKey')).toMatchObject({ kid: 'audit', privateKey: { asymmetricKeyType: 'ec' } });
+    // The development public half, under the same kid: what `datarun audit verify` reads.
+    expect([...(keys.get('auditPublicKey')?.keys() ?? [])]).toEqual(['audit']);
+  });
+
+  it('lets only the audit app load the checkpoint signing key, whatever the configuration says', () => {
+    const config = loadConfig({ NODE_ENV: 'test', DATARUN_LOCAL_DIR: devLocal });
+    for (const app of ['gateway', 'registry', 'relay', undefined]) {
+      expect(() => loadKeys(config, { optional: ['auditSigningKey'] }, app)).toThrow(/^DATARUN_AUDIT_SIGNING_KEY is the audit app's key alone/);
+    }
+    expect(loadKeys(config, { optional: ['auditSigningKey'] }, 'audit').get('auditSigningKey')?.kid).toBe('audit');
+  });
+
+  it('reads the audit public keys by kid from a JWKS, and names a key that is not EC P-256', () => {
+    const dir = emptyDir();
+    const jwk = (kid: string, type: 'ec' | 'rsa') => {
+      const { publicKey } = type === 'ec' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
+      return { ...publicKey.export({ format: 'jwk' }), kid };
+    };
+    const jwks = file(dir, 'audit.jwks.json', JSON.stringify({ keys: [jwk('audit', 'ec'), jwk('audit-2', 'ec')] }));
+    const keys = loadKeys(loadConfig({ DATARUN_LOCAL_DIR: dir, DATARUN_AUDIT_PUBLIC_KEY: jwks }), { optional: ['auditPublicKey'] });
+    expect([...(keys.get('auditPublicKey')?.keys() ?? [])]).toEqual(['audit', 'audit-2']);
+    const mixed = file(dir, 'mixed.jwks.json', JSON.stringify({ keys: [jwk('audit', 'ec'), jwk('old-rsa', 'rsa')] }));
+    expect(refusal(loadConfig({ DATARUN_LOCAL_DIR: dir, DATARUN_AUDIT_PUBLIC_KEY: mixed }), { optional: ['auditPublicKey'] }).message).toMatch(
+      /^DATARUN_AUDIT_PUBLIC_KEY: .*\(key old-rsa: a rsa key, not EC P-256\)$/,
+    );
   });
 
   it('runs outside production without the keys production needs, never without the required ones', () => {
     const config = loadConfig({ NODE_ENV: 'test', DATARUN_LOCAL_DIR: emptyDir() });
-    const keys = loadKeys(config, { production: ['adminPublicKey', 'citizenIdpPublicKey', 'auditSigningKey'], optional: ['auditPublicKey'] });
+    const keys = loadKeys(config, { production: ['adminPublicKey', 'citizenIdpPublicKey', 'auditSigningKey'], optional: ['auditPublicKey'] }, 'audit');
     expect(keys.get('citizenIdpPublicKey')).toBeUndefined();
     expect(() => keys.require('citizenIdpPublicKey')).toThrow(/DATARUN_CITIZEN_IDP_PUBLIC_KEY was not loaded/);
 
@@ -137,7 +161,7 @@ describe('loadKeys', () => {
     });
 
     it('leaves an optional key under the development folder unused', () => {
-      const keys = loadKeys(production(), { optional: ['auditSigningKey', 'auditPublicKey'] });
+      const keys = loadKeys(production(), { optional: ['auditSigningKey', 'auditPublicKey'] }, 'audit');
       expect(keys.get('auditSigningKey')).toBeUndefined();
     });
   });

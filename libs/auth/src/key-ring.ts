@@ -1,8 +1,14 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError, type DatarunConfig, isDevelopmentKey, KEY_VARIABLES, type KeyName, refuseDevelopmentKey } from '@datarun/config';
-import { type Jwks, publicKeyFileToJwks } from './jwks.js';
+import { type Jwks, jwksToKeyObjects, publicKeyFileToJwks } from './jwks.js';
 import { CITIZEN_IDP_ISSUER } from './token-verifier.js';
+
+/** The audit app's checkpoint signing key and the key id its checkpoints carry. */
+export interface AuditSigningKey {
+  readonly kid: string;
+  readonly privateKey: KeyObject;
+}
 
 /** What each platform key is once read and checked. */
 export interface PlatformKeys {
@@ -10,8 +16,10 @@ export interface PlatformKeys {
   readonly adminPublicKey: Jwks;
   /** The citizen identity provider's JWKS (a PEM gets kid `citizen-idp`). */
   readonly citizenIdpPublicKey: Jwks;
-  readonly auditSigningKey: KeyObject;
-  readonly auditPublicKey: KeyObject;
+  /** kid DATARUN_AUDIT_KEY_ID. */
+  readonly auditSigningKey: AuditSigningKey;
+  /** The audit keys' public halves by kid (a PEM gets DATARUN_AUDIT_KEY_ID). */
+  readonly auditPublicKey: ReadonlyMap<string, KeyObject>;
   readonly subjectHashKey: Buffer;
   readonly materialLinkKey: Buffer;
 }
@@ -35,8 +43,15 @@ export interface KeyNeeds {
 interface KeyFormat<K extends KeyName> {
   /** What the file must hold, as the error says it. */
   readonly expected: string;
-  readonly read: (text: string) => PlatformKeys[K];
+  readonly read: (text: string, config: DatarunConfig) => PlatformKeys[K];
 }
+
+/**
+ * Keys only one app may load: the checkpoint signing key is the audit app's, so that a gateway,
+ * registry or relay that is broken into cannot sign a checkpoint of a rewritten chain (asking for
+ * it elsewhere is a mistake in that app's KeyNeeds, and stops it at boot).
+ */
+const KEY_OWNERS: { readonly [K in KeyName]?: string } = { auditSigningKey: 'audit' };
 
 const FORMATS: { readonly [K in KeyName]: KeyFormat<K> } = {
   adminPublicKey: { expected: "the administrators' public key (PEM, JWK or JWKS)", read: (text) => publicKeyFileToJwks(text, 'admin') },
@@ -44,8 +59,11 @@ const FORMATS: { readonly [K in KeyName]: KeyFormat<K> } = {
     expected: "the citizen identity provider's public key (PEM, JWK or JWKS)",
     read: (text) => publicKeyFileToJwks(text, CITIZEN_IDP_ISSUER),
   },
-  auditSigningKey: { expected: 'an EC P-256 private key (PEM)', read: (text) => ecP256(createPrivateKey(text)) },
-  auditPublicKey: { expected: 'an EC P-256 public key (PEM)', read: (text) => ecP256(createPublicKey(text)) },
+  auditSigningKey: {
+    expected: 'an EC P-256 private key (PEM)',
+    read: (text, config) => ({ kid: config.audit.keyId, privateKey: ecP256(createPrivateKey(text)) }),
+  },
+  auditPublicKey: { expected: 'EC P-256 public keys (a PEM, JWK or JWKS)', read: (text, config) => ecP256Keys(text, config.audit.keyId) },
   subjectHashKey: { expected: 'an HMAC key of at least 16 bytes (base64url, one line)', read: (text) => secret(text, 16) },
   materialLinkKey: { expected: 'an HMAC key of at least 32 bytes (base64url, one line)', read: (text) => secret(text, 32) },
 };
@@ -68,12 +86,18 @@ export class KeyRing {
 }
 
 /**
- * Reads and checks every key in `needs`, once, at boot. Anything wrong stops the app with a
+ * Reads and checks every key in `needs`, once, at boot, for `app` (which may load a key only one
+ * app may have, KEY_OWNERS, only when it is that app). Anything wrong stops the app with a
  * ConfigError in one format — `VARIABLE: expected <what> in <file> (<what is wrong>)` — or, in
  * production, `VARIABLE: expected a key file from your secret store …` for a development key.
  */
-export function loadKeys(config: DatarunConfig, needs: KeyNeeds): KeyRing {
+export function loadKeys(config: DatarunConfig, needs: KeyNeeds, app?: string): KeyRing {
   const production = config.env === 'production';
+  for (const name of [...(needs.required ?? []), ...(needs.production ?? []), ...(needs.optional ?? [])]) {
+    const owner = KEY_OWNERS[name];
+    if (owner !== undefined && owner !== app)
+      throw new Error(`${KEY_VARIABLES[name]} is the ${owner} app's key alone; ${app ?? 'this process'} may not load it`);
+  }
   const mustExist = new Set<KeyName>([...(needs.required ?? []), ...(production ? (needs.production ?? []) : [])]);
   const keys: Partial<Record<KeyName, unknown>> = {};
   for (const name of new Set([...(needs.required ?? []), ...(needs.production ?? []), ...(needs.optional ?? [])])) {
@@ -92,7 +116,7 @@ export function loadKeys(config: DatarunConfig, needs: KeyNeeds): KeyRing {
       throw ConfigError.inFile(KEY_VARIABLES[name], expected, file, problem);
     }
     try {
-      keys[name] = read(text);
+      keys[name] = read(text, config);
     } catch (error) {
       throw ConfigError.inFile(KEY_VARIABLES[name], expected, file, (error as Error).message);
     }
@@ -107,6 +131,18 @@ function ecP256(key: KeyObject): KeyObject {
     );
   }
   return key;
+}
+
+function ecP256Keys(text: string, pemKid: string): ReadonlyMap<string, KeyObject> {
+  const keys = jwksToKeyObjects(publicKeyFileToJwks(text, pemKid));
+  for (const [kid, key] of keys) {
+    try {
+      ecP256(key);
+    } catch (error) {
+      throw new Error(`key ${kid}: ${(error as Error).message}`);
+    }
+  }
+  return keys;
 }
 
 function secret(text: string, minBytes: number): Buffer {

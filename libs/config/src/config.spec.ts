@@ -8,6 +8,8 @@ describe('loadConfig', () => {
     expect(c.database.ownerUrl).toBe('postgres://postgres@127.0.0.1:5432/datarun');
     expect(c.database.url).toBe('postgres://datarun_app@127.0.0.1:5432/datarun');
     expect(c.database.appRole).toBe('datarun_app');
+    expect(c.database.auditUrl).toBe('postgres://datarun_audit@127.0.0.1:5432/datarun');
+    expect(c.database.auditRole).toBe('datarun_audit');
     expect(c.kafka.brokers).toEqual(['127.0.0.1:9092']);
   });
 
@@ -21,9 +23,21 @@ describe('loadConfig', () => {
     const c = loadConfig({ DATABASE_URL: 'postgres://app@h:5432/d' });
     expect(c.database.ownerUrl).toBe('postgres://app@h:5432/d');
     expect(c.database.appRole).toBe('app');
+    // One role for everything cannot be split: the audit app connects as it too.
+    expect(c.database.auditUrl).toBe('postgres://app@h:5432/d');
+  });
+
+  it('derives the audit role from the application URL, or takes DATABASE_AUDIT_URL', () => {
+    const owner = 'postgres://owner:pw@db.example:6432/x';
+    expect(loadConfig({ DATABASE_OWNER_URL: owner, DATABASE_URL: 'postgres://app:secret@pool.example:6432/x' }).database.auditUrl).toBe(
+      'postgres://datarun_audit@pool.example:6432/x',
+    );
+    const given = loadConfig({ DATABASE_OWNER_URL: owner, DATABASE_AUDIT_URL: 'postgres://auditor:pw@db.example:6432/x' }).database;
+    expect([given.auditUrl, given.auditRole]).toEqual(['postgres://auditor:pw@db.example:6432/x', 'auditor']);
   });
 
   it.each([
+    [{ DATABASE_AUDIT_URL: 'postgres://Robert@h/d' }, 'DATABASE_AUDIT_URL'],
     [{ DATABASE_URL: 'mysql://x@y/z' }, 'DATABASE_URL'],
     [{ KAFKA_BROKERS: 'localhost' }, 'KAFKA_BROKERS'],
     [{ GATEWAY_PORT: '70000' }, 'GATEWAY_PORT'],

@@ -6,7 +6,7 @@ export { DATARUN_CONFIG } from './tokens.js';
 export { isDevelopmentKey, refuseDevelopmentDefaults, refuseDevelopmentKey } from './production.js';
 export type { DevelopmentDefault } from './production.js';
 export type { AppName, ProcessConfig } from './sections/process.js';
-export { DEFAULT_APP_ROLE } from './sections/database.js';
+export { DEFAULT_APP_ROLE, DEFAULT_AUDIT_ROLE } from './sections/database.js';
 export type { DatabaseConfig } from './sections/database.js';
 export type { KafkaConfig } from './sections/kafka.js';
 export { KEY_VARIABLES } from './sections/keys.js';

@@ -2,17 +2,20 @@ import type { DatabaseConfig } from '@datarun/config';
 import type { DataSourceOptions, EntitySchema, MixedList } from 'typeorm';
 import { MIGRATIONS } from './migrations/index.js';
 
-export type DatabaseRole = 'app' | 'owner';
+/** `app`: every app's role; `audit`: the audit app's (the app role's rights and checkpoint inserts); `owner`: migrations. */
+export type DatabaseRole = 'app' | 'audit' | 'owner';
+
+const URL_OF: Record<DatabaseRole, (db: DatabaseConfig) => string> = { app: (db) => db.url, audit: (db) => db.auditUrl, owner: (db) => db.ownerUrl };
 
 /**
  * Connection options for either role. The schema is set through the session's search_path so
  * that migrations name tables unqualified and tests can isolate themselves in a schema of their
- * own; `datarun.app_role` tells the migrations which role to grant rights to.
+ * own; `datarun.app_role` and `datarun.audit_role` tell the migrations which roles to grant rights to.
  */
 export function dataSourceOptions(db: DatabaseConfig, role: DatabaseRole, entities: MixedList<Function | string | EntitySchema> = []): DataSourceOptions {
   return {
     type: 'postgres',
-    url: role === 'owner' ? db.ownerUrl : db.url,
+    url: URL_OF[role](db),
     schema: db.schema,
     entities,
     migrations: MIGRATIONS,
@@ -23,7 +26,7 @@ export function dataSourceOptions(db: DatabaseConfig, role: DatabaseRole, entiti
     connectTimeoutMS: 3000,
     extra: {
       max: role === 'owner' ? 2 : db.poolSize,
-      options: `-c search_path=${db.schema} -c datarun.app_role=${db.appRole}`,
+      options: `-c search_path=${db.schema} -c datarun.app_role=${db.appRole} -c datarun.audit_role=${db.auditRole}`,
       application_name: `datarun-${role}`,
     },
   };

@@ -57,13 +57,14 @@ export class PlatformModule {
         }),
         TerminusModule.forRoot({ logger: false }),
         MetricsModule.forRoot(),
-        ...(needs('database') ? [DbModule.forRoot(config)] : []),
+        // Only the audit app's role may insert signed checkpoints (docs/security.md).
+        ...(needs('database') ? [DbModule.forRoot(config, options.app === 'audit' ? 'audit' : 'app')] : []),
         ...(needs('kafka') ? [MessagingModule.forRoot(config)] : []),
       ],
       controllers: [HealthController, MetricsController],
       providers: [
         { provide: DATARUN_CONFIG, useValue: config },
-        { provide: KeyRing, useFactory: () => loadKeys(config, options.keys ?? {}) },
+        { provide: KeyRing, useFactory: () => loadKeys(config, options.keys ?? {}, options.app) },
         { provide: READINESS_DEPENDENCIES, useValue: options.dependencies },
         { provide: PLATFORM_OPTIONS, useValue: options },
         { provide: APP_FILTER, useClass: ProblemFilter },

@@ -8,7 +8,7 @@
 // (BASE64URL(header) '.' BASE64URL(payload)); using it would change the public format, so this stays
 // on node:crypto.
 
-import { createPublicKey, sign, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, KeyObject, sign, verify, type JsonWebKey } from 'node:crypto';
 
 import { canonicalBytes } from './canonical.js';
 
@@ -78,9 +78,7 @@ export function signCheckpoint(fields: CheckpointFields, privateKey: KeyObject, 
     kid,
   };
   const signature = sign('sha256', checkpointSigningBytes(body), { key: privateKey, dsaEncoding: 'ieee-p1363' });
-  const jwk = createPublicKey(privateKey).export({ format: 'jwk' });
-  const publicKey: JsonWebKey = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, kid, alg: 'ES256', use: 'sig' };
-  return { ...body, signature: signature.toString('base64url'), publicKey };
+  return { ...body, signature: signature.toString('base64url'), publicKey: checkpointPublicJwk(privateKey, kid) };
 }
 
 /**
@@ -112,4 +110,25 @@ export function verifyCheckpoint(checkpoint: SignedCheckpoint, trustedKey: KeyOb
   } catch {
     return false;
   }
+}
+
+/**
+ * The keys a verifier trusts: keys by kid (the audit key and the keys it replaced: each checkpoint
+ * is checked with the key of its kid, and a kid it does not know fails), or one key that every
+ * checkpoint must verify under whatever kid it names (`--public-key <pem>`, tests).
+ */
+export type TrustedCheckpointKeys = KeyObject | ReadonlyMap<string, KeyObject>;
+
+/** verifyCheckpoint with the trusted key of the checkpoint's kid; false for a kid no trusted key has. */
+export function verifyCheckpointBy(checkpoint: SignedCheckpoint, trusted: TrustedCheckpointKeys): boolean {
+  if (trusted instanceof KeyObject) return verifyCheckpoint(checkpoint, trusted);
+  const kid = typeof checkpoint === 'object' && checkpoint !== null ? (checkpoint as { kid?: unknown }).kid : undefined;
+  const key = typeof kid === 'string' ? trusted.get(kid) : undefined;
+  return key !== undefined && verifyCheckpoint(checkpoint, key);
+}
+
+/** The public JWK a checkpoint of `kid` is shown with: the trusted key's, never one read from a row. */
+export function checkpointPublicJwk(key: KeyObject, kid: string): JsonWebKey {
+  const jwk = (key.type === 'private' ? createPublicKey(key) : key).export({ format: 'jwk' });
+  return { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y, kid, alg: 'ES256', use: 'sig' };
 }

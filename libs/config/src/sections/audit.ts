@@ -3,6 +3,8 @@ import { defineSection } from '../section.js';
 import { filePath, folderPath } from '../values.js';
 
 export interface AuditConfig {
+  /** The key id (`kid`) checkpoints signed with DATARUN_AUDIT_SIGNING_KEY carry; a new key gets a new id. */
+  readonly keyId: string;
   /** Where signed checkpoints are also appended (NDJSON), outside the database. */
   readonly checkpointFile: string;
   /** Seconds between periodic checkpoints; 0 turns them off. */
@@ -14,6 +16,13 @@ export interface AuditConfig {
 }
 
 const variables = z.object({
+  DATARUN_AUDIT_KEY_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'a key id of 1 to 64 characters A-Z a-z 0-9 . _ -')
+    .default('audit')
+    .describe(
+      'Key id (`kid`) of DATARUN_AUDIT_SIGNING_KEY: every checkpoint carries it, and verifiers check each checkpoint with the public key of its kid. Give each new signing key a new id (docs/operations.md, rotating the audit key); a PEM in DATARUN_AUDIT_PUBLIC_KEY gets this id too.',
+    ),
   DATARUN_AUDIT_CHECKPOINT_FILE: filePath
     .optional()
     .describe('NDJSON file the audit app appends every signed checkpoint to (a copy outside the database, read by the verifier).'),
@@ -48,6 +57,7 @@ export const AUDIT_SECTION = defineSection({
   variables,
   read: (v, { localDir }): { readonly audit: AuditConfig } => ({
     audit: {
+      keyId: v.DATARUN_AUDIT_KEY_ID,
       checkpointFile: v.DATARUN_AUDIT_CHECKPOINT_FILE ?? `${localDir}/audit/checkpoints.ndjson`,
       checkpointIntervalSeconds: v.AUDIT_CHECKPOINT_INTERVAL_SECONDS,
       retentionMonths: v.AUDIT_RETENTION_MONTHS,

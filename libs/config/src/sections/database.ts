@@ -4,18 +4,27 @@ import { defineSection } from '../section.js';
 import { identifier, postgresUrl } from '../values.js';
 
 export interface DatabaseConfig {
-  /** The applications' role: on the audit table it may insert and select, never update or delete. */
+  /** The applications' role: it may append audit events and read them and the checkpoints, never update or delete. */
   readonly url: string;
   /** The owner's role, used only to run migrations. */
   readonly ownerUrl: string;
   /** The role name the migrations grant rights to (the user of `url`). */
   readonly appRole: string;
+  /**
+   * The audit app's connection: the application role's rights (it is a member of that role) and,
+   * alone, INSERT on `audit_checkpoint`, so that no other app's credentials can plant a checkpoint.
+   */
+  readonly auditUrl: string;
+  /** The user of `auditUrl`, which the migrations create and grant that one right to. */
+  readonly auditRole: string;
   readonly schema: string;
   readonly poolSize: number;
 }
 
 /** The application role used when only the owner URL is given (local development and tests). */
 export const DEFAULT_APP_ROLE = 'datarun_app';
+/** The audit app's role used when DATABASE_AUDIT_URL is not given (docs/security.md). */
+export const DEFAULT_AUDIT_ROLE = 'datarun_audit';
 const DEFAULT_OWNER_URL = 'postgres://postgres@127.0.0.1:5432/datarun';
 
 const variables = z.object({
@@ -27,7 +36,12 @@ const variables = z.object({
   DATABASE_URL: postgresUrl
     .optional()
     .describe(
-      'PostgreSQL URL the apps connect with. Its role may insert and select on the audit table, never update or delete: the migrations create the role when it is missing and grant it exactly that. Production: set it and `DATABASE_OWNER_URL`, two different roles (a role that owns the tables could grant itself back what the migrations took away).',
+      'PostgreSQL URL the apps connect with (the audit app: `DATABASE_AUDIT_URL`). Its role may append audit events and read them, read signed checkpoints but not insert them, and never update or delete either: the migrations create the role when it is missing and grant it exactly that. Production: set it and `DATABASE_OWNER_URL`, two different roles (a role that owns the tables could grant itself back what the migrations took away).',
+    ),
+  DATABASE_AUDIT_URL: postgresUrl
+    .optional()
+    .describe(
+      'PostgreSQL URL the audit app connects with. Its role is a member of the application role and is the only one that may insert signed checkpoints (`audit_checkpoint`); the migrations create it when it is missing and grant it exactly that. Production: set it, a third role with its own password, known to the audit app only.',
     ),
   DATABASE_SCHEMA: identifier
     .default('public')
@@ -52,17 +66,27 @@ export const DATABASE_SECTION = defineSection({
   read(v): { readonly database: DatabaseConfig } {
     const ownerUrl = v.DATABASE_OWNER_URL ?? v.DATABASE_URL ?? DEFAULT_OWNER_URL;
     const url = v.DATABASE_URL ?? withUser(ownerUrl, DEFAULT_APP_ROLE);
-    const appRole = decodeURIComponent(new URL(url).username);
-    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(appRole)) {
-      throw new ConfigError('DATABASE_URL', 'a user name that is a lower-case SQL identifier', appRole);
-    }
-    return { database: { url, ownerUrl, appRole, schema: v.DATABASE_SCHEMA, poolSize: v.DATABASE_POOL_SIZE } };
+    const appRole = roleOf('DATABASE_URL', url);
+    // One role for everything (DATABASE_URL alone) cannot be split: the audit app uses it too.
+    const auditUrl = v.DATABASE_AUDIT_URL ?? (url === ownerUrl ? url : withUser(url, DEFAULT_AUDIT_ROLE));
+    const auditRole = roleOf('DATABASE_AUDIT_URL', auditUrl);
+    return { database: { url, ownerUrl, appRole, auditUrl, auditRole, schema: v.DATABASE_SCHEMA, poolSize: v.DATABASE_POOL_SIZE } };
   },
   derived: {
     DATABASE_OWNER_URL: { from: 'DATABASE_URL when set', value: (c) => c.database.ownerUrl },
     DATABASE_URL: { from: 'DATABASE_OWNER_URL with the user `datarun_app` and no password', value: (c) => c.database.url },
+    DATABASE_AUDIT_URL: {
+      from: 'DATABASE_URL with the user `datarun_audit` and no password (DATABASE_URL itself when it is also the owner)',
+      value: (c) => c.database.auditUrl,
+    },
   },
 });
+
+function roleOf(variable: string, url: string): string {
+  const role = decodeURIComponent(new URL(url).username);
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(role)) throw new ConfigError(variable, 'a user name that is a lower-case SQL identifier', role);
+  return role;
+}
 
 function withUser(url: string, user: string): string {
   const u = new URL(url);

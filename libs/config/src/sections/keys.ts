@@ -14,8 +14,11 @@ export interface KeysConfig {
   readonly subjectHashKey: string;
   /** The HMAC key of material links (`GET /v1/materials/{id}`); the relay signs, the gateway checks. */
   readonly materialLinkKey: string;
-  /** The audit key's public half, for verifiers that hold no private key (derived from the signing key when unset). */
-  readonly auditPublicKey?: string;
+  /**
+   * The audit keys' public halves by kid (a PEM, JWK or JWKS): every key a checkpoint may have been
+   * signed with, the retired ones included. The audit app trusts these and its signing key's half.
+   */
+  readonly auditPublicKey: string;
 }
 
 /** A platform key, by its name in `config.keys`. */
@@ -45,7 +48,7 @@ const variables = z.object({
   DATARUN_AUDIT_SIGNING_KEY: filePath
     .optional()
     .describe(
-      'File with the EC P-256 private key (PEM) the audit app signs checkpoints with (key id `audit`). Production: a platform key readable by the audit app only; see docs/operations.md for its rotation.',
+      'File with the EC P-256 private key (PEM) the audit app signs checkpoints with, under the key id DATARUN_AUDIT_KEY_ID. Only the audit app reads it. Production: a platform key readable by the audit app only; see docs/operations.md for its rotation.',
     ),
   DATARUN_SUBJECT_HASH_KEY: filePath
     .optional()
@@ -55,7 +58,7 @@ const variables = z.object({
   DATARUN_AUDIT_PUBLIC_KEY: filePath
     .optional()
     .describe(
-      'File with the public half of the audit signing key (PEM), for verifiers that hold no private key (`GET /v1/audit/verify`, `npm run audit:verify`). When unset, it is derived from the signing key.',
+      "File with the audit keys' public halves: a PEM (key id DATARUN_AUDIT_KEY_ID), a JWK or a JWKS of EC P-256 keys with their key ids. Each checkpoint is verified with the key of its kid, so after a rotation it lists the retired keys as well as the current one. The audit app trusts these and the public half of its signing key; `datarun audit verify` reads only this file (`npm start` makes the development one).",
     ),
   DATARUN_MATERIAL_LINK_KEY: filePath
     .optional()
@@ -76,7 +79,7 @@ export const KEYS_SECTION = defineSection({
       auditSigningKey: v.DATARUN_AUDIT_SIGNING_KEY ?? `${localDir}/keys/audit.key.pem`,
       subjectHashKey: v.DATARUN_SUBJECT_HASH_KEY ?? `${localDir}/keys/subject-hash.key`,
       materialLinkKey: v.DATARUN_MATERIAL_LINK_KEY ?? `${localDir}/keys/material-link.key`,
-      auditPublicKey: v.DATARUN_AUDIT_PUBLIC_KEY,
+      auditPublicKey: v.DATARUN_AUDIT_PUBLIC_KEY ?? `${localDir}/keys/audit.pub.pem`,
     },
   }),
   derived: {
@@ -84,7 +87,7 @@ export const KEYS_SECTION = defineSection({
     DATARUN_CITIZEN_IDP_PUBLIC_KEY: { from: 'DATARUN_LOCAL_DIR', value: (c) => c.keys.citizenIdpPublicKey },
     DATARUN_AUDIT_SIGNING_KEY: { from: 'DATARUN_LOCAL_DIR', value: (c) => c.keys.auditSigningKey },
     DATARUN_SUBJECT_HASH_KEY: { from: 'DATARUN_LOCAL_DIR', value: (c) => c.keys.subjectHashKey },
-    DATARUN_AUDIT_PUBLIC_KEY: { from: 'the public half of DATARUN_AUDIT_SIGNING_KEY', value: (c) => c.keys.auditPublicKey },
+    DATARUN_AUDIT_PUBLIC_KEY: { from: 'DATARUN_LOCAL_DIR', value: (c) => c.keys.auditPublicKey },
     DATARUN_MATERIAL_LINK_KEY: { from: 'DATARUN_LOCAL_DIR', value: (c) => c.keys.materialLinkKey },
   },
 });
