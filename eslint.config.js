@@ -17,8 +17,8 @@ export const LAYERS = {
   domain: ['registry', 'access-policy', 'sources', 'lookups', 'cases', 'transfers', 'audit'],
   // Connections and mechanisms without business rules: PostgreSQL, Kafka, Prometheus, tokens and keys.
   infrastructure: ['db', 'messaging', 'metrics', 'auth'],
-  // What everything may use: configuration, error codes, ID numbers, schemas.
-  foundation: ['config', 'problems', 'identity', 'schemas'],
+  // What everything may use: configuration, error codes, ID numbers, schemas, the request context.
+  foundation: ['config', 'problems', 'identity', 'schemas', 'request-context'],
   synthetic: ['population'],
   client: ['client'],
 };

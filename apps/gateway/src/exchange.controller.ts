@@ -2,9 +2,8 @@ import type { Caller } from '@datarun/auth';
 import { CurrentCaller } from '@datarun/auth-guard';
 import { type BundleItem, ExchangeService, type LookupAnswer } from '@datarun/lookups';
 import { ApiAnswer, ApiProblems, JsonBody } from '@datarun/platform';
-import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyRequest } from 'fastify';
 import { EVIDENCE_BUNDLE_ANSWER, LOOKUP_ANSWER, VERIFICATION_ANSWER } from './answers.js';
 import { EVIDENCE_BUNDLE, LOOKUP, VERIFICATION } from './bodies.js';
 
@@ -39,7 +38,7 @@ export class ExchangeController {
     [413, 'PAYLOAD_TOO_LARGE'],
     ...SOURCE_FAILURES,
   )
-  lookup(@CurrentCaller() caller: Caller, @Body(new JsonBody(LOOKUP)) body: LookupBody, @Req() req: FastifyRequest): Promise<LookupAnswer> {
+  lookup(@CurrentCaller() caller: Caller, @Body(new JsonBody(LOOKUP)) body: LookupBody): Promise<LookupAnswer> {
     return this.exchange.lookup({
       caller,
       source: body.source,
@@ -47,7 +46,6 @@ export class ExchangeController {
       purpose: body.purpose,
       caseId: body.caseId,
       fields: body.fields,
-      correlationId: req.id,
     });
   }
 
@@ -57,11 +55,7 @@ export class ExchangeController {
   @ApiBody({ schema: VERIFICATION })
   @ApiAnswer(200, 'Whether every claim matches the record; no record field leaves', VERIFICATION_ANSWER)
   @ApiProblems([400, 'VALIDATION_FAILED, ID_NUMBER_INVALID'], POLICY_REFUSALS, [404, 'SOURCE_NOT_FOUND, CASE_NOT_FOUND, RECORD_NOT_FOUND'], ...SOURCE_FAILURES)
-  verify(
-    @CurrentCaller() caller: Caller,
-    @Body(new JsonBody(VERIFICATION)) body: VerificationBody,
-    @Req() req: FastifyRequest,
-  ): Promise<{ match: boolean; auditId: string }> {
+  verify(@CurrentCaller() caller: Caller, @Body(new JsonBody(VERIFICATION)) body: VerificationBody): Promise<{ match: boolean; auditId: string }> {
     return this.exchange.verify({
       caller,
       source: body.source,
@@ -69,7 +63,6 @@ export class ExchangeController {
       purpose: body.purpose,
       caseId: body.caseId,
       claims: body.claims,
-      correlationId: req.id,
     });
   }
 
@@ -82,8 +75,7 @@ export class ExchangeController {
   bundle(
     @CurrentCaller() caller: Caller,
     @Body(new JsonBody(EVIDENCE_BUNDLE)) body: { caseId: string },
-    @Req() req: FastifyRequest,
   ): Promise<{ caseId: string; matter: string; items: BundleItem[] }> {
-    return this.exchange.bundle(caller, body.caseId, req.id);
+    return this.exchange.bundle(caller, body.caseId);
   }
 }

@@ -1,9 +1,9 @@
 import { CaseMaterials, MATERIAL_MEDIA_TYPES } from '@datarun/cases';
 import { ApiAnswer, ApiProblems, PublicRoute } from '@datarun/platform';
-import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { MATERIAL_BYTES } from './answers.js';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 
 /**
  * Signed material links (claim checks). No token: the signature is the permission, and it names
@@ -32,13 +32,8 @@ export class MaterialsController {
     [404, 'MATERIAL_NOT_FOUND'],
     [503, 'AUDIT_UNAVAILABLE: the fetch could not be audited, so no bytes'],
   )
-  async fetch(
-    @Param('id') id: string,
-    @Query() query: Record<string, unknown>,
-    @Req() req: FastifyRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<Buffer> {
-    const material = await this.materials.fetch(id, query, req.id);
+  async fetch(@Param('id') id: string, @Query() query: Record<string, unknown>, @Res({ passthrough: true }) reply: FastifyReply): Promise<Buffer> {
+    const material = await this.materials.fetch(id, query);
     void reply.header('content-type', material.contentType).header('x-content-sha256', material.sha256).header('cache-control', 'no-store');
     return material.bytes;
   }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Problem } from '@datarun/problems';
 import { Injectable, Logger } from '@nestjs/common';
 import { poolOf, type PreparedStatement, runPrepared } from '@datarun/db';
+import { RequestContext } from '@datarun/request-context';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AuditDecision } from './audit-event.entity.js';
 import { type AuditRecordContent, chainLink, MerkleFrontier, recordBytes } from './integrity/index.js';
@@ -21,6 +22,10 @@ export interface AuditEventInput {
   readonly fields?: readonly string[];
   readonly reason?: string;
   readonly latencyMs?: number;
+  /**
+   * The id that follows the work across systems. Left out, it is the request context's (the HTTP
+   * request or consumed message being handled): what the relay's batches of many requests set.
+   */
   readonly correlationId?: string;
   /** When it happened; only imports and tests set it, everything else takes the server's clock. */
   readonly at?: Date;
@@ -112,8 +117,10 @@ export class AuditLog {
   constructor(private readonly dataSource: DataSource) {}
 
   append(event: AuditEventInput): Promise<string> {
+    // Read now: the flush runs later, in the context of whichever request started it.
+    const correlated = withCorrelation(event);
     return new Promise<string>((resolve, reject) => {
-      this.queue.push({ id: randomUUID(), at: event.at ?? new Date(), event, resolve, reject });
+      this.queue.push({ id: randomUUID(), at: event.at ?? new Date(), event: correlated, resolve, reject });
       if (!this.flushing) {
         this.flushing = true;
         setImmediate(() => void this.flush());
@@ -137,7 +144,7 @@ export class AuditLog {
     const batch: Pending[] = events.map((event) => ({
       id: randomUUID(),
       at: event.at ?? new Date(),
-      event,
+      event: withCorrelation(event),
       resolve: () => undefined,
       reject: () => undefined,
     }));
@@ -180,6 +187,13 @@ export class AuditLog {
     }
     this.flushing = false;
   }
+}
+
+/** The event with the request context's correlation id when it names none itself. */
+function withCorrelation(event: AuditEventInput): AuditEventInput {
+  if (event.correlationId !== undefined) return event;
+  const correlationId = RequestContext.correlationId();
+  return correlationId === undefined ? event : { ...event, correlationId };
 }
 
 type RunStatement = (statement: PreparedStatement, values: unknown[]) => Promise<Array<Record<string, unknown>>>;

@@ -4,6 +4,7 @@ import { RateLimiter } from './rate-limiter.js';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { type Caller, TokenVerifier } from '@datarun/auth';
+import { RequestContext } from '@datarun/request-context';
 
 type AuthenticatedRequest = FastifyRequest & { caller?: Caller };
 
@@ -23,6 +24,8 @@ export class AuthGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [context.getHandler(), context.getClass()])) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     request.caller = await this.verifier.verify(request.headers.authorization);
+    // For the log lines of the rest of the request; use cases get the caller in their commands.
+    RequestContext.attachCaller(request.caller);
     this.limiter.take(request.caller.memberId);
     return true;
   }

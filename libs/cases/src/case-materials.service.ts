@@ -87,7 +87,7 @@ export class CaseMaterials {
    * and the request it names must route this very material to that recipient. Each fetch is audited
    * before the bytes leave.
    */
-  async fetch(materialId: string, query: Readonly<Record<string, unknown>>, correlationId?: string): Promise<MaterialBytes> {
+  async fetch(materialId: string, query: Readonly<Record<string, unknown>>): Promise<MaterialBytes> {
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(materialId))
       throw new Problem('LINK_INVALID', 'this material link is not valid');
     const claims = this.links.check(materialId, query);
@@ -113,7 +113,6 @@ export class CaseMaterials {
       caseId: row.case_id,
       purpose: row.matter_code,
       fields: [row.type],
-      ...(correlationId ? { correlationId } : {}),
     });
     return { bytes: row.bytes, contentType: row.content_type, sha256: row.sha256, type: row.type };
   }

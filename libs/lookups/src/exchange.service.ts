@@ -20,7 +20,6 @@ export interface LookupCommand {
   readonly purpose: string;
   readonly caseId: string;
   readonly fields?: readonly string[];
-  readonly correlationId?: string;
 }
 
 export interface VerifyCommand extends Omit<LookupCommand, 'fields'> {
@@ -125,15 +124,13 @@ export class ExchangeService {
   }
 
   /** 并联: every evidence source of the case's matter for every party, in parallel, each answered on its own. */
-  async bundle(caller: Caller, caseId: string, correlationId?: string): Promise<{ caseId: string; matter: string; items: BundleItem[] }> {
+  async bundle(caller: Caller, caseId: string): Promise<{ caseId: string; matter: string; items: BundleItem[] }> {
     requireRole(caller, 'consumer');
     const kase = await this.caseOf(caller, caseId);
     const evidence = await this.matters.evidenceOf(kase.matter_code);
     const work = evidence.flatMap((source) => kase.parties.map((party) => ({ source, party })));
     const settled = await Promise.allSettled(
-      work.map(({ source, party }) =>
-        this.lookup({ caller, source, subject: party.idNumber, purpose: kase.matter_code, caseId, correlationId }, 'bundle-item'),
-      ),
+      work.map(({ source, party }) => this.lookup({ caller, source, subject: party.idNumber, purpose: kase.matter_code, caseId }, 'bundle-item')),
     );
     // An audit outage fails the whole bundle: no item may leave unaudited.
     const outage = settled.find((s) => s.status === 'rejected' && s.reason instanceof Problem && s.reason.code === 'AUDIT_UNAVAILABLE');
@@ -159,7 +156,7 @@ export class ExchangeService {
       { purpose: cmd.purpose, subject, fields, mode },
     );
     if (!decision.allowed) throw new Problem(decision.code, decision.detail);
-    const fetched = await this.adapters.fetch(source, subject, { correlationId: cmd.correlationId });
+    const fetched = await this.adapters.fetch(source, subject);
     return { source, decision, fetched };
   }
 
@@ -181,7 +178,6 @@ export class ExchangeService {
       sourceId: cmd.source,
       purpose: cmd.purpose,
       caseId: UUID.test(cmd.caseId) ? cmd.caseId : undefined,
-      correlationId: cmd.correlationId,
     };
     const record = { fields: [] as string[] };
     let answer: (auditId: string) => T;

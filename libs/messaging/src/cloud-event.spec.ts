@@ -1,4 +1,5 @@
-import { cloudEvent, fromKafkaMessage, MalformedEvent, toKafkaMessage } from './cloud-event.js';
+import { RequestContext } from '@datarun/request-context';
+import { cloudEvent, correlationIdOfMessage, fromKafkaMessage, MalformedEvent, toKafkaMessage } from './cloud-event.js';
 
 describe('CloudEvents binary mode', () => {
   it('puts attributes in ce_ headers and only the data in the value', () => {
@@ -20,6 +21,20 @@ describe('CloudEvents binary mode', () => {
       headers: Object.fromEntries(Object.entries(message.headers!).map(([k, v]) => [k, Buffer.from(String(v))])),
     });
     expect(back).toEqual(event);
+  });
+
+  it('carries the request context’s correlation id when the event names none (the bridge’s statuses, a checkpoint signed on request)', () => {
+    expect(cloudEvent({ type: 't.v1', source: 's', data: {} })).not.toHaveProperty('correlationid');
+    RequestContext.run('req-7', () => {
+      expect(cloudEvent({ type: 't.v1', source: 's', data: {} }).correlationid).toBe('req-7');
+      expect(cloudEvent({ type: 't.v1', source: 's', correlationid: 'c-9', data: {} }).correlationid).toBe('c-9');
+    });
+  });
+
+  it('handles a consumed message under its own safe ce_correlationid, else a new one', () => {
+    expect(correlationIdOfMessage({ headers: { ce_correlationid: Buffer.from('c-9') } })).toBe('c-9');
+    expect(correlationIdOfMessage({ headers: { ce_correlationid: Buffer.from('c-9\n{"forged":1}') } })).toMatch(/^[0-9a-f]{32}$/);
+    expect(correlationIdOfMessage({})).toMatch(/^[0-9a-f]{32}$/);
   });
 
   it.each([

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { acceptedCorrelationId, mintCorrelationId, RequestContext } from '@datarun/request-context';
 import type { IHeaders, Message } from 'kafkajs';
 
 /** A CloudEvents 1.0 event with a JSON body (the only content type datarun produces). */
@@ -15,6 +16,10 @@ export interface CloudEvent<T = unknown> {
   readonly data: T;
 }
 
+/**
+ * A new event. Its `correlationid` is the one given, else the request context's: an event produced
+ * while handling a request or a consumed message carries that work's id on.
+ */
 export function cloudEvent<T>(fields: {
   type: string;
   source: string;
@@ -24,6 +29,7 @@ export function cloudEvent<T>(fields: {
   correlationid?: string;
   time?: Date;
 }): CloudEvent<T> {
+  const correlationid = fields.correlationid ?? RequestContext.correlationId();
   return {
     specversion: '1.0',
     id: fields.id ?? randomUUID(),
@@ -32,7 +38,7 @@ export function cloudEvent<T>(fields: {
     time: (fields.time ?? new Date()).toISOString(),
     datacontenttype: 'application/json',
     ...(fields.subject === undefined ? {} : { subject: fields.subject }),
-    ...(fields.correlationid === undefined ? {} : { correlationid: fields.correlationid }),
+    ...(correlationid === undefined ? {} : { correlationid }),
     data: fields.data,
   };
 }
@@ -49,17 +55,28 @@ export function toKafkaMessage(event: CloudEvent, key: string, extraHeaders: Rec
   return { key, value: JSON.stringify(event.data), headers };
 }
 
+/**
+ * The correlation id a consumed message is handled under: its `ce_correlationid` when that is safe
+ * to log (anyone on the network can write a header), else a new one, so its log lines and audit
+ * records still belong together.
+ */
+export function correlationIdOfMessage(message: { headers?: IHeaders }): string {
+  return acceptedCorrelationId(headerOf(message.headers, 'ce_correlationid')) ?? mintCorrelationId();
+}
+
+function headerOf(headers: IHeaders | undefined, name: string): string | undefined {
+  const raw = headers?.[name];
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  return value === undefined ? undefined : value.toString();
+}
+
 export class MalformedEvent extends Error {
   override name = 'MalformedEvent';
 }
 
 /** Reads a binary-mode message back. Throws MalformedEvent when it is not a CloudEvent. */
 export function fromKafkaMessage(message: { value: Buffer | null; headers?: IHeaders }): CloudEvent {
-  const header = (name: string): string | undefined => {
-    const raw = message.headers?.[name];
-    const value = Array.isArray(raw) ? raw[0] : raw;
-    return value === undefined ? undefined : value.toString();
-  };
+  const header = (name: string) => headerOf(message.headers, name);
   const [id, source, type, specversion, time] = ['id', 'source', 'type', 'specversion', 'time'].map((n) => header(`ce_${n}`));
   if (!id || !source || !type || specversion !== '1.0') {
     throw new MalformedEvent('not a CloudEvents 1.0 binary-mode message (ce_id, ce_source, ce_type, ce_specversion=1.0 required)');

@@ -1,24 +1,21 @@
 import type { DatarunConfig } from '@datarun/config';
+import { RequestContext } from '@datarun/request-context';
 import {
   Kafka,
   Partitioners,
   type Admin,
   type Consumer,
   type EachMessagePayload,
-  type ITopicConfig,
   type KafkaMessage,
   type Message,
   type Producer,
   logLevel as KafkaLogLevel,
-  type logCreator,
 } from 'kafkajs';
 import type { Logger as PinoLogger } from 'pino';
+import { correlationIdOfMessage } from './cloud-event.js';
+import { createMissingTopics, pinoLogCreator, type TopicSpec } from './kafka-admin.js';
 
-export interface TopicSpec {
-  readonly topic: string;
-  readonly partitions: number;
-  readonly config?: Readonly<Record<string, string>>;
-}
+export type { TopicSpec } from './kafka-admin.js';
 
 export interface ConsumeOptions {
   readonly groupId: string;
@@ -80,36 +77,9 @@ export class KafkaMessaging {
 
   /** Creates the topics that do not exist yet, with explicit partitions and configs (one call at a time per process). */
   ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
-    const run = this.creating.then(() => this.createMissing(specs));
+    const run = this.creating.then(() => createMissingTopics(this.kafka, specs, (name) => this.physical(name)));
     this.creating = run.catch(() => undefined);
     return run;
-  }
-
-  private async createMissing(specs: readonly TopicSpec[]): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const existing = new Set(await admin.listTopics());
-      const missing: ITopicConfig[] = specs
-        .filter((s) => !existing.has(this.physical(s.topic)))
-        .map((s) => ({
-          topic: this.physical(s.topic),
-          numPartitions: s.partitions,
-          replicationFactor: -1, // the broker's default: 1 locally, the cluster's setting in production
-          configEntries: Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
-        }));
-      if (missing.length > 0) {
-        try {
-          await admin.createTopics({ topics: missing, waitForLeaders: true });
-        } catch (error) {
-          // Another process (or this one's other component) created them meanwhile: that is success.
-          const now = new Set(await admin.listTopics());
-          if (!missing.every((t) => now.has(t.topic))) throw error;
-        }
-      }
-    } finally {
-      await admin.disconnect();
-    }
   }
 
   /** Sends messages to one topic with acks from all in-sync replicas. */
@@ -117,13 +87,18 @@ export class KafkaMessaging {
     await this.send((producer) => producer.send({ topic: this.physical(topic), messages, acks: -1 }));
   }
 
-  /** Starts a consumer group member; offsets are committed after `onMessage` resolves. */
+  /**
+   * Starts a consumer group member; offsets are committed after `onMessage` resolves. Each message
+   * is handled in a request context of its own, under the message's correlation id: its log lines,
+   * audit records, calls and the events it produces all carry it.
+   */
   async consume(options: ConsumeOptions): Promise<Consumer> {
     const consumer = await this.subscribedConsumer(options);
     const prefix = this.config.topicPrefix;
-    const logical: ConsumeOptions['onMessage'] = prefix
-      ? (payload) => options.onMessage({ ...payload, topic: payload.topic.slice(prefix.length) })
-      : options.onMessage;
+    const logical: ConsumeOptions['onMessage'] = (payload) =>
+      RequestContext.run(correlationIdOfMessage(payload.message), () =>
+        options.onMessage(prefix ? { ...payload, topic: payload.topic.slice(prefix.length) } : payload),
+      );
     if (!options.commitEvery) {
       // kafkajs commits what resolved after each batch and every second.
       await consumer.run({ autoCommit: true, autoCommitInterval: 1000, eachMessage: logical });
@@ -366,19 +341,4 @@ export class KafkaMessaging {
     }
     return this.producer;
   }
-}
-
-function pinoLogCreator(logger: PinoLogger): logCreator {
-  return () =>
-    ({ level, log }) => {
-      const { message, ...extra } = log;
-      const error = extra.error instanceof Error ? `${extra.error.name}: ${extra.error.message}` : extra.error;
-      const fields = { component: 'kafkajs', namespace: log.namespace, broker: extra.broker, groupId: extra.groupId, topic: extra.topic, error };
-      // Two components creating the same topic at once is success for us (ensureTopics re-checks);
-      // kafkajs still logs the broker's "already exists" answer as an error.
-      if (message.startsWith('Response CreateTopics') && String(error).includes('Topic creation errors')) logger.debug(fields, message);
-      else if (level <= KafkaLogLevel.ERROR) logger.error(fields, message);
-      else if (level === KafkaLogLevel.WARN) logger.warn(fields, message);
-      else logger.debug(fields, message);
-    };
 }

@@ -5,6 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import { RequestContext } from '@datarun/request-context';
 import { correlationIdOf } from './correlation.js';
 import { HttpMetrics } from './metrics.js';
 import { openApiDocument } from './openapi-document.js';
@@ -52,8 +53,12 @@ export async function createApp(module: DynamicModule, options: AppOptions): Pro
   });
   registeredRoutes.set(app, routes);
   const httpMetrics = app.get(HttpMetrics);
-  fastify.addHook('onRequest', async (request, reply) => {
+  // The request context of every request (matched or not), entered before anything else reads it:
+  // the rest of the request (body, guard, handler, filter) runs inside it. A callback hook, because
+  // the context must enclose the continuation, which `done` is; Fastify keeps it across the body.
+  fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
+    RequestContext.run(request.id, done);
   });
   fastify.addHook('onResponse', async (request, reply) => {
     httpMetrics.duration.observe(

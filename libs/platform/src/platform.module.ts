@@ -6,14 +6,12 @@ import { MetricsModule } from '@datarun/metrics';
 import { type DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
+import { ClsModule } from 'nestjs-cls';
 import { LoggerModule } from 'nestjs-pino';
-import type { IncomingMessage } from 'node:http';
 import { DependencyIndicators, type Dependency, HealthController, READINESS_DEPENDENCIES } from './health.js';
+import { requestLogging } from './logging.js';
 import { HttpMetrics, MetricsController } from './metrics.js';
 import { ProblemFilter } from './problem-filter.js';
-
-/** Probes and scrapes come every few seconds; logging them would bury the requests that matter. */
-const isProbe = (url: string) => url.startsWith('/health/') || url.startsWith('/metrics');
 
 export interface PlatformOptions {
   readonly app: AppName | `utility-bridge-${string}`;
@@ -39,22 +37,12 @@ export class PlatformModule {
       global: true,
       imports: [
         LoggerModule.forRoot({
-          pinoHttp: {
-            name: options.app,
-            level: config.logLevel,
-            // Ask the request for its correlation id (set by Fastify's genReqId).
-            genReqId: (req: IncomingMessage) => (req as IncomingMessage & { id?: string }).id ?? 'unknown',
-            customProps: (req: IncomingMessage) => ({ correlationId: (req as IncomingMessage & { id?: string }).id }),
-            // Never headers (tokens) nor query strings (audit search carries ID numbers) nor bodies.
-            serializers: {
-              req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
-              res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-            },
-            redact: { paths: ['idNumber', '*.idNumber', 'phone', '*.phone', 'record', '*.record', 'records'], censor: '[redacted]' },
-            autoLogging: { ignore: (req: IncomingMessage) => isProbe((req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '') },
-          },
+          pinoHttp: requestLogging(options.app, config.logLevel),
           forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
         }),
+        // nestjs-cls' ClsService for whoever injects it; the context itself is entered by the edge's
+        // onRequest hook (createApp) and by the Kafka consumers, through RequestContext.
+        ClsModule.forRoot({ global: true }),
         TerminusModule.forRoot({ logger: false }),
         MetricsModule.forRoot(),
         // Only the audit app's role may insert signed checkpoints (docs/security.md).

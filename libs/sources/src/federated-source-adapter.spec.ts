@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Problem } from '@datarun/problems';
+import { mintCorrelationId, RequestContext, traceIdOf } from '@datarun/request-context';
 import { RecordSchemaGuard } from '@datarun/schemas';
 import { FederatedSourceAdapter } from './federated-source-adapter.js';
 import type { SourceDescriptor } from './source-adapter.js';
@@ -74,6 +75,14 @@ describe('FederatedSourceAdapter', () => {
     expect(fetched).not.toHaveProperty('asOf');
     expect(dept.requests).toEqual([`/v1/departments/marriage/records/${SUBJECT}`]);
     expect(dept.headers[0]).toMatchObject({ accept: 'application/json', 'x-request-id': 'corr-42' });
+  });
+
+  it('carries the request context’s correlation id to the department, as a traceparent of the same trace too', async () => {
+    const dept = await department((_req, res) => json(res, 200, RECORD));
+    const id = mintCorrelationId();
+    await RequestContext.run(id, () => new FederatedSourceAdapter().fetch(source(dept.endpoint), SUBJECT));
+    expect(dept.headers[0]['x-request-id']).toBe(id);
+    expect(traceIdOf(dept.headers[0].traceparent as string)).toBe(id);
   });
 
   it('encodes the subject into one path segment', async () => {

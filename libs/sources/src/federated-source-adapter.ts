@@ -1,4 +1,5 @@
 import { Problem } from '@datarun/problems';
+import { propagationHeaders, RequestContext } from '@datarun/request-context';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CircuitBreakers, type CircuitState } from './circuit-breaker.js';
@@ -86,8 +87,8 @@ export class FederatedSourceAdapter implements SourceAdapter {
 
   private async call(source: SourceDescriptor, endpoint: string, subject: string, context: FetchContext): Promise<Record<string, unknown> | null> {
     const url = `${endpoint.replace(/\/+$/, '')}/records/${encodeURIComponent(subject)}`;
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (context.correlationId) headers['x-request-id'] = context.correlationId;
+    // The lookup's correlation id, so the department's logs name the same request as ours.
+    const headers: Record<string, string> = { accept: 'application/json', ...propagationHeaders(context.correlationId ?? RequestContext.correlationId()) };
     const signal = AbortSignal.timeout(this.timeoutMs);
     const timedOut = () => new Problem('SOURCE_TIMEOUT', `the department behind ${source.id} did not answer within ${this.timeoutMs} ms`);
 

@@ -19,7 +19,10 @@ export interface FetchedRecord {
   readonly schemaVersion: number;
 }
 
-/** Who is asking, for the department's logs: the correlation id travels as `x-request-id`. */
+/**
+ * Who is asking, for the department's logs: the correlation id travels as `x-request-id` (and as a
+ * `traceparent` when it is a trace id). Left out, it is the request context's.
+ */
 export interface FetchContext {
   readonly correlationId?: string;
 }

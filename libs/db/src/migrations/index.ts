@@ -6,6 +6,7 @@ import { AccessAudit1763900000004 } from './1763900000004-access-audit.js';
 import { TamperEvidentAudit1763900000005 } from './1763900000005-tamper-evident-audit.js';
 import { MigrationsReadable1763900000006 } from './1763900000006-migrations-readable.js';
 import { Transfers1763900000007 } from './1763900000007-transfers.js';
+import { CorrelationIds1763900000010 } from './1763900000010-correlation-ids.js';
 import { AuditCheckpointWriter1763900000020 } from './1763900000020-audit-checkpoint-writer.js';
 
 /** Every migration, in order. A new migration is added here and nowhere else. */
@@ -18,5 +19,6 @@ export const MIGRATIONS = [
   TamperEvidentAudit1763900000005,
   MigrationsReadable1763900000006,
   Transfers1763900000007,
+  CorrelationIds1763900000010,
   AuditCheckpointWriter1763900000020,
 ];

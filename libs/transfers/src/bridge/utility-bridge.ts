@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { DATARUN_CONFIG, type DatarunConfig } from '@datarun/config';
 import { type CloudEvent, fromKafkaMessage, KafkaMessaging, MalformedEvent, toKafkaMessage } from '@datarun/messaging';
 import { Metrics } from '@datarun/metrics';
+import { propagationHeaders, RequestContext } from '@datarun/request-context';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type { EachMessagePayload } from 'kafkajs';
 import { Counter } from 'prom-client';
@@ -106,6 +107,7 @@ export class UtilityBridge implements OnApplicationBootstrap {
     });
   }
 
+  /** One request, in the request context `consume` entered for it (the event's `ce_correlationid`). */
   async handle({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> {
     const original = { topic, key: message.key, value: message.value, headers: message.headers };
     let request: UtilityRequest;
@@ -169,7 +171,8 @@ export class UtilityBridge implements OnApplicationBootstrap {
       const bytes = await this.retryTransient(async () => {
         let res: Response;
         try {
-          res = await fetch(m.url, { signal: AbortSignal.timeout(10_000) });
+          // Under the request's correlation id: the gateway's material.fetched record carries it.
+          res = await fetch(m.url, { headers: propagationHeaders(RequestContext.correlationId()), signal: AbortSignal.timeout(10_000) });
         } catch (error) {
           throw new TransientFailure(`cannot fetch material ${m.type}: ${(error as Error).message}`);
         }
@@ -214,7 +217,10 @@ export class UtilityBridge implements OnApplicationBootstrap {
     this.deadLetters.inc();
   }
 
-  /** `undefined` outcome = accepted (received and being applied). */
+  /**
+   * `undefined` outcome = accepted (received and being applied). The status carries the request's
+   * correlation id back (`handle` runs in the consumed request's context, and `statusEvent` takes it).
+   */
   private async publishStatus(outcome: Outcome | undefined, request: UtilityRequest): Promise<void> {
     const status: TransferStatus = outcome
       ? {

@@ -1,3 +1,4 @@
+import { propagationHeaders, RequestContext } from '@datarun/request-context';
 import type { UtilityRequest } from '../events.js';
 
 /** The utility said no for a business reason (closed account…): the request is `rejected` with it. */
@@ -55,9 +56,11 @@ export class HttpUtilitySystem implements UtilitySystem {
     return res.json();
   }
 
+  /** Every call under the request's correlation id, so the utility's logs name the same request. */
   private async call(url: string, init: RequestInit): Promise<Response> {
+    const headers = { ...(init.headers as Record<string, string> | undefined), ...propagationHeaders(RequestContext.correlationId()) };
     try {
-      return await fetch(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
+      return await fetch(url, { ...init, headers, signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (error) {
       throw new TransientFailure(`cannot reach the utility system at ${url}: ${(error as Error).message}`);
     }

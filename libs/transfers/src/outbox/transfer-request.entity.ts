@@ -63,6 +63,10 @@ export class TransferRequestEntity {
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 
+  /** The request that wrote the row (completion, resend): the published event's `correlationid`. */
+  @Column('text', { name: 'correlation_id', nullable: true })
+  correlationId: string | null;
+
   @Column('timestamptz', { name: 'published_at', nullable: true })
   publishedAt: Date | null;
 

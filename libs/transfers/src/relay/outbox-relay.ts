@@ -24,6 +24,8 @@ interface OutboxRow {
   topic: string;
   message_key: string;
   payload: Record<string, unknown> & { materials: Array<{ type: string; sha256: string; materialId: string }> };
+  /** The request that wrote the row: its id goes on with the event and the audit record. */
+  correlation_id: string | null;
 }
 
 export const RELAY_SOURCE = 'datarun.relay';
@@ -157,7 +159,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   /** One batch: read pending rows in outbox order, send them, mark them and audit them. Returns the count. */
   private async publishBatch(): Promise<number> {
     const rows: OutboxRow[] = await this.dataSource.query(
-      `SELECT seq, request_id, case_id, utility, request_kind, topic, message_key, payload
+      `SELECT seq, request_id, case_id, utility, request_kind, topic, message_key, payload, correlation_id
          FROM transfer_request
         WHERE state = 'pending' AND NOT (seq = ANY($2::bigint[])) ORDER BY seq LIMIT $1`,
       [this.config.transfers.relayBatchSize, [...this.marking]],
@@ -252,7 +254,14 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       })),
     };
     assertEventBody(row.request_kind, data);
-    const event = cloudEvent({ id: row.request_id, type: EVENT_TYPES[row.request_kind], source: RELAY_SOURCE, subject: row.case_id, data });
+    const event = cloudEvent({
+      id: row.request_id,
+      type: EVENT_TYPES[row.request_kind],
+      source: RELAY_SOURCE,
+      subject: row.case_id,
+      ...(row.correlation_id === null ? {} : { correlationid: row.correlation_id }),
+      data,
+    });
     return toKafkaMessage(event, row.message_key);
   }
 
@@ -267,6 +276,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       purpose: matterCode,
       fields: Object.keys(row.payload).sort(),
       reason: `published to ${row.topic}`,
+      ...(row.correlation_id === null ? {} : { correlationId: row.correlation_id }),
     };
   }
 }

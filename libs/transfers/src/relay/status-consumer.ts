@@ -1,6 +1,7 @@
 import { type AuditEventInput, AuditLog } from '@datarun/audit';
-import { fromKafkaMessage, KafkaMessaging, MalformedEvent } from '@datarun/messaging';
+import { correlationIdOfMessage, fromKafkaMessage, KafkaMessaging, MalformedEvent } from '@datarun/messaging';
 import { Metrics } from '@datarun/metrics';
+import { RequestContext } from '@datarun/request-context';
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type { KafkaMessage } from 'kafkajs';
 import { Counter } from 'prom-client';
@@ -57,11 +58,13 @@ export class StatusConsumer implements OnApplicationBootstrap {
    * status, which is what kept statuses behind under load).
    */
   async handleBatch({ topic, partition, messages }: { topic: string; partition: number; messages: KafkaMessage[] }): Promise<void> {
-    const valid: Array<{ status: TransferStatus; source: string; message: KafkaMessage }> = [];
+    // A batch holds many requests' statuses: each keeps its own correlation id (the request's,
+    // carried back by the bridge) for its audit record, rather than one context for the batch.
+    const valid: Array<{ status: TransferStatus; source: string; correlationId: string; message: KafkaMessage }> = [];
     for (const message of messages) {
       try {
         const event = fromKafkaMessage(message);
-        valid.push({ status: transferStatusOf(event), source: event.source, message });
+        valid.push({ status: transferStatusOf(event), source: event.source, correlationId: correlationIdOfMessage(message), message });
       } catch (error) {
         if (!(error instanceof MalformedEvent)) throw error;
         await this.reject({ topic, key: message.key, value: message.value, headers: message.headers }, error.message, partition, message.offset);
@@ -69,10 +72,10 @@ export class StatusConsumer implements OnApplicationBootstrap {
     }
     if (valid.length === 0) return;
     const outcomes = await this.dataSource.transaction(async (em) => {
-      const applied: Array<{ status: TransferStatus; source: string; caseId: string; moved: boolean } | undefined> = [];
+      const applied: Array<{ status: TransferStatus; source: string; correlationId: string; caseId: string; moved: boolean } | undefined> = [];
       // All rows first, in outbox order, as the relay's marking locks them: no deadlock between the two.
       await em.query('SELECT seq FROM transfer_request WHERE request_id = ANY($1::uuid[]) ORDER BY seq FOR UPDATE', [valid.map((v) => v.status.requestId)]);
-      for (const { status, source } of valid) {
+      for (const { status, source, correlationId } of valid) {
         const found: Array<{ case_id: string; moved: boolean }> = await em.query(
           `WITH target AS (SELECT seq, case_id, (${RANK}) < $2 AS forward
                              FROM transfer_request WHERE request_id = $1 AND utility = $6 FOR UPDATE),
@@ -90,12 +93,12 @@ export class StatusConsumer implements OnApplicationBootstrap {
             status.utility,
           ],
         );
-        applied.push(found[0] && { status, source, caseId: found[0].case_id, moved: found[0].moved });
+        applied.push(found[0] && { status, source, correlationId, caseId: found[0].case_id, moved: found[0].moved });
       }
       // The audit records' purpose: each case's matter, from the cases lib, in this transaction.
       const known = applied.filter((a) => a !== undefined);
       const matters = known.length ? await this.cases.matterCodesOf([...new Set(known.map((a) => a.caseId))], em) : new Map<string, string>();
-      const events: AuditEventInput[] = known.map(({ status, source, caseId, moved }) => ({
+      const events: AuditEventInput[] = known.map(({ status, source, correlationId, caseId, moved }) => ({
         memberId: source,
         actor: `utility:${status.utility}`,
         action: 'transfer.status',
@@ -104,6 +107,7 @@ export class StatusConsumer implements OnApplicationBootstrap {
         caseId,
         purpose: matters.get(caseId),
         reason: `${status.state}${status.reference ? ` ${status.reference}` : ''}${status.reason ? `: ${status.reason}` : ''}${moved ? '' : ' (no change)'}`,
+        correlationId,
       }));
       await this.audit.appendAllWithin(em, events);
       return applied.map((a) => a?.moved);
@@ -121,9 +125,12 @@ export class StatusConsumer implements OnApplicationBootstrap {
     }
   }
 
-  private async reject(original: Parameters<typeof deadLetter>[0], reason: string, partition: number, offset: string): Promise<void> {
-    this.logger.warn(`dead-lettering ${original.topic}[${partition}]@${offset}: ${reason}`);
-    await this.messaging.publish(DEAD_LETTER_TOPIC, [deadLetter(original, reason, 'relay')]);
-    this.deadLettered.inc();
+  /** Dead-letters one status, its log line under the status's own correlation id. */
+  private reject(original: Parameters<typeof deadLetter>[0], reason: string, partition: number, offset: string): Promise<void> {
+    return RequestContext.run(correlationIdOfMessage(original), async () => {
+      this.logger.warn(`dead-lettering ${original.topic}[${partition}]@${offset}: ${reason}`);
+      await this.messaging.publish(DEAD_LETTER_TOPIC, [deadLetter(original, reason, 'relay')]);
+      this.deadLettered.inc();
+    });
   }
 }
