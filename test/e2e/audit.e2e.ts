@@ -140,8 +140,10 @@ describe('audit: auditor and citizen', () => {
         res.on('end', () => cb(null, text));
       })
       .expect(200);
+    // A byte order mark first (Excel and WPS read the Chinese as UTF-8), then the header row.
+    expect((csv.body as string).startsWith('\uFEFFid,')).toBe(true);
     const lines = (csv.body as string).trim().split('\n');
-    expect(lines[0]).toBe('id,seq,at,member,actor,action,source,caseId,object,purpose,fields,decision,reason');
+    expect(lines[0]).toBe('id,seq,at,member,actor,action,source,caseId,object,purpose,fields,decision,reason,correlationId');
     expect(lines).toHaveLength(5);
   });
 

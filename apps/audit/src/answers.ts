@@ -20,6 +20,10 @@ export const AUDIT_EVENT = closedObject(
     fields: { ...STRINGS, description: 'The fields an access read or verified' },
     decision: { enum: ['allowed', 'denied', 'failed'] },
     reason: nullable({ ...STRING, description: 'The problem code of a refusal or failure' }),
+    correlationId: nullable({
+      ...STRING,
+      description: 'The request or consumed message it happened in (x-request-id, traceparent trace id, ce_correlationid); null on older records',
+    }),
   },
   {},
   { title: 'AuditEvent' },

@@ -1,4 +1,4 @@
-import { AuditModule } from '@datarun/audit';
+import { AUDIT_USE_CASES, AuditModule } from '@datarun/audit';
 import { AuthModule } from '@datarun/auth-guard';
 import type { DatarunConfig } from '@datarun/config';
 import { PlatformModule } from '@datarun/platform';
@@ -25,6 +25,7 @@ export class AuditAppModule {
         AuditModule.forRoot(config, { housekeeping: true }),
       ],
       controllers: [AuditController],
+      providers: [...AUDIT_USE_CASES],
     };
   }
 }

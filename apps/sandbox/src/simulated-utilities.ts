@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Problem } from '@datarun/problems';
+import { RequestContext } from '@datarun/request-context';
 
 export interface UtilityApplication {
   readonly requestId: string;
@@ -29,6 +30,8 @@ interface Applied {
   appliedAt: string;
   /** Every call with this request id, the first included: above 1 means a sender retried. */
   calls: number;
+  /** What the first call's x-request-id or traceparent named, as a real system would log it. */
+  correlationId?: string;
 }
 
 /**
@@ -67,14 +70,18 @@ export class SimulatedUtility {
       reference: `${this.kind.slice(0, 1).toUpperCase()}-${randomUUID().slice(0, 8)}`,
       appliedAt: new Date().toISOString(),
       calls: 1,
+      ...correlated(),
     };
     this.applied.set(a.requestId, done);
     this.order.push(done);
     return { reference: done.reference, duplicate: false };
   }
 
-  account(number: string): Account | undefined {
-    return this.accounts.get(number);
+  /** An account, or NOT_FOUND. */
+  account(number: string): Account {
+    const account = this.accounts.get(number);
+    if (!account) throw new Problem('NOT_FOUND', `no ${this.kind} account ${number}`);
+    return account;
   }
 
   /** Applied requests in the order they were applied. */
@@ -92,9 +99,18 @@ export class SimulatedUtility {
     this.unavailableUntil = Date.now() + seconds * 1000;
   }
 
+  /** The counts, which the bridge's readiness probes: SERVICE_UNAVAILABLE during an outage. */
   summary(): { kind: string; accounts: number; applied: number; available: boolean } {
-    return { kind: this.kind, accounts: this.accounts.size, applied: this.order.length, available: Date.now() >= this.unavailableUntil };
+    const available = Date.now() >= this.unavailableUntil;
+    if (!available) throw new Problem('SERVICE_UNAVAILABLE', `the ${this.kind} system is down for maintenance`);
+    return { kind: this.kind, accounts: this.accounts.size, applied: this.order.length, available };
   }
+}
+
+/** The sandbox's request context names the caller's correlation id (the platform's edge took it from the headers). */
+function correlated(): { correlationId?: string } {
+  const correlationId = RequestContext.correlationId();
+  return correlationId === undefined ? {} : { correlationId };
 }
 
 /** The utilities the sandbox simulates; any lower-case kind gets one on first use. */

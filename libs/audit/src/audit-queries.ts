@@ -10,6 +10,8 @@ export interface AuditFilter {
   readonly actor?: string;
   readonly source?: string;
   readonly caseId?: string;
+  /** The id of one request or consumed message (docs/operations.md: following one id). */
+  readonly correlationId?: string;
   readonly decision?: string;
   readonly from?: string;
   readonly to?: string;
@@ -29,6 +31,18 @@ export interface AuditItem {
   fields: string[];
   decision: string;
   reason: string | null;
+  /** The request or consumed message it happened in; null for records written before one was kept. */
+  correlationId: string | null;
+}
+
+/** The filters a search takes, by name. */
+export const AUDIT_FILTERS = ['subject', 'member', 'actor', 'source', 'caseId', 'correlationId', 'decision', 'from', 'to'] as const satisfies ReadonlyArray<
+  keyof AuditFilter
+>;
+
+/** The filter named in a set of named values (a query string's): the known names with a text value. */
+export function auditFilterOf(values: Readonly<Record<string, unknown>>): AuditFilter {
+  return Object.fromEntries(AUDIT_FILTERS.filter((name) => typeof values[name] === 'string').map((name) => [name, values[name]]));
 }
 
 export interface AnomalyThresholds {
@@ -75,9 +89,31 @@ export class AuditQueries {
   ) {}
 
   /** Newest first; `cursor` is the `next` of the previous page (a sequence number). */
-  async search(filter: AuditFilter, cursor?: string, limit = 100): Promise<{ items: AuditItem[]; next?: string }> {
+  search(filter: AuditFilter, cursor?: string, limit = 100): Promise<{ items: AuditItem[]; next?: string }> {
+    return this.page(this.whereOf(filter), cursor, limit);
+  }
+
+  /**
+   * Every matching event, newest first, page by page: for CSV/NDJSON exports of a report. The
+   * filter is checked now, so a bad one is refused before an export starts, not in its middle.
+   */
+  all(filter: AuditFilter): AsyncGenerator<AuditItem> {
+    return this.pages(this.whereOf(filter));
+  }
+
+  private async *pages(conditions: { where: string[]; params: unknown[] }): AsyncGenerator<AuditItem> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.page(conditions, cursor, MAX_PAGE);
+      yield* page.items;
+      cursor = page.next;
+    } while (cursor);
+  }
+
+  private async page(conditions: { where: string[]; params: unknown[] }, cursor: string | undefined, limit: number) {
     const size = Math.min(Math.max(1, limit), MAX_PAGE);
-    const { where, params } = this.whereOf(filter);
+    const where = [...conditions.where];
+    const params = [...conditions.params];
     if (cursor !== undefined) {
       if (!/^\d{1,18}$/.test(cursor)) throw new Problem('VALIDATION_FAILED', 'cursor must be the next value of a previous page');
       params.push(cursor);
@@ -85,22 +121,12 @@ export class AuditQueries {
     }
     params.push(size + 1);
     const rows = await this.dataSource.query(
-      `SELECT id, seq, at, member_id, actor, action, source_id, case_id, object_ref, purpose, fields, decision, reason
+      `SELECT id, seq, at, member_id, actor, action, source_id, case_id, object_ref, purpose, fields, decision, reason, correlation_id
        FROM audit_event ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT $${params.length}`,
       params,
     );
     const items = rows.slice(0, size).map(toItem);
     return rows.length > size ? { items, next: String(items[items.length - 1].seq) } : { items };
-  }
-
-  /** Every matching event, newest first, page by page: for CSV/NDJSON exports of a report. */
-  async *all(filter: AuditFilter): AsyncGenerator<AuditItem> {
-    let cursor: string | undefined;
-    do {
-      const page = await this.search(filter, cursor, MAX_PAGE);
-      yield* page.items;
-      cursor = page.next;
-    } while (cursor);
   }
 
   /** Findings in a window; each links to its audit records (at most 50 ids each). */
@@ -158,6 +184,8 @@ export class AuditQueries {
       if (!UUID.test(filter.caseId)) throw new Problem('VALIDATION_FAILED', 'caseId must be a UUID');
       add('case_id = ?', filter.caseId);
     }
+    // Not indexed (the append is the lookups' hot path): narrow by case or time as well on a big log.
+    if (filter.correlationId !== undefined) add('correlation_id = ?', filter.correlationId);
     if (filter.decision !== undefined) {
       if (!['allowed', 'denied', 'failed'].includes(filter.decision)) throw new Problem('VALIDATION_FAILED', 'decision must be allowed, denied or failed');
       add('decision = ?', filter.decision);
@@ -188,6 +216,7 @@ function toItem(r: {
   fields: string[];
   decision: string;
   reason: string | null;
+  correlation_id: string | null;
 }): AuditItem {
   return {
     id: r.id,
@@ -203,6 +232,7 @@ function toItem(r: {
     fields: r.fields,
     decision: r.decision,
     reason: r.reason,
+    correlationId: r.correlation_id,
   };
 }
 

@@ -4,7 +4,7 @@ export { AuditLog, changeBy } from './audit-log.js';
 export type { AuditEventInput } from './audit-log.js';
 export { SubjectPseudonyms } from './subject-pseudonym.js';
 export { AuditModule, AuditHousekeeping, AUDIT_KEYS } from './audit.module.js';
-export { AuditQueries, DEFAULT_THRESHOLDS } from './audit-queries.js';
+export { AuditQueries, AUDIT_FILTERS, auditFilterOf, DEFAULT_THRESHOLDS } from './audit-queries.js';
 export type { AuditFilter, AuditItem, AnomalyThresholds, Finding } from './audit-queries.js';
 export { AuditNames, CitizenAccessLog } from './access-log.js';
 export type { AccessLogEntry, NamedIds, Names } from './access-log.js';
@@ -17,3 +17,4 @@ export { archiveMonth, archiveFiles, expiredMonths, readArchive } from './archiv
 export type { Archive, ArchiveRecord } from './archive.js';
 export { proveInclusion } from './inclusion.js';
 export type { InclusionAnswer } from './inclusion.js';
+export * from './use-cases/index.js';
