@@ -13,6 +13,7 @@ export type ApiApp = (typeof API_APPS)[number];
 
 const NO_TOKEN = 'anyone, no token';
 const ANY_TOKEN = 'any valid token (members and citizens)';
+const ANY_MEMBER = 'any member (a citizen token is `403 ROLE_FORBIDDEN`)';
 const CASE_OWNER = 'the consumer that opened the case (for anyone else the case does not exist: `404 CASE_NOT_FOUND`)';
 const SOURCE_OWNER = 'the department that owns the source (`403 NOT_OWNER` for another department)';
 const SANDBOX = 'anyone, no token (the sandbox serves development, tests and benchmarks only)';
@@ -36,14 +37,15 @@ export const WHO_MAY_CALL: Readonly<Record<string, string>> = {
   fetchMaterial: "no token: the link's signature is the permission (issued to the recipient of a utility request)",
   // registry
   registerMember: 'admin',
-  getMember: ANY_TOKEN,
+  getMember: ANY_MEMBER,
   listMembers: 'admin',
   replaceMemberKeys: 'the member itself, or an admin',
+  removeMemberKey: 'the member itself, or an admin',
   registerSource: 'department (it becomes the owner)',
-  getSource: ANY_TOKEN,
+  getSource: ANY_MEMBER,
   publishSourceVersion: SOURCE_OWNER,
   pushRecords: SOURCE_OWNER,
-  getCatalog: ANY_TOKEN,
+  getCatalog: ANY_MEMBER,
   requestGrant: 'consumer or utility',
   listGrants: 'department (the grants on its sources), consumer or utility (its own), admin (all)',
   getGrant: 'admin, the grant’s consumer, or the department that owns its source (anyone else: `404 GRANT_NOT_FOUND`)',
@@ -51,8 +53,8 @@ export const WHO_MAY_CALL: Readonly<Record<string, string>> = {
   rejectGrant: SOURCE_OWNER,
   revokeGrant: SOURCE_OWNER,
   registerMatter: 'admin',
-  listMatters: ANY_TOKEN,
-  getMatter: ANY_TOKEN,
+  listMatters: ANY_MEMBER,
+  getMatter: ANY_MEMBER,
   // audit
   searchAuditEvents: 'auditor',
   proveAuditEvent: 'auditor',
@@ -68,8 +70,8 @@ export const WHO_MAY_CALL: Readonly<Record<string, string>> = {
   getDepartmentRecord: SANDBOX,
   getUtilitySummary: SANDBOX,
   getUtilityAccount: SANDBOX,
-  setUtilityLatency: SANDBOX,
-  startUtilityOutage: SANDBOX,
+  setUtilityLatency: `${SANDBOX}; only when NODE_ENV is development or test`,
+  startUtilityOutage: `${SANDBOX}; only when NODE_ENV is development or test`,
   applyUtilityRequest: SANDBOX,
   listUtilityRequests: SANDBOX,
 };

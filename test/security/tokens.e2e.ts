@@ -103,7 +103,7 @@ describe('token attacks on the registry', () => {
     }
   });
 
-  it('a replaced key stops working at once; the new one works', async () => {
+  it('a removed key stops working at once (a replaced one keeps its overlap: small-leaks.e2e.ts); the new one works', async () => {
     const dept = await registerMember(t, admin, 'department', 'zj.test.rotating');
     memberCount += 1;
     const oldToken = await dept.auth();
@@ -114,9 +114,13 @@ describe('token attacks on the registry', () => {
       .set('authorization', oldToken)
       .send({ keys: [publicJwkOf(next.publicKey, 'k2')] })
       .expect(200);
+    const rotated = memberWithKey(dept.id, 'department', next, 'k2');
+    await t.http
+      .delete(`/v1/members/${dept.id}/keys/${dept.kid}`)
+      .set('authorization', await rotated.auth())
+      .expect(200);
     const refused = await t.http.get('/v1/catalog').set('authorization', oldToken).expect(401);
     expect(refused.body.code).toBe('TOKEN_INVALID');
-    const rotated = memberWithKey(dept.id, 'department', next, 'k2');
     await t.http
       .get('/v1/catalog')
       .set('authorization', await rotated.auth())

@@ -99,7 +99,7 @@ export class CasesController {
     [404, 'CASE_NOT_FOUND, MATERIAL_NOT_FOUND (type not declared)'],
     [409, 'STATE_CONFLICT (case not open)'],
     [413, 'PAYLOAD_TOO_LARGE'],
-    [415, 'UNSUPPORTED_MEDIA_TYPE'],
+    [415, 'UNSUPPORTED_MEDIA_TYPE, MATERIAL_TYPE_MISMATCH (the bytes are not of the content-type sent, by their magic numbers)'],
     CHANGE_NOT_AUDITED,
   )
   uploadMaterial(

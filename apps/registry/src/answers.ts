@@ -6,7 +6,13 @@ import { closedObject, COUNT, DATE_TIME, listOf, STRING, STRINGS, UUID } from '@
 const PUBLIC_JWK = {
   type: 'object',
   required: ['kty', 'kid'],
-  properties: { kty: { enum: ['RSA', 'EC'] }, kid: STRING, alg: { enum: ['RS256', 'ES256'] }, use: { const: 'sig' } },
+  properties: {
+    kty: { enum: ['RSA', 'EC'] },
+    kid: STRING,
+    alg: { enum: ['RS256', 'ES256'] },
+    use: { const: 'sig' },
+    exp: { ...COUNT, description: 'When the key stops verifying (NumericDate, seconds): a replaced key in its overlap, or an expiry the member set' },
+  },
   description: 'A public JSON Web Key (RFC 7517): RSA of at least 2048 bits or EC P-256, never a private member',
   title: 'PublicJwk',
 };

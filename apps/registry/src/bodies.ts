@@ -1,6 +1,14 @@
 // The request bodies of the registry API, as JSON Schemas: validated by JsonBody and published
 // in the OpenAPI document from the same objects.
-const jwk = { type: 'object', required: ['kty'], properties: { kty: { type: 'string' }, kid: { type: 'string' } } };
+const jwk = {
+  type: 'object',
+  required: ['kty'],
+  properties: {
+    kty: { type: 'string' },
+    kid: { type: 'string' },
+    exp: { type: 'integer', minimum: 0, description: 'optional: when the key stops verifying (NumericDate, seconds); a past exp ends the key now' },
+  },
+};
 const jwks = { type: 'object', required: ['keys'], properties: { keys: { type: 'array', minItems: 1, maxItems: 10, items: jwk } } };
 const classification = {
   type: 'object',

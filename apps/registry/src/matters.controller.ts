@@ -26,15 +26,16 @@ export class MattersController {
   @Get()
   @ApiOperation({ operationId: 'listMatters', summary: 'List matters' })
   @ApiAnswer(200, 'Every matter', MATTERS)
-  async list(): Promise<{ items: MatterView[] }> {
-    return { items: await this.matters.list() };
+  @ApiProblems([403, 'ROLE_FORBIDDEN (members only: not a citizen token)'])
+  async list(@CurrentCaller() caller: Caller): Promise<{ items: MatterView[] }> {
+    return { items: await this.matters.list(caller) };
   }
 
   @Get(':code')
   @ApiOperation({ operationId: 'getMatter', summary: 'Get a matter' })
   @ApiAnswer(200, 'One matter', MATTER)
-  @ApiProblems([404, 'MATTER_NOT_FOUND'])
-  get(@Param('code') code: string): Promise<MatterView> {
-    return this.matters.get(code);
+  @ApiProblems([403, 'ROLE_FORBIDDEN (members only: not a citizen token)'], [404, 'MATTER_NOT_FOUND'])
+  get(@CurrentCaller() caller: Caller, @Param('code') code: string): Promise<MatterView> {
+    return this.matters.describe(caller, code);
   }
 }

@@ -3,7 +3,7 @@ import { CurrentCaller } from '@datarun/auth-guard';
 import { ApiAnswer, ApiProblems, CHANGE_NOT_AUDITED, JsonBody } from '@datarun/platform';
 import { MEMBER_KINDS } from '@datarun/auth';
 import { MEMBER_PAGE, MembersService, type MemberView, type RegisterMemberCommand } from '@datarun/registry';
-import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { MEMBER, MEMBERS } from './answers.js';
 import { REGISTER_MEMBER, REPLACE_KEYS } from './bodies.js';
@@ -48,17 +48,34 @@ export class MembersController {
   @Get(':id')
   @ApiOperation({ operationId: 'getMember', summary: 'Get a member' })
   @ApiAnswer(200, 'A member with its public keys', MEMBER)
-  @ApiProblems([404, 'MEMBER_NOT_FOUND'])
-  get(@Param('id') id: string): Promise<MemberView> {
-    return this.members.get(id);
+  @ApiProblems([403, 'ROLE_FORBIDDEN (members only: not a citizen token)'], [404, 'MEMBER_NOT_FOUND'])
+  get(@CurrentCaller() caller: Caller, @Param('id') id: string): Promise<MemberView> {
+    return this.members.get(caller, id);
   }
 
   @Put(':id/keys')
   @ApiOperation({ operationId: 'replaceMemberKeys', summary: "Replace a member's keys" })
   @ApiBody({ schema: REPLACE_KEYS })
-  @ApiAnswer(200, 'The member with its new JWKS', MEMBER)
+  @ApiAnswer(
+    200,
+    'The member with its new JWKS: the keys sent, and each key they leave out with an `exp` one hour ahead (it keeps verifying until then)',
+    MEMBER,
+  )
   @ApiProblems([400, 'VALIDATION_FAILED'], [403, 'ROLE_FORBIDDEN (the member itself or an admin)'], [404, 'MEMBER_NOT_FOUND'], CHANGE_NOT_AUDITED)
   replaceKeys(@CurrentCaller() caller: Caller, @Param('id') id: string, @Body(new JsonBody(REPLACE_KEYS)) body: unknown): Promise<MemberView> {
     return this.members.replaceKeys(caller, id, body);
+  }
+
+  @Delete(':id/keys/:kid')
+  @ApiOperation({ operationId: 'removeMemberKey', summary: "Remove one of a member's keys at once" })
+  @ApiAnswer(200, 'The member without that key: it verifies nothing from now on (a leaked key)', MEMBER)
+  @ApiProblems(
+    [403, 'ROLE_FORBIDDEN (the member itself or an admin)'],
+    [404, 'MEMBER_NOT_FOUND, KEY_NOT_FOUND'],
+    [409, "STATE_CONFLICT (the member's last valid key: add the new one first)"],
+    CHANGE_NOT_AUDITED,
+  )
+  removeKey(@CurrentCaller() caller: Caller, @Param('id') id: string, @Param('kid') kid: string): Promise<MemberView> {
+    return this.members.removeKey(caller, id, kid);
   }
 }

@@ -26,9 +26,9 @@ export class SourcesController {
   @Get('v1/sources/:id')
   @ApiOperation({ operationId: 'getSource', summary: 'Get a source' })
   @ApiAnswer(200, 'One source of the catalogue', SOURCE)
-  @ApiProblems([404, 'SOURCE_NOT_FOUND'])
-  get(@Param('id') id: string): Promise<SourceView> {
-    return this.sources.view(id);
+  @ApiProblems([403, 'ROLE_FORBIDDEN (members only: not a citizen token)'], [404, 'SOURCE_NOT_FOUND'])
+  get(@CurrentCaller() caller: Caller, @Param('id') id: string): Promise<SourceView> {
+    return this.sources.describe(caller, id);
   }
 
   @Post('v1/sources/:id/versions')
@@ -69,7 +69,8 @@ export class SourcesController {
   @Get('v1/catalog')
   @ApiOperation({ operationId: 'getCatalog', summary: 'Get the resource catalogue' })
   @ApiAnswer(200, 'The resource catalogue (资源目录): sources, versions, fields and classifications, never data', CATALOG)
-  async catalog(): Promise<{ items: SourceView[] }> {
-    return { items: await this.sources.catalog() };
+  @ApiProblems([403, 'ROLE_FORBIDDEN (members only: not a citizen token)'])
+  async catalog(@CurrentCaller() caller: Caller): Promise<{ items: SourceView[] }> {
+    return { items: await this.sources.catalog(caller) };
   }
 }

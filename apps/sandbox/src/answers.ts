@@ -44,7 +44,7 @@ export const UTILITY_REQUESTS = closedObject(
           appliedAt: DATE_TIME,
           calls: { type: 'integer', minimum: 1, description: 'Every call with this request id, the first included: above 1 means a sender retried' },
         },
-        { unitNumber: STRING },
+        { unitNumber: STRING, correlationId: { ...STRING, description: 'The correlation id the first call carried (x-request-id or traceparent)' } },
         { title: 'AppliedUtilityRequest' },
       ),
     },

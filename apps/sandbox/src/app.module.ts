@@ -2,6 +2,7 @@ import type { DatarunConfig } from '@datarun/config';
 import { PlatformModule } from '@datarun/platform';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { SandboxDepartmentsController } from './departments.controller.js';
+import { SandboxFaultInjectionController } from './fault-injection.controller.js';
 import { SimulatedUtilities } from './simulated-utilities.js';
 import { SandboxUtilitiesController } from './utilities.controller.js';
 
@@ -12,7 +13,8 @@ export class SandboxModule {
     return {
       module: SandboxModule,
       imports: [PlatformModule.forRoot(config, { app: 'sandbox', dependencies: [] })],
-      controllers: [SandboxDepartmentsController, SandboxUtilitiesController],
+      // Outages and latency on demand serve demos and tests; in production nobody may stop the flow.
+      controllers: [SandboxDepartmentsController, SandboxUtilitiesController, ...(config.env === 'production' ? [] : [SandboxFaultInjectionController])],
       providers: [SimulatedUtilities],
     };
   }

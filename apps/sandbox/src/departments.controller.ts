@@ -1,10 +1,9 @@
 import { DATARUN_CONFIG, type DatarunConfig } from '@datarun/config';
 import { ApiAnswer, ApiProblems, PublicRoute } from '@datarun/platform';
-import { Problem } from '@datarun/problems';
 import { Controller, Get, Inject, Param } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { DEPARTMENT_RECORD } from './answers.js';
-import { isSandboxDepartment, SANDBOX_DEPARTMENTS, SyntheticDepartments } from './synthetic-departments.js';
+import { SANDBOX_DEPARTMENTS, SyntheticDepartments } from './synthetic-departments.js';
 
 /**
  * The federated endpoints of the four simulated departments: what `FederatedSourceAdapter` calls
@@ -28,8 +27,6 @@ export class SandboxDepartmentsController {
   @ApiAnswer(200, "The subject's record, valid against schemas/records/<source>.json", DEPARTMENT_RECORD)
   @ApiProblems([404, 'RECORD_NOT_FOUND (unknown subject or department)'])
   record(@Param('source') source: string, @Param('subject') subject: string): Record<string, unknown> {
-    const record = isSandboxDepartment(source) ? this.departments.record(source, subject) : undefined;
-    if (!record) throw new Problem('RECORD_NOT_FOUND', 'this department holds no record of the subject');
-    return record;
+    return this.departments.record(source, subject);
   }
 }

@@ -1,4 +1,5 @@
 import { generatePopulation, type Population } from '@datarun/population';
+import { Problem } from '@datarun/problems';
 
 /** The four departments the sandbox plays, each by its source id, and the population stream behind it. */
 export const SANDBOX_DEPARTMENTS = ['household', 'marriage', 'social-security', 'property'] as const;
@@ -23,10 +24,14 @@ export class SyntheticDepartments {
 
   constructor(private readonly options: { readonly people: number; readonly seed: number }) {}
 
-  /** The record a department holds on a subject, or undefined (children have no social-security or property record). */
-  record(department: SandboxDepartment, idNumber: string): Record<string, unknown> | undefined {
-    const json = this.built().get(department)?.get(idNumber);
-    return json === undefined ? undefined : (JSON.parse(json.toString('utf8')) as Record<string, unknown>);
+  /**
+   * The record a department holds on a subject; RECORD_NOT_FOUND for an unknown department or
+   * subject (children have no social-security or property record), as a department answers 404.
+   */
+  record(department: string, idNumber: string): Record<string, unknown> {
+    const json = isSandboxDepartment(department) ? this.built().get(department)?.get(idNumber) : undefined;
+    if (json === undefined) throw new Problem('RECORD_NOT_FOUND', 'this department holds no record of the subject');
+    return JSON.parse(json.toString('utf8')) as Record<string, unknown>;
   }
 
   /** Built on first use: booting the sandbox stays instant, and a run that never asks pays nothing. */

@@ -1,5 +1,4 @@
 import { ApiAnswer, ApiProblems, JsonBody, PublicRoute } from '@datarun/platform';
-import { Problem } from '@datarun/problems';
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { UTILITY_ACCOUNT, UTILITY_RECEIPT, UTILITY_REQUESTS, UTILITY_SUMMARY } from './answers.js';
@@ -30,8 +29,6 @@ const APPLICATION = {
     },
   },
 };
-const LATENCY = { type: 'object', additionalProperties: false, required: ['ms'], properties: { ms: { type: 'integer', minimum: 0, maximum: 60000 } } };
-const OUTAGE = { type: 'object', additionalProperties: false, required: ['seconds'], properties: { seconds: { type: 'integer', minimum: 0, maximum: 3600 } } };
 
 /**
  * The simulated water, power and gas companies' own systems, which the reference utility bridge
@@ -48,9 +45,7 @@ export class SandboxUtilitiesController {
   @ApiAnswer(200, 'The simulated system’s counts: also what the bridge probes for readiness', UTILITY_SUMMARY)
   @ApiProblems([503, 'SERVICE_UNAVAILABLE (simulated outage)'])
   summary(@Param('kind') kind: string): ReturnType<ReturnType<SimulatedUtilities['of']>['summary']> {
-    const summary = this.utilities.of(kind).summary();
-    if (!summary.available) throw new Problem('SERVICE_UNAVAILABLE', `the ${kind} system is down for maintenance`);
-    return summary;
+    return this.utilities.of(kind).summary();
   }
 
   @Post('requests')
@@ -75,26 +70,6 @@ export class SandboxUtilitiesController {
   @ApiAnswer(200, 'An account with its holder, discounts and the requests applied to it', UTILITY_ACCOUNT)
   @ApiProblems([404, 'NOT_FOUND (no such account)'])
   account(@Param('kind') kind: string, @Param('number') number: string): unknown {
-    const account = this.utilities.of(kind).account(number);
-    if (!account) throw new Problem('NOT_FOUND', `no ${kind} account ${number}`);
-    return account;
-  }
-
-  @Post('outage')
-  @ApiOperation({ operationId: 'startUtilityOutage', summary: 'Take a simulated utility down' })
-  @HttpCode(204)
-  @ApiBody({ schema: OUTAGE })
-  @ApiAnswer(204, 'The system answers 503 SERVICE_UNAVAILABLE for that many seconds')
-  outage(@Param('kind') kind: string, @Body(new JsonBody(OUTAGE)) body: { seconds: number }): void {
-    this.utilities.of(kind).outage(body.seconds);
-  }
-
-  @Post('latency')
-  @ApiOperation({ operationId: 'setUtilityLatency', summary: 'Slow a simulated utility down' })
-  @HttpCode(204)
-  @ApiBody({ schema: LATENCY })
-  @ApiAnswer(204, 'Every request to the system takes that long from now on')
-  latency(@Param('kind') kind: string, @Body(new JsonBody(LATENCY)) body: { ms: number }): void {
-    this.utilities.of(kind).slowDown(body.ms);
+    return this.utilities.of(kind).account(number);
   }
 }

@@ -1,7 +1,7 @@
 export type { Caller, MemberKeys, MemberKind, Role } from './types.js';
 export { KeyDirectory, MEMBER_KINDS } from './types.js';
 export { InMemoryKeyDirectory } from './in-memory-key-directory.js';
-export { MAX_JWKS_KEYS, MIN_RSA_MODULUS_BITS, jwksToKeyObjects, publicJwkOf, publicKeyFileToJwks } from './jwks.js';
+export { keyExpired, MAX_JWKS_KEYS, MIN_RSA_MODULUS_BITS, jwksToKeyObjects, publicJwkOf, publicKeyFileToJwks, unexpiredKeyObjects } from './jwks.js';
 export type { Jwks, PublicJwk } from './jwks.js';
 export { CITIZEN_IDP_ISSUER, DATARUN_AUDIENCE, TokenVerifier } from './token-verifier.js';
 export type { TokenVerifierOptions } from './token-verifier.js';
@@ -13,6 +13,6 @@ export { generateKeyPairFiles } from './key-files.js';
 export type { KeyPairFiles } from './key-files.js';
 export { ADMIN_MEMBER_ID, DEFAULT_DEV_KEYS_DIR, DEMO_MEMBERS, ensureDevKeys } from './dev-keys.js';
 export type { DemoMember, DemoMemberKeys, DevKeys } from './dev-keys.js';
-export { requireRole } from './roles.js';
+export { requireMember, requireRole } from './roles.js';
 export { KeyRing, loadKeys } from './key-ring.js';
 export type { AuditSigningKey, KeyNeeds, PlatformKeys } from './key-ring.js';

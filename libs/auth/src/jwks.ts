@@ -7,6 +7,11 @@ export interface PublicJwk {
   readonly kid: string;
   readonly alg?: string;
   readonly use?: string;
+  /**
+   * Not in RFC 7517: when the key stops verifying (NumericDate, seconds), as datarun keeps a key
+   * that a rotation replaced until its overlap ends (docs/security.md, rotation of a member's key).
+   */
+  readonly exp?: number;
   readonly [member: string]: unknown;
 }
 
@@ -59,6 +64,9 @@ export function jwksToKeyObjects(jwks: unknown): Map<string, KeyObject> {
     if (jwk.kty === 'EC' && jwk.crv !== 'P-256') throw refuse(`${at}: EC keys must use crv P-256`);
     if (jwk.alg !== undefined && jwk.alg !== expectedAlg) throw refuse(`${at}: alg must be ${expectedAlg} for a ${jwk.kty} key`);
     if (jwk.use !== undefined && jwk.use !== 'sig') throw refuse(`${at}: use must be "sig"`);
+    if (jwk.exp !== undefined && !(Number.isSafeInteger(jwk.exp) && (jwk.exp as number) >= 0)) {
+      throw refuse(`${at}: exp must be a NumericDate (whole seconds since 1970-01-01)`);
+    }
 
     let key: KeyObject;
     try {
@@ -77,6 +85,20 @@ export function jwksToKeyObjects(jwks: unknown): Map<string, KeyObject> {
     result.set(kid, key);
   });
   return result;
+}
+
+/** Whether a registered key has expired at `nowSec` (its `exp`, when it has one, is not ahead). */
+export function keyExpired(jwk: PublicJwk, nowSec: number): boolean {
+  return jwk.exp !== undefined && jwk.exp <= nowSec;
+}
+
+/**
+ * The verification keys of a registered JWKS that are valid at `nowSec`: a key past its `exp` no
+ * longer verifies anything (tokens, signed records, statuses). Empty when none is left.
+ */
+export function unexpiredKeyObjects(jwks: Jwks, nowSec = Math.floor(Date.now() / 1000)): Map<string, KeyObject> {
+  const live = jwks.keys.filter((jwk) => !keyExpired(jwk, nowSec));
+  return live.length === 0 ? new Map() : jwksToKeyObjects({ keys: live });
 }
 
 /** The JWK of a public key with our registration members: kid, the one alg, use "sig". */

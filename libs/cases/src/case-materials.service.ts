@@ -4,6 +4,7 @@ import { type Caller, requireRole } from '@datarun/auth';
 import { Problem } from '@datarun/problems';
 import { CaseTransfers, MaterialLinks } from '@datarun/transfers';
 import { Injectable } from '@nestjs/common';
+import { fileTypeFromBuffer } from 'file-type';
 import { DataSource } from 'typeorm';
 import { CasesService } from './cases.service.js';
 
@@ -24,6 +25,21 @@ export interface MaterialBytes {
   readonly contentType: string;
   readonly sha256: string;
   readonly type: string;
+}
+
+/**
+ * The bytes must be what their content-type says, by their magic numbers (file-type reads the
+ * signatures: `%PDF-`, PNG's, JPEG's SOI, TIFF's byte order, RIFF/WEBP): an HTML page or a script
+ * uploaded as `image/png` would otherwise be stored and handed to recipients as a picture.
+ */
+async function requireContentOf(media: string, bytes: Buffer): Promise<void> {
+  const found = await fileTypeFromBuffer(bytes);
+  if (found?.mime !== media) {
+    throw new Problem(
+      'MATERIAL_TYPE_MISMATCH',
+      `the bytes are ${found ? `${found.mime}` : 'of no media type a material may have'}, not the ${media} they were uploaded as`,
+    );
+  }
 }
 
 /**
@@ -61,6 +77,8 @@ export class CaseMaterials {
       if (!declared) throw new Problem('MATERIAL_NOT_FOUND', `case ${caseId} declared no material ${type}`);
       if (declared.sha256 !== sha256)
         throw new Problem('MATERIAL_HASH_MISMATCH', `the uploaded ${type} has SHA-256 ${sha256}, the case declared ${declared.sha256}`);
+      // After the declaration's checks, so a forgery is named as one; before anything is stored.
+      await requireContentOf(media, bytes);
       const [existing] = await em.query<Array<{ content_type: string; uploaded_at: Date }>>(
         'SELECT content_type, uploaded_at FROM case_material WHERE case_id = $1 AND type = $2',
         [caseId, type],

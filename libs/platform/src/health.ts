@@ -1,10 +1,10 @@
 import { DatabaseConnection } from '@datarun/db';
 import { KafkaMessaging } from '@datarun/messaging';
 import { Problem } from '@datarun/problems';
-import { applyDecorators, Controller, Get, Inject, Injectable, SetMetadata, ServiceUnavailableException } from '@nestjs/common';
+import { applyDecorators, Controller, Get, Inject, Injectable, Logger, SetMetadata, ServiceUnavailableException } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
-import { ApiAnswer, closedObject, COUNT, type JsonSchema, STRING } from './api-answers.js';
+import { ApiAnswer, closedObject, COUNT, type JsonSchema } from './api-answers.js';
 import { ApiProblems } from './api-problems.js';
 import { HealthCheckService, type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 
@@ -24,8 +24,16 @@ export const PUBLIC_ROUTE = 'datarun:public-route';
 export const PublicRoute = () => applyDecorators(SetMetadata(PUBLIC_ROUTE, true), ApiSecurity({}));
 export const READINESS_DEPENDENCIES = Symbol('READINESS_DEPENDENCIES');
 
+/**
+ * Each dependency's check. A failure's own text (a connection string's host, a broker's error, the
+ * schema's migration count) goes to the log, once each time it changes, never into the answer:
+ * readiness is public, and what a dependency said is for the operator, not for whoever asks.
+ */
 @Injectable()
 export class DependencyIndicators {
+  private readonly logger = new Logger('Readiness');
+  private readonly lastFailure = new Map<Dependency, string>();
+
   constructor(
     private readonly indicator: HealthIndicatorService,
     private readonly moduleRef: ModuleRef,
@@ -38,9 +46,13 @@ export class DependencyIndicators {
       if (dependency === 'database') await this.moduleRef.get(DatabaseConnection, { strict: false }).check();
       else if (dependency === 'kafka') await this.moduleRef.get(KafkaMessaging, { strict: false }).ping();
       else await this.moduleRef.get<DependencyProbe>(UTILITY_SYSTEM_PROBE, { strict: false }).probe();
+      if (this.lastFailure.delete(dependency)) this.logger.log(`${dependency} is ready again`);
       return session.up({ ms: Date.now() - started });
     } catch (error) {
-      return session.down({ message: error instanceof Error ? error.message : String(error) });
+      const reason = error instanceof Error ? error.message : String(error);
+      if (this.lastFailure.get(dependency) !== reason) this.logger.warn(`${dependency} is not ready: ${reason}`);
+      this.lastFailure.set(dependency, reason);
+      return session.down();
     }
   }
 }
@@ -50,7 +62,7 @@ const LIVENESS = closedObject({ status: { const: 'ok' } }, {}, { title: 'Livenes
 const DEPENDENCY_CHECKS: JsonSchema = {
   type: 'object',
   description: 'By dependency (database, kafka, utility-system)',
-  additionalProperties: closedObject({ status: { enum: ['up', 'down'] } }, { ms: { ...COUNT, description: 'How long the check took' }, message: STRING }),
+  additionalProperties: closedObject({ status: { enum: ['up', 'down'] } }, { ms: { ...COUNT, description: 'How long the check took' } }),
 };
 const READINESS = closedObject(
   { status: { const: 'ok' }, info: DEPENDENCY_CHECKS, error: DEPENDENCY_CHECKS, details: DEPENDENCY_CHECKS },
@@ -79,16 +91,18 @@ export class HealthController {
   @Get('ready')
   @ApiOperation({ operationId: 'getReadiness', summary: 'Readiness of every dependency' })
   @ApiAnswer(200, 'Every dependency of this app answers', READINESS)
-  @ApiProblems([503, 'SERVICE_UNAVAILABLE: a dependency did not answer; `failed` names it, `checks` has every report'])
+  @ApiProblems([503, 'SERVICE_UNAVAILABLE: a dependency did not answer; `failed` names it, `checks` has every status; why is in the log, not here'])
   async ready(): Promise<unknown> {
     try {
       return await this.health.check(this.dependencies.map((d) => () => this.indicators.check(d)));
     } catch (error) {
       if (!(error instanceof ServiceUnavailableException)) throw error;
-      const report = error.getResponse() as { error?: Record<string, { message?: string }>; details?: unknown };
+      const report = error.getResponse() as { error?: Record<string, unknown>; details?: unknown };
       const failed = Object.keys(report.error ?? {});
-      const reasons = failed.map((d) => `${d}: ${report.error?.[d]?.message ?? 'down'}`).join('; ');
-      throw new Problem('SERVICE_UNAVAILABLE', `not ready, ${reasons}`, { failed, checks: report.details });
+      throw new Problem('SERVICE_UNAVAILABLE', `not ready: ${failed.join(', ')} did not answer (the reason is in this process's log)`, {
+        failed,
+        checks: report.details,
+      });
     }
   }
 }

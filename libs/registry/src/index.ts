@@ -20,7 +20,7 @@ export type {
   CurrentSchema,
   CurrentSource,
 } from './sources/sources.service.js';
-export { GrantsService } from './grants/grants.service.js';
+export { GRANT_STATES, GrantsService } from './grants/grants.service.js';
 export type { RequestGrantCommand, GrantView, GrantAction } from './grants/grants.service.js';
 export { MattersService, MATTER_CODE } from './matters/matters.service.js';
 export type { RegisterMatterCommand, MatterView } from './matters/matters.service.js';

@@ -254,6 +254,7 @@ export interface components {
       /** @enum {unknown} */
       decision: 'allowed' | 'denied' | 'failed';
       reason: string | null;
+      correlationId: string | null;
     };
     /** AuditEventPage */
     AuditEventPage: {
@@ -329,11 +330,13 @@ export interface components {
         | 'MATERIAL_NOT_FOUND'
         | 'DEAD_LETTER_NOT_FOUND'
         | 'TRANSFER_NOT_FOUND'
+        | 'KEY_NOT_FOUND'
         | 'METHOD_NOT_ALLOWED'
         | 'ALREADY_EXISTS'
         | 'STATE_CONFLICT'
         | 'PAYLOAD_TOO_LARGE'
         | 'UNSUPPORTED_MEDIA_TYPE'
+        | 'MATERIAL_TYPE_MISMATCH'
         | 'RATE_LIMITED'
         | 'INTERNAL_ERROR'
         | 'SOURCE_UNAVAILABLE'
@@ -391,7 +394,6 @@ export interface components {
           status: 'up' | 'down';
           /** @description How long the check took */
           ms?: number;
-          message?: string;
         };
       };
       /** @description By dependency (database, kafka, utility-system) */
@@ -401,7 +403,6 @@ export interface components {
           status: 'up' | 'down';
           /** @description How long the check took */
           ms?: number;
-          message?: string;
         };
       };
       /** @description By dependency (database, kafka, utility-system) */
@@ -411,7 +412,6 @@ export interface components {
           status: 'up' | 'down';
           /** @description How long the check took */
           ms?: number;
-          message?: string;
         };
       };
     };
@@ -524,7 +524,7 @@ export interface operations {
           };
         };
       };
-      /** @description SERVICE_UNAVAILABLE: a dependency did not answer; `failed` names it, `checks` has every report */
+      /** @description SERVICE_UNAVAILABLE: a dependency did not answer; `failed` names it, `checks` has every status; why is in the log, not here */
       503: {
         headers: {
           [name: string]: unknown;
@@ -687,7 +687,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description The newest signed checkpoint of the audit log */
+      /** @description The newest checkpoint that verifies under a configured audit key of its kid, with that public key (never one stored with the checkpoint) */
       200: {
         headers: {
           [name: string]: unknown;
@@ -710,7 +710,7 @@ export interface operations {
           };
         };
       };
-      /** @description NOT_FOUND (no checkpoint yet) */
+      /** @description NOT_FOUND (no checkpoint signed with a configured audit key yet) */
       404: {
         headers: {
           [name: string]: unknown;
@@ -757,7 +757,7 @@ export interface operations {
   searchAuditEvents: {
     parameters: {
       query?: {
-        /** @description ndjson or csv: the whole result as a download */
+        /** @description ndjson or csv: the whole result as a download (csv: UTF-8 with a byte order mark, formula-like cells prefixed with a quote) */
         format?: 'json' | 'ndjson' | 'csv';
         /** @description 1..1000, default 100 */
         limit?: unknown;
@@ -768,6 +768,8 @@ export interface operations {
         /** @description ISO 8601, inclusive */
         from?: unknown;
         decision?: 'allowed' | 'denied' | 'failed';
+        /** @description the id of one request or consumed message (x-request-id, traceparent trace id, ce_correlationid); narrow by caseId or from/to on a big log */
+        correlationId?: unknown;
         caseId?: unknown;
         source?: unknown;
         actor?: unknown;

@@ -390,11 +390,13 @@ export interface components {
         | 'MATERIAL_NOT_FOUND'
         | 'DEAD_LETTER_NOT_FOUND'
         | 'TRANSFER_NOT_FOUND'
+        | 'KEY_NOT_FOUND'
         | 'METHOD_NOT_ALLOWED'
         | 'ALREADY_EXISTS'
         | 'STATE_CONFLICT'
         | 'PAYLOAD_TOO_LARGE'
         | 'UNSUPPORTED_MEDIA_TYPE'
+        | 'MATERIAL_TYPE_MISMATCH'
         | 'RATE_LIMITED'
         | 'INTERNAL_ERROR'
         | 'SOURCE_UNAVAILABLE'
@@ -471,7 +473,6 @@ export interface components {
           status: 'up' | 'down';
           /** @description How long the check took */
           ms?: number;
-          message?: string;
         };
       };
       /** @description By dependency (database, kafka, utility-system) */
@@ -481,7 +482,6 @@ export interface components {
           status: 'up' | 'down';
           /** @description How long the check took */
           ms?: number;
-          message?: string;
         };
       };
       /** @description By dependency (database, kafka, utility-system) */
@@ -491,7 +491,6 @@ export interface components {
           status: 'up' | 'down';
           /** @description How long the check took */
           ms?: number;
-          message?: string;
         };
       };
     };
@@ -607,7 +606,7 @@ export interface operations {
           };
         };
       };
-      /** @description SERVICE_UNAVAILABLE: a dependency did not answer; `failed` names it, `checks` has every report */
+      /** @description SERVICE_UNAVAILABLE: a dependency did not answer; `failed` names it, `checks` has every status; why is in the log, not here */
       503: {
         headers: {
           [name: string]: unknown;
@@ -1176,7 +1175,7 @@ export interface operations {
           };
         };
       };
-      /** @description UNSUPPORTED_MEDIA_TYPE */
+      /** @description UNSUPPORTED_MEDIA_TYPE, MATERIAL_TYPE_MISMATCH (the bytes are not of the content-type sent, by their magic numbers) */
       415: {
         headers: {
           [name: string]: unknown;
@@ -1186,7 +1185,7 @@ export interface operations {
             /** @constant */
             status?: 415;
             /** @enum {unknown} */
-            code?: 'UNSUPPORTED_MEDIA_TYPE';
+            code?: 'UNSUPPORTED_MEDIA_TYPE' | 'MATERIAL_TYPE_MISMATCH';
           };
         };
       };
@@ -1824,7 +1823,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description The material's bytes, in the media type it was uploaded with; header x-content-sha256 carries the hash the recipient must check */
+      /** @description The material's bytes, in the media type it was uploaded with (checked by its magic numbers at upload), as an attachment (content-disposition) with x-content-type-options nosniff; header x-content-sha256 carries the hash the recipient must check */
       200: {
         headers: {
           [name: string]: unknown;

@@ -242,6 +242,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/members/{id}/keys/{kid}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Remove one of a member's keys at once */
+    delete: operations['removeMemberKey'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/sources': {
     parameters: {
       query?: never;
@@ -475,11 +492,13 @@ export interface components {
         | 'MATERIAL_NOT_FOUND'
         | 'DEAD_LETTER_NOT_FOUND'
         | 'TRANSFER_NOT_FOUND'
+        | 'KEY_NOT_FOUND'
         | 'METHOD_NOT_ALLOWED'
         | 'ALREADY_EXISTS'
         | 'STATE_CONFLICT'
         | 'PAYLOAD_TOO_LARGE'
         | 'UNSUPPORTED_MEDIA_TYPE'
+        | 'MATERIAL_TYPE_MISMATCH'
         | 'RATE_LIMITED'
         | 'INTERNAL_ERROR'
         | 'SOURCE_UNAVAILABLE'
@@ -535,6 +554,8 @@ export interface components {
       alg?: 'RS256' | 'ES256';
       /** @constant */
       use?: 'sig';
+      /** @description When the key stops verifying (NumericDate, seconds): a replaced key in its overlap, or an expiry the member set */
+      exp?: number;
     };
     /**
      * Readiness
@@ -550,7 +571,6 @@ export interface components {
           status: 'up' | 'down';
           /** @description How long the check took */
           ms?: number;
-          message?: string;
         };
       };
       /** @description By dependency (database, kafka, utility-system) */
@@ -560,7 +580,6 @@ export interface components {
           status: 'up' | 'down';
           /** @description How long the check took */
           ms?: number;
-          message?: string;
         };
       };
       /** @description By dependency (database, kafka, utility-system) */
@@ -570,7 +589,6 @@ export interface components {
           status: 'up' | 'down';
           /** @description How long the check took */
           ms?: number;
-          message?: string;
         };
       };
     };
@@ -686,7 +704,7 @@ export interface operations {
           };
         };
       };
-      /** @description SERVICE_UNAVAILABLE: a dependency did not answer; `failed` names it, `checks` has every report */
+      /** @description SERVICE_UNAVAILABLE: a dependency did not answer; `failed` names it, `checks` has every status; why is in the log, not here */
       503: {
         headers: {
           [name: string]: unknown;
@@ -765,6 +783,20 @@ export interface operations {
             status?: 401;
             /** @enum {unknown} */
             code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
+      };
+      /** @description ROLE_FORBIDDEN (members only: not a citizen token) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN';
           };
         };
       };
@@ -1665,6 +1697,20 @@ export interface operations {
           };
         };
       };
+      /** @description ROLE_FORBIDDEN (members only: not a citizen token) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN';
+          };
+        };
+      };
       /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
       429: {
         headers: {
@@ -1915,6 +1961,20 @@ export interface operations {
           };
         };
       };
+      /** @description ROLE_FORBIDDEN (members only: not a citizen token) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN';
+          };
+        };
+      };
       /** @description MATTER_NOT_FOUND */
       404: {
         headers: {
@@ -2073,6 +2133,8 @@ export interface operations {
             keys: {
               kty: string;
               kid?: string;
+              /** @description optional: when the key stops verifying (NumericDate, seconds); a past exp ends the key now */
+              exp?: number;
             }[];
           };
         };
@@ -2250,6 +2312,20 @@ export interface operations {
           };
         };
       };
+      /** @description ROLE_FORBIDDEN (members only: not a citizen token) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN';
+          };
+        };
+      };
       /** @description MEMBER_NOT_FOUND */
       404: {
         headers: {
@@ -2309,12 +2385,14 @@ export interface operations {
           keys: {
             kty: string;
             kid?: string;
+            /** @description optional: when the key stops verifying (NumericDate, seconds); a past exp ends the key now */
+            exp?: number;
           }[];
         };
       };
     };
     responses: {
-      /** @description The member with its new JWKS */
+      /** @description The member with its new JWKS: the keys sent, and each key they leave out with an `exp` one hour ahead (it keeps verifying until then) */
       200: {
         headers: {
           [name: string]: unknown;
@@ -2404,6 +2482,127 @@ export interface operations {
             status?: 415;
             /** @enum {unknown} */
             code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description AUDIT_UNAVAILABLE: the change could not be audited, so it was not made */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'AUDIT_UNAVAILABLE';
+          };
+        };
+      };
+    };
+  };
+  removeMemberKey: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        kid: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The member without that key: it verifies nothing from now on (a leaked key) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Member'];
+        };
+      };
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
+      };
+      /** @description ROLE_FORBIDDEN (the member itself or an admin) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN';
+          };
+        };
+      };
+      /** @description MEMBER_NOT_FOUND, KEY_NOT_FOUND */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'MEMBER_NOT_FOUND' | 'KEY_NOT_FOUND';
+          };
+        };
+      };
+      /** @description STATE_CONFLICT (the member's last valid key: add the new one first) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 409;
+            /** @enum {unknown} */
+            code?: 'STATE_CONFLICT';
           };
         };
       };
@@ -2646,6 +2845,20 @@ export interface operations {
             status?: 401;
             /** @enum {unknown} */
             code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
+      };
+      /** @description ROLE_FORBIDDEN (members only: not a citizen token) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN';
           };
         };
       };

@@ -174,11 +174,13 @@ export interface components {
         | 'MATERIAL_NOT_FOUND'
         | 'DEAD_LETTER_NOT_FOUND'
         | 'TRANSFER_NOT_FOUND'
+        | 'KEY_NOT_FOUND'
         | 'METHOD_NOT_ALLOWED'
         | 'ALREADY_EXISTS'
         | 'STATE_CONFLICT'
         | 'PAYLOAD_TOO_LARGE'
         | 'UNSUPPORTED_MEDIA_TYPE'
+        | 'MATERIAL_TYPE_MISMATCH'
         | 'RATE_LIMITED'
         | 'INTERNAL_ERROR'
         | 'SOURCE_UNAVAILABLE'
@@ -236,7 +238,6 @@ export interface components {
           status: 'up' | 'down';
           /** @description How long the check took */
           ms?: number;
-          message?: string;
         };
       };
       /** @description By dependency (database, kafka, utility-system) */
@@ -246,7 +247,6 @@ export interface components {
           status: 'up' | 'down';
           /** @description How long the check took */
           ms?: number;
-          message?: string;
         };
       };
       /** @description By dependency (database, kafka, utility-system) */
@@ -256,7 +256,6 @@ export interface components {
           status: 'up' | 'down';
           /** @description How long the check took */
           ms?: number;
-          message?: string;
         };
       };
     };
@@ -335,7 +334,7 @@ export interface operations {
           };
         };
       };
-      /** @description SERVICE_UNAVAILABLE: a dependency did not answer; `failed` names it, `checks` has every report */
+      /** @description SERVICE_UNAVAILABLE: a dependency did not answer; `failed` names it, `checks` has every status; why is in the log, not here */
       503: {
         headers: {
           [name: string]: unknown;

@@ -112,7 +112,7 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Slow a simulated utility down */
+    /** Slow a simulated utility down (development and test only) */
     post: operations['setUtilityLatency'];
     delete?: never;
     options?: never;
@@ -129,7 +129,7 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Take a simulated utility down */
+    /** Take a simulated utility down (development and test only) */
     post: operations['startUtilityOutage'];
     delete?: never;
     options?: never;
@@ -172,6 +172,8 @@ export interface components {
       /** @description Every call with this request id, the first included: above 1 means a sender retried */
       calls: number;
       unitNumber?: string;
+      /** @description The correlation id the first call carried (x-request-id or traceparent) */
+      correlationId?: string;
     };
     /**
      * DepartmentRecord
@@ -231,11 +233,13 @@ export interface components {
         | 'MATERIAL_NOT_FOUND'
         | 'DEAD_LETTER_NOT_FOUND'
         | 'TRANSFER_NOT_FOUND'
+        | 'KEY_NOT_FOUND'
         | 'METHOD_NOT_ALLOWED'
         | 'ALREADY_EXISTS'
         | 'STATE_CONFLICT'
         | 'PAYLOAD_TOO_LARGE'
         | 'UNSUPPORTED_MEDIA_TYPE'
+        | 'MATERIAL_TYPE_MISMATCH'
         | 'RATE_LIMITED'
         | 'INTERNAL_ERROR'
         | 'SOURCE_UNAVAILABLE'
@@ -293,7 +297,6 @@ export interface components {
           status: 'up' | 'down';
           /** @description How long the check took */
           ms?: number;
-          message?: string;
         };
       };
       /** @description By dependency (database, kafka, utility-system) */
@@ -303,7 +306,6 @@ export interface components {
           status: 'up' | 'down';
           /** @description How long the check took */
           ms?: number;
-          message?: string;
         };
       };
       /** @description By dependency (database, kafka, utility-system) */
@@ -313,7 +315,6 @@ export interface components {
           status: 'up' | 'down';
           /** @description How long the check took */
           ms?: number;
-          message?: string;
         };
       };
     };
@@ -424,7 +425,7 @@ export interface operations {
           };
         };
       };
-      /** @description SERVICE_UNAVAILABLE: a dependency did not answer; `failed` names it, `checks` has every report */
+      /** @description SERVICE_UNAVAILABLE: a dependency did not answer; `failed` names it, `checks` has every status; why is in the log, not here */
       503: {
         headers: {
           [name: string]: unknown;

@@ -37,6 +37,8 @@ export interface GrantView {
   decisions: Array<{ decision: GrantDecisionKind; member: string; actor: string; note?: string; at: string }>;
 }
 
+export const GRANT_STATES: readonly GrantState[] = ['requested', 'approved', 'rejected', 'revoked'];
+
 const TRANSITIONS: Record<'approve' | 'reject' | 'revoke', { from: GrantState; to: GrantDecisionKind }> = {
   approve: { from: 'requested', to: 'approved' },
   reject: { from: 'requested', to: 'rejected' },
@@ -93,8 +95,10 @@ export class GrantsService {
   }
 
   /** A department's queue (grants on its sources), a consumer's own grants, or all for an admin. */
-  async list(caller: Caller, filter: { state?: GrantState; source?: string }): Promise<GrantView[]> {
+  async list(caller: Caller, filter: { state?: string; source?: string }): Promise<GrantView[]> {
     requireRole(caller, 'department', 'consumer', 'utility', 'admin');
+    if (filter.state !== undefined && !GRANT_STATES.includes(filter.state as GrantState))
+      throw new Problem('VALIDATION_FAILED', `state must be one of ${GRANT_STATES.join(', ')}`);
     const qb = this.dataSource.getRepository(GrantEntity).createQueryBuilder('g').orderBy('g.created_at', 'DESC').limit(1000);
     if (caller.role === 'department') qb.innerJoin(SourceEntity, 's', 's.id = g.source_id AND s.owner_id = :owner', { owner: caller.memberId });
     else if (caller.role !== 'admin') qb.andWhere('g.consumer_id = :consumer', { consumer: caller.memberId });
@@ -119,6 +123,20 @@ export class GrantsService {
       await this.audit.appendWithin(em, changeBy(caller, `grant.${to}`, `grant:${id}`, { sourceId: grant.sourceId, fields: grant.fields }));
     });
     return this.get(id);
+  }
+
+  /**
+   * One grant as `caller` may see it: an admin any, a consumer its own, a department one on its
+   * sources. Any other grant is GRANT_NOT_FOUND, like one that does not exist.
+   */
+  async view(caller: Caller, id: string): Promise<GrantView> {
+    const grant = await this.get(id);
+    if (caller.role === 'admin' || grant.consumer === caller.memberId) return grant;
+    // No ROLE_FORBIDDEN for an auditor or a citizen: after the lookup above it would tell them the
+    // grant exists. Whoever may not see it learns only GRANT_NOT_FOUND, as for a grant that does not.
+    const owner = caller.role === 'department' ? (await this.dataSource.getRepository(SourceEntity).findOneBy({ id: grant.source }))?.ownerId : undefined;
+    if (owner !== caller.memberId) throw new Problem('GRANT_NOT_FOUND', `no grant ${id}`);
+    return grant;
   }
 
   async get(id: string): Promise<GrantView> {

@@ -1,5 +1,5 @@
 import { AuditLog, changeBy } from '@datarun/audit';
-import { type Caller, requireRole } from '@datarun/auth';
+import { type Caller, requireMember, requireRole } from '@datarun/auth';
 import { Problem } from '@datarun/problems';
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, In } from 'typeorm';
@@ -79,7 +79,15 @@ export class MattersService {
     );
   }
 
-  async list(): Promise<MatterView[]> {
+  /** One matter, for members only. */
+  async describe(caller: Caller, code: string): Promise<MatterView> {
+    requireMember(caller);
+    return this.get(code);
+  }
+
+  /** Every matter, for members only. */
+  async list(caller: Caller): Promise<MatterView[]> {
+    requireMember(caller);
     return (await this.dataSource.getRepository(MatterEntity).find({ order: { code: 'ASC' } })).map(view);
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { KeyObject } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { jwksToKeyObjects, type KeyDirectory, type MemberKeys } from '@datarun/auth';
+import { type Jwks, type KeyDirectory, type MemberKeys, unexpiredKeyObjects } from '@datarun/auth';
 import { MemberEntity } from './member.entity.js';
 
 /**
@@ -36,7 +36,9 @@ export class MemberKeyDirectory implements KeyDirectory {
   private async load(memberId: string, previous?: { value: Promise<MemberKeys | undefined> }): Promise<MemberKeys | undefined> {
     const member = await this.dataSource.getRepository(MemberEntity).findOne({ select: { kind: true, jwks: true }, where: { id: memberId } });
     if (!member) return undefined;
-    const fresh = jwksToKeyObjects(member.jwks);
+    // A key past its `exp` (a replaced key whose overlap ended) verifies nothing, here as in every
+    // process, within the entry's few seconds.
+    const fresh = unexpiredKeyObjects(member.jwks as unknown as Jwks);
     // Keep the previous KeyObject for an unchanged key so cached tokens stay valid.
     const old = await previous?.value.catch(() => undefined);
     const keys = new Map<string, KeyObject>();

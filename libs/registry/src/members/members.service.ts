@@ -1,4 +1,6 @@
-import { type Caller, jwksToKeyObjects, requireRole } from '@datarun/auth';
+import { type Caller, type Jwks as PublicJwks, jwksToKeyObjects, requireMember, requireRole } from '@datarun/auth';
+import type { EntityManager } from 'typeorm';
+import { removeKey, rotateKeys, withConfiguredKeys } from './key-rotation.js';
 import { MemberKeyDirectory } from './member-key-directory.js';
 import { AuditLog, changeBy } from '@datarun/audit';
 import { Problem } from '@datarun/problems';
@@ -57,17 +59,38 @@ export class MembersService {
     });
   }
 
-  /** Replaces a member's JWKS. A member rotates by publishing old and new keys together, then dropping the old. */
+  /**
+   * Replaces a member's JWKS with an overlap (rotateKeys): the keys sent are the member's keys, and
+   * a key they leave out keeps verifying for REPLACED_KEY_OVERLAP_SECONDS (shown with its `exp`),
+   * so that tokens and signed messages made with it just before are not refused.
+   */
   async replaceKeys(caller: Caller, id: string, jwksInput: unknown): Promise<MemberView> {
+    const incoming = checkedJwks(jwksInput) as unknown as PublicJwks;
+    return this.changeKeys(caller, id, 'member.keys-replaced', (current, now) => rotateKeys(current, incoming, now));
+  }
+
+  /** Removes one key at once (a leaked key): it verifies nothing from then on (removeKey). */
+  async removeKey(caller: Caller, id: string, kid: string): Promise<MemberView> {
+    return this.changeKeys(caller, id, 'member.key-removed', (current, now) => removeKey(current, kid, now), kid);
+  }
+
+  private async changeKeys(
+    caller: Caller,
+    id: string,
+    action: string,
+    change: (current: PublicJwks, nowSec: number) => PublicJwks,
+    kid?: string,
+  ): Promise<MemberView> {
     if (caller.role !== 'admin' && caller.memberId !== id) {
-      throw new Problem('ROLE_FORBIDDEN', 'only the member itself or an administrator may replace its keys');
+      throw new Problem('ROLE_FORBIDDEN', 'only the member itself or an administrator may change its keys');
     }
-    const jwks = checkedJwks(jwksInput);
     const member = await this.dataSource.transaction(async (em) => {
+      const current = await lockedJwks(em, id);
+      if (!current) throw new Problem('MEMBER_NOT_FOUND', `no member ${id}`);
+      const jwks = checkedJwks(change(current, Math.floor(Date.now() / 1000)));
       const repo = em.getRepository(MemberEntity);
-      const result = await repo.update({ id }, { jwks });
-      if (!result.affected) throw new Problem('MEMBER_NOT_FOUND', `no member ${id}`);
-      await this.audit.appendWithin(em, changeBy(caller, 'member.keys-replaced', `member:${id}`));
+      await repo.update({ id }, { jwks });
+      await this.audit.appendWithin(em, changeBy(caller, action, `member:${id}`, kid ? { reason: `kid ${kid}` } : {}));
       return repo.findOneByOrFail({ id });
     });
     this.directory.invalidate(id);
@@ -96,24 +119,33 @@ export class MembersService {
     return rows.length > limit ? { items, next: items[items.length - 1].id } : { items };
   }
 
-  async get(id: string): Promise<MemberView> {
+  /** One member with its public keys, for any member (a citizen's token reads no member). */
+  async get(caller: Caller, id: string): Promise<MemberView> {
+    requireMember(caller);
     const member = await this.dataSource.getRepository(MemberEntity).findOneBy({ id });
     if (!member) throw new Problem('MEMBER_NOT_FOUND', `no member ${id}`);
     return memberView(member);
   }
 
-  /** Seeding (the platform administrator, demo members): creates or refreshes keys, never fails on existing. */
+  /**
+   * Seeding (the platform administrator at every registry start, demo members): creates the member
+   * or makes sure its configured keys are among its keys, never fails on existing. Keys rotated in
+   * since (PUT keys) stay: configuration adds its keys and removes none (withConfiguredKeys).
+   */
   async ensure(id: string, name: string, kind: MemberKind, jwks: Jwks): Promise<void> {
-    checkedJwks(jwks);
+    const configured = checkedJwks(jwks) as unknown as PublicJwks;
     await this.dataSource.transaction(async (em) => {
-      const changed: unknown[] = await em.query(
-        `INSERT INTO member (id, name, kind, jwks) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (id) DO UPDATE SET jwks = excluded.jwks, updated_at = now() WHERE member.jwks IS DISTINCT FROM excluded.jwks
-         RETURNING id`,
-        [id, name, kind, JSON.stringify(jwks)],
-      );
+      const inserted: unknown[] = await em.query('INSERT INTO member (id, name, kind, jwks) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING RETURNING id', [
+        id,
+        name,
+        kind,
+        JSON.stringify(jwks),
+      ]);
+      const next = inserted.length > 0 ? undefined : withConfiguredKeys(await lockedJwks(em, id), configured, Math.floor(Date.now() / 1000));
+      if (next) await em.getRepository(MemberEntity).update({ id }, { jwks: next as unknown as Jwks });
+      const changed = inserted.length > 0 || next !== undefined;
       // Configuration (the admin key) and seeding change keys too: recorded, as any key change.
-      if (changed.length > 0)
+      if (changed)
         await this.audit.appendWithin(em, {
           memberId: 'datarun',
           actor: 'configuration',
@@ -124,6 +156,12 @@ export class MembersService {
     });
     this.directory.invalidate(id);
   }
+}
+
+/** The member's stored JWKS, its row locked for the rest of the transaction; undefined: no such member. */
+async function lockedJwks(em: EntityManager, id: string): Promise<PublicJwks | undefined> {
+  const row = await em.getRepository(MemberEntity).findOne({ select: { id: true, jwks: true }, where: { id }, lock: { mode: 'pessimistic_write' } });
+  return row?.jwks as unknown as PublicJwks | undefined;
 }
 
 function checkedJwks(input: unknown): Jwks {

@@ -1,5 +1,5 @@
 import { AuditLog, changeBy } from '@datarun/audit';
-import { type Caller, requireRole } from '@datarun/auth';
+import { type Caller, requireMember, requireRole } from '@datarun/auth';
 import { Problem } from '@datarun/problems';
 import { checkCompatibility, type CompiledRecordSchema, RecordSchemaGuard } from '@datarun/schemas';
 import { ReplicaRecords } from '@datarun/sources';
@@ -225,8 +225,9 @@ export class SourcesService {
     return { source, version, compiled: this.guard.compile(version.schema) };
   }
 
-  /** The resource catalogue (资源目录): sources, versions, fields and classifications, never data. */
-  async catalog(): Promise<SourceView[]> {
+  /** The resource catalogue (资源目录): sources, versions, fields and classifications, never data; for members only. */
+  async catalog(caller: Caller): Promise<SourceView[]> {
+    requireMember(caller);
     const sources = await this.dataSource.getRepository(SourceEntity).find({ order: { id: 'ASC' } });
     const versions = await this.dataSource.getRepository(SourceVersionEntity).find({ order: { sourceId: 'ASC', version: 'ASC' } });
     return sources.map((s) =>
@@ -237,7 +238,13 @@ export class SourcesService {
     );
   }
 
-  async view(id: string): Promise<SourceView> {
+  /** One source of the catalogue, for members only. */
+  async describe(caller: Caller, id: string): Promise<SourceView> {
+    requireMember(caller);
+    return this.view(id);
+  }
+
+  private async view(id: string): Promise<SourceView> {
     const source = await this.dataSource.getRepository(SourceEntity).findOneBy({ id });
     if (!source) throw new Problem('SOURCE_NOT_FOUND', `no source ${id}`);
     const versions = await this.dataSource.getRepository(SourceVersionEntity).find({ where: { sourceId: id }, order: { version: 'ASC' } });
