@@ -79,7 +79,7 @@ describe('token attacks on the registry', () => {
   });
 
   it('rate-limits per member: the burst passes, the next call is 429 with Retry-After, others are unaffected', async () => {
-    const limited = await bootApp(RegistryAppModule.forRoot({ ...db.config, rateLimit: { perSecond: 1, burst: 3 } }), 'registry');
+    const limited = await bootApp(RegistryAppModule.forRoot({ ...db.config, rateLimit: { ...db.config.rateLimit, perSecond: 1, burst: 3 } }), 'registry');
     try {
       const dept = await registerMember(t, admin, 'department', 'zj.test.busy');
       memberCount += 1;

@@ -40,8 +40,8 @@ export function checkedClient(client: ReturnType<typeof request>, contract: Open
 }
 
 /** Boots an app module in-process (no port) and gives a supertest client for it. */
-export async function bootApp(module: DynamicModule, about: string | AppAbout = 'test', bodyLimit?: number): Promise<TestApp> {
-  const app = await createApp(module, { ...(typeof about === 'string' ? { name: about } : about), bodyLimit });
+export async function bootApp(module: DynamicModule, about: string | AppAbout = 'test'): Promise<TestApp> {
+  const app = await createApp(module, typeof about === 'string' ? { name: about } : about);
   const served = await app.getHttpAdapter().getInstance().inject({ method: 'GET', url: '/openapi.json' });
   const openApi = served.json<OpenApiDocument>();
   return { app, http: checkedClient(request(app.getHttpServer()), new OpenApiContract(openApi)), openApi, close: () => app.close() };

@@ -32,7 +32,7 @@ export async function buildCity(people = 300, env: Record<string, string> = {}):
   const keys = adminKeyFile();
   const admin = keys.admin;
   const db = await migratedDatabase({ DATARUN_ADMIN_PUBLIC_KEY: keys.publicKeyPath, ...env });
-  const registry = await bootApp(RegistryAppModule.forRoot(db.config), 'registry', 8 * 1024 * 1024);
+  const registry = await bootApp(RegistryAppModule.forRoot(db.config), 'registry');
   const gateway = await bootApp(GatewayModule.forRoot(db.config), 'gateway');
   const departments = {
     household: await registerMember(registry, admin, 'department', 'zj.test.gongan'),

@@ -16,7 +16,7 @@ import {
 } from '@datarun/audit';
 import type { Caller } from '@datarun/auth';
 import { CurrentCaller } from '@datarun/auth-guard';
-import { ApiAnswer, ApiAnswers, ApiProblems } from '@datarun/platform';
+import { AnyCaller, ApiAnswer, ApiAnswers, ApiProblems, Roles } from '@datarun/platform';
 import { Problem } from '@datarun/problems';
 import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, StreamableFile } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
@@ -25,6 +25,7 @@ import { ACCESS_LOG, ANOMALY_REPORT, AUDIT_EVENT_EXPORT, AUDIT_EVENT_PAGE, INCLU
 /** HTTP in, one use case called: each use case of @datarun/audit checks the caller's role itself. */
 @ApiTags('audit')
 @ApiBearerAuth()
+@Roles('auditor')
 @Controller('v1')
 export class AuditController {
   constructor(
@@ -89,6 +90,7 @@ export class AuditController {
   }
 
   @Get('audit/verify')
+  @Roles('auditor', 'admin')
   @ApiOperation({ operationId: 'verifyAuditLog', summary: 'Verify the audit chain over a range' })
   @ApiQuery({ name: 'from', required: false, description: 'first sequence number (default 1: the whole log, with Merkle roots)' })
   @ApiQuery({ name: 'to', required: false, description: 'last sequence number' })
@@ -103,6 +105,7 @@ export class AuditController {
   }
 
   @Get('audit/checkpoints/latest')
+  @AnyCaller()
   @ApiOperation({ operationId: 'getLatestCheckpoint', summary: 'Get the newest signed checkpoint' })
   @ApiAnswer(
     200,
@@ -115,6 +118,7 @@ export class AuditController {
   }
 
   @Post('audit/checkpoints')
+  @Roles('admin')
   @ApiOperation({ operationId: 'signCheckpoint', summary: 'Sign a checkpoint now' })
   @HttpCode(201)
   @ApiAnswer(201, 'The checkpoint of the current head (the existing one when the head has not moved)', SIGNED_CHECKPOINT)
@@ -138,6 +142,7 @@ export class AuditController {
   }
 
   @Get('me/access-log')
+  @Roles('citizen')
   @ApiOperation({ operationId: 'getMyAccessLog', summary: 'Who read my records' })
   @ApiAnswer(200, 'Who read my records, newest first; never the clerk', ACCESS_LOG)
   @ApiProblems([400, 'ID_NUMBER_INVALID (the token subject is not an ID number)'], [403, 'ROLE_FORBIDDEN (citizen tokens only)'])

@@ -9,7 +9,7 @@ import {
   type MaterialUpload,
   type OpenCaseCommand,
 } from '@datarun/cases';
-import { ApiAnswer, ApiProblems, CHANGE_NOT_AUDITED, JsonBody } from '@datarun/platform';
+import { ApiAnswer, ApiProblems, BodyLimit, CHANGE_NOT_AUDITED, JsonBody, Roles } from '@datarun/platform';
 import { Problem } from '@datarun/problems';
 import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
@@ -21,6 +21,7 @@ const requestId = new ParseUUIDPipe({ exceptionFactory: () => new Problem('TRANS
 
 @ApiTags('cases')
 @ApiBearerAuth()
+@Roles('consumer')
 @Controller('v1/cases')
 export class CasesController {
   constructor(
@@ -85,6 +86,8 @@ export class CasesController {
   }
 
   @Put(':id/materials/:type')
+  // The one gateway route whose body may exceed HTTP_BODY_LIMIT: a scanned material.
+  @BodyLimit(MAX_MATERIAL_BYTES)
   @ApiOperation({ operationId: 'uploadMaterial', summary: 'Upload a submitted material' })
   @HttpCode(200)
   @ApiConsumes(...MATERIAL_MEDIA_TYPES)

@@ -1,7 +1,7 @@
 import type { Caller } from '@datarun/auth';
 import { CurrentCaller } from '@datarun/auth-guard';
 import { type BundleItem, ExchangeService, type LookupAnswer } from '@datarun/lookups';
-import { ApiAnswer, ApiProblems, JsonBody } from '@datarun/platform';
+import { ApiAnswer, ApiProblems, JsonBody, Roles } from '@datarun/platform';
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { EVIDENCE_BUNDLE_ANSWER, LOOKUP_ANSWER, VERIFICATION_ANSWER } from './answers.js';
@@ -22,6 +22,7 @@ type VerificationBody = Omit<LookupBody, 'fields'> & { claims: Record<string, un
 
 @ApiTags('exchange')
 @ApiBearerAuth()
+@Roles('consumer')
 @Controller('v1')
 export class ExchangeController {
   constructor(private readonly exchange: ExchangeService) {}

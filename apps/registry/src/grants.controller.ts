@@ -1,6 +1,6 @@
 import type { Caller } from '@datarun/auth';
 import { CurrentCaller } from '@datarun/auth-guard';
-import { ApiAnswer, ApiProblems, CHANGE_NOT_AUDITED, JsonBody } from '@datarun/platform';
+import { AnyCaller, ApiAnswer, ApiProblems, CHANGE_NOT_AUDITED, JsonBody, Roles } from '@datarun/platform';
 import { Problem } from '@datarun/problems';
 import { GRANT_STATES, type GrantAction, GrantsService, type GrantView, type RequestGrantCommand } from '@datarun/registry';
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
@@ -8,6 +8,8 @@ import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs
 import { GRANT, GRANTS } from './answers.js';
 import { DECIDE_GRANT, REQUEST_GRANT } from './bodies.js';
 
+/** A decision's body is optional (`{note?}`): approving or revoking without one works. */
+const decision = new JsonBody<{ note?: string }>(DECIDE_GRANT, { optional: true });
 const grantId = new ParseUUIDPipe({ exceptionFactory: () => new Problem('GRANT_NOT_FOUND', 'no such grant') });
 const DECISION_PROBLEMS: Array<[number, string]> = [
   [403, 'ROLE_FORBIDDEN (departments only), NOT_OWNER (a grant on another department’s source)'],
@@ -23,6 +25,7 @@ export class GrantsController {
   constructor(private readonly grants: GrantsService) {}
 
   @Post()
+  @Roles('consumer', 'utility')
   @ApiOperation({ operationId: 'requestGrant', summary: 'Request access to a source' })
   @HttpCode(201)
   @ApiBody({ schema: REQUEST_GRANT })
@@ -33,6 +36,7 @@ export class GrantsController {
   }
 
   @Get()
+  @Roles('department', 'consumer', 'utility', 'admin')
   @ApiOperation({ operationId: 'listGrants', summary: 'List grants' })
   @ApiQuery({ name: 'state', required: false, enum: GRANT_STATES })
   @ApiQuery({ name: 'source', required: false })
@@ -43,6 +47,7 @@ export class GrantsController {
   }
 
   @Get(':id')
+  @AnyCaller()
   @ApiOperation({ operationId: 'getGrant', summary: 'Get a grant' })
   @ApiAnswer(200, 'One grant with its decisions', GRANT)
   @ApiProblems([404, 'GRANT_NOT_FOUND (also for a grant the caller may not see)'])
@@ -51,32 +56,35 @@ export class GrantsController {
   }
 
   @Post(':id/approve')
+  @Roles('department')
   @ApiOperation({ operationId: 'approveGrant', summary: 'Approve a grant' })
   @HttpCode(200)
   @ApiBody({ schema: DECIDE_GRANT, required: false })
   @ApiAnswer(200, 'The approved grant', GRANT)
   @ApiProblems(...DECISION_PROBLEMS)
-  approve(@CurrentCaller() caller: Caller, @Param('id', grantId) id: string, @Body(new JsonBody(DECIDE_GRANT)) body: { note?: string }): Promise<GrantView> {
+  approve(@CurrentCaller() caller: Caller, @Param('id', grantId) id: string, @Body(decision) body: { note?: string } | undefined): Promise<GrantView> {
     return this.decide(caller, id, 'approve', body);
   }
 
   @Post(':id/reject')
+  @Roles('department')
   @ApiOperation({ operationId: 'rejectGrant', summary: 'Reject a grant' })
   @HttpCode(200)
   @ApiBody({ schema: DECIDE_GRANT, required: false })
   @ApiAnswer(200, 'The rejected grant', GRANT)
   @ApiProblems(...DECISION_PROBLEMS)
-  reject(@CurrentCaller() caller: Caller, @Param('id', grantId) id: string, @Body(new JsonBody(DECIDE_GRANT)) body: { note?: string }): Promise<GrantView> {
+  reject(@CurrentCaller() caller: Caller, @Param('id', grantId) id: string, @Body(decision) body: { note?: string } | undefined): Promise<GrantView> {
     return this.decide(caller, id, 'reject', body);
   }
 
   @Post(':id/revoke')
+  @Roles('department')
   @ApiOperation({ operationId: 'revokeGrant', summary: 'Revoke a grant' })
   @HttpCode(200)
   @ApiBody({ schema: DECIDE_GRANT, required: false })
   @ApiAnswer(200, 'The revoked grant', GRANT)
   @ApiProblems(...DECISION_PROBLEMS)
-  revoke(@CurrentCaller() caller: Caller, @Param('id', grantId) id: string, @Body(new JsonBody(DECIDE_GRANT)) body: { note?: string }): Promise<GrantView> {
+  revoke(@CurrentCaller() caller: Caller, @Param('id', grantId) id: string, @Body(decision) body: { note?: string } | undefined): Promise<GrantView> {
     return this.decide(caller, id, 'revoke', body);
   }
 

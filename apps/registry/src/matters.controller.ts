@@ -1,6 +1,6 @@
-import type { Caller } from '@datarun/auth';
+import { type Caller, MEMBER_KINDS } from '@datarun/auth';
 import { CurrentCaller } from '@datarun/auth-guard';
-import { ApiAnswer, ApiProblems, CHANGE_NOT_AUDITED, JsonBody } from '@datarun/platform';
+import { ApiAnswer, ApiProblems, CHANGE_NOT_AUDITED, JsonBody, Roles } from '@datarun/platform';
 import { MattersService, type MatterView, type RegisterMatterCommand } from '@datarun/registry';
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
@@ -14,6 +14,7 @@ export class MattersController {
   constructor(private readonly matters: MattersService) {}
 
   @Post()
+  @Roles('admin')
   @ApiOperation({ operationId: 'registerMatter', summary: 'Register a matter' })
   @HttpCode(201)
   @ApiBody({ schema: REGISTER_MATTER })
@@ -24,6 +25,7 @@ export class MattersController {
   }
 
   @Get()
+  @Roles(...MEMBER_KINDS)
   @ApiOperation({ operationId: 'listMatters', summary: 'List matters' })
   @ApiAnswer(200, 'Every matter', MATTERS)
   @ApiProblems([403, 'ROLE_FORBIDDEN (members only: not a citizen token)'])
@@ -32,6 +34,7 @@ export class MattersController {
   }
 
   @Get(':code')
+  @Roles(...MEMBER_KINDS)
   @ApiOperation({ operationId: 'getMatter', summary: 'Get a matter' })
   @ApiAnswer(200, 'One matter', MATTER)
   @ApiProblems([403, 'ROLE_FORBIDDEN (members only: not a citizen token)'], [404, 'MATTER_NOT_FOUND'])

@@ -1,15 +1,16 @@
 import type { Caller } from '@datarun/auth';
 import { CurrentCaller } from '@datarun/auth-guard';
-import { ApiAnswer, ApiProblems, CHANGE_NOT_AUDITED, JsonBody } from '@datarun/platform';
+import { ApiAnswer, ApiProblems, CHANGE_NOT_AUDITED, JsonBody, Roles } from '@datarun/platform';
 import { MEMBER_KINDS } from '@datarun/auth';
 import { MEMBER_PAGE, MembersService, type MemberView, type RegisterMemberCommand } from '@datarun/registry';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { MEMBER, MEMBERS } from './answers.js';
-import { REGISTER_MEMBER, REPLACE_KEYS } from './bodies.js';
+import { CHANGE_MEMBER_STATE, REGISTER_MEMBER, REPLACE_KEYS } from './bodies.js';
 
 @ApiTags('members')
 @ApiBearerAuth()
+@Roles('admin')
 @Controller('v1/members')
 export class MembersController {
   constructor(private readonly members: MembersService) {}
@@ -46,6 +47,7 @@ export class MembersController {
   }
 
   @Get(':id')
+  @Roles(...MEMBER_KINDS)
   @ApiOperation({ operationId: 'getMember', summary: 'Get a member' })
   @ApiAnswer(200, 'A member with its public keys', MEMBER)
   @ApiProblems([403, 'ROLE_FORBIDDEN (members only: not a citizen token)'], [404, 'MEMBER_NOT_FOUND'])
@@ -54,6 +56,7 @@ export class MembersController {
   }
 
   @Put(':id/keys')
+  @Roles(...MEMBER_KINDS)
   @ApiOperation({ operationId: 'replaceMemberKeys', summary: "Replace a member's keys" })
   @ApiBody({ schema: REPLACE_KEYS })
   @ApiAnswer(
@@ -67,6 +70,7 @@ export class MembersController {
   }
 
   @Delete(':id/keys/:kid')
+  @Roles(...MEMBER_KINDS)
   @ApiOperation({ operationId: 'removeMemberKey', summary: "Remove one of a member's keys at once" })
   @ApiAnswer(200, 'The member without that key: it verifies nothing from now on (a leaked key)', MEMBER)
   @ApiProblems(
@@ -77,5 +81,34 @@ export class MembersController {
   )
   removeKey(@CurrentCaller() caller: Caller, @Param('id') id: string, @Param('kid') kid: string): Promise<MemberView> {
     return this.members.removeKey(caller, id, kid);
+  }
+
+  @Post(':id/suspend')
+  @ApiOperation({ operationId: 'suspendMember', summary: 'Suspend a member' })
+  @HttpCode(200)
+  @ApiBody({ schema: CHANGE_MEMBER_STATE, required: false })
+  @ApiAnswer(200, 'The suspended member: every token and signature of it is refused (403 MEMBER_SUSPENDED), in every process within seconds', MEMBER)
+  @ApiProblems(
+    [403, 'ROLE_FORBIDDEN (admins only)'],
+    [404, 'MEMBER_NOT_FOUND'],
+    [409, "STATE_CONFLICT (already suspended, or the caller's own member)"],
+    CHANGE_NOT_AUDITED,
+  )
+  suspend(@CurrentCaller() caller: Caller, @Param('id') id: string, @Body(new JsonBody(CHANGE_MEMBER_STATE, { optional: true })) body?: { reason?: string }): Promise<MemberView> {
+    return this.members.suspend(caller, id, body?.reason);
+  }
+
+  @Post(':id/reinstate')
+  @ApiOperation({ operationId: 'reinstateMember', summary: 'Reinstate a suspended member' })
+  @HttpCode(200)
+  @ApiBody({ schema: CHANGE_MEMBER_STATE, required: false })
+  @ApiAnswer(200, 'The member, active again: its tokens verify again', MEMBER)
+  @ApiProblems([403, 'ROLE_FORBIDDEN (admins only)'], [404, 'MEMBER_NOT_FOUND'], [409, 'STATE_CONFLICT (not suspended)'], CHANGE_NOT_AUDITED)
+  reinstate(
+    @CurrentCaller() caller: Caller,
+    @Param('id') id: string,
+    @Body(new JsonBody(CHANGE_MEMBER_STATE, { optional: true })) body?: { reason?: string },
+  ): Promise<MemberView> {
+    return this.members.reinstate(caller, id, body?.reason);
   }
 }

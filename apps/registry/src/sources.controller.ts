@@ -1,11 +1,14 @@
-import type { Caller } from '@datarun/auth';
+import { type Caller, MEMBER_KINDS } from '@datarun/auth';
 import { CurrentCaller } from '@datarun/auth-guard';
-import { ApiAnswer, ApiProblems, CHANGE_NOT_AUDITED, JsonBody } from '@datarun/platform';
+import { ApiAnswer, ApiProblems, BodyLimit, CHANGE_NOT_AUDITED, JsonBody, Roles } from '@datarun/platform';
 import { type IngestResult, type PublishVersionCommand, type RegisterSourceCommand, SourcesService, type SourceView } from '@datarun/registry';
 import { Body, Controller, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CATALOG, INGEST_RESULT, SOURCE } from './answers.js';
 import { PUBLISH_VERSION, PUSH_RECORDS, REGISTER_SOURCE } from './bodies.js';
+
+/** A push of thousands of records: the one registry route whose body may exceed HTTP_BODY_LIMIT. */
+const RECORD_BATCH_BYTES = 8 * 1024 * 1024;
 
 @ApiTags('sources')
 @ApiBearerAuth()
@@ -14,6 +17,7 @@ export class SourcesController {
   constructor(private readonly sources: SourcesService) {}
 
   @Post('v1/sources')
+  @Roles('department')
   @ApiOperation({ operationId: 'registerSource', summary: 'Register a data source' })
   @HttpCode(201)
   @ApiBody({ schema: REGISTER_SOURCE })
@@ -24,6 +28,7 @@ export class SourcesController {
   }
 
   @Get('v1/sources/:id')
+  @Roles(...MEMBER_KINDS)
   @ApiOperation({ operationId: 'getSource', summary: 'Get a source' })
   @ApiAnswer(200, 'One source of the catalogue', SOURCE)
   @ApiProblems([403, 'ROLE_FORBIDDEN (members only: not a citizen token)'], [404, 'SOURCE_NOT_FOUND'])
@@ -32,6 +37,7 @@ export class SourcesController {
   }
 
   @Post('v1/sources/:id/versions')
+  @Roles('department')
   @ApiOperation({ operationId: 'publishSourceVersion', summary: 'Publish a new schema version' })
   @HttpCode(201)
   @ApiBody({ schema: PUBLISH_VERSION })
@@ -51,6 +57,9 @@ export class SourcesController {
   }
 
   @Put('v1/sources/:id/records')
+  @Roles('department')
+  // Record batches of thousands; larger bodies are 413 PAYLOAD_TOO_LARGE.
+  @BodyLimit(RECORD_BATCH_BYTES)
   @ApiOperation({ operationId: 'pushRecords', summary: 'Push records to a replica source' })
   @ApiBody({ schema: PUSH_RECORDS })
   @ApiAnswer(200, 'How many records were stored and why each rejected one was: 200 even when every record was rejected', INGEST_RESULT)
@@ -67,6 +76,7 @@ export class SourcesController {
   }
 
   @Get('v1/catalog')
+  @Roles(...MEMBER_KINDS)
   @ApiOperation({ operationId: 'getCatalog', summary: 'Get the resource catalogue' })
   @ApiAnswer(200, 'The resource catalogue (资源目录): sources, versions, fields and classifications, never data', CATALOG)
   @ApiProblems([403, 'ROLE_FORBIDDEN (members only: not a citizen token)'])

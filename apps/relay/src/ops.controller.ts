@@ -1,6 +1,6 @@
 import type { Caller } from '@datarun/auth';
 import { CurrentCaller } from '@datarun/auth-guard';
-import { ApiAnswer, ApiProblems } from '@datarun/platform';
+import { ApiAnswer, ApiProblems, Roles } from '@datarun/platform';
 import { type DeadLetterPage, DeadLettersService, type DeadLetterView, MAX_DEAD_LETTER_LIMIT } from '@datarun/transfers';
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
@@ -9,6 +9,7 @@ import { DEAD_LETTER, DEAD_LETTER_PAGE } from './answers.js';
 /** Operations on what went wrong in transit (docs/operations.md, dead letters); admins only. */
 @ApiTags('operations')
 @ApiBearerAuth()
+@Roles('admin')
 @Controller('v1/ops/dead-letters')
 export class OpsController {
   constructor(private readonly deadLetters: DeadLettersService) {}
@@ -37,7 +38,7 @@ export class OpsController {
   @ApiProblems(
     [403, 'ROLE_FORBIDDEN (admins only)'],
     [404, 'DEAD_LETTER_NOT_FOUND'],
-    [409, 'STATE_CONFLICT (the message names no original topic)'],
+    [409, 'STATE_CONFLICT (the message names no original topic), DEAD_LETTER_PLANTED (not sealed by datarun or its recipient: never replayed)'],
     [503, 'SERVICE_UNAVAILABLE (Kafka did not take the message), AUDIT_UNAVAILABLE'],
   )
   replay(@CurrentCaller() caller: Caller, @Param('id') id: string): Promise<DeadLetterView> {

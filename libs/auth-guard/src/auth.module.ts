@@ -1,19 +1,21 @@
 import { type DatarunConfig, refuseDevelopmentDefaults } from '@datarun/config';
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
 import { CITIZEN_IDP_ISSUER, jwksToKeyObjects, KeyDirectory, KeyRing, TokenVerifier } from '@datarun/auth';
-import { AuthGuard } from './auth.guard.js';
+import { EdgeAuthentication } from '@datarun/platform';
+import { CallerAuthentication } from './caller-authentication.js';
 import { RateLimiter } from './rate-limiter.js';
 
 @Module({})
 export class AuthModule {
   /**
-   * Token verification for an app: members' keys from the `KeyDirectory` the app provides (the
-   * registry module's member-key directory), citizens' from the IdP key in the app's KeyRing.
-   * Production must set a rate limit a member can meet: the development one never throttles.
+   * Authentication at the edge of an app (createApp runs it before the body is read): members'
+   * keys from the `KeyDirectory` the app provides (the registry module's member-key directory),
+   * citizens' from the IdP key in the app's KeyRing. Production must set a rate limit a member can
+   * meet: the development one never throttles.
    */
   static forRoot(config: DatarunConfig): DynamicModule {
     refuseDevelopmentDefaults(config, ['rate-limit']);
+    const { rateLimit } = config;
     return {
       module: AuthModule,
       global: true,
@@ -27,10 +29,18 @@ export class AuthModule {
             return new TokenVerifier(directory, { citizenIdp: idp && { issuer: CITIZEN_IDP_ISSUER, keys: jwksToKeyObjects(idp) } });
           },
         },
-        { provide: RateLimiter, useValue: new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst) },
-        { provide: APP_GUARD, useClass: AuthGuard },
+        {
+          provide: EdgeAuthentication,
+          inject: [TokenVerifier],
+          useFactory: (verifier: TokenVerifier) =>
+            new CallerAuthentication(
+              verifier,
+              new RateLimiter(rateLimit.perSecond, rateLimit.burst),
+              new RateLimiter(rateLimit.perAddress.perSecond, rateLimit.perAddress.burst),
+            ),
+        },
       ],
-      exports: [TokenVerifier],
+      exports: [TokenVerifier, EdgeAuthentication],
     };
   }
 }

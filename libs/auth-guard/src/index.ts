@@ -1,3 +1,3 @@
 export { AuthModule } from './auth.module.js';
-export { AuthGuard, CurrentCaller } from './auth.guard.js';
+export { CallerAuthentication, CurrentCaller } from './caller-authentication.js';
 export { RateLimiter } from './rate-limiter.js';

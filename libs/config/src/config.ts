@@ -4,7 +4,9 @@ import type { ConfigSection, DerivedDefault } from './section.js';
 import { AUDIT_SECTION, type AuditConfig } from './sections/audit.js';
 import { BRIDGE_SECTION, type BridgeConfig } from './sections/bridge.js';
 import { DATABASE_SECTION, type DatabaseConfig } from './sections/database.js';
+import { EGRESS_SECTION, type EgressConfig } from './sections/egress.js';
 import { GATEWAY_SECTION } from './sections/gateway.js';
+import { HTTP_SECTION, type HttpConfig } from './sections/http.js';
 import { KAFKA_SECTION, type KafkaConfig } from './sections/kafka.js';
 import { KEYS_SECTION, type KeysConfig } from './sections/keys.js';
 import { PROCESS_SECTION, type ProcessConfig, readProcess } from './sections/process.js';
@@ -23,8 +25,10 @@ export const CONFIG_SECTIONS = [
   DATABASE_SECTION,
   KAFKA_SECTION,
   KEYS_SECTION,
+  HTTP_SECTION,
   RATE_LIMIT_SECTION,
   GATEWAY_SECTION,
+  EGRESS_SECTION,
   AUDIT_SECTION,
   TRANSFERS_SECTION,
   BRIDGE_SECTION,
@@ -41,8 +45,10 @@ export const CONFIG_VARIABLES = z.object({
   ...DATABASE_SECTION.variables.shape,
   ...KAFKA_SECTION.variables.shape,
   ...KEYS_SECTION.variables.shape,
+  ...HTTP_SECTION.variables.shape,
   ...RATE_LIMIT_SECTION.variables.shape,
   ...GATEWAY_SECTION.variables.shape,
+  ...EGRESS_SECTION.variables.shape,
   ...AUDIT_SECTION.variables.shape,
   ...TRANSFERS_SECTION.variables.shape,
   ...BRIDGE_SECTION.variables.shape,
@@ -56,9 +62,11 @@ export interface DatarunConfig extends ProcessConfig, BridgeConfig {
   readonly database: DatabaseConfig;
   readonly kafka: KafkaConfig;
   readonly keys: KeysConfig;
+  readonly http: HttpConfig;
   readonly rateLimit: RateLimitConfig;
   /** Processes the gateway runs on its one port. */
   readonly gatewayWorkers: number;
+  readonly egress: EgressConfig;
   readonly audit: AuditConfig;
   readonly transfers: TransfersConfig;
   readonly sandbox: SandboxConfig;

@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
-import { ConfigError, type DatarunConfig, loadConfig, requireSupportedNode } from '@datarun/config';
+import type { Server } from 'node:http';
+import { ConfigError, DATARUN_CONFIG, type DatarunConfig, type HttpConfig, loadConfig, requireSupportedNode } from '@datarun/config';
 import type { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -11,16 +12,22 @@ import { HttpMetrics } from './metrics.js';
 import { openApiDocument } from './openapi-document.js';
 import { PLATFORM_OPTIONS, type PlatformOptions } from './platform.module.js';
 import type { AppAbout } from './openapi-document.js';
+import { EdgeAuthentication } from './edge-authentication.js';
+import { type DatarunRouteConfig, PUBLIC_ACCESS, type RouteAccess, routeAccessOf } from './route-options.js';
 
-export interface AppOptions extends AppAbout {
-  /** Largest accepted request body in bytes; larger ones are 413 PAYLOAD_TOO_LARGE. */
-  readonly bodyLimit?: number;
-}
+export type AppOptions = AppAbout;
 
 export interface RegisteredRoute {
   readonly method: string;
   readonly url: string;
+  /** Who may call it (undefined: any verified caller, the use case decides). */
+  readonly access?: RouteAccess;
 }
+
+/** Where SwaggerModule serves the document and its page: public, like the probes. */
+const DOCS_PAGE = 'docs';
+const DOCUMENT_URLS = new Set(['/openapi.json', '/openapi.yaml']);
+const isDocsRoute = (url: string) => DOCUMENT_URLS.has(url) || url === `/${DOCS_PAGE}` || url.startsWith(`/${DOCS_PAGE}/`);
 const registeredRoutes = new WeakMap<NestFastifyApplication, RegisteredRoute[]>();
 
 /** Every route the app registered (controllers, docs, probes): what the OpenAPI test checks. */
@@ -31,7 +38,9 @@ export function routesOf(app: NestFastifyApplication): readonly RegisteredRoute[
 /** Builds and initialises an app without listening: what main.ts and the tests share. */
 export async function createApp(module: DynamicModule, options: AppOptions): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
-    bodyLimit: options.bodyLimit ?? 256 * 1024,
+    // Every route gets its own limit below (HTTP_BODY_LIMIT or its @BodyLimit); this one only
+    // bounds what no route claims (unmatched requests).
+    bodyLimit: 64 * 1024,
     genReqId: correlationIdOf,
     routerOptions: { ignoreTrailingSlash: true },
   });
@@ -43,13 +52,22 @@ export async function createApp(module: DynamicModule, options: AppOptions): Pro
   app.enableShutdownHooks();
 
   const fastify = app.getHttpAdapter().getInstance();
+  const { http } = app.get<DatarunConfig>(DATARUN_CONFIG);
+  applyTimeouts(app.getHttpServer() as Server, http);
   const { binaryBodies } = app.get<PlatformOptions>(PLATFORM_OPTIONS);
   if (binaryBodies) {
-    fastify.addContentTypeParser([...binaryBodies.types], { parseAs: 'buffer', bodyLimit: binaryBodies.limit }, (_request, body, done) => done(null, body));
+    // No limit of the parser's own: the route's applies (only the upload route raises it).
+    fastify.addContentTypeParser([...binaryBodies.types], { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   }
   const routes: RegisteredRoute[] = [];
   fastify.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) routes.push({ method: method.toLowerCase(), url: route.url });
+    // Fastify reads these options after its onRoute hooks: the route's declarations from its
+    // config (route-options.ts) become its body limit; the document and its page are public.
+    const config = (route.config ?? {}) as DatarunRouteConfig;
+    if (isDocsRoute(route.url)) route.config = { ...config, access: PUBLIC_ACCESS };
+    route.bodyLimit = config.bodyLimit ?? http.bodyLimit;
+    const access = routeAccessOf(route.config);
+    for (const method of [route.method].flat()) routes.push({ method: method.toLowerCase(), url: route.url, access });
   });
   registeredRoutes.set(app, routes);
   const httpMetrics = app.get(HttpMetrics);
@@ -60,6 +78,23 @@ export async function createApp(module: DynamicModule, options: AppOptions): Pro
     void reply.header('x-request-id', request.id);
     RequestContext.run(request.id, done);
   });
+  // Nothing is read before the caller is known: the token (and the route's roles) are checked
+  // here, before Fastify reads a byte of the body. A refused request that came with a body gets
+  // its connection closed, so that the body it is still sending is not read either.
+  const authentication = providedOrNull(app, EdgeAuthentication);
+  if (authentication) {
+    fastify.addHook('onRequest', (request, reply, done) => {
+      const access = routeAccessOf(request.routeOptions.config);
+      if (access && 'public' in access) return done();
+      authentication.admit(request, access).then(
+        () => done(),
+        (error: unknown) => {
+          if (bodyFollows(request.headers)) void reply.header('connection', 'close');
+          done(error as Error);
+        },
+      );
+    });
+  }
   fastify.addHook('onResponse', async (request, reply) => {
     httpMetrics.duration.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', code: String(reply.statusCode) },
@@ -68,11 +103,36 @@ export async function createApp(module: DynamicModule, options: AppOptions): Pro
   });
 
   const document = openApiDocument(app, options);
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
+  SwaggerModule.setup(DOCS_PAGE, app, document, { jsonDocumentUrl: 'openapi.json', yamlDocumentUrl: 'openapi.yaml' });
 
   await app.init();
   await fastify.ready();
+  if (!authentication) {
+    // Fail closed: a route that needs a caller in an app that cannot authenticate one.
+    const open = routes.find((r) => !(r.access && 'public' in r.access));
+    if (open) throw new Error(`${options.name}: ${open.method.toUpperCase()} ${open.url} needs a caller but the app has no authentication (AuthModule)`);
+  }
   return app;
+}
+
+function providedOrNull<T>(app: NestFastifyApplication, token: abstract new () => T): T | null {
+  try {
+    return app.get<T>(token, { strict: false });
+  } catch {
+    return null;
+  }
+}
+
+/** Slow and idle clients cannot hold a connection (config section http). */
+function applyTimeouts(server: Server, http: HttpConfig): void {
+  server.setTimeout(http.connectionTimeoutMs);
+  server.requestTimeout = http.requestTimeoutMs;
+  server.headersTimeout = http.headersTimeoutMs;
+  server.keepAliveTimeout = http.keepAliveTimeoutMs;
+}
+
+function bodyFollows(headers: { 'content-length'?: string; 'transfer-encoding'?: string }): boolean {
+  return headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
 }
 
 /**

@@ -1,9 +1,10 @@
 import { DatabaseConnection } from '@datarun/db';
 import { KafkaMessaging } from '@datarun/messaging';
 import { Problem } from '@datarun/problems';
-import { applyDecorators, Controller, Get, Inject, Injectable, Logger, SetMetadata, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Inject, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { PublicRoute } from './route-options.js';
 import { ApiAnswer, closedObject, COUNT, type JsonSchema } from './api-answers.js';
 import { ApiProblems } from './api-problems.js';
 import { HealthCheckService, type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
@@ -16,12 +17,6 @@ export interface DependencyProbe {
 }
 export const UTILITY_SYSTEM_PROBE = Symbol('UTILITY_SYSTEM_PROBE');
 
-/**
- * Marks a controller or handler that needs no token (probes, metrics, signed links), for the auth
- * guard and in the OpenAPI document (an empty security requirement: no credentials).
- */
-export const PUBLIC_ROUTE = 'datarun:public-route';
-export const PublicRoute = () => applyDecorators(SetMetadata(PUBLIC_ROUTE, true), ApiSecurity({}));
 export const READINESS_DEPENDENCIES = Symbol('READINESS_DEPENDENCIES');
 
 /**

@@ -8,7 +8,10 @@ export { ProblemFilter, toProblem, problemBody, PROBLEM_CONTENT_TYPE } from './p
 export type { ProblemBody } from './problem-filter.js';
 export { correlationIdOf } from './correlation.js';
 export type { Dependency, DependencyProbe } from './health.js';
-export { PUBLIC_ROUTE, PublicRoute, UTILITY_SYSTEM_PROBE } from './health.js';
+export { UTILITY_SYSTEM_PROBE } from './health.js';
+export { AnyCaller, BodyLimit, PUBLIC_ACCESS, PublicRoute, Roles, routeAccessOf, routeConfig } from './route-options.js';
+export type { DatarunRouteConfig, RouteAccess } from './route-options.js';
+export { EdgeAuthentication } from './edge-authentication.js';
 export { JsonBody } from './json-body.js';
 export { ApiProblems, CHANGE_NOT_AUDITED, PROBLEM_SCHEMA, problemCodesIn } from './api-problems.js';
 export { ApiAnswer, ApiAnswers, closedObject, nullable, listOf, DATE_TIME, UUID, STRING, STRINGS, COUNT, SHA256_HEX } from './api-answers.js';

@@ -3,7 +3,7 @@ import { Controller, Get, Header, Injectable } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Histogram } from 'prom-client';
 import { ApiAnswer } from './api-answers.js';
-import { PublicRoute } from './health.js';
+import { PublicRoute } from './route-options.js';
 
 /** The platform's own metric: every request's duration by route and status code. */
 @Injectable()

@@ -66,6 +66,7 @@ type CommonProblem = readonly [status: number, codes: readonly ProblemCode[], de
 
 const TOKEN_PROBLEMS: readonly CommonProblem[] = [
   [401, ['TOKEN_MISSING', 'TOKEN_INVALID', 'TOKEN_EXPIRED'], 'TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token'],
+  [403, ['MEMBER_SUSPENDED'], 'MEMBER_SUSPENDED: the token is genuine but its member is suspended (every token of it is refused)'],
   [429, ['RATE_LIMITED'], "RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds"],
 ];
 const JSON_BODY_PROBLEMS: readonly CommonProblem[] = [
@@ -77,7 +78,7 @@ const ANY_ROUTE_PROBLEMS: readonly CommonProblem[] = [[500, ['INTERNAL_ERROR'], 
 
 /**
  * What every route of its kind can answer, so that no controller has to repeat it: the auth
- * guard's 401 and 429 wherever a token is needed, JsonBody's and Fastify's 400, 413 and 415
+ * guard's 401, 403 and 429 wherever a token is needed, JsonBody's and Fastify's 400, 413 and 415
  * wherever a JSON body is read, and ProblemFilter's 500 everywhere. Codes a route documents for
  * the same status are kept; these are added to them.
  */
