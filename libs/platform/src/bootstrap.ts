@@ -6,6 +6,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import { Problem } from '@datarun/problems';
 import { RequestContext } from '@datarun/request-context';
 import { correlationIdOf } from './correlation.js';
 import { HttpMetrics } from './metrics.js';
@@ -79,22 +80,21 @@ export async function createApp(module: DynamicModule, options: AppOptions): Pro
     RequestContext.run(request.id, done);
   });
   // Nothing is read before the caller is known: the token (and the route's roles) are checked
-  // here, before Fastify reads a byte of the body. A refused request that came with a body gets
-  // its connection closed, so that the body it is still sending is not read either.
+  // here, before Fastify reads a byte of the body, and an unmatched request is answered 404 here
+  // too. A refused request that came with a body gets its connection closed, so that the body it
+  // is still sending is not read either.
   const authentication = providedOrNull(app, EdgeAuthentication);
-  if (authentication) {
-    fastify.addHook('onRequest', (request, reply, done) => {
-      const access = routeAccessOf(request.routeOptions.config);
-      if (access && 'public' in access) return done();
-      authentication.admit(request, access).then(
-        () => done(),
-        (error: unknown) => {
-          if (bodyFollows(request.headers)) void reply.header('connection', 'close');
-          done(error as Error);
-        },
-      );
-    });
-  }
+  fastify.addHook('onRequest', (request, reply, done) => {
+    const refuse = (error: unknown) => {
+      if (bodyFollows(request.headers)) void reply.header('connection', 'close');
+      done(error as Error);
+    };
+    if (request.is404) return refuse(new Problem('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
+    if (!authentication) return done();
+    const access = routeAccessOf(request.routeOptions.config);
+    if (access && 'public' in access) return done();
+    authentication.admit(request, access).then(() => done(), refuse);
+  });
   fastify.addHook('onResponse', async (request, reply) => {
     httpMetrics.duration.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', code: String(reply.statusCode) },
