@@ -16,7 +16,7 @@ export const LAYERS = {
   // Business rules and the data they own.
   domain: ['registry', 'access-policy', 'sources', 'lookups', 'cases', 'transfers', 'audit'],
   // Connections and mechanisms without business rules: PostgreSQL, Kafka, Prometheus, tokens and keys.
-  infrastructure: ['db', 'messaging', 'metrics', 'auth'],
+  infrastructure: ['db', 'messaging', 'metrics', 'auth', 'egress'],
   // What everything may use: configuration, error codes, ID numbers, schemas, the request context.
   foundation: ['config', 'problems', 'identity', 'schemas', 'request-context'],
   synthetic: ['population'],

@@ -28,14 +28,30 @@ describe('lookups, verifications and evidence bundles', () => {
     return status === undefined ? request : request.expect(status);
   };
 
+  // A federated department of the tests' own, on loopback: the egress allowlist names its port.
+  let mode: 'slow' | 'broken' = 'slow';
+  const department = http.createServer((req, res) => {
+    if (mode === 'slow') {
+      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'), 5000).unref();
+      return;
+    }
+    // A record that breaks the schema: maritalStatus outside its enum.
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ idNumber: buyer.idNumber, name: '李四', maritalStatus: 'complicated' }));
+  });
+
   beforeAll(async () => {
-    city = await buildCity();
+    await new Promise<void>((r) => department.listen(0, '127.0.0.1', r));
+    city = await buildCity(300, { EGRESS_ALLOWLIST: `127.0.0.1:${(department.address() as AddressInfo).port}` });
     seller = city.people.find((p) => p.propertyUnits.length > 0)!;
     buyer = city.people.find((p) => p.spouseIdNumber && p.idNumber !== seller.idNumber && p.spouseIdNumber !== seller.idNumber)!;
     stranger = city.people.find((p) => ![seller.idNumber, buyer.idNumber].includes(p.idNumber))!;
     caseId = await openCase();
   }, 60_000);
-  afterAll(() => city?.close());
+  afterAll(async () => {
+    await city?.close();
+    department.closeAllConnections();
+    await new Promise((r) => department.close(r));
+  });
 
   it('plays the seed story: bundle, verification, a refused stranger, all audited', async () => {
     const before = (await city.auditRows()).length;
@@ -169,21 +185,8 @@ describe('lookups, verifications and evidence bundles', () => {
   });
 
   describe('federated departments', () => {
-    let server: http.Server;
-    let mode: 'slow' | 'broken' = 'slow';
-    const subjectFor = () => buyer.idNumber;
-
     beforeAll(async () => {
-      server = http.createServer((req, res) => {
-        if (mode === 'slow') {
-          setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'), 5000).unref();
-          return;
-        }
-        // A record that breaks the schema: maritalStatus outside its enum.
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ idNumber: subjectFor(), name: '李四', maritalStatus: 'complicated' }));
-      });
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-      const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const endpoint = `http://127.0.0.1:${(department.address() as AddressInfo).port}`;
       const dept = city.departments.marriage;
       for (const id of ['marriage-live']) {
         await city.registry.http
@@ -211,8 +214,6 @@ describe('lookups, verifications and evidence bundles', () => {
           .expect(200);
       }
     });
-    afterAll(() => new Promise((r) => server.close(r)));
-
     it('a department that does not answer in time: 504 SOURCE_TIMEOUT, audited as failed', async () => {
       mode = 'slow';
       const res = await lookup({ source: 'marriage-live' }, city.hall, 504);

@@ -1,8 +1,11 @@
 // The sandbox plays the four departments over HTTP from the synthetic population, and the
-// gateway's federated adapter can call it like a real department.
+// gateway's federated adapter can call it like a real department, with the platform's token.
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { loadKeys, PlatformCallSigner } from '@datarun/auth';
+import { EgressPolicy } from '@datarun/egress';
 import { checkDigitOf } from '@datarun/identity';
 import { RecordSchemaGuard } from '@datarun/schemas';
 import { FederatedSourceAdapter, type SourceDescriptor } from '@datarun/sources';
@@ -27,20 +30,26 @@ const stranger = (() => {
   return first17 + checkDigitOf(first17);
 })();
 
+const config = testConfig({ SANDBOX_PEOPLE: String(PEOPLE), SANDBOX_SEED: String(SEED) });
+/** The gateway's identity, as the gateway loads it. */
+const signer = new PlatformCallSigner(loadKeys(config, { required: ['platformSigningKey'] }, 'gateway').require('platformSigningKey'));
+const caller = { member: 'zj.test.hall', actor: 'clerk-7', purpose: 'property-transfer', caseId: randomUUID() };
+const bearer = (source: string) => `Bearer ${signer.sign({ audience: source, ...caller, correlationId: 'sandbox-e2e' })}`;
+
 describe('the sandbox departments', () => {
   let t: TestApp;
 
   beforeAll(async () => {
     expect(owner).toBeDefined();
     expect(people.some((p) => p.idNumber === stranger)).toBe(false);
-    t = await bootApp(SandboxModule.forRoot(testConfig({ SANDBOX_PEOPLE: String(PEOPLE), SANDBOX_SEED: String(SEED) })), 'sandbox');
+    t = await bootApp(SandboxModule.forRoot(config), 'sandbox');
   });
   afterAll(async () => {
     await t?.close();
   });
 
   it.each(SOURCES)("serves a known person's %s record, valid against its schema", async (source) => {
-    const res = await t.http.get(`/v1/departments/${source}/records/${owner.idNumber}`).expect(200);
+    const res = await t.http.get(`/v1/departments/${source}/records/${owner.idNumber}`).set('authorization', bearer(source)).expect(200);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(schemaOf(source).validate(res.body)).toEqual({ ok: true });
     expect(res.body.idNumber).toBe(owner.idNumber);
@@ -48,11 +57,11 @@ describe('the sandbox departments', () => {
   });
 
   it('serves records that agree with each other', async () => {
-    const marriage = (await t.http.get(`/v1/departments/marriage/records/${owner.idNumber}`).expect(200)).body;
+    const marriage = (await t.http.get(`/v1/departments/marriage/records/${owner.idNumber}`).set('authorization', bearer('marriage')).expect(200)).body;
     expect(marriage).toMatchObject({ maritalStatus: 'married', spouseIdNumber: owner.spouseIdNumber });
-    const spouse = (await t.http.get(`/v1/departments/marriage/records/${owner.spouseIdNumber}`).expect(200)).body;
+    const spouse = (await t.http.get(`/v1/departments/marriage/records/${owner.spouseIdNumber}`).set('authorization', bearer('marriage')).expect(200)).body;
     expect(spouse.spouseIdNumber).toBe(owner.idNumber);
-    const property = (await t.http.get(`/v1/departments/property/records/${owner.idNumber}`).expect(200)).body;
+    const property = (await t.http.get(`/v1/departments/property/records/${owner.idNumber}`).set('authorization', bearer('property')).expect(200)).body;
     expect(property.properties.map((u: { unitNumber: string }) => u.unitNumber)).toEqual(owner.propertyUnits);
   });
 
@@ -60,8 +69,8 @@ describe('the sandbox departments', () => {
     ['a stranger', 'household', () => stranger],
     ['a child at the social-security department', 'social-security', () => child.idNumber],
     ['an unknown department', 'tax', () => owner.idNumber],
-  ])('answers 404 RECORD_NOT_FOUND for %s, without a token', async (_case, source, subject) => {
-    const res = await t.http.get(`/v1/departments/${source}/records/${subject()}`).expect(404);
+  ])('answers 404 RECORD_NOT_FOUND for %s', async (_case, source, subject) => {
+    const res = await t.http.get(`/v1/departments/${source}/records/${subject()}`).set('authorization', bearer(source)).expect(404);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.body).toMatchObject({ status: 404, code: 'RECORD_NOT_FOUND' });
   });
@@ -73,6 +82,7 @@ describe('the sandbox departments', () => {
 
   describe('called by the federated source adapter', () => {
     let endpoint: string;
+    let egress: EgressPolicy;
     const marriageSchema = schemaOf('marriage');
     const marriage = (): SourceDescriptor => ({
       id: 'marriage',
@@ -88,11 +98,12 @@ describe('the sandbox departments', () => {
       await t.app.listen({ port: 0, host: '127.0.0.1' });
       const { port } = t.app.getHttpServer().address() as AddressInfo;
       endpoint = `http://127.0.0.1:${port}/v1/departments/marriage`;
+      egress = EgressPolicy.of([`127.0.0.1:${port}`]);
     });
 
     it('fetches and validates a marriage record', async () => {
-      const adapter = new FederatedSourceAdapter({ timeoutMs: 5000 });
-      const fetched = await adapter.fetch(marriage(), owner.idNumber, { correlationId: 'sandbox-e2e' });
+      const adapter = new FederatedSourceAdapter({ timeoutMs: 5000, egress, identity: signer });
+      const fetched = await adapter.fetch(marriage(), owner.idNumber, { correlationId: 'sandbox-e2e', caller });
       expect(fetched).not.toBeNull();
       expect(fetched!.data).toMatchObject({ idNumber: owner.idNumber, name: owner.name, maritalStatus: 'married', spouseIdNumber: owner.spouseIdNumber });
       expect(fetched!.schemaVersion).toBe(1);
@@ -101,7 +112,7 @@ describe('the sandbox departments', () => {
     });
 
     it('answers null for a stranger', async () => {
-      await expect(new FederatedSourceAdapter().fetch(marriage(), stranger)).resolves.toBeNull();
+      await expect(new FederatedSourceAdapter({ egress, identity: signer }).fetch(marriage(), stranger, { caller })).resolves.toBeNull();
     });
   });
 });

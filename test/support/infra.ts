@@ -1,6 +1,6 @@
 // Shared by the integration and e2e tests: one database and one broker per run (started by
 // `npm test`), each test file isolated in a schema and topics of its own.
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,22 @@ function processSecretFile(name: string): string {
   return file;
 }
 
+let platformKeys: { readonly signing: string; readonly public: string } | undefined;
+/**
+ * The platform key pair of this test process (EC P-256): the gateway signs federated calls with the
+ * private half, the sandbox's departments verify them with the public half.
+ */
+export function platformKeyFiles(): { readonly signing: string; readonly public: string } {
+  if (!platformKeys) {
+    const dir = mkdtempSync(join(tmpdir(), 'datarun-platform-'));
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    platformKeys = { signing: join(dir, 'platform.key.pem'), public: join(dir, 'platform.pub.pem') };
+    writeFileSync(platformKeys.signing, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    writeFileSync(platformKeys.public, publicKey.export({ type: 'spki', format: 'pem' }));
+  }
+  return platformKeys;
+}
+
 let localDir: string | undefined;
 
 /**
@@ -44,6 +60,8 @@ export function testConfig(overrides: Record<string, string> = {}): DatarunConfi
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     DATARUN_SUBJECT_HASH_KEY: processSecretFile('subject-hash.key'),
     DATARUN_MATERIAL_LINK_KEY: processSecretFile('material-link.key'),
+    DATARUN_PLATFORM_SIGNING_KEY: platformKeyFiles().signing,
+    DATARUN_PLATFORM_PUBLIC_KEY: platformKeyFiles().public,
     ...overrides,
   });
 }

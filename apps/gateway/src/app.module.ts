@@ -9,6 +9,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { CasesController } from './cases.controller.js';
 import { ExchangeController } from './exchange.controller.js';
 import { MaterialsController } from './materials.controller.js';
+import { PlatformKeysController } from './platform-keys.controller.js';
 
 /** Consumer-facing: cases (with materials and completion), lookups, verifications, evidence bundles, material links. */
 @Module({})
@@ -20,8 +21,9 @@ export class GatewayModule {
         PlatformModule.forRoot(config, {
           app: 'gateway',
           dependencies: ['database'],
-          // The audit log's pseudonyms and material links cannot go without; citizen tokens only outside production.
-          keys: { required: ['subjectHashKey', 'materialLinkKey'], production: ['citizenIdpPublicKey'] },
+          // The audit log's pseudonyms, material links and the platform identity of federated calls cannot go
+          // without; citizen tokens only outside production; other platform public keys (a rotation) when present.
+          keys: { required: ['subjectHashKey', 'materialLinkKey', 'platformSigningKey'], production: ['citizenIdpPublicKey'], optional: ['platformPublicKey'] },
           binaryBodies: { types: MATERIAL_MEDIA_TYPES, limit: MAX_MATERIAL_BYTES },
         }),
         AuthModule.forRoot(config),
@@ -30,7 +32,7 @@ export class GatewayModule {
         CasesModule,
         LookupsModule,
       ],
-      controllers: [CasesController, ExchangeController, MaterialsController],
+      controllers: [CasesController, ExchangeController, MaterialsController, PlatformKeysController],
     };
   }
 }

@@ -12,7 +12,8 @@ export class SandboxModule {
   static forRoot(config: DatarunConfig): DynamicModule {
     return {
       module: SandboxModule,
-      imports: [PlatformModule.forRoot(config, { app: 'sandbox', dependencies: [] })],
+      // The departments verify the platform token of each federated call with the platform's public keys.
+      imports: [PlatformModule.forRoot(config, { app: 'sandbox', dependencies: [], keys: { required: ['platformPublicKey'] } })],
       // Outages and latency on demand serve demos and tests; in production nobody may stop the flow.
       controllers: [SandboxDepartmentsController, SandboxUtilitiesController, ...(config.env === 'production' ? [] : [SandboxFaultInjectionController])],
       providers: [SimulatedUtilities],

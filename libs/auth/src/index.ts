@@ -14,5 +14,8 @@ export type { KeyPairFiles } from './key-files.js';
 export { ADMIN_MEMBER_ID, DEFAULT_DEV_KEYS_DIR, DEMO_MEMBERS, ensureDevKeys } from './dev-keys.js';
 export type { DemoMember, DemoMemberKeys, DevKeys } from './dev-keys.js';
 export { requireMember, requireRole } from './roles.js';
+export type { PlatformSigningKey } from './key-ring.js';
+export { PLATFORM_CALL_LIFETIME_SEC, PLATFORM_CALL_TYPE, PLATFORM_ISSUER, PlatformCallSigner, platformJwks, verifyPlatformCall } from './platform-call.js';
+export type { PlatformCallCheck, PlatformCallClaims } from './platform-call.js';
 export { KeyRing, loadKeys } from './key-ring.js';
 export type { AuditSigningKey, KeyNeeds, PlatformKeys } from './key-ring.js';

@@ -58,6 +58,7 @@ describe('ensureDevKeys', () => {
     expect(keys.admin.jwks.keys[0].kid).toBe('admin');
     expect(keys.citizenIdp.jwks.keys[0].kid).toBe('citizen-idp');
     expect(keys.audit.privateKeyPath).toBe(join(dir, 'keys', 'audit.key.pem'));
+    expect(keys.platform.jwks.keys[0].kid).toBe('platform');
     const hashKey = (await readFile(keys.subjectHashKeyPath, 'utf8')).trim();
     expect(Buffer.from(hashKey, 'base64url')).toHaveLength(32);
     expect((await stat(keys.subjectHashKeyPath)).mode & 0o777).toBe(0o600);
@@ -71,7 +72,7 @@ describe('ensureDevKeys', () => {
       expect([...jwksToKeyObjects(member.jwks).keys()]).toEqual([member.id]);
       createPrivateKey(await readFile(member.privateKeyPath, 'utf8'));
     }
-    expect(keys.created.length).toBe(3 + 2 + DEMO_MEMBERS.length);
+    expect(keys.created.length).toBe(4 + 2 + DEMO_MEMBERS.length);
 
     const again = await ensureDevKeys(join(dir, 'keys'));
     expect(again.created).toEqual([]);

@@ -10,6 +10,12 @@ export interface AuditSigningKey {
   readonly privateKey: KeyObject;
 }
 
+/** The gateway's key for the tokens of its federated calls, and the key id they carry. */
+export interface PlatformSigningKey {
+  readonly kid: string;
+  readonly privateKey: KeyObject;
+}
+
 /** What each platform key is once read and checked. */
 export interface PlatformKeys {
   /** `datarun.admin`'s JWKS (a PEM gets kid `admin`). */
@@ -22,6 +28,10 @@ export interface PlatformKeys {
   readonly auditPublicKey: ReadonlyMap<string, KeyObject>;
   readonly subjectHashKey: Buffer;
   readonly materialLinkKey: Buffer;
+  /** kid DATARUN_PLATFORM_KEY_ID. */
+  readonly platformSigningKey: PlatformSigningKey;
+  /** The platform keys' public halves by kid (a PEM gets DATARUN_PLATFORM_KEY_ID). */
+  readonly platformPublicKey: ReadonlyMap<string, KeyObject>;
 }
 
 /**
@@ -51,7 +61,7 @@ interface KeyFormat<K extends KeyName> {
  * registry or relay that is broken into cannot sign a checkpoint of a rewritten chain (asking for
  * it elsewhere is a mistake in that app's KeyNeeds, and stops it at boot).
  */
-const KEY_OWNERS: { readonly [K in KeyName]?: string } = { auditSigningKey: 'audit' };
+const KEY_OWNERS: { readonly [K in KeyName]?: string } = { auditSigningKey: 'audit', platformSigningKey: 'gateway' };
 
 const FORMATS: { readonly [K in KeyName]: KeyFormat<K> } = {
   adminPublicKey: { expected: "the administrators' public key (PEM, JWK or JWKS)", read: (text) => publicKeyFileToJwks(text, 'admin') },
@@ -66,6 +76,11 @@ const FORMATS: { readonly [K in KeyName]: KeyFormat<K> } = {
   auditPublicKey: { expected: 'EC P-256 public keys (a PEM, JWK or JWKS)', read: (text, config) => ecP256Keys(text, config.audit.keyId) },
   subjectHashKey: { expected: 'an HMAC key of at least 16 bytes (base64url, one line)', read: (text) => secret(text, 16) },
   materialLinkKey: { expected: 'an HMAC key of at least 32 bytes (base64url, one line)', read: (text) => secret(text, 32) },
+  platformSigningKey: {
+    expected: 'an EC P-256 private key (PEM)',
+    read: (text, config) => ({ kid: config.egress.platformKeyId, privateKey: ecP256(createPrivateKey(text)) }),
+  },
+  platformPublicKey: { expected: 'EC P-256 public keys (a PEM, JWK or JWKS)', read: (text, config) => ecP256Keys(text, config.egress.platformKeyId) },
 };
 
 /** The keys an app loaded at boot. Libs take theirs from here, never from the files. */

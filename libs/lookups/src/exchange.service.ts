@@ -156,7 +156,9 @@ export class ExchangeService {
       { purpose: cmd.purpose, subject, fields, mode },
     );
     if (!decision.allowed) throw new Problem(decision.code, decision.detail);
-    const fetched = await this.adapters.fetch(source, subject);
+    // The department learns on whose behalf and why (the platform token of a federated call).
+    const caller = { member: cmd.caller.memberId, actor: cmd.caller.actor, purpose: cmd.purpose, caseId: cmd.caseId };
+    const fetched = await this.adapters.fetch(source, subject, { caller });
     return { source, decision, fetched };
   }
 

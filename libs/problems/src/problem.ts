@@ -5,6 +5,7 @@ export const PROBLEM_CODES = {
   SCHEMA_INVALID: [400, 'The JSON Schema is not acceptable'],
   SCHEMA_INCOMPATIBLE: [400, 'The schema version would break current readers'],
   MATERIAL_HASH_MISMATCH: [400, 'The material does not match its declared SHA-256'],
+  ENDPOINT_NOT_ALLOWED: [400, 'The endpoint is outside the egress allowlist'],
   TOKEN_MISSING: [401, 'No bearer token'],
   TOKEN_INVALID: [401, 'The token is not valid'],
   TOKEN_EXPIRED: [401, 'The token has expired'],

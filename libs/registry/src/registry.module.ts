@@ -1,6 +1,7 @@
 import { AuditNames } from '@datarun/audit';
 import { type Jwks, KeyDirectory, KeyRing } from '@datarun/auth';
 import type { DatarunConfig } from '@datarun/config';
+import { EgressPolicy, egressPolicyOf } from '@datarun/egress';
 import { RecordSchemaGuard } from '@datarun/schemas';
 import { ReplicaRecords } from '@datarun/sources';
 import { type DynamicModule, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
@@ -68,6 +69,8 @@ export class RegistryModule {
         { provide: KeyDirectory, useExisting: MemberKeyDirectory },
         { provide: AuditNames, useClass: RegistryNames },
         ReplicaRecords,
+        // Where a source's endpoint may point (EGRESS_ALLOWLIST); webhooks' URLs will be checked by it too.
+        { provide: EgressPolicy, useValue: egressPolicyOf(config) },
         MembersService,
         SourcesService,
         GrantsService,

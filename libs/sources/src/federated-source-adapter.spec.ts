@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { EgressPolicy } from '@datarun/egress';
 import { Problem } from '@datarun/problems';
 import { mintCorrelationId, RequestContext, traceIdOf } from '@datarun/request-context';
 import { RecordSchemaGuard } from '@datarun/schemas';
@@ -9,7 +10,9 @@ import { FederatedSourceAdapter } from './federated-source-adapter.js';
 import type { SourceDescriptor } from './source-adapter.js';
 import { eventually } from '../../../test/support/eventually.js';
 
-// Real HTTP departments on 127.0.0.1, one per test: the adapter meets sockets, not mocks.
+// Real HTTP departments on 127.0.0.1, one per test: the adapter meets sockets, not mocks. The
+// egress allowlist lets it reach any loopback port (the departments' ports are the kernel's choice).
+const LOOPBACK = EgressPolicy.of(['127.0.0.1:*']);
 
 const MARRIAGE_SCHEMA = JSON.parse(readFileSync(join(process.cwd(), 'schemas', 'records', 'marriage.json'), 'utf8')) as object;
 const compiled = new RecordSchemaGuard().compile(MARRIAGE_SCHEMA);
@@ -69,7 +72,7 @@ describe('FederatedSourceAdapter', () => {
   it('answers a good record with provenance, asking the department by subject with the correlation id', async () => {
     const dept = await department((_req, res) => json(res, 200, RECORD));
     const now = Date.parse('2026-06-30T02:00:00Z');
-    const adapter = new FederatedSourceAdapter({ now: () => now });
+    const adapter = new FederatedSourceAdapter({ egress: LOOPBACK, now: () => now });
     const fetched = await adapter.fetch(source(dept.endpoint), SUBJECT, { correlationId: 'corr-42' });
     expect(fetched).toEqual({ data: RECORD, retrievedAt: new Date(now), schemaVersion: 3 });
     expect(fetched).not.toHaveProperty('asOf');
@@ -80,28 +83,28 @@ describe('FederatedSourceAdapter', () => {
   it('carries the request context’s correlation id to the department, as a traceparent of the same trace too', async () => {
     const dept = await department((_req, res) => json(res, 200, RECORD));
     const id = mintCorrelationId();
-    await RequestContext.run(id, () => new FederatedSourceAdapter().fetch(source(dept.endpoint), SUBJECT));
+    await RequestContext.run(id, () => new FederatedSourceAdapter({ egress: LOOPBACK }).fetch(source(dept.endpoint), SUBJECT));
     expect(dept.headers[0]['x-request-id']).toBe(id);
     expect(traceIdOf(dept.headers[0].traceparent as string)).toBe(id);
   });
 
   it('encodes the subject into one path segment', async () => {
     const dept = await department((_req, res) => json(res, 404, {}));
-    await new FederatedSourceAdapter().fetch(source(`${dept.endpoint}/`), '../a b?c');
+    await new FederatedSourceAdapter({ egress: LOOPBACK }).fetch(source(`${dept.endpoint}/`), '../a b?c');
     expect(dept.requests).toEqual(['/v1/departments/marriage/records/..%2Fa%20b%3Fc']);
   });
 
   it('answers null when the department has no record (404)', async () => {
     const dept = await department((_req, res) => json(res, 404, { code: 'RECORD_NOT_FOUND' }));
-    await expect(new FederatedSourceAdapter().fetch(source(dept.endpoint), SUBJECT)).resolves.toBeNull();
-    expect(new FederatedSourceAdapter().circuitState('marriage')).toBe('closed');
+    await expect(new FederatedSourceAdapter({ egress: LOOPBACK }).fetch(source(dept.endpoint), SUBJECT)).resolves.toBeNull();
+    expect(new FederatedSourceAdapter({ egress: LOOPBACK }).circuitState('marriage')).toBe('closed');
   });
 
   it('gives up on a slow department at its timeout with SOURCE_TIMEOUT', async () => {
     const timers: NodeJS.Timeout[] = [];
     const dept = await department((_req, res) => timers.push(setTimeout(() => json(res, 200, RECORD), 3000)));
     try {
-      const problem = await problemOf(new FederatedSourceAdapter({ timeoutMs: 200 }).fetch(source(dept.endpoint), SUBJECT));
+      const problem = await problemOf(new FederatedSourceAdapter({ egress: LOOPBACK, timeoutMs: 200 }).fetch(source(dept.endpoint), SUBJECT));
       expect(problem.code).toBe('SOURCE_TIMEOUT');
       expect(problem.status).toBe(504);
       // It asked once (a timeout is not retried) and did not wait for the answer.
@@ -114,7 +117,7 @@ describe('FederatedSourceAdapter', () => {
   it('refuses a record that breaks the schema without repeating its values', async () => {
     const broken = { ...RECORD, maritalStatus: 'it-is-complicated', bankAccount: '6222020200112233445' };
     const dept = await department((_req, res) => json(res, 200, broken));
-    const problem = await problemOf(new FederatedSourceAdapter().fetch(source(dept.endpoint), SUBJECT));
+    const problem = await problemOf(new FederatedSourceAdapter({ egress: LOOPBACK }).fetch(source(dept.endpoint), SUBJECT));
     expect(problem.code).toBe('SOURCE_RESPONSE_INVALID');
     expect(problem.status).toBe(502);
     expect(problem.detail).toBe('the department answered a record that breaks schema version 3 of marriage');
@@ -124,7 +127,7 @@ describe('FederatedSourceAdapter', () => {
 
   it('refuses a valid record of another subject', async () => {
     const dept = await department((_req, res) => json(res, 200, { ...RECORD, idNumber: '330825199202021247' }));
-    const problem = await problemOf(new FederatedSourceAdapter().fetch(source(dept.endpoint), SUBJECT));
+    const problem = await problemOf(new FederatedSourceAdapter({ egress: LOOPBACK }).fetch(source(dept.endpoint), SUBJECT));
     expect(problem.code).toBe('SOURCE_RESPONSE_INVALID');
     expect(problem.detail).not.toContain('330825199202021247');
   });
@@ -148,20 +151,20 @@ describe('FederatedSourceAdapter', () => {
       res.writeHead(200, { 'content-type': 'application/json', ...(name.startsWith('a declared') ? { 'content-length': '4096' } : {}) });
       answer(res);
     });
-    const problem = await problemOf(new FederatedSourceAdapter({ maxBodyBytes: 1024 }).fetch(source(dept.endpoint), SUBJECT));
+    const problem = await problemOf(new FederatedSourceAdapter({ egress: LOOPBACK, maxBodyBytes: 1024 }).fetch(source(dept.endpoint), SUBJECT));
     expect(problem.code).toBe('SOURCE_RESPONSE_INVALID');
   });
 
   it('retries a 503 once and answers what the second attempt got', async () => {
     const dept = await department((_req, res, index) => (index === 0 ? json(res, 503, { error: 'busy' }) : json(res, 200, RECORD)));
-    const fetched = await new FederatedSourceAdapter({ retries: 1, retryDelayMs: 10 }).fetch(source(dept.endpoint), SUBJECT);
+    const fetched = await new FederatedSourceAdapter({ egress: LOOPBACK, retries: 1, retryDelayMs: 10 }).fetch(source(dept.endpoint), SUBJECT);
     expect(fetched?.data).toEqual(RECORD);
     expect(dept.requests).toHaveLength(2);
   });
 
   it('answers SOURCE_UNAVAILABLE when 5xx outlasts the retries', async () => {
     const dept = await department((_req, res) => json(res, 500, {}));
-    const problem = await problemOf(new FederatedSourceAdapter({ retries: 2, retryDelayMs: 5 }).fetch(source(dept.endpoint), SUBJECT));
+    const problem = await problemOf(new FederatedSourceAdapter({ egress: LOOPBACK, retries: 2, retryDelayMs: 5 }).fetch(source(dept.endpoint), SUBJECT));
     expect(problem.code).toBe('SOURCE_UNAVAILABLE');
     expect(dept.requests).toHaveLength(3);
   });
@@ -171,7 +174,7 @@ describe('FederatedSourceAdapter', () => {
       res.writeHead(index === 0 ? 401 : 302, { location: 'http://127.0.0.1:1/elsewhere' });
       res.end();
     });
-    const adapter = new FederatedSourceAdapter({ retries: 3, retryDelayMs: 5 });
+    const adapter = new FederatedSourceAdapter({ egress: LOOPBACK, retries: 3, retryDelayMs: 5 });
     expect((await problemOf(adapter.fetch(source(dept.endpoint), SUBJECT))).code).toBe('SOURCE_UNAVAILABLE');
     expect((await problemOf(adapter.fetch(source(dept.endpoint), SUBJECT))).code).toBe('SOURCE_UNAVAILABLE');
     expect(dept.requests).toHaveLength(2);
@@ -180,13 +183,13 @@ describe('FederatedSourceAdapter', () => {
   it('answers SOURCE_UNAVAILABLE when the connection is refused', async () => {
     const dept = await department((_req, res) => json(res, 200, RECORD));
     await dept.close(); // the port is free now: nobody listens there
-    const problem = await problemOf(new FederatedSourceAdapter({ retries: 1, retryDelayMs: 5 }).fetch(source(dept.endpoint), SUBJECT));
+    const problem = await problemOf(new FederatedSourceAdapter({ egress: LOOPBACK, retries: 1, retryDelayMs: 5 }).fetch(source(dept.endpoint), SUBJECT));
     expect(problem.code).toBe('SOURCE_UNAVAILABLE');
     expect(problem.status).toBe(502);
   });
 
   it('answers SOURCE_UNAVAILABLE for a source without an endpoint', async () => {
-    expect((await problemOf(new FederatedSourceAdapter().fetch(source(null), SUBJECT))).code).toBe('SOURCE_UNAVAILABLE');
+    expect((await problemOf(new FederatedSourceAdapter({ egress: LOOPBACK }).fetch(source(null), SUBJECT))).code).toBe('SOURCE_UNAVAILABLE');
   });
 
   describe('circuit breaker', () => {
@@ -194,7 +197,7 @@ describe('FederatedSourceAdapter', () => {
       let healthy = false;
       const dept = await department((_req, res) => (healthy ? json(res, 200, RECORD) : json(res, 503, {})));
       let now = Date.parse('2026-06-30T02:00:00Z');
-      const adapter = new FederatedSourceAdapter({ retries: 0, breakerThreshold: 3, breakerOpenMs: 10_000, now: () => now });
+      const adapter = new FederatedSourceAdapter({ egress: LOOPBACK, retries: 0, breakerThreshold: 3, breakerOpenMs: 10_000, now: () => now });
       const marriage = source(dept.endpoint);
 
       for (let i = 0; i < 3; i++) expect((await problemOf(adapter.fetch(marriage, SUBJECT))).code).toBe('SOURCE_UNAVAILABLE');
@@ -224,7 +227,7 @@ describe('FederatedSourceAdapter', () => {
         else json(res, 200, answer === 'good' ? RECORD : { idNumber: SUBJECT });
       });
       let now = 1_000_000;
-      const adapter = new FederatedSourceAdapter({ timeoutMs: 100, breakerThreshold: 2, breakerOpenMs: 1_000, now: () => now });
+      const adapter = new FederatedSourceAdapter({ egress: LOOPBACK, timeoutMs: 100, breakerThreshold: 2, breakerOpenMs: 1_000, now: () => now });
       const marriage = source(dept.endpoint);
       try {
         expect((await problemOf(adapter.fetch(marriage, SUBJECT))).code).toBe('SOURCE_RESPONSE_INVALID');
@@ -252,7 +255,7 @@ describe('FederatedSourceAdapter', () => {
         release = () => json(res, 200, RECORD);
       });
       let now = 0;
-      const adapter = new FederatedSourceAdapter({ retries: 0, breakerThreshold: 1, breakerOpenMs: 100, now: () => now });
+      const adapter = new FederatedSourceAdapter({ egress: LOOPBACK, retries: 0, breakerThreshold: 1, breakerOpenMs: 100, now: () => now });
       const marriage = source(dept.endpoint);
       await problemOf(adapter.fetch(marriage, SUBJECT));
       failing = false;

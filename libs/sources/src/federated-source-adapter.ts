@@ -1,6 +1,8 @@
+import type { PlatformCallSigner } from '@datarun/auth';
+import { EgressClient, EgressPolicy, EgressRefused } from '@datarun/egress';
 import { Problem } from '@datarun/problems';
-import { propagationHeaders, RequestContext } from '@datarun/request-context';
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { mintCorrelationId, propagationHeaders, RequestContext } from '@datarun/request-context';
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CircuitBreakers, type CircuitState } from './circuit-breaker.js';
 import type { FetchContext, FetchedRecord, SourceAdapter, SourceDescriptor } from './source-adapter.js';
@@ -19,6 +21,13 @@ export interface FederatedSourceOptions {
   readonly maxBodyBytes?: number;
   /** The clock of the circuit breakers and of `retrievedAt` (tests move it). */
   readonly now?: () => number;
+  /** Where calls may go (EGRESS_ALLOWLIST). Left out, nowhere: a federated call needs a policy. */
+  readonly egress?: EgressPolicy;
+  /**
+   * Signs each call with the platform key, so that a department can refuse callers that are not
+   * datarun. Left out, calls go unsigned (tests of the adapter alone); the gateway always has one.
+   */
+  readonly identity?: PlatformCallSigner;
 }
 
 /** Injection token for the options when the adapter comes from Nest's container. */
@@ -38,15 +47,17 @@ class Retryable extends Error {}
  * the caller is not granted).
  */
 @Injectable()
-export class FederatedSourceAdapter implements SourceAdapter {
+export class FederatedSourceAdapter implements SourceAdapter, OnApplicationShutdown {
   private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly retryDelayMs: number;
   private readonly maxBodyBytes: number;
   private readonly now: () => number;
   private readonly breakers: CircuitBreakers;
+  private readonly client: EgressClient;
+  private readonly identity?: PlatformCallSigner;
 
-  constructor(@Optional() @Inject(FEDERATED_SOURCE_OPTIONS) options: FederatedSourceOptions = {}) {
+  constructor(options: FederatedSourceOptions = {}) {
     const {
       timeoutMs = 2000,
       retries = 1,
@@ -55,7 +66,11 @@ export class FederatedSourceAdapter implements SourceAdapter {
       breakerOpenMs = 10_000,
       maxBodyBytes = 1_048_576,
       now = Date.now,
+      egress = EgressPolicy.denyAll(),
+      identity,
     } = options ?? {};
+    this.client = new EgressClient(egress);
+    this.identity = identity;
     this.timeoutMs = timeoutMs;
     this.retries = retries;
     this.retryDelayMs = retryDelayMs;
@@ -85,16 +100,25 @@ export class FederatedSourceAdapter implements SourceAdapter {
     }
   }
 
+  /** Ends the kept-alive connections to departments. */
+  onApplicationShutdown(): void {
+    this.client.close();
+  }
+
   private async call(source: SourceDescriptor, endpoint: string, subject: string, context: FetchContext): Promise<Record<string, unknown> | null> {
-    const url = `${endpoint.replace(/\/+$/, '')}/records/${encodeURIComponent(subject)}`;
+    const path = `/records/${encodeURIComponent(subject)}`;
     // The lookup's correlation id, so the department's logs name the same request as ours.
-    const headers: Record<string, string> = { accept: 'application/json', ...propagationHeaders(context.correlationId ?? RequestContext.correlationId()) };
+    // Outside any request (a script, a test) a fresh one: the platform token always names one.
+    const correlationId = context.correlationId ?? RequestContext.correlationId() ?? mintCorrelationId();
+    const headers: Record<string, string> = { accept: 'application/json', ...propagationHeaders(correlationId) };
+    const token = this.identity && context.caller ? this.identity.sign({ audience: source.id, ...context.caller, correlationId }) : undefined;
+    if (token) headers.authorization = `Bearer ${token}`;
     const signal = AbortSignal.timeout(this.timeoutMs);
     const timedOut = () => new Problem('SOURCE_TIMEOUT', `the department behind ${source.id} did not answer within ${this.timeoutMs} ms`);
 
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.attempt(source, url, subject, headers, signal);
+        return await this.attempt(source, endpoint, path, subject, headers, signal);
       } catch (error) {
         if (signal.aborted) throw timedOut();
         if (!(error instanceof Retryable)) throw error;
@@ -110,19 +134,27 @@ export class FederatedSourceAdapter implements SourceAdapter {
 
   private async attempt(
     source: SourceDescriptor,
-    url: string,
+    endpoint: string,
+    path: string,
     subject: string,
     headers: Record<string, string>,
     signal: AbortSignal,
   ): Promise<Record<string, unknown> | null> {
     let response: Response;
     try {
-      // No redirects: the registered endpoint is the department, not wherever it points to.
-      response = await fetch(url, { method: 'GET', headers, signal, redirect: 'manual' });
+      // Through the egress policy, on every call (an endpoint stored before it, or under a wider
+      // list, is refused now) and on the addresses DNS answers; redirects are never followed.
+      response = await this.client.fetch(endpoint, path, { headers, signal });
     } catch (error) {
       if (signal.aborted) throw error;
-      const cause = (error as { cause?: { code?: string } }).cause;
-      throw new Retryable(cause?.code ? `connection failed: ${cause.code}` : 'connection failed');
+      if (error instanceof Problem && error.code === 'ENDPOINT_NOT_ALLOWED') {
+        throw new Problem('SOURCE_UNAVAILABLE', `the endpoint of ${source.id} is outside the egress allowlist; datarun did not call it`);
+      }
+      if (error instanceof EgressRefused) {
+        throw new Problem('SOURCE_UNAVAILABLE', `the endpoint of ${source.id} resolves outside the egress allowlist; datarun did not call it`);
+      }
+      // Never the error's code or text: which port answered what is a map of the network.
+      throw new Retryable('connection failed');
     }
     if (response.status === 404) {
       await response.body?.cancel().catch(() => undefined);
@@ -130,8 +162,9 @@ export class FederatedSourceAdapter implements SourceAdapter {
     }
     if (response.status !== 200) {
       await response.body?.cancel().catch(() => undefined);
-      if (response.status >= 500) throw new Retryable(`status ${response.status}`);
-      throw new Problem('SOURCE_UNAVAILABLE', `the department behind ${source.id} answered status ${response.status}`);
+      if (response.status >= 500) throw new Retryable('it answered with a server error');
+      // Not the status itself: a refusal does not repeat what the remote said.
+      throw new Problem('SOURCE_UNAVAILABLE', `the department behind ${source.id} did not answer with a record`);
     }
 
     let body: string;

@@ -1,4 +1,4 @@
-export type { SourceDescriptor, FetchedRecord, FetchContext, SourceAdapter } from './source-adapter.js';
+export type { SourceDescriptor, FetchedRecord, FetchCaller, FetchContext, SourceAdapter } from './source-adapter.js';
 export { FederatedSourceAdapter, FEDERATED_SOURCE_OPTIONS } from './federated-source-adapter.js';
 export type { FederatedSourceOptions } from './federated-source-adapter.js';
 export { ReplicaSourceAdapter } from './replica-source-adapter.js';

@@ -19,12 +19,26 @@ export interface FetchedRecord {
   readonly schemaVersion: number;
 }
 
+/** On whose behalf and why a federated call is made: the claims of its platform token. */
+export interface FetchCaller {
+  /** The consumer member. */
+  readonly member: string;
+  /** The acting person at that member (the token's `sub`). */
+  readonly actor: string;
+  /** The matter code the record is read for. */
+  readonly purpose: string;
+  readonly caseId: string;
+}
+
 /**
- * Who is asking, for the department's logs: the correlation id travels as `x-request-id` (and as a
- * `traceparent` when it is a trace id). Left out, it is the request context's.
+ * Who is asking, for the department: the correlation id travels as `x-request-id` (and as a
+ * `traceparent` when it is a trace id; left out, it is the request context's), and, with the
+ * caller, a platform token signed for the source names the member, the acting person, the purpose
+ * and the case, so that a department may refuse anyone else.
  */
 export interface FetchContext {
   readonly correlationId?: string;
+  readonly caller?: FetchCaller;
 }
 
 /** Reads one subject's record from a source; `null` when the source has no record of the subject. */

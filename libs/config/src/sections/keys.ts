@@ -19,6 +19,10 @@ export interface KeysConfig {
    * signed with, the retired ones included. The audit app trusts these and its signing key's half.
    */
   readonly auditPublicKey: string;
+  /** The gateway's key for the tokens its federated calls carry (EC P-256 private, PEM). */
+  readonly platformSigningKey: string;
+  /** The platform keys' public halves by kid: what departments (the sandbox) verify those tokens with. */
+  readonly platformPublicKey: string;
 }
 
 /** A platform key, by its name in `config.keys`. */
@@ -32,6 +36,8 @@ export const KEY_VARIABLES = {
   subjectHashKey: 'DATARUN_SUBJECT_HASH_KEY',
   materialLinkKey: 'DATARUN_MATERIAL_LINK_KEY',
   auditPublicKey: 'DATARUN_AUDIT_PUBLIC_KEY',
+  platformSigningKey: 'DATARUN_PLATFORM_SIGNING_KEY',
+  platformPublicKey: 'DATARUN_PLATFORM_PUBLIC_KEY',
 } as const satisfies Record<KeyName, string>;
 
 const variables = z.object({
@@ -65,6 +71,16 @@ const variables = z.object({
     .describe(
       'File with the HMAC key (base64url, at least 32 bytes) of material links: the relay signs them, the gateway checks them. Production: a secret shared by relay and gateway only.',
     ),
+  DATARUN_PLATFORM_SIGNING_KEY: filePath
+    .optional()
+    .describe(
+      "File with the EC P-256 private key (PEM) the gateway signs each federated call with, under the key id DATARUN_PLATFORM_KEY_ID: a token of a minute naming the department's source as audience, the purpose, the case, the acting person and the correlation id, so that a department can refuse anyone else. Only the gateway reads it, and refuses to start without it. Production: a platform key from your secret store; its public half is served at `GET /v1/platform/jwks`.",
+    ),
+  DATARUN_PLATFORM_PUBLIC_KEY: filePath
+    .optional()
+    .describe(
+      "File with the platform keys' public halves (a PEM with key id DATARUN_PLATFORM_KEY_ID, a JWK or a JWKS): the gateway publishes them beside its signing key's half at `GET /v1/platform/jwks` (list a retired key here during a rotation), and the sandbox's departments verify federated calls with them.",
+    ),
 });
 
 export const KEYS_SECTION = defineSection({
@@ -80,6 +96,8 @@ export const KEYS_SECTION = defineSection({
       subjectHashKey: v.DATARUN_SUBJECT_HASH_KEY ?? `${localDir}/keys/subject-hash.key`,
       materialLinkKey: v.DATARUN_MATERIAL_LINK_KEY ?? `${localDir}/keys/material-link.key`,
       auditPublicKey: v.DATARUN_AUDIT_PUBLIC_KEY ?? `${localDir}/keys/audit.pub.pem`,
+      platformSigningKey: v.DATARUN_PLATFORM_SIGNING_KEY ?? `${localDir}/keys/platform.key.pem`,
+      platformPublicKey: v.DATARUN_PLATFORM_PUBLIC_KEY ?? `${localDir}/keys/platform.pub.pem`,
     },
   }),
   derived: {
@@ -89,5 +107,7 @@ export const KEYS_SECTION = defineSection({
     DATARUN_SUBJECT_HASH_KEY: { from: 'DATARUN_LOCAL_DIR', value: (c) => c.keys.subjectHashKey },
     DATARUN_AUDIT_PUBLIC_KEY: { from: 'DATARUN_LOCAL_DIR', value: (c) => c.keys.auditPublicKey },
     DATARUN_MATERIAL_LINK_KEY: { from: 'DATARUN_LOCAL_DIR', value: (c) => c.keys.materialLinkKey },
+    DATARUN_PLATFORM_SIGNING_KEY: { from: 'DATARUN_LOCAL_DIR', value: (c) => c.keys.platformSigningKey },
+    DATARUN_PLATFORM_PUBLIC_KEY: { from: 'DATARUN_LOCAL_DIR', value: (c) => c.keys.platformPublicKey },
   },
 });

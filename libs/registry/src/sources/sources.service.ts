@@ -1,5 +1,6 @@
 import { AuditLog, changeBy } from '@datarun/audit';
 import { type Caller, requireMember, requireRole } from '@datarun/auth';
+import { EgressPolicy } from '@datarun/egress';
 import { Problem } from '@datarun/problems';
 import { checkCompatibility, type CompiledRecordSchema, RecordSchemaGuard } from '@datarun/schemas';
 import { ReplicaRecords } from '@datarun/sources';
@@ -74,6 +75,7 @@ export class SourcesService {
     private readonly guard: RecordSchemaGuard,
     private readonly audit: AuditLog,
     private readonly replicas: ReplicaRecords,
+    private readonly egress: EgressPolicy,
   ) {}
 
   async register(caller: Caller, cmd: RegisterSourceCommand): Promise<SourceView> {
@@ -84,6 +86,8 @@ export class SourcesService {
     checkClassification(compiled, cmd.classification);
     if (cmd.mode === 'federated' && !cmd.endpoint) throw new Problem('VALIDATION_FAILED', 'a federated source needs an endpoint');
     if (cmd.endpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(cmd.endpoint)) throw new Problem('VALIDATION_FAILED', 'endpoint must be an http(s) URL');
+    // Only where datarun may call (EGRESS_ALLOWLIST), checked again on every call: 400 ENDPOINT_NOT_ALLOWED.
+    if (cmd.endpoint !== undefined) this.egress.check(cmd.endpoint);
 
     await this.dataSource.transaction(async (em) => {
       if (await em.getRepository(SourceEntity).existsBy({ id: cmd.id })) throw new Problem('ALREADY_EXISTS', `source ${cmd.id} is already registered`);
