@@ -1,0 +1,161 @@
+// Hardening item 5: authorisation before validation. Before, a caller who may not call a route got
+// its body validated first (a department posting a malformed member learnt the schema from a 400),
+// and a POST whose body is optional was 400 without one (revoking a grant as documented failed).
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { routesOf } from '@datarun/platform';
+import { AuditAppModule } from '../../apps/audit/src/app.module.js';
+import { RelayModule } from '../../apps/relay/src/app.module.js';
+import { bootApp, type TestApp } from '../support/apps.js';
+import { buildCity, type City, MATTER } from '../support/exchange.js';
+
+describe('authorisation before validation', () => {
+  let city: City;
+  let members: () => Promise<number>;
+  let sources: () => Promise<number>;
+
+  beforeAll(async () => {
+    city = await buildCity(20);
+    const count = async (table: string) => Number((await city.db.ownerQuery(`SELECT count(*) FROM ${table}`)).rows[0].count);
+    members = () => count('member');
+    sources = () => count('source');
+  }, 120_000);
+  afterAll(() => city?.close());
+
+  describe('a caller who may not call a route gets 403 whatever its body says', () => {
+    it.each([
+      ['a body that breaks the schema', { id: 42, kind: 'emperor' }],
+      ['an empty object', {}],
+      ['a valid member', { id: 'zj.test.sneaky', name: 'x', kind: 'admin', jwks: { keys: [] } }],
+    ])('a department posting a member (%s): 403 ROLE_FORBIDDEN, nothing stored', async (_, body) => {
+      const before = await members();
+      const res = await city.registry.http
+        .post('/v1/members')
+        .set('authorization', await city.departments.household.auth())
+        .send(body)
+        .expect(403);
+      expect(res.body.code).toBe('ROLE_FORBIDDEN');
+      expect(JSON.stringify(res.body)).not.toMatch(/must (be|have|match)/);
+      expect(await members()).toBe(before);
+    });
+
+    it('a department posting a member as JSON that does not parse: 403, not the parser’s 400', async () => {
+      const res = await city.registry.http
+        .post('/v1/members')
+        .set('authorization', await city.departments.household.auth())
+        .set('content-type', 'application/json')
+        .send('{"id": ')
+        .expect(403);
+      expect(res.body.code).toBe('ROLE_FORBIDDEN');
+    });
+
+    it('a consumer registering a source with a malformed body: 403, nothing stored', async () => {
+      const before = await sources();
+      const res = await city.registry.http
+        .post('/v1/sources')
+        .set('authorization', await city.hall.auth())
+        .send({ schema: 'not a schema' })
+        .expect(403);
+      expect(res.body.code).toBe('ROLE_FORBIDDEN');
+      expect(await sources()).toBe(before);
+    });
+
+    it('a department calling a lookup with a malformed body: 403, not 400', async () => {
+      const res = await city.gateway.http
+        .post('/v1/lookups')
+        .set('authorization', await city.departments.property.auth())
+        .send({ subject: 'not an object' })
+        .expect(403);
+      expect(res.body.code).toBe('ROLE_FORBIDDEN');
+    });
+
+    it('the caller who may call it still gets 400 for the same body', async () => {
+      const res = await city.registry.http
+        .post('/v1/members')
+        .set('authorization', await city.admin.auth())
+        .send({ id: 42, kind: 'emperor' })
+        .expect(400);
+      expect(res.body.code).toBe('VALIDATION_FAILED');
+    });
+  });
+
+  describe('a POST whose body is optional works without one', () => {
+    it('approves and revokes a grant with no body at all; a body that is sent is still validated', async () => {
+      const requested = await city.registry.http
+        .post('/v1/grants')
+        .set('authorization', await city.otherHall.auth())
+        .send({
+          source: 'household',
+          fields: ['name'],
+          purposes: [MATTER],
+          validUntil: new Date(Date.now() + 86400_000).toISOString(),
+          reason: '无正文的批准与撤销',
+        })
+        .expect(201);
+      const id: string = requested.body.id;
+      const dept = city.departments.household;
+
+      const wrong = await city.registry.http
+        .post(`/v1/grants/${id}/approve`)
+        .set('authorization', await dept.auth())
+        .send({ note: 42 })
+        .expect(400);
+      expect(wrong.body.code).toBe('VALIDATION_FAILED');
+
+      const approved = await city.registry.http
+        .post(`/v1/grants/${id}/approve`)
+        .set('authorization', await dept.auth())
+        .expect(200);
+      expect(approved.body.state).toBe('approved');
+      const revoked = await city.registry.http
+        .post(`/v1/grants/${id}/revoke`)
+        .set('authorization', await dept.auth())
+        .expect(200);
+      expect(revoked.body.state).toBe('revoked');
+    });
+
+    it('rejects a grant with no body', async () => {
+      const requested = await city.registry.http
+        .post('/v1/grants')
+        .set('authorization', await city.otherHall.auth())
+        .send({ source: 'marriage', fields: ['name'], purposes: [MATTER], validUntil: new Date(Date.now() + 86400_000).toISOString(), reason: '无正文的驳回' })
+        .expect(201);
+      const rejected = await city.registry.http
+        .post(`/v1/grants/${requested.body.id}/reject`)
+        .set('authorization', await city.departments.marriage.auth())
+        .expect(200);
+      expect(rejected.body.state).toBe('rejected');
+    });
+  });
+
+  describe('every route declares who may call it', () => {
+    let audit: TestApp;
+    let relay: TestApp;
+
+    beforeAll(async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'datarun-authorise-'));
+      const auditKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      writeFileSync(join(dir, 'audit.key.pem'), auditKey.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+      audit = await bootApp(
+        AuditAppModule.forRoot({ ...city.db.config, keys: { ...city.db.config.keys, auditSigningKey: join(dir, 'audit.key.pem') } }),
+        'audit',
+      );
+      relay = await bootApp(RelayModule.forRoot(city.db.config), 'relay');
+    });
+    afterAll(async () => {
+      await audit?.close();
+      await relay?.close();
+    });
+
+    it('with @PublicRoute(), @Roles(…) or @AnyCaller(), in every app that takes tokens', () => {
+      const undeclared = [city.gateway, city.registry, audit, relay].flatMap((t) =>
+        routesOf(t.app)
+          .filter((r) => r.access === undefined && r.method !== 'head')
+          .map((r) => `${r.method.toUpperCase()} ${r.url}`),
+      );
+      expect(undeclared).toEqual([]);
+    });
+  });
+});
