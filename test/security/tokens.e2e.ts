@@ -73,6 +73,28 @@ describe('token attacks on the registry', () => {
     expect(await attempt(await forger.auth())).toBe('TOKEN_INVALID');
   });
 
+  it.each([
+    ['longer than 128 characters', 'x'.repeat(129)],
+    ['with a right-to-left override', 'admin-\u202e1'],
+    ['with a newline', 'admin\n1'],
+    ['with a zero-width space', 'admin\u200b1'],
+  ])('a genuinely signed token whose sub is %s: 401 naming the claim, nothing stored', async (_, subject) => {
+    const token = await mintToken({ issuer: admin.id, kid: admin.kid, privateKey: admin.privateKey, subject });
+    const res = await t.http
+      .post('/v1/members')
+      .set('authorization', `Bearer ${token}`)
+      .send({ id: 'zj.intruder-sub', name: 'x', kind: 'admin', jwks: { keys: [publicJwkOf(keyPair().publicKey, 'k')] } })
+      .expect(401);
+    expect(res.body).toMatchObject({ code: 'TOKEN_INVALID', detail: expect.stringMatching(/^sub /) });
+    expect(await members()).toBe(memberCount);
+  });
+
+  it('an iss that cannot be a member id: 401 naming the claim', async () => {
+    const token = await mintToken({ issuer: 'Datarun.Admin/../x', kid: admin.kid, privateKey: admin.privateKey, subject: 'x' });
+    const res = await t.http.get('/v1/catalog').set('authorization', `Bearer ${token}`).expect(401);
+    expect(res.body).toMatchObject({ code: 'TOKEN_INVALID', detail: expect.stringMatching(/^iss /) });
+  });
+
   it('no token, and a non-bearer scheme', async () => {
     expect(await attempt('')).toBe('TOKEN_MISSING');
     expect(await attempt('Basic YWRtaW46YWRtaW4=')).toBe('TOKEN_MISSING');

@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { constants, createHmac, createPublicKey, generateKeyPairSync, type KeyObject, sign as signBytes } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { Problem, type ProblemCode } from '@datarun/problems';
@@ -216,8 +217,47 @@ describe('TokenVerifier: refusals', () => {
     ['too long', 'x'.repeat(129)],
     ['not a string', 42],
     ['with a newline', 'clerk\n1'],
-  ])('refuses a sub that is %s', async (_, sub) => {
-    await expectCode(setup().verifier, `Bearer ${sign({ sub }, ec.privateKey)}`, 'TOKEN_INVALID');
+    ['with a right-to-left override', 'clerk-\u202e1000'],
+    ['with a zero-width space', 'clerk\u200b-1'],
+    ['with a line separator', 'clerk\u20281'],
+    ['with an unpaired surrogate', 'clerk-\ud800'],
+  ])('refuses a sub that is %s, naming the claim', async (_, sub) => {
+    const refused = await expectCode(setup().verifier, `Bearer ${sign({ sub }, ec.privateKey)}`, 'TOKEN_INVALID');
+    expect(refused.detail).toMatch(/^sub /);
+  });
+
+  it('accepts a sub of printable text in any script, up to 128 characters', async () => {
+    const { verifier } = setup();
+    expect((await verifier.verify(`Bearer ${sign({ sub: '张三 窗口-3' }, ec.privateKey)}`)).actor).toBe('张三 窗口-3');
+    expect((await verifier.verify(`Bearer ${sign({ sub: '窗'.repeat(128) }, ec.privateKey)}`)).actor).toHaveLength(128);
+  });
+
+  it.each([
+    ['upper case', 'ZJ.Demo.Service-Hall'],
+    ['with a space', 'zj demo'],
+    ['with a slash', 'zj/../admin'],
+    ['too long', `zj.${'a'.repeat(126)}`],
+    ['not a string', 7],
+    ['empty', ''],
+  ])('refuses an iss that is %s without reading the directory', async (_, iss) => {
+    const { directory, verifier } = setup();
+    const find = jest.spyOn(directory, 'find');
+    const refused = await expectCode(verifier, `Bearer ${sign({ iss }, ec.privateKey)}`, 'TOKEN_INVALID');
+    expect(refused.detail).toMatch(/^iss /);
+    expect(find).not.toHaveBeenCalled();
+  });
+
+  it('refuses a kid with control characters or longer than 256', async () => {
+    for (const kid of ['ec1\u0000', 'k'.repeat(257)]) {
+      const refused = await expectCode(setup().verifier, `Bearer ${sign({}, ec.privateKey, { kid })}`, 'TOKEN_INVALID');
+      expect(refused.detail).toMatch(/^kid /);
+    }
+  });
+
+  it('refuses a citizen token whose sub is not an ID number', async () => {
+    const token = await mintToken({ issuer: 'citizen-idp', kid: 'citizen-idp', privateKey: idp.privateKey, subject: 'not-an-id', now: () => NOW_MS });
+    const refused = await expectCode(setup().verifier, `Bearer ${token}`, 'TOKEN_INVALID');
+    expect(refused.detail).toBe("sub must be the citizen's ID number");
   });
 
   it('ignores jku, x5u, jwk and x5c: an attacker key embedded in the header does not verify', async () => {

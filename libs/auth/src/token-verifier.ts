@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
+import { isIdNumber } from '@datarun/identity';
 import { Problem } from '@datarun/problems';
 import { algorithmForKey } from './jws-algorithm.js';
 import type { Caller, KeyDirectory, Role } from './types.js';
@@ -26,9 +27,16 @@ export interface TokenVerifierOptions {
 const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat'];
 /** Bounds the work an unauthenticated caller can ask for before anything is parsed. */
 const MAX_TOKEN_LENGTH = 8192;
-const MAX_ISS_LENGTH = 128;
-const MAX_SUB_LENGTH = 128;
-const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+/**
+ * The caller-controlled strings of a token are limited before anything else is done with them:
+ * `sub` becomes the actor of audit records, log lines and CSV exports, `iss` a directory read.
+ * `iss` has the shape of a member id (the registry's rule), so that any other string costs no read.
+ */
+const ISSUER = /^[a-z0-9][a-z0-9.-]{1,127}$/;
+/** Printable text: no control or format characters (bidi overrides, zero-width), line separators or unpaired surrogates. */
+const ACTOR = /^[^\p{C}\p{Zl}\p{Zp}]{1,128}$/u;
+/** Key ids are only looked up, never stored; a member's own kid may be any printable string. */
+const KEY_ID = /^[^\p{C}]{1,256}$/u;
 /**
  * One answer for unknown member, unknown kid, a key of the wrong type and a bad signature, so a
  * refusal does not tell a stranger which members and key ids exist.
@@ -105,19 +113,21 @@ export class TokenVerifier {
     if (alg !== 'RS256' && alg !== 'ES256') throw invalid('alg must be RS256 or ES256');
     const kid = header.kid;
     if (typeof kid !== 'string' || kid.length === 0) throw invalid('kid is required');
+    if (!KEY_ID.test(kid)) throw invalid('kid must be a key id of at most 256 printable characters');
     // RFC 7515 §4.1.11: a critical extension we do not understand makes the token invalid. jose
     // would accept `crit: ["b64"]`; we accept no extension at all.
     if (header.crit !== undefined) throw invalid('crit header parameters are not supported');
 
     const iss = claims.iss;
-    if (typeof iss !== 'string' || iss.length === 0 || iss.length > MAX_ISS_LENGTH) {
-      throw invalid('iss must be the member id');
+    if (typeof iss !== 'string' || !ISSUER.test(iss)) {
+      throw invalid('iss must be the member id (2 to 128 lower-case letters, digits, dots and hyphens)');
     }
     const { exp } = checkLifetime(claims, nowSec, this.maxLifetimeSec, this.clockSkewSec);
     const actor = claims.sub;
-    if (typeof actor !== 'string' || actor.length === 0 || actor.length > MAX_SUB_LENGTH || CONTROL_CHARS.test(actor)) {
-      throw invalid(`sub must be a non-empty string of at most ${MAX_SUB_LENGTH} printable characters`);
+    if (typeof actor !== 'string' || !ACTOR.test(actor)) {
+      throw invalid('sub must be the acting person: 1 to 128 printable characters');
     }
+    if (iss === this.citizenIdp?.issuer && !isIdNumber(actor)) throw invalid("sub must be the citizen's ID number");
 
     const choice = await this.findKey(iss, kid);
     if (!choice || algorithmForKey(choice.key) !== alg) throw invalid(NOT_SIGNED_BY_REGISTERED_KEY);
