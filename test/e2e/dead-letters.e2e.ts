@@ -3,7 +3,7 @@
 import { createPublicKey, randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { AuditLog } from '@datarun/audit';
-import { ADMIN_MEMBER_ID, publicJwkOf } from '@datarun/auth';
+import { ADMIN_MEMBER_ID, loadKeys, publicJwkOf } from '@datarun/auth';
 import type { DatarunConfig } from '@datarun/config';
 import { KafkaMessaging } from '@datarun/messaging';
 import {
@@ -13,8 +13,11 @@ import {
   DeadLetterRecorder,
   DeadLettersService,
   DLQ_HEADERS,
+  platformSealer,
+  platformSealKey,
   RELAY_DEAD_LETTER_GROUP,
   RELAY_STATUS_GROUP,
+  sealedDeadLetter,
   STATUS_TOPIC,
 } from '@datarun/transfers';
 import type { IHeaders, KafkaMessage } from 'kafkajs';
@@ -114,17 +117,21 @@ describe('dead letters and transfer operations on the relay', () => {
     });
 
     relay = await bootApp(RelayModule.forRoot(db.config), 'relay');
+    // Sealed by datarun, as the relay seals what it dead-letters (an unsealed one would be planted).
+    const seal = platformSealer(platformSealKey(loadKeys(db.config, { required: ['materialLinkKey'] }).require('materialLinkKey')));
     await kafka.publish(DEAD_LETTER_TOPIC, [
-      deadLetter(
+      await sealedDeadLetter(
         { topic: original, key: 'unit-0001', value: Buffer.from(jsonValue), headers: jsonHeaders },
         'schema: /state must be one of accepted, completed, rejected',
         'bridge-water',
+        seal,
         firstAt,
       ),
-      deadLetter(
+      await sealedDeadLetter(
         { topic: original, key: 'unit-0002', value: Buffer.from([0xff, 0x00, 0xfe]), headers: { ce_id: randomUUID() } },
         'not JSON',
         'relay',
+        seal,
         new Date(firstAt.getTime() + 1000),
       ),
     ]);
@@ -166,6 +173,9 @@ describe('dead letters and transfer operations on the relay', () => {
       at: firstAt.toISOString(),
       replays: 0,
       replayedAt: null,
+      planted: false,
+      sealedBy: 'datarun',
+      plantedReason: null,
       headers: headersAsText(jsonHeaders),
       value: jsonValue,
       valueEncoding: 'json',

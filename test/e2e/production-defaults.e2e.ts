@@ -32,6 +32,9 @@ const PRODUCTION: Record<string, string> = {
   DATARUN_ADMIN_PUBLIC_KEY: pem('admin.pub.pem', 'public'),
   DATARUN_AUDIT_SIGNING_KEY: pem('audit.key.pem', 'private'),
   UTILITY_SYSTEM_URL: 'http://127.0.0.1:1/water',
+  UTILITY_RECIPIENTS: 'water=zj.city.water,electricity=zj.city.power',
+  UTILITY_MEMBER_ID: 'zj.city.water',
+  UTILITY_MEMBER_KEY: pem('water.key.pem', 'private'),
 };
 
 const APPS: Array<[string, (c: DatarunConfig) => DynamicModule, Array<[string, string]>]> = [
@@ -49,8 +52,24 @@ const APPS: Array<[string, (c: DatarunConfig) => DynamicModule, Array<[string, s
   ],
   ['registry', (c) => RegistryAppModule.forRoot(c), [['DATARUN_ADMIN_PUBLIC_KEY', 'DATARUN_ADMIN_PUBLIC_KEY']]],
   ['audit', (c) => AuditAppModule.forRoot(c), [['DATARUN_AUDIT_SIGNING_KEY', 'DATARUN_AUDIT_SIGNING_KEY']]],
-  ['relay', (c) => RelayModule.forRoot(c), [['DATARUN_MATERIAL_LINK_KEY', 'DATARUN_MATERIAL_LINK_KEY']]],
-  ['utility-bridge', (c) => UtilityBridgeModule.forRoot(c), [['UTILITY_SYSTEM_URL', 'UTILITY_SYSTEM_URL']]],
+  [
+    'relay',
+    (c) => RelayModule.forRoot(c),
+    [
+      ['UTILITY_RECIPIENTS', 'UTILITY_RECIPIENTS'],
+      ['DATARUN_MATERIAL_LINK_KEY', 'DATARUN_MATERIAL_LINK_KEY'],
+    ],
+  ],
+  [
+    'utility-bridge',
+    (c) => UtilityBridgeModule.forRoot(c),
+    [
+      ['UTILITY_SYSTEM_URL', 'UTILITY_SYSTEM_URL'],
+      ['UTILITY_MEMBER_ID', 'UTILITY_MEMBER_ID'],
+      // Unset, the key is the demo member's file under the local folder, which production refuses.
+      ['UTILITY_MEMBER_KEY', 'UTILITY_MEMBER_KEY'],
+    ],
+  ],
 ];
 
 describe.each(APPS)('the %s app', (name, build, refusals) => {

@@ -4,7 +4,7 @@
 // (audited as the HTTP ingest is), and dead-letters everything else with the reason.
 import { readFileSync } from 'node:fs';
 import { KafkaMessaging } from '@datarun/messaging';
-import { DEAD_LETTER_TOPIC, DLQ_HEADERS, headerText, RECORD_SIGNATURE_HEADER, recordsTopic, signedRecordMessage, topicSpec } from '@datarun/transfers';
+import { DEAD_LETTER_TOPIC, DLQ_HEADERS, headerText, recordsTopic, SIGNATURE_HEADER, signedRecordMessage, topicSpec } from '@datarun/transfers';
 import type { IHeaders, Message } from 'kafkajs';
 import { RegistryAppModule } from '../../apps/registry/src/app.module.js';
 import { RelayModule } from '../../apps/relay/src/app.module.js';
@@ -50,8 +50,8 @@ describe('record ingest over Kafka', () => {
       .set('authorization', await owner.auth())
       .send({ id, title: '户籍 (Kafka)', schema: SCHEMA, subjectKey: 'idNumber', classification: CLASSIFICATION, mode: 'replica' })
       .expect(201);
-  const signedBy = (member: TestMember, record: SourceRecord, id: string, asMember = member.id): Promise<Message> =>
-    signedRecordMessage({ member: asMember, kid: member.kid, privateKey: member.privateKey, subject: String(record.idNumber), record, id });
+  const signedBy = (member: TestMember, record: SourceRecord, id: string, asMember = member.id, source = sourceId): Promise<Message> =>
+    signedRecordMessage({ member: asMember, kid: member.kid, privateKey: member.privateKey, source, subject: String(record.idNumber), record, id });
   const topicPartitions = async (topic: string): Promise<number | undefined> => {
     const admin = kafka.admin();
     await admin.connect();
@@ -110,7 +110,7 @@ describe('record ingest over Kafka', () => {
   }, 60_000);
 
   it("stores the owner's signed record and dead-letters unsigned, wrongly signed, foreign and schema-breaking ones", async () => {
-    const [good, breaking, unsigned, otherKey, forged, tampered, foreign, misKeyed, , unstorable] = people;
+    const [good, breaking, unsigned, otherKey, forged, tampered, foreign, misKeyed, , unstorable, reKeyed] = people;
     const tag = uniqueName('evt');
     const id = (name: string) => `${tag}-${name}`;
     const unsignedMessage = await signedBy(owner, unsigned, id('unsigned'));
@@ -120,7 +120,7 @@ describe('record ingest over Kafka', () => {
       [id('breaking')]: await signedBy(owner, { ...breaking, gender: 'unknown' }, id('breaking')),
       [id('unsigned')]: {
         ...unsignedMessage,
-        headers: Object.fromEntries(Object.entries(unsignedMessage.headers ?? {}).filter(([name]) => name !== RECORD_SIGNATURE_HEADER)),
+        headers: Object.fromEntries(Object.entries(unsignedMessage.headers ?? {}).filter(([name]) => name !== SIGNATURE_HEADER)),
       },
       // ce_source names the owner, but the key is another member's (with its own kid, or the owner's).
       [id('other-key')]: await signedBy(other, otherKey, id('other-key'), owner.id),
@@ -128,6 +128,7 @@ describe('record ingest over Kafka', () => {
         member: owner.id,
         kid: owner.kid,
         privateKey: other.privateKey,
+        source: sourceId,
         subject: String(forged.idNumber),
         record: forged,
         id: id('forged'),
@@ -136,7 +137,18 @@ describe('record ingest over Kafka', () => {
       [id('tampered')]: { ...tamperedMessage, value: JSON.stringify({ ...tampered, name: '王小二' }) },
       // Properly signed by a department that does not own the source.
       [id('foreign')]: await signedBy(other, foreign, id('foreign')),
-      [id('mis-keyed')]: { ...(await signedBy(owner, misKeyed, id('mis-keyed'))), key: String(good.idNumber) },
+      // Signed by the owner under another subject's key: the signature holds, the key does not fit the record.
+      [id('mis-keyed')]: await signedRecordMessage({
+        member: owner.id,
+        kid: owner.kid,
+        privateKey: owner.privateKey,
+        source: sourceId,
+        subject: String(good.idNumber),
+        record: misKeyed,
+        id: id('mis-keyed'),
+      }),
+      // Signed under its own key, then moved to another: the signature binds the key.
+      [id('re-keyed')]: { ...(await signedBy(owner, reKeyed, id('re-keyed'))), key: String(good.idNumber) },
       // Valid by the schema, but jsonb cannot hold U+0000: redelivering it forever would stall its partition.
       [id('unstorable')]: await signedBy(owner, { ...unstorable, address: '龙游县\u0000东华街道' }, id('unstorable')),
     };
@@ -150,6 +162,7 @@ describe('record ingest over Kafka', () => {
       [id('tampered')]: new RegExp(`^the signature does not verify with key "${owner.kid}" of "${owner.id}"`),
       [id('foreign')]: new RegExp(`^NOT_OWNER: source ${sourceId} belongs to another department \\(ce_source "${other.id}"\\)$`),
       [id('mis-keyed')]: /^the message key must be the record's subject key \(idNumber\)$/,
+      [id('re-keyed')]: new RegExp(`^datarun-signature: signed for subject "${reKeyed.idNumber}", not "${good.idNumber}"$`),
       [id('unstorable')]: /^the record cannot be stored \(PostgreSQL 22P05\)/,
     };
     const mine = () =>
@@ -186,7 +199,7 @@ describe('record ingest over Kafka', () => {
     const [good] = people;
     const newcomer = people[8];
     const moved = { ...good, address: '浙江省衢州市龙游县龙洲街道新城路 8 号' };
-    await kafka.publish(recordsTopic(secondSourceId), [await signedBy(owner, newcomer, uniqueName('evt'))]);
+    await kafka.publish(recordsTopic(secondSourceId), [await signedBy(owner, newcomer, uniqueName('evt'), owner.id, secondSourceId)]);
     await kafka.publish(recordsTopic(sourceId), [await signedBy(owner, moved, uniqueName('evt'))]);
 
     await eventually('the record on the second source', () => storedRecords(secondSourceId), { until: (stored) => stored.length > 0 });

@@ -2,9 +2,9 @@
 // and gas move to the new owner through the outbox, the relay, the real broker and one bridge per
 // utility, which fetch and verify the submitted certificate; the case ends "3 of 3 completed".
 import { jest } from '@jest/globals';
-import { fromKafkaMessage, KafkaMessaging, toKafkaMessage } from '@datarun/messaging';
+import { fromKafkaMessage, KafkaMessaging } from '@datarun/messaging';
 import { SUBSISTENCE_ALLOWANCE } from '@datarun/registry';
-import { MaterialLinks, materialLinksOf, requestTopic, STATUS_TOPIC, statusEvent } from '@datarun/transfers';
+import { EVENT_TYPES, MaterialLinks, materialLinksOf, requestTopic, signedEventMessage, STATUS_TOPIC } from '@datarun/transfers';
 import { eventually } from '../support/eventually.js';
 import { openTransferCase, sha256, transferCaseBody, type TransferWorld, buildTransferWorld, UTILITIES } from '../support/transfers.js';
 
@@ -326,13 +326,19 @@ describe('property transfer propagates to the utilities', () => {
   it('dead-letters a malformed status and a status for no known request, and carries on', async () => {
     const messaging = new KafkaMessaging(world.config.kafka);
     try {
-      const stranger = statusEvent('datarun.utility-bridge.water', {
-        requestId: '00000000-0000-4000-8000-00000000abcd',
-        utility: 'water',
-        state: 'completed',
-        reference: 'W-x',
+      // Signed by the water company itself, but for a request nobody made.
+      const water = world.utilities.water;
+      const requestId = '00000000-0000-4000-8000-00000000abcd';
+      const stranger = await signedEventMessage({
+        member: water.id,
+        kid: water.kid,
+        privateKey: water.privateKey,
+        topic: STATUS_TOPIC,
+        type: EVENT_TYPES.status,
+        key: requestId,
+        data: { requestId, utility: 'water', state: 'completed', reference: 'W-x' },
       });
-      await messaging.publish(STATUS_TOPIC, [{ key: 'bad-status', value: '{"requestId":' }, toKafkaMessage(stranger, stranger.data.requestId)]);
+      await messaging.publish(STATUS_TOPIC, [{ key: 'bad-status', value: '{"requestId":' }, stranger]);
     } finally {
       await messaging.close();
     }

@@ -25,6 +25,12 @@ export function envOf(config: DatarunConfig, extra: Record<string, string> = {})
     RELAY_POLL_MS: String(config.transfers.relayPollMs),
     UTILITY_KIND: config.utilityKind,
     UTILITY_SYSTEM_URL: config.utilitySystemUrl,
+    UTILITY_MEMBER_ID: config.utilityMember.id,
+    UTILITY_MEMBER_KEY: config.utilityMember.privateKey,
+    UTILITY_MEMBER_KEY_ID: config.utilityMember.keyId,
+    UTILITY_RECIPIENTS: Object.entries(config.transfers.utilityRecipients)
+      .map(([kind, member]) => `${kind}=${member}`)
+      .join(','),
     ...extra,
   };
 }

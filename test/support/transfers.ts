@@ -2,7 +2,10 @@
 // simulated utilities (listening, for the bridges), a relay and one bridge per utility kind, all on
 // one schema and one topic prefix of their own so that test files never see each other's events.
 import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { GatewayApi } from '@datarun/client';
 import type { DatarunConfig } from '@datarun/config';
 import type { DynamicModule } from '@nestjs/common';
@@ -12,6 +15,7 @@ import { UtilityBridgeModule } from '../../apps/utility-bridge/src/app.module.js
 import { bootApp, type TestApp } from './apps.js';
 import { buildCity, type City } from './exchange.js';
 import { uniqueName } from './infra.js';
+import { registerMember, type TestMember } from './members.js';
 
 export const UTILITIES = ['water', 'electricity', 'gas'] as const;
 
@@ -24,6 +28,8 @@ export interface TransferWorld {
   readonly sandboxUrl: string;
   readonly relays: TestApp[];
   readonly bridges: Map<string, TestApp>;
+  /** The utility members, by kind: each receives its kind's requests and signs its statuses (the relay's UTILITY_RECIPIENTS). */
+  readonly utilities: Record<(typeof UTILITIES)[number], TestMember>;
   bridgeConfig(kind: string): DatarunConfig;
   startRelay(): Promise<TestApp>;
   startBridge(kind: string): Promise<TestApp>;
@@ -44,12 +50,31 @@ export async function buildTransferWorld(
   const prefix = `${uniqueName('t')}.`;
   const city = await buildCity(options.people ?? 40, { KAFKA_TOPIC_PREFIX: prefix, RELAY_POLL_MS: '20', ...options.env });
   const gatewayUrl = await listening(city.gateway);
-  const config: DatarunConfig = { ...city.db.config, transfers: { ...city.db.config.transfers, gatewayPublicUrl: gatewayUrl } };
+  // Each utility is a member with a key of its own, which its bridge signs statuses with.
+  const keys = mkdtempSync(join(tmpdir(), 'datarun-utilities-'));
+  const utilities = {} as Record<(typeof UTILITIES)[number], TestMember>;
+  const keyFiles = new Map<string, string>();
+  for (const kind of UTILITIES) {
+    utilities[kind] = await registerMember(city.registry, city.admin, 'utility', `zj.test.${kind}`);
+    const file = join(keys, `${kind}.key.pem`);
+    writeFileSync(file, utilities[kind].privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    keyFiles.set(kind, file);
+  }
+  const utilityRecipients = Object.fromEntries(UTILITIES.map((kind) => [kind, utilities[kind].id]));
+  const config: DatarunConfig = { ...city.db.config, transfers: { ...city.db.config.transfers, gatewayPublicUrl: gatewayUrl, utilityRecipients } };
   const sandbox = await bootApp(SandboxModule.forRoot(config), 'sandbox');
   const sandboxUrl = await listening(sandbox);
   const relays: TestApp[] = [];
   const bridges = new Map<string, TestApp>();
-  const bridgeConfig = (kind: string): DatarunConfig => ({ ...config, utilityKind: kind, utilitySystemUrl: `${sandboxUrl}/v1/utilities/${kind}` });
+  const bridgeConfig = (kind: string): DatarunConfig => {
+    const member = utilities[kind as (typeof UTILITIES)[number]];
+    return {
+      ...config,
+      utilityKind: kind,
+      utilitySystemUrl: `${sandboxUrl}/v1/utilities/${kind}`,
+      ...(member ? { utilityMember: { id: member.id, keyId: member.kid, privateKey: keyFiles.get(kind)! } } : {}),
+    };
+  };
   const boot = (module: DynamicModule, name: string) => bootApp(module, name);
   const world: TransferWorld = {
     city,
@@ -59,6 +84,7 @@ export async function buildTransferWorld(
     sandboxUrl,
     relays,
     bridges,
+    utilities,
     bridgeConfig,
     async startRelay() {
       const relay = await boot(RelayModule.forRoot(config), 'relay');

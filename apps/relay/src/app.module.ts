@@ -1,11 +1,11 @@
 import { AuditModule } from '@datarun/audit';
 import { AuthModule } from '@datarun/auth-guard';
 import { CaseFacts } from '@datarun/cases';
-import type { DatarunConfig } from '@datarun/config';
+import { type DatarunConfig, refuseDevelopmentDefaults } from '@datarun/config';
 import { PlatformModule } from '@datarun/platform';
 import { RegistryModule } from '@datarun/registry';
 import { CaseMatters, OutboxRelay, StatusConsumer, UtilityTopics } from '@datarun/transfers';
-import { DeadLetterRecorder, DeadLettersService, RelayGauges } from '@datarun/transfers';
+import { DeadLetterRecorder, DeadLetterSeal, DeadLettersService, RelayGauges, UtilityRecipients } from '@datarun/transfers';
 import { RecordIngest } from '@datarun/transfers';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { OpsController } from './ops.controller.js';
@@ -14,6 +14,8 @@ import { OpsController } from './ops.controller.js';
 @Module({})
 export class RelayModule {
   static forRoot(config: DatarunConfig): DynamicModule {
+    // Who must sign each utility kind's statuses: the demo city's members serve development and tests only.
+    refuseDevelopmentDefaults(config, ['utility-recipients']);
     return {
       module: RelayModule,
       imports: [
@@ -31,6 +33,8 @@ export class RelayModule {
         // The cases' matters for the relay's audit records: the cases lib's port.
         { provide: CaseMatters, useClass: CaseFacts },
         UtilityTopics,
+        UtilityRecipients,
+        DeadLetterSeal,
         OutboxRelay,
         StatusConsumer,
         DeadLetterRecorder,

@@ -1,7 +1,16 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ConfigError, type DatarunConfig, isDevelopmentKey, KEY_VARIABLES, type KeyName, refuseDevelopmentKey } from '@datarun/config';
+import {
+  ConfigError,
+  type DatarunConfig,
+  isDevelopmentKey,
+  KEY_VARIABLES,
+  type KeyName,
+  refuseDevelopmentKey,
+  refuseDevelopmentKeyFile,
+} from '@datarun/config';
 import { type Jwks, jwksToKeyObjects, publicKeyFileToJwks } from './jwks.js';
+import { signingAlgorithmOf } from './jws-algorithm.js';
 import { CITIZEN_IDP_ISSUER } from './token-verifier.js';
 
 /** The audit app's checkpoint signing key and the key id its checkpoints carry. */
@@ -137,6 +146,43 @@ export function loadKeys(config: DatarunConfig, needs: KeyNeeds, app?: string): 
     }
   }
   return new KeyRing(keys as Partial<PlatformKeys>);
+}
+
+/** A member's own private key, which a process the member runs signs with (a utility's bridge). */
+export interface MemberSigningKey {
+  readonly member: string;
+  /** The key id its public half is registered under. */
+  readonly kid: string;
+  readonly privateKey: KeyObject;
+}
+
+/**
+ * Reads a member's private key once, at boot: `file` named by `variable` (e.g. UTILITY_MEMBER_KEY).
+ * Production refuses a missing file and one under a development folder, like a platform key;
+ * development and test run on without it (undefined: what it would sign goes out unsigned, and is
+ * refused by whoever checks it).
+ */
+export function loadMemberSigningKey(
+  config: DatarunConfig,
+  key: { member: string; kid: string; file: string; variable: string },
+): MemberSigningKey | undefined {
+  const expected = "the member's private key (PEM: EC P-256 or RSA of at least 2048 bits)";
+  refuseDevelopmentKeyFile(config, key.variable, key.file);
+  let text: string;
+  try {
+    text = readFileSync(key.file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && config.env !== 'production') return undefined;
+    throw ConfigError.inFile(key.variable, expected, key.file, code === 'ENOENT' ? 'no such file' : (error as Error).message);
+  }
+  try {
+    const privateKey = createPrivateKey(text);
+    signingAlgorithmOf(privateKey);
+    return { member: key.member, kid: key.kid, privateKey };
+  } catch (error) {
+    throw ConfigError.inFile(key.variable, expected, key.file, (error as Error).message);
+  }
 }
 
 function ecP256(key: KeyObject): KeyObject {

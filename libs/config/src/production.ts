@@ -1,12 +1,13 @@
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { DatarunConfig } from './config.js';
 import { ConfigError } from './config-error.js';
-import { sandboxUtilitySystemUrl } from './sections/bridge.js';
+import { demoUtilityMember, sandboxUtilitySystemUrl } from './sections/bridge.js';
 import { KEY_VARIABLES, type KeyName } from './sections/keys.js';
 import { DEVELOPMENT_RATE_LIMIT } from './sections/rate-limit.js';
+import { DEVELOPMENT_UTILITY_RECIPIENTS, utilityRecipientsOf } from './sections/transfers.js';
 
 /** A development default an app may run on, which production must set instead. */
-export type DevelopmentDefault = 'rate-limit' | 'utility-system';
+export type DevelopmentDefault = 'rate-limit' | 'utility-system' | 'utility-member' | 'utility-recipients';
 
 /**
  * With NODE_ENV=production, refuses (ConfigError, one line naming the variable to set) the
@@ -29,6 +30,16 @@ export function refuseDevelopmentDefaults(config: DatarunConfig, uses: readonly 
   if (uses.includes('utility-system') && config.utilitySystemUrl === sandboxUtilitySystemUrl(config.ports.sandbox, config.utilityKind)) {
     throw new ConfigError('UTILITY_SYSTEM_URL', "the utility's own system in production, not the sandbox's simulation", config.utilitySystemUrl);
   }
+  if (uses.includes('utility-member') && config.utilityMember.id === demoUtilityMember(config.utilityKind)) {
+    throw new ConfigError('UTILITY_MEMBER_ID', "the utility's member id in production, not the demo city's", config.utilityMember.id);
+  }
+  if (uses.includes('utility-recipients') && sameRecipients(config.transfers.utilityRecipients, utilityRecipientsOf(DEVELOPMENT_UTILITY_RECIPIENTS))) {
+    throw new ConfigError('UTILITY_RECIPIENTS', "the utilities' member ids in production, not the demo city's", DEVELOPMENT_UTILITY_RECIPIENTS);
+  }
+}
+
+function sameRecipients(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  return Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([kind, member]) => b[kind] === member);
 }
 
 /**
@@ -37,10 +48,15 @@ export function refuseDevelopmentDefaults(config: DatarunConfig, uses: readonly 
  * anyone with the working copy can read.
  */
 export function refuseDevelopmentKey(config: DatarunConfig, name: KeyName, file: string): void {
+  refuseDevelopmentKeyFile(config, KEY_VARIABLES[name], file);
+}
+
+/** refuseDevelopmentKey for a key file that is not a platform key (a member's own, such as UTILITY_MEMBER_KEY), named by its variable. */
+export function refuseDevelopmentKeyFile(config: DatarunConfig, variable: string, file: string): void {
   if (config.env !== 'production') return;
   const folder = developmentFolderOf(config, file);
   if (folder === undefined) return;
-  throw new ConfigError(KEY_VARIABLES[name], `a key file from your secret store in production, not one under the development folder ${folder}`, file);
+  throw new ConfigError(variable, `a key file from your secret store in production, not one under the development folder ${folder}`, file);
 }
 
 /** Whether `file` is under a development folder (`DATARUN_LOCAL_DIR/keys`, `.local`). */

@@ -32,6 +32,7 @@ export const PROBLEM_CODES = {
   METHOD_NOT_ALLOWED: [405, 'Method not allowed'],
   ALREADY_EXISTS: [409, 'It already exists'],
   STATE_CONFLICT: [409, 'The object is not in a state that allows this'],
+  DEAD_LETTER_PLANTED: [409, 'The dead letter was not sealed by datarun or its recipient; it is never replayed'],
   PAYLOAD_TOO_LARGE: [413, 'The request body is too large'],
   UNSUPPORTED_MEDIA_TYPE: [415, 'Unsupported media type'],
   MATERIAL_TYPE_MISMATCH: [415, 'The material is not of the media type it was uploaded as'],

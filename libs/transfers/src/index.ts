@@ -4,23 +4,46 @@ export { EVENT_TYPES, assertEventBody, utilityRequestOf, transferStatusOf, statu
 export type { TransferRequested, DiscountRequested, UtilityRequest, UtilityState, TransferStatus, MaterialClaim, MaskedHolder } from './events.js';
 export { MaterialLinks, materialLinksOf } from './material-links.js';
 export type { MaterialLinkClaims } from './material-links.js';
-export { deadLetter, withoutDlqHeaders, headerText, DLQ_HEADERS } from './dead-letters.js';
-export type { OriginalMessage } from './dead-letters.js';
+export {
+  deadLetter,
+  sealedDeadLetter,
+  sealedBytes,
+  platformSealer,
+  platformSealKey,
+  memberSealer,
+  withoutDlqHeaders,
+  headerText,
+  DLQ_HEADERS,
+  PLATFORM_SEAL_KID,
+} from './dead-letters.js';
+export type { OriginalMessage, DeadLetterSealer } from './dead-letters.js';
+export { DeadLetterSeal } from './ops/dead-letter-seal.js';
+export type { SealVerdict } from './ops/dead-letter-seal.js';
+export { UtilityRecipients } from './utility-recipients.js';
 export { planRequests, maskIdNumber, effectiveDateOf } from './transfer-requests.js';
 export type { CompletingCase, RoutedNotification, UploadedMaterial, PlannedRequest } from './transfer-requests.js';
 export { UtilityTopics } from './relay/utility-topics.js';
 export { OutboxRelay, RELAY_SOURCE } from './relay/outbox-relay.js';
-export { StatusConsumer, RELAY_STATUS_GROUP } from './relay/status-consumer.js';
+export { StatusConsumer, RELAY_STATUS_GROUP, STATUS_SIGNATURE_INVALID } from './relay/status-consumer.js';
 export { DeadLetterRecorder, RELAY_DEAD_LETTER_GROUP } from './ops/dead-letter-recorder.js';
 export { DeadLettersService, DEFAULT_DEAD_LETTER_LIMIT, MAX_DEAD_LETTER_LIMIT } from './ops/dead-letters.service.js';
 export type { DeadLetterQuery, DeadLetterView, DeadLetterPage } from './ops/dead-letters.service.js';
 export { ConsumerLag, CONSUMER_LAG_METRIC } from './ops/consumer-lag.js';
 export type { LagSubscription, ConsumerLagOptions } from './ops/consumer-lag.js';
 export { RelayGauges } from './ops/relay-gauges.js';
-export { RECORD_SIGNATURE_HEADER, RECORD_EVENT_TYPE, signRecordBody, verifyRecordSignature, signedRecordMessage } from './record-signature.js';
-export type { SignatureCheck, RecordToPublish } from './record-signature.js';
+export {
+  SIGNATURE_HEADER,
+  BOUND,
+  MAX_CLOCK_SKEW_MS,
+  RECORD_EVENT_TYPE,
+  signEvent,
+  verifyEventSignature,
+  signedEventMessage,
+  signedRecordMessage,
+} from './signed-event.js';
+export type { SignatureCheck, EventBinding, EventSigner, EventToPublish, RecordToPublish } from './signed-event.js';
 export { RecordIngest, RELAY_RECORDS_GROUP } from './relay/record-ingest.js';
-export { UtilityBridge, BRIDGE_OPTIONS } from './bridge/utility-bridge.js';
+export { UtilityBridge, BRIDGE_OPTIONS, BRIDGE_SIGNER } from './bridge/utility-bridge.js';
 export type { BridgeOptions } from './bridge/utility-bridge.js';
 export { HttpUtilitySystem, UTILITY_SYSTEM, UtilityRefusal, TransientFailure } from './bridge/utility-system.js';
 export type { UtilitySystem } from './bridge/utility-system.js';
@@ -28,6 +51,7 @@ export { TransferRequestEntity } from './outbox/transfer-request.entity.js';
 export type { TransferState } from './outbox/transfer-request.entity.js';
 export { BridgeInboxEntity } from './bridge/bridge-inbox.entity.js';
 export { DeadLetterEntity } from './ops/dead-letter.entity.js';
+export { RecordVersionEntity } from './relay/record-version.entity.js';
 export { OutboxWriter } from './outbox/outbox-writer.js';
 export { CaseTransfers } from './outbox/case-transfers.js';
 export type { CaseTransfer } from './outbox/case-transfers.js';

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { MemberSigningKey } from '@datarun/auth';
 import { DATARUN_CONFIG, type DatarunConfig } from '@datarun/config';
 import { type CloudEvent, fromKafkaMessage, KafkaMessaging, MalformedEvent, toKafkaMessage } from '@datarun/messaging';
 import { Metrics } from '@datarun/metrics';
@@ -7,9 +8,10 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs
 import type { EachMessagePayload } from 'kafkajs';
 import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
-import { deadLetter } from '../dead-letters.js';
-import { statusEvent, type TransferStatus, type UtilityRequest, utilityRequestOf } from '../events.js';
+import { deadLetter, memberSealer, type OriginalMessage, sealedDeadLetter } from '../dead-letters.js';
+import { assertEventBody, EVENT_TYPES, statusEvent, type TransferStatus, type UtilityRequest, utilityRequestOf } from '../events.js';
 import { ConsumerLag } from '../ops/consumer-lag.js';
+import { signedEventMessage } from '../signed-event.js';
 import { DEAD_LETTER_TOPIC, requestTopic, type RequestKind, STATUS_TOPIC, topicSpec } from '../topics.js';
 import { TransientFailure, UTILITY_SYSTEM, UtilityRefusal, type UtilitySystem } from './utility-system.js';
 
@@ -19,6 +21,12 @@ class PoisonMessage extends Error {
 }
 
 export const BRIDGE_OPTIONS = Symbol('BRIDGE_OPTIONS');
+/**
+ * The utility member's private key (UTILITY_MEMBER_KEY), loaded once at boot; undefined in
+ * development and test when there is no key file (statuses then go out unsigned, and the relay
+ * dead-letters them).
+ */
+export const BRIDGE_SIGNER = Symbol('BRIDGE_SIGNER');
 export interface BridgeOptions {
   /** Exit the process when kafkajs gives up on the consumer, so a supervisor restarts it. */
   readonly exitOnCrash: boolean;
@@ -42,11 +50,16 @@ type Outcome = { state: 'completed'; reference: string } | { state: 'rejected'; 
  * their outcome) is written after the work and before the offset is committed, so a redelivery
  * finds it and is skipped (its status is sent again, which heals a lost status). A crash between
  * the utility applying and the inbox write is closed by the system's own idempotency key.
+ *
+ * Every status goes out as the utility's member (`ce_source`) and signed with its key, which is what
+ * the relay needs to apply it; every dead letter is sealed with the same key, which is what an
+ * operator needs to replay it (docs/security.md).
  */
 @Injectable()
 export class UtilityBridge implements OnApplicationBootstrap {
   private readonly logger = new Logger('UtilityBridge');
   private readonly kind: string;
+  /** Names this process on its dead letters (`datarun-dlq-by`). */
   private readonly source: string;
   private readonly attempts = new Map<string, number>();
   readonly outcomes: Counter;
@@ -61,6 +74,7 @@ export class UtilityBridge implements OnApplicationBootstrap {
     @Inject(UTILITY_SYSTEM) private readonly system: UtilitySystem,
     @Inject(DATARUN_CONFIG) private readonly config: DatarunConfig,
     @Inject(BRIDGE_OPTIONS) private readonly options: BridgeOptions,
+    @Inject(BRIDGE_SIGNER) private readonly signer: MemberSigningKey | undefined,
     metrics: Metrics,
   ) {
     this.kind = config.utilityKind;
@@ -104,6 +118,8 @@ export class UtilityBridge implements OnApplicationBootstrap {
         onCrash: this.options.exitOnCrash ? () => process.exit(70) : undefined,
       });
       this.logger.log(`consuming ${this.topics.join(', ')} as ${this.groupId}, applying to ${this.config.utilitySystemUrl}`);
+      if (!this.signer)
+        this.logger.warn(`no key file for ${this.config.utilityMember.id} (UTILITY_MEMBER_KEY): statuses go out unsigned and the relay will refuse them`);
     });
   }
 
@@ -203,7 +219,7 @@ export class UtilityBridge implements OnApplicationBootstrap {
   }
 
   /** An unexpected failure: redelivered a few times (it may be passing), then dead-lettered with the reason. */
-  private async bounded(original: Parameters<typeof deadLetter>[0], requestId: string, error: Error): Promise<void> {
+  private async bounded(original: OriginalMessage, requestId: string, error: Error): Promise<void> {
     const attempts = (this.attempts.get(requestId) ?? 0) + 1;
     this.attempts.set(requestId, attempts);
     if (attempts < MAX_ATTEMPTS) throw error;
@@ -211,9 +227,10 @@ export class UtilityBridge implements OnApplicationBootstrap {
     return this.deadLetter(original, `gave up after ${attempts} attempts: ${error.message}`, requestId);
   }
 
-  private async deadLetter(original: Parameters<typeof deadLetter>[0], reason: string, what: string): Promise<void> {
+  private async deadLetter(original: OriginalMessage, reason: string, what: string): Promise<void> {
     this.logger.warn(`dead-lettering ${original.topic} ${what}: ${reason}`);
-    await this.messaging.publish(DEAD_LETTER_TOPIC, [deadLetter(original, reason, this.source)]);
+    const letter = this.signer ? await sealedDeadLetter(original, reason, this.source, memberSealer(this.signer)) : deadLetter(original, reason, this.source);
+    await this.messaging.publish(DEAD_LETTER_TOPIC, [letter]);
     this.deadLetters.inc();
   }
 
@@ -231,6 +248,19 @@ export class UtilityBridge implements OnApplicationBootstrap {
             : { state: 'rejected', reason: outcome.reason.slice(0, 1000) }),
         }
       : { requestId: request.requestId, utility: this.kind, state: 'accepted' };
-    await this.messaging.publish(STATUS_TOPIC, [toKafkaMessage(statusEvent(this.source, status), request.requestId)]);
+    const member = this.config.utilityMember.id;
+    let message;
+    if (this.signer) {
+      assertEventBody('status', status);
+      message = await signedEventMessage({
+        ...this.signer,
+        topic: STATUS_TOPIC,
+        type: EVENT_TYPES.status,
+        key: request.requestId,
+        subject: request.requestId,
+        data: status,
+      });
+    } else message = toKafkaMessage(statusEvent(member, status), request.requestId);
+    await this.messaging.publish(STATUS_TOPIC, [message]);
   }
 }

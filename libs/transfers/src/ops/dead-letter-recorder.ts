@@ -8,6 +8,7 @@ import { DataSource } from 'typeorm';
 import { DLQ_HEADERS, headerText, withoutDlqHeaders } from '../dead-letters.js';
 import { UtilityTopics } from '../relay/utility-topics.js';
 import { DEAD_LETTER_TOPIC } from '../topics.js';
+import { DeadLetterSeal } from './dead-letter-seal.js';
 
 /**
  * One group for all relay instances of a deployment, so each dead letter is recorded by one of
@@ -26,7 +27,9 @@ export const RELAY_DEAD_LETTER_GROUP = 'datarun-relay-dead-letters';
  * Idempotent by the dead letter's own position (partition, offset): a redelivery after a crash
  * between insert and offset commit inserts nothing. A message that lacks the dead-letter headers
  * (not written by `deadLetter()`) is still recorded, with an empty topic, so nothing on the topic
- * goes unseen; it cannot be replayed.
+ * goes unseen; it cannot be replayed. Nor can a message whose seal does not show that datarun or
+ * the bridge of its topic's recipient dead-lettered it (DeadLetterSeal): it is recorded as
+ * planted, and its headers' claims (topic, reason, who) are only what it says of itself.
  */
 @Injectable()
 export class DeadLetterRecorder implements OnApplicationBootstrap {
@@ -37,11 +40,13 @@ export class DeadLetterRecorder implements OnApplicationBootstrap {
     private readonly dataSource: DataSource,
     private readonly messaging: KafkaMessaging,
     private readonly topics: UtilityTopics,
+    private readonly seal: DeadLetterSeal,
     metrics: Metrics,
   ) {
     this.recorded = new Counter({
       name: 'datarun_dead_letters_recorded_total',
-      help: 'Dead letters recorded for listing and replay',
+      help: 'Dead letters recorded for listing and replay, by whether they were planted (no valid seal)',
+      labelNames: ['planted'] as const,
       registers: [metrics.registry],
     });
   }
@@ -60,9 +65,10 @@ export class DeadLetterRecorder implements OnApplicationBootstrap {
     const by = headerText(message.headers, DLQ_HEADERS.by) ?? 'unknown';
     const claimed = new Date(headerText(message.headers, DLQ_HEADERS.at) ?? Number.NaN);
     const at = Number.isNaN(claimed.getTime()) ? new Date(Number(message.timestamp)) : claimed;
+    const verdict = await this.seal.check(message);
     const inserted: unknown[] = await this.dataSource.query(
-      `INSERT INTO dead_letter (id, dlq_partition, dlq_offset, topic, message_key, value, headers, reason, dead_lettered_by, dead_lettered_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+      `INSERT INTO dead_letter (id, dlq_partition, dlq_offset, topic, message_key, value, headers, reason, dead_lettered_by, dead_lettered_at, sealed_by, planted_reason)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
        ON CONFLICT (dlq_partition, dlq_offset) DO NOTHING RETURNING 1`,
       [
         randomUUID(),
@@ -75,11 +81,14 @@ export class DeadLetterRecorder implements OnApplicationBootstrap {
         reason,
         by,
         at,
+        verdict.sealed ? verdict.by : null,
+        verdict.sealed ? null : verdict.reason.slice(0, 2000),
       ],
     );
     if (inserted.length === 0) return false;
-    this.recorded.inc();
-    this.logger.warn(`dead letter from ${topic || '(no topic header)'} by ${by} recorded: ${reason}`);
+    this.recorded.inc({ planted: String(!verdict.sealed) });
+    if (verdict.sealed) this.logger.warn(`dead letter from ${topic || '(no topic header)'} by ${by} recorded: ${reason}`);
+    else this.logger.warn(`planted dead letter recorded (it cannot be replayed): ${verdict.reason}; it claims ${topic || '(no topic header)'} by ${by}`);
     return true;
   }
 }

@@ -44,4 +44,12 @@ export class DeadLetterEntity {
 
   @Column('timestamptz', { name: 'replayed_at', nullable: true })
   replayedAt: Date | null;
+
+  /** Who vouched for its origin with a seal (`datarun`, or a bridge's member); null: planted, never replayed. */
+  @Column('text', { name: 'sealed_by', nullable: true })
+  sealedBy: string | null;
+
+  /** Why it counts as planted (no seal, a broken one, a member that does not receive on its topic). */
+  @Column('text', { name: 'planted_reason', nullable: true })
+  plantedReason: string | null;
 }

@@ -17,7 +17,10 @@ export interface DeadLetterQuery {
 
 export interface DeadLetterView {
   id: string;
-  /** The original topic (where a replay publishes to). */
+  /**
+   * The original topic: where a replay publishes to, as datarun or the bridge that sealed the dead
+   * letter recorded it. For a planted one, only what the message says of itself.
+   */
   topic: string;
   key: string | null;
   reason: string;
@@ -26,6 +29,12 @@ export interface DeadLetterView {
   at: string;
   replays: number;
   replayedAt: string | null;
+  /** Not sealed by datarun or by the bridge of its topic's recipient: someone else put it on the dead-letter topic; never replayed. */
+  planted: boolean;
+  /** Who sealed it: `datarun`, or the member whose bridge dead-lettered it; null when planted. */
+  sealedBy: string | null;
+  /** Why it counts as planted; null when sealed. */
+  plantedReason: string | null;
   /** The original headers, without the `datarun-dlq-*` ones. */
   headers: Record<string, string>;
   /** The original value: as text when it is UTF-8 JSON, otherwise base64. */
@@ -50,6 +59,8 @@ interface DeadLetterRow {
   dead_lettered_at: Date;
   replays: number;
   replayed_at: Date | null;
+  sealed_by: string | null;
+  planted_reason: string | null;
   /** dead_lettered_at to the microsecond, for the paging cursor. */
   at_exact: string;
 }
@@ -57,7 +68,7 @@ interface DeadLetterRow {
 export const DEFAULT_DEAD_LETTER_LIMIT = 100;
 export const MAX_DEAD_LETTER_LIMIT = 1000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const COLUMNS = `id, topic, message_key, value, headers, reason, dead_lettered_by, dead_lettered_at, replays, replayed_at,
+const COLUMNS = `id, topic, message_key, value, headers, reason, dead_lettered_by, dead_lettered_at, replays, replayed_at, sealed_by, planted_reason,
   to_char(dead_lettered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at_exact`;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -105,7 +116,9 @@ export class DeadLettersService {
 
   /**
    * Publishes the original key, value and headers again to the original topic, then counts the
-   * replay and audits it in one transaction.
+   * replay and audits it in one transaction. The topic is the one recorded from the dead letter's
+   * seal (DeadLetterSeal): a planted dead letter, whose topic only the message itself claims, is
+   * refused (409 DEAD_LETTER_PLANTED) and nothing is published.
    *
    * Publish first, record second: a failed publish leaves no trace (the operator tries again);
    * a failure after the broker acknowledged (the database or the audit log) answers an error
@@ -126,6 +139,12 @@ export class DeadLettersService {
       // dead-letter headers has no known origin.
       if (found.topic === '' || found.topic === DEAD_LETTER_TOPIC) {
         throw new Problem('STATE_CONFLICT', `dead letter ${id} names no original topic to replay to`);
+      }
+      if (found.sealed_by === null) {
+        throw new Problem(
+          'DEAD_LETTER_PLANTED',
+          `dead letter ${id} was not sealed by datarun or by its recipient (${found.planted_reason ?? 'no seal'}): it is never replayed`,
+        );
       }
       try {
         await this.messaging.publish(found.topic, [{ key: found.message_key, value: found.value, headers: found.headers }]);
@@ -159,6 +178,9 @@ function view(row: DeadLetterRow): DeadLetterView {
     at: row.dead_lettered_at.toISOString(),
     replays: row.replays,
     replayedAt: row.replayed_at?.toISOString() ?? null,
+    planted: row.sealed_by === null,
+    sealedBy: row.sealed_by,
+    plantedReason: row.sealed_by === null ? (row.planted_reason ?? 'no seal') : null,
     headers: row.headers,
     ...value,
   };

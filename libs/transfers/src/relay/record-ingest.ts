@@ -1,3 +1,4 @@
+import { SubjectPseudonyms } from '@datarun/audit';
 import type { Caller } from '@datarun/auth';
 import { DATARUN_CONFIG, type DatarunConfig } from '@datarun/config';
 import { fromKafkaMessage, KafkaMessaging, MalformedEvent } from '@datarun/messaging';
@@ -7,8 +8,10 @@ import { MemberKeyDirectory, SourcesService } from '@datarun/registry';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { Consumer, EachMessagePayload, KafkaMessage } from 'kafkajs';
 import { Counter } from 'prom-client';
-import { deadLetter, headerText, type OriginalMessage } from '../dead-letters.js';
-import { RECORD_EVENT_TYPE, RECORD_SIGNATURE_HEADER, verifyRecordSignature } from '../record-signature.js';
+import { DataSource } from 'typeorm';
+import { headerText, type OriginalMessage } from '../dead-letters.js';
+import { DeadLetterSeal } from '../ops/dead-letter-seal.js';
+import { RECORD_EVENT_TYPE, SIGNATURE_HEADER, verifyEventSignature } from '../signed-event.js';
 import { DEAD_LETTER_TOPIC, RECORDS_TOPIC, recordsTopic, topicSpec } from '../topics.js';
 import { InterruptibleSleep } from './interruptible-sleep.js';
 
@@ -29,10 +32,14 @@ type Verdict = { readonly stored: true } | { readonly stored: false; readonly re
 /**
  * Record ingest over Kafka (docs/api.md: `datarun.records.<source>.v1`, keyed by subject key): a
  * department may publish its records instead of calling `PUT /v1/sources/{id}/records`. Each event
- * must be signed by the member its `ce_source` names (a detached JWS in `datarun-signature`); it is
+ * must be signed by the member its `ce_source` names (a detached JWS in `datarun-signature`, bound
+ * to this topic, that member, the subject key value as Kafka key and the time it was signed); it is
  * then ingested through the registry's own `SourcesService.ingest` as that member, so ownership,
  * the role, schema validation, the upsert and the audit event are exactly those of the HTTP ingest.
- * An event refused for any reason is dead-lettered with the reason and the consumer carries on.
+ * No rollback: a record signed earlier than the newest one ingested for its subject (record_version)
+ * is refused, so an old signed record replayed onto the topic cannot bring old data back.
+ * An event refused for any reason is dead-lettered (sealed by datarun) with the reason and the
+ * consumer carries on.
  *
  * Topics: the registry has no Kafka, so the relay creates a records topic for every replica source
  * (polling the registry's replica sources) and, since kafkajs resolves a subscription only when it subscribes,
@@ -56,6 +63,9 @@ export class RecordIngest implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly messaging: KafkaMessaging,
     private readonly sources: SourcesService,
     private readonly keys: MemberKeyDirectory,
+    private readonly dataSource: DataSource,
+    private readonly pseudonyms: SubjectPseudonyms,
+    private readonly seal: DeadLetterSeal,
     @Inject(DATARUN_CONFIG) private readonly config: DatarunConfig,
     metrics: Metrics,
   ) {
@@ -138,7 +148,7 @@ export class RecordIngest implements OnApplicationBootstrap, OnModuleDestroy {
     }
     const original: OriginalMessage = { topic, key: message.key, value: message.value, headers: message.headers };
     this.logger.warn(`dead-lettering ${topic}[${partition}]@${message.offset}: ${verdict.reason}`);
-    await this.messaging.publish(DEAD_LETTER_TOPIC, [deadLetter(original, verdict.reason, 'relay')]);
+    await this.messaging.publish(DEAD_LETTER_TOPIC, [await this.seal.letter(original, verdict.reason, 'relay')]);
     this.outcomes.inc({ outcome: 'dead-lettered' });
   }
 
@@ -156,7 +166,13 @@ export class RecordIngest implements OnApplicationBootstrap, OnModuleDestroy {
     }
     if (event.type !== RECORD_EVENT_TYPE) return refuse(`ce_type must be ${RECORD_EVENT_TYPE} on a records topic`);
 
-    const signature = await verifyRecordSignature(message.value as Buffer, headerText(message.headers, RECORD_SIGNATURE_HEADER), event.source, this.keys);
+    const key = message.key?.toString('utf8') ?? '';
+    const signature = await verifyEventSignature(
+      message.value as Buffer,
+      headerText(message.headers, SIGNATURE_HEADER),
+      { topic, source: event.source, subject: key },
+      this.keys,
+    );
     if (!signature.ok) return refuse(signature.reason);
 
     // The key places a subject's records on one partition, in order; a record under another key
@@ -168,9 +184,18 @@ export class RecordIngest implements OnApplicationBootstrap, OnModuleDestroy {
     }
 
     const caller: Caller = { memberId: event.source, role: signature.member.kind, actor: `kafka:${event.source}` };
+    const subjectHash = this.pseudonyms.of(key);
+    if (await this.older(sourceId, subjectHash, signature.signedAt)) {
+      return refuse(
+        `the record was signed at ${signature.signedAt.toISOString()}, before the newest record of its subject ingested from ${topic}: an older record does not replace a newer one`,
+      );
+    }
     try {
       const result = await this.sources.ingest(caller, sourceId, [record]);
-      if (result.stored === 1) return { stored: true };
+      if (result.stored === 1) {
+        await this.keepNewest(sourceId, subjectHash, signature.signedAt);
+        return { stored: true };
+      }
       const errors = result.rejected[0]?.errors ?? [];
       return refuse(`the record breaks the current schema of ${sourceId}: ${errors.map((e) => `${e.path || '/'} ${e.message}`).join('; ')}`);
     } catch (error) {
@@ -185,6 +210,31 @@ export class RecordIngest implements OnApplicationBootstrap, OnModuleDestroy {
       }
       throw error;
     }
+  }
+
+  /**
+   * Whether a record signed at `signedAt` is older than the newest one ingested for its subject.
+   * The same time is not older: a redelivery after a crash stores the same record once more.
+   */
+  private async older(sourceId: string, subjectHash: string, signedAt: Date): Promise<boolean> {
+    const [kept]: Array<{ signed_at: Date }> = await this.dataSource.query('SELECT signed_at FROM record_version WHERE source_id = $1 AND subject_hash = $2', [
+      sourceId,
+      subjectHash,
+    ]);
+    return kept !== undefined && kept.signed_at.getTime() > signedAt.getTime();
+  }
+
+  /**
+   * Keeps the signed time of a stored record as its subject's newest, after it was stored: a record
+   * refused (another department's, one that breaks the schema) must not hold back the owner's next
+   * one. Never moves back, whatever order two relays write in during a rebalance.
+   */
+  private async keepNewest(sourceId: string, subjectHash: string, signedAt: Date): Promise<void> {
+    await this.dataSource.query(
+      `INSERT INTO record_version (source_id, subject_hash, signed_at) VALUES ($1, $2, $3)
+       ON CONFLICT (source_id, subject_hash) DO UPDATE SET signed_at = greatest(record_version.signed_at, excluded.signed_at)`,
+      [sourceId, subjectHash, signedAt],
+    );
   }
 }
 

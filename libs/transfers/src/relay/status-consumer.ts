@@ -1,26 +1,45 @@
 import { type AuditEventInput, AuditLog } from '@datarun/audit';
 import { correlationIdOfMessage, fromKafkaMessage, KafkaMessaging, MalformedEvent } from '@datarun/messaging';
 import { Metrics } from '@datarun/metrics';
+import { MemberKeyDirectory } from '@datarun/registry';
 import { RequestContext } from '@datarun/request-context';
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type { KafkaMessage } from 'kafkajs';
 import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
-import { deadLetter } from '../dead-letters.js';
+import { headerText, type OriginalMessage } from '../dead-letters.js';
 import { type TransferStatus, transferStatusOf } from '../events.js';
+import { DeadLetterSeal } from '../ops/dead-letter-seal.js';
 import { CaseMatters } from '../outbox/case-matters.js';
+import { SIGNATURE_HEADER, verifyEventSignature } from '../signed-event.js';
 import { DEAD_LETTER_TOPIC, STATUS_TOPIC } from '../topics.js';
+import { UtilityRecipients } from '../utility-recipients.js';
 import { UtilityTopics } from './utility-topics.js';
 
 export const RELAY_STATUS_GROUP = 'datarun-relay-status';
 const RANK = `CASE state WHEN 'pending' THEN 0 WHEN 'published' THEN 1 WHEN 'accepted' THEN 2 ELSE 3 END`;
 const RANK_OF: Record<string, number> = { accepted: 2, completed: 3, rejected: 3 };
 
+/** The dead-letter reason of a status not signed by its request's recipient (docs/api.md). */
+export const STATUS_SIGNATURE_INVALID = 'STATUS_SIGNATURE_INVALID';
+
+/** A status that may not change anything: malformed, or not signed by the recipient of its request's kind. */
+class RefusedStatus extends Error {
+  override name = 'RefusedStatus';
+}
+
 /**
  * Status back to the case: consumes `datarun.utility.transfer-status.v1` and moves each request
  * forward (never back: a late `accepted` after `completed` changes nothing). Each status consumed
- * is audited in the same transaction as the change it makes. A status that is malformed or names
- * no known request is dead-lettered with the reason, and the consumer carries on.
+ * is audited in the same transaction as the change it makes, under the member that signed it.
+ *
+ * Nothing unsigned changes state (docs/security.md): a status must carry `datarun-signature`, a
+ * detached JWS over its body by a registered key of the member that receives its utility kind's
+ * requests (UtilityRecipients), bound to this topic, that member as `ce_source` and the request id
+ * as key. Anyone else's status — unsigned, signed by another member, or moved from another topic or
+ * request — is dead-lettered with `STATUS_SIGNATURE_INVALID` and changes nothing. A status that is
+ * malformed or names no known request of that kind is dead-lettered with the reason too, and the
+ * consumer carries on.
  */
 @Injectable()
 export class StatusConsumer implements OnApplicationBootstrap {
@@ -34,6 +53,9 @@ export class StatusConsumer implements OnApplicationBootstrap {
     private readonly audit: AuditLog,
     private readonly topics: UtilityTopics,
     private readonly cases: CaseMatters,
+    private readonly recipients: UtilityRecipients,
+    private readonly keys: MemberKeyDirectory,
+    private readonly seal: DeadLetterSeal,
     metrics: Metrics,
   ) {
     this.applied = new Counter({
@@ -63,10 +85,10 @@ export class StatusConsumer implements OnApplicationBootstrap {
     const valid: Array<{ status: TransferStatus; source: string; correlationId: string; message: KafkaMessage }> = [];
     for (const message of messages) {
       try {
-        const event = fromKafkaMessage(message);
-        valid.push({ status: transferStatusOf(event), source: event.source, correlationId: correlationIdOfMessage(message), message });
+        const status = await this.signedStatusOf(topic, message);
+        valid.push({ ...status, correlationId: correlationIdOfMessage(message), message });
       } catch (error) {
-        if (!(error instanceof MalformedEvent)) throw error;
+        if (!(error instanceof MalformedEvent) && !(error instanceof RefusedStatus)) throw error;
         await this.reject({ topic, key: message.key, value: message.value, headers: message.headers }, error.message, partition, message.offset);
       }
     }
@@ -125,11 +147,35 @@ export class StatusConsumer implements OnApplicationBootstrap {
     }
   }
 
-  /** Dead-letters one status, its log line under the status's own correlation id. */
-  private reject(original: Parameters<typeof deadLetter>[0], reason: string, partition: number, offset: string): Promise<void> {
+  /**
+   * The status of a message, with the member that signed it; throws MalformedEvent or
+   * RefusedStatus (STATUS_SIGNATURE_INVALID) for one that may change nothing.
+   */
+  private async signedStatusOf(topic: string, message: KafkaMessage): Promise<{ status: TransferStatus; source: string }> {
+    const event = fromKafkaMessage(message);
+    const status = transferStatusOf(event);
+    const refuse = (detail: string) => new RefusedStatus(`${STATUS_SIGNATURE_INVALID}: ${detail}`);
+    const recipient = this.recipients.memberOf(status.utility);
+    if (recipient === undefined) throw refuse(`no member receives ${JSON.stringify(status.utility)} requests (UTILITY_RECIPIENTS)`);
+    if (event.source !== recipient) {
+      throw refuse(`ce_source ${JSON.stringify(event.source.slice(0, 128))} is not ${JSON.stringify(recipient)}, the recipient of ${status.utility} requests`);
+    }
+    const key = message.key?.toString('utf8') ?? '';
+    const check = await verifyEventSignature(
+      message.value ?? Buffer.alloc(0),
+      headerText(message.headers, SIGNATURE_HEADER),
+      { topic, source: recipient, subject: key },
+      this.keys,
+    );
+    if (!check.ok) throw refuse(check.reason);
+    return { status, source: recipient };
+  }
+
+  /** Dead-letters one status (sealed by datarun), its log line under the status's own correlation id. */
+  private reject(original: OriginalMessage, reason: string, partition: number, offset: string): Promise<void> {
     return RequestContext.run(correlationIdOfMessage(original), async () => {
       this.logger.warn(`dead-lettering ${original.topic}[${partition}]@${offset}: ${reason}`);
-      await this.messaging.publish(DEAD_LETTER_TOPIC, [deadLetter(original, reason, 'relay')]);
+      await this.messaging.publish(DEAD_LETTER_TOPIC, [await this.seal.letter(original, reason, 'relay')]);
       this.deadLettered.inc();
     });
   }
