@@ -10,11 +10,15 @@ import { MemberEntity } from './member.entity.js';
  * ingest checks departments' signatures with it. Entries live for a few seconds so that a key
  * replaced in the registry is honoured by every replica soon after; in the registry's own process
  * a change drops the entry at once (`invalidate`). The same KeyObject instance is kept while a key
- * is unchanged, which keeps the verifier's token cache valid.
+ * is unchanged, which keeps the verifier's token cache valid. An issuer that is no member is kept
+ * too, as absent, for the same few seconds: a stranger's tokens cost one read per issuer and TTL,
+ * not one per token. At most MAX_ENTRIES are kept, least recently used out first, as a stranger
+ * can name any number of issuers.
  */
 @Injectable()
 export class MemberKeyDirectory implements KeyDirectory {
   static readonly TTL_MS = 5000;
+  static readonly MAX_ENTRIES = 10_000;
   private readonly entries = new Map<string, { value: Promise<MemberKeys | undefined>; expires: number; jwks?: string }>();
 
   constructor(private readonly dataSource: DataSource) {}
@@ -22,9 +26,15 @@ export class MemberKeyDirectory implements KeyDirectory {
   find(memberId: string): Promise<MemberKeys | undefined> {
     const now = Date.now();
     const entry = this.entries.get(memberId);
-    if (entry && entry.expires > now) return entry.value;
+    // Re-inserted below: a Map iterates in insertion order, which makes it an LRU.
+    if (entry) this.entries.delete(memberId);
+    if (entry && entry.expires > now) {
+      this.entries.set(memberId, entry);
+      return entry.value;
+    }
     const value = this.load(memberId, entry);
     this.entries.set(memberId, { value, expires: now + MemberKeyDirectory.TTL_MS });
+    if (this.entries.size > MemberKeyDirectory.MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as string);
     value.catch(() => this.entries.delete(memberId)); // never cache a failed read
     return value;
   }
