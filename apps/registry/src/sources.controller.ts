@@ -22,7 +22,12 @@ export class SourcesController {
   @HttpCode(201)
   @ApiBody({ schema: REGISTER_SOURCE })
   @ApiAnswer(201, 'The source as the catalogue shows it', SOURCE)
-  @ApiProblems([400, 'VALIDATION_FAILED, SCHEMA_INVALID'], [403, 'ROLE_FORBIDDEN (departments only)'], [409, 'ALREADY_EXISTS'], CHANGE_NOT_AUDITED)
+  @ApiProblems(
+    [400, 'VALIDATION_FAILED, SCHEMA_INVALID, ENDPOINT_NOT_ALLOWED (the endpoint is outside the egress allowlist, or has a query, fragment or credentials)'],
+    [403, 'ROLE_FORBIDDEN (departments only)'],
+    [409, 'ALREADY_EXISTS'],
+    CHANGE_NOT_AUDITED,
+  )
   register(@CurrentCaller() caller: Caller, @Body(new JsonBody(REGISTER_SOURCE)) body: RegisterSourceCommand): Promise<SourceView> {
     return this.sources.register(caller, body);
   }

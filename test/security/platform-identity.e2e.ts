@@ -1,0 +1,144 @@
+// Hardening item 2, calls to departments carry datarun's identity. Before it, a department's
+// endpoint could not tell datarun from anyone else: the sandbox's departments answered any
+// anonymous GET with a person's record. Now each federated call carries a one-minute platform
+// token (ES256, public key at GET /v1/platform/jwks) naming the source, purpose, case, acting person
+// and correlation id, and the sandbox's departments refuse every other caller with 401.
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PlatformCallSigner, verifyPlatformCall, jwksToKeyObjects, loadKeys } from '@datarun/auth';
+import { SandboxModule } from '../../apps/sandbox/src/app.module.js';
+import { bootApp, type TestApp } from '../support/apps.js';
+import { buildCity, type City, MATTER, schemaOf } from '../support/exchange.js';
+import { testConfig } from '../support/infra.js';
+
+const CLASSIFICATION = JSON.parse(readFileSync('schemas/records/classification.json', 'utf8')) as Record<string, Record<string, string>>;
+
+describe('calls to departments carry datarun’s identity', () => {
+  let city: City;
+  let sandbox: TestApp;
+  let sandboxPort: number;
+  let subject: string;
+  let caseId: string;
+  /** A department of the test's own that keeps what each call carried, and answers a valid record. */
+  const seen: Array<{ authorization?: string; requestId?: string }> = [];
+  const department = http.createServer((req, res) => {
+    seen.push({ authorization: req.headers.authorization, requestId: req.headers['x-request-id'] as string | undefined });
+    const buyer = city.people.find((p) => p.idNumber === subject)!;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ idNumber: subject, name: buyer.name, maritalStatus: 'married' }));
+  });
+
+  const config = testConfig({ SANDBOX_PEOPLE: '300', SANDBOX_SEED: '7' });
+  const gatewayIdentity = new PlatformCallSigner(loadKeys(config, { required: ['platformSigningKey'] }, 'gateway').require('platformSigningKey'));
+  const claims = { member: 'zj.test.hall', actor: 'clerk-7', purpose: MATTER, caseId: randomUUID(), correlationId: 'identity-e2e' };
+
+  /** What would show the person's record: their name or a record field (the URL in `instance` names the subject). */
+  const recordOf = (idNumber: string) => new RegExp(`${city.people.find((p) => p.idNumber === idNumber)!.name}|maritalStatus`);
+
+  const register = async (id: string, endpoint: string, schema: string) =>
+    city.registry.http
+      .post('/v1/sources')
+      .set('authorization', await city.departments.marriage.auth())
+      .send({ id, title: id, schema: schemaOf(schema), subjectKey: 'idNumber', classification: CLASSIFICATION[schema], mode: 'federated', endpoint })
+      .expect(201);
+  const grantAndLookup = async (id: string, field: string) => {
+    const grant = await city.registry.http
+      .post('/v1/grants')
+      .set('authorization', await city.hall.auth())
+      .send({ source: id, fields: [field], purposes: [MATTER], validUntil: new Date(Date.now() + 86400_000).toISOString(), reason: '一窗受理' })
+      .expect(201);
+    await city.registry.http
+      .post(`/v1/grants/${grant.body.id}/approve`)
+      .set('authorization', await city.departments.marriage.auth())
+      .send({})
+      .expect(200);
+    return city.gateway.http
+      .post('/v1/lookups')
+      .set('authorization', await city.hall.auth('clerk-7'))
+      .set('x-request-id', 'identity-e2e-lookup')
+      .send({ source: id, subject: { idNumber: subject }, purpose: MATTER, caseId });
+  };
+
+  beforeAll(async () => {
+    await new Promise<void>((r) => department.listen(0, '127.0.0.1', r));
+    sandbox = await bootApp(SandboxModule.forRoot(config), 'sandbox');
+    await sandbox.app.listen({ port: 0, host: '127.0.0.1' });
+    sandboxPort = (sandbox.app.getHttpServer().address() as AddressInfo).port;
+    city = await buildCity(300, { EGRESS_ALLOWLIST: `127.0.0.1:${sandboxPort},127.0.0.1:${(department.address() as AddressInfo).port}` });
+    const buyer = city.people.find((p) => p.spouseIdNumber)!;
+    subject = buyer.idNumber;
+    caseId = (
+      await city.gateway.http
+        .post('/v1/cases')
+        .set('authorization', await city.hall.auth('clerk-7'))
+        .send({ matter: MATTER, parties: [{ idNumber: subject, name: buyer.name, role: 'buyer' }], materials: [] })
+        .expect(201)
+    ).body.id;
+  }, 120_000);
+  afterAll(async () => {
+    await city?.close();
+    await sandbox?.close();
+    department.closeAllConnections();
+    await new Promise((r) => department.close(r));
+  });
+
+  it('the sandbox’s departments refuse an anonymous caller with 401, and show no record', async () => {
+    const res = await sandbox.http.get(`/v1/departments/marriage/records/${subject}`).expect(401);
+    expect(res.body.code).toBe('TOKEN_MISSING');
+    expect(JSON.stringify(res.body)).not.toMatch(recordOf(subject));
+  });
+
+  it.each([
+    [
+      'a token signed by another key under the platform’s kid',
+      () =>
+        new PlatformCallSigner({ kid: 'platform', privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey }).sign({
+          audience: 'marriage',
+          ...claims,
+        }),
+    ],
+    ['a platform token for another department', () => gatewayIdentity.sign({ audience: 'household', ...claims })],
+    ['a member token of the right shape', async () => (await city.hall.token('clerk-7')) as string],
+  ])('they refuse %s with 401 TOKEN_INVALID', async (_why, token) => {
+    const res = await sandbox.http
+      .get(`/v1/departments/marriage/records/${subject}`)
+      .set('authorization', `Bearer ${await token()}`)
+      .expect(401);
+    expect(res.body.code).toBe('TOKEN_INVALID');
+    expect(JSON.stringify(res.body)).not.toMatch(recordOf(subject));
+  });
+
+  it('a lookup through the gateway reaches the sandbox’s department with a token it accepts', async () => {
+    await register('social-security', `http://127.0.0.1:${sandboxPort}/v1/departments/social-security`, 'social-security');
+    const res = await grantAndLookup('social-security', 'insuredStatus');
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.body.data)).toEqual(['insuredStatus']);
+  });
+
+  it('the token names the source, purpose, case, acting person and correlation id, and verifies with the published JWKS', async () => {
+    await register('marriage-live', `http://127.0.0.1:${(department.address() as AddressInfo).port}/v1`, 'marriage');
+    const res = await grantAndLookup('marriage-live', 'maritalStatus');
+    expect(res.status).toBe(200);
+    const call = seen.at(-1)!;
+    expect(call.authorization).toMatch(/^Bearer /);
+
+    const jwks = await city.gateway.http.get('/v1/platform/jwks').expect(200);
+    expect(jwks.headers['content-type']).toMatch(/^application\/json/);
+    for (const key of jwks.body.keys) expect(key).not.toHaveProperty('d');
+    const verified = await verifyPlatformCall(call.authorization, jwksToKeyObjects(jwks.body), { audience: 'marriage-live' });
+    expect(verified).toEqual({
+      audience: 'marriage-live',
+      member: city.hall.id,
+      actor: 'clerk-7',
+      purpose: MATTER,
+      caseId,
+      correlationId: call.requestId,
+    });
+    expect(call.requestId).toBe('identity-e2e-lookup');
+    // Not for any other department: the audience is this source.
+    await expect(verifyPlatformCall(call.authorization, jwksToKeyObjects(jwks.body), { audience: 'marriage' })).rejects.toMatchObject({
+      code: 'TOKEN_INVALID',
+    });
+  });
+});
