@@ -48,6 +48,8 @@ const APPS: Array<[string, (c: DatarunConfig) => DynamicModule, Array<[string, s
       ['DATARUN_CITIZEN_IDP_PUBLIC_KEY', 'DATARUN_CITIZEN_IDP_PUBLIC_KEY'],
       ['DATARUN_SUBJECT_HASH_KEY', 'DATARUN_SUBJECT_HASH_KEY'],
       ['DATARUN_MATERIAL_LINK_KEY', 'DATARUN_MATERIAL_LINK_KEY'],
+      // Unset, the key is the development pair under the local folder, which production refuses.
+      ['DATARUN_PLATFORM_SIGNING_KEY', 'DATARUN_PLATFORM_SIGNING_KEY'],
     ],
   ],
   ['registry', (c) => RegistryAppModule.forRoot(c), [['DATARUN_ADMIN_PUBLIC_KEY', 'DATARUN_ADMIN_PUBLIC_KEY']]],

@@ -1,7 +1,9 @@
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { PlatformCallSigner, verifyPlatformCall } from '@datarun/auth';
 import { EgressPolicy } from '@datarun/egress';
 import { Problem } from '@datarun/problems';
 import { mintCorrelationId, RequestContext, traceIdOf } from '@datarun/request-context';
@@ -190,6 +192,28 @@ describe('FederatedSourceAdapter', () => {
 
   it('answers SOURCE_UNAVAILABLE for a source without an endpoint', async () => {
     expect((await problemOf(new FederatedSourceAdapter({ egress: LOOPBACK }).fetch(source(null), SUBJECT))).code).toBe('SOURCE_UNAVAILABLE');
+  });
+
+  it('calls nowhere without an egress policy, nor off the allowlist, and says so without the remote’s words', async () => {
+    const dept = await department((_req, res) => json(res, 200, RECORD));
+    for (const adapter of [new FederatedSourceAdapter(), new FederatedSourceAdapter({ egress: EgressPolicy.of(['127.0.0.1:1']) })]) {
+      const problem = await problemOf(adapter.fetch(source(dept.endpoint), SUBJECT));
+      expect(problem).toMatchObject({
+        code: 'SOURCE_UNAVAILABLE',
+        detail: 'the endpoint of marriage is outside the egress allowlist; datarun did not call it',
+      });
+    }
+    expect(dept.requests).toEqual([]);
+  });
+
+  it('signs each call for the source with the platform key: purpose, case, acting person and correlation id', async () => {
+    const dept = await department((_req, res) => json(res, 200, RECORD));
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const adapter = new FederatedSourceAdapter({ egress: LOOPBACK, identity: new PlatformCallSigner({ kid: 'platform', privateKey }) });
+    const caller = { member: 'zj.demo.service-hall', actor: 'clerk-7', purpose: 'property-transfer', caseId: 'c-1' };
+    await adapter.fetch(source(dept.endpoint), SUBJECT, { correlationId: 'corr-7', caller });
+    const claims = await verifyPlatformCall(dept.headers[0].authorization, new Map([['platform', createPublicKey(privateKey)]]), { audience: 'marriage' });
+    expect(claims).toEqual({ audience: 'marriage', ...caller, correlationId: 'corr-7' });
   });
 
   describe('circuit breaker', () => {
