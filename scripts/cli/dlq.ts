@@ -40,7 +40,11 @@ async function withDeadLetters<T>(cli: CliContext, use: (deadLetters: DeadLetter
 }
 
 function line(d: DeadLetterView): string {
-  return [d.at, d.id, d.topic || '(no topic)', `key=${d.key ?? '-'}`, `by=${d.by}`, `replays=${d.replays}`, d.reason.replace(/\s+/g, ' ')].join('  ');
+  // A planted dead letter (no valid seal) says so before its reason: its topic and reason are only its own claims.
+  const planted = d.planted ? ['PLANTED'] : [];
+  return [d.at, d.id, d.topic || '(no topic)', `key=${d.key ?? '-'}`, `by=${d.by}`, `replays=${d.replays}`, ...planted, d.reason.replace(/\s+/g, ' ')].join(
+    '  ',
+  );
 }
 
 const DATABASE_AND_BROKER = 'Works on the database (DATABASE_URL) and the broker (KAFKA_BROKERS) directly, as the relay does.';
@@ -50,7 +54,8 @@ export const dlqList: Command = {
   help: helpText(
     ['datarun dlq list [--topic <original topic>] [--limit <1..1000>] [--cursor <next>] [--json]'],
     [
-      "Lists the relay's dead letters: time, id, original topic, key, who dead-lettered it, replays, reason;",
+      "Lists the relay's dead letters: time, id, original topic, key, who dead-lettered it, replays, PLANTED for one",
+      'that neither datarun nor its recipient sealed (never replayed), reason;',
       'a last line `(more: --cursor …)` when there are more. --json prints the page {items, next} as one line.',
       DATABASE_AND_BROKER,
     ].join('\n'),

@@ -158,13 +158,17 @@ describe('datarun CLI against the running system', () => {
       code: EXIT.ok,
       out: [
         expect.stringMatching(
-          new RegExp(`  ${id}  datarun\\.utility\\.gas\\.transfer-requested\\.v1  key=UNIT-9  by=datarun\\.utility-bridge\\.gas  replays=0  not JSON$`),
+          new RegExp(
+            `  ${id}  datarun\\.utility\\.gas\\.transfer-requested\\.v1  key=UNIT-9  by=datarun\\.utility-bridge\\.gas  replays=0  PLANTED  not JSON$`,
+          ),
         ),
       ],
       err: [],
     });
     const json = await datarun('dlq', 'list', '--json', '--topic', 'datarun.utility.gas.transfer-requested.v1');
     expect(JSON.parse(json.out[0])).toMatchObject({ items: [{ id, key: 'UNIT-9', replays: 0 }], next: null });
+    // Inserted straight into the table, with no seal: planted, and never replayed.
+    expect(await datarun('dlq', 'replay', id)).toEqual({ code: EXIT.failure, out: [], err: [expect.stringMatching(/^dlq replay: DEAD_LETTER_PLANTED: /)] });
     const unknown = randomUUID();
     expect(await datarun('dlq', 'replay', unknown)).toEqual({
       code: EXIT.failure,
