@@ -39,6 +39,18 @@ describe('authorisation before validation', () => {
       expect(res.body.code).toBe('ROLE_FORBIDDEN');
       expect(JSON.stringify(res.body)).not.toMatch(/must (be|have|match)/);
       expect(await members()).toBe(before);
+      // The refusal of who is asking is audited, as the use case would have: the route, not the body.
+      const rows = await city.auditRows(`correlation_id = '${String(res.body.correlationId)}'`);
+      expect(rows).toEqual([
+        expect.objectContaining({
+          id: res.body.auditId,
+          decision: 'denied',
+          reason: 'ROLE_FORBIDDEN',
+          member_id: city.departments.household.id,
+          action: 'POST /v1/members',
+        }),
+      ]);
+      expect(JSON.stringify(rows)).not.toContain('emperor');
     });
 
     it('a department posting a member as JSON that does not parse: 403, not the parser’s 400', async () => {

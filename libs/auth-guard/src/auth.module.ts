@@ -1,3 +1,4 @@
+import { AuditLog } from '@datarun/audit';
 import { type DatarunConfig, refuseDevelopmentDefaults } from '@datarun/config';
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { CITIZEN_IDP_ISSUER, jwksToKeyObjects, KeyDirectory, KeyRing, TokenVerifier } from '@datarun/auth';
@@ -31,12 +32,14 @@ export class AuthModule {
         },
         {
           provide: EdgeAuthentication,
-          inject: [TokenVerifier],
-          useFactory: (verifier: TokenVerifier) =>
+          // The audit log, where the app has one, records refusals by role.
+          inject: [TokenVerifier, { token: AuditLog, optional: true }],
+          useFactory: (verifier: TokenVerifier, audit?: AuditLog) =>
             new CallerAuthentication(
               verifier,
               new RateLimiter(rateLimit.perSecond, rateLimit.burst),
               new RateLimiter(rateLimit.perAddress.perSecond, rateLimit.perAddress.burst),
+              audit ?? undefined,
             ),
         },
       ],

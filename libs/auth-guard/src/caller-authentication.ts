@@ -1,5 +1,7 @@
-import { type Caller, requireRole, TokenVerifier } from '@datarun/auth';
+import type { AuditLog } from '@datarun/audit';
+import { type Caller, requireRole, type Role, type TokenVerifier } from '@datarun/auth';
 import { EdgeAuthentication, type RouteAccess } from '@datarun/platform';
+import { Problem } from '@datarun/problems';
 import { RequestContext } from '@datarun/request-context';
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
@@ -12,13 +14,16 @@ type AuthenticatedRequest = FastifyRequest & { caller?: Caller };
  * requests too), run by createApp before the body is read. In this order, each refusal cheaper
  * than the next step it saves: the remote address's rate limit (a stranger pays before we verify
  * a signature or look up an issuer), the token, the caller's own rate limit (each member, each
- * citizen), the route's roles (@Roles: 403 whatever the body says).
+ * citizen), the route's roles (@Roles: 403 whatever the body says). A refusal by role is a refusal
+ * of who is asking, which the audit log records (when the app has one) as the use case would
+ * have: who, which route, ROLE_FORBIDDEN, and nothing of the body it never read.
  */
 export class CallerAuthentication extends EdgeAuthentication {
   constructor(
     private readonly verifier: TokenVerifier,
     private readonly callers: RateLimiter,
     private readonly addresses: RateLimiter,
+    private readonly audit?: AuditLog,
   ) {
     super();
   }
@@ -31,7 +36,24 @@ export class CallerAuthentication extends EdgeAuthentication {
     RequestContext.attachCaller(caller);
     if (caller.role === 'citizen') this.callers.take(`citizen:${caller.actor}`, 'this citizen');
     else this.callers.take(caller.memberId);
-    if (access && 'roles' in access && access.roles !== 'any') requireRole(caller, ...access.roles);
+    if (access && 'roles' in access && access.roles !== 'any' && !access.roles.includes(caller.role)) await this.refuseRole(request, caller, access.roles);
+  }
+
+  private async refuseRole(request: FastifyRequest, caller: Caller, roles: readonly Role[]): Promise<never> {
+    try {
+      requireRole(caller, ...roles);
+    } catch (error) {
+      if (!this.audit || !(error instanceof Problem)) throw error;
+      const auditId = await this.audit.append({
+        memberId: caller.memberId,
+        actor: caller.actor,
+        action: `${request.method} ${request.routeOptions.url ?? request.url}`,
+        decision: 'denied',
+        reason: error.code,
+      });
+      throw new Problem(error.code, error.detail, { ...error.extensions, auditId });
+    }
+    throw new Error('unreachable: requireRole accepted a caller the route refused');
   }
 }
 
