@@ -226,9 +226,12 @@ describe('audit: auditor and citizen', () => {
       .get('/v1/audit/verify')
       .set('authorization', await auditor.auth())
       .expect(200);
+    // The auditor's search above is on the log too: the one record after the checkpoint.
+    const since = (await city.db.ownerQuery(`SELECT action FROM audit_event WHERE seq > $1 ORDER BY seq`, [checkpoint.body.seq])).rows;
+    expect(since.map((r) => r.action)).toEqual(['audit.searched']);
     // The file's copy is identical to the table's, so the one checkpoint counts once.
-    expect(good.body).toMatchObject({ ok: true, lastSeq: checkpoint.body.seq, checkpointsVerified: 1 });
-    expect(good.body.checked).toBe(checkpoint.body.seq);
+    expect(good.body).toMatchObject({ ok: true, lastSeq: checkpoint.body.seq + 1, checkpointsVerified: 1 });
+    expect(good.body.checked).toBe(checkpoint.body.seq + 1);
 
     const [victim] = (await city.db.ownerQuery(`SELECT seq FROM audit_event WHERE action = 'lookup' AND decision = 'denied' ORDER BY seq LIMIT 1`)).rows;
     await city.db.ownerQuery(`UPDATE audit_event SET decision = 'allowed', reason = NULL WHERE seq = $1`, [victim.seq]);

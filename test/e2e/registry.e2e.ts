@@ -243,10 +243,12 @@ describe('registry', () => {
     // Every change is in the audit log, with who made it and what it was about.
     const changes = (
       await db.ownerQuery(
-        `SELECT action, member_id, actor, object_ref FROM audit_event WHERE object_ref LIKE '%${sourceId}%' OR object_ref = 'grant:${grantId}' OR object_ref = 'matter:${matter}' ORDER BY seq`,
+        `SELECT action, member_id, actor, object_ref, decision FROM audit_event WHERE object_ref LIKE '%${sourceId}%' OR object_ref = 'grant:${grantId}' OR object_ref = 'matter:${matter}' ORDER BY seq`,
       )
     ).rows;
-    expect(changes.map((c) => c.action)).toEqual([
+    // The refused decisions on the way are on the log too, as denied (docs/security.md).
+    expect(changes.filter((c) => c.decision === 'denied').map((c) => c.action)).toEqual(['grant.approved', 'grant.approved', 'grant.approved']);
+    expect(changes.filter((c) => c.decision === 'allowed').map((c) => c.action)).toEqual([
       'source.registered',
       'records.ingested',
       'matter.registered',
@@ -255,7 +257,11 @@ describe('registry', () => {
       'source.version-published',
       'grant.revoked',
     ]);
-    expect(changes.find((c) => c.action === 'grant.approved')).toMatchObject({ member_id: dept.id, actor: 'dept-clerk-7', object_ref: `grant:${grantId}` });
+    expect(changes.find((c) => c.action === 'grant.approved' && c.decision === 'allowed')).toMatchObject({
+      member_id: dept.id,
+      actor: 'dept-clerk-7',
+      object_ref: `grant:${grantId}`,
+    });
   });
 
   it('registers the built-in household schema as an ordinary source', async () => {
@@ -271,12 +277,14 @@ describe('registry', () => {
 
   describe('refuses, storing nothing', () => {
     const before: Record<string, number> = {};
+    // A refusal's one trace may be its own denied audit record (docs/security.md): nothing else.
+    const stored = (table: string) => count(table, table === 'audit_event' ? "decision <> 'denied'" : 'true');
     beforeEach(async () => {
       for (const table of ['member', 'source', 'source_version', 'source_record', 'access_grant', 'grant_decision', 'matter', 'audit_event'])
-        before[table] = await count(table);
+        before[table] = await stored(table);
     });
     afterEach(async () => {
-      for (const table of Object.keys(before)) expect({ table, rows: await count(table) }).toEqual({ table, rows: before[table] });
+      for (const table of Object.keys(before)) expect({ table, rows: await stored(table) }).toEqual({ table, rows: before[table] });
     });
 
     const source = (overrides: Record<string, unknown> = {}) => ({

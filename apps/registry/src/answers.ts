@@ -22,6 +22,10 @@ export const MEMBER = closedObject(
     id: { ...STRING, examples: ['zj.longyou.service-hall'] },
     name: STRING,
     kind: { enum: ['department', 'consumer', 'utility', 'auditor', 'admin'] },
+    state: {
+      enum: ['active', 'suspended'],
+      description: '`suspended`: every token and signature of the member is refused (403 MEMBER_SUSPENDED) until an admin reinstates it',
+    },
     jwks: closedObject({ keys: { type: 'array', items: PUBLIC_JWK } }, {}, { title: 'Jwks' }),
     createdAt: DATE_TIME,
     updatedAt: DATE_TIME,

@@ -30,6 +30,12 @@ export const REGISTER_MEMBER = {
   },
 };
 
+export const CHANGE_MEMBER_STATE = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { reason: { ...name(500), description: 'Why: kept in the audit record of the change' } },
+};
+
 export const REPLACE_KEYS = { type: 'object', additionalProperties: false, required: ['keys'], properties: { keys: jwks.properties.keys } };
 
 export const REGISTER_SOURCE = {

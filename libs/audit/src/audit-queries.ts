@@ -76,7 +76,8 @@ export interface Finding {
   auditIds: string[];
 }
 
-export const ACCESS_ACTIONS = ['lookup', 'verify', 'bundle-item'];
+// `bundle`: a refused evidence bundle (its allowed items are `bundle-item`s), e.g. for another member's case.
+export const ACCESS_ACTIONS = ['lookup', 'verify', 'bundle-item', 'bundle'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_PAGE = 1000;
 

@@ -42,7 +42,7 @@ const KEY_ID = /^[^\p{C}]{1,256}$/u;
  * refusal does not tell a stranger which members and key ids exist.
  */
 const NOT_SIGNED_BY_REGISTERED_KEY = 'unknown signing key or invalid signature';
-const PASS_THROUGH_CODES = new Set(['TOKEN_MISSING', 'TOKEN_INVALID', 'TOKEN_EXPIRED', 'SERVICE_UNAVAILABLE']);
+const PASS_THROUGH_CODES = new Set(['TOKEN_MISSING', 'TOKEN_INVALID', 'TOKEN_EXPIRED', 'MEMBER_SUSPENDED', 'SERVICE_UNAVAILABLE']);
 
 interface CacheEntry {
   readonly caller: Caller;
@@ -55,6 +55,8 @@ interface CacheEntry {
 interface KeyChoice {
   readonly key: KeyObject;
   readonly role: Role;
+  /** The member is suspended: its genuine token is refused, after its signature is checked. */
+  readonly suspended?: boolean;
 }
 
 /**
@@ -143,6 +145,7 @@ export class TokenVerifier {
     } catch (error) {
       throw fromJoseError(error, this.audience);
     }
+    if (choice.suspended) throw new Problem('MEMBER_SUSPENDED', `member ${iss} is suspended: its tokens are refused until an administrator reinstates it`);
 
     const caller: Caller = Object.freeze({
       memberId: iss,
@@ -160,7 +163,9 @@ export class TokenVerifier {
     }
     const member = await this.directory.find(iss);
     const key = member?.keys.get(kid);
-    return member && key && { key, role: member.kind };
+    if (member && key) return { key, role: member.kind };
+    const held = member?.suspendedKeys?.get(kid);
+    return member && held && { key: held, role: member.kind, suspended: true };
   }
 
   /**
@@ -174,7 +179,7 @@ export class TokenVerifier {
     this.cache.delete(token);
     if (nowSec >= entry.exp + this.clockSkewSec) return undefined;
     const current = await this.findKey(entry.iss, entry.kid);
-    if (current?.key !== entry.key || current.role !== entry.caller.role) return undefined;
+    if (current?.key !== entry.key || current.role !== entry.caller.role || current.suspended) return undefined;
     this.cache.set(token, entry);
     return entry.caller;
   }

@@ -21,7 +21,14 @@ export interface Caller {
 export interface MemberKeys {
   readonly memberId: string;
   readonly kind: MemberKind;
+  /** The keys that verify. None while the member is suspended: every signature check refuses it. */
   readonly keys: ReadonlyMap<string, KeyObject>;
+  /**
+   * Only while the member is suspended: its keys, for the token verifier alone, to tell a token
+   * the member really signed (403 MEMBER_SUSPENDED) from a forgery (401 TOKEN_INVALID, which tells
+   * a stranger nothing). Every other reader of `keys` refuses a suspended member without knowing.
+   */
+  readonly suspendedKeys?: ReadonlyMap<string, KeyObject>;
 }
 
 /**

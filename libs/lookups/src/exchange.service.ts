@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { decideAccess, type EffectiveGrant, minimiseRecord } from '@datarun/access-policy';
-import { type AuditEventInput, AuditLog, SubjectPseudonyms } from '@datarun/audit';
+import { type AuditEventInput, AuditLog, auditRefusals, SubjectPseudonyms } from '@datarun/audit';
 import { type Caller, requireRole } from '@datarun/auth';
 import { CaseFacts, type CaseFactsRow, caseFactsSql } from '@datarun/cases';
 import { checkIdNumber, maskIdNumber } from '@datarun/identity';
@@ -123,10 +123,17 @@ export class ExchangeService {
     });
   }
 
-  /** 并联: every evidence source of the case's matter for every party, in parallel, each answered on its own. */
+  /**
+   * 并联: every evidence source of the case's matter for every party, in parallel, each answered on
+   * its own. A refused bundle (not a consumer, another member's case) asked for every party's
+   * records at once: it is audited as one denied `bundle`, with the case it named.
+   */
   async bundle(caller: Caller, caseId: string): Promise<{ caseId: string; matter: string; items: BundleItem[] }> {
-    requireRole(caller, 'consumer');
-    const kase = await this.caseOf(caller, caseId);
+    const about = { caller, action: 'bundle', caseId: UUID.test(caseId) ? caseId : undefined, scope: 'any' } as const;
+    const kase = await auditRefusals(this.audit, about, () => {
+      requireRole(caller, 'consumer');
+      return this.caseOf(caller, caseId);
+    });
     const evidence = await this.matters.evidenceOf(kase.matter_code);
     const work = evidence.flatMap((source) => kase.parties.map((party) => ({ source, party })));
     const settled = await Promise.allSettled(

@@ -11,6 +11,7 @@ export const PROBLEM_CODES = {
   TOKEN_EXPIRED: [401, 'The token has expired'],
   ROLE_FORBIDDEN: [403, 'Your role may not do this'],
   NOT_OWNER: [403, 'You do not own this object'],
+  MEMBER_SUSPENDED: [403, 'The calling member is suspended'],
   GRANT_MISSING: [403, 'No approved grant covers this access'],
   PURPOSE_NOT_GRANTED: [403, 'The purpose is not granted'],
   FIELD_NOT_GRANTED: [403, 'A requested field is not granted'],

@@ -8,6 +8,7 @@ import { MigrationsReadable1763900000006 } from './1763900000006-migrations-read
 import { Transfers1763900000007 } from './1763900000007-transfers.js';
 import { CorrelationIds1763900000010 } from './1763900000010-correlation-ids.js';
 import { AuditCheckpointWriter1763900000020 } from './1763900000020-audit-checkpoint-writer.js';
+import { MemberSuspension1763900000021 } from './1763900000021-member-suspension.js';
 import { KafkaSignatures1763900000033 } from './1763900000033-kafka-signatures.js';
 
 /** Every migration, in order. A new migration is added here and nowhere else. */
@@ -22,5 +23,6 @@ export const MIGRATIONS = [
   Transfers1763900000007,
   CorrelationIds1763900000010,
   AuditCheckpointWriter1763900000020,
+  MemberSuspension1763900000021,
   KafkaSignatures1763900000033,
 ];

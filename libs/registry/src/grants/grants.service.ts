@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { AuditLog, changeBy } from '@datarun/audit';
+import { AuditLog, auditRefusals, changeBy } from '@datarun/audit';
 import { type Caller, requireRole } from '@datarun/auth';
 import { Problem } from '@datarun/problems';
 import { Injectable } from '@nestjs/common';
 import { DataSource, In } from 'typeorm';
 import { MatterEntity } from '../matters/matter.entity.js';
-import { SourcesService } from '../sources/sources.service.js';
+import { SOURCE_ID, SourcesService } from '../sources/sources.service.js';
 import { SourceEntity } from '../sources/source.entity.js';
 import { type GrantDecisionKind, GrantDecisionEntity, GrantEntity, type GrantState } from './grant.entity.js';
 
@@ -46,6 +46,8 @@ const TRANSITIONS: Record<'approve' | 'reject' | 'revoke', { from: GrantState; t
 };
 export type GrantAction = keyof typeof TRANSITIONS;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** Grants longer than this are refused: access is reviewed at least every few years. */
 const MAX_VALIDITY_MS = 3 * 366 * 24 * 3600 * 1000;
 
@@ -57,7 +59,13 @@ export class GrantsService {
     private readonly audit: AuditLog,
   ) {}
 
-  async request(caller: Caller, cmd: RequestGrantCommand): Promise<GrantView> {
+  /** A request by a member that may not ask for access (its role) is audited as refused (auditRefusals). */
+  request(caller: Caller, cmd: RequestGrantCommand): Promise<GrantView> {
+    const object = SOURCE_ID.test(cmd.source) ? `source:${cmd.source}` : 'source';
+    return auditRefusals(this.audit, { caller, action: 'grant.requested', object, scope: 'authority' }, () => this.requestGrant(caller, cmd));
+  }
+
+  private async requestGrant(caller: Caller, cmd: RequestGrantCommand): Promise<GrantView> {
     requireRole(caller, 'consumer', 'utility');
     const { compiled } = await this.sources.currentSchema(cmd.source);
     const verifyFields = cmd.verifyFields ?? [];
@@ -108,8 +116,18 @@ export class GrantsService {
     return this.withDecisions(grants);
   }
 
-  /** Approve, reject or revoke: only the department that owns the source, only from the right state. */
-  async decide(caller: Caller, id: string, action: GrantAction, note?: string): Promise<GrantView> {
+  /**
+   * Approve, reject or revoke: only the department that owns the source, only from the right state.
+   * A grant decides who reads people's records, so every refused decision is audited, whatever
+   * the reason (role, owner, unknown grant, state), with the grant and never the note.
+   */
+  decide(caller: Caller, id: string, action: GrantAction, note?: string): Promise<GrantView> {
+    const object = UUID.test(id) ? `grant:${id}` : 'grant';
+    const about = { caller, action: `grant.${TRANSITIONS[action].to}`, object, scope: 'any' } as const;
+    return auditRefusals(this.audit, about, () => this.decideGrant(caller, id, action, note));
+  }
+
+  private async decideGrant(caller: Caller, id: string, action: GrantAction, note?: string): Promise<GrantView> {
     requireRole(caller, 'department');
     const { from, to } = TRANSITIONS[action];
     await this.dataSource.transaction(async (em) => {

@@ -1,4 +1,4 @@
-import { AuditLog, changeBy } from '@datarun/audit';
+import { AuditLog, auditRefusals, changeBy } from '@datarun/audit';
 import { type Caller, requireMember, requireRole } from '@datarun/auth';
 import { Problem } from '@datarun/problems';
 import { Injectable } from '@nestjs/common';
@@ -32,7 +32,13 @@ export class MattersService {
     private readonly audit: AuditLog,
   ) {}
 
-  async register(caller: Caller, cmd: RegisterMatterCommand): Promise<MatterView> {
+  /** A registration by a member that is not an admin is audited as refused (auditRefusals). */
+  register(caller: Caller, cmd: RegisterMatterCommand): Promise<MatterView> {
+    const object = MATTER_CODE.test(cmd.code) ? `matter:${cmd.code}` : 'matter';
+    return auditRefusals(this.audit, { caller, action: 'matter.registered', object, scope: 'authority' }, () => this.registerMatter(caller, cmd));
+  }
+
+  private async registerMatter(caller: Caller, cmd: RegisterMatterCommand): Promise<MatterView> {
     requireRole(caller, 'admin');
     if (!MATTER_CODE.test(cmd.code)) throw new Problem('VALIDATION_FAILED', `code must match ${MATTER_CODE.source}`);
     const evidence = [...new Set(cmd.evidence)];

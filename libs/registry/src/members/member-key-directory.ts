@@ -44,7 +44,7 @@ export class MemberKeyDirectory implements KeyDirectory {
   }
 
   private async load(memberId: string, previous?: { value: Promise<MemberKeys | undefined> }): Promise<MemberKeys | undefined> {
-    const member = await this.dataSource.getRepository(MemberEntity).findOne({ select: { kind: true, jwks: true }, where: { id: memberId } });
+    const member = await this.dataSource.getRepository(MemberEntity).findOne({ select: { kind: true, jwks: true, state: true }, where: { id: memberId } });
     if (!member) return undefined;
     // A key past its `exp` (a replaced key whose overlap ended) verifies nothing, here as in every
     // process, within the entry's few seconds.
@@ -53,9 +53,11 @@ export class MemberKeyDirectory implements KeyDirectory {
     const old = await previous?.value.catch(() => undefined);
     const keys = new Map<string, KeyObject>();
     for (const [kid, key] of fresh) {
-      const kept = old?.keys.get(kid);
+      const kept = old?.keys.get(kid) ?? old?.suspendedKeys?.get(kid);
       keys.set(kid, kept && kept.equals(key) ? kept : key);
     }
+    // A suspended member verifies nothing (no `keys`): tokens, signed records and statuses alike.
+    if (member.state === 'suspended') return { memberId, kind: member.kind, keys: new Map(), suspendedKeys: keys };
     return { memberId, kind: member.kind, keys };
   }
 }

@@ -2,11 +2,11 @@ import { type Caller, type Jwks as PublicJwks, jwksToKeyObjects, requireMember, 
 import type { EntityManager } from 'typeorm';
 import { removeKey, rotateKeys, withConfiguredKeys } from './key-rotation.js';
 import { MemberKeyDirectory } from './member-key-directory.js';
-import { AuditLog, changeBy } from '@datarun/audit';
+import { AuditLog, auditRefusals, changeBy, type RefusalScope } from '@datarun/audit';
 import { Problem } from '@datarun/problems';
 import { Injectable } from '@nestjs/common';
 import { DataSource, MoreThan } from 'typeorm';
-import { type Jwks, MEMBER_KINDS, MemberEntity, type MemberKind } from './member.entity.js';
+import { type Jwks, MEMBER_KINDS, MemberEntity, type MemberKind, type MemberState } from './member.entity.js';
 
 export const MEMBER_ID = /^[a-z0-9][a-z0-9.-]{1,127}$/;
 export { ADMIN_MEMBER_ID } from '@datarun/auth';
@@ -27,10 +27,14 @@ export interface MemberListQuery {
 
 export const MEMBER_PAGE = { default: 50, max: 200 } as const;
 
+/** The longest reason an administrator may give for a suspension or reinstatement (it goes to the audit log). */
+export const MAX_STATE_REASON = 500;
+
 export interface MemberView {
   id: string;
   name: string;
   kind: MemberKind;
+  state: MemberState;
   jwks: Jwks;
   createdAt: string;
   updatedAt: string;
@@ -45,7 +49,12 @@ export class MembersService {
     private readonly audit: AuditLog,
   ) {}
 
-  async register(caller: Caller, cmd: RegisterMemberCommand): Promise<MemberView> {
+  /** A registration by a member that is not an admin is audited as refused (auditRefusals). */
+  register(caller: Caller, cmd: RegisterMemberCommand): Promise<MemberView> {
+    return auditRefusals(this.audit, refused(caller, 'member.registered', cmd.id, 'authority'), () => this.registerMember(caller, cmd));
+  }
+
+  private async registerMember(caller: Caller, cmd: RegisterMemberCommand): Promise<MemberView> {
     requireRole(caller, 'admin');
     if (!MEMBER_ID.test(cmd.id)) throw new Problem('VALIDATION_FAILED', `id must match ${MEMBER_ID.source}`);
     if (!MEMBER_KINDS.includes(cmd.kind)) throw new Problem('VALIDATION_FAILED', `kind must be one of ${MEMBER_KINDS.join(', ')}`);
@@ -65,8 +74,8 @@ export class MembersService {
    * so that tokens and signed messages made with it just before are not refused.
    */
   async replaceKeys(caller: Caller, id: string, jwksInput: unknown): Promise<MemberView> {
-    const incoming = checkedJwks(jwksInput) as unknown as PublicJwks;
-    return this.changeKeys(caller, id, 'member.keys-replaced', (current, now) => rotateKeys(current, incoming, now));
+    // Checked inside the change, after the caller's right to it: a JWKS the rules refuse is a refused key change too.
+    return this.changeKeys(caller, id, 'member.keys-replaced', (current, now) => rotateKeys(current, checkedJwks(jwksInput) as unknown as PublicJwks, now));
   }
 
   /** Removes one key at once (a leaked key): it verifies nothing from then on (removeKey). */
@@ -74,7 +83,21 @@ export class MembersService {
     return this.changeKeys(caller, id, 'member.key-removed', (current, now) => removeKey(current, kid, now), kid);
   }
 
-  private async changeKeys(
+  /**
+   * A member's keys decide whom every process believes, so every refused key change is audited,
+   * whatever the reason (role, unknown member or key, a JWKS the rules refuse), never with the keys sent.
+   */
+  private changeKeys(
+    caller: Caller,
+    id: string,
+    action: string,
+    change: (current: PublicJwks, nowSec: number) => PublicJwks,
+    kid?: string,
+  ): Promise<MemberView> {
+    return auditRefusals(this.audit, refused(caller, action, id, 'any'), () => this.changeKeysOf(caller, id, action, change, kid));
+  }
+
+  private async changeKeysOf(
     caller: Caller,
     id: string,
     action: string,
@@ -95,6 +118,43 @@ export class MembersService {
     });
     this.directory.invalidate(id);
     return memberView(member);
+  }
+
+  /**
+   * Suspends a member (admin): from then on every token and signature of it is refused, here at
+   * once and in every other process within the key directory's few seconds (MemberKeyDirectory),
+   * until it is reinstated. Its keys and everything it registered stay. The reason goes to the
+   * audit record. An admin cannot suspend its own member: nobody might be left to reinstate it.
+   */
+  suspend(caller: Caller, id: string, reason?: string): Promise<MemberView> {
+    return this.changeState(caller, id, 'suspended', reason);
+  }
+
+  /** Ends a suspension (admin): the member's tokens verify again, everywhere within the same few seconds. */
+  reinstate(caller: Caller, id: string, reason?: string): Promise<MemberView> {
+    return this.changeState(caller, id, 'active', reason);
+  }
+
+  /** A member's state is who may act at all: every refused change of it is audited. */
+  private changeState(caller: Caller, id: string, to: MemberState, reason?: string): Promise<MemberView> {
+    const action = to === 'suspended' ? 'member.suspended' : 'member.reinstated';
+    return auditRefusals(this.audit, refused(caller, action, id, 'any'), async () => {
+      requireRole(caller, 'admin');
+      if (reason !== undefined && (typeof reason !== 'string' || reason.length === 0 || reason.length > MAX_STATE_REASON))
+        throw new Problem('VALIDATION_FAILED', `reason must be a text of 1 to ${MAX_STATE_REASON} characters`);
+      if (to === 'suspended' && id === caller.memberId) throw new Problem('STATE_CONFLICT', 'an administrator cannot suspend its own member');
+      const member = await this.dataSource.transaction(async (em) => {
+        const repo = em.getRepository(MemberEntity);
+        const current = await repo.findOne({ select: { id: true, state: true }, where: { id }, lock: { mode: 'pessimistic_write' } });
+        if (!current) throw new Problem('MEMBER_NOT_FOUND', `no member ${id}`);
+        if (current.state === to) throw new Problem('STATE_CONFLICT', `member ${id} is already ${to}`);
+        await repo.update({ id }, { state: to });
+        await this.audit.appendWithin(em, changeBy(caller, action, `member:${id}`, reason ? { reason } : {}));
+        return repo.findOneByOrFail({ id });
+      });
+      this.directory.invalidate(id);
+      return memberView(member);
+    });
   }
 
   /**
@@ -169,6 +229,11 @@ function checkedJwks(input: unknown): Jwks {
   return input as Jwks;
 }
 
+/** What a refused member change was about: the member, named only by a well-formed id. */
+function refused(caller: Caller, action: string, id: string, scope: RefusalScope) {
+  return { caller, action, object: MEMBER_ID.test(id) ? `member:${id}` : 'member', scope };
+}
+
 function memberView(m: MemberEntity): MemberView {
-  return { id: m.id, name: m.name, kind: m.kind, jwks: m.jwks, createdAt: m.createdAt.toISOString(), updatedAt: m.updatedAt.toISOString() };
+  return { id: m.id, name: m.name, kind: m.kind, state: m.state, jwks: m.jwks, createdAt: m.createdAt.toISOString(), updatedAt: m.updatedAt.toISOString() };
 }

@@ -1,4 +1,4 @@
-import { AuditLog, changeBy } from '@datarun/audit';
+import { AuditLog, auditRefusals, changeBy } from '@datarun/audit';
 import { type Caller, requireMember, requireRole } from '@datarun/auth';
 import { EgressPolicy } from '@datarun/egress';
 import { Problem } from '@datarun/problems';
@@ -78,7 +78,13 @@ export class SourcesService {
     private readonly egress: EgressPolicy,
   ) {}
 
-  async register(caller: Caller, cmd: RegisterSourceCommand): Promise<SourceView> {
+  /** A refusal of who is asking (not a department) is audited (auditRefusals); one of the schema is not. */
+  register(caller: Caller, cmd: RegisterSourceCommand): Promise<SourceView> {
+    const about = { caller, action: 'source.registered', object: sourceRef(cmd.id), scope: 'authority' } as const;
+    return auditRefusals(this.audit, about, () => this.registerSource(caller, cmd));
+  }
+
+  private async registerSource(caller: Caller, cmd: RegisterSourceCommand): Promise<SourceView> {
     requireRole(caller, 'department');
     if (!SOURCE_ID.test(cmd.id)) throw new Problem('VALIDATION_FAILED', `id must match ${SOURCE_ID.source}`);
     const compiled = this.guard.compile(cmd.schema);
@@ -116,7 +122,12 @@ export class SourcesService {
    * A new schema version, refused when it would break readers of the current one or drop a field
    * an approved grant names (docs/api.md, "Schema versions").
    */
-  async publishVersion(caller: Caller, id: string, cmd: PublishVersionCommand): Promise<SourceView> {
+  publishVersion(caller: Caller, id: string, cmd: PublishVersionCommand): Promise<SourceView> {
+    const about = { caller, action: 'source.version-published', object: sourceRef(id), scope: 'authority' } as const;
+    return auditRefusals(this.audit, about, () => this.publish(caller, id, cmd));
+  }
+
+  private async publish(caller: Caller, id: string, cmd: PublishVersionCommand): Promise<SourceView> {
     requireRole(caller, 'department');
     const compiled = this.guard.compile(cmd.schema);
     checkClassification(compiled, cmd.classification);
@@ -150,7 +161,13 @@ export class SourcesService {
    * subject key in one transaction, the rest listed with their reasons. A subject repeated in a
    * batch keeps its last record.
    */
-  async ingest(caller: Caller, id: string, records: readonly unknown[]): Promise<IngestResult> {
+  ingest(caller: Caller, id: string, records: readonly unknown[]): Promise<IngestResult> {
+    // Records about people sent into another department's source: the attempt is audited.
+    const about = { caller, action: 'records.ingested', object: sourceRef(id), scope: 'authority' } as const;
+    return auditRefusals(this.audit, about, () => this.ingestRecords(caller, id, records));
+  }
+
+  private async ingestRecords(caller: Caller, id: string, records: readonly unknown[]): Promise<IngestResult> {
     requireRole(caller, 'department');
     if (records.length > MAX_INGEST_BATCH) throw new Problem('VALIDATION_FAILED', `at most ${MAX_INGEST_BATCH} records per batch`);
     const { source, version, compiled } = await this.currentSchema(id);
@@ -261,6 +278,11 @@ export class SourcesService {
     if (source.ownerId !== caller.memberId) throw new Problem('NOT_OWNER', `source ${id} belongs to another department`);
     return source;
   }
+}
+
+/** The audit object of a source named by a caller: only a well-formed id, never arbitrary text. */
+function sourceRef(id: string): string {
+  return SOURCE_ID.test(id) ? `source:${id}` : 'source';
 }
 
 /** Fields (read or verify) named by grants that count now: approved and unexpired. */

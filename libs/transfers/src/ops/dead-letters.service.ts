@@ -111,6 +111,9 @@ export class DeadLettersService {
     );
     const page = rows.slice(0, limit);
     const last = page.at(-1);
+    // A dead letter is a whole message (a request names its beneficiary): a read that shows any is
+    // audited, once for the page, with its filter, before it is answered (AUDIT_UNAVAILABLE: none shown).
+    if (page.length > 0) await this.audit.append(changeBy(caller, 'dead-letters.read', 'dead-letters', { reason: readFilter(query, limit, page.length) }));
     return { items: page.map(view), next: rows.length > limit && last ? cursorOf(last) : null };
   }
 
@@ -161,6 +164,12 @@ export class DeadLettersService {
     });
     return view(row);
   }
+}
+
+/** What an audited read asked for and got, e.g. `topic=datarun.utility.gas.transfer-requested.v1 limit=100 returned=3`. */
+function readFilter(query: DeadLetterQuery, limit: number, returned: number): string {
+  const filter = [query.topic !== undefined ? `topic=${query.topic}` : '', query.cursor !== undefined ? `cursor=${query.cursor}` : '', `limit=${limit}`];
+  return [...filter.filter(Boolean), `returned=${returned}`].join(' ');
 }
 
 function notFound(id: string): Problem {
