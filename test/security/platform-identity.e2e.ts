@@ -4,16 +4,14 @@
 // token (ES256, public key at GET /v1/platform/jwks) naming the source, purpose, case, acting person
 // and correlation id, and the sandbox's departments refuse every other caller with 401.
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PlatformCallSigner, verifyPlatformCall, jwksToKeyObjects, loadKeys } from '@datarun/auth';
 import { SandboxModule } from '../../apps/sandbox/src/app.module.js';
 import { bootApp, type TestApp } from '../support/apps.js';
-import { buildCity, type City, MATTER, schemaOf } from '../support/exchange.js';
+import { buildCity, type City, MATTER } from '../support/exchange.js';
+import { caseOfOneParty, grantAndLookup, registerFederated } from '../support/federated.js';
 import { testConfig } from '../support/infra.js';
-
-const CLASSIFICATION = JSON.parse(readFileSync('schemas/records/classification.json', 'utf8')) as Record<string, Record<string, string>>;
 
 describe('calls to departments carry datarun’s identity', () => {
   let city: City;
@@ -36,29 +34,8 @@ describe('calls to departments carry datarun’s identity', () => {
   /** What would show the person's record: their name or a record field (the URL in `instance` names the subject). */
   const recordOf = (idNumber: string) => new RegExp(`${city.people.find((p) => p.idNumber === idNumber)!.name}|maritalStatus`);
 
-  const register = async (id: string, endpoint: string, schema: string) =>
-    city.registry.http
-      .post('/v1/sources')
-      .set('authorization', await city.departments.marriage.auth())
-      .send({ id, title: id, schema: schemaOf(schema), subjectKey: 'idNumber', classification: CLASSIFICATION[schema], mode: 'federated', endpoint })
-      .expect(201);
-  const grantAndLookup = async (id: string, field: string) => {
-    const grant = await city.registry.http
-      .post('/v1/grants')
-      .set('authorization', await city.hall.auth())
-      .send({ source: id, fields: [field], purposes: [MATTER], validUntil: new Date(Date.now() + 86400_000).toISOString(), reason: '一窗受理' })
-      .expect(201);
-    await city.registry.http
-      .post(`/v1/grants/${grant.body.id}/approve`)
-      .set('authorization', await city.departments.marriage.auth())
-      .send({})
-      .expect(200);
-    return city.gateway.http
-      .post('/v1/lookups')
-      .set('authorization', await city.hall.auth('clerk-7'))
-      .set('x-request-id', 'identity-e2e-lookup')
-      .send({ source: id, subject: { idNumber: subject }, purpose: MATTER, caseId });
-  };
+  const register = async (id: string, endpoint: string, schema: string) => expect((await registerFederated(city, id, endpoint, schema)).status).toBe(201);
+  const lookupOf = (id: string, field: string) => grantAndLookup(city, id, field, { caseId, subject, requestId: 'identity-e2e-lookup' });
 
   beforeAll(async () => {
     await new Promise<void>((r) => department.listen(0, '127.0.0.1', r));
@@ -66,15 +43,7 @@ describe('calls to departments carry datarun’s identity', () => {
     await sandbox.app.listen({ port: 0, host: '127.0.0.1' });
     sandboxPort = (sandbox.app.getHttpServer().address() as AddressInfo).port;
     city = await buildCity(300, { EGRESS_ALLOWLIST: `127.0.0.1:${sandboxPort},127.0.0.1:${(department.address() as AddressInfo).port}` });
-    const buyer = city.people.find((p) => p.spouseIdNumber)!;
-    subject = buyer.idNumber;
-    caseId = (
-      await city.gateway.http
-        .post('/v1/cases')
-        .set('authorization', await city.hall.auth('clerk-7'))
-        .send({ matter: MATTER, parties: [{ idNumber: subject, name: buyer.name, role: 'buyer' }], materials: [] })
-        .expect(201)
-    ).body.id;
+    ({ caseId, subject } = await caseOfOneParty(city));
   }, 120_000);
   afterAll(async () => {
     await city?.close();
@@ -111,14 +80,14 @@ describe('calls to departments carry datarun’s identity', () => {
 
   it('a lookup through the gateway reaches the sandbox’s department with a token it accepts', async () => {
     await register('social-security', `http://127.0.0.1:${sandboxPort}/v1/departments/social-security`, 'social-security');
-    const res = await grantAndLookup('social-security', 'insuredStatus');
+    const res = await lookupOf('social-security', 'insuredStatus');
     expect(res.status).toBe(200);
     expect(Object.keys(res.body.data)).toEqual(['insuredStatus']);
   });
 
   it('the token names the source, purpose, case, acting person and correlation id, and verifies with the published JWKS', async () => {
     await register('marriage-live', `http://127.0.0.1:${(department.address() as AddressInfo).port}/v1`, 'marriage');
-    const res = await grantAndLookup('marriage-live', 'maritalStatus');
+    const res = await lookupOf('marriage-live', 'maritalStatus');
     expect(res.status).toBe(200);
     const call = seen.at(-1)!;
     expect(call.authorization).toMatch(/^Bearer /);

@@ -4,7 +4,6 @@
 // called it on every lookup. Each test keeps a listener of its own on loopback that is NOT on the
 // allowlist and shows it received nothing, while a listener that is on it still serves lookups.
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EgressPolicy } from '@datarun/egress';
@@ -12,10 +11,9 @@ import { RecordSchemaGuard } from '@datarun/schemas';
 import { FederatedSourceAdapter, type SourceDescriptor } from '@datarun/sources';
 import { SandboxModule } from '../../apps/sandbox/src/app.module.js';
 import { bootApp, type TestApp } from '../support/apps.js';
-import { buildCity, type City, MATTER, schemaOf } from '../support/exchange.js';
+import { buildCity, type City, schemaOf } from '../support/exchange.js';
+import { caseOfOneParty, grantAndLookup, registerFederated } from '../support/federated.js';
 import { testConfig } from '../support/infra.js';
-
-const CLASSIFICATION = JSON.parse(readFileSync('schemas/records/classification.json', 'utf8')) as Record<string, Record<string, string>>;
 
 /** An HTTP listener on 127.0.0.1 that counts every connection made to it, request or not. */
 async function listener(
@@ -49,30 +47,8 @@ describe('SSRF through federated endpoints', () => {
   let caseId: string;
   let subject: string;
 
-  /** Registers a federated source (a marriage register unless said) at `endpoint` as the marriage department; the answer as it came. */
-  const register = async (id: string, endpoint: string, schema = 'marriage') =>
-    city.registry.http
-      .post('/v1/sources')
-      .set('authorization', await city.departments.marriage.auth())
-      .send({ id, title: id, schema: schemaOf(schema), subjectKey: 'idNumber', classification: CLASSIFICATION[schema], mode: 'federated', endpoint });
-
-  /** The service hall's approved grant on the source, then its lookup of the case's buyer. */
-  const grantAndLookup = async (id: string, field = 'maritalStatus') => {
-    const grant = await city.registry.http
-      .post('/v1/grants')
-      .set('authorization', await city.hall.auth())
-      .send({ source: id, fields: [field], purposes: [MATTER], validUntil: new Date(Date.now() + 86400_000).toISOString(), reason: '一窗受理' })
-      .expect(201);
-    await city.registry.http
-      .post(`/v1/grants/${grant.body.id}/approve`)
-      .set('authorization', await city.departments.marriage.auth())
-      .send({})
-      .expect(200);
-    return city.gateway.http
-      .post('/v1/lookups')
-      .set('authorization', await city.hall.auth('clerk-7'))
-      .send({ source: id, subject: { idNumber: subject }, purpose: MATTER, caseId });
-  };
+  const register = (id: string, endpoint: string, schema?: string) => registerFederated(city, id, endpoint, schema);
+  const lookupOf = (id: string, field = 'maritalStatus') => grantAndLookup(city, id, field, { caseId, subject });
 
   beforeAll(async () => {
     target = await listener();
@@ -84,15 +60,7 @@ describe('SSRF through federated endpoints', () => {
     sandboxPort = (sandbox.app.getHttpServer().address() as AddressInfo).port;
     // `localhost` is listed by name on the target's port: a name whose DNS answer is loopback.
     city = await buildCity(300, { EGRESS_ALLOWLIST: `127.0.0.1:${sandboxPort},127.0.0.1:${redirecting.port},localhost:${target.port}` });
-    const buyer = city.people.find((p) => p.spouseIdNumber)!;
-    subject = buyer.idNumber;
-    caseId = (
-      await city.gateway.http
-        .post('/v1/cases')
-        .set('authorization', await city.hall.auth('clerk-7'))
-        .send({ matter: MATTER, parties: [{ idNumber: subject, name: buyer.name, role: 'buyer' }], materials: [] })
-        .expect(201)
-    ).body.id;
+    ({ caseId, subject } = await caseOfOneParty(city));
   }, 120_000);
   afterAll(async () => {
     await city?.close();
@@ -105,7 +73,7 @@ describe('SSRF through federated endpoints', () => {
     // The sandbox's department takes tokens for its own source id: the source is registered under it.
     const endpoint = `http://127.0.0.1:${sandboxPort}/v1/departments/social-security`;
     await register('social-security', endpoint, 'social-security').then((r) => expect(r.status).toBe(201));
-    const res = await grantAndLookup('social-security', 'insuredStatus');
+    const res = await lookupOf('social-security', 'insuredStatus');
     expect(res.status).toBe(200);
     expect(Object.keys(res.body.data)).toEqual(['insuredStatus']);
   });
@@ -135,7 +103,7 @@ describe('SSRF through federated endpoints', () => {
     await register('marriage-legacy', `http://127.0.0.1:${sandboxPort}/v1/departments/marriage`).then((r) => expect(r.status).toBe(201));
     // As a department registered it before the fix: the gateway used to call it on every lookup.
     await city.db.ownerQuery('UPDATE source SET endpoint = $1 WHERE id = $2', [`http://127.0.0.1:${target.port}/admin#`, 'marriage-legacy']);
-    const res = await grantAndLookup('marriage-legacy');
+    const res = await lookupOf('marriage-legacy');
     expect(res.status).toBe(502);
     expect(res.body.code).toBe('SOURCE_UNAVAILABLE');
     expect(res.body.detail).toContain('egress allowlist');
@@ -146,7 +114,7 @@ describe('SSRF through federated endpoints', () => {
   it('refuses at connect time a listed name whose DNS answer is loopback: 502, the listener got no connection', async () => {
     // Allowed at registration: `localhost:<port>` is on the list, as a name.
     await register('marriage-by-name', `http://localhost:${target.port}/v1/departments/marriage`).then((r) => expect(r.status).toBe(201));
-    const res = await grantAndLookup('marriage-by-name');
+    const res = await lookupOf('marriage-by-name');
     expect(res.status).toBe(502);
     expect(res.body.code).toBe('SOURCE_UNAVAILABLE');
     expect(res.body.detail).toBe('the endpoint of marriage-by-name resolves outside the egress allowlist; datarun did not call it');
@@ -190,7 +158,7 @@ describe('SSRF through federated endpoints', () => {
 
   it('does not follow a redirect from an allowed department, nor repeat what it said', async () => {
     await register('marriage-redirect', `http://127.0.0.1:${redirecting.port}/v1`).then((r) => expect(r.status).toBe(201));
-    const res = await grantAndLookup('marriage-redirect');
+    const res = await lookupOf('marriage-redirect');
     expect(res.status).toBe(502);
     expect(res.body.code).toBe('SOURCE_UNAVAILABLE');
     expect(JSON.stringify(res.body)).not.toMatch(/302|internal|location/i);
