@@ -41,6 +41,8 @@ export const WHO_MAY_CALL: Readonly<Record<string, string>> = {
   listMembers: 'admin',
   replaceMemberKeys: 'the member itself, or an admin',
   removeMemberKey: 'the member itself, or an admin',
+  suspendMember: 'admin (not its own member)',
+  reinstateMember: 'admin',
   registerSource: 'department (it becomes the owner)',
   getSource: ANY_MEMBER,
   publishSourceVersion: SOURCE_OWNER,
