@@ -144,6 +144,24 @@ describe('the request pipeline', () => {
     });
   });
 
+  describe('slow clients', () => {
+    it('meet the configured headers, request, connection and keep-alive timeouts (none before: Fastify disables the request timeout)', async () => {
+      const limits = { ...city.db.config.http, headersTimeoutMs: 7000, requestTimeoutMs: 9000, connectionTimeoutMs: 11_000, keepAliveTimeoutMs: 13_000 };
+      const t = await bootApp(GatewayModule.forRoot({ ...city.db.config, http: limits }), 'gateway');
+      try {
+        const server = t.app.getHttpServer() as http.Server;
+        expect({ headers: server.headersTimeout, request: server.requestTimeout, connection: server.timeout, keepAlive: server.keepAliveTimeout }).toEqual({
+          headers: 7000,
+          request: 9000,
+          connection: 11_000,
+          keepAlive: 13_000,
+        });
+      } finally {
+        await t.close();
+      }
+    });
+  });
+
   describe('rate limits', () => {
     it('limits a remote address before its token is verified (429 for requests without a token)', async () => {
       // A bucket that does not refill within the test: no timing involved.
