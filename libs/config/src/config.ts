@@ -5,7 +5,6 @@ import { AUDIT_SECTION, type AuditConfig } from './sections/audit.js';
 import { BRIDGE_SECTION, type BridgeConfig } from './sections/bridge.js';
 import { DATABASE_SECTION, type DatabaseConfig } from './sections/database.js';
 import { EGRESS_SECTION, type EgressConfig } from './sections/egress.js';
-import { EGRESS_SECTION, type EgressConfig } from './sections/egress.js';
 import { GATEWAY_SECTION } from './sections/gateway.js';
 import { HTTP_SECTION, type HttpConfig } from './sections/http.js';
 import { KAFKA_SECTION, type KafkaConfig } from './sections/kafka.js';
@@ -50,7 +49,6 @@ export const CONFIG_VARIABLES = z.object({
   ...RATE_LIMIT_SECTION.variables.shape,
   ...GATEWAY_SECTION.variables.shape,
   ...EGRESS_SECTION.variables.shape,
-  ...EGRESS_SECTION.variables.shape,
   ...AUDIT_SECTION.variables.shape,
   ...TRANSFERS_SECTION.variables.shape,
   ...BRIDGE_SECTION.variables.shape,
@@ -68,7 +66,6 @@ export interface DatarunConfig extends ProcessConfig, BridgeConfig {
   readonly rateLimit: RateLimitConfig;
   /** Processes the gateway runs on its one port. */
   readonly gatewayWorkers: number;
-  readonly egress: EgressConfig;
   readonly egress: EgressConfig;
   readonly audit: AuditConfig;
   readonly transfers: TransfersConfig;

@@ -21,5 +21,4 @@ export { demoUtilityMember, sandboxUtilitySystemUrl } from './sections/bridge.js
 export type { BridgeConfig } from './sections/bridge.js';
 export type { SandboxConfig } from './sections/sandbox.js';
 export type { EgressConfig } from './sections/egress.js';
-export type { EgressConfig } from './sections/egress.js';
 export { MIN_NODE_MAJOR, requireSupportedNode, unsupportedNode } from './node-version.js';
