@@ -246,8 +246,12 @@ describe('registry', () => {
         `SELECT action, member_id, actor, object_ref, decision FROM audit_event WHERE object_ref LIKE '%${sourceId}%' OR object_ref = 'grant:${grantId}' OR object_ref = 'matter:${matter}' ORDER BY seq`,
       )
     ).rows;
-    // The refused decisions on the way are on the log too, as denied (docs/security.md).
-    expect(changes.filter((c) => c.decision === 'denied').map((c) => c.action)).toEqual(['grant.approved', 'grant.approved', 'grant.approved']);
+    // The refused decisions on the way are on the log too, as denied (docs/security.md): the other
+    // department's and the second approval by the use case, the consumer's by the edge, which
+    // refuses its role before reading the body and records the route it called.
+    expect(changes.filter((c) => c.decision === 'denied').map((c) => c.action)).toEqual(['grant.approved', 'grant.approved']);
+    const atTheEdge = await db.ownerQuery(`SELECT action, reason FROM audit_event WHERE member_id = $1 AND decision = 'denied'`, [consumer.id]);
+    expect(atTheEdge.rows).toEqual([{ action: 'POST /v1/grants/:id/approve', reason: 'ROLE_FORBIDDEN' }]);
     expect(changes.filter((c) => c.decision === 'allowed').map((c) => c.action)).toEqual([
       'source.registered',
       'records.ingested',
