@@ -4,7 +4,8 @@
 // registry at once and in every other process within the key directory's few seconds.
 import { mintToken } from '@datarun/auth';
 import { eventually } from '../support/eventually.js';
-import { buildCity, type City, MATTER } from '../support/exchange.js';
+import { buildCity, type City } from '../support/exchange.js';
+import { caseOfOneParty } from '../support/federated.js';
 import { keyPair } from '../support/members.js';
 
 describe('member suspension', () => {
@@ -13,14 +14,7 @@ describe('member suspension', () => {
 
   beforeAll(async () => {
     city = await buildCity(20);
-    const parties = city.people.slice(0, 2);
-    caseId = (
-      await city.gateway.http
-        .post('/v1/cases')
-        .set('authorization', await city.hall.auth('clerk-7'))
-        .send({ matter: MATTER, parties: parties.map((p, i) => ({ idNumber: p.idNumber, name: p.name, role: i === 0 ? 'seller' : 'buyer' })), materials: [] })
-        .expect(201)
-    ).body.id as string;
+    ({ caseId } = await caseOfOneParty(city));
   }, 120_000);
   afterAll(() => city?.close());
 

@@ -14,6 +14,7 @@ import { AuditAppModule } from '../../apps/audit/src/app.module.js';
 import { RelayModule } from '../../apps/relay/src/app.module.js';
 import { bootApp, type TestApp } from '../support/apps.js';
 import { buildCity, type City, MATTER, schemaOf } from '../support/exchange.js';
+import { caseOfOneParty } from '../support/federated.js';
 import { uniqueName } from '../support/infra.js';
 import { keyPair, registerMember, type TestMember } from '../support/members.js';
 
@@ -39,14 +40,7 @@ describe('refusals about people are audited', () => {
     audit = await bootApp(AuditAppModule.forRoot(city.db.config), 'audit');
     relay = await bootApp(RelayModule.forRoot(city.db.config), 'relay');
     auditor = await registerMember(city.registry, city.admin, 'auditor', 'zj.test.jiwei');
-    const parties = city.people.slice(0, 2);
-    caseId = (
-      await city.gateway.http
-        .post('/v1/cases')
-        .set('authorization', await city.hall.auth('clerk-1'))
-        .send({ matter: MATTER, parties: parties.map((p, i) => ({ idNumber: p.idNumber, name: p.name, role: i === 0 ? 'seller' : 'buyer' })), materials: [] })
-        .expect(201)
-    ).body.id as string;
+    ({ caseId } = await caseOfOneParty(city));
   }, 120_000);
   afterAll(async () => {
     await relay?.close();

@@ -94,30 +94,22 @@ export class MembersService {
     change: (current: PublicJwks, nowSec: number) => PublicJwks,
     kid?: string,
   ): Promise<MemberView> {
-    return auditRefusals(this.audit, refused(caller, action, id, 'any'), () => this.changeKeysOf(caller, id, action, change, kid));
-  }
-
-  private async changeKeysOf(
-    caller: Caller,
-    id: string,
-    action: string,
-    change: (current: PublicJwks, nowSec: number) => PublicJwks,
-    kid?: string,
-  ): Promise<MemberView> {
-    if (caller.role !== 'admin' && caller.memberId !== id) {
-      throw new Problem('ROLE_FORBIDDEN', 'only the member itself or an administrator may change its keys');
-    }
-    const member = await this.dataSource.transaction(async (em) => {
-      const current = await lockedJwks(em, id);
-      if (!current) throw new Problem('MEMBER_NOT_FOUND', `no member ${id}`);
-      const jwks = checkedJwks(change(current, Math.floor(Date.now() / 1000)));
-      const repo = em.getRepository(MemberEntity);
-      await repo.update({ id }, { jwks });
-      await this.audit.appendWithin(em, changeBy(caller, action, `member:${id}`, kid ? { reason: `kid ${kid}` } : {}));
-      return repo.findOneByOrFail({ id });
+    return auditRefusals(this.audit, refused(caller, action, id, 'any'), async () => {
+      if (caller.role !== 'admin' && caller.memberId !== id) {
+        throw new Problem('ROLE_FORBIDDEN', 'only the member itself or an administrator may change its keys');
+      }
+      const member = await this.dataSource.transaction(async (em) => {
+        const current = await lockedJwks(em, id);
+        if (!current) throw new Problem('MEMBER_NOT_FOUND', `no member ${id}`);
+        const jwks = checkedJwks(change(current, Math.floor(Date.now() / 1000)));
+        const repo = em.getRepository(MemberEntity);
+        await repo.update({ id }, { jwks });
+        await this.audit.appendWithin(em, changeBy(caller, action, `member:${id}`, kid ? { reason: `kid ${kid}` } : {}));
+        return repo.findOneByOrFail({ id });
+      });
+      this.directory.invalidate(id);
+      return memberView(member);
     });
-    this.directory.invalidate(id);
-    return memberView(member);
   }
 
   /**
