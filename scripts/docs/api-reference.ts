@@ -35,6 +35,7 @@ export const WHO_MAY_CALL: Readonly<Record<string, string>> = {
     'consumer, with an approved grant naming the claimed fields (`fields` or `verifyFields`) and the purpose, under its own open case whose party the subject is',
   bundleEvidence: `${CASE_OWNER}; each item is decided by the grants as a lookup is`,
   fetchMaterial: "no token: the link's signature is the permission (issued to the recipient of a utility request)",
+  getPlatformJwks: `${NO_TOKEN} (departments fetch it to verify datarun's calls)`,
   // registry
   registerMember: 'admin',
   getMember: ANY_MEMBER,
@@ -69,7 +70,8 @@ export const WHO_MAY_CALL: Readonly<Record<string, string>> = {
   listDeadLetters: 'admin',
   replayDeadLetter: 'admin',
   // sandbox
-  getDepartmentRecord: SANDBOX,
+  getDepartmentRecord:
+    "datarun's calls only: a platform token for the department's source (`401` for anyone else); the sandbox serves development, tests and benchmarks only",
   getUtilitySummary: SANDBOX,
   getUtilityAccount: SANDBOX,
   setUtilityLatency: `${SANDBOX}; only when NODE_ENV is development or test`,

@@ -308,11 +308,13 @@ export interface components {
         | 'SCHEMA_INVALID'
         | 'SCHEMA_INCOMPATIBLE'
         | 'MATERIAL_HASH_MISMATCH'
+        | 'ENDPOINT_NOT_ALLOWED'
         | 'TOKEN_MISSING'
         | 'TOKEN_INVALID'
         | 'TOKEN_EXPIRED'
         | 'ROLE_FORBIDDEN'
         | 'NOT_OWNER'
+        | 'MEMBER_SUSPENDED'
         | 'GRANT_MISSING'
         | 'PURPOSE_NOT_GRANTED'
         | 'FIELD_NOT_GRANTED'
@@ -334,6 +336,7 @@ export interface components {
         | 'METHOD_NOT_ALLOWED'
         | 'ALREADY_EXISTS'
         | 'STATE_CONFLICT'
+        | 'DEAD_LETTER_PLANTED'
         | 'PAYLOAD_TOO_LARGE'
         | 'UNSUPPORTED_MEDIA_TYPE'
         | 'MATERIAL_TYPE_MISMATCH'
@@ -606,7 +609,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN (admins only) */
+      /** @description ROLE_FORBIDDEN (admins only); MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -616,7 +619,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN';
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -707,6 +710,20 @@ export interface operations {
             status?: 401;
             /** @enum {unknown} */
             code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
+      };
+      /** @description MEMBER_SUSPENDED: the token is genuine but its member is suspended (every token of it is refused) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -822,7 +839,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN (auditors only) */
+      /** @description ROLE_FORBIDDEN (auditors only); MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -832,7 +849,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN';
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -900,7 +917,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN (auditors only) */
+      /** @description ROLE_FORBIDDEN (auditors only); MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -910,7 +927,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN';
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -1023,7 +1040,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN (auditors only) */
+      /** @description ROLE_FORBIDDEN (auditors only); MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1033,7 +1050,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN';
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -1118,7 +1135,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN (auditors and admins) */
+      /** @description ROLE_FORBIDDEN (auditors and admins); MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1128,7 +1145,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN';
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -1222,7 +1239,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN (citizen tokens only) */
+      /** @description ROLE_FORBIDDEN (citizen tokens only); MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1232,7 +1249,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN';
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
           };
         };
       };

@@ -205,6 +205,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/platform/jwks': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The platform's public keys (JWKS) that verify the tokens of datarun's calls */
+    get: operations['getPlatformJwks'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/verifications': {
     parameters: {
       query?: never;
@@ -343,6 +360,27 @@ export interface components {
       uploadedAt: string;
     };
     /**
+     * PlatformJwk
+     * @description An EC P-256 public key (RFC 7517); never a private member
+     */
+    PlatformJwk: {
+      /** @constant */
+      kty: 'EC';
+      /** @constant */
+      crv: 'P-256';
+      x: string;
+      y: string;
+      kid: string;
+      /** @constant */
+      alg: 'ES256';
+      /** @constant */
+      use: 'sig';
+    };
+    /** PlatformJwks */
+    PlatformJwks: {
+      keys: components['schemas']['PlatformJwk'][];
+    };
+    /**
      * Problem
      * @description RFC 9457 problem details: how every error is answered, as application/problem+json.
      */
@@ -368,11 +406,13 @@ export interface components {
         | 'SCHEMA_INVALID'
         | 'SCHEMA_INCOMPATIBLE'
         | 'MATERIAL_HASH_MISMATCH'
+        | 'ENDPOINT_NOT_ALLOWED'
         | 'TOKEN_MISSING'
         | 'TOKEN_INVALID'
         | 'TOKEN_EXPIRED'
         | 'ROLE_FORBIDDEN'
         | 'NOT_OWNER'
+        | 'MEMBER_SUSPENDED'
         | 'GRANT_MISSING'
         | 'PURPOSE_NOT_GRANTED'
         | 'FIELD_NOT_GRANTED'
@@ -394,6 +434,7 @@ export interface components {
         | 'METHOD_NOT_ALLOWED'
         | 'ALREADY_EXISTS'
         | 'STATE_CONFLICT'
+        | 'DEAD_LETTER_PLANTED'
         | 'PAYLOAD_TOO_LARGE'
         | 'UNSUPPORTED_MEDIA_TYPE'
         | 'MATERIAL_TYPE_MISMATCH'
@@ -735,7 +776,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN (consumers only) */
+      /** @description ROLE_FORBIDDEN (consumers only); MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -745,7 +786,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN';
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -869,7 +910,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN (consumers only) */
+      /** @description ROLE_FORBIDDEN (consumers only); MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -879,7 +920,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN';
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -975,7 +1016,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN */
+      /** @description ROLE_FORBIDDEN; MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -985,7 +1026,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN';
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -1119,7 +1160,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN */
+      /** @description ROLE_FORBIDDEN; MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1129,7 +1170,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN';
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -1268,7 +1309,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN */
+      /** @description ROLE_FORBIDDEN; MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1278,7 +1319,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN';
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -1374,7 +1415,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN */
+      /** @description ROLE_FORBIDDEN; MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1384,7 +1425,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN';
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -1513,7 +1554,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN */
+      /** @description ROLE_FORBIDDEN; MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1523,7 +1564,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN';
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -1675,7 +1716,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN, GRANT_MISSING, PURPOSE_NOT_GRANTED, FIELD_NOT_GRANTED, SUBJECT_NOT_IN_CASE, CASE_NOT_OPEN (each with the auditId of the refusal) */
+      /** @description ROLE_FORBIDDEN, GRANT_MISSING, PURPOSE_NOT_GRANTED, FIELD_NOT_GRANTED, SUBJECT_NOT_IN_CASE, CASE_NOT_OPEN (each with the auditId of the refusal); MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1685,7 +1726,8 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN' | 'GRANT_MISSING' | 'PURPOSE_NOT_GRANTED' | 'FIELD_NOT_GRANTED' | 'SUBJECT_NOT_IN_CASE' | 'CASE_NOT_OPEN';
+            code?:
+              'ROLE_FORBIDDEN' | 'GRANT_MISSING' | 'PURPOSE_NOT_GRANTED' | 'FIELD_NOT_GRANTED' | 'SUBJECT_NOT_IN_CASE' | 'CASE_NOT_OPEN' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -1894,6 +1936,40 @@ export interface operations {
       };
     };
   };
+  getPlatformJwks: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The signing key's public half first, then any other configured platform key (a retired one during a rotation); tokens name theirs by `kid` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PlatformJwks'];
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+    };
+  };
   verify: {
     parameters: {
       query?: never;
@@ -1960,7 +2036,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN, GRANT_MISSING, PURPOSE_NOT_GRANTED, FIELD_NOT_GRANTED, SUBJECT_NOT_IN_CASE, CASE_NOT_OPEN (each with the auditId of the refusal) */
+      /** @description ROLE_FORBIDDEN, GRANT_MISSING, PURPOSE_NOT_GRANTED, FIELD_NOT_GRANTED, SUBJECT_NOT_IN_CASE, CASE_NOT_OPEN (each with the auditId of the refusal); MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1970,7 +2046,8 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN' | 'GRANT_MISSING' | 'PURPOSE_NOT_GRANTED' | 'FIELD_NOT_GRANTED' | 'SUBJECT_NOT_IN_CASE' | 'CASE_NOT_OPEN';
+            code?:
+              'ROLE_FORBIDDEN' | 'GRANT_MISSING' | 'PURPOSE_NOT_GRANTED' | 'FIELD_NOT_GRANTED' | 'SUBJECT_NOT_IN_CASE' | 'CASE_NOT_OPEN' | 'MEMBER_SUSPENDED';
           };
         };
       };

@@ -259,6 +259,40 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/members/{id}/reinstate': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Reinstate a suspended member */
+    post: operations['reinstateMember'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/members/{id}/suspend': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Suspend a member */
+    post: operations['suspendMember'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/sources': {
     parameters: {
       query?: never;
@@ -432,6 +466,11 @@ export interface components {
       name: string;
       /** @enum {unknown} */
       kind: 'department' | 'consumer' | 'utility' | 'auditor' | 'admin';
+      /**
+       * @description `suspended`: every token and signature of the member is refused (403 MEMBER_SUSPENDED) until an admin reinstates it
+       * @enum {unknown}
+       */
+      state: 'active' | 'suspended';
       jwks: components['schemas']['Jwks'];
       /** Format: date-time */
       createdAt: string;
@@ -470,11 +509,13 @@ export interface components {
         | 'SCHEMA_INVALID'
         | 'SCHEMA_INCOMPATIBLE'
         | 'MATERIAL_HASH_MISMATCH'
+        | 'ENDPOINT_NOT_ALLOWED'
         | 'TOKEN_MISSING'
         | 'TOKEN_INVALID'
         | 'TOKEN_EXPIRED'
         | 'ROLE_FORBIDDEN'
         | 'NOT_OWNER'
+        | 'MEMBER_SUSPENDED'
         | 'GRANT_MISSING'
         | 'PURPOSE_NOT_GRANTED'
         | 'FIELD_NOT_GRANTED'
@@ -496,6 +537,7 @@ export interface components {
         | 'METHOD_NOT_ALLOWED'
         | 'ALREADY_EXISTS'
         | 'STATE_CONFLICT'
+        | 'DEAD_LETTER_PLANTED'
         | 'PAYLOAD_TOO_LARGE'
         | 'UNSUPPORTED_MEDIA_TYPE'
         | 'MATERIAL_TYPE_MISMATCH'
@@ -786,7 +828,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN (members only: not a citizen token) */
+      /** @description ROLE_FORBIDDEN (members only: not a citizen token); MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -796,7 +838,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN';
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -879,7 +921,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN */
+      /** @description ROLE_FORBIDDEN; MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -889,7 +931,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN';
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -983,7 +1025,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN (consumers and utilities) */
+      /** @description ROLE_FORBIDDEN (consumers and utilities); MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -993,7 +1035,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN';
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -1117,6 +1159,20 @@ export interface operations {
           };
         };
       };
+      /** @description MEMBER_SUSPENDED: the token is genuine but its member is suspended (every token of it is refused) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'MEMBER_SUSPENDED';
+          };
+        };
+      };
       /** @description GRANT_NOT_FOUND (also for a grant the caller may not see) */
       404: {
         headers: {
@@ -1215,7 +1271,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN (departments only), NOT_OWNER (a grant on another department’s source) */
+      /** @description ROLE_FORBIDDEN (departments only), NOT_OWNER (a grant on another department’s source); MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1225,7 +1281,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN' | 'NOT_OWNER';
+            code?: 'ROLE_FORBIDDEN' | 'NOT_OWNER' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -1383,7 +1439,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN (departments only), NOT_OWNER (a grant on another department’s source) */
+      /** @description ROLE_FORBIDDEN (departments only), NOT_OWNER (a grant on another department’s source); MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1393,7 +1449,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN' | 'NOT_OWNER';
+            code?: 'ROLE_FORBIDDEN' | 'NOT_OWNER' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -1551,7 +1607,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN (departments only), NOT_OWNER (a grant on another department’s source) */
+      /** @description ROLE_FORBIDDEN (departments only), NOT_OWNER (a grant on another department’s source); MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1561,7 +1617,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN' | 'NOT_OWNER';
+            code?: 'ROLE_FORBIDDEN' | 'NOT_OWNER' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -1697,7 +1753,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN (members only: not a citizen token) */
+      /** @description ROLE_FORBIDDEN (members only: not a citizen token); MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1707,7 +1763,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN';
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -1813,7 +1869,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN (admins only) */
+      /** @description ROLE_FORBIDDEN (admins only); MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1823,7 +1879,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN';
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -1961,7 +2017,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN (members only: not a citizen token) */
+      /** @description ROLE_FORBIDDEN (members only: not a citizen token); MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1971,7 +2027,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN';
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -2070,7 +2126,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN (admins only) */
+      /** @description ROLE_FORBIDDEN (admins only); MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2080,7 +2136,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN';
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -2178,7 +2234,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN (admins only) */
+      /** @description ROLE_FORBIDDEN (admins only); MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2188,7 +2244,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN';
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -2312,7 +2368,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN (members only: not a citizen token) */
+      /** @description ROLE_FORBIDDEN (members only: not a citizen token); MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2322,7 +2378,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN';
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -2429,7 +2485,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN (the member itself or an admin) */
+      /** @description ROLE_FORBIDDEN (the member itself or an admin); MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2439,7 +2495,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN';
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -2564,7 +2620,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN (the member itself or an admin) */
+      /** @description ROLE_FORBIDDEN (the member itself or an admin); MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2574,7 +2630,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN';
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -2603,6 +2659,344 @@ export interface operations {
             status?: 409;
             /** @enum {unknown} */
             code?: 'STATE_CONFLICT';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description AUDIT_UNAVAILABLE: the change could not be audited, so it was not made */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'AUDIT_UNAVAILABLE';
+          };
+        };
+      };
+    };
+  };
+  reinstateMember: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': {
+          /** @description Why: kept in the audit record of the change */
+          reason?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description The member, active again: its tokens verify again */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Member'];
+        };
+      };
+      /** @description VALIDATION_FAILED: the body breaks its schema (each violation in `errors`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
+      };
+      /** @description ROLE_FORBIDDEN (admins only); MEMBER_SUSPENDED */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
+          };
+        };
+      };
+      /** @description MEMBER_NOT_FOUND */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'MEMBER_NOT_FOUND';
+          };
+        };
+      };
+      /** @description STATE_CONFLICT (not suspended) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 409;
+            /** @enum {unknown} */
+            code?: 'STATE_CONFLICT';
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: the body is larger than this endpoint takes */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 413;
+            /** @enum {unknown} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: the body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 415;
+            /** @enum {unknown} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description AUDIT_UNAVAILABLE: the change could not be audited, so it was not made */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'AUDIT_UNAVAILABLE';
+          };
+        };
+      };
+    };
+  };
+  suspendMember: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': {
+          /** @description Why: kept in the audit record of the change */
+          reason?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description The suspended member: every token and signature of it is refused (403 MEMBER_SUSPENDED), in every process within seconds */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Member'];
+        };
+      };
+      /** @description VALIDATION_FAILED: the body breaks its schema (each violation in `errors`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
+      };
+      /** @description ROLE_FORBIDDEN (admins only); MEMBER_SUSPENDED */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
+          };
+        };
+      };
+      /** @description MEMBER_NOT_FOUND */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'MEMBER_NOT_FOUND';
+          };
+        };
+      };
+      /** @description STATE_CONFLICT (already suspended, or the caller's own member) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 409;
+            /** @enum {unknown} */
+            code?: 'STATE_CONFLICT';
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: the body is larger than this endpoint takes */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 413;
+            /** @enum {unknown} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: the body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 415;
+            /** @enum {unknown} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
           };
         };
       };
@@ -2686,7 +3080,7 @@ export interface operations {
           'application/json': components['schemas']['Source'];
         };
       };
-      /** @description VALIDATION_FAILED, SCHEMA_INVALID */
+      /** @description VALIDATION_FAILED, SCHEMA_INVALID, ENDPOINT_NOT_ALLOWED (the endpoint is outside the egress allowlist, or has a query, fragment or credentials) */
       400: {
         headers: {
           [name: string]: unknown;
@@ -2696,7 +3090,7 @@ export interface operations {
             /** @constant */
             status?: 400;
             /** @enum {unknown} */
-            code?: 'VALIDATION_FAILED' | 'SCHEMA_INVALID';
+            code?: 'VALIDATION_FAILED' | 'SCHEMA_INVALID' | 'ENDPOINT_NOT_ALLOWED';
           };
         };
       };
@@ -2714,7 +3108,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN (departments only) */
+      /** @description ROLE_FORBIDDEN (departments only); MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2724,7 +3118,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN';
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -2848,7 +3242,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN (members only: not a citizen token) */
+      /** @description ROLE_FORBIDDEN (members only: not a citizen token); MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2858,7 +3252,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN';
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -2960,7 +3354,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN, NOT_OWNER */
+      /** @description ROLE_FORBIDDEN, NOT_OWNER; MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2970,7 +3364,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN' | 'NOT_OWNER';
+            code?: 'ROLE_FORBIDDEN' | 'NOT_OWNER' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -3133,7 +3527,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN, NOT_OWNER */
+      /** @description ROLE_FORBIDDEN, NOT_OWNER; MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3143,7 +3537,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN' | 'NOT_OWNER';
+            code?: 'ROLE_FORBIDDEN' | 'NOT_OWNER' | 'MEMBER_SUSPENDED';
           };
         };
       };

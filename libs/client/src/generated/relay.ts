@@ -94,7 +94,7 @@ export interface components {
     DeadLetter: {
       /** Format: uuid */
       id: string;
-      /** @description The original topic, where a replay publishes to */
+      /** @description The original topic, where a replay publishes to, as the dead letter's seal records it; for a planted one, only what the message claims */
       topic: string;
       key: string | null;
       /** @description Why it was given up, e.g. STATUS_SIGNATURE_INVALID */
@@ -109,6 +109,10 @@ export interface components {
       at: string;
       replays: number;
       replayedAt: string | null;
+      /** @description Not sealed by datarun or by the bridge of its topic’s recipient: someone else put it on the dead-letter topic; it is never replayed */
+      planted: boolean;
+      sealedBy: string | null;
+      plantedReason: string | null;
       /** @description The original headers, without the datarun-dlq-* ones */
       headers: {
         [key: string]: string;
@@ -152,11 +156,13 @@ export interface components {
         | 'SCHEMA_INVALID'
         | 'SCHEMA_INCOMPATIBLE'
         | 'MATERIAL_HASH_MISMATCH'
+        | 'ENDPOINT_NOT_ALLOWED'
         | 'TOKEN_MISSING'
         | 'TOKEN_INVALID'
         | 'TOKEN_EXPIRED'
         | 'ROLE_FORBIDDEN'
         | 'NOT_OWNER'
+        | 'MEMBER_SUSPENDED'
         | 'GRANT_MISSING'
         | 'PURPOSE_NOT_GRANTED'
         | 'FIELD_NOT_GRANTED'
@@ -178,6 +184,7 @@ export interface components {
         | 'METHOD_NOT_ALLOWED'
         | 'ALREADY_EXISTS'
         | 'STATE_CONFLICT'
+        | 'DEAD_LETTER_PLANTED'
         | 'PAYLOAD_TOO_LARGE'
         | 'UNSUPPORTED_MEDIA_TYPE'
         | 'MATERIAL_TYPE_MISMATCH'
@@ -437,7 +444,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN (admins only) */
+      /** @description ROLE_FORBIDDEN (admins only); MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -447,7 +454,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN';
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -516,7 +523,7 @@ export interface operations {
           };
         };
       };
-      /** @description ROLE_FORBIDDEN (admins only) */
+      /** @description ROLE_FORBIDDEN (admins only); MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -526,7 +533,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN';
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -544,7 +551,7 @@ export interface operations {
           };
         };
       };
-      /** @description STATE_CONFLICT (the message names no original topic) */
+      /** @description STATE_CONFLICT (the message names no original topic), DEAD_LETTER_PLANTED (not sealed by datarun or its recipient: never replayed) */
       409: {
         headers: {
           [name: string]: unknown;
@@ -554,7 +561,7 @@ export interface operations {
             /** @constant */
             status?: 409;
             /** @enum {unknown} */
-            code?: 'STATE_CONFLICT';
+            code?: 'STATE_CONFLICT' | 'DEAD_LETTER_PLANTED';
           };
         };
       };

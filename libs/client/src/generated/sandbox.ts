@@ -211,11 +211,13 @@ export interface components {
         | 'SCHEMA_INVALID'
         | 'SCHEMA_INCOMPATIBLE'
         | 'MATERIAL_HASH_MISMATCH'
+        | 'ENDPOINT_NOT_ALLOWED'
         | 'TOKEN_MISSING'
         | 'TOKEN_INVALID'
         | 'TOKEN_EXPIRED'
         | 'ROLE_FORBIDDEN'
         | 'NOT_OWNER'
+        | 'MEMBER_SUSPENDED'
         | 'GRANT_MISSING'
         | 'PURPOSE_NOT_GRANTED'
         | 'FIELD_NOT_GRANTED'
@@ -237,6 +239,7 @@ export interface components {
         | 'METHOD_NOT_ALLOWED'
         | 'ALREADY_EXISTS'
         | 'STATE_CONFLICT'
+        | 'DEAD_LETTER_PLANTED'
         | 'PAYLOAD_TOO_LARGE'
         | 'UNSUPPORTED_MEDIA_TYPE'
         | 'MATERIAL_TYPE_MISMATCH'
@@ -478,7 +481,10 @@ export interface operations {
   getDepartmentRecord: {
     parameters: {
       query?: never;
-      header?: never;
+      header: {
+        /** @description Bearer platform token: ES256 by a key of the platform JWKS, `aud` the source, at most two minutes, with `purpose`, `caseId`, `act.sub` and `correlationId` */
+        authorization: string;
+      };
       path: {
         /** @description the data source the department serves */
         source: 'household' | 'marriage' | 'social-security' | 'property';
@@ -496,6 +502,20 @@ export interface operations {
         };
         content: {
           'application/json': components['schemas']['DepartmentRecord'];
+        };
+      };
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: not a call datarun signed for this source */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
         };
       };
       /** @description RECORD_NOT_FOUND (unknown subject or department) */
