@@ -67,7 +67,7 @@ type CommonProblem = readonly [status: number, codes: readonly ProblemCode[], de
 const TOKEN_PROBLEMS: readonly CommonProblem[] = [
   [401, ['TOKEN_MISSING', 'TOKEN_INVALID', 'TOKEN_EXPIRED'], 'TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token'],
   [403, ['MEMBER_SUSPENDED'], 'MEMBER_SUSPENDED: the token is genuine but its member is suspended (every token of it is refused)'],
-  [429, ['RATE_LIMITED'], "RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds"],
+  [429, ['RATE_LIMITED'], "RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds"],
 ];
 const JSON_BODY_PROBLEMS: readonly CommonProblem[] = [
   [400, ['VALIDATION_FAILED'], 'VALIDATION_FAILED: the body breaks its schema (each violation in `errors`)'],
@@ -77,8 +77,8 @@ const JSON_BODY_PROBLEMS: readonly CommonProblem[] = [
 const ANY_ROUTE_PROBLEMS: readonly CommonProblem[] = [[500, ['INTERNAL_ERROR'], 'INTERNAL_ERROR: unexpected; the correlation id finds it in the logs']];
 
 /**
- * What every route of its kind can answer, so that no controller has to repeat it: the auth
- * guard's 401, 403 and 429 wherever a token is needed, JsonBody's and Fastify's 400, 413 and 415
+ * What every route of its kind can answer, so that no controller has to repeat it: the edge's
+ * 401, 403 and 429 wherever a token is needed, JsonBody's and Fastify's 400, 413 and 415
  * wherever a JSON body is read, and ProblemFilter's 500 everywhere. Codes a route documents for
  * the same status are kept; these are added to them.
  */

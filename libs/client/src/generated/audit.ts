@@ -637,7 +637,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -741,7 +741,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -853,7 +853,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -959,7 +959,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -1054,7 +1054,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -1149,7 +1149,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -1253,7 +1253,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;

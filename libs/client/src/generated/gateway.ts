@@ -832,7 +832,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -938,7 +938,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -1058,7 +1058,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -1230,7 +1230,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -1337,7 +1337,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -1457,7 +1457,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -1610,7 +1610,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -1773,7 +1773,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -2093,7 +2093,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;

@@ -842,7 +842,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -935,7 +935,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -1081,7 +1081,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -1187,7 +1187,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -1341,7 +1341,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -1509,7 +1509,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -1677,7 +1677,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -1767,7 +1767,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -1939,7 +1939,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -2045,7 +2045,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -2140,7 +2140,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -2290,7 +2290,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -2396,7 +2396,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -2541,7 +2541,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -2662,7 +2662,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -2831,7 +2831,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -3000,7 +3000,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -3164,7 +3164,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -3270,7 +3270,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -3424,7 +3424,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -3583,7 +3583,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;

@@ -458,7 +458,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
@@ -565,7 +565,7 @@ export interface operations {
           };
         };
       };
-      /** @description RATE_LIMITED: the member's rate limit; retry after the Retry-After header's seconds */
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
       429: {
         headers: {
           [name: string]: unknown;
