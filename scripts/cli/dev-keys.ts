@@ -11,7 +11,7 @@ export const devKeys: Command = {
     [`datarun dev-keys [dir]`],
     [
       `Makes, in dir (default ${DEFAULT_DEV_KEYS_DIR}, git-ignored), the key pairs npm start uses: the admin (${ADMIN_MEMBER_ID}, kid admin),`,
-      'the citizen identity provider, the audit signing key, the subject-hash and material-link keys, and the demo members.',
+      'the citizen identity provider, the audit signing key, the platform key of federated calls, the subject-hash and material-link keys, and the demo members.',
       'Keys already there are kept. For development only: production keys come from the environment.',
     ].join('\n'),
   ),
@@ -23,7 +23,7 @@ export const devKeys: Command = {
     const shown = (path: string) => relative(process.cwd(), path) || '.';
     cli.out(`dev-keys: ${keys.created.length === 0 ? 'reused the keys' : `created ${keys.created.length} key file(s)`} in ${shown(keys.dir)}`);
     cli.out(
-      `  admin ${ADMIN_MEMBER_ID} (kid admin), citizen-idp, audit, subject-hash.key, ${keys.demoMembers.length} demo members (${shown(keys.demoMembersPath)})`,
+      `  admin ${ADMIN_MEMBER_ID} (kid admin), citizen-idp, audit, platform, subject-hash.key, ${keys.demoMembers.length} demo members (${shown(keys.demoMembersPath)})`,
     );
     cli.out(`  mint a token: npm run token -- --member ${ADMIN_MEMBER_ID} --key ${shown(keys.admin.privateKeyPath)}`);
     cli.out(`  as a citizen: npm run token -- --member citizen-idp --key ${shown(keys.citizenIdp.privateKeyPath)} --sub <ID number>`);

@@ -30,8 +30,8 @@ const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('bas
 
 /**
  * Signs the token of one federated call with the platform key (ES256, node:crypto, synchronous):
- * a JWS compact of a minute, made per call because the correlation id differs per call. About
- * fifty microseconds, cheaper than the connection it rides on.
+ * a JWS compact of a minute, made per call because the correlation id differs per call. Under a
+ * tenth of a millisecond (measured), cheaper than the connection it rides on.
  */
 export class PlatformCallSigner {
   private readonly header: string;
