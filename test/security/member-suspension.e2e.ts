@@ -2,7 +2,8 @@
 // compromised or who broke the rules could only be cut off by removing its keys (and its own
 // admin could put them back); now an admin suspends it and every token of it is refused, in the
 // registry at once and in every other process within the key directory's few seconds.
-import { mintToken } from '@datarun/auth';
+import { KeyDirectory, mintToken } from '@datarun/auth';
+import { signEvent, verifyEventSignature } from '@datarun/transfers';
 import { eventually } from '../support/eventually.js';
 import { buildCity, type City } from '../support/exchange.js';
 import { caseOfOneParty } from '../support/federated.js';
@@ -20,6 +21,13 @@ describe('member suspension', () => {
 
   const readCase = (authorization: string) => city.gateway.http.get(`/v1/cases/${caseId}`).set('authorization', authorization);
   const readSelf = (authorization: string) => city.registry.http.get(`/v1/members/${city.hall.id}`).set('authorization', authorization);
+  /** A status the member signs, as a bridge would, checked by the registry process's key directory. */
+  const signedStatusVerifies = async () => {
+    const binding = { topic: 'datarun.utility.transfer-status.v1', source: city.hall.id, subject: 'request-1' };
+    const body = Buffer.from(JSON.stringify({ state: 'completed' }));
+    const signature = await signEvent(body, { ...binding, time: new Date().toISOString() }, city.hall.privateKey, city.hall.kid);
+    return (await verifyEventSignature(body, signature, binding, city.registry.app.get(KeyDirectory))).ok;
+  };
   const stateOf = async (id: string) => (await city.db.ownerQuery<{ state: string }>('SELECT state FROM member WHERE id = $1', [id])).rows[0].state;
 
   it('refuses a non-admin: 403 ROLE_FORBIDDEN, audited as denied, nothing changed', async () => {
@@ -69,6 +77,9 @@ describe('member suspension', () => {
     const fresh = await readCase(await city.hall.auth('clerk-8')).expect(403);
     expect(fresh.body.code).toBe('MEMBER_SUSPENDED');
 
+    // Its signatures on Kafka verify nothing: the directory gives a suspended member no key.
+    expect(await signedStatusVerifies()).toBe(false);
+
     // A token the member did not sign tells a stranger nothing about the suspension.
     const forged = `Bearer ${await mintToken({ issuer: city.hall.id, kid: city.hall.kid, privateKey: keyPair().privateKey, subject: 'clerk-7' })}`;
     const stranger = await readCase(forged).expect(401);
@@ -99,6 +110,7 @@ describe('member suspension', () => {
     expect(back).toMatchObject({ member_id: city.admin.id, actor: 'admin-3', object_ref: `member:${city.hall.id}` });
 
     await readSelf(before).expect(200);
+    expect(await signedStatusVerifies()).toBe(true);
     await eventually('the gateway honours the reinstated member', async () => (await readCase(before)).status === 200);
     await readCase(await city.hall.auth('clerk-8')).expect(200);
   }, 60_000);
