@@ -203,7 +203,7 @@ describe('Kafka signatures: statuses, dead letters, records', () => {
     expect(waterRequests.map((m) => m.key?.toString()).filter((k) => k?.startsWith(tag))).toEqual([`${tag}-bridge`]);
   });
 
-  it('refuses an older signed record replayed after a newer one: the replica keeps the newer', async () => {
+  it('refuses an older signed record replayed after a newer one, and skips the newer one replayed: the replica keeps the newest', async () => {
     const dept = world.city.departments.household;
     const person = world.city.people[5];
     const stored = async () =>
@@ -243,8 +243,25 @@ describe('Kafka signatures: statuses, dead letters, records', () => {
       letters.find((l) => headerText(l.headers, 'ce_id') === `${tag}-old` && headerText(l.headers, DLQ_HEADERS.topic) === recordsTopic('household')),
     );
     expect(headerText(refused.headers, DLQ_HEADERS.reason)).toMatch(
-      /^the record was signed at .+, before the newest record of its subject ingested from datarun\.records\.household\.v1/,
+      /^the record was signed at .+, not after the newest record of its subject ingested from datarun\.records\.household\.v1 \(.+\): an older record does not replace a newer one$/,
     );
     expect((await stored())?.address).toBe('新地址 2 号');
+
+    // The department pushes a newer version over HTTP; the newest record from Kafka, replayed again,
+    // is skipped (it was stored once), not stored over the push.
+    await world.city.registry.http
+      .put('/v1/sources/household/records')
+      .set('authorization', await dept.auth())
+      .send({ records: [{ ...current, address: '第三地址 3 号' }] })
+      .expect(200);
+    const duplicates = async () => {
+      const text = (await relay().http.get('/metrics').expect(200)).text;
+      return Number(/^datarun_relay_records_total\{outcome="duplicate"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+    };
+    const before = await duplicates();
+    await kafka.publish(recordsTopic('household'), [newer]);
+    await eventually('the replayed record skipped as a duplicate', duplicates, { until: (n) => n === before + 1 });
+    expect((await stored())?.address).toBe('第三地址 3 号');
+    expect(letters.filter((l) => headerText(l.headers, 'ce_id') === `${tag}-new`)).toEqual([]);
   });
 });

@@ -6,8 +6,9 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *   whose bridge sealed it); a row without one is planted and is never replayed, and
  *   `planted_reason` says why. Rows recorded before this migration were never checked: they stay
  *   without a seal, listed as planted (re-send a utility request instead of replaying it).
- * - `record_version` keeps, per replica source and subject, the newest signed time of a record
- *   ingested from Kafka, so a record signed earlier, replayed later, cannot roll the replica back.
+ * - `record_version` keeps, per replica source and subject, the signed time and signature of the
+ *   newest record ingested from Kafka, so a record signed earlier, or that record again, replayed
+ *   later, cannot roll the replica back.
  *   The subject is a keyed hash (DATARUN_SUBJECT_HASH_KEY), as in the audit log, not the ID number.
  */
 export class KafkaSignatures1763900000033 implements MigrationInterface {
@@ -21,6 +22,7 @@ export class KafkaSignatures1763900000033 implements MigrationInterface {
         source_id text NOT NULL,
         subject_hash text NOT NULL,
         signed_at timestamptz NOT NULL,
+        signature text NOT NULL,
         PRIMARY KEY (source_id, subject_hash)
       )`);
   }

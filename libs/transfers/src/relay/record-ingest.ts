@@ -27,7 +27,11 @@ const POLL_MS = 3000;
  */
 const UNSTORABLE_SQLSTATE = /^(22|54)/;
 
-type Verdict = { readonly stored: true } | { readonly stored: false; readonly reason: string };
+type Verdict =
+  | { readonly stored: true }
+  /** The record stored last for its subject, again (a redelivery, or a replay after a newer HTTP push): nothing to do. */
+  | { readonly stored: false; readonly duplicate: true }
+  | { readonly stored: false; readonly duplicate?: false; readonly reason: string };
 
 /**
  * Record ingest over Kafka (docs/api.md: `datarun.records.<source>.v1`, keyed by subject key): a
@@ -36,8 +40,9 @@ type Verdict = { readonly stored: true } | { readonly stored: false; readonly re
  * to this topic, that member, the subject key value as Kafka key and the time it was signed); it is
  * then ingested through the registry's own `SourcesService.ingest` as that member, so ownership,
  * the role, schema validation, the upsert and the audit event are exactly those of the HTTP ingest.
- * No rollback: a record signed earlier than the newest one ingested for its subject (record_version)
- * is refused, so an old signed record replayed onto the topic cannot bring old data back.
+ * No rollback: a record not signed after the newest one ingested for its subject (record_version)
+ * is refused, and that newest one again is skipped, so an old signed record replayed onto the
+ * topic cannot bring old data back.
  * An event refused for any reason is dead-lettered (sealed by datarun) with the reason and the
  * consumer carries on.
  *
@@ -146,6 +151,10 @@ export class RecordIngest implements OnApplicationBootstrap, OnModuleDestroy {
       this.outcomes.inc({ outcome: 'stored' });
       return;
     }
+    if (verdict.duplicate) {
+      this.outcomes.inc({ outcome: 'duplicate' });
+      return;
+    }
     const original: OriginalMessage = { topic, key: message.key, value: message.value, headers: message.headers };
     this.logger.warn(`dead-lettering ${topic}[${partition}]@${message.offset}: ${verdict.reason}`);
     await this.messaging.publish(DEAD_LETTER_TOPIC, [await this.seal.letter(original, verdict.reason, 'relay')]);
@@ -185,15 +194,18 @@ export class RecordIngest implements OnApplicationBootstrap, OnModuleDestroy {
 
     const caller: Caller = { memberId: event.source, role: signature.member.kind, actor: `kafka:${event.source}` };
     const subjectHash = this.pseudonyms.of(key);
-    if (await this.older(sourceId, subjectHash, signature.signedAt)) {
+    const signed = headerText(message.headers, SIGNATURE_HEADER) as string;
+    const last = await this.lastIngested(sourceId, subjectHash);
+    if (last && last.signedAt.getTime() === signature.signedAt.getTime() && last.signature === signed) return { stored: false, duplicate: true };
+    if (last && last.signedAt.getTime() >= signature.signedAt.getTime()) {
       return refuse(
-        `the record was signed at ${signature.signedAt.toISOString()}, before the newest record of its subject ingested from ${topic}: an older record does not replace a newer one`,
+        `the record was signed at ${signature.signedAt.toISOString()}, not after the newest record of its subject ingested from ${topic} (${last.signedAt.toISOString()}): an older record does not replace a newer one`,
       );
     }
     try {
       const result = await this.sources.ingest(caller, sourceId, [record]);
       if (result.stored === 1) {
-        await this.keepNewest(sourceId, subjectHash, signature.signedAt);
+        await this.keepNewest(sourceId, subjectHash, signature.signedAt, signed);
         return { stored: true };
       }
       const errors = result.rejected[0]?.errors ?? [];
@@ -213,27 +225,30 @@ export class RecordIngest implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * Whether a record signed at `signedAt` is older than the newest one ingested for its subject.
-   * The same time is not older: a redelivery after a crash stores the same record once more.
+   * The signed time and signature of the record ingested last for this subject from Kafka. A record
+   * must be signed after it; the very same record again (its signature) is a redelivery after a
+   * crash or a replay, and is skipped rather than stored: storing it could undo a newer push over
+   * HTTP, which this table does not see.
    */
-  private async older(sourceId: string, subjectHash: string, signedAt: Date): Promise<boolean> {
-    const [kept]: Array<{ signed_at: Date }> = await this.dataSource.query('SELECT signed_at FROM record_version WHERE source_id = $1 AND subject_hash = $2', [
-      sourceId,
-      subjectHash,
-    ]);
-    return kept !== undefined && kept.signed_at.getTime() > signedAt.getTime();
+  private async lastIngested(sourceId: string, subjectHash: string): Promise<{ signedAt: Date; signature: string } | undefined> {
+    const [kept]: Array<{ signed_at: Date; signature: string }> = await this.dataSource.query(
+      'SELECT signed_at, signature FROM record_version WHERE source_id = $1 AND subject_hash = $2',
+      [sourceId, subjectHash],
+    );
+    return kept && { signedAt: kept.signed_at, signature: kept.signature };
   }
 
   /**
-   * Keeps the signed time of a stored record as its subject's newest, after it was stored: a record
-   * refused (another department's, one that breaks the schema) must not hold back the owner's next
-   * one. Never moves back, whatever order two relays write in during a rebalance.
+   * Keeps the signed time and signature of a stored record as its subject's newest, after it was
+   * stored: a record refused (another department's, one that breaks the schema) must not hold back
+   * the owner's next one. Never moves back, whatever order two relays write in during a rebalance.
    */
-  private async keepNewest(sourceId: string, subjectHash: string, signedAt: Date): Promise<void> {
+  private async keepNewest(sourceId: string, subjectHash: string, signedAt: Date, signature: string): Promise<void> {
     await this.dataSource.query(
-      `INSERT INTO record_version (source_id, subject_hash, signed_at) VALUES ($1, $2, $3)
-       ON CONFLICT (source_id, subject_hash) DO UPDATE SET signed_at = greatest(record_version.signed_at, excluded.signed_at)`,
-      [sourceId, subjectHash, signedAt],
+      `INSERT INTO record_version (source_id, subject_hash, signed_at, signature) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (source_id, subject_hash) DO UPDATE SET signed_at = excluded.signed_at, signature = excluded.signature
+       WHERE record_version.signed_at < excluded.signed_at`,
+      [sourceId, subjectHash, signedAt, signature],
     );
   }
 }

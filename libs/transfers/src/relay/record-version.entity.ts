@@ -16,4 +16,8 @@ export class RecordVersionEntity {
 
   @Column('timestamptz', { name: 'signed_at' })
   signedAt: Date;
+
+  /** Its `datarun-signature`: the same record again (a redelivery, a replay) is skipped, not stored. */
+  @Column('text')
+  signature: string;
 }
