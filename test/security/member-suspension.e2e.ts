@@ -63,6 +63,13 @@ describe('member suspension', () => {
     const [record] = await city.auditRows(`action = 'member.suspended' AND decision = 'allowed'`);
     expect(record).toMatchObject({ member_id: city.admin.id, actor: 'admin-2', object_ref: `member:${city.hall.id}`, reason: '疑似凭证泄露' });
 
+    const listed = await city.registry.http
+      .get('/v1/members')
+      .query({ state: 'suspended' })
+      .set('authorization', await city.admin.auth())
+      .expect(200);
+    expect(listed.body.items.map((m: { id: string }) => m.id)).toEqual([city.hall.id]);
+
     // The registry dropped its directory entry at once: the cached token and a fresh one alike.
     for (const token of [before, await city.hall.auth('clerk-7')]) {
       const res = await readSelf(token).expect(403);

@@ -2,7 +2,7 @@ import type { Caller } from '@datarun/auth';
 import { CurrentCaller } from '@datarun/auth-guard';
 import { ApiAnswer, ApiProblems, CHANGE_NOT_AUDITED, JsonBody, Roles } from '@datarun/platform';
 import { MEMBER_KINDS } from '@datarun/auth';
-import { MEMBER_PAGE, MembersService, type MemberView, type RegisterMemberCommand } from '@datarun/registry';
+import { MEMBER_PAGE, MEMBER_STATES, MembersService, type MemberView, type RegisterMemberCommand } from '@datarun/registry';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { MEMBER, MEMBERS } from './answers.js';
@@ -33,6 +33,7 @@ export class MembersController {
   @Get()
   @ApiOperation({ operationId: 'listMembers', summary: 'List members' })
   @ApiQuery({ name: 'kind', required: false, enum: MEMBER_KINDS })
+  @ApiQuery({ name: 'state', required: false, enum: MEMBER_STATES, description: '`suspended`: the members whose tokens are refused' })
   @ApiQuery({ name: 'cursor', required: false, description: 'The `next` of the previous page' })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: MEMBER_PAGE.max, default: MEMBER_PAGE.default } })
   @ApiAnswer(200, 'Members in id order, a page at a time', MEMBERS)
@@ -40,10 +41,11 @@ export class MembersController {
   list(
     @CurrentCaller() caller: Caller,
     @Query('kind') kind?: string,
+    @Query('state') state?: string,
     @Query('cursor') cursor?: string,
     @Query('limit') limit?: string,
   ): Promise<{ items: MemberView[]; next?: string }> {
-    return this.members.list(caller, { kind, cursor, limit: limit === undefined ? undefined : Number(limit) });
+    return this.members.list(caller, { kind, state, cursor, limit: limit === undefined ? undefined : Number(limit) });
   }
 
   @Get(':id')
@@ -94,7 +96,11 @@ export class MembersController {
     [409, "STATE_CONFLICT (already suspended, or the caller's own member)"],
     CHANGE_NOT_AUDITED,
   )
-  suspend(@CurrentCaller() caller: Caller, @Param('id') id: string, @Body(new JsonBody(CHANGE_MEMBER_STATE, { optional: true })) body?: { reason?: string }): Promise<MemberView> {
+  suspend(
+    @CurrentCaller() caller: Caller,
+    @Param('id') id: string,
+    @Body(new JsonBody(CHANGE_MEMBER_STATE, { optional: true })) body?: { reason?: string },
+  ): Promise<MemberView> {
     return this.members.suspend(caller, id, body?.reason);
   }
 

@@ -1,5 +1,5 @@
-export { MemberEntity, MEMBER_KINDS } from './members/member.entity.js';
-export type { MemberKind, Jwks } from './members/member.entity.js';
+export { MemberEntity, MEMBER_KINDS, MEMBER_STATES } from './members/member.entity.js';
+export type { MemberKind, MemberState, Jwks } from './members/member.entity.js';
 export { SourceEntity, SourceVersionEntity, CLASSIFICATIONS } from './sources/source.entity.js';
 export type { SourceMode, Classification } from './sources/source.entity.js';
 export { GrantEntity, GrantDecisionEntity } from './grants/grant.entity.js';

@@ -2079,6 +2079,8 @@ export interface operations {
     parameters: {
       query?: {
         kind?: 'department' | 'consumer' | 'utility' | 'auditor' | 'admin';
+        /** @description `suspended`: the members whose tokens are refused */
+        state?: 'active' | 'suspended';
         /** @description The `next` of the previous page */
         cursor?: string;
         limit?: number;

@@ -6,7 +6,7 @@ import { AuditLog, auditRefusals, changeBy, type RefusalScope } from '@datarun/a
 import { Problem } from '@datarun/problems';
 import { Injectable } from '@nestjs/common';
 import { DataSource, MoreThan } from 'typeorm';
-import { type Jwks, MEMBER_KINDS, MemberEntity, type MemberKind, type MemberState } from './member.entity.js';
+import { type Jwks, MEMBER_KINDS, MEMBER_STATES, MemberEntity, type MemberKind, type MemberState } from './member.entity.js';
 
 export const MEMBER_ID = /^[a-z0-9][a-z0-9.-]{1,127}$/;
 export { ADMIN_MEMBER_ID } from '@datarun/auth';
@@ -20,6 +20,8 @@ export interface RegisterMemberCommand {
 
 export interface MemberListQuery {
   readonly kind?: string;
+  /** `active` or `suspended`. */
+  readonly state?: string;
   /** The `next` of the previous page. */
   readonly cursor?: string;
   readonly limit?: number;
@@ -158,12 +160,19 @@ export class MembersService {
     if (query.kind !== undefined && !MEMBER_KINDS.includes(query.kind as MemberKind)) {
       throw new Problem('VALIDATION_FAILED', `kind must be one of ${MEMBER_KINDS.join(', ')}`);
     }
+    if (query.state !== undefined && !MEMBER_STATES.includes(query.state as MemberState)) {
+      throw new Problem('VALIDATION_FAILED', `state must be one of ${MEMBER_STATES.join(', ')}`);
+    }
     if (query.cursor !== undefined && !MEMBER_ID.test(query.cursor)) throw new Problem('VALIDATION_FAILED', 'cursor must be the next value of a previous page');
     const limit = query.limit ?? MEMBER_PAGE.default;
     if (!Number.isInteger(limit) || limit < 1 || limit > MEMBER_PAGE.max)
       throw new Problem('VALIDATION_FAILED', `limit must be a whole number from 1 to ${MEMBER_PAGE.max}`);
     const rows = await this.dataSource.getRepository(MemberEntity).find({
-      where: { ...(query.kind ? { kind: query.kind as MemberKind } : {}), ...(query.cursor ? { id: MoreThan(query.cursor) } : {}) },
+      where: {
+        ...(query.kind ? { kind: query.kind as MemberKind } : {}),
+        ...(query.state ? { state: query.state as MemberState } : {}),
+        ...(query.cursor ? { id: MoreThan(query.cursor) } : {}),
+      },
       order: { id: 'ASC' },
       take: limit + 1,
     });
