@@ -93,6 +93,22 @@ describe('authorisation before validation', () => {
     });
   });
 
+  it('the JSON parser still refuses a prototype-poisoning body, and an empty required body is 400', async () => {
+    const poisoned = await city.registry.http
+      .post('/v1/members')
+      .set('authorization', await city.admin.auth())
+      .set('content-type', 'application/json')
+      .send('{"id":"zj.test.poison","__proto__":{"kind":"admin"}}')
+      .expect(400);
+    expect(poisoned.body.code).toBe('VALIDATION_FAILED');
+    const empty = await city.registry.http
+      .post('/v1/members')
+      .set('authorization', await city.admin.auth())
+      .set('content-type', 'application/json')
+      .expect(400);
+    expect(empty.body).toMatchObject({ code: 'VALIDATION_FAILED', detail: 'the body: must be object' });
+  });
+
   describe('a POST whose body is optional works without one', () => {
     it('approves and revokes a grant with no body at all; a body that is sent is still validated', async () => {
       const requested = await city.registry.http
@@ -121,9 +137,11 @@ describe('authorisation before validation', () => {
         .set('authorization', await dept.auth())
         .expect(200);
       expect(approved.body.state).toBe('approved');
+      // …also when a client names JSON and sends nothing.
       const revoked = await city.registry.http
         .post(`/v1/grants/${id}/revoke`)
         .set('authorization', await dept.auth())
+        .set('content-type', 'application/json')
         .expect(200);
       expect(revoked.body.state).toBe('revoked');
     });
