@@ -34,7 +34,9 @@ const config = testConfig({ SANDBOX_PEOPLE: String(PEOPLE), SANDBOX_SEED: String
 /** The gateway's identity, as the gateway loads it. */
 const signer = new PlatformCallSigner(loadKeys(config, { required: ['platformSigningKey'] }, 'gateway').require('platformSigningKey'));
 const caller = { member: 'zj.test.hall', actor: 'clerk-7', purpose: 'property-transfer', caseId: randomUUID() };
-const bearer = (source: string) => `Bearer ${signer.sign({ audience: source, ...caller, correlationId: 'sandbox-e2e' })}`;
+/** The gateway's token for GET /v1/departments/<source>/records/<subject>, as the adapter makes it. */
+const bearer = (source: string, subject: string) =>
+  `Bearer ${signer.sign({ audience: source, ...caller, correlationId: 'sandbox-e2e', method: 'GET', url: `http://127.0.0.1/v1/departments/${source}/records/${subject}` })}`;
 
 describe('the sandbox departments', () => {
   let t: TestApp;
@@ -49,7 +51,7 @@ describe('the sandbox departments', () => {
   });
 
   it.each(SOURCES)("serves a known person's %s record, valid against its schema", async (source) => {
-    const res = await t.http.get(`/v1/departments/${source}/records/${owner.idNumber}`).set('authorization', bearer(source)).expect(200);
+    const res = await t.http.get(`/v1/departments/${source}/records/${owner.idNumber}`).set('authorization', bearer(source, owner.idNumber)).expect(200);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(schemaOf(source).validate(res.body)).toEqual({ ok: true });
     expect(res.body.idNumber).toBe(owner.idNumber);
@@ -57,11 +59,17 @@ describe('the sandbox departments', () => {
   });
 
   it('serves records that agree with each other', async () => {
-    const marriage = (await t.http.get(`/v1/departments/marriage/records/${owner.idNumber}`).set('authorization', bearer('marriage')).expect(200)).body;
+    const marriage = (
+      await t.http.get(`/v1/departments/marriage/records/${owner.idNumber}`).set('authorization', bearer('marriage', owner.idNumber)).expect(200)
+    ).body;
     expect(marriage).toMatchObject({ maritalStatus: 'married', spouseIdNumber: owner.spouseIdNumber });
-    const spouse = (await t.http.get(`/v1/departments/marriage/records/${owner.spouseIdNumber}`).set('authorization', bearer('marriage')).expect(200)).body;
+    const spouse = (
+      await t.http.get(`/v1/departments/marriage/records/${owner.spouseIdNumber}`).set('authorization', bearer('marriage', owner.spouseIdNumber)).expect(200)
+    ).body;
     expect(spouse.spouseIdNumber).toBe(owner.idNumber);
-    const property = (await t.http.get(`/v1/departments/property/records/${owner.idNumber}`).set('authorization', bearer('property')).expect(200)).body;
+    const property = (
+      await t.http.get(`/v1/departments/property/records/${owner.idNumber}`).set('authorization', bearer('property', owner.idNumber)).expect(200)
+    ).body;
     expect(property.properties.map((u: { unitNumber: string }) => u.unitNumber)).toEqual(owner.propertyUnits);
   });
 
@@ -70,7 +78,7 @@ describe('the sandbox departments', () => {
     ['a child at the social-security department', 'social-security', () => child.idNumber],
     ['an unknown department', 'tax', () => owner.idNumber],
   ])('answers 404 RECORD_NOT_FOUND for %s', async (_case, source, subject) => {
-    const res = await t.http.get(`/v1/departments/${source}/records/${subject()}`).set('authorization', bearer(source)).expect(404);
+    const res = await t.http.get(`/v1/departments/${source}/records/${subject()}`).set('authorization', bearer(source, subject())).expect(404);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.body).toMatchObject({ status: 404, code: 'RECORD_NOT_FOUND' });
   });

@@ -20,9 +20,9 @@ describe('calls to departments carry datarun’s identity', () => {
   let subject: string;
   let caseId: string;
   /** A department of the test's own that keeps what each call carried, and answers a valid record. */
-  const seen: Array<{ authorization?: string; requestId?: string }> = [];
+  const seen: Array<{ authorization?: string; requestId?: string; path: string }> = [];
   const department = http.createServer((req, res) => {
-    seen.push({ authorization: req.headers.authorization, requestId: req.headers['x-request-id'] as string | undefined });
+    seen.push({ authorization: req.headers.authorization, requestId: req.headers['x-request-id'] as string | undefined, path: req.url ?? '' });
     const buyer = city.people.find((p) => p.idNumber === subject)!;
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ idNumber: subject, name: buyer.name, maritalStatus: 'married' }));
   });
@@ -30,6 +30,8 @@ describe('calls to departments carry datarun’s identity', () => {
   const config = testConfig({ SANDBOX_PEOPLE: '300', SANDBOX_SEED: '7' });
   const gatewayIdentity = new PlatformCallSigner(loadKeys(config, { required: ['platformSigningKey'] }, 'gateway').require('platformSigningKey'));
   const claims = { member: 'zj.test.hall', actor: 'clerk-7', purpose: MATTER, caseId: randomUUID(), correlationId: 'identity-e2e' };
+  /** `htm` and `htu` of the marriage department's record of `idNumber` at the sandbox. */
+  const request = (idNumber: string) => ({ method: 'GET', url: `http://127.0.0.1:${sandboxPort}/v1/departments/marriage/records/${idNumber}` });
 
   /** What would show the person's record: their name or a record field (the URL in `instance` names the subject). */
   const recordOf = (idNumber: string) => new RegExp(`${city.people.find((p) => p.idNumber === idNumber)!.name}|maritalStatus`);
@@ -65,9 +67,15 @@ describe('calls to departments carry datarun’s identity', () => {
         new PlatformCallSigner({ kid: 'platform', privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey }).sign({
           audience: 'marriage',
           ...claims,
+          ...request(subject),
         }),
     ],
-    ['a platform token for another department', () => gatewayIdentity.sign({ audience: 'household', ...claims })],
+    ['a platform token for another department', () => gatewayIdentity.sign({ audience: 'household', ...claims, ...request(subject) })],
+    // A token a department logged, replayed to ask about another person.
+    [
+      'a genuine token for another person’s record',
+      () => gatewayIdentity.sign({ audience: 'marriage', ...claims, ...request(city.people.find((p) => p.idNumber !== subject)!.idNumber) }),
+    ],
     ['a member token of the right shape', async () => (await city.hall.token('clerk-7')) as string],
   ])('they refuse %s with 401 TOKEN_INVALID', async (_why, token) => {
     const res = await sandbox.http
@@ -95,7 +103,9 @@ describe('calls to departments carry datarun’s identity', () => {
     const jwks = await city.gateway.http.get('/v1/platform/jwks').expect(200);
     expect(jwks.headers['content-type']).toMatch(/^application\/json/);
     for (const key of jwks.body.keys) expect(key).not.toHaveProperty('d');
-    const verified = await verifyPlatformCall(call.authorization, jwksToKeyObjects(jwks.body), { audience: 'marriage-live' });
+    const asReceived = { method: 'GET', path: call.path };
+    const verified = await verifyPlatformCall(call.authorization, jwksToKeyObjects(jwks.body), { audience: 'marriage-live', request: asReceived });
+    expect(call.path).toBe(`/v1/records/${subject}`);
     expect(verified).toEqual({
       audience: 'marriage-live',
       member: city.hall.id,
@@ -103,10 +113,12 @@ describe('calls to departments carry datarun’s identity', () => {
       purpose: MATTER,
       caseId,
       correlationId: call.requestId,
+      method: 'GET',
+      url: `http://127.0.0.1:${(department.address() as AddressInfo).port}/v1/records/${subject}`,
     });
     expect(call.requestId).toBe('identity-e2e-lookup');
     // Not for any other department: the audience is this source.
-    await expect(verifyPlatformCall(call.authorization, jwksToKeyObjects(jwks.body), { audience: 'marriage' })).rejects.toMatchObject({
+    await expect(verifyPlatformCall(call.authorization, jwksToKeyObjects(jwks.body), { audience: 'marriage', request: asReceived })).rejects.toMatchObject({
       code: 'TOKEN_INVALID',
     });
   });

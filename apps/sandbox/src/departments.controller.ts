@@ -2,8 +2,9 @@ import type { KeyObject } from 'node:crypto';
 import { KeyRing, verifyPlatformCall } from '@datarun/auth';
 import { DATARUN_CONFIG, type DatarunConfig } from '@datarun/config';
 import { ApiAnswer, ApiProblems, PublicRoute } from '@datarun/platform';
-import { Controller, Get, Headers, Inject, Param } from '@nestjs/common';
+import { Controller, Get, Headers, Inject, Param, Req } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
 import { DEPARTMENT_RECORD } from './answers.js';
 import { SANDBOX_DEPARTMENTS, SyntheticDepartments } from './synthetic-departments.js';
 
@@ -34,7 +35,7 @@ export class SandboxDepartmentsController {
     name: 'authorization',
     required: true,
     description:
-      'Bearer platform token: ES256 by a key of the platform JWKS, `aud` the source, at most two minutes, with `purpose`, `caseId`, `act.sub` and `correlationId`',
+      'Bearer platform token: ES256 by a key of the platform JWKS, `aud` the source, at most two minutes, for this request (`htm`, `htu`), with `purpose`, `caseId`, `act.sub` and `correlationId`',
   })
   @ApiAnswer(200, "The subject's record, valid against schemas/records/<source>.json", DEPARTMENT_RECORD)
   @ApiProblems(
@@ -44,9 +45,11 @@ export class SandboxDepartmentsController {
   async record(
     @Param('source') source: string,
     @Param('subject') subject: string,
+    @Req() request: FastifyRequest,
     @Headers('authorization') authorization?: string,
   ): Promise<Record<string, unknown>> {
-    await verifyPlatformCall(authorization, this.platformKeys, { audience: source });
+    // For this source and this very request: a token issued for another person's record is refused.
+    await verifyPlatformCall(authorization, this.platformKeys, { audience: source, request: { method: request.method, path: request.url.split('?')[0] } });
     return this.departments.record(source, subject);
   }
 }

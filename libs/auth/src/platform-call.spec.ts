@@ -6,7 +6,19 @@ const pair = () => generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const platform = pair();
 const signing = { kid: 'platform', privateKey: platform.privateKey };
 const keys = new Map([['platform', createPublicKey(platform.privateKey)]]);
-const claims = { audience: 'marriage', member: 'zj.demo.service-hall', actor: 'clerk-7', purpose: 'property-transfer', caseId: 'c-1', correlationId: 'corr-1' };
+const PATH = '/v1/departments/marriage/records/330825199001011237';
+const claims = {
+  audience: 'marriage',
+  member: 'zj.demo.service-hall',
+  actor: 'clerk-7',
+  purpose: 'property-transfer',
+  caseId: 'c-1',
+  correlationId: 'corr-1',
+  method: 'GET',
+  url: `http://127.0.0.1:3010${PATH}`,
+};
+/** What the department checks: its source, the request the token came with. */
+const check = { audience: 'marriage', request: { method: 'GET', path: PATH }, now: () => NOW };
 const NOW = Date.parse('2026-12-07T03:00:00Z');
 
 async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
@@ -19,9 +31,13 @@ async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
 describe('platform call tokens', () => {
   const signer = new PlatformCallSigner(signing, () => NOW);
 
-  it('carry purpose, case, actor and correlation id, for the source named as audience', async () => {
+  it('carry purpose, case, actor and correlation id, for the source named as audience and the one request', async () => {
     const token = signer.sign(claims);
-    await expect(verifyPlatformCall(`Bearer ${token}`, keys, { audience: 'marriage', now: () => NOW })).resolves.toEqual(claims);
+    await expect(verifyPlatformCall(`Bearer ${token}`, keys, check)).resolves.toEqual(claims);
+    // Behind a proxy the host differs; the path is what binds the token.
+    await expect(verifyPlatformCall(`Bearer ${signer.sign({ ...claims, url: `https://dept.example.gov.cn${PATH}` })}`, keys, check)).resolves.toMatchObject({
+      purpose: 'property-transfer',
+    });
   });
 
   it.each([
@@ -36,9 +52,11 @@ describe('platform call tokens', () => {
     ['an unknown kid', `Bearer ${new PlatformCallSigner({ kid: 'other', privateKey: platform.privateKey }, () => NOW).sign(claims)}`, 'TOKEN_INVALID'],
     ['an expired token', `Bearer ${new PlatformCallSigner(signing, () => NOW - 10 * 60_000).sign(claims)}`, 'TOKEN_EXPIRED'],
     ['an empty actor', `Bearer ${signer.sign({ ...claims, actor: '' })}`, 'TOKEN_INVALID'],
+    ['a token for another person’s record', `Bearer ${signer.sign({ ...claims, url: claims.url.replace(/\d{4}$/, '1245') })}`, 'TOKEN_INVALID'],
+    ['a token for another method', `Bearer ${signer.sign({ ...claims, method: 'POST' })}`, 'TOKEN_INVALID'],
     ['an unsigned token', `Bearer ${Buffer.from('{"alg":"none","typ":"datarun-call+jwt","kid":"platform"}').toString('base64url')}.e30.`, 'TOKEN_INVALID'],
   ])('are refused: %s', async (_why, header, code) => {
-    expect(await codeOf(verifyPlatformCall(header, keys, { audience: 'marriage', now: () => NOW }))).toBe(code);
+    expect(await codeOf(verifyPlatformCall(header, keys, check))).toBe(code);
   });
 
   it('publish only public halves, the signing key first', () => {

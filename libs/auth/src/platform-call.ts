@@ -24,6 +24,12 @@ export interface PlatformCallClaims {
   readonly caseId: string;
   /** The lookup's correlation id, as the `x-request-id` header carries it too. */
   readonly correlationId: string;
+  /**
+   * `htm` and `htu` (as in DPoP, RFC 9449): the one request the token is for, so that a token a
+   * department logged cannot be replayed to ask it about another person.
+   */
+  readonly method: string;
+  readonly url: string;
 }
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -53,6 +59,8 @@ export class PlatformCallSigner {
       purpose: claims.purpose,
       caseId: claims.caseId,
       correlationId: claims.correlationId,
+      htm: claims.method,
+      htu: claims.url,
       jti: randomUUID(),
       iat,
       exp: iat + PLATFORM_CALL_LIFETIME_SEC,
@@ -74,6 +82,11 @@ export function platformJwks(signing: PlatformSigningKey, published: ReadonlyMap
 export interface PlatformCallCheck {
   /** The source the department serves: the token's `aud` must name it. */
   readonly audience: string;
+  /**
+   * The request the token came with: `htm` must be its method and the path of `htu` its path (the
+   * host is left out, which a proxy in front of the department may change).
+   */
+  readonly request: { readonly method: string; readonly path: string };
   /** The clock, in milliseconds since the epoch (like Date.now). */
   readonly now?: () => number;
 }
@@ -81,7 +94,8 @@ export interface PlatformCallCheck {
 /**
  * What a department does with the `authorization` header of a call from datarun: a bearer token
  * signed by a platform key of the given kid (ES256 only), issued by datarun for this department's
- * source, of at most two minutes, with purpose, case, actor and correlation id. 401 TOKEN_MISSING,
+ * source and this very request, of at most two minutes, with purpose, case, actor and correlation
+ * id. 401 TOKEN_MISSING,
  * TOKEN_EXPIRED or TOKEN_INVALID otherwise, in words that name no key.
  */
 export async function verifyPlatformCall(
@@ -107,7 +121,7 @@ export async function verifyPlatformCall(
       issuer: PLATFORM_ISSUER,
       audience: check.audience,
       typ: PLATFORM_CALL_TYPE,
-      requiredClaims: ['iat', 'exp', 'sub', 'act', 'purpose', 'caseId', 'correlationId'],
+      requiredClaims: ['iat', 'exp', 'sub', 'act', 'purpose', 'caseId', 'correlationId', 'htm', 'htu'],
       maxTokenAge: 2 * PLATFORM_CALL_LIFETIME_SEC,
       clockTolerance: 30,
       currentDate: new Date(nowSec * 1000),
@@ -116,6 +130,7 @@ export async function verifyPlatformCall(
     const strings = [payload.sub, actor, payload.purpose, payload.caseId, payload.correlationId];
     if (!strings.every((s) => typeof s === 'string' && s.length > 0 && s.length <= 128)) throw invalid();
     if ((payload.exp as number) - (payload.iat as number) > 2 * PLATFORM_CALL_LIFETIME_SEC) throw invalid();
+    if (payload.htm !== check.request.method || pathOf(payload.htu) !== check.request.path) throw invalid();
     return {
       audience: check.audience,
       member: payload.sub as string,
@@ -123,10 +138,22 @@ export async function verifyPlatformCall(
       purpose: payload.purpose as string,
       caseId: payload.caseId as string,
       correlationId: payload.correlationId as string,
+      method: payload.htm as string,
+      url: payload.htu as string,
     };
   } catch (error) {
     if (error instanceof Problem) throw error;
     if (error instanceof errors.JWTExpired) throw new Problem('TOKEN_EXPIRED', 'the platform token has expired');
     throw invalid();
+  }
+}
+
+/** The path of an absolute URL, as sent (percent-encoding kept); undefined for anything else. */
+function pathOf(url: unknown): string | undefined {
+  if (typeof url !== 'string') return undefined;
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return undefined;
   }
 }

@@ -212,8 +212,10 @@ describe('FederatedSourceAdapter', () => {
     const adapter = new FederatedSourceAdapter({ egress: LOOPBACK, identity: new PlatformCallSigner({ kid: 'platform', privateKey }) });
     const caller = { member: 'zj.demo.service-hall', actor: 'clerk-7', purpose: 'property-transfer', caseId: 'c-1' };
     await adapter.fetch(source(dept.endpoint), SUBJECT, { correlationId: 'corr-7', caller });
-    const claims = await verifyPlatformCall(dept.headers[0].authorization, new Map([['platform', createPublicKey(privateKey)]]), { audience: 'marriage' });
-    expect(claims).toEqual({ audience: 'marriage', ...caller, correlationId: 'corr-7' });
+    const path = `/v1/departments/marriage/records/${SUBJECT}`;
+    const keys = new Map([['platform', createPublicKey(privateKey)]]);
+    const claims = await verifyPlatformCall(dept.headers[0].authorization, keys, { audience: 'marriage', request: { method: 'GET', path } });
+    expect(claims).toEqual({ audience: 'marriage', ...caller, correlationId: 'corr-7', method: 'GET', url: `${dept.endpoint}/records/${SUBJECT}` });
   });
 
   describe('circuit breaker', () => {

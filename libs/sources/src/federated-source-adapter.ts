@@ -111,7 +111,10 @@ export class FederatedSourceAdapter implements SourceAdapter, OnApplicationShutd
     // Outside any request (a script, a test) a fresh one: the platform token always names one.
     const correlationId = context.correlationId ?? RequestContext.correlationId() ?? mintCorrelationId();
     const headers: Record<string, string> = { accept: 'application/json', ...propagationHeaders(correlationId) };
-    const token = this.identity && context.caller ? this.identity.sign({ audience: source.id, ...context.caller, correlationId }) : undefined;
+    // Bound to this request (`htu`): a token the department logged asks about no one else.
+    const url = `${endpoint.replace(/\/+$/, '')}${path}`;
+    const token =
+      this.identity && context.caller ? this.identity.sign({ audience: source.id, ...context.caller, correlationId, method: 'GET', url }) : undefined;
     if (token) headers.authorization = `Bearer ${token}`;
     const signal = AbortSignal.timeout(this.timeoutMs);
     const timedOut = () => new Problem('SOURCE_TIMEOUT', `the department behind ${source.id} did not answer within ${this.timeoutMs} ms`);
