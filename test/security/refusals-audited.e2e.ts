@@ -198,7 +198,7 @@ describe('refusals about people are audited', () => {
     expect(await recordsOf(none)).toEqual([]);
   });
 
-  it("an auditor's search and export: one record each, the filter minimal (the person only as a pseudonym), not found by the same search", async () => {
+  it("an auditor's search, export and anomaly report: one record each, the filter minimal (the person only as a pseudonym), not found by the same search", async () => {
     const person = city.people[0];
     const search = async () =>
       audit.http
@@ -233,5 +233,14 @@ describe('refusals about people are audited', () => {
     expect(rows[0]).toMatchObject({ action: 'audit.exported', member_id: auditor.id, actor: 'auditor-1' });
     expect(rows[0].reason).toContain('format=csv');
     expect(JSON.stringify(rows[0])).not.toContain(person.idNumber);
+
+    const report = await audit.http
+      .get('/v1/audit/reports/anomalies')
+      .set('authorization', await auditor.auth('auditor-1'))
+      .expect(200);
+    const reported = await recordsOf(report);
+    expect(reported).toHaveLength(1);
+    expect(reported[0]).toMatchObject({ action: 'audit.anomalies-reported', member_id: auditor.id, actor: 'auditor-1' });
+    expect(reported[0].reason).toContain(`from=${report.body.from} to=${report.body.to}`);
   });
 });

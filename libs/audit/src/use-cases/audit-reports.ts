@@ -2,6 +2,7 @@ import { type Caller, requireRole } from '@datarun/auth';
 import { Problem } from '@datarun/problems';
 import { Injectable } from '@nestjs/common';
 import { type AccessLogEntry, CitizenAccessLog } from '../access-log.js';
+import { AuditLog, changeBy } from '../audit-log.js';
 import { AuditQueries, type Finding } from '../audit-queries.js';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -14,10 +15,17 @@ export interface AnomalyReportCommand {
   readonly to?: string;
 }
 
-/** An auditor's anomaly report over a window (docs/security.md lists the findings). */
+/**
+ * An auditor's anomaly report over a window (docs/security.md lists the findings). It names
+ * members, actors and subjects' pseudonyms: audited like a search (`audit.anomalies-reported`, the
+ * window as its filter), before it leaves.
+ */
 @Injectable()
 export class ReportAnomalies {
-  constructor(private readonly queries: AuditQueries) {}
+  constructor(
+    private readonly queries: AuditQueries,
+    private readonly audit: AuditLog,
+  ) {}
 
   async run(cmd: AnomalyReportCommand): Promise<{ from: string; to: string; findings: Finding[] }> {
     requireRole(cmd.caller, 'auditor');
@@ -25,7 +33,11 @@ export class ReportAnomalies {
     const start = cmd.from ? new Date(cmd.from) : new Date(end.getTime() - DAY_MS);
     if (Number.isNaN(start.getTime()) || Number.isNaN(end.getTime()) || start >= end)
       throw new Problem('VALIDATION_FAILED', 'from and to must be ISO 8601 date-times, from before to');
-    return { from: start.toISOString(), to: end.toISOString(), findings: await this.queries.anomalies(start, end) };
+    const report = { from: start.toISOString(), to: end.toISOString(), findings: await this.queries.anomalies(start, end) };
+    await this.audit.append(
+      changeBy(cmd.caller, 'audit.anomalies-reported', 'audit-log', { reason: `from=${report.from} to=${report.to} findings=${report.findings.length}` }),
+    );
+    return report;
   }
 }
 
