@@ -482,7 +482,7 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
-        /** @description Bearer platform token: ES256 by a key of the platform JWKS, `aud` the source, at most two minutes, with `purpose`, `caseId`, `act.sub` and `correlationId` */
+        /** @description Bearer platform token: ES256 by a key of the platform JWKS, `aud` the source, at most two minutes, for this request (`htm`, `htu`), with `purpose`, `caseId`, `act.sub` and `correlationId` */
         authorization: string;
       };
       path: {
