@@ -1,8 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { loadConfig } from '@datarun/config';
 import { Problem } from '@datarun/problems';
 import { isInternal, parseAddress } from './addresses.js';
 import { EgressClient } from './egress-client.js';
+import { egressPolicyOf } from './egress-of-config.js';
 import { EgressPolicy, EgressRefused, type EgressResolver } from './egress-policy.js';
 
 const codeOf = (f: () => unknown): string | undefined => {
@@ -157,5 +159,12 @@ describe('EgressClient', () => {
     const client = new EgressClient(EgressPolicy.of(['127.0.0.1:1']));
     expect(codeOf(() => client.fetch(`http://127.0.0.1:${port}`, '/x'))).toBe('ENDPOINT_NOT_ALLOWED');
     client.close();
+  });
+});
+
+describe('egressPolicyOf', () => {
+  it('stops the app at boot, in one line naming EGRESS_ALLOWLIST, on an entry that is no address, block or name', () => {
+    expect(() => egressPolicyOf(loadConfig({ EGRESS_ALLOWLIST: '300.1.1.1:80' }))).toThrow(/^EGRESS_ALLOWLIST: expected [^\n]+$/);
+    expect(egressPolicyOf(loadConfig({})).check('http://127.0.0.1:3010/v1/departments/marriage').port).toBe(3010);
   });
 });
