@@ -59,6 +59,16 @@ describe('loadKeys', () => {
     expect(loadKeys(config, { optional: ['auditSigningKey'] }, 'audit').get('auditSigningKey')?.kid).toBe('audit');
   });
 
+  it('lets only the gateway load the platform signing key; anyone may load its public half', () => {
+    const config = loadConfig({ NODE_ENV: 'test', DATARUN_LOCAL_DIR: devLocal });
+    for (const app of ['registry', 'relay', 'sandbox', undefined]) {
+      expect(() => loadKeys(config, { optional: ['platformSigningKey'] }, app)).toThrow(/^DATARUN_PLATFORM_SIGNING_KEY is the gateway app's key alone/);
+    }
+    expect(loadKeys(config, { required: ['platformSigningKey'] }, 'gateway').get('platformSigningKey')?.kid).toBe('platform');
+    const published = loadKeys(config, { required: ['platformPublicKey'] }, 'sandbox').get('platformPublicKey');
+    expect([...(published?.keys() ?? [])]).toEqual(['platform']);
+  });
+
   it('reads the audit public keys by kid from a JWKS, and names a key that is not EC P-256', () => {
     const dir = emptyDir();
     const jwk = (kid: string, type: 'ec' | 'rsa') => {
