@@ -69,28 +69,37 @@ function registryList(
 
 type MemberKind = NonNullable<NonNullable<RegistryApi.operations['listMembers']['parameters']['query']>['kind']>;
 const MEMBER_KINDS: readonly MemberKind[] = ['department', 'consumer', 'utility', 'auditor', 'admin'];
+type MemberState = NonNullable<NonNullable<RegistryApi.operations['listMembers']['parameters']['query']>['state']>;
+const MEMBER_STATES: readonly MemberState[] = ['active', 'suspended'];
 
 export const membersList = registryList(
   'members',
-  'Lists the registered members (GET /v1/members, every page): kind and key ids. Admins only.',
+  'Lists the registered members (GET /v1/members, every page): kind, state (active or suspended) and key ids. Admins only.',
   [
     ['id', (m) => m.id],
     ['kind', (m) => m.kind],
+    ['state', (m) => m.state],
     ['keys', (m) => ((m.jwks as { keys?: Array<{ kid?: unknown }> } | undefined)?.keys ?? []).map((k) => k.kid)],
     ['name', (m) => m.name],
   ],
-  async (registry, { kind }) => {
+  async (registry, { kind, state }) => {
     if (kind !== undefined && !MEMBER_KINDS.includes(kind as MemberKind)) throw new UsageError(`--kind must be one of ${MEMBER_KINDS.join(', ')}`);
+    if (state !== undefined && !MEMBER_STATES.includes(state as MemberState)) throw new UsageError(`--state must be one of ${MEMBER_STATES.join(', ')}`);
     const items: unknown[] = [];
     let cursor: string | undefined;
     do {
-      const page = await registry.GET('/v1/members', { params: { query: { kind: kind as MemberKind | undefined, cursor, limit: 200 } } });
+      const page = await registry.GET('/v1/members', {
+        params: { query: { kind: kind as MemberKind | undefined, state: state as MemberState | undefined, cursor, limit: 200 } },
+      });
       items.push(...page.items);
       cursor = page.next;
     } while (cursor !== undefined);
     return { items };
   },
-  [['--kind <kind>', `only members of this kind: ${MEMBER_KINDS.join(', ')}`]],
+  [
+    ['--kind <kind>', `only members of this kind: ${MEMBER_KINDS.join(', ')}`],
+    ['--state <state>', `only members in this state: ${MEMBER_STATES.join(', ')}`],
+  ],
 );
 
 export const sourcesList = registryList(

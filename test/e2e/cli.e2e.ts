@@ -71,7 +71,7 @@ describe('datarun CLI against the running system', () => {
   it('members list: every member with its kind and key ids, filtered by kind', async () => {
     const table = await datarun('members', 'list', '--registry', registryUrl, ...adminAs);
     expect({ code: table.code, err: table.err }).toEqual({ code: EXIT.ok, err: [] });
-    expect(table.out[0]).toMatch(/^id +kind +keys +name$/);
+    expect(table.out[0]).toMatch(/^id +kind +state +keys +name$/);
     const rows = table.out.slice(1).map((line) => line.split(/ +/).slice(0, 2));
     expect(rows).toEqual(
       expect.arrayContaining([
