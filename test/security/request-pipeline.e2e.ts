@@ -14,9 +14,9 @@ import { MemberKeyDirectory } from '@datarun/registry';
 import { AuditAppModule } from '../../apps/audit/src/app.module.js';
 import { GatewayModule } from '../../apps/gateway/src/app.module.js';
 import { bootApp, type TestApp } from '../support/apps.js';
-import { buildCity, type City, MATTER } from '../support/exchange.js';
+import { buildCity, type City } from '../support/exchange.js';
 import { keyPair, memberWithKey } from '../support/members.js';
-import { sha256 } from '../support/transfers.js';
+import { sha256, transferCaseBody } from '../support/transfers.js';
 
 const MB = 1024 * 1024;
 
@@ -120,20 +120,19 @@ describe('the request pipeline', () => {
       expect(pdfOnLookups.body.code).toBe('PAYLOAD_TOO_LARGE');
 
       const material = pdfOf(9 * MB);
-      const [seller, buyer] = city.people;
       const opened = await city.gateway.http
         .post('/v1/cases')
         .set('authorization', hall)
-        .send({
-          matter: MATTER,
-          parties: [
-            { idNumber: seller.idNumber, name: seller.name, role: 'seller' },
-            { idNumber: buyer.idNumber, name: buyer.name, role: 'buyer' },
-          ],
-          property: { unitNumber: 'PIPE-1', address: '演示市 PIPE-1 号' },
-          utilityAccounts: { water: 'W-PIPE-1', electricity: 'E-PIPE-1', gas: 'G-PIPE-1' },
-          materials: [{ type: 'property-certificate', sha256: sha256(material) }],
-        })
+        .send(
+          transferCaseBody(
+            { city },
+            {
+              unit: 'PIPE-1',
+              accounts: { water: 'W-PIPE-1', electricity: 'E-PIPE-1', gas: 'G-PIPE-1' },
+              materials: [{ type: 'property-certificate', sha256: sha256(material) }],
+            },
+          ),
+        )
         .expect(201);
       await city.gateway.http
         .put(`/v1/cases/${opened.body.id}/materials/property-certificate`)

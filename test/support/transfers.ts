@@ -123,7 +123,7 @@ export type OpenCaseBody = GatewayApi.operations['openCase']['requestBody']['con
  * (`buyer`, an index into the city's people), with the given accounts and declared materials.
  */
 export function transferCaseBody(
-  world: TransferWorld,
+  world: Pick<TransferWorld, 'city'>,
   o: { unit: string; accounts: Record<string, string>; matter?: string; materials?: Array<{ type: string; sha256: string }>; buyer?: number; address?: string },
 ): OpenCaseBody {
   const [seller, buyer] = [world.city.people[0], world.city.people[o.buyer ?? 1]];

@@ -59,7 +59,9 @@ export async function createApp(module: DynamicModule, options: AppOptions): Pro
   // required one JsonBody's 400), not Fastify's own 400 for an empty JSON body. Otherwise Fastify's
   // JSON parser, with prototype and constructor poisoning refused.
   const json = fastify.getDefaultJsonParser('error', 'error');
-  app.useBodyParser('application/json', {}, (request, body, done) => (body.length === 0 ? done(null, undefined) : json(request, body, done)));
+  app.useBodyParser<Server>('application/json', {}, (request, body, done) =>
+    body.length === 0 ? done(null, undefined) : json(request, body.toString('utf8'), done),
+  );
   const { binaryBodies } = app.get<PlatformOptions>(PLATFORM_OPTIONS);
   if (binaryBodies) {
     // No limit of the parser's own: the route's applies (only the upload route raises it).
