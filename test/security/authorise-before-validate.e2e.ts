@@ -1,14 +1,11 @@
 // Hardening item 5: authorisation before validation. Before, a caller who may not call a route got
 // its body validated first (a department posting a malformed member learnt the schema from a 400),
 // and a POST whose body is optional was 400 without one (revoking a grant as documented failed).
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { routesOf } from '@datarun/platform';
 import { AuditAppModule } from '../../apps/audit/src/app.module.js';
 import { RelayModule } from '../../apps/relay/src/app.module.js';
 import { bootApp, type TestApp } from '../support/apps.js';
+import { withAuditSigningKey } from '../support/audit-keys.js';
 import { buildCity, type City, MATTER } from '../support/exchange.js';
 
 describe('authorisation before validation', () => {
@@ -165,13 +162,7 @@ describe('authorisation before validation', () => {
     let relay: TestApp;
 
     beforeAll(async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'datarun-authorise-'));
-      const auditKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-      writeFileSync(join(dir, 'audit.key.pem'), auditKey.privateKey.export({ type: 'pkcs8', format: 'pem' }));
-      audit = await bootApp(
-        AuditAppModule.forRoot({ ...city.db.config, keys: { ...city.db.config.keys, auditSigningKey: join(dir, 'audit.key.pem') } }),
-        'audit',
-      );
+      audit = await bootApp(AuditAppModule.forRoot(withAuditSigningKey(city.db.config)), 'audit');
       relay = await bootApp(RelayModule.forRoot(city.db.config), 'relay');
     });
     afterAll(async () => {

@@ -14,6 +14,7 @@ import { MemberKeyDirectory } from '@datarun/registry';
 import { AuditAppModule } from '../../apps/audit/src/app.module.js';
 import { GatewayModule } from '../../apps/gateway/src/app.module.js';
 import { bootApp, type TestApp } from '../support/apps.js';
+import { withAuditSigningKey } from '../support/audit-keys.js';
 import { buildCity, type City } from '../support/exchange.js';
 import { keyPair, memberWithKey } from '../support/members.js';
 import { sha256, transferCaseBody } from '../support/transfers.js';
@@ -55,10 +56,9 @@ describe('the request pipeline', () => {
   let city: City;
   let port: number;
   let citizenToken: (idNumber: string) => Promise<string>;
-  let dir: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'datarun-pipeline-'));
+    const dir = mkdtempSync(join(tmpdir(), 'datarun-pipeline-'));
     const idp = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     writeFileSync(join(dir, 'idp.pub.pem'), idp.publicKey.export({ type: 'spki', format: 'pem' }));
     citizenToken = async (idNumber) =>
@@ -182,13 +182,8 @@ describe('the request pipeline', () => {
     });
 
     it('gives each citizen a bucket of their own', async () => {
-      const auditKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-      writeFileSync(join(dir, 'audit.key.pem'), auditKey.privateKey.export({ type: 'pkcs8', format: 'pem' }));
       const config = { ...city.db.config, rateLimit: { ...city.db.config.rateLimit, perSecond: 0.001, burst: 1 } };
-      const audit: TestApp = await bootApp(
-        AuditAppModule.forRoot({ ...config, keys: { ...config.keys, auditSigningKey: join(dir, 'audit.key.pem') } }),
-        'audit',
-      );
+      const audit: TestApp = await bootApp(AuditAppModule.forRoot(withAuditSigningKey(config)), 'audit');
       try {
         const [first, second] = city.people;
         await audit.http
