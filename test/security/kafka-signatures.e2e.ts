@@ -39,6 +39,7 @@ describe('Kafka signatures: statuses, dead letters, records', () => {
   /** Every message published to the water request topic after the test began (a replay would land here). */
   const waterRequests: KafkaMessage[] = [];
   let requests: Record<string, string>;
+  let caseId: string;
 
   const rows = async <T extends Record<string, unknown>>(sql: string, params: unknown[] = []) => (await world.city.db.ownerQuery<T>(sql, params)).rows;
   const stateOf = async (requestId: string) =>
@@ -55,8 +56,9 @@ describe('Kafka signatures: statuses, dead letters, records', () => {
     relay()
       .http.post(`/v1/ops/dead-letters/${id}/replay`)
       .set('authorization', await world.city.admin.auth('admin-1'));
-  const status = (member: TestMember, requestId: string, state: 'accepted' | 'completed', utility = 'water', as = member.id): Promise<Message> =>
+  const status = (member: TestMember, requestId: string, state: 'accepted' | 'completed', utility = 'water', as = member.id, time?: Date): Promise<Message> =>
     signedEventMessage({
+      time,
       member: as,
       kid: member.kid,
       privateKey: member.privateKey,
@@ -79,7 +81,7 @@ describe('Kafka signatures: statuses, dead letters, records', () => {
       onMessage: async ({ message }) => void letters.push(message),
     });
 
-    const { caseId } = await openTransferCase(world, 'signed');
+    ({ caseId } = await openTransferCase(world, 'signed'));
     await world.city.gateway.http
       .post(`/v1/cases/${caseId}/complete`)
       .set('authorization', await world.city.hall.auth())
@@ -145,6 +147,33 @@ describe('Kafka signatures: statuses, dead letters, records', () => {
     expect(await rows(`SELECT member_id, object_ref FROM audit_event WHERE action = 'transfer.status'`)).toEqual([
       { member_id: water.id, object_ref: `transfer:${requestId}` },
     ]);
+  });
+
+  it('refuses a status signed before its request was re-sent: replaying it cannot undo the resend', async () => {
+    const { electricity } = world.utilities;
+    const requestId = requests.electricity;
+    // The electricity company's genuine status, signed ten minutes ago: it applies, the request was never re-sent.
+    const old = await status(electricity, requestId, 'completed', 'electricity', electricity.id, new Date(Date.now() - 10 * 60_000));
+    await kafka.publish(STATUS_TOPIC, [old]);
+    await eventually('the old status applied', () => stateOf(requestId), { until: (state) => state === 'completed' });
+
+    await world.city.gateway.http
+      .post(`/v1/cases/${caseId}/transfers/${requestId}/resend`)
+      .set('authorization', await world.city.hall.auth())
+      .expect(200);
+    await eventually('the request sent again', () => stateOf(requestId), { until: (state) => state === 'published' });
+    // The same signed status, replayed: it answers the first send, not this one.
+    await kafka.publish(STATUS_TOPIC, [old]);
+    const refused = await eventually('the replayed status dead-lettered', () =>
+      letters.find((l) => l.key?.toString() === requestId && /was sent again/.test(headerText(l.headers, DLQ_HEADERS.reason) ?? '')),
+    );
+    expect(headerText(refused.headers, DLQ_HEADERS.reason)).toMatch(
+      new RegExp(`^STATUS_SIGNATURE_INVALID: signed at .+, before request ${requestId} was sent again at .+: an old status does not answer the new send$`),
+    );
+    expect(await stateOf(requestId)).toBe('published');
+    // A status signed now answers the new send.
+    await kafka.publish(STATUS_TOPIC, [await status(electricity, requestId, 'completed', 'electricity')]);
+    await eventually('the new status applied', () => stateOf(requestId), { until: (state) => state === 'completed' });
   });
 
   it('replays a dead letter only to the topic datarun sealed into it; one naming another topic, or planted, is listed as planted and refused', async () => {

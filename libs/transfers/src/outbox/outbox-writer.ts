@@ -34,12 +34,13 @@ export class OutboxWriter {
    * Puts a case's request back to pending for the relay to send again; its utility, or undefined
    * when the case has no such request. The resend is the row's newest request: its correlation id
    * replaces the completion's (whose audit records keep theirs), so the copy that goes out and the
-   * statuses that answer it follow the resend.
+   * statuses that answer it follow the resend. A status signed before `resent_at` answered the
+   * earlier send, and the relay refuses it (a replay of it must not undo the resend).
    */
   async resend(em: EntityManager, caseId: string, requestId: string): Promise<string | undefined> {
     const [row] = await em.query<Array<{ utility: string }>>(
       // As a CTE: TypeORM answers a bare UPDATE with [rows, count] instead of the rows.
-      `WITH resent AS (UPDATE transfer_request SET state = 'pending', reason = NULL, updated_at = now(), correlation_id = coalesce($3, correlation_id)
+      `WITH resent AS (UPDATE transfer_request SET state = 'pending', reason = NULL, updated_at = now(), resent_at = now(), correlation_id = coalesce($3, correlation_id)
                         WHERE case_id = $1 AND request_id = $2 RETURNING utility)
        SELECT * FROM resent`,
       [caseId, requestId, RequestContext.correlationId() ?? null],

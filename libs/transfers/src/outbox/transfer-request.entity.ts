@@ -70,6 +70,10 @@ export class TransferRequestEntity {
   @Column('timestamptz', { name: 'published_at', nullable: true })
   publishedAt: Date | null;
 
+  /** When the request was last re-sent: statuses signed before it answer the earlier send and are refused. */
+  @Column('timestamptz', { name: 'resent_at', nullable: true })
+  resentAt: Date | null;
+
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
   updatedAt: Date;
 }

@@ -11,7 +11,7 @@ import { headerText, type OriginalMessage } from '../dead-letters.js';
 import { type TransferStatus, transferStatusOf } from '../events.js';
 import { DeadLetterSeal } from '../ops/dead-letter-seal.js';
 import { CaseMatters } from '../outbox/case-matters.js';
-import { SIGNATURE_HEADER, verifyEventSignature } from '../signed-event.js';
+import { MAX_CLOCK_SKEW_MS, SIGNATURE_HEADER, verifyEventSignature } from '../signed-event.js';
 import { DEAD_LETTER_TOPIC, STATUS_TOPIC } from '../topics.js';
 import { UtilityRecipients } from '../utility-recipients.js';
 import { UtilityTopics } from './utility-topics.js';
@@ -82,7 +82,7 @@ export class StatusConsumer implements OnApplicationBootstrap {
   async handleBatch({ topic, partition, messages }: { topic: string; partition: number; messages: KafkaMessage[] }): Promise<void> {
     // A batch holds many requests' statuses: each keeps its own correlation id (the request's,
     // carried back by the bridge) for its audit record, rather than one context for the batch.
-    const valid: Array<{ status: TransferStatus; source: string; correlationId: string; message: KafkaMessage }> = [];
+    const valid: Array<{ status: TransferStatus; source: string; signedAt: Date; correlationId: string; message: KafkaMessage }> = [];
     for (const message of messages) {
       try {
         const status = await this.signedStatusOf(topic, message);
@@ -94,18 +94,22 @@ export class StatusConsumer implements OnApplicationBootstrap {
     }
     if (valid.length === 0) return;
     const outcomes = await this.dataSource.transaction(async (em) => {
-      const applied: Array<{ status: TransferStatus; source: string; correlationId: string; caseId: string; moved: boolean } | undefined> = [];
+      type Found = { status: TransferStatus; source: string; correlationId: string; caseId: string; moved: boolean; resentAt?: Date };
+      const applied: Array<Found | undefined> = [];
       // All rows first, in outbox order, as the relay's marking locks them: no deadlock between the two.
       await em.query('SELECT seq FROM transfer_request WHERE request_id = ANY($1::uuid[]) ORDER BY seq FOR UPDATE', [valid.map((v) => v.status.requestId)]);
-      for (const { status, source, correlationId } of valid) {
-        const found: Array<{ case_id: string; moved: boolean }> = await em.query(
-          `WITH target AS (SELECT seq, case_id, (${RANK}) < $2 AS forward
+      for (const { status, source, signedAt, correlationId } of valid) {
+        // A status signed well before the request was re-sent answers the earlier send: replayed, it
+        // would undo the resend (clocks may differ by MAX_CLOCK_SKEW_MS, so only older than that).
+        const found: Array<{ case_id: string; moved: boolean; resent_at: Date | null; stale: boolean }> = await em.query(
+          `WITH target AS (SELECT seq, case_id, resent_at, coalesce($7::timestamptz < resent_at - make_interval(secs => $8), false) AS stale,
+                                  (${RANK}) < $2 AS forward
                              FROM transfer_request WHERE request_id = $1 AND utility = $6 FOR UPDATE),
                 moved AS (UPDATE transfer_request SET state = $3, reference = coalesce($4, reference), reason = $5, updated_at = now(),
                                   -- A status proves the broker carried the request, even when its send looked failed.
                                   published_at = coalesce(published_at, now()), last_error = NULL
-                           WHERE seq = (SELECT seq FROM target WHERE forward) RETURNING 1)
-           SELECT case_id, (SELECT count(*) FROM moved) > 0 AS moved FROM target`,
+                           WHERE seq = (SELECT seq FROM target WHERE forward AND NOT stale) RETURNING 1)
+           SELECT case_id, resent_at, stale, (SELECT count(*) FROM moved) > 0 AS moved FROM target`,
           [
             status.requestId,
             RANK_OF[status.state],
@@ -113,12 +117,18 @@ export class StatusConsumer implements OnApplicationBootstrap {
             status.reference ?? null,
             status.state === 'rejected' ? (status.reason ?? null) : null,
             status.utility,
+            signedAt,
+            MAX_CLOCK_SKEW_MS / 1000,
           ],
         );
-        applied.push(found[0] && { status, source, correlationId, caseId: found[0].case_id, moved: found[0].moved });
+        const row = found[0];
+        applied.push(
+          row && { status, source, correlationId, caseId: row.case_id, moved: row.moved, ...(row.stale && row.resent_at ? { resentAt: row.resent_at } : {}) },
+        );
       }
       // The audit records' purpose: each case's matter, from the cases lib, in this transaction.
-      const known = applied.filter((a) => a !== undefined);
+      // A stale status is dead-lettered below, not audited as consumed.
+      const known = applied.filter((a) => a !== undefined && a.resentAt === undefined) as Found[];
       const matters = known.length ? await this.cases.matterCodesOf([...new Set(known.map((a) => a.caseId))], em) : new Map<string, string>();
       const events: AuditEventInput[] = known.map(({ status, source, correlationId, caseId, moved }) => ({
         memberId: source,
@@ -132,11 +142,18 @@ export class StatusConsumer implements OnApplicationBootstrap {
         correlationId,
       }));
       await this.audit.appendAllWithin(em, events);
-      return applied.map((a) => a?.moved);
+      return applied.map((a) => (a?.resentAt ? { resentAt: a.resentAt } : a?.moved));
     });
     for (const [i, moved] of outcomes.entries()) {
-      const { status, message } = valid[i];
-      if (moved === undefined) {
+      const { status, signedAt, message } = valid[i];
+      if (typeof moved === 'object') {
+        await this.reject(
+          { topic, key: message.key, value: message.value, headers: message.headers },
+          `${STATUS_SIGNATURE_INVALID}: signed at ${signedAt.toISOString()}, before request ${status.requestId} was sent again at ${moved.resentAt.toISOString()}: an old status does not answer the new send`,
+          partition,
+          message.offset,
+        );
+      } else if (moved === undefined) {
         await this.reject(
           { topic, key: message.key, value: message.value, headers: message.headers },
           `status for unknown request ${status.requestId} of ${status.utility}`,
@@ -151,7 +168,7 @@ export class StatusConsumer implements OnApplicationBootstrap {
    * The status of a message, with the member that signed it; throws MalformedEvent or
    * RefusedStatus (STATUS_SIGNATURE_INVALID) for one that may change nothing.
    */
-  private async signedStatusOf(topic: string, message: KafkaMessage): Promise<{ status: TransferStatus; source: string }> {
+  private async signedStatusOf(topic: string, message: KafkaMessage): Promise<{ status: TransferStatus; source: string; signedAt: Date }> {
     const event = fromKafkaMessage(message);
     const status = transferStatusOf(event);
     const refuse = (detail: string) => new RefusedStatus(`${STATUS_SIGNATURE_INVALID}: ${detail}`);
@@ -168,7 +185,7 @@ export class StatusConsumer implements OnApplicationBootstrap {
       this.keys,
     );
     if (!check.ok) throw refuse(check.reason);
-    return { status, source: recipient };
+    return { status, source: recipient, signedAt: check.signedAt };
   }
 
   /** Dead-letters one status (sealed by datarun), its log line under the status's own correlation id. */
