@@ -5,6 +5,7 @@ import type { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { Problem } from '@datarun/problems';
 import { RequestContext } from '@datarun/request-context';
@@ -67,14 +68,28 @@ export async function createApp(module: DynamicModule, options: AppOptions): Pro
     // No limit of the parser's own: the route's applies (only the upload route raises it).
     fastify.addContentTypeParser([...binaryBodies.types], { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   }
+  // Nothing is read before the caller is known: every route that is not public gets a hook of its
+  // own that checks the token and the route's roles (the app's EdgeAuthentication) before Fastify
+  // reads a byte of the body. Route hooks run after the global ones below, inside the context.
+  const authentication = providedOrNull(app, EdgeAuthentication);
+  const admitting =
+    (edge: EdgeAuthentication, access: RouteAccess | undefined): onRequestHookHandler =>
+    (request, reply, done) => {
+      edge.admit(request, access).then(
+        () => done(),
+        (error: unknown) => refuse(request, reply, done, error),
+      );
+    };
   const routes: RegisteredRoute[] = [];
   fastify.addHook('onRoute', (route) => {
     // Fastify reads these options after its onRoute hooks: the route's declarations from its
-    // config (route-options.ts) become its body limit; the document and its page are public.
+    // config (route-options.ts) become its body limit and its admission; the document and its
+    // page are public.
     const config = (route.config ?? {}) as DatarunRouteConfig;
     if (isDocsRoute(route.url)) route.config = { ...config, access: PUBLIC_ACCESS };
     route.bodyLimit = config.bodyLimit ?? http.bodyLimit;
     const access = routeAccessOf(route.config);
+    if (authentication && !(access && 'public' in access)) route.onRequest = [...[route.onRequest ?? []].flat(), admitting(authentication, access)];
     for (const method of [route.method].flat()) routes.push({ method: method.toLowerCase(), url: route.url, access });
   });
   registeredRoutes.set(app, routes);
@@ -86,21 +101,10 @@ export async function createApp(module: DynamicModule, options: AppOptions): Pro
     void reply.header('x-request-id', request.id);
     RequestContext.run(request.id, done);
   });
-  // Nothing is read before the caller is known: the token (and the route's roles) are checked
-  // here, before Fastify reads a byte of the body, and an unmatched request is answered 404 here
-  // too. A refused request that came with a body gets its connection closed, so that the body it
-  // is still sending is not read either.
-  const authentication = providedOrNull(app, EdgeAuthentication);
+  // An unmatched request is answered 404 before its body is read, as a refused one is.
   fastify.addHook('onRequest', (request, reply, done) => {
-    const refuse = (error: unknown) => {
-      if (bodyFollows(request.headers)) void reply.header('connection', 'close');
-      done(error as Error);
-    };
-    if (request.is404) return refuse(new Problem('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
-    if (!authentication) return done();
-    const access = routeAccessOf(request.routeOptions.config);
-    if (access && 'public' in access) return done();
-    authentication.admit(request, access).then(() => done(), refuse);
+    if (!request.is404) return done();
+    refuse(request, reply, done, new Problem('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
   });
   fastify.addHook('onResponse', async (request, reply) => {
     httpMetrics.duration.observe(
@@ -136,6 +140,12 @@ function applyTimeouts(server: Server, http: HttpConfig): void {
   server.requestTimeout = http.requestTimeoutMs;
   server.headersTimeout = http.headersTimeoutMs;
   server.keepAliveTimeout = http.keepAliveTimeoutMs;
+}
+
+/** A refused request that came with a body gets its connection closed: the rest of the body is not read either. */
+function refuse(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, error: unknown): void {
+  if (bodyFollows(request.headers)) void reply.header('connection', 'close');
+  done(error as Error);
 }
 
 function bodyFollows(headers: { 'content-length'?: string; 'transfer-encoding'?: string }): boolean {
