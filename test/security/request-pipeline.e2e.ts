@@ -94,6 +94,13 @@ describe('the request pipeline', () => {
       expect(answer.body.code).toBe('ROLE_FORBIDDEN');
     });
 
+    it('answers a known caller announcing 11 MB to lookups 413 from its Content-Length, and closes the connection', async () => {
+      const answer = await answerBeforeBody(port, '/v1/lookups', { 'content-type': 'application/json', authorization: await city.hall.auth() }, 11 * MB, 1024);
+      expect(answer.status).toBe(413);
+      expect(answer.body.code).toBe('PAYLOAD_TOO_LARGE');
+      expect(answer.headers.connection).toBe('close');
+    });
+
     it('answers an unknown path 404 without reading its body', async () => {
       const answer = await answerBeforeBody(port, '/v1/no-such-route', { 'content-type': 'application/json' }, 1 * MB, 1024);
       expect(answer.status).toBe(404);

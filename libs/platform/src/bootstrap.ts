@@ -5,7 +5,7 @@ import type { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler } from 'fastify';
+import type { onRequestHookHandler } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { Problem } from '@datarun/problems';
 import { RequestContext } from '@datarun/request-context';
@@ -74,10 +74,10 @@ export async function createApp(module: DynamicModule, options: AppOptions): Pro
   const authentication = providedOrNull(app, EdgeAuthentication);
   const admitting =
     (edge: EdgeAuthentication, access: RouteAccess | undefined): onRequestHookHandler =>
-    (request, reply, done) => {
+    (request, _reply, done) => {
       edge.admit(request, access).then(
         () => done(),
-        (error: unknown) => refuse(request, reply, done, error),
+        (error: unknown) => done(error as Error),
       );
     };
   const routes: RegisteredRoute[] = [];
@@ -95,16 +95,16 @@ export async function createApp(module: DynamicModule, options: AppOptions): Pro
   registeredRoutes.set(app, routes);
   const httpMetrics = app.get(HttpMetrics);
   // The request context of every request (matched or not), entered before anything else reads it:
-  // the rest of the request (body, guard, handler, filter) runs inside it. A callback hook, because
+  // the rest of the request (authentication, body, handler, filter) runs inside it. A callback hook, because
   // the context must enclose the continuation, which `done` is; Fastify keeps it across the body.
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     RequestContext.run(request.id, done);
   });
   // An unmatched request is answered 404 before its body is read, as a refused one is.
-  fastify.addHook('onRequest', (request, reply, done) => {
+  fastify.addHook('onRequest', (request, _reply, done) => {
     if (!request.is404) return done();
-    refuse(request, reply, done, new Problem('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
+    done(new Problem('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
   });
   fastify.addHook('onResponse', async (request, reply) => {
     httpMetrics.duration.observe(
@@ -140,16 +140,6 @@ function applyTimeouts(server: Server, http: HttpConfig): void {
   server.requestTimeout = http.requestTimeoutMs;
   server.headersTimeout = http.headersTimeoutMs;
   server.keepAliveTimeout = http.keepAliveTimeoutMs;
-}
-
-/** A refused request that came with a body gets its connection closed: the rest of the body is not read either. */
-function refuse(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction, error: unknown): void {
-  if (bodyFollows(request.headers)) void reply.header('connection', 'close');
-  done(error as Error);
-}
-
-function bodyFollows(headers: { 'content-length'?: string; 'transfer-encoding'?: string }): boolean {
-  return headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
 }
 
 /**

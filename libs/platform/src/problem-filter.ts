@@ -64,6 +64,10 @@ export function problemBody(problem: Problem, correlationId?: string, instance?:
   };
 }
 
+function bodyFollows(headers: { 'content-length'?: string; 'transfer-encoding'?: string }): boolean {
+  return headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+}
+
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
   private readonly logger = new Logger('ProblemFilter');
@@ -75,6 +79,9 @@ export class ProblemFilter implements ExceptionFilter {
     if (internal) this.logger.error({ err: error, correlationId: request.id }, 'unhandled error');
     const path = request.url.split('?')[0];
     if (typeof problem.extensions.retryAfter === 'number') void reply.header('retry-after', String(problem.extensions.retryAfter));
+    // Refused before its body was all received (a token, a role, a body limit, a media type): the
+    // connection is closed, so the rest of a body nobody will read is not read either.
+    if (!request.raw.complete && bodyFollows(request.headers)) void reply.header('connection', 'close');
     void reply
       .status(problem.status)
       .header('content-type', PROBLEM_CONTENT_TYPE)
