@@ -1,7 +1,7 @@
 // Hardening item 4: nothing is read before the caller is known. Before, the body of every request
 // was read (up to 10 MB of any material type, on any route) before its token was looked at, one
 // bucket served every citizen, and nothing limited a stranger before the token was verified.
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -211,6 +211,22 @@ describe('the request pipeline', () => {
       } finally {
         await audit.close();
       }
+    });
+  });
+
+  describe('caller-controlled strings that the audit record would keep', () => {
+    it.each([
+      ['purpose', { purpose: 'property-transfer\u202e' }],
+      ['source', { source: 'household\u0000' }],
+      ['purpose', { purpose: 'x'.repeat(65) }],
+    ])('a lookup whose %s is not of its shape: 400 naming it, nothing audited', async (field, odd) => {
+      const res = await city.gateway.http
+        .post('/v1/lookups')
+        .set('authorization', await city.hall.auth())
+        .send({ source: 'household', subject: { idNumber: city.people[0].idNumber }, purpose: 'property-transfer', caseId: randomUUID(), ...odd })
+        .expect(400);
+      expect(res.body).toMatchObject({ code: 'VALIDATION_FAILED', detail: expect.stringContaining(`/${field}`) });
+      expect(await city.auditRows(`correlation_id = '${String(res.body.correlationId)}'`)).toEqual([]);
     });
   });
 

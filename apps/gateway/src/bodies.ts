@@ -1,5 +1,7 @@
 // The request bodies of the gateway API, as JSON Schemas (validated by JsonBody and published in
 // the OpenAPI document from the same objects).
+import { MATTER_CODE, SOURCE_ID } from '@datarun/registry';
+
 const text = (max: number) => ({ type: 'string', minLength: 1, maxLength: max });
 
 export const OPEN_CASE = {
@@ -46,15 +48,19 @@ const subject = {
   properties: { idNumber: { type: 'string', maxLength: 32, description: '公民身份号码 (GB 11643)' } },
 };
 const caseId = { type: 'string', maxLength: 64, description: 'the case the access is for' };
+// The source and the purpose go into the audit record of the access, refused or not: only the
+// shapes a source id and a matter code can have (the registry's rules), never other text.
+const source = { type: 'string', pattern: SOURCE_ID.source, description: 'the source id' };
+const purpose = { type: 'string', pattern: MATTER_CODE.source, description: "the matter code; must be the case's matter and granted" };
 
 export const LOOKUP = {
   type: 'object',
   additionalProperties: false,
   required: ['source', 'subject', 'purpose', 'caseId'],
   properties: {
-    source: text(64),
+    source,
     subject,
-    purpose: { ...text(64), description: "the matter code; must be the case's matter and granted" },
+    purpose,
     caseId,
     fields: { type: 'array', minItems: 1, maxItems: 200, items: text(64), description: 'absent = every granted field' },
   },
@@ -65,9 +71,9 @@ export const VERIFICATION = {
   additionalProperties: false,
   required: ['source', 'subject', 'purpose', 'caseId', 'claims'],
   properties: {
-    source: text(64),
+    source,
     subject,
-    purpose: text(64),
+    purpose,
     caseId,
     claims: { type: 'object', minProperties: 1, maxProperties: 50, examples: [{ maritalStatus: 'married', spouseIdNumber: '11010519491231002X' }] },
   },

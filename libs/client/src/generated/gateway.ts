@@ -1664,6 +1664,7 @@ export interface operations {
     requestBody: {
       content: {
         'application/json': {
+          /** @description the source id */
           source: string;
           subject: {
             /** @description 公民身份号码 (GB 11643) */
@@ -1980,11 +1981,13 @@ export interface operations {
     requestBody: {
       content: {
         'application/json': {
+          /** @description the source id */
           source: string;
           subject: {
             /** @description 公民身份号码 (GB 11643) */
             idNumber: string;
           };
+          /** @description the matter code; must be the case's matter and granted */
           purpose: string;
           /** @description the case the access is for */
           caseId: string;
