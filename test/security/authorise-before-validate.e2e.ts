@@ -107,19 +107,18 @@ describe('authorisation before validation', () => {
   });
 
   describe('a POST whose body is optional works without one', () => {
+    /** A grant of `source`'s names requested by the other service hall; its id. */
+    const requestGrant = async (source: string): Promise<string> =>
+      (
+        await city.registry.http
+          .post('/v1/grants')
+          .set('authorization', await city.otherHall.auth())
+          .send({ source, fields: ['name'], purposes: [MATTER], validUntil: new Date(Date.now() + 86400_000).toISOString(), reason: '无正文的决定' })
+          .expect(201)
+      ).body.id as string;
+
     it('approves and revokes a grant with no body at all; a body that is sent is still validated', async () => {
-      const requested = await city.registry.http
-        .post('/v1/grants')
-        .set('authorization', await city.otherHall.auth())
-        .send({
-          source: 'household',
-          fields: ['name'],
-          purposes: [MATTER],
-          validUntil: new Date(Date.now() + 86400_000).toISOString(),
-          reason: '无正文的批准与撤销',
-        })
-        .expect(201);
-      const id: string = requested.body.id;
+      const id = await requestGrant('household');
       const dept = city.departments.household;
 
       const wrong = await city.registry.http
@@ -144,13 +143,9 @@ describe('authorisation before validation', () => {
     });
 
     it('rejects a grant with no body', async () => {
-      const requested = await city.registry.http
-        .post('/v1/grants')
-        .set('authorization', await city.otherHall.auth())
-        .send({ source: 'marriage', fields: ['name'], purposes: [MATTER], validUntil: new Date(Date.now() + 86400_000).toISOString(), reason: '无正文的驳回' })
-        .expect(201);
+      const id = await requestGrant('marriage');
       const rejected = await city.registry.http
-        .post(`/v1/grants/${requested.body.id}/reject`)
+        .post(`/v1/grants/${id}/reject`)
         .set('authorization', await city.departments.marriage.auth())
         .expect(200);
       expect(rejected.body.state).toBe('rejected');
