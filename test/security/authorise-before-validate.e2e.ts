@@ -1,12 +1,15 @@
 // Hardening item 5: authorisation before validation. Before, a caller who may not call a route got
 // its body validated first (a department posting a malformed member learnt the schema from a 400),
 // and a POST whose body is optional was 400 without one (revoking a grant as documented failed).
-import { routesOf } from '@datarun/platform';
+import { createApp, PlatformModule, routesOf } from '@datarun/platform';
+import { Controller, Module, Post } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuditAppModule } from '../../apps/audit/src/app.module.js';
 import { RelayModule } from '../../apps/relay/src/app.module.js';
 import { bootApp, type TestApp } from '../support/apps.js';
 import { withAuditSigningKey } from '../support/audit-keys.js';
 import { buildCity, type City, MATTER } from '../support/exchange.js';
+import { testConfig } from '../support/infra.js';
 
 describe('authorisation before validation', () => {
   let city: City;
@@ -163,6 +166,21 @@ describe('authorisation before validation', () => {
     afterAll(async () => {
       await audit?.close();
       await relay?.close();
+    });
+
+    it('an app that cannot authenticate a caller does not start with a route that needs one (fail closed)', async () => {
+      @ApiTags('operations')
+      @Controller('v1/open')
+      class Forgotten {
+        @Post()
+        @ApiOperation({ operationId: 'forgotten', summary: 'A route that forgot to say who may call it' })
+        write(): void {}
+      }
+      @Module({ imports: [PlatformModule.forRoot(testConfig(), { app: 'sandbox', dependencies: [] })], controllers: [Forgotten] })
+      class NoAuthentication {}
+      await expect(createApp({ module: NoAuthentication }, { name: 'no-auth' })).rejects.toThrow(
+        'POST /v1/open needs a caller but the app has no authentication',
+      );
     });
 
     it('with @PublicRoute(), @Roles(…) or @AnyCaller(), in every app that takes tokens', () => {

@@ -121,7 +121,10 @@ export async function createApp(module: DynamicModule, options: AppOptions): Pro
   if (!authentication) {
     // Fail closed: a route that needs a caller in an app that cannot authenticate one.
     const open = routes.find((r) => !(r.access && 'public' in r.access));
-    if (open) throw new Error(`${options.name}: ${open.method.toUpperCase()} ${open.url} needs a caller but the app has no authentication (AuthModule)`);
+    if (open) {
+      await app.close();
+      throw new Error(`${options.name}: ${open.method.toUpperCase()} ${open.url} needs a caller but the app has no authentication (AuthModule)`);
+    }
   }
   return app;
 }
