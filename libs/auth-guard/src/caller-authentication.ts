@@ -5,6 +5,7 @@ import { Problem } from '@datarun/problems';
 import { RequestContext } from '@datarun/request-context';
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import { addressKey } from './address-key.js';
 import type { RateLimiter } from './rate-limiter.js';
 
 type AuthenticatedRequest = FastifyRequest & { caller?: Caller };
@@ -29,7 +30,7 @@ export class CallerAuthentication extends EdgeAuthentication {
   }
 
   async admit(request: FastifyRequest, access: RouteAccess | undefined): Promise<void> {
-    this.addresses.take(request.socket.remoteAddress ?? 'unknown', 'this address');
+    this.addresses.take(addressKey(request.socket.remoteAddress), 'this address');
     const caller = await this.verifier.verify(request.headers.authorization);
     (request as AuthenticatedRequest).caller = caller;
     // For the log lines of the rest of the request; use cases get the caller in their commands.
