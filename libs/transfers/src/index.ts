@@ -2,7 +2,7 @@ export { STATUS_TOPIC, DEAD_LETTER_TOPIC, RECORDS_TOPIC, requestTopic, recordsTo
 export type { RequestKind } from './topics.js';
 export { EVENT_TYPES, assertEventBody, utilityRequestOf, transferStatusOf, statusEvent } from './events.js';
 export type { TransferRequested, DiscountRequested, UtilityRequest, UtilityState, TransferStatus, MaterialClaim, MaskedHolder } from './events.js';
-export { MaterialLinks, materialLinksOf } from './material-links.js';
+export { isMaterialLinkOf, MaterialLinks, materialLinksOf } from './material-links.js';
 export type { MaterialLinkClaims } from './material-links.js';
 export {
   deadLetter,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { MaterialLinks } from './material-links.js';
+import { isMaterialLinkOf, MaterialLinks } from './material-links.js';
 
 const links = new MaterialLinks(randomBytes(32), 'http://gateway.example');
 const claims = {
@@ -41,5 +41,28 @@ describe('MaterialLinks', () => {
 
   it('refuses a short key', () => {
     expect(() => new MaterialLinks(randomBytes(16), 'http://x')).toThrow(/at least 32 bytes/);
+  });
+});
+
+describe('isMaterialLinkOf: what a bridge may fetch', () => {
+  const gateway = 'https://gateway.example/datarun';
+  const issued = new MaterialLinks(randomBytes(32), gateway).url(claims);
+
+  it('accepts a link the relay issued for that gateway', () => {
+    expect(isMaterialLinkOf(issued, gateway)).toBe(true);
+  });
+
+  it.each([
+    ['another host', issued.replace('gateway.example', 'gateway.example.evil')],
+    ['a loopback address', issued.replace('https://gateway.example', 'http://127.0.0.1:6379')],
+    ['another scheme', issued.replace('https:', 'http:')],
+    ['another port', issued.replace('gateway.example', 'gateway.example:8443')],
+    ['credentials', issued.replace('https://', 'https://user:pw@')],
+    ['another path', issued.replace('/v1/materials/', '/v1/admin/')],
+    ['a path that climbs out', issued.replace('/v1/materials/', '/v1/materials/../../internal/')],
+    ['a fragment', `${issued}#x`],
+    ['no URL at all', 'not a url'],
+  ])('refuses %s', (_, url) => {
+    expect(isMaterialLinkOf(url, gateway)).toBe(false);
   });
 });

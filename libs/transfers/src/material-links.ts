@@ -53,6 +53,32 @@ export class MaterialLinks {
 }
 
 /**
+ * Whether `url` is a material link of datarun's gateway at `gatewayPublicUrl` (same origin, the
+ * materials path, no credentials). A bridge fetches nothing else: the link arrives in a Kafka
+ * message, and whoever can write that topic could otherwise make the bridge call any address
+ * inside the utility's network (SSRF).
+ */
+export function isMaterialLinkOf(url: string, gatewayPublicUrl: string): boolean {
+  let link: URL;
+  let gateway: URL;
+  try {
+    link = new URL(url);
+    gateway = new URL(gatewayPublicUrl);
+  } catch {
+    return false;
+  }
+  const base = gateway.pathname.replace(/\/+$/, '');
+  return (
+    link.origin === gateway.origin &&
+    link.username === '' &&
+    link.password === '' &&
+    link.hash === '' &&
+    link.pathname.startsWith(`${base}/v1/materials/`) &&
+    /^[A-Za-z0-9_-]+$/.test(link.pathname.slice(`${base}/v1/materials/`.length))
+  );
+}
+
+/**
  * The links the relay signs and the gateway checks, keyed by DATARUN_MATERIAL_LINK_KEY from the
  * app's KeyRing (loaded and checked at boot); without one, the key is loaded here, the same way.
  */

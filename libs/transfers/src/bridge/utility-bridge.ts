@@ -8,6 +8,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs
 import type { EachMessagePayload } from 'kafkajs';
 import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
+import { isMaterialLinkOf } from '../material-links.js';
 import { deadLetter, memberSealer, type OriginalMessage, sealedDeadLetter } from '../dead-letters.js';
 import { assertEventBody, EVENT_TYPES, statusEvent, type TransferStatus, type UtilityRequest, utilityRequestOf } from '../events.js';
 import { ConsumerLag } from '../ops/consumer-lag.js';
@@ -185,14 +186,23 @@ export class UtilityBridge implements OnApplicationBootstrap {
   private async verifyMaterials(request: UtilityRequest, heartbeat: () => Promise<void>): Promise<void> {
     for (const m of request.materials) {
       const bytes = await this.retryTransient(async () => {
+        if (!isMaterialLinkOf(m.url, this.config.transfers.gatewayPublicUrl)) {
+          throw new PoisonMessage(`material ${m.type}: its link is not a material link of datarun's gateway (GATEWAY_PUBLIC_URL); not fetched`);
+        }
         let res: Response;
         try {
           // Under the request's correlation id: the gateway's material.fetched record carries it.
-          res = await fetch(m.url, { headers: propagationHeaders(RequestContext.correlationId()), signal: AbortSignal.timeout(10_000) });
+          // A redirect is not followed: the gateway never answers one, so it would lead elsewhere.
+          res = await fetch(m.url, {
+            headers: propagationHeaders(RequestContext.correlationId()),
+            signal: AbortSignal.timeout(10_000),
+            redirect: 'manual',
+          });
         } catch (error) {
           throw new TransientFailure(`cannot fetch material ${m.type}: ${(error as Error).message}`);
         }
         if (res.status >= 500 || res.status === 429) throw new TransientFailure(`material ${m.type}: the gateway answered ${res.status}`);
+        if (res.status >= 300 && res.status < 400) throw new PoisonMessage(`material ${m.type}: the gateway answered a redirect, not followed`);
         if (!res.ok) {
           const problem = (await res.json().catch(() => ({}))) as { code?: string; detail?: string };
           throw new PoisonMessage(`material ${m.type} refused: ${problem.code ?? res.status} ${problem.detail ?? ''}`.trim());
