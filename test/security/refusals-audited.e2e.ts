@@ -76,6 +76,37 @@ describe('refusals about people are audited', () => {
     await expectOneRefusal(res, city.otherHall, 'clerk-x', 'CASE_NOT_FOUND', { action: 'bundle', case_id: caseId });
   });
 
+  it.each([
+    ['reading it', 'get', '', 'case.read'],
+    ['completing it', 'post', '/complete', 'case.completed'],
+    ['withdrawing it', 'post', '/withdraw', 'case.withdrawn'],
+  ] as const)(
+    "another member's case (its parties' names and ID numbers), %s: 404 CASE_NOT_FOUND, one denied record with the case",
+    async (_, method, path, action) => {
+      const res = await city.gateway.http[method](`/v1/cases/${caseId}${path}`)
+        .set('authorization', await city.otherHall.auth('clerk-x'))
+        .expect(404);
+      await expectOneRefusal(res, city.otherHall, 'clerk-x', 'CASE_NOT_FOUND', { action, case_id: caseId });
+      // Nothing changed: the owner still sees its case open.
+      const own = await city.gateway.http
+        .get(`/v1/cases/${caseId}`)
+        .set('authorization', await city.hall.auth())
+        .expect(200);
+      expect(own.body.state).toBe('open');
+    },
+  );
+
+  it("uploading a material to another member's case: 404 CASE_NOT_FOUND, one denied record, nothing stored", async () => {
+    const res = await city.gateway.http
+      .put(`/v1/cases/${caseId}/materials/property-certificate`)
+      .set('authorization', await city.otherHall.auth('clerk-x'))
+      .set('content-type', 'application/pdf')
+      .send(Buffer.from(`%PDF-1.7 ${MARKER}`))
+      .expect(404);
+    await expectOneRefusal(res, city.otherHall, 'clerk-x', 'CASE_NOT_FOUND', { action: 'material.uploaded', case_id: caseId });
+    expect((await city.db.ownerQuery('SELECT count(*)::int AS n FROM case_material WHERE case_id = $1', [caseId])).rows[0].n).toBe(0);
+  });
+
   describe('registry changes', () => {
     let pendingGrant: string;
 

@@ -71,7 +71,7 @@ export class CaseMaterials {
     if (bytes.length > MAX_MATERIAL_BYTES) throw new Problem('PAYLOAD_TOO_LARGE', `a material is at most ${MAX_MATERIAL_BYTES} bytes`);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     return this.dataSource.transaction(async (em) => {
-      const found = await this.cases.lockOwned(em, caller, caseId);
+      const found = await this.cases.lockOwned(em, caller, caseId, 'material.uploaded');
       if (found.state !== 'open') throw new Problem('STATE_CONFLICT', `case ${caseId} is ${found.state}; materials are uploaded while it is open`);
       const declared = found.materials.find((m) => m.type === type);
       if (!declared) throw new Problem('MATERIAL_NOT_FOUND', `case ${caseId} declared no material ${type}`);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AuditLog, changeBy } from '@datarun/audit';
+import { AuditLog, changeBy, refusalBy } from '@datarun/audit';
 import { type Caller, requireRole } from '@datarun/auth';
 import { DATARUN_CONFIG, type DatarunConfig } from '@datarun/config';
 import { checkIdNumber } from '@datarun/identity';
@@ -88,9 +88,9 @@ export class CasesService {
     return this.get(caller, id);
   }
 
-  /** Another member's case is CASE_NOT_FOUND, exactly like a case that does not exist. */
+  /** Another member's case is CASE_NOT_FOUND, exactly like a case that does not exist (and audited). */
   async get(caller: Caller, id: string): Promise<CaseView> {
-    const found = await this.owned(caller, id);
+    const found = await this.owned(caller, id, 'case.read');
     const [transfers, uploaded] = await Promise.all([
       this.transfers.ofCase(id),
       this.dataSource.query<Array<{ type: string }>>('SELECT type FROM case_material WHERE case_id = $1', [id]),
@@ -107,7 +107,7 @@ export class CasesService {
   async complete(caller: Caller, id: string): Promise<CaseView> {
     requireRole(caller, 'consumer');
     await this.dataSource.transaction(async (em) => {
-      const found = await this.lockOwned(em, caller, id);
+      const found = await this.lockOwned(em, caller, id, 'case.completed');
       if (found.state === 'completed') return;
       if (found.state !== 'open') throw new Problem('STATE_CONFLICT', `case ${id} is ${found.state}; only an open case can be completed`);
       const matter = await this.matters.get(found.matterCode, em);
@@ -137,7 +137,7 @@ export class CasesService {
   async resend(caller: Caller, id: string, requestId: string): Promise<CaseView> {
     requireRole(caller, 'consumer');
     await this.dataSource.transaction(async (em) => {
-      const found = await this.lockOwned(em, caller, id);
+      const found = await this.lockOwned(em, caller, id, 'transfer.resent');
       const utility = await this.outbox.resend(em, id, requestId);
       if (utility === undefined) throw new Problem('TRANSFER_NOT_FOUND', `case ${id} has no utility request ${requestId}`);
       await this.audit.appendWithin(
@@ -152,7 +152,7 @@ export class CasesService {
   async withdraw(caller: Caller, id: string): Promise<CaseView> {
     requireRole(caller, 'consumer');
     await this.dataSource.transaction(async (em) => {
-      const found = await this.lockOwned(em, caller, id);
+      const found = await this.lockOwned(em, caller, id, 'case.withdrawn');
       if (found.state !== 'open') throw new Problem('STATE_CONFLICT', `case ${id} is ${found.state}; only an open case can be withdrawn`);
       await em.getRepository(CaseEntity).update({ id }, { state: 'withdrawn', closedAt: new Date() });
       await this.audit.appendWithin(em, changeBy(caller, 'case.withdrawn', `case:${id}`, { caseId: id, purpose: found.matterCode }));
@@ -160,17 +160,29 @@ export class CasesService {
     return this.get(caller, id);
   }
 
-  /** The caller's case, row-locked for a change; another member's is CASE_NOT_FOUND. */
-  async lockOwned(em: EntityManager, caller: Caller, id: string): Promise<CaseEntity> {
+  /**
+   * The caller's case, row-locked for a change; another member's is CASE_NOT_FOUND, recorded as a
+   * denied `action` on that case (caseNotFound).
+   */
+  async lockOwned(em: EntityManager, caller: Caller, id: string, action: string): Promise<CaseEntity> {
     const found = await em.getRepository(CaseEntity).findOne({ where: { id, consumerId: caller.memberId }, lock: { mode: 'pessimistic_write' } });
-    if (!found) throw new Problem('CASE_NOT_FOUND', `no case ${id}`);
-    return found;
+    return found ?? this.caseNotFound(caller, id, action);
   }
 
-  private async owned(caller: Caller, id: string): Promise<CaseEntity> {
+  private async owned(caller: Caller, id: string, action: string): Promise<CaseEntity> {
     const found = await this.dataSource.getRepository(CaseEntity).findOneBy({ id, consumerId: caller.memberId });
-    if (!found) throw new Problem('CASE_NOT_FOUND', `no case ${id}`);
-    return found;
+    return found ?? this.caseNotFound(caller, id, action);
+  }
+
+  /**
+   * A case the caller does not hold (another member's, with its parties' names and ID numbers, or
+   * none): the refusal is one denied audit record naming the case id, so an auditor sees a member
+   * probing other halls' cases. It is appended on its own, outside the caller's transaction, which
+   * the refusal rolls back. The answer is the same whether the case exists or not.
+   */
+  private async caseNotFound(caller: Caller, id: string, action: string): Promise<never> {
+    const auditId = await this.audit.append(refusalBy({ caller, action, object: `case:${id}`, caseId: id, scope: 'any' }, 'CASE_NOT_FOUND'));
+    throw new Problem('CASE_NOT_FOUND', `no case ${id}`, { auditId });
   }
 }
 
