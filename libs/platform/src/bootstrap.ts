@@ -71,7 +71,10 @@ export async function createApp(module: DynamicModule, options: AppOptions): Pro
   // Nothing is read before the caller is known: every route that is not public gets a hook of its
   // own that checks the token and the route's roles (the app's EdgeAuthentication) before Fastify
   // reads a byte of the body. Route hooks run after the global ones below, inside the context.
-  const authentication = providedOrNull(app, EdgeAuthentication);
+  // Looked up when the first route that needs a caller is made: an app whose routes are all public
+  // (the sandbox, a bridge) has none, and asking Nest for a missing provider logs an error.
+  let authentication: EdgeAuthentication | null | undefined;
+  const edgeAuthentication = () => (authentication === undefined ? (authentication = providedOrNull(app, EdgeAuthentication)) : authentication);
   const admitting =
     (edge: EdgeAuthentication, access: RouteAccess | undefined): onRequestHookHandler =>
     (request, _reply, done) => {
@@ -89,7 +92,8 @@ export async function createApp(module: DynamicModule, options: AppOptions): Pro
     if (isDocsRoute(route.url)) route.config = { ...config, access: PUBLIC_ACCESS };
     route.bodyLimit = config.bodyLimit ?? http.bodyLimit;
     const access = routeAccessOf(route.config);
-    if (authentication && !(access && 'public' in access)) route.onRequest = [...[route.onRequest ?? []].flat(), admitting(authentication, access)];
+    const edge = access && 'public' in access ? null : edgeAuthentication();
+    if (edge) route.onRequest = [...[route.onRequest ?? []].flat(), admitting(edge, access)];
     for (const method of [route.method].flat()) routes.push({ method: method.toLowerCase(), url: route.url, access });
   });
   registeredRoutes.set(app, routes);
