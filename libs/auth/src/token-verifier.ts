@@ -161,7 +161,12 @@ export class TokenVerifier {
       const key = this.citizenIdp.keys.get(kid);
       return key && { key, role: 'citizen' };
     }
-    const member = await this.directory.find(iss);
+    const member = await this.directory.find(iss).catch(() => {
+      // The directory could not be read (the database is down): not the caller's fault, and not a
+      // verdict on the token. 503, so that clients retry and operators look at the dependency
+      // (readiness names it and logs why); the answer repeats nothing of the error.
+      throw new Problem('SERVICE_UNAVAILABLE', 'the member directory cannot be read now; try again shortly');
+    });
     const key = member?.keys.get(kid);
     if (member && key) return { key, role: member.kind };
     const held = member?.suspendedKeys?.get(kid);
