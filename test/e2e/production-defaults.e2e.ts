@@ -43,6 +43,7 @@ const APPS: Array<[string, (c: DatarunConfig) => DynamicModule, Array<[string, s
     'gateway',
     (c) => GatewayModule.forRoot(c),
     [
+      ['UTILITY_RECIPIENTS', 'UTILITY_RECIPIENTS'],
       ['RATE_LIMIT_PER_SECOND', 'RATE_LIMIT_PER_SECOND'],
       ['RATE_LIMIT_BURST', 'RATE_LIMIT_BURST'],
       ['DATARUN_CITIZEN_IDP_PUBLIC_KEY', 'DATARUN_CITIZEN_IDP_PUBLIC_KEY'],

@@ -36,10 +36,23 @@ export function adminKeyFile(): { admin: TestMember; publicKeyPath: string } {
   return { admin: memberWithKey('datarun.admin', 'admin', pair, 'admin'), publicKeyPath };
 }
 
-/** Registers a new member of the kind through POST /v1/members, as the admin. */
-export async function registerMember(t: TestApp, admin: TestMember, kind: string, prefix = `zj.test.${kind}`): Promise<TestMember> {
+/** A member id of this test run that starts with `prefix`. */
+export function uniqueMemberId(prefix: string): string {
+  return uniqueName(prefix).replaceAll('_', '-').toLowerCase();
+}
+
+/**
+ * Registers a new member of the kind through POST /v1/members, as the admin; under `id` when the
+ * test chose it beforehand (e.g. to configure an app with it before the member exists).
+ */
+export async function registerMember(
+  t: TestApp,
+  admin: TestMember,
+  kind: string,
+  prefix = `zj.test.${kind}`,
+  id = uniqueMemberId(prefix),
+): Promise<TestMember> {
   const pair = keyPair();
-  const id = uniqueName(prefix).replaceAll('_', '-').toLowerCase();
   const member = memberWithKey(id, kind, pair);
   await t.http
     .post('/v1/members')

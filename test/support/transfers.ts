@@ -13,9 +13,10 @@ import { RelayModule } from '../../apps/relay/src/app.module.js';
 import { SandboxModule } from '../../apps/sandbox/src/app.module.js';
 import { UtilityBridgeModule } from '../../apps/utility-bridge/src/app.module.js';
 import { bootApp, type TestApp } from './apps.js';
+import { eventually } from './eventually.js';
 import { buildCity, type City } from './exchange.js';
 import { uniqueName } from './infra.js';
-import { registerMember, type TestMember } from './members.js';
+import { registerMember, type TestMember, uniqueMemberId } from './members.js';
 
 export const UTILITIES = ['water', 'electricity', 'gas'] as const;
 
@@ -48,14 +49,22 @@ export async function buildTransferWorld(
   options: { people?: number; relay?: boolean; bridges?: readonly string[]; env?: Record<string, string> } = {},
 ): Promise<TransferWorld> {
   const prefix = `${uniqueName('t')}.`;
-  const city = await buildCity(options.people ?? 40, { KAFKA_TOPIC_PREFIX: prefix, RELAY_POLL_MS: '20', ...options.env });
+  // The utility members' ids are chosen first: every app is configured with them (UTILITY_RECIPIENTS),
+  // the gateway too, which audits a material fetch under the member of the link's utility kind.
+  const utilityIds = Object.fromEntries(UTILITIES.map((kind) => [kind, uniqueMemberId(`zj.test.${kind}`)]));
+  const city = await buildCity(options.people ?? 40, {
+    KAFKA_TOPIC_PREFIX: prefix,
+    RELAY_POLL_MS: '20',
+    UTILITY_RECIPIENTS: UTILITIES.map((kind) => `${kind}=${utilityIds[kind]}`).join(','),
+    ...options.env,
+  });
   const gatewayUrl = await listening(city.gateway);
   // Each utility is a member with a key of its own, which its bridge signs statuses with.
   const keys = mkdtempSync(join(tmpdir(), 'datarun-utilities-'));
   const utilities = {} as Record<(typeof UTILITIES)[number], TestMember>;
   const keyFiles = new Map<string, string>();
   for (const kind of UTILITIES) {
-    utilities[kind] = await registerMember(city.registry, city.admin, 'utility', `zj.test.${kind}`);
+    utilities[kind] = await registerMember(city.registry, city.admin, 'utility', `zj.test.${kind}`, utilityIds[kind]);
     const file = join(keys, `${kind}.key.pem`);
     writeFileSync(file, utilities[kind].privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     keyFiles.set(kind, file);
@@ -164,4 +173,23 @@ export async function openTransferCase(
     .send(certificate)
     .expect(200);
   return { caseId, certificate, accounts };
+}
+
+/** The case as its consumer (the hall) reads it, once every request it sent is completed (`3 of 3 completed`). */
+export async function whenAllCompleted(
+  world: Pick<TransferWorld, 'city'>,
+  caseId: string,
+): Promise<{ transfers: Array<{ utility: string; requestId: string }> }> {
+  const { city } = world;
+  return eventually(
+    'every request completed',
+    async () =>
+      (
+        await city.gateway.http
+          .get(`/v1/cases/${caseId}`)
+          .set('authorization', await city.hall.auth())
+          .expect(200)
+      ).body,
+    { until: (c) => c.progress.completed === c.transfers.length && c.transfers.length > 0 },
+  );
 }

@@ -19,7 +19,7 @@ export const AUDIT_EVENT = closedObject(
     purpose: nullable({ ...STRING, description: 'The matter code an access was for' }),
     fields: { ...STRINGS, description: 'The fields an access read or verified' },
     decision: { enum: ['allowed', 'denied', 'failed'] },
-    reason: nullable({ ...STRING, description: 'The problem code of a refusal or failure' }),
+    reason: nullable({ ...STRING, description: 'The problem code of a refusal or failure; on a request sent to a recipient, `sent to <member> on <topic>`' }),
     correlationId: nullable({
       ...STRING,
       description: 'The request or consumed message it happened in (x-request-id, traceparent trace id, ce_correlationid); null on older records',
@@ -118,14 +118,24 @@ export const ACCESS_LOG = listOf(
   closedObject(
     {
       at: DATE_TIME,
-      organisation: closedObject({ id: STRING, name: STRING }),
-      source: closedObject({ id: STRING, title: nullable(STRING) }),
+      kind: {
+        enum: ['lookup', 'request', 'material'],
+        description:
+          'lookup: the organisation read or verified a record of mine; request: datarun sent it a request carrying my data (fields); material: it fetched a material of my case (fields: its type)',
+      },
+      organisation: closedObject({ id: STRING, name: STRING }, {}, { description: 'Who read or received my data: the member and its registered name' }),
+      source: nullable(closedObject({ id: STRING, title: nullable(STRING) }, {}, { description: 'The source read; null for a request or a material' })),
       matter: closedObject({ code: nullable(STRING), title: nullable(STRING) }),
       caseId: nullable(STRING),
-      fields: STRINGS,
+      requestId: nullable({ ...STRING, description: 'The request a request or material entry belongs to; null for a lookup' }),
+      fields: { ...STRINGS, description: 'The fields read, the fields a request carried (e.g. name, idNumberMasked, property), or the material type fetched' },
     },
     {},
-    { title: 'AccessLogEntry', description: 'Which organisation read which of my records, when and for which matter; never the clerk' },
+    {
+      title: 'AccessLogEntry',
+      description:
+        'Which organisation read which of my records, or received my data in a request or fetched a material of my case, when and for which matter; never the clerk',
+    },
   ),
   { title: 'AccessLog' },
 );

@@ -144,7 +144,7 @@ export class AuditController {
   @Get('me/access-log')
   @Roles('citizen')
   @ApiOperation({ operationId: 'getMyAccessLog', summary: 'Who read my records' })
-  @ApiAnswer(200, 'Who read my records, newest first; never the clerk', ACCESS_LOG)
+  @ApiAnswer(200, 'Who read my records and who received my data in a request or fetched a material of my case, newest first; never the clerk', ACCESS_LOG)
   @ApiProblems([400, 'ID_NUMBER_INVALID (the token subject is not an ID number)'], [403, 'ROLE_FORBIDDEN (citizen tokens only)'])
   accessLog(@CurrentCaller() caller: Caller): Promise<{ items: AccessLogEntry[] }> {
     return this.accessLogs.run({ caller });

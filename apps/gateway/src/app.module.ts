@@ -1,7 +1,7 @@
 import { AuditModule } from '@datarun/audit';
 import { AuthModule } from '@datarun/auth-guard';
 import { CasesModule, MATERIAL_MEDIA_TYPES, MAX_MATERIAL_BYTES } from '@datarun/cases';
-import type { DatarunConfig } from '@datarun/config';
+import { type DatarunConfig, refuseDevelopmentDefaults } from '@datarun/config';
 import { LookupsModule } from '@datarun/lookups';
 import { PlatformModule } from '@datarun/platform';
 import { RegistryModule } from '@datarun/registry';
@@ -15,6 +15,8 @@ import { PlatformKeysController } from './platform-keys.controller.js';
 @Module({})
 export class GatewayModule {
   static forRoot(config: DatarunConfig): DynamicModule {
+    // A material fetch is audited under the member that receives the link's utility kind: the demo city's serve development and tests only.
+    refuseDevelopmentDefaults(config, ['utility-recipients']);
     return {
       module: GatewayModule,
       imports: [

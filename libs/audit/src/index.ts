@@ -9,6 +9,7 @@ export { AuditModule, AuditHousekeeping, AUDIT_KEYS } from './audit.module.js';
 export { AuditQueries, AUDIT_FILTERS, auditFilterOf, DEFAULT_THRESHOLDS } from './audit-queries.js';
 export type { AuditFilter, AuditItem, AnomalyThresholds, Finding } from './audit-queries.js';
 export { AuditNames, CitizenAccessLog } from './access-log.js';
+export { DISCLOSURE_KINDS, requestSentTo, recipientOfRequest } from './disclosures.js';
 export type { AccessLogEntry, NamedIds, Names } from './access-log.js';
 export { AuditCheckpoints, auditKeysOf, CHECKPOINT_TOPIC, checkpointFromRow, loadAuditKeys, readCheckpointFile } from './checkpoints.js';
 export type { AuditKeys, CheckpointRow } from './checkpoints.js';

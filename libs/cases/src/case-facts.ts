@@ -1,4 +1,4 @@
-import { CaseMatters } from '@datarun/transfers';
+import { CaseMatters, type CaseParty } from '@datarun/transfers';
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { CaseState } from './case.entity.js';
@@ -22,7 +22,7 @@ export function caseFactsSql(caseId: string, consumer: string): string {
 
 /**
  * The cases lib's read port for other libs: the facts of a consumer's case (evidence bundles), and
- * the matter of cases (the relay's audit records, as the transfers lib's `CaseMatters`).
+ * the matter and parties of cases (the relay's audit records, as the transfers lib's `CaseMatters`).
  */
 @Injectable()
 export class CaseFacts extends CaseMatters {
@@ -44,5 +44,11 @@ export class CaseFacts extends CaseMatters {
     // SQL rather than the entity's repository: the relay, which asks, does not register the cases' entities.
     const rows: Array<{ id: string; matter_code: string }> = await em.query('SELECT id, matter_code FROM service_case WHERE id = ANY($1::uuid[])', [caseIds]);
     return new Map(rows.map((r) => [r.id, r.matter_code]));
+  }
+
+  async partiesOf(caseIds: readonly string[], em: EntityManager = this.dataSource.manager): Promise<ReadonlyMap<string, readonly CaseParty[]>> {
+    if (caseIds.length === 0) return new Map();
+    const rows: Array<{ id: string; parties: CaseParty[] }> = await em.query('SELECT id, parties FROM service_case WHERE id = ANY($1::uuid[])', [caseIds]);
+    return new Map(rows.map((r) => [r.id, r.parties]));
   }
 }

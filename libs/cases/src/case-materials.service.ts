@@ -1,11 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { AuditLog, changeBy } from '@datarun/audit';
+import { type AuditEventInput, AuditLog, changeBy, SubjectPseudonyms } from '@datarun/audit';
 import { type Caller, requireRole } from '@datarun/auth';
 import { Problem } from '@datarun/problems';
-import { CaseTransfers, MaterialLinks } from '@datarun/transfers';
+import { CaseTransfers, disclosedParties, MaterialLinks, UtilityRecipients } from '@datarun/transfers';
 import { Injectable } from '@nestjs/common';
 import { fileTypeFromBuffer } from 'file-type';
 import { DataSource } from 'typeorm';
+import type { CaseParty } from './case.entity.js';
 import { CasesService } from './cases.service.js';
 
 /** What a service hall uploads: scans and photos of paper documents (docs/api.md: PDF or image). */
@@ -54,6 +55,8 @@ export class CaseMaterials {
     private readonly audit: AuditLog,
     private readonly links: MaterialLinks,
     private readonly transfers: CaseTransfers,
+    private readonly pseudonyms: SubjectPseudonyms,
+    private readonly recipients: UtilityRecipients,
   ) {}
 
   /**
@@ -103,7 +106,8 @@ export class CaseMaterials {
   /**
    * A recipient fetches a material through its signed link: the link must be genuine and current,
    * and the request it names must route this very material to that recipient. Each fetch is audited
-   * before the bytes leave.
+   * before the bytes leave, under the member that receives the link's utility kind and for each
+   * person the request concerns (its holder), so the citizen's access log shows who fetched it.
    */
   async fetch(materialId: string, query: Readonly<Record<string, unknown>>): Promise<MaterialBytes> {
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(materialId))
@@ -111,19 +115,22 @@ export class CaseMaterials {
     const claims = this.links.check(materialId, query);
     // The request the link names must route this very material to its recipient (the outbox's word),
     // and the material must be of that request's case.
-    const caseId = await this.transfers.caseRouting(claims.requestId, claims.recipient, materialId);
+    const routed = await this.transfers.routing(claims.requestId, claims.recipient, materialId);
     const [row] =
-      caseId === undefined
+      routed === undefined
         ? []
-        : await this.dataSource.query<Array<{ case_id: string; type: string; sha256: string; content_type: string; bytes: Buffer; matter_code: string }>>(
-            `SELECT m.case_id, m.type, m.sha256, m.content_type, m.bytes, c.matter_code
+        : await this.dataSource.query<
+            Array<{ case_id: string; type: string; sha256: string; content_type: string; bytes: Buffer; matter_code: string; parties: CaseParty[] }>
+          >(
+            `SELECT m.case_id, m.type, m.sha256, m.content_type, m.bytes, c.matter_code, c.parties
                FROM case_material m JOIN service_case c ON c.id = m.case_id
               WHERE m.id = $1 AND m.case_id = $2`,
-            [materialId, caseId],
+            [materialId, routed.caseId],
           );
-    if (!row) throw new Problem('MATERIAL_NOT_FOUND', 'no such material for this request');
-    await this.audit.append({
-      memberId: `utility:${claims.recipient}`,
+    if (!row || !routed) throw new Problem('MATERIAL_NOT_FOUND', 'no such material for this request');
+    const recipient = this.recipients.memberOf(claims.recipient) ?? `utility:${claims.recipient}`;
+    const event: AuditEventInput = {
+      memberId: recipient,
       actor: `utility:${claims.recipient}`,
       action: 'material.fetched',
       decision: 'allowed',
@@ -131,7 +138,10 @@ export class CaseMaterials {
       caseId: row.case_id,
       purpose: row.matter_code,
       fields: [row.type],
-    });
+    };
+    const subjects = [...new Set(disclosedParties(routed.payload, row.parties).map((p) => this.pseudonyms.of(p.idNumber)))];
+    const events = subjects.length === 0 ? [event] : subjects.map((subjectHash) => ({ ...event, subjectHash }));
+    await Promise.all(events.map((e) => this.audit.append(e)));
     return { bytes: row.bytes, contentType: row.content_type, sha256: row.sha256, type: row.type };
   }
 }

@@ -1,4 +1,12 @@
-import { effectiveDateOf, maskIdNumber, planRequests, type CompletingCase, type RoutedNotification } from './transfer-requests.js';
+import {
+  disclosedFields,
+  disclosedParties,
+  effectiveDateOf,
+  maskIdNumber,
+  planRequests,
+  type CompletingCase,
+  type RoutedNotification,
+} from './transfer-requests.js';
 
 const SELLER = { idNumber: '33082519800101123X', name: '张三', role: 'seller' };
 const BUYER = { idNumber: '330802199002152345', name: '李四', role: 'buyer' };
@@ -91,5 +99,49 @@ describe('maskIdNumber and effectiveDateOf', () => {
   it('books the date in China Standard Time', () => {
     expect(effectiveDateOf(new Date('2026-11-23T15:59:59Z'))).toBe('2026-11-23');
     expect(effectiveDateOf(new Date('2026-11-23T16:00:00Z'))).toBe('2026-11-24');
+  });
+});
+
+describe('what a request discloses', () => {
+  beforeEach(() => (n = 0));
+
+  it("names the holder's fields and the rest of the body, not the request's identifiers", () => {
+    const [transfer] = planRequests(CASE, TRANSFERS, [CERT], new Date(), ids);
+    expect(disclosedFields(transfer.payload)).toEqual(['accountNumber', 'effectiveDate', 'idNumberMasked', 'materials', 'name', 'property']);
+    const [discount] = planRequests(
+      { ...CASE, matterCode: 'subsistence-allowance', property: null, parties: [{ ...BUYER, role: 'applicant' }] },
+      [{ notify: 'water', request: 'discount', materials: [], holderRole: 'applicant' }],
+      [],
+      new Date(),
+      ids,
+    );
+    expect(disclosedFields(discount.payload)).toEqual(['accountNumber', 'effectiveDate', 'idNumberMasked', 'materials', 'matter', 'name']);
+  });
+
+  it('names the party the request carries (the buyer of a transfer, the applicant of a discount), never the seller', () => {
+    const [transfer] = planRequests(CASE, TRANSFERS, [CERT], new Date(), ids);
+    expect(disclosedParties(transfer.payload, CASE.parties)).toEqual([BUYER]);
+    const [first] = planRequests(CASE, [{ notify: 'water', request: 'transfer', materials: [] }], [], new Date(), ids);
+    expect(disclosedParties(first.payload, CASE.parties)).toEqual([SELLER]);
+    const applicant = { ...BUYER, role: 'applicant' };
+    const [discount] = planRequests(
+      { ...CASE, property: null, parties: [SELLER, applicant] },
+      [{ notify: 'water', request: 'discount', materials: [], holderRole: 'applicant' }],
+      [],
+      new Date(),
+      ids,
+    );
+    expect(disclosedParties(discount.payload, [SELLER, applicant])).toEqual([applicant]);
+  });
+
+  it('needs both the name and the masked ID number to match', () => {
+    const [transfer] = planRequests(CASE, TRANSFERS, [CERT], new Date(), ids);
+    expect(
+      disclosedParties(transfer.payload, [
+        { ...BUYER, name: '李五' },
+        { ...BUYER, idNumber: '330802199002150000' },
+      ]),
+    ).toEqual([]);
+    expect(disclosedParties({ requestId: 'x' }, CASE.parties)).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import { Problem } from '@datarun/problems';
+import type { MaskedHolder } from './events.js';
 import { requestTopic, type RequestKind } from './topics.js';
 
 export interface CompletingCase {
@@ -41,6 +42,39 @@ export function maskIdNumber(idNumber: string): string {
 /** The calendar date in China Standard Time (UTC+8, no daylight saving), as utilities book it. */
 export function effectiveDateOf(at: Date): string {
   return new Date(at.getTime() + 8 * 3600_000).toISOString().slice(0, 10);
+}
+
+/** What identifies a request rather than describes someone: not counted among the fields it discloses. */
+const ENVELOPE = new Set(['requestId', 'caseId', 'utility', 'request']);
+/** The payload members that describe a person (`MaskedHolder`): their own fields are what is disclosed. */
+const PERSONS = new Set(['newHolder', 'holder']);
+
+/**
+ * The fields a request discloses to its recipient, as the citizen's access log names them: the
+ * holder's own fields (`name`, `idNumberMasked`) and the rest of the body (`property`,
+ * `accountNumber`, `materials`, …), without the request's identifiers.
+ */
+export function disclosedFields(payload: Readonly<Record<string, unknown>>): string[] {
+  const fields = Object.entries(payload).flatMap(([key, value]) =>
+    ENVELOPE.has(key) ? [] : PERSONS.has(key) && value !== null && typeof value === 'object' ? Object.keys(value) : [key],
+  );
+  return [...new Set(fields)].sort();
+}
+
+/**
+ * The parties of a case whose personal data a request carries: those its holder names (name and
+ * masked ID number, all a request carries of a person). The seller of a transfer is in no request.
+ * Two parties of one case with the same name and masked ID number are both named: the recipient
+ * cannot tell them apart either.
+ */
+export function disclosedParties<P extends { readonly idNumber: string; readonly name: string }>(
+  payload: Readonly<Record<string, unknown>>,
+  parties: readonly P[],
+): P[] {
+  const holders = [...PERSONS]
+    .map((key) => payload[key] as Partial<MaskedHolder> | undefined)
+    .filter((h): h is Partial<MaskedHolder> => h !== null && typeof h === 'object');
+  return parties.filter((p) => holders.some((h) => h.name === p.name && h.idNumberMasked === maskIdNumber(p.idNumber)));
 }
 
 /**

@@ -181,11 +181,17 @@ export interface components {
     };
     /**
      * AccessLogEntry
-     * @description Which organisation read which of my records, when and for which matter; never the clerk
+     * @description Which organisation read which of my records, or received my data in a request or fetched a material of my case, when and for which matter; never the clerk
      */
     AccessLogEntry: {
       /** Format: date-time */
       at: string;
+      /**
+       * @description lookup: the organisation read or verified a record of mine; request: datarun sent it a request carrying my data (fields); material: it fetched a material of my case (fields: its type)
+       * @enum {unknown}
+       */
+      kind: 'lookup' | 'request' | 'material';
+      /** @description Who read or received my data: the member and its registered name */
       organisation: {
         id: string;
         name: string;
@@ -193,12 +199,14 @@ export interface components {
       source: {
         id: string;
         title: string | null;
-      };
+      } | null;
       matter: {
         code: string | null;
         title: string | null;
       };
       caseId: string | null;
+      requestId: string | null;
+      /** @description The fields read, the fields a request carried (e.g. name, idNumberMasked, property), or the material type fetched */
       fields: string[];
     };
     /** AnomalyFinding */
@@ -1202,7 +1210,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Who read my records, newest first; never the clerk */
+      /** @description Who read my records and who received my data in a request or fetched a material of my case, newest first; never the clerk */
       200: {
         headers: {
           [name: string]: unknown;

@@ -16,7 +16,7 @@ export interface TransfersConfig {
   /**
    * The member that receives each utility kind's requests and must sign its statuses (kind -> member
    * id). Until members register as a kind's recipient in the registry, this is where the relay
-   * learns who that is.
+   * learns who that is, and the gateway who fetched a material through a link of that kind.
    */
   readonly utilityRecipients: Readonly<Record<string, string>>;
 }
@@ -76,7 +76,7 @@ const variables = z.object({
   UTILITY_RECIPIENTS: recipientList
     .default(DEVELOPMENT_UTILITY_RECIPIENTS)
     .describe(
-      "Which member receives each utility kind's requests, as `<kind>=<member id>,…`. A status on `datarun.utility.transfer-status.v1` changes a request only when it is signed by the member of that request's kind (else it is dead-lettered with `STATUS_SIGNATURE_INVALID`), and a bridge's dead letter is replayable only when sealed by the member of its topic's kind. The default names the demo city's members, which production refuses: the utilities' member ids.",
+      "Which member receives each utility kind's requests, as `<kind>=<member id>,…`. A status on `datarun.utility.transfer-status.v1` changes a request only when it is signed by the member of that request's kind (else it is dead-lettered with `STATUS_SIGNATURE_INVALID`), a bridge's dead letter is replayable only when sealed by the member of its topic's kind, and the audit log names that member as the recipient of each request and the fetcher of each material (the relay and the gateway read it). The default names the demo city's members, which production refuses: the utilities' member ids.",
     ),
 });
 

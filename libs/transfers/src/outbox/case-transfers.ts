@@ -51,15 +51,16 @@ export class CaseTransfers {
   }
 
   /**
-   * The case whose request `requestId` to `utility` routes the material `materialId` (a signed
-   * link's claims), or undefined: a material is fetched only for a request that carries it.
+   * The request `requestId` to `utility` if it routes the material `materialId` (a signed link's
+   * claims): its case and the body it carried (whose holder is the person the fetch concerns), or
+   * undefined: a material is fetched only for a request that carries it.
    */
-  async caseRouting(requestId: string, utility: string, materialId: string): Promise<string | undefined> {
-    const [row] = await this.dataSource.query<Array<{ case_id: string }>>(
-      `SELECT case_id FROM transfer_request
+  async routing(requestId: string, utility: string, materialId: string): Promise<{ caseId: string; payload: Record<string, unknown> } | undefined> {
+    const [row] = await this.dataSource.query<Array<{ case_id: string; payload: Record<string, unknown> }>>(
+      `SELECT case_id, payload FROM transfer_request
         WHERE request_id = $1 AND utility = $2 AND payload->'materials' @> jsonb_build_array(jsonb_build_object('materialId', $3::uuid::text))`,
       [requestId, utility, materialId],
     );
-    return row?.case_id;
+    return row && { caseId: row.case_id, payload: row.payload };
   }
 }

@@ -1,4 +1,4 @@
-import { AuditLog, type AuditEventInput } from '@datarun/audit';
+import { AuditLog, type AuditEventInput, requestSentTo, SubjectPseudonyms } from '@datarun/audit';
 import { KeyRing } from '@datarun/auth';
 import { DATARUN_CONFIG, type DatarunConfig } from '@datarun/config';
 import { cloudEvent, KafkaMessaging, toKafkaMessage } from '@datarun/messaging';
@@ -10,8 +10,10 @@ import { Counter, Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { assertEventBody, EVENT_TYPES } from '../events.js';
 import { type MaterialLinks, materialLinksOf } from '../material-links.js';
-import { CaseMatters } from '../outbox/case-matters.js';
+import { CaseMatters, type CaseParty } from '../outbox/case-matters.js';
 import type { RequestKind } from '../topics.js';
+import { disclosedFields, disclosedParties } from '../transfer-requests.js';
+import { UtilityRecipients } from '../utility-recipients.js';
 import { UtilityTopics } from './utility-topics.js';
 import { InterruptibleSleep } from './interruptible-sleep.js';
 
@@ -71,6 +73,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly audit: AuditLog,
     private readonly topics: UtilityTopics,
     private readonly cases: CaseMatters,
+    private readonly pseudonyms: SubjectPseudonyms,
+    private readonly recipients: UtilityRecipients,
     @Inject(DATARUN_CONFIG) private readonly config: DatarunConfig,
     metrics: Metrics,
     keys: KeyRing,
@@ -217,8 +221,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
    */
   private async markPublished(sent: readonly OutboxRow[]): Promise<void> {
     try {
-      // The audit records' purpose: each case's matter, from the cases lib.
-      const matters = await this.cases.matterCodesOf([...new Set(sent.map((r) => r.case_id))]);
+      // The audit records' purpose and subjects: each case's matter and parties, from the cases lib.
+      const caseIds = [...new Set(sent.map((r) => r.case_id))];
+      const [matters, parties] = await Promise.all([this.cases.matterCodesOf(caseIds), this.cases.partiesOf(caseIds)]);
       await this.dataSource.transaction(async (em) => {
         // A status may already have moved a row past 'published' (a fast utility): keep it.
         await em.query(
@@ -233,7 +238,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         );
         await this.audit.appendAllWithin(
           em,
-          sent.map((r) => this.auditEventOf(r, matters.get(r.case_id))),
+          sent.flatMap((r) => this.auditEventsOf(r, matters.get(r.case_id), parties.get(r.case_id) ?? [])),
         );
       });
       this.published.inc(sent.length);
@@ -265,8 +270,14 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     return toKafkaMessage(event, row.message_key);
   }
 
-  private auditEventOf(row: OutboxRow, matterCode: string | undefined): AuditEventInput {
-    return {
+  /**
+   * What the publication discloses, audited for each person whose data the request carries (the
+   * citizen's access log shows it): the relay acted, the recipient member is named in the reason,
+   * the fields are what the request told it. A request that names no party of its case (a row
+   * planned before its case's parties were known this way) is still audited, without a subject.
+   */
+  private auditEventsOf(row: OutboxRow, matterCode: string | undefined, parties: readonly CaseParty[]): AuditEventInput[] {
+    const event: AuditEventInput = {
       memberId: RELAY_SOURCE,
       actor: 'relay',
       action: `${row.request_kind}.requested`,
@@ -274,9 +285,11 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       object: `transfer:${row.request_id}`,
       caseId: row.case_id,
       purpose: matterCode,
-      fields: Object.keys(row.payload).sort(),
-      reason: `published to ${row.topic}`,
+      fields: disclosedFields(row.payload),
+      reason: requestSentTo(this.recipients.memberOf(row.utility) ?? `utility:${row.utility}`, row.topic),
       ...(row.correlation_id === null ? {} : { correlationId: row.correlation_id }),
     };
+    const subjects = [...new Set(disclosedParties(row.payload, parties).map((p) => this.pseudonyms.of(p.idNumber)))];
+    return subjects.length === 0 ? [event] : subjects.map((subjectHash) => ({ ...event, subjectHash }));
   }
 }
