@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { mintToken } from '@datarun/auth';
-import { PROPERTY_TRANSFER } from '@datarun/registry';
+import { PROPERTY_TRANSFER, SUBSISTENCE_ALLOWANCE } from '@datarun/registry';
 import { AuditAppModule } from '../../apps/audit/src/app.module.js';
 import { bootApp, type TestApp } from '../support/apps.js';
 import { withAuditSigningKey } from '../support/audit-keys.js';
 import { registerMember, type TestMember } from '../support/members.js';
-import { buildTransferWorld, openTransferCase, type TransferWorld, UTILITIES, whenAllCompleted } from '../support/transfers.js';
+import { buildTransferWorld, openTransferCase, sha256, type TransferWorld, UTILITIES, whenAllCompleted } from '../support/transfers.js';
 
 jest.setTimeout(120_000);
 
@@ -123,5 +123,52 @@ describe('the citizen sees every disclosure', () => {
         .expect(200)
     ).body.items;
     expect(sellers).toEqual([]);
+  });
+
+  it('shows a 低保 applicant the discount requests water and electricity received, with the matter they carried', async () => {
+    const { city, utilities } = world;
+    await city.registry.http
+      .post('/v1/matters')
+      .set('authorization', await city.admin.auth())
+      .send({ ...SUBSISTENCE_ALLOWANCE, evidence: ['household'] })
+      .expect(201);
+    const applicant = city.people[2];
+    const decision = Buffer.from('%PDF-1.7 低保审批决定书 disclosed');
+    const caseId: string = (
+      await city.gateway.http
+        .post('/v1/cases')
+        .set('authorization', await city.hall.auth())
+        .send({
+          matter: SUBSISTENCE_ALLOWANCE.code,
+          parties: [{ idNumber: applicant.idNumber, name: applicant.name, role: 'applicant' }],
+          utilityAccounts: { water: 'W-dibao-disclosed', electricity: 'E-dibao-disclosed' },
+          materials: [{ type: 'allowance-decision', sha256: sha256(decision) }],
+        })
+        .expect(201)
+    ).body.id;
+    await city.gateway.http
+      .put(`/v1/cases/${caseId}/materials/allowance-decision`)
+      .set('authorization', await city.hall.auth())
+      .set('content-type', 'application/pdf')
+      .send(decision)
+      .expect(200);
+    await city.gateway.http
+      .post(`/v1/cases/${caseId}/complete`)
+      .set('authorization', await city.hall.auth())
+      .expect(200);
+    expect((await whenAllCompleted(world, caseId)).transfers).toHaveLength(2);
+
+    const entries = (await accessLog(applicant.idNumber)).filter((e) => e.caseId === caseId);
+    const of = (kind: string) =>
+      entries
+        .filter((e) => e.kind === kind)
+        .map((e) => `${e.organisation.id} ${e.matter.code} ${e.fields.join(',')}`)
+        .sort();
+    const recipients = (['water', 'electricity'] as const).map((kind) => utilities[kind].id);
+    expect(of('request')).toEqual(
+      recipients.map((id) => `${id} ${SUBSISTENCE_ALLOWANCE.code} accountNumber,effectiveDate,idNumberMasked,materials,matter,name`).sort(),
+    );
+    expect(of('material')).toEqual(recipients.map((id) => `${id} ${SUBSISTENCE_ALLOWANCE.code} allowance-decision`).sort());
+    expect(entries).toHaveLength(4);
   });
 });
