@@ -13,7 +13,7 @@ import { AuditAppModule } from '../../apps/audit/src/app.module.js';
 import { bootApp, type TestApp } from '../support/apps.js';
 import { withAuditSigningKey } from '../support/audit-keys.js';
 import { registerMember, type TestMember } from '../support/members.js';
-import { buildTransferWorld, openTransferCase, sha256, type TransferWorld, UTILITIES, whenAllCompleted } from '../support/transfers.js';
+import { buildTransferWorld, openAllowanceCase, openTransferCase, type TransferWorld, UTILITIES, whenAllCompleted } from '../support/transfers.js';
 
 jest.setTimeout(120_000);
 
@@ -127,31 +127,8 @@ describe('the citizen sees every disclosure', () => {
 
   it('shows a 低保 applicant the discount requests water and electricity received, with the matter they carried', async () => {
     const { city, utilities } = world;
-    await city.registry.http
-      .post('/v1/matters')
-      .set('authorization', await city.admin.auth())
-      .send({ ...SUBSISTENCE_ALLOWANCE, evidence: ['household'] })
-      .expect(201);
     const applicant = city.people[2];
-    const decision = Buffer.from('%PDF-1.7 低保审批决定书 disclosed');
-    const caseId: string = (
-      await city.gateway.http
-        .post('/v1/cases')
-        .set('authorization', await city.hall.auth())
-        .send({
-          matter: SUBSISTENCE_ALLOWANCE.code,
-          parties: [{ idNumber: applicant.idNumber, name: applicant.name, role: 'applicant' }],
-          utilityAccounts: { water: 'W-dibao-disclosed', electricity: 'E-dibao-disclosed' },
-          materials: [{ type: 'allowance-decision', sha256: sha256(decision) }],
-        })
-        .expect(201)
-    ).body.id;
-    await city.gateway.http
-      .put(`/v1/cases/${caseId}/materials/allowance-decision`)
-      .set('authorization', await city.hall.auth())
-      .set('content-type', 'application/pdf')
-      .send(decision)
-      .expect(200);
+    const caseId = await openAllowanceCase(world, applicant, { water: 'W-dibao-disclosed', electricity: 'E-dibao-disclosed' }, 'disclosed');
     await city.gateway.http
       .post(`/v1/cases/${caseId}/complete`)
       .set('authorization', await city.hall.auth())

@@ -6,7 +6,7 @@ import { fromKafkaMessage, KafkaMessaging } from '@datarun/messaging';
 import { SUBSISTENCE_ALLOWANCE } from '@datarun/registry';
 import { EVENT_TYPES, MaterialLinks, materialLinksOf, requestTopic, signedEventMessage, STATUS_TOPIC } from '@datarun/transfers';
 import { eventually } from '../support/eventually.js';
-import { openTransferCase, sha256, transferCaseBody, type TransferWorld, buildTransferWorld, UTILITIES } from '../support/transfers.js';
+import { openAllowanceCase, openTransferCase, sha256, transferCaseBody, type TransferWorld, buildTransferWorld, UTILITIES } from '../support/transfers.js';
 
 jest.setTimeout(120_000);
 
@@ -221,30 +221,7 @@ describe('property transfer propagates to the utilities', () => {
 
   it('routes the 低保 matter as data: discounts to water and electricity, keyed by account', async () => {
     const { city } = world;
-    await city.registry.http
-      .post('/v1/matters')
-      .set('authorization', await city.admin.auth())
-      .send({ ...SUBSISTENCE_ALLOWANCE, evidence: ['household'] })
-      .expect(201);
-    const applicant = city.people[2];
-    const decision = Buffer.from('%PDF-1.7 低保审批决定书');
-    const opened = await city.gateway.http
-      .post('/v1/cases')
-      .set('authorization', await city.hall.auth())
-      .send({
-        matter: SUBSISTENCE_ALLOWANCE.code,
-        parties: [{ idNumber: applicant.idNumber, name: applicant.name, role: 'applicant' }],
-        utilityAccounts: { water: 'W-dibao-1', electricity: 'E-dibao-1', gas: 'G-dibao-1' },
-        materials: [{ type: 'allowance-decision', sha256: sha256(decision) }],
-      })
-      .expect(201);
-    const id = opened.body.id;
-    await city.gateway.http
-      .put(`/v1/cases/${id}/materials/allowance-decision`)
-      .set('authorization', await city.hall.auth())
-      .set('content-type', 'application/pdf')
-      .send(decision)
-      .expect(200);
+    const id = await openAllowanceCase(world, city.people[2], { water: 'W-dibao-1', electricity: 'E-dibao-1', gas: 'G-dibao-1' }, 'story');
     const completed = await city.gateway.http
       .post(`/v1/cases/${id}/complete`)
       .set('authorization', await city.hall.auth())

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GatewayApi } from '@datarun/client';
 import type { DatarunConfig } from '@datarun/config';
+import { SUBSISTENCE_ALLOWANCE } from '@datarun/registry';
 import type { DynamicModule } from '@nestjs/common';
 import { RelayModule } from '../../apps/relay/src/app.module.js';
 import { SandboxModule } from '../../apps/sandbox/src/app.module.js';
@@ -192,4 +193,40 @@ export async function whenAllCompleted(
       ).body,
     { until: (c) => c.progress.completed === c.transfers.length && c.transfers.length > 0 },
   );
+}
+
+/**
+ * Registers the 低保 matter (with the one evidence source the city has), then opens a case of it for
+ * `applicant` with `accounts`, uploads its allowance decision and returns its id (not completed).
+ */
+export async function openAllowanceCase(
+  world: Pick<TransferWorld, 'city'>,
+  applicant: { idNumber: string; name: string },
+  accounts: Record<string, string>,
+  label: string,
+): Promise<string> {
+  const { city } = world;
+  await city.registry.http
+    .post('/v1/matters')
+    .set('authorization', await city.admin.auth())
+    .send({ ...SUBSISTENCE_ALLOWANCE, evidence: ['household'] })
+    .expect(201);
+  const decision = Buffer.from(`%PDF-1.7 低保审批决定书 ${label}`);
+  const opened = await city.gateway.http
+    .post('/v1/cases')
+    .set('authorization', await city.hall.auth())
+    .send({
+      matter: SUBSISTENCE_ALLOWANCE.code,
+      parties: [{ idNumber: applicant.idNumber, name: applicant.name, role: 'applicant' }],
+      utilityAccounts: accounts,
+      materials: [{ type: 'allowance-decision', sha256: sha256(decision) }],
+    })
+    .expect(201);
+  await city.gateway.http
+    .put(`/v1/cases/${opened.body.id}/materials/allowance-decision`)
+    .set('authorization', await city.hall.auth())
+    .set('content-type', 'application/pdf')
+    .send(decision)
+    .expect(200);
+  return opened.body.id;
 }
