@@ -13,7 +13,15 @@ import { AuditAppModule } from '../../apps/audit/src/app.module.js';
 import { bootApp, type TestApp } from '../support/apps.js';
 import { withAuditSigningKey } from '../support/audit-keys.js';
 import { registerMember, type TestMember } from '../support/members.js';
-import { buildTransferWorld, openAllowanceCase, openTransferCase, type TransferWorld, UTILITIES, whenAllCompleted } from '../support/transfers.js';
+import {
+  buildTransferWorld,
+  openAllowanceCase,
+  openTransferCase,
+  type TransferWorld,
+  UTILITIES,
+  UTILITY_NAMES,
+  whenAllCompleted,
+} from '../support/transfers.js';
 
 jest.setTimeout(120_000);
 
@@ -80,7 +88,7 @@ describe('the citizen sees every disclosure', () => {
     const mine = (await accessLog(buyer.idNumber)).filter((e) => e.caseId === caseId);
     const entry = (kind: string, utility: (typeof UTILITIES)[number], fields: string[]) => ({
       kind,
-      organisation: { id: utilities[utility].id, name: '测试 utility' },
+      organisation: { id: utilities[utility].id, name: UTILITY_NAMES[utility] },
       source: null,
       matter: { code: PROPERTY_TRANSFER.code, title: PROPERTY_TRANSFER.title },
       caseId,

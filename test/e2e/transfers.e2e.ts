@@ -6,9 +6,20 @@ import { fromKafkaMessage, KafkaMessaging } from '@datarun/messaging';
 import { SUBSISTENCE_ALLOWANCE } from '@datarun/registry';
 import { EVENT_TYPES, MaterialLinks, materialLinksOf, requestTopic, signedEventMessage, STATUS_TOPIC } from '@datarun/transfers';
 import { eventually } from '../support/eventually.js';
-import { openAllowanceCase, openTransferCase, sha256, transferCaseBody, type TransferWorld, buildTransferWorld, UTILITIES } from '../support/transfers.js';
+import {
+  openAllowanceCase,
+  openTransferCase,
+  sha256,
+  transferCaseBody,
+  type TransferWorld,
+  buildTransferWorld,
+  UTILITIES,
+  UTILITY_NAMES,
+} from '../support/transfers.js';
 
 jest.setTimeout(120_000);
+
+const byUtility = (a: { utility: string }, b: { utility: string }) => a.utility.localeCompare(b.utility);
 
 describe('property transfer propagates to the utilities', () => {
   let world: TransferWorld;
@@ -110,6 +121,24 @@ describe('property transfer propagates to the utilities', () => {
       expect(t.reference).toMatch(/^[WEG]-/);
       expect(Date.parse(t.updatedAt)).toBeGreaterThanOrEqual(Date.parse(t.publishedAt));
     }
+    // Every recipient's progress names the registered member it went to, and what it was asked.
+    expect(
+      done.transfers
+        .map((t: { utility: string; recipient: unknown; request: string; state: string }) => ({
+          utility: t.utility,
+          recipient: t.recipient,
+          request: t.request,
+          state: t.state,
+        }))
+        .sort(byUtility),
+    ).toEqual(
+      UTILITIES.map((kind) => ({
+        utility: kind,
+        recipient: { id: world.utilities[kind].id, name: UTILITY_NAMES[kind] },
+        request: 'transfer',
+        state: 'completed',
+      })).sort(byUtility),
+    );
 
     // Each utility's own system moved the account to the buyer, once.
     for (const kind of UTILITIES) {
@@ -235,6 +264,17 @@ describe('property transfer propagates to the utilities', () => {
 
     const done = await eventually('2 of 2 completed', () => getCase(id), { until: (c) => c.progress.completed === 2 });
     expect(done.progress.summary).toBe('2 of 2 completed');
+    expect(
+      done.transfers
+        .map((t: { utility: string; recipient: unknown; request: string }) => ({ utility: t.utility, recipient: t.recipient, request: t.request }))
+        .sort(byUtility),
+    ).toEqual(
+      (['electricity', 'water'] as const).map((kind) => ({
+        utility: kind,
+        recipient: { id: world.utilities[kind].id, name: UTILITY_NAMES[kind] },
+        request: 'discount',
+      })),
+    );
     const water = (await fetch(`${world.sandboxUrl}/v1/utilities/water/accounts/W-dibao-1`).then((r) => r.json())) as { discounts: string[] };
     expect(water.discounts).toEqual([SUBSISTENCE_ALLOWANCE.code]);
     expect((await fetch(`${world.sandboxUrl}/v1/utilities/gas/accounts/G-dibao-1`)).status).toBe(404);
@@ -266,6 +306,8 @@ describe('property transfer propagates to the utilities', () => {
       everyMs: 250,
     });
     expect(flagged.progress.summary).toBe('0 of 1 completed, 1 need follow-up');
+    // No member is configured for heating (UTILITY_RECIPIENTS): the case says so instead of naming one.
+    expect(flagged.transfers[0]).toMatchObject({ utility: 'heating', recipient: null, request: 'transfer', followUp: true });
 
     const relayMetrics = (await world.relays[0].http.get('/metrics').expect(200)).text;
     expect(relayMetrics).toMatch(/^datarun_transfers_overdue [1-9]/m);

@@ -43,7 +43,8 @@ export function uniqueMemberId(prefix: string): string {
 
 /**
  * Registers a new member of the kind through POST /v1/members, as the admin; under `id` when the
- * test chose it beforehand (e.g. to configure an app with it before the member exists).
+ * test chose it beforehand (e.g. to configure an app with it before the member exists), with the
+ * registered `name` a test may want to see again (e.g. in a case's recipients).
  */
 export async function registerMember(
   t: TestApp,
@@ -51,13 +52,14 @@ export async function registerMember(
   kind: string,
   prefix = `zj.test.${kind}`,
   id = uniqueMemberId(prefix),
+  name = `测试 ${kind}`,
 ): Promise<TestMember> {
   const pair = keyPair();
   const member = memberWithKey(id, kind, pair);
   await t.http
     .post('/v1/members')
     .set('authorization', await admin.auth('admin-1'))
-    .send({ id, name: `测试 ${kind}`, kind, jwks: { keys: [publicJwkOf(pair.publicKey, member.kid)] } })
+    .send({ id, name, kind, jwks: { keys: [publicJwkOf(pair.publicKey, member.kid)] } })
     .expect(201);
   return member;
 }

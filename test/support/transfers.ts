@@ -21,6 +21,9 @@ import { registerMember, type TestMember, uniqueMemberId } from './members.js';
 
 export const UTILITIES = ['water', 'electricity', 'gas'] as const;
 
+/** The name each utility member registers with: a case names its recipients by them. */
+export const UTILITY_NAMES: Record<(typeof UTILITIES)[number], string> = { water: '测试市自来水公司', electricity: '测试市供电公司', gas: '测试市燃气公司' };
+
 export interface TransferWorld {
   readonly city: City;
   /** The city's configuration with the gateway's and sandbox's real addresses filled in. */
@@ -65,7 +68,7 @@ export async function buildTransferWorld(
   const utilities = {} as Record<(typeof UTILITIES)[number], TestMember>;
   const keyFiles = new Map<string, string>();
   for (const kind of UTILITIES) {
-    utilities[kind] = await registerMember(city.registry, city.admin, 'utility', `zj.test.${kind}`, utilityIds[kind]);
+    utilities[kind] = await registerMember(city.registry, city.admin, 'utility', `zj.test.${kind}`, utilityIds[kind], UTILITY_NAMES[kind]);
     const file = join(keys, `${kind}.key.pem`);
     writeFileSync(file, utilities[kind].privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     keyFiles.set(kind, file);

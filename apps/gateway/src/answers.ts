@@ -2,7 +2,7 @@
 // (CaseView, MaterialUpload, LookupAnswer, BundleItem): published in the OpenAPI document and
 // checked against real answers by the e2e tests. A `title` names a component of the document.
 import { MATERIAL_MEDIA_TYPES } from '@datarun/cases';
-import { closedObject, COUNT, DATE_TIME, SHA256_HEX, STRING, UUID } from '@datarun/platform';
+import { closedObject, COUNT, DATE_TIME, nullable, SHA256_HEX, STRING, UUID } from '@datarun/platform';
 
 const PARTY = closedObject(
   { idNumber: { ...STRING, description: '公民身份号码 (GB 11643), as checked when the case was opened' }, name: STRING, role: STRING },
@@ -14,7 +14,23 @@ const PROPERTY = closedObject({ unitNumber: STRING, address: STRING }, {}, { tit
 const TRANSFER = closedObject(
   {
     utility: { ...STRING, description: 'The utility kind the request goes to, e.g. water' },
-    request: { enum: ['transfer', 'discount'] },
+    recipient: {
+      ...nullable(
+        closedObject(
+          {
+            id: { ...STRING, description: 'The member id, e.g. zj.demo.water' },
+            name: { ...STRING, description: 'Its registered name, e.g. 演示市自来水公司 (the id when the member is not registered)' },
+          },
+          {},
+          {
+            title: 'TransferRecipient',
+            description: "The member that receives the utility kind's requests (UTILITY_RECIPIENTS) and signs their statuses",
+          },
+        ),
+      ),
+      description: 'Who the request goes to; null when no member is configured for the utility kind (nobody can sign its status)',
+    },
+    request: { enum: ['transfer', 'discount'], description: 'What the recipient is asked to do' },
     requestId: { ...UUID, description: 'Also the CloudEvents id: the idempotency key the utility sees' },
     state: { enum: ['pending', 'published', 'accepted', 'completed', 'rejected'] },
     updatedAt: DATE_TIME,

@@ -4,8 +4,8 @@ import { type Caller, requireRole } from '@datarun/auth';
 import { DATARUN_CONFIG, type DatarunConfig } from '@datarun/config';
 import { checkIdNumber } from '@datarun/identity';
 import { Problem } from '@datarun/problems';
-import { MattersService } from '@datarun/registry';
-import { type CaseTransfer, CaseTransfers, OutboxWriter, planRequests, type RequestKind, type TransferState } from '@datarun/transfers';
+import { MattersService, RegistryNames } from '@datarun/registry';
+import { type CaseTransfer, CaseTransfers, OutboxWriter, planRequests, type RequestKind, type TransferState, UtilityRecipients } from '@datarun/transfers';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { CaseEntity, type CaseMaterial, type CaseParty, type CaseState } from './case.entity.js';
@@ -37,8 +37,19 @@ export interface CaseView {
 
 export type { TransferState };
 
+/** The member a request goes to, with its registered name (the name falls back to the id when the member is not registered). */
+export interface TransferRecipient {
+  id: string;
+  name: string;
+}
+
 export interface TransferView {
   utility: string;
+  /**
+   * The member that receives the utility kind's requests (UTILITY_RECIPIENTS, as configured now),
+   * or null when no member is configured for the kind: then nobody can sign its status.
+   */
+  recipient: TransferRecipient | null;
   request: RequestKind;
   requestId: string;
   state: TransferState;
@@ -57,6 +68,8 @@ export class CasesService {
     private readonly matters: MattersService,
     private readonly outbox: OutboxWriter,
     private readonly transfers: CaseTransfers,
+    private readonly recipients: UtilityRecipients,
+    private readonly names: RegistryNames,
     private readonly audit: AuditLog,
     @Inject(DATARUN_CONFIG) private readonly config: DatarunConfig,
   ) {}
@@ -95,7 +108,18 @@ export class CasesService {
       this.transfers.ofCase(id),
       this.dataSource.query<Array<{ type: string }>>('SELECT type FROM case_material WHERE case_id = $1', [id]),
     ]);
-    return view(found, transfers, new Set(uploaded.map((u) => u.type)), this.config.transfers.followUpSeconds);
+    return view(found, transfers, await this.recipientsOf(transfers), new Set(uploaded.map((u) => u.type)), this.config.transfers.followUpSeconds);
+  }
+
+  /** Each utility kind's recipient member with its registered name: one names query per case, not one per request. */
+  private async recipientsOf(transfers: readonly CaseTransfer[]): Promise<ReadonlyMap<string, TransferRecipient>> {
+    const members = new Map<string, string>();
+    for (const t of transfers) {
+      const member = this.recipients.memberOf(t.utility);
+      if (member !== undefined) members.set(t.utility, member);
+    }
+    const names = await this.names.membersNamed([...new Set(members.values())]);
+    return new Map([...members].map(([kind, id]) => [kind, { id, name: names.get(id) ?? id }]));
   }
 
   /**
@@ -186,10 +210,17 @@ export class CasesService {
   }
 }
 
-function view(c: CaseEntity, transfers: readonly CaseTransfer[], uploaded: ReadonlySet<string>, followUpSeconds: number): CaseView {
+function view(
+  c: CaseEntity,
+  transfers: readonly CaseTransfer[],
+  recipients: ReadonlyMap<string, TransferRecipient>,
+  uploaded: ReadonlySet<string>,
+  followUpSeconds: number,
+): CaseView {
   const overdueBefore = Date.now() - followUpSeconds * 1000;
   const items: TransferView[] = transfers.map((t) => ({
     utility: t.utility,
+    recipient: recipients.get(t.utility) ?? null,
     request: t.request,
     requestId: t.requestId,
     state: t.state,

@@ -5,7 +5,7 @@ export type { OpenCaseCommand, CaseView } from './cases.service.js';
 export { CasesModule } from './cases.module.js';
 export { CaseMaterials, MATERIAL_MEDIA_TYPES, MAX_MATERIAL_BYTES } from './case-materials.service.js';
 export type { MaterialUpload, MaterialBytes } from './case-materials.service.js';
-export type { TransferView, TransferState } from './cases.service.js';
+export type { TransferView, TransferRecipient, TransferState } from './cases.service.js';
 export { CaseMaterialEntity } from './case-material.entity.js';
 export { CASES_ENTITIES } from './entities.js';
 export { CaseFacts, caseFactsSql } from './case-facts.js';

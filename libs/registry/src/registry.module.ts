@@ -60,14 +60,15 @@ export class RegistryModule {
     return {
       module: RegistryModule,
       // Global: the registry's ports serve every app: members' keys (the guard's KeyDirectory, record
-      // signatures), names (the citizen's access log), matters and sources (cases, lookups, the relay).
+      // signatures), names (the citizen's access log, a case's recipients), matters and sources (cases, lookups, the relay).
       global: true,
       imports: [TypeOrmModule.forFeature(REGISTRY_ENTITIES)],
       providers: [
         { provide: RecordSchemaGuard, useValue: new RecordSchemaGuard() },
         MemberKeyDirectory,
         { provide: KeyDirectory, useExisting: MemberKeyDirectory },
-        { provide: AuditNames, useClass: RegistryNames },
+        RegistryNames,
+        { provide: AuditNames, useExisting: RegistryNames },
         ReplicaRecords,
         // Where a source's endpoint may point (EGRESS_ALLOWLIST); webhooks' URLs will be checked by it too.
         { provide: EgressPolicy, useValue: egressPolicyOf(config) },
@@ -85,7 +86,7 @@ export class RegistryModule {
             ]
           : []),
       ],
-      exports: [MembersService, SourcesService, GrantsService, MattersService, RecordSchemaGuard, MemberKeyDirectory, KeyDirectory, AuditNames],
+      exports: [MembersService, SourcesService, GrantsService, MattersService, RecordSchemaGuard, MemberKeyDirectory, KeyDirectory, AuditNames, RegistryNames],
     };
   }
 }

@@ -542,7 +542,12 @@ export interface components {
     Transfer: {
       /** @description The utility kind the request goes to, e.g. water */
       utility: string;
-      /** @enum {unknown} */
+      /** @description Who the request goes to; null when no member is configured for the utility kind (nobody can sign its status) */
+      recipient: components['schemas']['TransferRecipient'] | null;
+      /**
+       * @description What the recipient is asked to do
+       * @enum {unknown}
+       */
       request: 'transfer' | 'discount';
       /**
        * Format: uuid
@@ -561,6 +566,16 @@ export interface components {
       reference?: string;
       /** @description Why it was rejected */
       reason?: string;
+    };
+    /**
+     * TransferRecipient
+     * @description The member that receives the utility kind's requests (UTILITY_RECIPIENTS) and signs their statuses
+     */
+    TransferRecipient: {
+      /** @description The member id, e.g. zj.demo.water */
+      id: string;
+      /** @description Its registered name, e.g. 演示市自来水公司 (the id when the member is not registered) */
+      name: string;
     };
     /** VerificationAnswer */
     VerificationAnswer: {
