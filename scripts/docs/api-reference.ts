@@ -78,6 +78,7 @@ export const WHO_MAY_CALL: Readonly<Record<string, string>> = {
   startUtilityOutage: `${SANDBOX}; only when NODE_ENV is development or test`,
   applyUtilityRequest: SANDBOX,
   listUtilityRequests: SANDBOX,
+  getUtilityReceivedMaterial: SANDBOX,
 };
 
 interface Schema {

@@ -2,7 +2,7 @@
 // bootApp's client is checked against the document its app serves (test/support/apps.ts); this
 // suite shows the check fails when a document lies, and walks the routes the other suites do not
 // reach, each with its main success and a problem, so that every route's schemas meet real answers.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { AuditAppModule } from '../../apps/audit/src/app.module.js';
 import { SandboxModule } from '../../apps/sandbox/src/app.module.js';
@@ -19,6 +19,14 @@ const APPLICATION = {
   holder: { name: '王小明', idNumberMasked: '110105********002X' },
   effectiveDate: '2026-07-01',
   materials: [],
+};
+const DEED = Buffer.from('%PDF-1.7 the deed');
+const DEED_MATERIAL = {
+  type: 'property-certificate',
+  sha256: createHash('sha256').update(DEED).digest('hex'),
+  contentType: 'application/pdf',
+  size: DEED.length,
+  content: DEED.toString('base64'),
 };
 
 describe('the simulated utilities (sandbox): every route, checked against the document', () => {
@@ -40,7 +48,28 @@ describe('the simulated utilities (sandbox): every route, checked against the do
       .post('/v1/utilities/water/requests')
       .send({ ...APPLICATION, requestId: randomUUID(), accountNumber: 'CLOSED-1' })
       .expect(409);
-    await sandbox.http.get('/v1/utilities/water/requests').expect(200);
+    // The documents travel with the application: checked against their SHA-256, listed by the hash
+    // the system computed and their size, and their bytes fetched back.
+    const withDeed = { ...APPLICATION, requestId: randomUUID(), accountNumber: 'W-7002', materials: [DEED_MATERIAL] };
+    await sandbox.http.post('/v1/utilities/water/requests').send(withDeed).expect(200);
+    const forged = await sandbox.http
+      .post('/v1/utilities/water/requests')
+      .send({ ...withDeed, requestId: randomUUID(), materials: [{ ...DEED_MATERIAL, content: Buffer.from('%PDF-1.7 the dead').toString('base64') }] })
+      .expect(400);
+    expect(forged.body.code).toBe('MATERIAL_HASH_MISMATCH');
+    const listed = await sandbox.http.get('/v1/utilities/water/requests').expect(200);
+    expect(listed.body.requests.find((r: { requestId: string }) => r.requestId === withDeed.requestId).materials).toEqual([
+      { type: DEED_MATERIAL.type, contentType: 'application/pdf', size: DEED.length, sha256: DEED_MATERIAL.sha256 },
+    ]);
+    expect(JSON.stringify(listed.body)).not.toContain(DEED_MATERIAL.content);
+    const kept = await sandbox.http.get(`/v1/utilities/water/requests/${withDeed.requestId}/materials/property-certificate`).expect(200);
+    expect(kept.headers['content-type']).toBe('application/pdf');
+    expect(Buffer.from(kept.body as Buffer).equals(DEED)).toBe(true);
+    await sandbox.http.get(`/v1/utilities/water/requests/${withDeed.requestId}/materials/id-card`).expect(404);
+    const account = await sandbox.http.get('/v1/utilities/water/accounts/W-7002').expect(200);
+    expect(account.body.materials).toEqual([
+      { requestId: withDeed.requestId, type: DEED_MATERIAL.type, contentType: 'application/pdf', size: DEED.length, sha256: DEED_MATERIAL.sha256 },
+    ]);
     await sandbox.http.get('/v1/utilities/water/accounts/W-7001').expect(200);
     await sandbox.http.get('/v1/utilities/water/accounts/W-0000').expect(404);
   });

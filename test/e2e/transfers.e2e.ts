@@ -35,6 +35,7 @@ describe('property transfer propagates to the utilities', () => {
       requestId: string;
       calls: number;
       accountNumber: string;
+      materials: Array<{ type: string; contentType: string; size: number; sha256: string }>;
     }>;
   const rows = async (sql: string, params: unknown[] = []) => (await world.city.db.ownerQuery(sql, params)).rows;
 
@@ -97,7 +98,7 @@ describe('property transfer propagates to the utilities', () => {
   it('completes, publishes one minimised request per utility, and reaches 3 of 3 completed', async () => {
     const { city } = world;
     const buyer = city.people[1];
-    const { caseId, accounts } = await openTransferCase(world, 'story');
+    const { caseId, certificate, accounts } = await openTransferCase(world, 'story');
 
     const completed = await city.gateway.http
       .post(`/v1/cases/${caseId}/complete`)
@@ -147,6 +148,14 @@ describe('property transfer propagates to the utilities', () => {
       const applied = (await sandboxRequests(kind)).filter((r) => r.accountNumber === accounts[kind]);
       expect(applied).toHaveLength(1);
       expect(applied[0].calls).toBe(1);
+      // The certificate itself arrived: the SHA-256 the utility computed from the bytes it received.
+      expect(applied[0].materials).toEqual([
+        { type: 'property-certificate', contentType: 'application/pdf', size: certificate.length, sha256: sha256(certificate) },
+      ]);
+      const kept = await fetch(`${world.sandboxUrl}/v1/utilities/${kind}/requests/${applied[0].requestId}/materials/property-certificate`);
+      expect(kept.status).toBe(200);
+      expect(kept.headers.get('content-type')).toBe('application/pdf');
+      expect(Buffer.from(await kept.arrayBuffer()).equals(certificate)).toBe(true);
     }
 
     // Audited: each request produced, each status consumed, each material fetched.

@@ -1,7 +1,7 @@
 // The answers of the sandbox's simulated departments and utilities, as JSON Schemas: published in
 // the OpenAPI document and checked against real answers by the e2e tests. A `title` names a
 // component of the document.
-import { closedObject, COUNT, DATE_TIME, STRING, STRINGS, UUID } from '@datarun/platform';
+import { closedObject, COUNT, DATE_TIME, SHA256_HEX, STRING, STRINGS, UUID } from '@datarun/platform';
 
 export const DEPARTMENT_RECORD = {
   type: 'object',
@@ -10,6 +10,13 @@ export const DEPARTMENT_RECORD = {
 };
 
 const REQUEST_KIND = { enum: ['transfer', 'discount'] };
+
+const RECEIVED_MATERIAL = {
+  type: STRING,
+  contentType: { ...STRING, description: 'The media type the material came with' },
+  size: { ...COUNT, description: 'Bytes received' },
+  sha256: { ...SHA256_HEX, description: 'SHA-256 the utility computed from the bytes it received' },
+};
 
 export const UTILITY_SUMMARY = closedObject(
   {
@@ -43,6 +50,11 @@ export const UTILITY_REQUESTS = closedObject(
           reference: STRING,
           appliedAt: DATE_TIME,
           calls: { type: 'integer', minimum: 1, description: 'Every call with this request id, the first included: above 1 means a sender retried' },
+          materials: {
+            type: 'array',
+            items: closedObject(RECEIVED_MATERIAL, {}, { title: 'ReceivedUtilityMaterial' }),
+            description: 'The documents received with the request, as the utility checked them (the bytes are not listed)',
+          },
         },
         { unitNumber: STRING, correlationId: { ...STRING, description: 'The correlation id the first call carried (x-request-id or traceparent)' } },
         { title: 'AppliedUtilityRequest' },
@@ -53,11 +65,18 @@ export const UTILITY_REQUESTS = closedObject(
   { title: 'UtilityRequests' },
 );
 
+export const RECEIVED_BYTES = { type: 'string', format: 'binary', description: 'The bytes as received' };
+
 export const UTILITY_ACCOUNT = closedObject(
   {
     accountNumber: STRING,
     discounts: { ...STRINGS, description: 'The matters whose discounts apply' },
     history: { type: 'array', items: UUID, description: 'Request ids in the order they were applied' },
+    materials: {
+      type: 'array',
+      items: closedObject({ requestId: UUID, ...RECEIVED_MATERIAL }),
+      description: 'The documents received with those requests, in the same order',
+    },
   },
   { holder: closedObject({ name: STRING, idNumberMasked: STRING }) },
   { title: 'UtilityAccount' },

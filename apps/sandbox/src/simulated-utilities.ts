@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Problem } from '@datarun/problems';
 import { RequestContext } from '@datarun/request-context';
 
@@ -10,8 +10,21 @@ export interface UtilityApplication {
   readonly matter?: string;
   readonly property?: { unitNumber: string; address: string };
   readonly effectiveDate: string;
-  readonly materials: ReadonlyArray<{ type: string; sha256: string }>;
+  /** Each material's bytes in base64, with the SHA-256 and size the sender says they have. */
+  readonly materials: ReadonlyArray<{ type: string; sha256: string; contentType: string; size: number; content: string }>;
 }
+
+/** What the system kept of a material it received: its own SHA-256 of the bytes, never the bytes in a listing. */
+export interface ReceivedMaterial {
+  type: string;
+  contentType: string;
+  size: number;
+  /** Computed by this system from the bytes it received (and equal to the one the sender named). */
+  sha256: string;
+}
+
+/** The received bytes kept for fetching back, across all requests, before the oldest are dropped. */
+const KEPT_BYTES = 64 * 1024 * 1024;
 
 interface Account {
   accountNumber: string;
@@ -19,6 +32,8 @@ interface Account {
   discounts: string[];
   /** Request ids in the order they were applied: what the ordering tests read. */
   history: string[];
+  /** The materials received with those requests, in the same order. */
+  materials: Array<ReceivedMaterial & { requestId: string }>;
 }
 
 interface Applied {
@@ -32,6 +47,8 @@ interface Applied {
   calls: number;
   /** What the first call's x-request-id or traceparent named, as a real system would log it. */
   correlationId?: string;
+  /** The documents that came with the request, as this system checked them. */
+  materials: ReceivedMaterial[];
 }
 
 /**
@@ -43,6 +60,9 @@ export class SimulatedUtility {
   private readonly accounts = new Map<string, Account>();
   private readonly applied = new Map<string, Applied>();
   private readonly order: Applied[] = [];
+  /** Received bytes by `requestId/type`, oldest first, at most KEPT_BYTES in all: for fetching back in a demo. */
+  private readonly kept = new Map<string, { contentType: string; bytes: Buffer }>();
+  private keptBytes = 0;
   private unavailableUntil = 0;
   private latencyMs = 0;
 
@@ -56,11 +76,13 @@ export class SimulatedUtility {
       seen.calls += 1;
       return { reference: seen.reference, duplicate: true };
     }
+    const documents = received(a.materials);
     if (a.accountNumber.startsWith('CLOSED')) throw new Problem('STATE_CONFLICT', `account ${a.accountNumber} is closed`);
-    const account = this.accounts.get(a.accountNumber) ?? { accountNumber: a.accountNumber, discounts: [], history: [] };
+    const account = this.accounts.get(a.accountNumber) ?? { accountNumber: a.accountNumber, discounts: [], history: [], materials: [] };
     if (a.request === 'transfer') account.holder = { ...a.holder };
     else if (a.matter && !account.discounts.includes(a.matter)) account.discounts.push(a.matter);
     account.history.push(a.requestId);
+    account.materials.push(...documents.map(({ material }) => ({ requestId: a.requestId, ...material })));
     this.accounts.set(a.accountNumber, account);
     const done: Applied = {
       requestId: a.requestId,
@@ -71,9 +93,11 @@ export class SimulatedUtility {
       appliedAt: new Date().toISOString(),
       calls: 1,
       ...correlated(),
+      materials: documents.map(({ material }) => material),
     };
     this.applied.set(a.requestId, done);
     this.order.push(done);
+    for (const { material, bytes } of documents) this.keep(`${a.requestId}/${material.type}`, material.contentType, bytes);
     return { reference: done.reference, duplicate: false };
   }
 
@@ -82,6 +106,23 @@ export class SimulatedUtility {
     const account = this.accounts.get(number);
     if (!account) throw new Problem('NOT_FOUND', `no ${this.kind} account ${number}`);
     return account;
+  }
+
+  /** A received material's bytes, while they are still kept; else NOT_FOUND. */
+  material(requestId: string, type: string): { contentType: string; bytes: Buffer } {
+    const kept = this.kept.get(`${requestId}/${type}`);
+    if (!kept) throw new Problem('NOT_FOUND', `the ${this.kind} system keeps no material ${type} of request ${requestId}`);
+    return kept;
+  }
+
+  private keep(key: string, contentType: string, bytes: Buffer): void {
+    this.kept.set(key, { contentType, bytes });
+    this.keptBytes += bytes.length;
+    for (const [oldest, { bytes: dropped }] of this.kept) {
+      if (this.keptBytes <= KEPT_BYTES) break;
+      this.kept.delete(oldest);
+      this.keptBytes -= dropped.length;
+    }
   }
 
   /** Applied requests in the order they were applied. */
@@ -105,6 +146,24 @@ export class SimulatedUtility {
     if (!available) throw new Problem('SERVICE_UNAVAILABLE', `the ${this.kind} system is down for maintenance`);
     return { kind: this.kind, accounts: this.accounts.size, applied: this.order.length, available };
   }
+}
+
+/**
+ * Decodes and checks every material before anything is applied, as a utility's document store
+ * would: the bytes must be valid base64 of the size named, and their SHA-256 the one named.
+ */
+function received(materials: UtilityApplication['materials']): Array<{ material: ReceivedMaterial; bytes: Buffer }> {
+  return materials.map((m) => {
+    const bytes = Buffer.from(m.content, 'base64');
+    // Buffer.from skips what is not base64; encoding back shows whether anything was skipped.
+    if (bytes.toString('base64') !== m.content) throw new Problem('VALIDATION_FAILED', `material ${m.type}: content is not base64`);
+    if (bytes.length !== m.size) throw new Problem('VALIDATION_FAILED', `material ${m.type}: ${bytes.length} bytes received, the application says ${m.size}`);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (sha256 !== m.sha256) {
+      throw new Problem('MATERIAL_HASH_MISMATCH', `material ${m.type}: the bytes received have SHA-256 ${sha256}, the application says ${m.sha256}`);
+    }
+    return { material: { type: m.type, contentType: m.contentType, size: bytes.length, sha256 }, bytes };
+  });
 }
 
 /** The sandbox's request context names the caller's correlation id (the platform's edge took it from the headers). */

@@ -1,7 +1,10 @@
-import { ApiAnswer, ApiProblems, JsonBody, PublicRoute } from '@datarun/platform';
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { MATERIAL_MEDIA_TYPES } from '@datarun/cases';
+import { ApiAnswer, ApiProblems, BodyLimit, JsonBody, PublicRoute } from '@datarun/platform';
+import { APPLICATION_BODY_LIMIT, APPLIED_MATERIAL_MAX_BYTES, APPLIED_MATERIALS_MAX } from '@datarun/transfers';
+import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { UTILITY_ACCOUNT, UTILITY_RECEIPT, UTILITY_REQUESTS, UTILITY_SUMMARY } from './answers.js';
+import type { FastifyReply } from 'fastify';
+import { RECEIVED_BYTES, UTILITY_ACCOUNT, UTILITY_RECEIPT, UTILITY_REQUESTS, UTILITY_SUMMARY } from './answers.js';
 import { SimulatedUtilities, type UtilityApplication } from './simulated-utilities.js';
 
 const text = (max: number) => ({ type: 'string', minLength: 1, maxLength: max });
@@ -19,16 +22,25 @@ const APPLICATION = {
     effectiveDate: { type: 'string', format: 'date' },
     materials: {
       type: 'array',
-      maxItems: 50,
+      maxItems: APPLIED_MATERIALS_MAX,
+      description: 'The documents themselves: each material the bridge fetched and checked, its bytes in base64',
       items: {
         type: 'object',
         additionalProperties: false,
-        required: ['type', 'sha256'],
-        properties: { type: text(64), sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
+        required: ['type', 'sha256', 'contentType', 'size', 'content'],
+        properties: {
+          type: text(64),
+          sha256: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the bytes; the system refuses bytes that do not match' },
+          contentType: { type: 'string', pattern: '^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$', examples: ['application/pdf'] },
+          size: { type: 'integer', minimum: 0, maximum: APPLIED_MATERIAL_MAX_BYTES, description: 'bytes, before base64' },
+          content: { type: 'string', maxLength: 4 * Math.ceil(APPLIED_MATERIAL_MAX_BYTES / 3), contentEncoding: 'base64', description: 'the bytes, in base64' },
+        },
       },
     },
   },
 };
+
+const SERVED_MEDIA_TYPES: readonly string[] = [...MATERIAL_MEDIA_TYPES, 'application/octet-stream'];
 
 /**
  * The simulated water, power and gas companies' own systems, which the reference utility bridge
@@ -51,23 +63,57 @@ export class SandboxUtilitiesController {
   @Post('requests')
   @ApiOperation({ operationId: 'applyUtilityRequest', summary: 'Apply a request to a simulated utility' })
   @HttpCode(200)
+  // The documents travel in the body: room for every material a request may carry at its largest.
+  @BodyLimit(APPLICATION_BODY_LIMIT)
   @ApiBody({ schema: APPLICATION })
   @ApiAnswer(200, 'The utility’s reference: a repeated request id answers the first reference and changes nothing', UTILITY_RECEIPT)
-  @ApiProblems([400, 'VALIDATION_FAILED'], [409, 'STATE_CONFLICT (account closed)'], [503, 'SERVICE_UNAVAILABLE (simulated outage)'])
+  @ApiProblems(
+    [400, 'VALIDATION_FAILED (also: content not base64, or not of the size named), MATERIAL_HASH_MISMATCH (the bytes received are not of the SHA-256 named)'],
+    [409, 'STATE_CONFLICT (account closed)'],
+    [503, 'SERVICE_UNAVAILABLE (simulated outage)'],
+  )
   apply(@Param('kind') kind: string, @Body(new JsonBody(APPLICATION)) body: UtilityApplication): Promise<{ reference: string; duplicate: boolean }> {
     return this.utilities.of(kind).apply(body);
   }
 
   @Get('requests')
   @ApiOperation({ operationId: 'listUtilityRequests', summary: 'List the requests a simulated utility applied' })
-  @ApiAnswer(200, 'Applied requests in the order applied, each with how many calls carried it', UTILITY_REQUESTS)
+  @ApiAnswer(
+    200,
+    'Applied requests in the order applied, each with how many calls carried it and the materials received (the SHA-256 this system computed from the bytes, and their size; never the bytes)',
+    UTILITY_REQUESTS,
+  )
   requests(@Param('kind') kind: string): { requests: unknown[] } {
     return { requests: [...this.utilities.of(kind).requests()] };
   }
 
+  @Get('requests/:requestId/materials/:type')
+  @ApiOperation({ operationId: 'getUtilityReceivedMaterial', summary: 'Get the bytes of a material a simulated utility received' })
+  @ApiAnswer(
+    200,
+    'The bytes received, in the media type they came with (another than the platform’s material types as application/octet-stream), as an attachment; the sandbox keeps the most recent 64 MiB received',
+    RECEIVED_BYTES,
+    SERVED_MEDIA_TYPES,
+  )
+  @ApiProblems([404, 'NOT_FOUND (no such material received, or no longer kept)'])
+  material(
+    @Param('kind') kind: string,
+    @Param('requestId') requestId: string,
+    @Param('type') type: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Buffer {
+    const { contentType, bytes } = this.utilities.of(kind).material(requestId, type);
+    void reply
+      .header('content-type', SERVED_MEDIA_TYPES.includes(contentType) ? contentType : 'application/octet-stream')
+      .header('x-content-type-options', 'nosniff')
+      .header('content-disposition', 'attachment')
+      .header('cache-control', 'no-store');
+    return bytes;
+  }
+
   @Get('accounts/:number')
   @ApiOperation({ operationId: 'getUtilityAccount', summary: 'Get a simulated utility account' })
-  @ApiAnswer(200, 'An account with its holder, discounts and the requests applied to it', UTILITY_ACCOUNT)
+  @ApiAnswer(200, 'An account with its holder, discounts, the requests applied to it and the materials received with them', UTILITY_ACCOUNT)
   @ApiProblems([404, 'NOT_FOUND (no such account)'])
   account(@Param('kind') kind: string, @Param('number') number: string): unknown {
     return this.utilities.of(kind).account(number);

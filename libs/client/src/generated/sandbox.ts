@@ -155,6 +155,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/utilities/{kind}/requests/{requestId}/materials/{type}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Get the bytes of a material a simulated utility received */
+    get: operations['getUtilityReceivedMaterial'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -171,6 +188,8 @@ export interface components {
       appliedAt: string;
       /** @description Every call with this request id, the first included: above 1 means a sender retried */
       calls: number;
+      /** @description The documents received with the request, as the utility checked them (the bytes are not listed) */
+      materials: components['schemas']['ReceivedUtilityMaterial'][];
       unitNumber?: string;
       /** @description The correlation id the first call carried (x-request-id or traceparent) */
       correlationId?: string;
@@ -321,6 +340,16 @@ export interface components {
         };
       };
     };
+    /** ReceivedUtilityMaterial */
+    ReceivedUtilityMaterial: {
+      type: string;
+      /** @description The media type the material came with */
+      contentType: string;
+      /** @description Bytes received */
+      size: number;
+      /** @description SHA-256 the utility computed from the bytes it received */
+      sha256: string;
+    };
     /** UtilityAccount */
     UtilityAccount: {
       accountNumber: string;
@@ -328,6 +357,18 @@ export interface components {
       discounts: string[];
       /** @description Request ids in the order they were applied */
       history: string[];
+      /** @description The documents received with those requests, in the same order */
+      materials: {
+        /** Format: uuid */
+        requestId: string;
+        type: string;
+        /** @description The media type the material came with */
+        contentType: string;
+        /** @description Bytes received */
+        size: number;
+        /** @description SHA-256 the utility computed from the bytes it received */
+        sha256: string;
+      }[];
       holder?: {
         name: string;
         idNumberMasked: string;
@@ -610,7 +651,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description An account with its holder, discounts and the requests applied to it */
+      /** @description An account with its holder, discounts, the requests applied to it and the materials received with them */
       200: {
         headers: {
           [name: string]: unknown;
@@ -824,7 +865,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Applied requests in the order applied, each with how many calls carried it */
+      /** @description Applied requests in the order applied, each with how many calls carried it and the materials received (the SHA-256 this system computed from the bytes, and their size; never the bytes) */
       200: {
         headers: {
           [name: string]: unknown;
@@ -877,9 +918,17 @@ export interface operations {
           };
           /** Format: date */
           effectiveDate: string;
+          /** @description The documents themselves: each material the bridge fetched and checked, its bytes in base64 */
           materials: {
             type: string;
+            /** @description SHA-256 of the bytes; the system refuses bytes that do not match */
             sha256: string;
+            /** @example application/pdf */
+            contentType: string;
+            /** @description bytes, before base64 */
+            size: number;
+            /** @description the bytes, in base64 */
+            content: string;
           }[];
         };
       };
@@ -894,7 +943,7 @@ export interface operations {
           'application/json': components['schemas']['UtilityReceipt'];
         };
       };
-      /** @description VALIDATION_FAILED */
+      /** @description VALIDATION_FAILED (also: content not base64, or not of the size named), MATERIAL_HASH_MISMATCH (the bytes received are not of the SHA-256 named) */
       400: {
         headers: {
           [name: string]: unknown;
@@ -904,7 +953,7 @@ export interface operations {
             /** @constant */
             status?: 400;
             /** @enum {unknown} */
-            code?: 'VALIDATION_FAILED';
+            code?: 'VALIDATION_FAILED' | 'MATERIAL_HASH_MISMATCH';
           };
         };
       };
@@ -975,6 +1024,63 @@ export interface operations {
             status?: 503;
             /** @enum {unknown} */
             code?: 'SERVICE_UNAVAILABLE';
+          };
+        };
+      };
+    };
+  };
+  getUtilityReceivedMaterial: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        kind: string;
+        requestId: string;
+        type: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The bytes received, in the media type they came with (another than the platform’s material types as application/octet-stream), as an attachment; the sandbox keeps the most recent 64 MiB received */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/pdf': Blob;
+          'image/jpeg': Blob;
+          'image/png': Blob;
+          'image/tiff': Blob;
+          'image/webp': Blob;
+          'application/octet-stream': Blob;
+        };
+      };
+      /** @description NOT_FOUND (no such material received, or no longer kept) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'NOT_FOUND';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
           };
         };
       };

@@ -14,7 +14,21 @@ import { assertEventBody, EVENT_TYPES, statusEvent, type TransferStatus, type Ut
 import { ConsumerLag } from '../ops/consumer-lag.js';
 import { signedEventMessage } from '../signed-event.js';
 import { DEAD_LETTER_TOPIC, requestTopic, type RequestKind, STATUS_TOPIC, topicSpec } from '../topics.js';
-import { TransientFailure, UTILITY_SYSTEM, UtilityRefusal, type UtilitySystem } from './utility-system.js';
+import {
+  APPLIED_MATERIAL_MAX_BYTES,
+  APPLIED_MATERIALS_MAX,
+  type ReceivedMaterial,
+  TransientFailure,
+  UTILITY_SYSTEM,
+  UtilityRefusal,
+  type UtilitySystem,
+} from './utility-system.js';
+
+/** `type/subtype` of a content-type header, without its parameters; undefined when it names none. */
+function mediaTypeOf(header: string | null): string | undefined {
+  const media = header?.split(';')[0]?.trim().toLowerCase();
+  return media && /^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/.test(media) ? media : undefined;
+}
 
 /** A message that will never succeed as it is (broken material, bad link): dead-lettered at once. */
 class PoisonMessage extends Error {
@@ -151,8 +165,8 @@ export class UtilityBridge implements OnApplicationBootstrap {
     let outcome: Outcome;
     try {
       await this.publishStatus(undefined, request);
-      await this.verifyMaterials(request, heartbeat);
-      const { reference } = await this.retryTransient(() => this.system.apply(request), heartbeat);
+      const materials = await this.fetchMaterials(request, heartbeat);
+      const { reference } = await this.retryTransient(() => this.system.apply(request, materials), heartbeat);
       outcome = { state: 'completed', reference };
     } catch (error) {
       if (error instanceof UtilityRefusal) outcome = { state: 'rejected', reason: error.message };
@@ -182,10 +196,19 @@ export class UtilityBridge implements OnApplicationBootstrap {
     return request;
   }
 
-  /** Fetches each material through its signed link and checks its SHA-256 before anything is applied. */
-  private async verifyMaterials(request: UtilityRequest, heartbeat: () => Promise<void>): Promise<void> {
+  /**
+   * Fetches each material through its signed link and checks its SHA-256 before anything is
+   * applied: what the utility's system receives are these verified bytes, with their media type.
+   */
+  private async fetchMaterials(request: UtilityRequest, heartbeat: () => Promise<void>): Promise<ReceivedMaterial[]> {
+    if (request.materials.length > APPLIED_MATERIALS_MAX) {
+      throw new UtilityRefusal(
+        `the request routes ${request.materials.length} materials; a utility's system takes at most ${APPLIED_MATERIALS_MAX} in one application`,
+      );
+    }
+    const received: ReceivedMaterial[] = [];
     for (const m of request.materials) {
-      const bytes = await this.retryTransient(async () => {
+      const fetched = await this.retryTransient(async () => {
         if (!isMaterialLinkOf(m.url, this.config.transfers.gatewayPublicUrl)) {
           throw new PoisonMessage(`material ${m.type}: its link is not a material link of datarun's gateway (GATEWAY_PUBLIC_URL); not fetched`);
         }
@@ -207,11 +230,18 @@ export class UtilityBridge implements OnApplicationBootstrap {
           const problem = (await res.json().catch(() => ({}))) as { code?: string; detail?: string };
           throw new PoisonMessage(`material ${m.type} refused: ${problem.code ?? res.status} ${problem.detail ?? ''}`.trim());
         }
-        return Buffer.from(await res.arrayBuffer());
+        const contentType = mediaTypeOf(res.headers.get('content-type'));
+        if (!contentType) throw new PoisonMessage(`material ${m.type}: the gateway named no media type for it`);
+        return { contentType, bytes: Buffer.from(await res.arrayBuffer()) };
       }, heartbeat);
-      const actual = createHash('sha256').update(bytes).digest('hex');
+      if (fetched.bytes.length > APPLIED_MATERIAL_MAX_BYTES) {
+        throw new PoisonMessage(`material ${m.type} is ${fetched.bytes.length} bytes, above the ${APPLIED_MATERIAL_MAX_BYTES} a material may have`);
+      }
+      const actual = createHash('sha256').update(fetched.bytes).digest('hex');
       if (actual !== m.sha256) throw new PoisonMessage(`MATERIAL_HASH_MISMATCH: material ${m.type} has SHA-256 ${actual}, the request says ${m.sha256}`);
+      received.push({ type: m.type, sha256: actual, contentType: fetched.contentType, bytes: fetched.bytes });
     }
+    return received;
   }
 
   /** Retries transient failures with backoff, heartbeating so the group keeps this member; then gives up to kafkajs. */
