@@ -118,6 +118,7 @@ export class CasesService {
       const member = this.recipients.memberOf(t.utility);
       if (member !== undefined) members.set(t.utility, member);
     }
+    if (members.size === 0) return new Map();
     const names = await this.names.membersNamed([...new Set(members.values())]);
     return new Map([...members].map(([kind, id]) => [kind, { id, name: names.get(id) ?? id }]));
   }

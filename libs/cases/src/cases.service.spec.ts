@@ -1,0 +1,94 @@
+import type { Caller } from '@datarun/auth';
+import { loadConfig } from '@datarun/config';
+import type { RegistryNames } from '@datarun/registry';
+import { type CaseTransfer, UtilityRecipients } from '@datarun/transfers';
+import type { DataSource } from 'typeorm';
+import type { CaseEntity } from './case.entity.js';
+import { CasesService } from './cases.service.js';
+
+const CASE_ID = '0f6f3c1e-8a51-4b0e-9a52-0d1c7d0c5a10';
+const at = new Date('2026-12-01T08:00:00Z');
+
+const transfer = (utility: string, request: CaseTransfer['request'], state: CaseTransfer['state']): CaseTransfer => ({
+  requestId: `${utility}-${request}`,
+  utility,
+  request,
+  state,
+  reference: state === 'completed' ? `${utility[0].toUpperCase()}-1` : null,
+  reason: null,
+  updatedAt: new Date(),
+  publishedAt: at,
+  createdAt: at,
+});
+
+/** The service over stubs: a case of the caller's with `transfers`, and a registry that knows `registered`. */
+function serviceWith(transfers: CaseTransfer[], registered: Record<string, string>) {
+  const config = loadConfig({ UTILITY_RECIPIENTS: 'water=zj.city.water,electricity=zj.city.power,gas=zj.city.power,cable=zj.city.cable' });
+  const found = {
+    id: CASE_ID,
+    consumerId: 'zj.hall',
+    matterCode: 'property-transfer',
+    state: transfers.length ? 'completed' : 'open',
+    parties: [],
+    property: null,
+    utilityAccounts: null,
+    materials: [],
+    openedBy: 'clerk-1',
+    createdAt: at,
+    updatedAt: at,
+    closedAt: null,
+  } as unknown as CaseEntity;
+  const dataSource = {
+    getRepository: () => ({ findOneBy: async () => found }),
+    query: async () => [],
+  } as unknown as DataSource;
+  const asked: string[][] = [];
+  const names = {
+    membersNamed: async (ids: readonly string[]) => {
+      asked.push([...ids]);
+      return new Map(ids.filter((id) => id in registered).map((id) => [id, registered[id]]));
+    },
+  } as unknown as RegistryNames;
+  const service = new CasesService(
+    dataSource,
+    {} as never,
+    {} as never,
+    { ofCase: async () => transfers } as never,
+    new UtilityRecipients(config),
+    names,
+    {} as never,
+    config,
+  );
+  return { service, asked };
+}
+
+const caller = { memberId: 'zj.hall', kind: 'consumer', actor: 'clerk-1' } as unknown as Caller;
+
+describe('a case names the recipient of each request', () => {
+  it('names each request’s member with its registered name, asking the registry once for the distinct members', async () => {
+    const { service, asked } = serviceWith(
+      [transfer('water', 'transfer', 'completed'), transfer('electricity', 'transfer', 'completed'), transfer('gas', 'discount', 'accepted')],
+      { 'zj.city.water': '测试市自来水公司', 'zj.city.power': '测试市能源公司' },
+    );
+    const view = await service.get(caller, CASE_ID);
+    expect(view.transfers.map((t) => ({ utility: t.utility, recipient: t.recipient, request: t.request, state: t.state }))).toEqual([
+      { utility: 'water', recipient: { id: 'zj.city.water', name: '测试市自来水公司' }, request: 'transfer', state: 'completed' },
+      { utility: 'electricity', recipient: { id: 'zj.city.power', name: '测试市能源公司' }, request: 'transfer', state: 'completed' },
+      { utility: 'gas', recipient: { id: 'zj.city.power', name: '测试市能源公司' }, request: 'discount', state: 'accepted' },
+    ]);
+    expect(asked).toEqual([['zj.city.water', 'zj.city.power']]);
+    expect(view.progress.summary).toBe('2 of 3 completed');
+  });
+
+  it('shows null for a kind no member is configured for, and the id for a configured member the registry does not know', async () => {
+    const { service } = serviceWith([transfer('heating', 'transfer', 'published'), transfer('cable', 'transfer', 'published')], {});
+    const view = await service.get(caller, CASE_ID);
+    expect(view.transfers.map((t) => t.recipient)).toEqual([null, { id: 'zj.city.cable', name: 'zj.city.cable' }]);
+  });
+
+  it('asks the registry nothing for a case with no requests', async () => {
+    const { service, asked } = serviceWith([], {});
+    expect((await service.get(caller, CASE_ID)).transfers).toEqual([]);
+    expect(asked).toEqual([]);
+  });
+});
