@@ -13,17 +13,17 @@ import { type Jwks, jwksToKeyObjects, publicKeyFileToJwks } from './jwks.js';
 import { signingAlgorithmOf } from './jws-algorithm.js';
 import { CITIZEN_IDP_ISSUER } from './token-verifier.js';
 
-/** The audit app's checkpoint signing key and the key id its checkpoints carry. */
-export interface AuditSigningKey {
+/** A private key a platform app signs with, and the key id what it signs carries. */
+export interface SigningKey {
   readonly kid: string;
   readonly privateKey: KeyObject;
 }
 
-/** The gateway's key for the tokens of its federated calls, and the key id they carry. */
-export interface PlatformSigningKey {
-  readonly kid: string;
-  readonly privateKey: KeyObject;
-}
+/** The audit app's checkpoint signing key. */
+export type AuditSigningKey = SigningKey;
+
+/** The gateway's key for the tokens of its federated calls. */
+export type PlatformSigningKey = SigningKey;
 
 /** What each platform key is once read and checked. */
 export interface PlatformKeys {
@@ -130,20 +130,11 @@ export function loadKeys(config: DatarunConfig, needs: KeyNeeds, app?: string): 
     if (needs.required?.includes(name) || needs.production?.includes(name)) refuseDevelopmentKey(config, name, file);
     else if (production && isDevelopmentKey(config, file)) continue;
     const { expected, read } = FORMATS[name] as KeyFormat<KeyName>;
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' && !mustExist.has(name)) continue;
-      const problem = code === 'ENOENT' ? `no such file${production ? '' : '; npm run dev-keys makes the development keys'}` : (error as Error).message;
-      throw ConfigError.inFile(KEY_VARIABLES[name], expected, file, problem);
-    }
-    try {
-      keys[name] = read(text, config);
-    } catch (error) {
-      throw ConfigError.inFile(KEY_VARIABLES[name], expected, file, (error as Error).message);
-    }
+    const key = readKeyFile(KEY_VARIABLES[name], expected, file, (text) => read(text, config), {
+      optional: !mustExist.has(name),
+      hint: production ? '' : '; npm run dev-keys makes the development keys',
+    });
+    if (key !== undefined) keys[name] = key;
   }
   return new KeyRing(keys as Partial<PlatformKeys>);
 }
@@ -166,22 +157,45 @@ export function loadMemberSigningKey(
   config: DatarunConfig,
   key: { member: string; kid: string; file: string; variable: string },
 ): MemberSigningKey | undefined {
-  const expected = "the member's private key (PEM: EC P-256 or RSA of at least 2048 bits)";
   refuseDevelopmentKeyFile(config, key.variable, key.file);
+  const expected = "the member's private key (PEM: EC P-256 or RSA of at least 2048 bits)";
+  return readKeyFile(
+    key.variable,
+    expected,
+    key.file,
+    (text) => {
+      const privateKey = createPrivateKey(text);
+      signingAlgorithmOf(privateKey);
+      return { member: key.member, kid: key.kid, privateKey };
+    },
+    { optional: config.env !== 'production', hint: '' },
+  );
+}
+
+/**
+ * Reads the key file `file` (named by `variable`) and parses it with `parse`; whatever is wrong is
+ * one ConfigError, `VARIABLE: expected <what> in <file> (<what is wrong>)`. A missing file is
+ * undefined when `optional`, else an error (with `hint` after "no such file").
+ */
+function readKeyFile<T>(
+  variable: string,
+  expected: string,
+  file: string,
+  parse: (text: string) => T,
+  missing: { optional: boolean; hint: string },
+): T | undefined {
   let text: string;
   try {
-    text = readFileSync(key.file, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && config.env !== 'production') return undefined;
-    throw ConfigError.inFile(key.variable, expected, key.file, code === 'ENOENT' ? 'no such file' : (error as Error).message);
+    if (code === 'ENOENT' && missing.optional) return undefined;
+    throw ConfigError.inFile(variable, expected, file, code === 'ENOENT' ? `no such file${missing.hint}` : (error as Error).message);
   }
   try {
-    const privateKey = createPrivateKey(text);
-    signingAlgorithmOf(privateKey);
-    return { member: key.member, kid: key.kid, privateKey };
+    return parse(text);
   } catch (error) {
-    throw ConfigError.inFile(key.variable, expected, key.file, (error as Error).message);
+    throw ConfigError.inFile(variable, expected, file, (error as Error).message);
   }
 }
 
