@@ -128,7 +128,7 @@ export class CaseMaterials {
             [materialId, routed.caseId],
           );
     if (!row || !routed) throw new Problem('MATERIAL_NOT_FOUND', 'no such material for this request');
-    const recipient = this.recipients.memberOf(claims.recipient) ?? `utility:${claims.recipient}`;
+    const recipient = this.recipients.auditedMemberOf(claims.recipient);
     const event: AuditEventInput = {
       memberId: recipient,
       actor: `utility:${claims.recipient}`,

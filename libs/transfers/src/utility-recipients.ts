@@ -24,6 +24,14 @@ export class UtilityRecipients {
     return this.byKind.get(kind);
   }
 
+  /**
+   * Whom an audit record names for `kind`'s side of an exchange: its member, or `utility:<kind>`
+   * when none is configured (the record must still say which utility it was).
+   */
+  auditedMemberOf(kind: string): string {
+    return this.memberOf(kind) ?? `utility:${kind}`;
+  }
+
   /** Whether `topic` is one of the request topics of a kind `member` receives (what its bridge consumes and may dead-letter). */
   receivesOn(member: string, topic: string): boolean {
     for (const [kind, recipient] of this.byKind) {

@@ -286,7 +286,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       caseId: row.case_id,
       purpose: matterCode,
       fields: disclosedFields(row.payload),
-      reason: requestSentTo(this.recipients.memberOf(row.utility) ?? `utility:${row.utility}`, row.topic),
+      reason: requestSentTo(this.recipients.auditedMemberOf(row.utility), row.topic),
       ...(row.correlation_id === null ? {} : { correlationId: row.correlation_id }),
     };
     const subjects = [...new Set(disclosedParties(row.payload, parties).map((p) => this.pseudonyms.of(p.idNumber)))];
