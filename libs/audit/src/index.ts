@@ -2,7 +2,7 @@ export { AuditEventEntity, AuditChainHeadEntity, AuditCheckpointEntity, AUDIT_EN
 export type { AuditDecision } from './audit-event.entity.js';
 export { AuditLog, changeBy } from './audit-log.js';
 export type { AuditEventInput } from './audit-log.js';
-export { AUTHORITY_REFUSALS, auditRefusals, refusalBy } from './refusals.js';
+export { AUTHORITY_REFUSALS, auditRefusals, refuseAudited, refusalBy } from './refusals.js';
 export type { RefusalScope, RefusalSubject } from './refusals.js';
 export { SubjectPseudonyms } from './subject-pseudonym.js';
 export { AuditModule, AuditHousekeeping, AUDIT_KEYS } from './audit.module.js';

@@ -54,7 +54,15 @@ export async function auditRefusals<T>(audit: AuditLog, about: RefusalSubject, w
     return await work();
   } catch (error) {
     if (!(error instanceof Problem) || !recorded(error, about.scope)) throw error;
-    const auditId = await audit.append(refusalBy(about, error.code));
-    throw new Problem(error.code, error.detail, { ...error.extensions, auditId });
+    return refuseAudited(audit, about, error);
   }
+}
+
+/**
+ * Records `refusal` as one denied audit event (refusalBy) and throws it carrying that record's id
+ * (`auditId`): for a refusal the caller decided itself, outside a use case auditRefusals wraps.
+ */
+export async function refuseAudited(audit: AuditLog, about: RefusalSubject, refusal: Problem): Promise<never> {
+  const auditId = await audit.append(refusalBy(about, refusal.code));
+  throw new Problem(refusal.code, refusal.detail, { ...refusal.extensions, auditId });
 }

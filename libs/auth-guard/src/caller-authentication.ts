@@ -1,7 +1,6 @@
-import type { AuditLog } from '@datarun/audit';
+import { type AuditLog, auditRefusals } from '@datarun/audit';
 import { type Caller, requireRole, type Role, type TokenVerifier } from '@datarun/auth';
 import { EdgeAuthentication, type RouteAccess } from '@datarun/platform';
-import { Problem } from '@datarun/problems';
 import { RequestContext } from '@datarun/request-context';
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
@@ -37,24 +36,15 @@ export class CallerAuthentication extends EdgeAuthentication {
     RequestContext.attachCaller(caller);
     if (caller.role === 'citizen') this.callers.take(`citizen:${caller.actor}`, 'this citizen');
     else this.callers.take(caller.memberId);
-    if (access && 'roles' in access && access.roles !== 'any' && !access.roles.includes(caller.role)) await this.refuseRole(request, caller, access.roles);
+    if (access && 'roles' in access && access.roles !== 'any' && !access.roles.includes(caller.role))
+      await this.requireRouteRole(request, caller, access.roles);
   }
 
-  private async refuseRole(request: FastifyRequest, caller: Caller, roles: readonly Role[]): Promise<never> {
-    try {
-      requireRole(caller, ...roles);
-    } catch (error) {
-      if (!this.audit || !(error instanceof Problem)) throw error;
-      const auditId = await this.audit.append({
-        memberId: caller.memberId,
-        actor: caller.actor,
-        action: `${request.method} ${request.routeOptions.url ?? request.url}`,
-        decision: 'denied',
-        reason: error.code,
-      });
-      throw new Problem(error.code, error.detail, { ...error.extensions, auditId });
-    }
-    throw new Error('unreachable: requireRole accepted a caller the route refused');
+  /** A refusal by role, recorded (auditRefusals) when the app has an audit log. */
+  private async requireRouteRole(request: FastifyRequest, caller: Caller, roles: readonly Role[]): Promise<void> {
+    const check = async () => requireRole(caller, ...roles);
+    if (!this.audit) return check();
+    await auditRefusals(this.audit, { caller, action: `${request.method} ${request.routeOptions.url ?? request.url}`, scope: 'authority' }, check);
   }
 }
 

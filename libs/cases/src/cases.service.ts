@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AuditLog, changeBy, refusalBy } from '@datarun/audit';
+import { AuditLog, changeBy, refuseAudited } from '@datarun/audit';
 import { type Caller, requireRole } from '@datarun/auth';
 import { DATARUN_CONFIG, type DatarunConfig } from '@datarun/config';
 import { checkIdNumber } from '@datarun/identity';
@@ -205,9 +205,8 @@ export class CasesService {
    * probing other halls' cases. It is appended on its own, outside the caller's transaction, which
    * the refusal rolls back. The answer is the same whether the case exists or not.
    */
-  private async caseNotFound(caller: Caller, id: string, action: string): Promise<never> {
-    const auditId = await this.audit.append(refusalBy({ caller, action, object: `case:${id}`, caseId: id, scope: 'any' }, 'CASE_NOT_FOUND'));
-    throw new Problem('CASE_NOT_FOUND', `no case ${id}`, { auditId });
+  private caseNotFound(caller: Caller, id: string, action: string): Promise<never> {
+    return refuseAudited(this.audit, { caller, action, object: `case:${id}`, caseId: id, scope: 'any' }, new Problem('CASE_NOT_FOUND', `no case ${id}`));
   }
 }
 
