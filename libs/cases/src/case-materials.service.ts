@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { type AuditEventInput, AuditLog, changeBy, SubjectPseudonyms } from '@datarun/audit';
 import { type Caller, requireRole } from '@datarun/auth';
 import { Problem } from '@datarun/problems';
-import { CaseTransfers, disclosedParties, MaterialLinks, UtilityRecipients } from '@datarun/transfers';
+import { APPLIED_MATERIAL_MAX_BYTES, CaseTransfers, disclosedParties, MaterialLinks, UtilityRecipients } from '@datarun/transfers';
 import { Injectable } from '@nestjs/common';
 import { fileTypeFromBuffer } from 'file-type';
 import { DataSource } from 'typeorm';
@@ -11,7 +11,8 @@ import { CasesService } from './cases.service.js';
 
 /** What a service hall uploads: scans and photos of paper documents (docs/api.md: PDF or image). */
 export const MATERIAL_MEDIA_TYPES = ['application/pdf', 'image/jpeg', 'image/png', 'image/tiff', 'image/webp'] as const;
-export const MAX_MATERIAL_BYTES = 10 * 1024 * 1024;
+/** The largest material: the one bound the upload and every bridge that fetches it apply. */
+export const MAX_MATERIAL_BYTES = APPLIED_MATERIAL_MAX_BYTES;
 
 export interface MaterialUpload {
   readonly type: string;

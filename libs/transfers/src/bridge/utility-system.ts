@@ -23,7 +23,7 @@ export interface ReceivedMaterial {
   readonly bytes: Buffer;
 }
 
-/** A material's bytes are at most this many (the gateway's upload limit, MAX_MATERIAL_BYTES of @datarun/cases). */
+/** A material's bytes are at most this many: the bridge's bound, and the gateway's upload limit (MAX_MATERIAL_BYTES of @datarun/cases is this value). */
 export const APPLIED_MATERIAL_MAX_BYTES = 10 * 1024 * 1024;
 /**
  * The materials one application carries at most, bytes included: what bounds its body (see
