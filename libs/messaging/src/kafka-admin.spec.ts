@@ -9,8 +9,11 @@ function fakeKafka(unknownFor: number, existing: string[] = []) {
     connect: async () => undefined,
     disconnect: async () => undefined,
     listTopics: async () => [...existing, ...created],
-    createTopics: async ({ topics }: { topics: Array<{ topic: string }> }) => {
+    createTopics: async ({ topics, waitForLeaders }: { topics: Array<{ topic: string }>; waitForLeaders?: boolean }) => {
       created.push(...topics.map((t) => t.topic));
+      // kafkajs' own leader wait (on unless turned off) retries only LEADER_NOT_AVAILABLE, so it fails here.
+      if (waitForLeaders !== false && unknownFor > 0)
+        throw Object.assign(new Error('This server does not host this topic-partition'), { type: 'UNKNOWN_TOPIC_OR_PARTITION', retriable: true });
       return true;
     },
     fetchTopicMetadata: async ({ topics }: { topics: string[] }) => {

@@ -23,7 +23,9 @@ export async function createMissingTopics(kafka: Kafka, specs: readonly TopicSpe
       }));
     if (missing.length > 0) {
       try {
-        await admin.createTopics({ topics: missing });
+        // waitForLeaders: false — kafkajs' own wait gives up on the UNKNOWN_TOPIC_OR_PARTITION a
+        // KRaft broker answers right after a create; leadersElected below waits that out instead.
+        await admin.createTopics({ topics: missing, waitForLeaders: false });
       } catch (error) {
         // Another process (or this one's other component) created them meanwhile: that is success.
         if (!isAlreadyExists(error)) throw error;
