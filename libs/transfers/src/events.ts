@@ -13,6 +13,9 @@ export interface MaterialClaim {
 export interface MaskedHolder {
   readonly name: string;
   readonly idNumberMasked: string;
+  /** Only where the matter's entry for this recipient names the field (minimisation per recipient). */
+  readonly idNumber?: string;
+  readonly role?: string;
 }
 
 export interface TransferRequested {
@@ -20,6 +23,8 @@ export interface TransferRequested {
   readonly caseId: string;
   readonly utility: string;
   readonly request: 'transfer';
+  /** The recipient member (absent in requests planned before recipients were registered). */
+  readonly recipient?: string;
   readonly accountNumber: string;
   readonly property: { readonly unitNumber: string; readonly address: string };
   readonly newHolder: MaskedHolder;
@@ -32,6 +37,7 @@ export interface DiscountRequested {
   readonly caseId: string;
   readonly utility: string;
   readonly request: 'discount';
+  readonly recipient?: string;
   readonly matter: string;
   readonly accountNumber: string;
   readonly holder: MaskedHolder;
@@ -39,13 +45,30 @@ export interface DiscountRequested {
   readonly materials: readonly MaterialClaim[];
 }
 
+/** A benefit a matter decided, for a recipient member (人社's subsidy, 教育's aid, …): docs/api.md, Recipients. */
+export interface BenefitRequested {
+  readonly requestId: string;
+  readonly caseId: string;
+  readonly recipient: string;
+  readonly request: 'benefit';
+  readonly benefit: string;
+  readonly accountNumber?: string;
+  readonly beneficiary: MaskedHolder;
+  readonly decision: { readonly matter: string; readonly decidedAt: string; readonly validFrom: string; readonly validUntil?: string };
+  readonly materials: readonly MaterialClaim[];
+}
+
 export type UtilityRequest = TransferRequested | DiscountRequested;
+/** Any request a recipient receives. */
+export type RecipientRequest = UtilityRequest | BenefitRequested;
 
 export type UtilityState = 'accepted' | 'completed' | 'rejected';
 
 export interface TransferStatus {
   readonly requestId: string;
-  readonly utility: string;
+  /** The utility kind, for a utility kind's request; a recipient that is not a utility kind names itself in `recipient`. */
+  readonly utility?: string;
+  readonly recipient?: string;
   readonly state: UtilityState;
   readonly reference?: string;
   readonly reason?: string;
@@ -54,12 +77,14 @@ export interface TransferStatus {
 export const EVENT_TYPES = {
   transfer: 'datarun.utility.transfer-requested.v1',
   discount: 'datarun.utility.discount-requested.v1',
+  benefit: 'datarun.recipients.benefit-requested.v1',
   status: 'datarun.utility.transfer-status.v1',
 } as const;
 
 const SCHEMA_FILES: Record<keyof typeof EVENT_TYPES, string> = {
   transfer: 'transfer-requested.v1.json',
   discount: 'discount-requested.v1.json',
+  benefit: 'benefit-requested.v1.json',
   status: 'transfer-status.v1.json',
 };
 
@@ -89,10 +114,19 @@ export function assertEventBody(kind: keyof typeof EVENT_TYPES, body: unknown): 
 }
 
 /** Reads a utility request back: the event type must match the topic's request kind, the body its schema. */
-export function utilityRequestOf(event: CloudEvent, expected: RequestKind): UtilityRequest {
-  if (event.type !== EVENT_TYPES[expected]) throw new MalformedEvent(`expected ce_type ${EVENT_TYPES[expected]}, got ${event.type}`);
-  assertEventBody(expected, event.data);
-  const request = event.data as UtilityRequest;
+export function utilityRequestOf(event: CloudEvent, expected: 'transfer' | 'discount'): UtilityRequest {
+  return requestOf(event, [expected]) as UtilityRequest;
+}
+
+/**
+ * Reads any request back from a topic that carries `accepted` kinds (a recipient's own topic
+ * carries several, the event type naming which): the type must be one of them, the body its schema.
+ */
+export function requestOf(event: CloudEvent, accepted: readonly RequestKind[]): RecipientRequest {
+  const kind = accepted.find((k) => EVENT_TYPES[k] === event.type);
+  if (!kind) throw new MalformedEvent(`expected ce_type ${accepted.map((k) => EVENT_TYPES[k]).join(' or ')}, got ${event.type}`);
+  assertEventBody(kind, event.data);
+  const request = event.data as RecipientRequest;
   if (request.requestId !== event.id) throw new MalformedEvent(`ce_id ${event.id} is not the request id ${request.requestId}`);
   return request;
 }

@@ -1,7 +1,28 @@
-export { STATUS_TOPIC, DEAD_LETTER_TOPIC, RECORDS_TOPIC, requestTopic, recordsTopic, topicSpec } from './topics.js';
-export type { RequestKind } from './topics.js';
-export { EVENT_TYPES, assertEventBody, utilityRequestOf, transferStatusOf, statusEvent } from './events.js';
-export type { TransferRequested, DiscountRequested, UtilityRequest, UtilityState, TransferStatus, MaterialClaim, MaskedHolder } from './events.js';
+export {
+  STATUS_TOPIC,
+  DEAD_LETTER_TOPIC,
+  RECORDS_TOPIC,
+  REQUEST_KINDS,
+  requestTopic,
+  recipientTopic,
+  recordsTopic,
+  topicFor,
+  topicsOf,
+  topicSpec,
+} from './topics.js';
+export type { RequestKind, RecipientRoute } from './topics.js';
+export { EVENT_TYPES, assertEventBody, requestOf, utilityRequestOf, transferStatusOf, statusEvent } from './events.js';
+export type {
+  TransferRequested,
+  DiscountRequested,
+  BenefitRequested,
+  RecipientRequest,
+  UtilityRequest,
+  UtilityState,
+  TransferStatus,
+  MaterialClaim,
+  MaskedHolder,
+} from './events.js';
 export { isMaterialLinkOf, MaterialLinks, materialLinksOf } from './material-links.js';
 export type { MaterialLinkClaims } from './material-links.js';
 export {

@@ -172,7 +172,7 @@ export class StatusConsumer implements OnApplicationBootstrap {
     const event = fromKafkaMessage(message);
     const status = transferStatusOf(event);
     const refuse = (detail: string) => new RefusedStatus(`${STATUS_SIGNATURE_INVALID}: ${detail}`);
-    const recipient = this.recipients.memberOf(status.utility);
+    const recipient = this.recipients.memberOf(status.utility ?? '');
     if (recipient === undefined) throw refuse(`no member receives ${JSON.stringify(status.utility)} requests (UTILITY_RECIPIENTS)`);
     if (event.source !== recipient) {
       throw refuse(`ce_source ${JSON.stringify(event.source.slice(0, 128))} is not ${JSON.stringify(recipient)}, the recipient of ${status.utility} requests`);
