@@ -1,4 +1,5 @@
 import { AuditModule } from '@datarun/audit';
+import { KeyRing } from '@datarun/auth';
 import { AuthModule } from '@datarun/auth-guard';
 import { CaseFacts } from '@datarun/cases';
 import { type DatarunConfig, refuseDevelopmentDefaults } from '@datarun/config';
@@ -6,7 +7,7 @@ import { PlatformModule } from '@datarun/platform';
 import { RegistryModule } from '@datarun/registry';
 import { CaseMatters, OutboxRelay, StatusConsumer, UtilityTopics } from '@datarun/transfers';
 import { DeadLetterRecorder, DeadLetterSeal, DeadLettersService, RelayGauges, UtilityRecipients } from '@datarun/transfers';
-import { RecordIngest } from '@datarun/transfers';
+import { RecordIngest, WEBHOOK_SIGNING_KEY, WebhookDelivery } from '@datarun/transfers';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { OpsController } from './ops.controller.js';
 
@@ -41,6 +42,9 @@ export class RelayModule {
         DeadLettersService,
         RelayGauges,
         RecordIngest,
+        // Webhooks are signed with the platform key the gateway publishes at GET /v1/platform/jwks.
+        { provide: WEBHOOK_SIGNING_KEY, inject: [KeyRing], useFactory: (keys: KeyRing) => keys.get('platformSigningKey') },
+        WebhookDelivery,
       ],
     };
   }

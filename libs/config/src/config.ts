@@ -13,6 +13,7 @@ import { PROCESS_SECTION, type ProcessConfig, readProcess } from './sections/pro
 import { RATE_LIMIT_SECTION, type RateLimitConfig } from './sections/rate-limit.js';
 import { SANDBOX_SECTION, type SandboxConfig } from './sections/sandbox.js';
 import { TRANSFERS_SECTION, type TransfersConfig } from './sections/transfers.js';
+import { WEBHOOKS_SECTION, type WebhooksConfig } from './sections/webhooks.js';
 
 /**
  * Every section, in the order docs/configuration.md shows them. Each declares its own variables
@@ -31,6 +32,7 @@ export const CONFIG_SECTIONS = [
   EGRESS_SECTION,
   AUDIT_SECTION,
   TRANSFERS_SECTION,
+  WEBHOOKS_SECTION,
   BRIDGE_SECTION,
   SANDBOX_SECTION,
 ] as const;
@@ -51,6 +53,7 @@ export const CONFIG_VARIABLES = z.object({
   ...EGRESS_SECTION.variables.shape,
   ...AUDIT_SECTION.variables.shape,
   ...TRANSFERS_SECTION.variables.shape,
+  ...WEBHOOKS_SECTION.variables.shape,
   ...BRIDGE_SECTION.variables.shape,
   ...SANDBOX_SECTION.variables.shape,
 });
@@ -69,6 +72,7 @@ export interface DatarunConfig extends ProcessConfig, BridgeConfig {
   readonly egress: EgressConfig;
   readonly audit: AuditConfig;
   readonly transfers: TransfersConfig;
+  readonly webhooks: WebhooksConfig;
   readonly sandbox: SandboxConfig;
 }
 

@@ -87,3 +87,7 @@ export type { CaseTransfer } from './outbox/case-transfers.js';
 export { CaseMatters } from './outbox/case-matters.js';
 export type { CaseParty } from './outbox/case-matters.js';
 export { TRANSFERS_ENTITIES } from './entities.js';
+export { WebhookDelivery, WEBHOOK_SIGNING_KEY, webhookGroupOf, structuredEvent } from './webhooks/webhook-delivery.js';
+export { CLOUDEVENTS_JSON, signWebhook, verifyWebhookSignature, webhookBinding } from './webhooks/webhook-signature.js';
+export { WEBHOOK_BACKOFF, backoffMs, outcomeOfError, outcomeOfStatus, withRetries } from './webhooks/webhook-retries.js';
+export type { AttemptOutcome, DeliveryVerdict, RetryClock, RetryPolicy } from './webhooks/webhook-retries.js';
