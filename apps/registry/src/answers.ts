@@ -135,11 +135,20 @@ export const MATTER = closedObject(
       type: 'array',
       items: closedObject(
         {
-          notify: { ...STRING, description: 'The utility kind to notify, e.g. water' },
-          request: { enum: ['transfer', 'discount'] },
+          notify: { ...STRING, description: 'The recipient: a member id, or a utility kind (the member registered for it when a case completes)' },
+          request: { enum: ['transfer', 'discount', 'benefit'] },
+          fields: {
+            type: 'array',
+            items: { enum: ['idNumber', 'role'] },
+            description: 'What the recipient receives about the beneficiary beyond name and masked ID number',
+          },
           materials: { ...STRINGS, description: 'The submitted materials this recipient receives (as signed links)' },
         },
-        { holderRole: { ...STRING, description: 'The role of the party who holds the account afterwards (absent: the first party)' } },
+        {
+          benefit: { ...STRING, description: 'Which benefit (benefit requests only)' },
+          holderRole: { ...STRING, description: 'The role of the party who holds the account afterwards (absent: the first party)' },
+          optional: { const: true, description: "Sent only when the case names an account for the recipient's utility kind" },
+        },
         { title: 'MatterNotification' },
       ),
     },

@@ -105,14 +105,35 @@ export const REGISTER_MATTER = {
         additionalProperties: false,
         required: ['notify'],
         properties: {
-          notify: { type: 'string', pattern: '^[a-z][a-z0-9-]{1,31}$', description: 'the utility kind to notify, e.g. water' },
-          request: { enum: ['transfer', 'discount'], description: 'what it is asked to do (default transfer)' },
+          notify: {
+            type: 'string',
+            pattern: '^[a-z0-9][a-z0-9.-]{1,127}$',
+            description: 'the recipient: a member id, or a utility kind (water, electricity, gas, cable, broadband, heat) meaning the member registered for it',
+            examples: ['water', 'zj.demo.renshe'],
+          },
+          request: { enum: ['transfer', 'discount', 'benefit'], description: 'what it is asked to do (default transfer)' },
+          benefit: {
+            type: 'string',
+            pattern: '^[a-z][a-z0-9-]{1,63}$',
+            description: 'which benefit: required for a benefit request, only there',
+            examples: ['education-aid'],
+          },
+          fields: {
+            type: 'array',
+            items: { enum: ['idNumber', 'role'] },
+            maxItems: 2,
+            description: 'what the recipient receives about the beneficiary beyond name and masked ID number',
+          },
           materials: { ...names, description: 'submitted materials this recipient receives (as signed links)' },
           holderRole: {
             type: 'string',
             pattern: '^[a-z][a-z0-9-]{0,31}$',
             description: 'role of the party who holds the account afterwards (default: the first party)',
             examples: ['buyer'],
+          },
+          optional: {
+            type: 'boolean',
+            description: "true: sent only when the case names an account for the recipient's utility kind (cable, broadband in a property transfer)",
           },
         },
       },

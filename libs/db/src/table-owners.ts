@@ -13,6 +13,7 @@ export const TABLE_OWNERS = {
   access_grant: 'registry',
   grant_decision: 'registry',
   matter: 'registry',
+  recipient: 'registry',
   // The replica store: written by the registry's ingest through `ReplicaRecords`, read on the
   // lookup hot path by the replica adapter's prepared statement.
   source_record: 'sources',

@@ -24,6 +24,7 @@ export const PROBLEM_CODES = {
   CASE_NOT_FOUND: [404, 'No such case'],
   RECORD_NOT_FOUND: [404, 'No such record'],
   MEMBER_NOT_FOUND: [404, 'No such member'],
+  RECIPIENT_NOT_FOUND: [404, 'No member receives requests under that name'],
   GRANT_NOT_FOUND: [404, 'No such grant'],
   MATTER_NOT_FOUND: [404, 'No such matter'],
   MATERIAL_NOT_FOUND: [404, 'No such material'],

@@ -4,9 +4,15 @@ export { SourceEntity, SourceVersionEntity, CLASSIFICATIONS } from './sources/so
 export type { SourceMode, Classification } from './sources/source.entity.js';
 export { GrantEntity, GrantDecisionEntity } from './grants/grant.entity.js';
 export type { GrantState, GrantDecisionKind } from './grants/grant.entity.js';
-export { MatterEntity } from './matters/matter.entity.js';
-export type { MatterNotification } from './matters/matter.entity.js';
+export { MatterEntity, BENEFICIARY_FIELDS } from './matters/matter.entity.js';
+export type { MatterNotification, BeneficiaryField } from './matters/matter.entity.js';
+export { BENEFIT_CODE } from './matters/notifications.js';
+export type { NotificationInput } from './matters/notifications.js';
 export { REGISTRY_ENTITIES } from './entities.js';
+export { RecipientEntity, RECIPIENT_DELIVERIES, RECIPIENT_REQUEST_KINDS, UTILITY_KINDS } from './recipients/recipient.entity.js';
+export type { RecipientDelivery, RecipientRequestKind, UtilityKind } from './recipients/recipient.entity.js';
+export { RecipientDirectory, isUtilityKind } from './recipients/recipient-directory.js';
+export type { Recipient, RecipientSettings } from './recipients/recipient-directory.js';
 export { RegistryModule, AdminKeySeed } from './registry.module.js';
 export { MembersService, ADMIN_MEMBER_ID, MEMBER_ID, MEMBER_PAGE } from './members/members.service.js';
 export type { RegisterMemberCommand, MemberView, MemberListQuery } from './members/members.service.js';

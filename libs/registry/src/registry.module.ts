@@ -11,6 +11,7 @@ import { GrantsService } from './grants/grants.service.js';
 import { MattersService } from './matters/matters.service.js';
 import { MemberKeyDirectory } from './members/member-key-directory.js';
 import { ADMIN_MEMBER_ID, MembersService } from './members/members.service.js';
+import { RecipientDirectory } from './recipients/recipient-directory.js';
 import { RegistryNames } from './registry-names.js';
 import { SourcesService } from './sources/sources.service.js';
 
@@ -60,7 +61,7 @@ export class RegistryModule {
     return {
       module: RegistryModule,
       // Global: the registry's ports serve every app: members' keys (the guard's KeyDirectory, record
-      // signatures), names (the citizen's access log, a case's recipients), matters and sources (cases, lookups, the relay).
+      // signatures), names (the citizen's access log, a case's recipients), matters, sources and recipients (cases, lookups, the relay).
       global: true,
       imports: [TypeOrmModule.forFeature(REGISTRY_ENTITIES)],
       providers: [
@@ -76,6 +77,7 @@ export class RegistryModule {
         SourcesService,
         GrantsService,
         MattersService,
+        RecipientDirectory,
         ...(options.seedAdmin
           ? [
               {
@@ -86,7 +88,18 @@ export class RegistryModule {
             ]
           : []),
       ],
-      exports: [MembersService, SourcesService, GrantsService, MattersService, RecordSchemaGuard, MemberKeyDirectory, KeyDirectory, AuditNames, RegistryNames],
+      exports: [
+        MembersService,
+        SourcesService,
+        GrantsService,
+        MattersService,
+        RecipientDirectory,
+        RecordSchemaGuard,
+        MemberKeyDirectory,
+        KeyDirectory,
+        AuditNames,
+        RegistryNames,
+      ],
     };
   }
 }

@@ -1,12 +1,23 @@
 import { Check, Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
 
+/** What the case holds about a party beyond its name that a recipient may be given (its ID number in full, its role in the case). */
+export const BENEFICIARY_FIELDS = ['idNumber', 'role'] as const;
+export type BeneficiaryField = (typeof BENEFICIARY_FIELDS)[number];
+
 /** What a recipient is asked to do when a case of the matter completes. */
 export interface MatterNotification {
+  /** A member id, or a utility kind (the member registered as that kind's recipient when the case completes). */
   notify: string;
-  request: 'transfer' | 'discount';
+  request: 'transfer' | 'discount' | 'benefit';
+  /** Which benefit (only for `benefit`), e.g. `education-aid`. */
+  benefit?: string;
+  /** What the recipient receives about the beneficiary beyond name and masked ID number (BENEFICIARY_FIELDS). */
+  fields: string[];
   materials: string[];
   /** The role of the party who holds the account afterwards; absent = the case's first party. */
   holderRole?: string;
+  /** Sent only when the case names an account for the utility kind (cable, broadband in a property transfer). */
+  optional?: boolean;
 }
 
 @Entity('matter')
@@ -24,6 +35,7 @@ export class MatterEntity {
   @Column('text', { array: true })
   materials: string[];
 
+  /** Rows written before `fields` existed have none: read as [] (MattersService). */
   @Column('jsonb', { name: 'on_complete' })
   onComplete: MatterNotification[];
 

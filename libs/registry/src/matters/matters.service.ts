@@ -3,15 +3,17 @@ import { type Caller, requireMember, requireRole } from '@datarun/auth';
 import { Problem } from '@datarun/problems';
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, In } from 'typeorm';
+import { RecipientDirectory } from '../recipients/recipient-directory.js';
 import { SourceEntity } from '../sources/source.entity.js';
 import { MatterEntity, type MatterNotification } from './matter.entity.js';
+import { checkRecipients, type NotificationInput, notificationsOf } from './notifications.js';
 
 export interface RegisterMatterCommand {
   readonly code: string;
   readonly title: string;
   readonly evidence: readonly string[];
   readonly materials: readonly string[];
-  readonly onComplete: ReadonlyArray<{ notify: string; request?: 'transfer' | 'discount'; materials?: readonly string[]; holderRole?: string }>;
+  readonly onComplete: readonly NotificationInput[];
 }
 
 export interface MatterView {
@@ -30,6 +32,7 @@ export class MattersService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly audit: AuditLog,
+    private readonly recipients: RecipientDirectory,
   ) {}
 
   /** A registration by a member that is not an admin is audited as refused (auditRefusals). */
@@ -45,17 +48,8 @@ export class MattersService {
     const found = await this.dataSource.getRepository(SourceEntity).findBy({ id: In(evidence) });
     const missing = evidence.filter((s) => !found.some((f) => f.id === s));
     if (missing.length) throw new Problem('SOURCE_NOT_FOUND', `no source ${missing.join(', ')}`);
-    const onComplete: MatterNotification[] = cmd.onComplete.map((n) => ({
-      notify: n.notify,
-      request: n.request ?? 'transfer',
-      materials: [...(n.materials ?? [])],
-      ...(n.holderRole ? { holderRole: n.holderRole } : {}),
-    }));
-    const unknownMaterials = onComplete.flatMap((n) => n.materials).filter((m) => !cmd.materials.includes(m));
-    if (unknownMaterials.length)
-      throw new Problem('VALIDATION_FAILED', `onComplete names materials the matter does not collect: ${[...new Set(unknownMaterials)].join(', ')}`);
-    const recipients = onComplete.map((n) => `${n.notify}/${n.request}`);
-    if (new Set(recipients).size !== recipients.length) throw new Problem('VALIDATION_FAILED', 'onComplete names the same recipient and request twice');
+    const onComplete = notificationsOf(cmd.onComplete, cmd.materials);
+    checkRecipients(onComplete, await Promise.all(onComplete.map((n) => this.recipients.resolve(n.notify))));
 
     await this.dataSource.transaction(async (em) => {
       if (await em.getRepository(MatterEntity).existsBy({ code: cmd.code })) throw new Problem('ALREADY_EXISTS', `matter ${cmd.code} is already registered`);
@@ -99,5 +93,17 @@ export class MattersService {
 }
 
 function view(m: MatterEntity): MatterView {
-  return { code: m.code, title: m.title, evidence: m.evidence, materials: m.materials, onComplete: m.onComplete, createdAt: m.createdAt.toISOString() };
+  return {
+    code: m.code,
+    title: m.title,
+    evidence: m.evidence,
+    materials: m.materials,
+    onComplete: m.onComplete.map(stored),
+    createdAt: m.createdAt.toISOString(),
+  };
+}
+
+/** An entry as stored; one stored before entries named fields names none. */
+function stored(n: MatterNotification): MatterNotification {
+  return { ...n, fields: n.fields ?? [] };
 }
