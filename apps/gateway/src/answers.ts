@@ -13,7 +13,7 @@ const PROPERTY = closedObject({ unitNumber: STRING, address: STRING }, {}, { tit
 
 const TRANSFER = closedObject(
   {
-    utility: { ...STRING, description: 'The utility kind the request goes to, e.g. water' },
+    utility: { ...nullable(STRING), description: "The utility kind of a kind's transfer or discount, e.g. water; null for a benefit" },
     recipient: {
       ...nullable(
         closedObject(
@@ -22,22 +22,56 @@ const TRANSFER = closedObject(
             name: { ...STRING, description: 'Its registered name, e.g. 演示市自来水公司 (the id when the member is not registered)' },
           },
           {},
-          {
-            title: 'TransferRecipient',
-            description: "The member that receives the utility kind's requests (UTILITY_RECIPIENTS) and signs their statuses",
-          },
+          { title: 'TransferRecipient', description: 'The registered recipient member the request went to; only it can sign or post its statuses' },
         ),
       ),
-      description: 'Who the request goes to; null when no member is configured for the utility kind (nobody can sign its status)',
+      description: 'Who the request went to (resolved when the case completed); null only for a request written before recipients were registered',
     },
-    request: { enum: ['transfer', 'discount'], description: 'What the recipient is asked to do' },
-    requestId: { ...UUID, description: 'Also the CloudEvents id: the idempotency key the utility sees' },
+    request: { enum: ['transfer', 'discount', 'benefit'], description: 'What the recipient is asked to do' },
+    requestId: { ...UUID, description: 'Also the CloudEvents id: the idempotency key the recipient sees' },
     state: { enum: ['pending', 'published', 'accepted', 'completed', 'rejected'] },
     updatedAt: DATE_TIME,
-    followUp: { type: 'boolean', description: 'No final status within TRANSFER_FOLLOW_UP_SECONDS: someone should call the utility' },
+    followUp: { type: 'boolean', description: 'No final status within TRANSFER_FOLLOW_UP_SECONDS: someone should call the recipient' },
   },
-  { publishedAt: DATE_TIME, reference: { ...STRING, description: "The utility's own reference" }, reason: { ...STRING, description: 'Why it was rejected' } },
-  { title: 'Transfer', description: 'One utility request of a completed case and its latest status' },
+  {
+    benefit: { ...STRING, description: 'The benefit granted, for a benefit request, e.g. education-aid' },
+    publishedAt: DATE_TIME,
+    reference: { ...STRING, description: "The recipient's own reference" },
+    reason: { ...STRING, description: 'Why it was rejected' },
+  },
+  { title: 'Transfer', description: 'One request of a completed case to one recipient, and its latest status' },
+);
+
+/** One request as its recipient reads it (GET /v1/requests, POST /v1/requests/{id}/status). */
+export const RECIPIENT_REQUEST = closedObject(
+  {
+    requestId: UUID,
+    caseId: UUID,
+    request: { enum: ['transfer', 'discount', 'benefit'] },
+    state: { enum: ['published', 'accepted', 'completed', 'rejected'] },
+    createdAt: DATE_TIME,
+    updatedAt: DATE_TIME,
+    data: {
+      type: 'object',
+      additionalProperties: true,
+      description:
+        'The request body as it was sent (schemas/events: transfer-requested, discount-requested or benefit-requested), with material links issued to the caller and valid for MATERIAL_LINK_TTL_SECONDS from now',
+    },
+  },
+  {
+    benefit: STRING,
+    utility: { ...STRING, description: "The utility kind of a kind's transfer or discount" },
+    reference: { ...STRING, description: "The recipient's own reference, as it reported it" },
+    reason: STRING,
+    publishedAt: DATE_TIME,
+  },
+  { title: 'RecipientRequest' },
+);
+
+export const RECIPIENT_REQUEST_PAGE = closedObject(
+  { items: { type: 'array', items: RECIPIENT_REQUEST } },
+  { next: { ...STRING, description: 'The cursor of the next page; absent on the last' } },
+  { title: 'RecipientRequestPage' },
 );
 
 export const CASE = closedObject(
@@ -56,9 +90,9 @@ export const CASE = closedObject(
     },
     transfers: { type: 'array', items: TRANSFER },
     progress: closedObject(
-      { total: COUNT, completed: COUNT, rejected: COUNT, followUp: COUNT, summary: { ...STRING, examples: ['3 of 3 completed'] } },
+      { total: COUNT, completed: COUNT, rejected: COUNT, followUp: COUNT, summary: { ...STRING, examples: ['6 of 6 completed'] } },
       {},
-      { description: 'How far the utility requests are: the clerk’s one-line answer' },
+      { description: 'How far the requests to every recipient are: the clerk’s one-line answer' },
     ),
     openedBy: { ...STRING, description: 'The acting person (token sub) who opened it' },
     createdAt: DATE_TIME,

@@ -1,22 +1,22 @@
 import { AuditModule } from '@datarun/audit';
 import { AuthModule } from '@datarun/auth-guard';
-import { CasesModule, MATERIAL_MEDIA_TYPES, MAX_MATERIAL_BYTES } from '@datarun/cases';
-import { type DatarunConfig, refuseDevelopmentDefaults } from '@datarun/config';
+import { CaseFacts, CasesModule, MATERIAL_MEDIA_TYPES, MAX_MATERIAL_BYTES } from '@datarun/cases';
+import type { DatarunConfig } from '@datarun/config';
 import { LookupsModule } from '@datarun/lookups';
 import { PlatformModule } from '@datarun/platform';
 import { RegistryModule } from '@datarun/registry';
+import { CaseMatters, RecipientRequests, RequestStatuses } from '@datarun/transfers';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { CasesController } from './cases.controller.js';
 import { ExchangeController } from './exchange.controller.js';
 import { MaterialsController } from './materials.controller.js';
 import { PlatformKeysController } from './platform-keys.controller.js';
+import { RequestsController } from './requests.controller.js';
 
-/** Consumer-facing: cases (with materials and completion), lookups, verifications, evidence bundles, material links. */
+/** Consumer-facing: cases (with materials and completion), lookups, verifications, evidence bundles; recipient-facing: material links, requests and their statuses. */
 @Module({})
 export class GatewayModule {
   static forRoot(config: DatarunConfig): DynamicModule {
-    // A material fetch is audited under the member that receives the link's utility kind: the demo city's serve development and tests only.
-    refuseDevelopmentDefaults(config, ['utility-recipients']);
     return {
       module: GatewayModule,
       imports: [
@@ -34,7 +34,13 @@ export class GatewayModule {
         CasesModule,
         LookupsModule,
       ],
-      controllers: [CasesController, ExchangeController, MaterialsController, PlatformKeysController],
+      controllers: [CasesController, ExchangeController, MaterialsController, PlatformKeysController, RequestsController],
+      providers: [
+        // A status's audit record names its case's matter: the cases lib's port, as in the relay.
+        { provide: CaseMatters, useExisting: CaseFacts },
+        RequestStatuses,
+        RecipientRequests,
+      ],
     };
   }
 }

@@ -85,3 +85,17 @@ export const EVIDENCE_BUNDLE = {
   required: ['caseId'],
   properties: { caseId },
 };
+
+/** A recipient's answer to one of its requests (POST /v1/requests/{id}/status): the same rules as a signed status on Kafka. */
+export const STATUS_REPORT = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['state'],
+  properties: {
+    state: { enum: ['accepted', 'completed', 'rejected'] },
+    reference: { ...text(128), description: "the recipient's own reference" },
+    reason: { ...text(1000), description: 'why it was rejected (required to reject)' },
+  },
+  if: { properties: { state: { const: 'rejected' } } },
+  then: { required: ['reason'] },
+};

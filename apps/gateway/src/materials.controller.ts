@@ -1,7 +1,9 @@
 import { CaseMaterials, MATERIAL_MEDIA_TYPES } from '@datarun/cases';
-import { ApiAnswer, ApiProblems, PublicRoute } from '@datarun/platform';
+import type { Caller } from '@datarun/auth';
+import { CurrentCaller } from '@datarun/auth-guard';
+import { ApiAnswer, ApiProblems, Roles } from '@datarun/platform';
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
-import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { MATERIAL_BYTES } from './answers.js';
 import type { FastifyReply } from 'fastify';
 
@@ -22,19 +24,21 @@ function attachmentOf(type: string, contentType: string): string {
 }
 
 /**
- * Signed material links (claim checks). No token: the signature is the permission, and it names
- * the request and the recipient it was issued to.
+ * Signed material links (claim checks), fetched by the recipient under its own member token: the
+ * signature names the request and the recipient it was issued to, and the token must be that
+ * recipient's (a link that leaked fetches nothing).
  */
 @ApiTags('cases')
-@PublicRoute()
+@ApiBearerAuth()
+@Roles('utility', 'department')
 @Controller('v1/materials')
 export class MaterialsController {
   constructor(private readonly materials: CaseMaterials) {}
 
   @Get(':id')
   @ApiOperation({ operationId: 'fetchMaterial', summary: "Fetch a material's bytes through a signed link" })
-  @ApiQuery({ name: 'req', description: 'the utility request the link was issued for' })
-  @ApiQuery({ name: 'to', description: 'the recipient utility kind' })
+  @ApiQuery({ name: 'req', description: 'the request the link was issued for' })
+  @ApiQuery({ name: 'to', description: 'the recipient member the link was issued to (the caller must be that member)' })
   @ApiQuery({ name: 'exp', description: 'expiry, Unix seconds' })
   @ApiQuery({ name: 'sig', description: 'HMAC-SHA256 over the above and the material id' })
   @ApiAnswer(
@@ -44,12 +48,18 @@ export class MaterialsController {
     MATERIAL_MEDIA_TYPES,
   )
   @ApiProblems(
-    [403, 'LINK_INVALID (altered), LINK_EXPIRED'],
+    [401, 'TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: the recipient member’s token is required'],
+    [403, 'LINK_INVALID (altered, or issued to another member), LINK_EXPIRED, ROLE_FORBIDDEN (utilities and departments only)'],
     [404, 'MATERIAL_NOT_FOUND'],
     [503, 'AUDIT_UNAVAILABLE: the fetch could not be audited, so no bytes'],
   )
-  async fetch(@Param('id') id: string, @Query() query: Record<string, unknown>, @Res({ passthrough: true }) reply: FastifyReply): Promise<Buffer> {
-    const material = await this.materials.fetch(id, query);
+  async fetch(
+    @CurrentCaller() caller: Caller,
+    @Param('id') id: string,
+    @Query() query: Record<string, unknown>,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<Buffer> {
+    const material = await this.materials.fetch(caller, id, query);
     // Bytes a citizen's counter uploaded, served to a recipient's browser or client: saved as a file
     // of the stored media type, never rendered in the page nor sniffed into another type.
     void reply

@@ -2,11 +2,11 @@ import { AuditModule } from '@datarun/audit';
 import { KeyRing } from '@datarun/auth';
 import { AuthModule } from '@datarun/auth-guard';
 import { CaseFacts } from '@datarun/cases';
-import { type DatarunConfig, refuseDevelopmentDefaults } from '@datarun/config';
+import type { DatarunConfig } from '@datarun/config';
 import { PlatformModule } from '@datarun/platform';
 import { RegistryModule } from '@datarun/registry';
-import { CaseMatters, OutboxRelay, StatusConsumer, UtilityTopics } from '@datarun/transfers';
-import { DeadLetterRecorder, DeadLetterSeal, DeadLettersService, RelayGauges, UtilityRecipients } from '@datarun/transfers';
+import { CaseMatters, OutboxRelay, RequestStatuses, StatusConsumer, UtilityTopics } from '@datarun/transfers';
+import { DeadLetterRecorder, DeadLetterSeal, DeadLettersService, RelayGauges } from '@datarun/transfers';
 import { RecordIngest, WEBHOOK_SIGNING_KEY, WebhookDelivery } from '@datarun/transfers';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { OpsController } from './ops.controller.js';
@@ -15,8 +15,6 @@ import { OpsController } from './ops.controller.js';
 @Module({})
 export class RelayModule {
   static forRoot(config: DatarunConfig): DynamicModule {
-    // Who must sign each utility kind's statuses: the demo city's members serve development and tests only.
-    refuseDevelopmentDefaults(config, ['utility-recipients']);
     return {
       module: RelayModule,
       imports: [
@@ -34,7 +32,7 @@ export class RelayModule {
         // The cases' matters for the relay's audit records: the cases lib's port.
         { provide: CaseMatters, useClass: CaseFacts },
         UtilityTopics,
-        UtilityRecipients,
+        RequestStatuses,
         DeadLetterSeal,
         OutboxRelay,
         StatusConsumer,

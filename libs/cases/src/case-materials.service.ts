@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { type AuditEventInput, AuditLog, changeBy, SubjectPseudonyms } from '@datarun/audit';
+import { type AuditEventInput, AuditLog, changeBy, refuseAudited, SubjectPseudonyms } from '@datarun/audit';
 import { type Caller, requireRole } from '@datarun/auth';
 import { Problem } from '@datarun/problems';
-import { APPLIED_MATERIAL_MAX_BYTES, CaseTransfers, disclosedParties, MaterialLinks, UtilityRecipients } from '@datarun/transfers';
+import { APPLIED_MATERIAL_MAX_BYTES, CaseTransfers, disclosedParties, MaterialLinks } from '@datarun/transfers';
 import { Injectable } from '@nestjs/common';
 import { fileTypeFromBuffer } from 'file-type';
 import { DataSource } from 'typeorm';
@@ -57,7 +57,6 @@ export class CaseMaterials {
     private readonly links: MaterialLinks,
     private readonly transfers: CaseTransfers,
     private readonly pseudonyms: SubjectPseudonyms,
-    private readonly recipients: UtilityRecipients,
   ) {}
 
   /**
@@ -105,15 +104,23 @@ export class CaseMaterials {
   }
 
   /**
-   * A recipient fetches a material through its signed link: the link must be genuine and current,
-   * and the request it names must route this very material to that recipient. Each fetch is audited
-   * before the bytes leave, under the member that receives the link's utility kind and for each
-   * person the request concerns (its holder), so the citizen's access log shows who fetched it.
+   * A recipient fetches a material through its signed link, under its own member token: the link
+   * must be genuine and current, issued to the caller's member, and the request it names must route
+   * this very material to that member. A link that leaked (a log, a proxy) is worth nothing
+   * without the recipient's key. Each fetch is audited before the bytes leave, under the recipient
+   * and for each person the request concerns, so the citizen's access log shows who fetched it.
    */
-  async fetch(materialId: string, query: Readonly<Record<string, unknown>>): Promise<MaterialBytes> {
+  async fetch(caller: Caller, materialId: string, query: Readonly<Record<string, unknown>>): Promise<MaterialBytes> {
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(materialId))
       throw new Problem('LINK_INVALID', 'this material link is not valid');
     const claims = this.links.check(materialId, query);
+    if (claims.recipient !== caller.memberId) {
+      return refuseAudited(
+        this.audit,
+        { caller, action: 'material.fetched', object: `transfer:${claims.requestId}`, scope: 'any' },
+        new Problem('LINK_INVALID', `this material link was issued to another recipient, not to ${caller.memberId}`),
+      );
+    }
     // The request the link names must route this very material to its recipient (the outbox's word),
     // and the material must be of that request's case.
     const routed = await this.transfers.routing(claims.requestId, claims.recipient, materialId);
@@ -129,10 +136,9 @@ export class CaseMaterials {
             [materialId, routed.caseId],
           );
     if (!row || !routed) throw new Problem('MATERIAL_NOT_FOUND', 'no such material for this request');
-    const recipient = this.recipients.auditedMemberOf(claims.recipient);
     const event: AuditEventInput = {
-      memberId: recipient,
-      actor: `utility:${claims.recipient}`,
+      memberId: caller.memberId,
+      actor: caller.actor,
       action: 'material.fetched',
       decision: 'allowed',
       object: `transfer:${claims.requestId}`,

@@ -1,6 +1,6 @@
 import { KeyRing } from '@datarun/auth';
 import { DATARUN_CONFIG } from '@datarun/config';
-import { CaseTransfers, MaterialLinks, materialLinksOf, OutboxWriter, UtilityRecipients } from '@datarun/transfers';
+import { CaseTransfers, MaterialLinks, materialLinksOf, OutboxWriter } from '@datarun/transfers';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CaseFacts } from './case-facts.js';
@@ -9,7 +9,7 @@ import { CasesService } from './cases.service.js';
 import { CASES_ENTITIES } from './entities.js';
 
 /**
- * Needs MattersService from the registry module in the importing app. The outbox's ports
+ * Needs MattersService and RecipientDirectory from the registry module in the importing app. The outbox's ports
  * (`OutboxWriter`, `CaseTransfers`) are the transfers lib's, provided here for the cases' use.
  */
 @Module({
@@ -20,8 +20,6 @@ import { CASES_ENTITIES } from './entities.js';
     CaseFacts,
     OutboxWriter,
     CaseTransfers,
-    // Which member receives each utility kind (the transfers section): a material fetch is audited under it.
-    UtilityRecipients,
     { provide: MaterialLinks, inject: [DATARUN_CONFIG, KeyRing], useFactory: materialLinksOf },
   ],
   exports: [CasesService, CaseMaterials, CaseFacts],

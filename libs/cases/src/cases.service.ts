@@ -1,11 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { AuditLog, changeBy, refuseAudited } from '@datarun/audit';
+import { AuditLog, changeBy, refuseAudited, SubjectPseudonyms } from '@datarun/audit';
 import { type Caller, requireRole } from '@datarun/auth';
 import { DATARUN_CONFIG, type DatarunConfig } from '@datarun/config';
 import { checkIdNumber } from '@datarun/identity';
 import { Problem } from '@datarun/problems';
-import { MattersService, RegistryNames } from '@datarun/registry';
-import { type CaseTransfer, CaseTransfers, OutboxWriter, planRequests, type RequestKind, type TransferState, UtilityRecipients } from '@datarun/transfers';
+import { type MatterNotification, MattersService, RecipientDirectory, RegistryNames } from '@datarun/registry';
+import {
+  type CaseTransfer,
+  CaseTransfers,
+  OutboxWriter,
+  planRequests,
+  type RequestKind,
+  type RoutedNotification,
+  type TransferState,
+} from '@datarun/transfers';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { CaseEntity, type CaseMaterial, type CaseParty, type CaseState } from './case.entity.js';
@@ -27,7 +35,7 @@ export interface CaseView {
   utilityAccounts?: Record<string, string>;
   materials: Array<CaseMaterial & { uploaded: boolean }>;
   transfers: TransferView[];
-  /** e.g. "3 of 3 completed": the clerk's one-line answer to "did the utilities move?" */
+  /** e.g. "6 of 6 completed": the clerk's one-line answer to "did every unit the matter notifies act?" */
   progress: { total: number; completed: number; rejected: number; followUp: number; summary: string };
   openedBy: string;
   createdAt: string;
@@ -44,20 +52,23 @@ export interface TransferRecipient {
 }
 
 export interface TransferView {
-  utility: string;
+  /** The utility kind of a kind's transfer or discount; null for a benefit. */
+  utility: string | null;
   /**
-   * The member that receives the utility kind's requests (UTILITY_RECIPIENTS, as configured now),
-   * or null when no member is configured for the kind: then nobody can sign its status.
+   * The member the request went to (resolved when the case completed), with its registered name;
+   * null only for a request written before recipients were registered.
    */
   recipient: TransferRecipient | null;
   request: RequestKind;
+  /** The benefit's code, for a benefit request. */
+  benefit?: string;
   requestId: string;
   state: TransferState;
   updatedAt: string;
   publishedAt?: string;
   reference?: string;
   reason?: string;
-  /** No final status after TRANSFER_FOLLOW_UP_SECONDS: someone should call the utility. */
+  /** No final status after TRANSFER_FOLLOW_UP_SECONDS: someone should call the recipient. */
   followUp: boolean;
 }
 
@@ -68,8 +79,9 @@ export class CasesService {
     private readonly matters: MattersService,
     private readonly outbox: OutboxWriter,
     private readonly transfers: CaseTransfers,
-    private readonly recipients: UtilityRecipients,
+    private readonly recipients: RecipientDirectory,
     private readonly names: RegistryNames,
+    private readonly pseudonyms: SubjectPseudonyms,
     private readonly audit: AuditLog,
     @Inject(DATARUN_CONFIG) private readonly config: DatarunConfig,
   ) {}
@@ -111,16 +123,40 @@ export class CasesService {
     return view(found, transfers, await this.recipientsOf(transfers), new Set(uploaded.map((u) => u.type)), this.config.transfers.followUpSeconds);
   }
 
-  /** Each utility kind's recipient member with its registered name: one names query per case, not one per request. */
+  /** Each recipient member with its registered name: one names query per case, not one per request. */
   private async recipientsOf(transfers: readonly CaseTransfer[]): Promise<ReadonlyMap<string, TransferRecipient>> {
-    const members = new Map<string, string>();
-    for (const t of transfers) {
-      const member = this.recipients.memberOf(t.utility);
-      if (member !== undefined) members.set(t.utility, member);
-    }
-    if (members.size === 0) return new Map();
-    const names = await this.names.membersNamed([...new Set(members.values())]);
-    return new Map([...members].map(([kind, id]) => [kind, { id, name: names.get(id) ?? id }]));
+    const members = [...new Set(transfers.flatMap((t) => (t.recipient === null ? [] : [t.recipient])))];
+    if (members.length === 0) return new Map();
+    const names = await this.names.membersNamed(members);
+    return new Map(members.map((id) => [id, { id, name: names.get(id) ?? id }]));
+  }
+
+  /**
+   * The matter's notifications with their recipients, as the registry says now (in the completion's
+   * transaction): a utility kind resolves to the member registered for it. A recipient that is gone
+   * or suspended cannot take the request, so the case cannot complete until someone fixes that.
+   */
+  private async routed(notifications: readonly MatterNotification[], em: EntityManager): Promise<RoutedNotification[]> {
+    return Promise.all(
+      notifications.map(async (n) => {
+        const recipient = await this.recipients.resolve(n.notify, em);
+        if (!recipient) throw new Problem('RECIPIENT_NOT_FOUND', `the matter notifies ${n.notify}, which is no registered recipient now; ask an administrator`);
+        if (recipient.state !== 'active')
+          throw new Problem(
+            'STATE_CONFLICT',
+            `the matter notifies ${recipient.memberId}, which is ${recipient.state}; the case cannot complete until it is reinstated`,
+          );
+        return {
+          recipient: { memberId: recipient.memberId, utilityKind: recipient.utilityKind ?? null },
+          request: n.request,
+          ...(n.benefit ? { benefit: n.benefit } : {}),
+          fields: n.fields ?? [],
+          materials: n.materials,
+          ...(n.holderRole ? { holderRole: n.holderRole } : {}),
+          ...(n.optional ? { optional: true } : {}),
+        };
+      }),
+    );
   }
 
   /**
@@ -140,7 +176,8 @@ export class CasesService {
         id,
       ]);
       const completedAt = new Date();
-      const planned = planRequests(found, matter.onComplete, uploaded, completedAt, randomUUID);
+      const ids = { newId: randomUUID, pseudonymOf: (idNumber: string) => this.pseudonyms.of(idNumber) };
+      const planned = planRequests(found, await this.routed(matter.onComplete, em), uploaded, completedAt, ids);
       await em.getRepository(CaseEntity).update({ id }, { state: 'completed', closedAt: completedAt });
       await this.outbox.enqueue(em, id, planned);
       await this.audit.appendWithin(
@@ -148,7 +185,7 @@ export class CasesService {
         changeBy(caller, 'case.completed', `case:${id}`, {
           caseId: id,
           purpose: found.matterCode,
-          reason: planned.length ? `requests: ${planned.map((p) => `${p.utility}/${p.request}`).join(', ')}` : 'no notifications',
+          reason: planned.length ? `requests: ${planned.map((p) => `${p.recipient}/${p.benefit ?? p.request}`).join(', ')}` : 'no notifications',
         }),
       );
     });
@@ -156,18 +193,18 @@ export class CasesService {
   }
 
   /**
-   * Sends one utility request again under the same request id (the utility's inbox answers a copy
-   * it already applied with its recorded status, so a resend is always safe).
+   * Sends one request again under the same request id (the recipient's inbox answers a copy it
+   * already applied with its recorded status, so a resend is always safe).
    */
   async resend(caller: Caller, id: string, requestId: string): Promise<CaseView> {
     requireRole(caller, 'consumer');
     await this.dataSource.transaction(async (em) => {
       const found = await this.lockOwned(em, caller, id, 'transfer.resent');
-      const utility = await this.outbox.resend(em, id, requestId);
-      if (utility === undefined) throw new Problem('TRANSFER_NOT_FOUND', `case ${id} has no utility request ${requestId}`);
+      const recipient = await this.outbox.resend(em, id, requestId);
+      if (recipient === undefined) throw new Problem('TRANSFER_NOT_FOUND', `case ${id} has no request ${requestId}`);
       await this.audit.appendWithin(
         em,
-        changeBy(caller, 'transfer.resent', `transfer:${requestId}`, { caseId: id, purpose: found.matterCode, reason: utility }),
+        changeBy(caller, 'transfer.resent', `transfer:${requestId}`, { caseId: id, purpose: found.matterCode, reason: recipient }),
       );
     });
     return this.get(caller, id);
@@ -220,8 +257,9 @@ function view(
   const overdueBefore = Date.now() - followUpSeconds * 1000;
   const items: TransferView[] = transfers.map((t) => ({
     utility: t.utility,
-    recipient: recipients.get(t.utility) ?? null,
+    recipient: t.recipient === null ? null : (recipients.get(t.recipient) ?? null),
     request: t.request,
+    ...(t.benefit ? { benefit: t.benefit } : {}),
     requestId: t.requestId,
     state: t.state,
     updatedAt: t.updatedAt.toISOString(),
@@ -235,7 +273,7 @@ function view(
   const followUp = items.filter((t) => t.followUp).length;
   const summary =
     items.length === 0
-      ? 'no utility requests'
+      ? 'no requests'
       : `${completed} of ${items.length} completed${rejected ? `, ${rejected} rejected` : ''}${followUp ? `, ${followUp} need follow-up` : ''}`;
   return {
     id: c.id,

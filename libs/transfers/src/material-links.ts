@@ -6,7 +6,7 @@ import { Problem } from '@datarun/problems';
 export interface MaterialLinkClaims {
   readonly materialId: string;
   readonly requestId: string;
-  /** The utility kind the link was issued to. */
+  /** The member the link was issued to (the request's recipient): only its token may fetch through it. */
   readonly recipient: string;
   /** Unix seconds. */
   readonly expiresAt: number;
@@ -29,6 +29,24 @@ export class MaterialLinks {
   url(claims: MaterialLinkClaims): string {
     const q = new URLSearchParams({ req: claims.requestId, to: claims.recipient, exp: String(claims.expiresAt), sig: this.sign(claims) });
     return `${this.baseUrl}/v1/materials/${claims.materialId}?${q.toString()}`;
+  }
+
+  /**
+   * A request's body as its recipient receives it: the outbox's routed materials (ids) become
+   * signed links issued to `recipient`, valid until `expiresAt`. The relay publishes this and a
+   * recipient's pull (GET /v1/requests) shows it, so both carry the same links.
+   */
+  withLinks(
+    payload: Readonly<Record<string, unknown>> & { materials: ReadonlyArray<{ type: string; sha256: string; materialId: string }> },
+    requestId: string,
+    recipient: string,
+    expiresAt: number,
+  ): Record<string, unknown> {
+    const { materials, ...rest } = payload;
+    return {
+      ...rest,
+      materials: materials.map((m) => ({ type: m.type, sha256: m.sha256, url: this.url({ materialId: m.materialId, requestId, recipient, expiresAt }) })),
+    };
   }
 
   /** Checks a link's query: an altered link is LINK_INVALID, a genuine one past its time LINK_EXPIRED (both 403). */

@@ -17,15 +17,16 @@ const CASE: CompletingCase = {
   property: { unitNumber: 'U-1', address: '演示市 1 号' },
   utilityAccounts: { water: 'W-1', electricity: 'E-1', gas: 'G-1' },
 };
-const TRANSFERS: RoutedNotification[] = ['water', 'electricity', 'gas'].map((notify) => ({
-  notify,
+const to = (kind: string) => ({ memberId: `zj.demo.${kind}`, utilityKind: kind });
+const TRANSFERS: RoutedNotification[] = ['water', 'electricity', 'gas'].map((kind) => ({
+  recipient: to(kind),
   request: 'transfer',
   materials: ['property-certificate'],
   holderRole: 'buyer',
 }));
 const CERT = { id: '0b6f2f0e-9c1d-4f7e-8a3b-2c1d0e9f8a7b', type: 'property-certificate', sha256: 'ab'.repeat(32) };
 let n = 0;
-const ids = () => `00000000-0000-4000-8000-00000000000${n++}`;
+const ids = { newId: () => `00000000-0000-4000-8000-00000000000${n++}`, pseudonymOf: (idNumber: string) => `pseudonym-of-${idNumber}` };
 
 describe('planRequests', () => {
   beforeEach(() => (n = 0));
@@ -41,6 +42,7 @@ describe('planRequests', () => {
       requestId: planned[0].requestId,
       caseId: CASE.id,
       utility: 'water',
+      recipient: 'zj.demo.water',
       request: 'transfer',
       accountNumber: 'W-1',
       effectiveDate: '2026-11-24', // 01:00 the next day in China Standard Time
@@ -55,7 +57,7 @@ describe('planRequests', () => {
   it('plans discounts keyed by account number, naming the matter', () => {
     const [d] = planRequests(
       { ...CASE, matterCode: 'subsistence-allowance', property: null, parties: [{ ...BUYER, role: 'applicant' }] },
-      [{ notify: 'water', request: 'discount', materials: [], holderRole: 'applicant' }],
+      [{ recipient: to('water'), request: 'discount', materials: [], holderRole: 'applicant' }],
       [],
       new Date(),
       ids,
@@ -86,8 +88,60 @@ describe('planRequests', () => {
     expect(() => planRequests(CASE, [{ ...TRANSFERS[0], holderRole: 'heir' }], [CERT], new Date(), ids)).toThrow(/a party with role heir/);
   });
 
+  it('leaves out an optional notification whose account the case does not name, and sends it when the case names one', () => {
+    const cable = { recipient: to('cable'), request: 'transfer' as const, materials: [], holderRole: 'buyer', optional: true };
+    expect(planRequests(CASE, [cable], [], new Date(), ids)).toEqual([]);
+    const [p] = planRequests({ ...CASE, utilityAccounts: { cable: 'C-1' } }, [cable], [], new Date(), ids);
+    expect(p).toMatchObject({ recipient: 'zj.demo.cable', utility: 'cable', topic: 'datarun.utility.cable.transfer-requested.v1', key: 'U-1' });
+  });
+
+  it('plans a benefit for a department on its own topic, keyed by the pseudonym, with only the fields its entry names', () => {
+    const applicant = { ...BUYER, role: 'applicant' };
+    const allowance = { ...CASE, matterCode: 'subsistence-allowance', property: null, parties: [applicant] };
+    const completedAt = new Date('2026-11-23T17:00:00Z');
+    const [renshe, jiaoyu] = planRequests(
+      allowance,
+      [
+        {
+          recipient: { memberId: 'zj.demo.renshe' },
+          request: 'benefit',
+          benefit: 'pension-insurance-subsidy',
+          fields: ['idNumber'],
+          materials: [],
+          holderRole: 'applicant',
+        },
+        { recipient: { memberId: 'zj.demo.jiaoyu' }, request: 'benefit', benefit: 'education-aid', materials: [], holderRole: 'applicant' },
+      ],
+      [],
+      completedAt,
+      ids,
+    );
+    expect(renshe).toMatchObject({
+      recipient: 'zj.demo.renshe',
+      utility: null,
+      request: 'benefit',
+      benefit: 'pension-insurance-subsidy',
+      topic: 'datarun.recipients.zj.demo.renshe.requested.v1',
+      key: `pseudonym-of-${applicant.idNumber}`,
+    });
+    expect(renshe.payload).toEqual({
+      requestId: renshe.requestId,
+      caseId: CASE.id,
+      recipient: 'zj.demo.renshe',
+      request: 'benefit',
+      benefit: 'pension-insurance-subsidy',
+      beneficiary: { name: '李四', idNumberMasked: '330802********2345', idNumber: applicant.idNumber },
+      decision: { matter: 'subsistence-allowance', decidedAt: completedAt.toISOString(), validFrom: '2026-11-24' },
+      materials: [],
+    });
+    // Minimisation per recipient: 教育 was not given the full ID number.
+    expect(JSON.stringify(jiaoyu.payload)).not.toContain(applicant.idNumber);
+    expect(disclosedFields(renshe.payload)).toEqual(['benefit', 'decision', 'idNumber', 'idNumberMasked', 'materials', 'name']);
+    expect(disclosedParties(jiaoyu.payload, [applicant])).toEqual([applicant]);
+  });
+
   it('takes the first party when the matter names no holder role', () => {
-    const [p] = planRequests(CASE, [{ notify: 'water', request: 'transfer', materials: [] }], [], new Date(), ids);
+    const [p] = planRequests(CASE, [{ recipient: to('water'), request: 'transfer', materials: [] }], [], new Date(), ids);
     expect(p.payload).toMatchObject({ newHolder: { name: '张三' } });
   });
 });
@@ -110,7 +164,7 @@ describe('what a request discloses', () => {
     expect(disclosedFields(transfer.payload)).toEqual(['accountNumber', 'effectiveDate', 'idNumberMasked', 'materials', 'name', 'property']);
     const [discount] = planRequests(
       { ...CASE, matterCode: 'subsistence-allowance', property: null, parties: [{ ...BUYER, role: 'applicant' }] },
-      [{ notify: 'water', request: 'discount', materials: [], holderRole: 'applicant' }],
+      [{ recipient: to('water'), request: 'discount', materials: [], holderRole: 'applicant' }],
       [],
       new Date(),
       ids,
@@ -121,12 +175,12 @@ describe('what a request discloses', () => {
   it('names the party the request carries (the buyer of a transfer, the applicant of a discount), never the seller', () => {
     const [transfer] = planRequests(CASE, TRANSFERS, [CERT], new Date(), ids);
     expect(disclosedParties(transfer.payload, CASE.parties)).toEqual([BUYER]);
-    const [first] = planRequests(CASE, [{ notify: 'water', request: 'transfer', materials: [] }], [], new Date(), ids);
+    const [first] = planRequests(CASE, [{ recipient: to('water'), request: 'transfer', materials: [] }], [], new Date(), ids);
     expect(disclosedParties(first.payload, CASE.parties)).toEqual([SELLER]);
     const applicant = { ...BUYER, role: 'applicant' };
     const [discount] = planRequests(
       { ...CASE, property: null, parties: [SELLER, applicant] },
-      [{ notify: 'water', request: 'discount', materials: [], holderRole: 'applicant' }],
+      [{ recipient: to('water'), request: 'discount', materials: [], holderRole: 'applicant' }],
       [],
       new Date(),
       ids,

@@ -1,6 +1,6 @@
 import { Problem } from '@datarun/problems';
 import type { MaskedHolder } from './events.js';
-import { requestTopic, type RequestKind } from './topics.js';
+import { type RecipientRoute, type RequestKind, topicFor } from './topics.js';
 
 export interface CompletingCase {
   readonly id: string;
@@ -10,12 +10,19 @@ export interface CompletingCase {
   readonly utilityAccounts: Readonly<Record<string, string>> | null;
 }
 
+/** A matter's notification with its recipient resolved (the registry's word at completion). */
 export interface RoutedNotification {
-  readonly notify: string;
+  readonly recipient: RecipientRoute;
   readonly request: RequestKind;
+  /** The benefit's code, for a benefit request. */
+  readonly benefit?: string;
+  /** What this recipient receives about the beneficiary beyond name and masked ID number (`idNumber`, `role`). */
+  readonly fields?: readonly string[];
   readonly materials: readonly string[];
-  /** The role of the party who becomes (or is) the account holder; absent = the first party. */
+  /** The role of the party who becomes (or is) the account holder or beneficiary; absent = the first party. */
   readonly holderRole?: string;
+  /** Only when the case names an account for the recipient's utility kind (cable, broadband in a transfer). */
+  readonly optional?: boolean;
 }
 
 export interface UploadedMaterial {
@@ -27,8 +34,11 @@ export interface UploadedMaterial {
 /** What the outbox stores: the event body without links (the relay signs them when it publishes). */
 export interface PlannedRequest {
   readonly requestId: string;
-  readonly utility: string;
+  readonly recipient: string;
+  /** The utility kind, for a kind's transfer or discount; null otherwise. */
+  readonly utility: string | null;
   readonly request: RequestKind;
+  readonly benefit: string | null;
   readonly topic: string;
   readonly key: string;
   readonly payload: Record<string, unknown> & { materials: ReadonlyArray<{ type: string; sha256: string; materialId: string }> };
@@ -45,9 +55,9 @@ export function effectiveDateOf(at: Date): string {
 }
 
 /** What identifies a request rather than describes someone: not counted among the fields it discloses. */
-const ENVELOPE = new Set(['requestId', 'caseId', 'utility', 'request']);
+const ENVELOPE = new Set(['requestId', 'caseId', 'utility', 'recipient', 'request']);
 /** The payload members that describe a person (`MaskedHolder`): their own fields are what is disclosed. */
-const PERSONS = new Set(['newHolder', 'holder']);
+const PERSONS = new Set(['newHolder', 'holder', 'beneficiary']);
 
 /**
  * The fields a request discloses to its recipient, as the citizen's access log names them: the
@@ -77,24 +87,35 @@ export function disclosedParties<P extends { readonly idNumber: string; readonly
   return parties.filter((p) => holders.some((h) => h.name === p.name && h.idNumberMasked === maskIdNumber(p.idNumber)));
 }
 
+/** The ways planRequests names things it does not decide: request ids, and the beneficiary's subject pseudonym (a benefit's key). */
+export interface PlanningIds {
+  readonly newId: () => string;
+  readonly pseudonymOf: (idNumber: string) => string;
+}
+
 /**
  * Plans one request per notification of the matter, with only what that recipient needs (docs/api.md
- * "carries what the utility needs and no more"). Refuses, naming what is missing, when the case
- * lacks an account number, the property, the holder or a material the matter routes: a request a
- * utility cannot act on must not leave.
+ * "carries what the utility needs and no more"; a matter entry's `fields` add what one recipient
+ * needs beyond the name and masked ID number). Refuses, naming what is missing, when the case lacks
+ * an account number, the property, the holder or a material the matter routes: a request a
+ * recipient cannot act on must not leave. An optional notification whose account the case does not
+ * name is left out.
  */
 export function planRequests(
   c: CompletingCase,
   notifications: readonly RoutedNotification[],
   uploaded: readonly UploadedMaterial[],
   completedAt: Date,
-  newId: () => string,
+  ids: PlanningIds,
 ): PlannedRequest[] {
   const missing: string[] = [];
   const planned: PlannedRequest[] = [];
   for (const n of notifications) {
-    const account = c.utilityAccounts?.[n.notify];
-    if (!account) missing.push(`utilityAccounts.${n.notify}`);
+    const kind = n.recipient.utilityKind ?? undefined;
+    const account = kind ? c.utilityAccounts?.[kind] : undefined;
+    if (n.optional && !account) continue;
+    const needsAccount = n.request !== 'benefit';
+    if (needsAccount && !account) missing.push(`utilityAccounts.${kind ?? n.recipient.memberId}`);
     const holder = n.holderRole ? c.parties.find((p) => p.role === n.holderRole) : c.parties[0];
     if (!holder) missing.push(`a party with role ${n.holderRole}`);
     if (n.request === 'transfer' && !c.property) missing.push('property');
@@ -103,36 +124,57 @@ export function planRequests(
       if (!found) missing.push(`material ${type} (upload it with PUT /v1/cases/${c.id}/materials/${type})`);
       return found ? { type, sha256: found.sha256, materialId: found.id } : undefined;
     });
-    if (!account || !holder || (n.request === 'transfer' && !c.property) || materials.includes(undefined)) continue;
-    const requestId = newId();
+    if ((needsAccount && !account) || !holder || (n.request === 'transfer' && !c.property) || materials.includes(undefined)) continue;
+    const requestId = ids.newId();
+    const fields = new Set(n.fields ?? []);
+    const person = {
+      name: holder.name,
+      idNumberMasked: maskIdNumber(holder.idNumber),
+      ...(fields.has('idNumber') ? { idNumber: holder.idNumber } : {}),
+      ...(fields.has('role') ? { role: holder.role } : {}),
+    };
+    const routed = materials as Array<{ type: string; sha256: string; materialId: string }>;
+    const envelope = {
+      requestId,
+      recipient: n.recipient.memberId,
+      utility: n.request === 'benefit' ? null : kind!,
+      request: n.request,
+      benefit: n.request === 'benefit' ? n.benefit! : null,
+      topic: topicFor(n.recipient, n.request),
+    };
+    const effectiveDate = effectiveDateOf(completedAt);
+    if (n.request === 'benefit') {
+      planned.push({
+        ...envelope,
+        key: ids.pseudonymOf(holder.idNumber),
+        payload: {
+          requestId,
+          caseId: c.id,
+          recipient: n.recipient.memberId,
+          request: 'benefit',
+          benefit: n.benefit!,
+          ...(account ? { accountNumber: account } : {}),
+          beneficiary: person,
+          decision: { matter: c.matterCode, decidedAt: completedAt.toISOString(), validFrom: effectiveDate },
+          materials: routed,
+        },
+      });
+      continue;
+    }
     const common = {
       requestId,
       caseId: c.id,
-      utility: n.notify,
+      utility: kind!,
+      recipient: n.recipient.memberId,
       request: n.request,
-      accountNumber: account,
-      effectiveDate: effectiveDateOf(completedAt),
-      materials: materials as Array<{ type: string; sha256: string; materialId: string }>,
+      accountNumber: account!,
+      effectiveDate,
+      materials: routed,
     };
-    const person = { name: holder.name, idNumberMasked: maskIdNumber(holder.idNumber) };
     planned.push(
       n.request === 'transfer'
-        ? {
-            requestId,
-            utility: n.notify,
-            request: n.request,
-            topic: requestTopic(n.notify, 'transfer'),
-            key: c.property!.unitNumber,
-            payload: { ...common, property: { ...c.property! }, newHolder: person },
-          }
-        : {
-            requestId,
-            utility: n.notify,
-            request: n.request,
-            topic: requestTopic(n.notify, 'discount'),
-            key: account,
-            payload: { ...common, matter: c.matterCode, holder: person },
-          },
+        ? { ...envelope, key: c.property!.unitNumber, payload: { ...common, property: { ...c.property! }, newHolder: person } }
+        : { ...envelope, key: account!, payload: { ...common, matter: c.matterCode, holder: person } },
     );
   }
   if (missing.length)

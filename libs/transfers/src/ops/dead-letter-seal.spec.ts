@@ -1,10 +1,9 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { InMemoryKeyDirectory, KeyRing } from '@datarun/auth';
-import type { MemberKeyDirectory } from '@datarun/registry';
+import type { MemberKeyDirectory, Recipient, RecipientDirectory } from '@datarun/registry';
 import type { IHeaders, Message } from 'kafkajs';
 import { deadLetter, DLQ_HEADERS, memberSealer, type OriginalMessage, sealedDeadLetter } from '../dead-letters.js';
 import { requestTopic, STATUS_TOPIC } from '../topics.js';
-import { UtilityRecipients } from '../utility-recipients.js';
 import { DeadLetterSeal } from './dead-letter-seal.js';
 
 const WATER = 'zj.test.water';
@@ -15,7 +14,16 @@ const members = new InMemoryKeyDirectory([
   { memberId: WATER, kind: 'utility', keys: new Map([['w1', water.publicKey]]) },
   { memberId: GAS, kind: 'utility', keys: new Map([['g1', gas.publicKey]]) },
 ]);
-const recipients = new UtilityRecipients({ transfers: { utilityRecipients: { water: WATER, gas: GAS } } } as never);
+const registered = new Map<string, Recipient>(
+  [
+    [WATER, 'water'],
+    [GAS, 'gas'],
+  ].map(([memberId, utilityKind]) => [
+    memberId,
+    { memberId, name: memberId, state: 'active', delivery: 'kafka', requests: ['transfer', 'discount'], utilityKind } as Recipient,
+  ]),
+);
+const recipients = { of: async (id: string) => registered.get(id) } as unknown as RecipientDirectory;
 const sealOf = (key = randomBytes(32)) => new DeadLetterSeal(new KeyRing({ materialLinkKey: key }), members as unknown as MemberKeyDirectory, recipients);
 const seal = sealOf();
 

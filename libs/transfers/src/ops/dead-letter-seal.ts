@@ -1,5 +1,5 @@
 import { KeyRing } from '@datarun/auth';
-import { MemberKeyDirectory } from '@datarun/registry';
+import { MemberKeyDirectory, RecipientDirectory } from '@datarun/registry';
 import { Injectable } from '@nestjs/common';
 import { decodeProtectedHeader, flattenedVerify } from 'jose';
 import type { IHeaders, Message } from 'kafkajs';
@@ -14,8 +14,7 @@ import {
   sealedDeadLetter,
 } from '../dead-letters.js';
 import { BOUND, verifyEventSignature } from '../signed-event.js';
-import { DEAD_LETTER_TOPIC } from '../topics.js';
-import { UtilityRecipients } from '../utility-recipients.js';
+import { DEAD_LETTER_TOPIC, topicsOf } from '../topics.js';
 
 /** Who vouches for a dead letter's origin, or why nobody does (then it is planted: listed, never replayed). */
 export type SealVerdict = { readonly sealed: true; readonly by: string } | { readonly sealed: false; readonly reason: string };
@@ -28,8 +27,8 @@ const DETACHED_JWS = /^([A-Za-z0-9_-]{1,4096})\.\.([A-Za-z0-9_-]{1,4096})$/;
  * operator's authority, so the relay replays only what it can trust the origin of:
  * - what datarun itself dead-lettered (the relay's status consumer and record ingest) carries a
  *   seal by datarun (HS256 under a key derived from the material link key, which only datarun holds);
- * - what a utility's bridge dead-lettered carries its member's signature, and its original topic
- *   must be a request topic of a kind that member receives (UtilityRecipients).
+ * - what a recipient's connector dead-lettered carries its member's signature, and its original
+ *   topic must be one that member's requests arrive on (RecipientDirectory, topicsOf).
  * Anything else is recorded as planted.
  */
 @Injectable()
@@ -39,7 +38,7 @@ export class DeadLetterSeal {
   constructor(
     keys: KeyRing,
     private readonly members: MemberKeyDirectory,
-    private readonly recipients: UtilityRecipients,
+    private readonly recipients: RecipientDirectory,
   ) {
     this.key = platformSealKey(keys.require('materialLinkKey'));
   }
@@ -80,7 +79,8 @@ export class DeadLetterSeal {
     if (typeof member !== 'string') return planted(`${DLQ_HEADERS.seal}: names no sealing member`);
     const check = await verifyEventSignature(bytes, seal, { topic: DEAD_LETTER_TOPIC, source: member, subject: message.key?.toString() ?? '' }, this.members);
     if (!check.ok) return planted(`${DLQ_HEADERS.seal}: ${check.reason}`);
-    if (!this.recipients.receivesOn(member, topic))
+    const recipient = await this.recipients.of(member);
+    if (!recipient || !topicsOf(recipient).includes(topic))
       return planted(`sealed by ${JSON.stringify(member)}, which receives no requests on ${JSON.stringify(topic)}`);
     return { sealed: true, by: member };
   }

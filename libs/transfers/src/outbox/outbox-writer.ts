@@ -15,8 +15,8 @@ export class OutboxWriter {
   async enqueue(em: EntityManager, caseId: string, planned: readonly PlannedRequest[]): Promise<void> {
     if (planned.length === 0) return;
     await em.query(
-      `INSERT INTO transfer_request (request_id, case_id, utility, request_kind, topic, message_key, payload, correlation_id)
-       SELECT *, $8::text FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[])`,
+      `INSERT INTO transfer_request (request_id, case_id, utility, request_kind, topic, message_key, payload, recipient, benefit, correlation_id)
+       SELECT *, $10::text FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::text[], $9::text[])`,
       [
         planned.map((p) => p.requestId),
         planned.map(() => caseId),
@@ -25,26 +25,29 @@ export class OutboxWriter {
         planned.map((p) => p.topic),
         planned.map((p) => p.key),
         planned.map((p) => JSON.stringify(p.payload)),
+        planned.map((p) => p.recipient),
+        planned.map((p) => p.benefit),
         RequestContext.correlationId() ?? null,
       ],
     );
   }
 
   /**
-   * Puts a case's request back to pending for the relay to send again; its utility, or undefined
+   * Puts a case's request back to pending for the relay to send again; its recipient (or, on a row
+   * from before recipients were registered, its utility kind), or undefined
    * when the case has no such request. The resend is the row's newest request: its correlation id
    * replaces the completion's (whose audit records keep theirs), so the copy that goes out and the
    * statuses that answer it follow the resend. A status signed before `resent_at` answered the
    * earlier send, and the relay refuses it (a replay of it must not undo the resend).
    */
   async resend(em: EntityManager, caseId: string, requestId: string): Promise<string | undefined> {
-    const [row] = await em.query<Array<{ utility: string }>>(
+    const [row] = await em.query<Array<{ recipient: string }>>(
       // As a CTE: TypeORM answers a bare UPDATE with [rows, count] instead of the rows.
       `WITH resent AS (UPDATE transfer_request SET state = 'pending', reason = NULL, updated_at = now(), resent_at = now(), correlation_id = coalesce($3, correlation_id)
-                        WHERE case_id = $1 AND request_id = $2 RETURNING utility)
+                        WHERE case_id = $1 AND request_id = $2 RETURNING coalesce(recipient, utility) AS recipient)
        SELECT * FROM resent`,
       [caseId, requestId, RequestContext.correlationId() ?? null],
     );
-    return row?.utility;
+    return row?.recipient;
   }
 }

@@ -13,11 +13,14 @@ export type TransferState = 'pending' | 'published' | 'accepted' | 'completed' |
 @Entity('transfer_request')
 @Unique('transfer_request_request_id_key', ['requestId'])
 @Unique('transfer_request_case_id_utility_request_kind_key', ['caseId', 'utility', 'requestKind'])
-@Check('transfer_request_kind_check', `request_kind IN ('transfer', 'discount')`)
+@Check('transfer_request_kind_check', `request_kind IN ('transfer', 'discount', 'benefit')`)
+@Check('transfer_request_benefit_check', `(request_kind = 'benefit') = (benefit IS NOT NULL)`)
 @Check('transfer_request_state_check', `state IN ('pending', 'published', 'accepted', 'completed', 'rejected')`)
 // The relay's poll: pending rows in outbox order; partial, so it stays small however many were delivered.
 @Index('transfer_request_pending_idx', ['seq'], { where: `state = 'pending'` })
 @Index('transfer_request_case_idx', ['caseId'])
+// A recipient's pull (GET /v1/requests): its requests in outbox order.
+@Index('transfer_request_recipient_idx', ['recipient', 'seq'])
 export class TransferRequestEntity {
   @PrimaryGeneratedColumn('increment', { type: 'bigint' })
   seq: string;
@@ -29,11 +32,20 @@ export class TransferRequestEntity {
   @ForeignKey('service_case', { name: 'transfer_request_case_id_fkey', onDelete: 'NO ACTION' })
   caseId: string;
 
-  @Column('text')
-  utility: string;
+  /** The utility kind of a kind's transfer or discount; null for any other request. */
+  @Column('text', { nullable: true })
+  utility: string | null;
+
+  /** The member the request goes to, resolved at completion; null only on rows written before recipients were registered. */
+  @Column('text', { nullable: true })
+  recipient: string | null;
 
   @Column('text', { name: 'request_kind' })
   requestKind: RequestKind;
+
+  /** The benefit's code, for a benefit request. */
+  @Column('text', { nullable: true })
+  benefit: string | null;
 
   @Column('text')
   topic: string;

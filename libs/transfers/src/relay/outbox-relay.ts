@@ -13,7 +13,6 @@ import { type MaterialLinks, materialLinksOf } from '../material-links.js';
 import { CaseMatters, type CaseParty } from '../outbox/case-matters.js';
 import type { RequestKind } from '../topics.js';
 import { disclosedFields, disclosedParties } from '../transfer-requests.js';
-import { UtilityRecipients } from '../utility-recipients.js';
 import { UtilityTopics } from './utility-topics.js';
 import { InterruptibleSleep } from './interruptible-sleep.js';
 
@@ -21,7 +20,9 @@ interface OutboxRow {
   seq: string;
   request_id: string;
   case_id: string;
-  utility: string;
+  utility: string | null;
+  /** Null only on rows written before recipients were registered (their links then name the kind). */
+  recipient: string | null;
   request_kind: RequestKind;
   topic: string;
   message_key: string;
@@ -74,7 +75,6 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly topics: UtilityTopics,
     private readonly cases: CaseMatters,
     private readonly pseudonyms: SubjectPseudonyms,
-    private readonly recipients: UtilityRecipients,
     @Inject(DATARUN_CONFIG) private readonly config: DatarunConfig,
     metrics: Metrics,
     keys: KeyRing,
@@ -163,7 +163,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   /** One batch: read pending rows in outbox order, send them, mark them and audit them. Returns the count. */
   private async publishBatch(): Promise<number> {
     const rows: OutboxRow[] = await this.dataSource.query(
-      `SELECT seq, request_id, case_id, utility, request_kind, topic, message_key, payload, correlation_id
+      `SELECT seq, request_id, case_id, utility, recipient, request_kind, topic, message_key, payload, correlation_id
          FROM transfer_request
         WHERE state = 'pending' AND NOT (seq = ANY($2::bigint[])) ORDER BY seq LIMIT $1`,
       [this.config.transfers.relayBatchSize, [...this.marking]],
@@ -249,15 +249,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
 
   private messageOf(row: OutboxRow): Message {
     const expiresAt = Math.floor(Date.now() / 1000) + this.config.transfers.materialLinkTtlSeconds;
-    const { materials, ...rest } = row.payload;
-    const data = {
-      ...rest,
-      materials: materials.map((m) => ({
-        type: m.type,
-        sha256: m.sha256,
-        url: this.links.url({ materialId: m.materialId, requestId: row.request_id, recipient: row.utility, expiresAt }),
-      })),
-    };
+    const data = this.links.withLinks(row.payload, row.request_id, recipientOf(row), expiresAt);
     assertEventBody(row.request_kind, data);
     const event = cloudEvent({
       id: row.request_id,
@@ -286,10 +278,15 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       caseId: row.case_id,
       purpose: matterCode,
       fields: disclosedFields(row.payload),
-      reason: requestSentTo(this.recipients.auditedMemberOf(row.utility), row.topic),
+      reason: requestSentTo(recipientOf(row), row.topic),
       ...(row.correlation_id === null ? {} : { correlationId: row.correlation_id }),
     };
     const subjects = [...new Set(disclosedParties(row.payload, parties).map((p) => this.pseudonyms.of(p.idNumber)))];
     return subjects.length === 0 ? [event] : subjects.map((subjectHash) => ({ ...event, subjectHash }));
   }
+}
+
+/** The member a row goes to; a row from before recipients were registered names only its utility kind. */
+function recipientOf(row: Pick<OutboxRow, 'recipient' | 'utility'>): string {
+  return row.recipient ?? `utility:${row.utility}`;
 }

@@ -1,15 +1,15 @@
 import { DATARUN_CONFIG, type DatarunConfig } from '@datarun/config';
 import { KafkaMessaging } from '@datarun/messaging';
-import { MattersService } from '@datarun/registry';
+import { RecipientDirectory } from '@datarun/registry';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DEAD_LETTER_TOPIC, requestTopic, STATUS_TOPIC, topicSpec } from '../topics.js';
+import { DEAD_LETTER_TOPIC, STATUS_TOPIC, topicSpec, topicsOf } from '../topics.js';
 
 /**
- * Creates the topics the registered matters route to (docs/api.md: "utility topics when a matter names
- * them"), plus the status and dead-letter topics, with the project's partitions and configs. The
- * registry stays free of Kafka (its readiness is the database alone), so the relay does this at
- * boot and then every few seconds; a new matter's topics exist within one period of its
- * registration, before any case of it can complete in practice.
+ * Creates the topics of every registered recipient (docs/api.md, Recipients), plus the status and
+ * dead-letter topics, with the project's partitions and configs. The registry stays free of Kafka
+ * (its readiness is the database alone), so the relay does this at boot and then every few
+ * seconds; a new recipient's topics exist within one period of its registration, and the relay
+ * makes a topic it is about to publish to in any case (ensureNamed).
  */
 @Injectable()
 export class UtilityTopics {
@@ -17,15 +17,15 @@ export class UtilityTopics {
   private readonly known = new Set<string>();
 
   constructor(
-    private readonly matters: MattersService,
+    private readonly recipients: RecipientDirectory,
     private readonly messaging: KafkaMessaging,
     @Inject(DATARUN_CONFIG) private readonly config: DatarunConfig,
   ) {}
 
-  /** Ensures every topic routed to by a matter exists; returns the topics created or confirmed. */
+  /** Ensures every recipient's topics exist; returns the topics created or confirmed. */
   async ensure(): Promise<string[]> {
-    const routes = await this.matters.routes();
-    const topics = [STATUS_TOPIC, DEAD_LETTER_TOPIC, ...routes.map((r) => requestTopic(r.notify, r.request))];
+    const recipients = await this.recipients.list();
+    const topics = [STATUS_TOPIC, DEAD_LETTER_TOPIC, ...recipients.flatMap((r) => topicsOf(r))];
     await this.ensureNamed(topics);
     return topics;
   }
