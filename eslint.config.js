@@ -14,7 +14,7 @@ export const LAYERS = {
   // The HTTP edge of an app: Fastify bootstrap, Swagger, problem+json filter, health; the auth guard.
   http: ['platform', 'auth-guard'],
   // Business rules and the data they own.
-  domain: ['registry', 'access-policy', 'sources', 'lookups', 'cases', 'transfers', 'audit'],
+  domain: ['registry', 'access-policy', 'sources', 'lookups', 'cases', 'transfers', 'connector', 'audit'],
   // Connections and mechanisms without business rules: PostgreSQL, Kafka, Prometheus, tokens and keys.
   infrastructure: ['db', 'messaging', 'metrics', 'auth', 'egress'],
   // What everything may use: configuration, error codes, ID numbers, schemas, the request context.

@@ -3,11 +3,13 @@
 // way the tree's Prettier check wants. `npm run generate` writes them; the contract test compares
 // what each running app serves with the committed file.
 import { mkdir, writeFile } from 'node:fs/promises';
-import { type DatarunConfig, loadConfig } from '@datarun/config';
+import { connectorMember, type DatarunConfig, loadConfig } from '@datarun/config';
 import { type AppAbout, previewOpenApiDocument } from '@datarun/platform';
 import type { DynamicModule } from '@nestjs/common';
 import { AUDIT_ABOUT } from '../apps/audit/src/about.js';
 import { AuditAppModule } from '../apps/audit/src/app.module.js';
+import { CONNECTOR_ABOUT } from '../apps/connector/src/about.js';
+import { ConnectorModule } from '../apps/connector/src/app.module.js';
 import { GATEWAY_ABOUT } from '../apps/gateway/src/about.js';
 import { GatewayModule } from '../apps/gateway/src/app.module.js';
 import { REGISTRY_ABOUT } from '../apps/registry/src/about.js';
@@ -16,8 +18,6 @@ import { RELAY_ABOUT } from '../apps/relay/src/about.js';
 import { RelayModule } from '../apps/relay/src/app.module.js';
 import { SANDBOX_ABOUT } from '../apps/sandbox/src/about.js';
 import { SandboxModule } from '../apps/sandbox/src/app.module.js';
-import { UTILITY_BRIDGE_ABOUT } from '../apps/utility-bridge/src/about.js';
-import { UtilityBridgeModule } from '../apps/utility-bridge/src/app.module.js';
 import { OPENAPI_DIR, openApiFile, openApiJson } from './openapi-files.js';
 
 export { OPENAPI_DIR } from './openapi-files.js';
@@ -33,7 +33,15 @@ export const DOCUMENTED_APPS: readonly DocumentedApp[] = [
   { about: GATEWAY_ABOUT, module: (config) => GatewayModule.forRoot(config) },
   { about: AUDIT_ABOUT, module: (config) => AuditAppModule.forRoot(config) },
   { about: RELAY_ABOUT, module: (config) => RelayModule.forRoot(config) },
-  { about: UTILITY_BRIDGE_ABOUT, module: (config) => UtilityBridgeModule.forRoot(config) },
+  // Every connector serves the same document; the demo water company's stands for them (its inbox in memory, so no file is left behind).
+  {
+    about: CONNECTOR_ABOUT,
+    module: (config) =>
+      ConnectorModule.forRoot({
+        ...config,
+        connector: { ...config.connector, member: connectorMember(config, { id: 'zj.demo.water', utilityKind: 'water', inbox: ':memory:' }) },
+      }),
+  },
   { about: SANDBOX_ABOUT, module: (config) => SandboxModule.forRoot(config) },
 ];
 

@@ -1,14 +1,19 @@
-// `npm run start:apps`: runs every datarun process (eight: six apps, one bridge per utility kind)
-// from the build, prefixes their output, says when all are ready, and stops them all together on
-// Ctrl-C or when one dies.
+// `npm run start:apps`: runs every datarun process (five apps, and one connector per demo member that
+// receives its requests by Kafka) from the build, prefixes their output, says when all are ready,
+// and stops them all together on Ctrl-C or when one dies.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
+import { DEMO_MEMBERS } from '@datarun/auth';
 import { requireSupportedNode, ConfigError, type DatarunConfig, loadConfig } from '@datarun/config';
 
 requireSupportedNode('start');
 
-const UTILITY_KINDS = ['water', 'electricity', 'gas'] as const;
+/** How a demo member receives its requests (DEMO_MEMBERS' `receives`): a connector runs for each that receives by Kafka. */
+interface Receiving {
+  readonly id: string;
+  readonly receives?: { readonly delivery: string; readonly utilityKind?: string };
+}
 
 interface ProcessSpec {
   readonly label: string;
@@ -30,13 +35,26 @@ try {
 
 const specs: ProcessSpec[] = [
   ...(['gateway', 'registry', 'audit', 'relay', 'sandbox'] as const).map((app) => ({ label: app, app, port: config.ports[app], env: {} })),
-  ...UTILITY_KINDS.map((kind, i) => ({
-    label: `bridge-${kind}`,
-    app: 'utility-bridge',
-    port: config.ports['utility-bridge'] + i,
-    env: { UTILITY_KIND: kind, UTILITY_BRIDGE_PORT: String(config.ports['utility-bridge'] + i) },
+  // Each connector is its member's own process, configured as a partner would: its member id and
+  // utility kind given, the rest (key, inbox, the sandbox as its system) derived from them.
+  ...DEMO_MEMBERS.flatMap((m: Receiving) => (m.receives?.delivery === 'kafka' ? [{ id: m.id, utilityKind: m.receives.utilityKind }] : [])).map((member, i) => ({
+    label: member.id,
+    app: 'connector',
+    port: config.ports.connector + i,
+    env: {
+      CONNECTOR_MEMBER_ID: member.id,
+      CONNECTOR_UTILITY_KIND: member.utilityKind ?? '',
+      CONNECTOR_PORT: String(config.ports.connector + i),
+      // Another member's settings must not leak in from the environment (empty = unset).
+      CONNECTOR_MEMBER_KEY: '',
+      CONNECTOR_MEMBER_KEY_ID: '',
+      CONNECTOR_SYSTEM_URL: '',
+      CONNECTOR_INBOX: '',
+    },
   })),
 ];
+
+const connectors = specs.filter((s) => s.app === 'connector').length;
 
 // A port already taken (often a previous `npm start` still running) would make one app die at
 // boot and take the others down with it, its reason lost among their logs: say it first.
@@ -44,7 +62,7 @@ const taken = (await Promise.all(specs.map(async (s) => ((await portFree(config.
 if (taken.length > 0) {
   for (const s of taken) console.error(`start: port ${config.host}:${s.port} (${s.label}) is in use; see who holds it with: ss -ltnp 'sport = :${s.port}'`);
   console.error(
-    'start: stop what holds those ports (a previous npm start?) or move datarun with GATEWAY_PORT, REGISTRY_PORT, AUDIT_PORT, RELAY_PORT, UTILITY_BRIDGE_PORT (three ports from it), SANDBOX_PORT',
+    `start: stop what holds those ports (a previous npm start?) or move datarun with GATEWAY_PORT, REGISTRY_PORT, AUDIT_PORT, RELAY_PORT, CONNECTOR_PORT (${connectors} ports from it, one per connector), SANDBOX_PORT`,
   );
   process.exit(1);
 }

@@ -8,7 +8,7 @@ import { PROBLEM_CODES } from '@datarun/problems';
 import { cell, code, table } from './markdown.js';
 
 /** The apps, in the order the reference shows them. */
-export const API_APPS = ['gateway', 'registry', 'audit', 'relay', 'utility-bridge', 'sandbox'] as const;
+export const API_APPS = ['gateway', 'registry', 'audit', 'relay', 'connector', 'sandbox'] as const;
 export type ApiApp = (typeof API_APPS)[number];
 
 const NO_TOKEN = 'anyone, no token';
@@ -331,7 +331,7 @@ function operationSection(doc: OpenApiDocument, method: string, path: string, op
 /** The whole reference, one section per app. */
 export function apiReference(documents: Partial<Record<ApiApp, OpenApiDocument>>): string {
   const ports = loadConfig({}).ports;
-  const port = (app: ApiApp) => (app === 'utility-bridge' ? `${ports['utility-bridge']} (water; electricity and gas on the next two)` : String(ports[app]));
+  const port = (app: ApiApp) => (app === 'connector' ? `${ports.connector} and up (one per connector \`npm start\` runs)` : String(ports[app]));
   const present = API_APPS.filter((app) => documents[app]);
   const count = (d: OpenApiDocument) => Object.values(d.paths).reduce((n, ops) => n + Object.keys(ops).filter((m) => METHODS.includes(m)).length, 0);
   const lines = [

@@ -51,8 +51,8 @@ requireSupportedNode('bench');
 
 const execFileP = promisify(execFile);
 const HALL = 'zj.demo.service-hall';
-/** Every process the bench needs: the apps, and one bridge per utility kind (port = UTILITY_BRIDGE_PORT + i). */
-const APPS = ['gateway', 'registry', 'audit', 'relay', 'sandbox', 'bridge-water', 'bridge-electricity', 'bridge-gas'] as const;
+/** Every process the bench needs: the apps, and the connector of each utility kind's demo member (port = CONNECTOR_PORT + i). */
+const APPS = ['gateway', 'registry', 'audit', 'relay', 'sandbox', 'connector-water', 'connector-electricity', 'connector-gas'] as const;
 type AppName = (typeof APPS)[number];
 
 const { values: args } = parseArgs({
@@ -123,19 +123,27 @@ if (!/_bench$/.test(dbName) && !process.env.BENCH_ALLOW_ANY_DATABASE) {
 const ownerPool = new pg.Pool({ connectionString: config.database.ownerUrl, max: 2, options: `-c search_path=${config.database.schema}` });
 const db: BenchDb = { query: (sql, params) => ownerPool.query(sql, params as unknown[]) };
 const spawned = new Map<AppName, ChildProcess>();
-const bridgeKind = (app: AppName) => (app.startsWith('bridge-') ? app.slice('bridge-'.length) : undefined);
+const connectorKind = (app: AppName) => (app.startsWith('connector-') ? app.slice('connector-'.length) : undefined);
 const portOf = (app: AppName): number => {
-  const kind = bridgeKind(app);
+  const kind = connectorKind(app);
   return kind
-    ? config.ports['utility-bridge'] + UTILITY_KINDS.indexOf(kind as (typeof UTILITY_KINDS)[number])
-    : config.ports[app as Exclude<AppName, `bridge-${string}`>];
+    ? config.ports.connector + UTILITY_KINDS.indexOf(kind as (typeof UTILITY_KINDS)[number])
+    : config.ports[app as Exclude<AppName, `connector-${string}`>];
 };
 /** The build this file is part of (dist/ under npm run bench): the apps and scripts it starts come from the same build. */
 const BUILD_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const mainOf = (app: AppName) => join(BUILD_ROOT, `apps/${bridgeKind(app) ? 'utility-bridge' : app}/src/main.js`);
+const mainOf = (app: AppName) => join(BUILD_ROOT, `apps/${connectorKind(app) ? 'connector' : app}/src/main.js`);
+/** A connector runs as the demo city's member of its kind, its inbox a file of the bench's own (not `npm start`'s). */
 const envOf = (app: AppName): Record<string, string> => {
-  const kind = bridgeKind(app);
-  return kind ? { UTILITY_KIND: kind, UTILITY_BRIDGE_PORT: String(portOf(app)) } : {};
+  const kind = connectorKind(app);
+  if (!kind) return {};
+  const member = `zj.demo.${kind}`;
+  return {
+    CONNECTOR_MEMBER_ID: member,
+    CONNECTOR_UTILITY_KIND: kind,
+    CONNECTOR_PORT: String(portOf(app)),
+    CONNECTOR_INBOX: join(config.localDir, 'bench', `${member}.inbox.sqlite`),
+  };
 };
 const errors: string[] = [];
 
@@ -368,7 +376,7 @@ try {
     );
     if (gatewayPid) footprint.gatewayAfterRun = memoryOf(gatewayPid);
   }
-  // 5. Transfers: completion -> outbox -> relay -> Kafka -> three bridges -> statuses -> case.
+  // 5. Transfers: completion -> outbox -> relay -> Kafka -> three connectors -> statuses -> case.
   const warmCount = Math.max(1, Math.ceil(transferRate * warmupSeconds));
   const pairs = pickBuyers(people, config.sandbox.seed, Math.max(2, (Math.ceil(transferRate * durationSeconds) + warmCount) * 2));
   const allTransferCases = await phase('transfer cases', async () =>

@@ -1,14 +1,14 @@
 // Every app boots on the real database and broker, reports ready, serves metrics, and describes
 // every route it registered in its OpenAPI document.
-import type { DatarunConfig } from '@datarun/config';
+import { connectorMember, type DatarunConfig } from '@datarun/config';
 import { routesOf } from '@datarun/platform';
 import type { DynamicModule } from '@nestjs/common';
 import { AuditAppModule } from '../../apps/audit/src/app.module.js';
+import { ConnectorModule } from '../../apps/connector/src/app.module.js';
 import { GatewayModule } from '../../apps/gateway/src/app.module.js';
 import { RegistryAppModule } from '../../apps/registry/src/app.module.js';
 import { RelayModule } from '../../apps/relay/src/app.module.js';
 import { SandboxModule } from '../../apps/sandbox/src/app.module.js';
-import { UtilityBridgeModule } from '../../apps/utility-bridge/src/app.module.js';
 import { bootApp, type TestApp } from '../support/apps.js';
 import { migratedDatabase, type TestDatabase, testConfig } from '../support/infra.js';
 import type { AddressInfo } from 'node:net';
@@ -27,11 +27,18 @@ const APPS: Array<[string, (c: DatarunConfig) => DynamicModule, string[]]> = [
   ['registry', (c) => RegistryAppModule.forRoot(c), ['database']],
   ['audit', (c) => AuditAppModule.forRoot(c), ['database', 'kafka']],
   ['relay', (c) => RelayModule.forRoot(c), ['database', 'kafka']],
-  // The bridge's own system is the sandbox's simulated water company, started below.
+  // The connector's own system is the sandbox's simulated water company, started above; it needs no database.
   [
-    'utility-bridge',
-    (c) => UtilityBridgeModule.forRoot({ ...c, utilitySystemUrl: `${utilitySystem}/v1/utilities/water` }),
-    ['kafka', 'database', 'utility-system'],
+    'connector',
+    (c) =>
+      ConnectorModule.forRoot({
+        ...c,
+        connector: {
+          ...c.connector,
+          member: connectorMember(c, { id: 'zj.demo.water', utilityKind: 'water', systemUrl: `${utilitySystem}/v1/utilities/water`, inbox: ':memory:' }),
+        },
+      }),
+    ['kafka', 'utility-system'],
   ],
   ['sandbox', (c) => SandboxModule.forRoot(c), []],
 ];

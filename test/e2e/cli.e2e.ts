@@ -150,7 +150,7 @@ describe('datarun CLI against the running system', () => {
     const id = randomUUID();
     await city.db.ownerQuery(
       `INSERT INTO dead_letter (id, dlq_partition, dlq_offset, topic, message_key, value, headers, reason, dead_lettered_by, dead_lettered_at)
-       VALUES ($1, 0, 7, 'datarun.utility.gas.transfer-requested.v1', 'UNIT-9', 'x', '{}', 'not JSON', 'datarun.utility-bridge.gas', now())`,
+       VALUES ($1, 0, 7, 'datarun.utility.gas.transfer-requested.v1', 'UNIT-9', 'x', '{}', 'not JSON', 'datarun.connector.zj.demo.gas', now())`,
       [id],
     );
     const table = await datarun('dlq', 'list');
@@ -159,7 +159,7 @@ describe('datarun CLI against the running system', () => {
       out: [
         expect.stringMatching(
           new RegExp(
-            `  ${id}  datarun\\.utility\\.gas\\.transfer-requested\\.v1  key=UNIT-9  by=datarun\\.utility-bridge\\.gas  replays=0  PLANTED  not JSON$`,
+            `  ${id}  datarun\\.utility\\.gas\\.transfer-requested\\.v1  key=UNIT-9  by=datarun\\.connector\\.zj\\.demo\\.gas  replays=0  PLANTED  not JSON$`,
           ),
         ),
       ],

@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { ConfigError, type DatarunConfig } from '@datarun/config';
 import type { DynamicModule } from '@nestjs/common';
 import { AuditAppModule } from '../../apps/audit/src/app.module.js';
+import { ConnectorModule } from '../../apps/connector/src/app.module.js';
 import { GatewayModule } from '../../apps/gateway/src/app.module.js';
 import { RegistryAppModule } from '../../apps/registry/src/app.module.js';
 import { RelayModule } from '../../apps/relay/src/app.module.js';
-import { UtilityBridgeModule } from '../../apps/utility-bridge/src/app.module.js';
 import { bootApp } from '../support/apps.js';
 import { migratedDatabase, type TestDatabase, testConfig } from '../support/infra.js';
 
@@ -31,14 +31,19 @@ const PRODUCTION: Record<string, string> = {
   DATARUN_CITIZEN_IDP_PUBLIC_KEY: pem('idp.pub.pem', 'public'),
   DATARUN_ADMIN_PUBLIC_KEY: pem('admin.pub.pem', 'public'),
   DATARUN_AUDIT_SIGNING_KEY: pem('audit.key.pem', 'private'),
-  UTILITY_SYSTEM_URL: 'http://127.0.0.1:1/water',
   UTILITY_RECIPIENTS: 'water=zj.city.water,electricity=zj.city.power',
-  UTILITY_MEMBER_ID: 'zj.city.water',
-  UTILITY_MEMBER_KEY: pem('water.key.pem', 'private'),
+  CONNECTOR_MEMBER_ID: 'zj.city.water',
+  CONNECTOR_UTILITY_KIND: 'water',
+  CONNECTOR_SYSTEM_URL: 'http://127.0.0.1:1/water',
+  CONNECTOR_MEMBER_KEY: pem('water.key.pem', 'private'),
+  CONNECTOR_INBOX: join(secrets, 'water-inbox.sqlite'),
 };
 
-const APPS: Array<[string, (c: DatarunConfig) => DynamicModule, Array<[string, string]>]> = [
-  // [app, its module, [variable left unset, what the refusal names] in the order the app meets them]
+/** A connector runs for one member in every environment: development and test name a demo one, the rest derived. */
+const A_CONNECTOR = { CONNECTOR_MEMBER_ID: 'zj.demo.water', CONNECTOR_UTILITY_KIND: 'water', CONNECTOR_INBOX: join(secrets, 'demo-inbox.sqlite') };
+
+const APPS: Array<[string, (c: DatarunConfig) => DynamicModule, Array<[string, string]>, Record<string, string>?]> = [
+  // [app, its module, [variable left unset, what the refusal names] in the order the app meets them, what it is always given]
   [
     'gateway',
     (c) => GatewayModule.forRoot(c),
@@ -64,25 +69,27 @@ const APPS: Array<[string, (c: DatarunConfig) => DynamicModule, Array<[string, s
     ],
   ],
   [
-    'utility-bridge',
-    (c) => UtilityBridgeModule.forRoot(c),
+    'connector',
+    (c) => ConnectorModule.forRoot(c),
     [
-      ['UTILITY_SYSTEM_URL', 'UTILITY_SYSTEM_URL'],
-      ['UTILITY_MEMBER_ID', 'UTILITY_MEMBER_ID'],
-      // Unset, the key is the demo member's file under the local folder, which production refuses.
-      ['UTILITY_MEMBER_KEY', 'UTILITY_MEMBER_KEY'],
+      // It has no default member in any environment.
+      ['CONNECTOR_MEMBER_ID', 'CONNECTOR_MEMBER_ID'],
+      ['CONNECTOR_SYSTEM_URL', 'CONNECTOR_SYSTEM_URL'],
+      // Unset, the key is the member's file under the local folder, which production refuses.
+      ['CONNECTOR_MEMBER_KEY', 'CONNECTOR_MEMBER_KEY'],
     ],
+    A_CONNECTOR,
   ],
 ];
 
-describe.each(APPS)('the %s app', (name, build, refusals) => {
+describe.each(APPS)('the %s app', (name, build, refusals, always = {}) => {
   let db: TestDatabase;
   beforeAll(async () => {
     db = await migratedDatabase();
   });
   afterAll(() => db?.drop());
 
-  const configOf = (overrides: Record<string, string>) => testConfig({ DATABASE_SCHEMA: db.config.database.schema, ...overrides });
+  const configOf = (overrides: Record<string, string>) => testConfig({ DATABASE_SCHEMA: db.config.database.schema, ...always, ...overrides });
 
   it.each(refusals)('refuses to boot in production with %s unset, in one line naming it', async (unset, variable) => {
     // The development default of a key is its file under the local folder; of the others, the default value.

@@ -1,6 +1,7 @@
 // The seed story of issue 8: a property transfer completes at the window, and water, electricity
-// and gas move to the new owner through the outbox, the relay, the real broker and one bridge per
-// utility, which fetch and verify the submitted certificate; the case ends "3 of 3 completed".
+// and gas move to the new owner through the outbox, the relay, the real broker and one connector
+// per utility member, which fetch (under the member's token) and verify the submitted certificate;
+// the case ends "3 of 3 completed".
 import { jest } from '@jest/globals';
 import { fromKafkaMessage, KafkaMessaging } from '@datarun/messaging';
 import { SUBSISTENCE_ALLOWANCE } from '@datarun/registry';
@@ -210,18 +211,19 @@ describe('property transfer propagates to the utilities', () => {
       const [material] = data.materials as Array<{ type: string; sha256: string; url: string }>;
       expect(Object.keys(material).sort()).toEqual(['sha256', 'type', 'url']);
 
-      // The link is the permission: it works as issued, not altered, not for another recipient.
-      const ok = await fetch(material.url);
+      // The link is the permission, fetched by its recipient: it works as issued, not altered, not for another recipient.
+      const water = { headers: { authorization: await world.utilities.water.auth('system') } };
+      const ok = await fetch(material.url, water);
       expect(ok.status).toBe(200);
       expect(sha256(Buffer.from(await ok.arrayBuffer()))).toBe(material.sha256);
-      const altered = await fetch(material.url.replace(/to=water/, 'to=gas'));
+      const altered = await fetch(material.url.replace(/to=water/, 'to=gas'), water);
       expect(altered.status).toBe(403);
       expect(((await altered.json()) as { code: string }).code).toBe('LINK_INVALID');
       const url = new URL(material.url);
       const links: MaterialLinks = materialLinksOf(world.config);
       const materialId = url.pathname.split('/').pop()!;
       const expired = links.url({ materialId, requestId: url.searchParams.get('req')!, recipient: 'water', expiresAt: Math.floor(Date.now() / 1000) - 1 });
-      const late = await fetch(expired);
+      const late = await fetch(expired, water);
       expect(late.status).toBe(403);
       expect(((await late.json()) as { code: string }).code).toBe('LINK_EXPIRED');
     } finally {
@@ -248,8 +250,14 @@ describe('property transfer propagates to the utilities', () => {
       async () => (await getCase(caseId)).transfers.find((x: { requestId: string }) => x.requestId === gas.requestId),
       { until: (t) => t.state === 'completed' },
     );
-    const [inbox] = await rows('SELECT redeliveries FROM bridge_inbox WHERE utility = $1 AND event_id = $2', ['gas', gas.requestId]);
-    expect(inbox.redeliveries).toBeGreaterThanOrEqual(1);
+    // The gas connector's own inbox (its SQLite file) skipped the redelivery and sent its status again.
+    const inbox = world.inboxOf('gas');
+    try {
+      expect(inbox.entry(gas.requestId)).toMatchObject({ outcome: { state: 'completed' }, redeliveries: expect.any(Number) });
+      expect(inbox.entry(gas.requestId)!.redeliveries).toBeGreaterThanOrEqual(1);
+    } finally {
+      inbox.close();
+    }
     expect((await sandboxRequests('gas')).filter((r) => r.accountNumber === accounts.gas)).toEqual([expect.objectContaining({ calls: 1 })]);
     await world.city.gateway.http
       .post(`/v1/cases/${caseId}/transfers/00000000-0000-4000-8000-000000000000/resend`)
@@ -305,7 +313,7 @@ describe('property transfer propagates to the utilities', () => {
       .post(`/v1/cases/${opened.body.id}/complete`)
       .set('authorization', await city.hall.auth())
       .expect(200);
-    const published = await eventually('published to a utility with no bridge', () => getCase(opened.body.id), {
+    const published = await eventually('published to a utility with no connector', () => getCase(opened.body.id), {
       until: (c) => c.transfers[0].state === 'published',
     });
     expect(published.transfers[0].followUp).toBe(false);
@@ -321,11 +329,11 @@ describe('property transfer propagates to the utilities', () => {
     const relayMetrics = (await world.relays[0].http.get('/metrics').expect(200)).text;
     expect(relayMetrics).toMatch(/^datarun_transfers_overdue [1-9]/m);
     expect(relayMetrics).toMatch(/^datarun_outbox_backlog 0$/m);
-    const bridgeMetrics = (await world.bridges.get('water')!.http.get('/metrics').expect(200)).text;
-    expect(bridgeMetrics).toMatch(
-      /^datarun_kafka_consumer_lag\{group="datarun-utility-bridge-water",topic="datarun.utility.water.transfer-requested.v1"\} 0$/m,
+    const connectorMetrics = (await world.connectors.get('water')!.http.get('/metrics').expect(200)).text;
+    expect(connectorMetrics).toContain(
+      `datarun_kafka_consumer_lag{group="datarun-connector-${world.utilities.water.id}",topic="datarun.utility.water.transfer-requested.v1"} 0\n`,
     );
-    expect(bridgeMetrics).toMatch(/^datarun_bridge_requests_total\{outcome="completed"\} [1-9]/m);
+    expect(connectorMetrics).toMatch(/^datarun_connector_requests_total\{outcome="completed"\} [1-9]/m);
   });
 
   it('dead-letters a request whose material no longer matches its hash, and applies nothing', async () => {
@@ -342,13 +350,17 @@ describe('property transfer propagates to the utilities', () => {
       () => rows(`SELECT reason, dead_lettered_by FROM dead_letter WHERE reason LIKE 'MATERIAL_HASH_MISMATCH%' AND message_key = $1`, ['UNIT-tampered']),
       { until: (found) => found.length === 3 },
     );
-    expect(letters.map((l) => l.dead_lettered_by).sort()).toEqual(UTILITIES.map((k) => `datarun.utility-bridge.${k}`).sort());
+    expect(letters.map((l) => l.dead_lettered_by).sort()).toEqual(UTILITIES.map((k) => `datarun.connector.${world.utilities[k].id}`).sort());
     // Received (accepted) but never applied: the case keeps them open, for follow-up.
     await eventually('all three accepted', async () => (await getCase(caseId)).transfers.map((t: { state: string }) => t.state), {
       until: (states) => states.every((state: string) => state === 'accepted'),
     });
     for (const kind of UTILITIES) expect((await sandboxRequests(kind)).some((r) => r.accountNumber === accounts[kind])).toBe(false);
-    expect(await rows(`SELECT * FROM bridge_inbox WHERE event_id = ANY($1::uuid[])`, [ids])).toHaveLength(0);
+    for (const kind of UTILITIES) {
+      const inbox = world.inboxOf(kind);
+      expect(ids.filter((id: string) => inbox.entry(id))).toEqual([]);
+      inbox.close();
+    }
   });
 
   it('dead-letters a malformed status and a status for no known request, and carries on', async () => {

@@ -3,7 +3,7 @@
 // may be left unpublished, and a request the broker carried twice must not be applied twice.
 //
 // The broker is the test's own (port 19092), never the suite's. The city, the relay, the water
-// bridge and the simulated water system run in this process on a schema and topic prefix of their
+// connector and the simulated water system run in this process on a schema and topic prefix of their
 // own. A matter of its own that notifies water only, with no materials, keeps 200 cases fast.
 import { fromKafkaMessage, KafkaMessaging } from '@datarun/messaging';
 import { requestTopic } from '@datarun/transfers';
@@ -36,8 +36,8 @@ describe('transfers survive a broker outage', () => {
     if (!line) throw new Error(`the relay exposes no ${name}`);
     return Number(line.slice(name.length + 1));
   };
-  const bridgeMetric = async (name: string): Promise<number> => {
-    const text = (await world.bridges.get('water')!.http.get('/metrics').expect(200)).text;
+  const connectorMetric = async (name: string): Promise<number> => {
+    const text = (await world.connectors.get('water')!.http.get('/metrics').expect(200)).text;
     const line = text.split('\n').find((l) => l.startsWith(`${name} `));
     return line ? Number(line.slice(name.length + 1)) : 0;
   };
@@ -78,7 +78,7 @@ describe('transfers survive a broker outage', () => {
 
   beforeAll(async () => {
     await broker.start();
-    world = await buildTransferWorld({ people: 20, bridges: ['water'], env: { KAFKA_BROKERS: broker.address } });
+    world = await buildTransferWorld({ people: 20, connectors: ['water'], env: { KAFKA_BROKERS: broker.address } });
     await world.city.registry.http
       .post('/v1/matters')
       .set('authorization', await world.city.admin.auth())
@@ -110,7 +110,7 @@ describe('transfers survive a broker outage', () => {
   }, 120_000);
 
   it('delivers every transfer once the broker is back: none lost, none left unpublished, none applied twice', async () => {
-    // The pipeline works before the fault, and the water bridge has joined its group.
+    // The pipeline works before the fault, and the water connector has joined its group.
     const warmCase = await openCase('outage-warmup');
     const [warmRequest] = await complete([warmCase]);
     await eventually(
@@ -218,21 +218,24 @@ describe('transfers survive a broker outage', () => {
     expect([...copies.keys()].filter((id) => id !== warmRequest).sort()).toEqual([...requestIds].sort());
 
     // What came out in the water company's system: each request applied once, and only once —
-    // one call of its idempotent API per request, so no copy got past the bridge's inbox.
+    // one call of its idempotent API per request, so no copy got past the connector's inbox.
     const applied = (await appliedWater()).filter((a) => a.accountNumber.startsWith('W-outage-') && a.accountNumber !== 'W-outage-warmup');
     expect(applied).toHaveLength(CASES);
     expect(applied.map((a) => a.requestId).sort()).toEqual([...requestIds].sort());
     expect(applied.map((a) => a.accountNumber).sort()).toEqual(labels.map((l) => `W-${l}`));
     expect(applied.reduce((sum, a) => sum + a.calls, 0)).toBe(CASES);
 
-    // The bridge's inbox: one row per request, completed. Every copy the broker holds beyond the
-    // first reached the bridge after the first was recorded (one key, one partition, in order), so
-    // each was skipped there: redeliveries >= copies - 1 (more when the bridge re-read offsets it
-    // had not committed when the broker died).
-    const inbox = await rows<{ event_id: string; outcome: string; redeliveries: number }>(
-      `SELECT event_id, outcome, redeliveries FROM bridge_inbox WHERE utility = 'water' AND event_id = ANY($1::uuid[])`,
-      [requestIds],
-    );
+    // The connector's inbox (its own SQLite file): one entry per request, completed. Every copy the
+    // broker holds beyond the first reached the connector after the first was recorded (one key, one
+    // partition, in order), so each was skipped there: redeliveries >= copies - 1 (more when the
+    // connector re-read offsets it had not committed when the broker died).
+    const reader = world.inboxOf('water');
+    const ours = new Set(requestIds);
+    const inbox = reader
+      .entries()
+      .filter((e) => ours.has(e.requestId))
+      .map((e) => ({ event_id: e.requestId, outcome: e.outcome.state, redeliveries: e.redeliveries }));
+    reader.close();
     expect(inbox).toHaveLength(CASES);
     expect(inbox.filter((r) => r.outcome !== 'completed')).toEqual([]);
     const underCounted = inbox.filter((r) => r.redeliveries < (copies.get(r.event_id) ?? 0) - 1);
@@ -240,11 +243,11 @@ describe('transfers survive a broker outage', () => {
     const duplicatesOnTopic = requestIds.reduce((sum, id) => sum + (copies.get(id) ?? 0) - 1, 0);
     const redeliveries = inbox.reduce((sum, r) => sum + r.redeliveries, 0);
     expect(redeliveries).toBeGreaterThanOrEqual(duplicatesOnTopic);
-    expect(await bridgeMetric('datarun_bridge_inbox_duplicates_total')).toBeGreaterThanOrEqual(redeliveries);
+    expect(await connectorMetric('datarun_connector_inbox_duplicates_total')).toBeGreaterThanOrEqual(redeliveries);
 
     // Nothing was given up on.
     expect(await rows('SELECT id FROM dead_letter')).toEqual([]);
-    expect(await bridgeMetric('datarun_bridge_dead_letters_total')).toBe(0);
+    expect(await connectorMetric('datarun_connector_dead_letters_total')).toBe(0);
 
     // And the clerk sees it: every case shows its water transfer completed.
     for (const id of caseIds) {

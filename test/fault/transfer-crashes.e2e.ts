@@ -1,7 +1,7 @@
-// Crashes on the transfer path, against the real broker: a bridge killed mid-batch, the active
+// Crashes on the transfer path, against the real broker: a connector killed mid-batch, the active
 // relay killed while another waits, and poison on a utility topic. Each test counts what went in
-// and what came out, and proves its fault happened (redeliveries skipped by the inbox, a second
-// relay that took over, dead letters with reasons).
+// and what came out, and proves its fault happened (redeliveries skipped by the connector's own
+// inbox, a second relay that took over, dead letters with reasons).
 import { cloudEvent, KafkaMessaging, toKafkaMessage } from '@datarun/messaging';
 import { requestTopic } from '@datarun/transfers';
 import { SimulatedUtilities, type SimulatedUtility } from '../../apps/sandbox/src/simulated-utilities.js';
@@ -36,43 +36,43 @@ async function completeCase(world: TransferWorld, matter: string, unit: string, 
 const water = (world: TransferWorld): SimulatedUtility => world.sandbox.app.get(SimulatedUtilities).of('water');
 const count = async (world: TransferWorld, sql: string, params: unknown[] = []) => Number((await world.city.db.ownerQuery(sql, params)).rows[0].n);
 
-describe('a bridge killed mid-batch and restarted', () => {
+describe('a connector killed mid-batch and restarted', () => {
   let world: TransferWorld;
-  const bridges: AppProcess[] = [];
+  const connectors: AppProcess[] = [];
   const matter = 'water-move-kill';
 
   beforeAll(async () => {
-    world = await buildTransferWorld({ bridges: [] });
+    world = await buildTransferWorld({ connectors: [] });
     await registerWaterMatter(world, matter);
   }, 120_000);
   afterAll(async () => {
-    await Promise.allSettled(bridges.map((b) => b.kill()));
+    await Promise.allSettled(connectors.map((c) => c.kill()));
     await world?.close();
   }, 60_000);
 
   it('applies every transfer exactly once, the inbox skipping what was redelivered', async () => {
     const total = 200;
-    // Offsets are committed every 50 requests only, and each apply takes 30 ms: killing the bridge
+    // Offsets are committed every 50 requests only, and each apply takes 30 ms: killing the connector
     // between two commits leaves requests that were applied and recorded but not committed.
-    // The bridge starts once every case is complete, on a backlog of 200: had it run meanwhile, it
+    // The connector starts once every case is complete, on a backlog of 200: had it run meanwhile, it
     // would keep up with cases completing slowly (a busy machine) and be done before the kill.
-    const bridgeEnv = envOf(world.bridgeConfig('water'), { BRIDGE_COMMIT_EVERY: '50', BRIDGE_COMMIT_INTERVAL_MS: '600000' });
+    const connectorEnv = envOf(world.connectorConfig('water'), { CONNECTOR_COMMIT_EVERY: '50', CONNECTOR_COMMIT_INTERVAL_MS: '600000' });
     for (let i = 0; i < total; i += 1) await completeCase(world, matter, `KILL-U${i}`, `KILL-W${i}`);
     water(world).slowDown(30);
-    bridges.push(await startAppProcess('utility-bridge', bridgeEnv, 'UTILITY_BRIDGE_PORT'));
+    connectors.push(await startAppProcess('connector', connectorEnv, 'CONNECTOR_PORT'));
 
-    const atKill = await eventually('the bridge between two commits', () => water(world).requests().length, {
+    const atKill = await eventually('the connector between two commits', () => water(world).requests().length, {
       until: (n) => n >= 60 && n % 50 >= 10 && n % 50 <= 40,
       timeoutMs: 60_000,
       everyMs: 10,
     });
-    await bridges[0].kill();
+    await connectors[0].kill();
     const applied = water(world).requests().length;
     expect(applied).toBeLessThan(total); // it really died mid-batch
     expect(applied - atKill).toBeLessThanOrEqual(1);
 
     water(world).slowDown(0);
-    bridges.push(await startAppProcess('utility-bridge', bridgeEnv, 'UTILITY_BRIDGE_PORT'));
+    connectors.push(await startAppProcess('connector', connectorEnv, 'CONNECTOR_PORT'));
     await eventually('every water transfer completed', () => count(world, `SELECT count(*) AS n FROM transfer_request WHERE state = 'completed'`), {
       until: (n) => n === total,
       timeoutMs: 90_000,
@@ -85,11 +85,15 @@ describe('a bridge killed mid-batch and restarted', () => {
     expect(new Set(requests.map((r) => r.requestId)).size).toBe(total);
     // Only a request in flight at the kill can reach the utility twice; its idempotency key absorbed it.
     expect(requests.reduce((sum, r) => sum + r.calls, 0) - total).toBeLessThanOrEqual(1);
-    expect(await count(world, `SELECT count(*) AS n FROM bridge_inbox WHERE utility = 'water'`)).toBe(total);
+    // The connector's own inbox (its SQLite file, which survived the kill): one entry per request.
+    const inbox = world.inboxOf('water');
+    const entries = inbox.entries();
+    inbox.close();
+    expect(entries).toHaveLength(total);
     // The fault happened: redelivered requests were seen and skipped by the inbox.
-    const redelivered = await count(world, `SELECT coalesce(sum(redeliveries), 0) AS n FROM bridge_inbox WHERE utility = 'water'`);
+    const redelivered = entries.reduce((sum, e) => sum + e.redeliveries, 0);
     expect(redelivered).toBeGreaterThanOrEqual(5); // killed at least 10 requests after the last commit
-    expect(await bridges[1].metric('datarun_bridge_inbox_duplicates_total')).toBe(redelivered);
+    expect(await connectors[1].metric('datarun_connector_inbox_duplicates_total')).toBe(redelivered);
   }, 240_000);
 });
 
@@ -99,7 +103,7 @@ describe('two relays at once', () => {
   const matter = 'water-move-relays';
 
   beforeAll(async () => {
-    world = await buildTransferWorld({ relay: false, bridges: ['water'] });
+    world = await buildTransferWorld({ relay: false, connectors: ['water'] });
     await registerWaterMatter(world, matter);
   }, 120_000);
   afterAll(async () => {
@@ -163,7 +167,7 @@ describe('poison on a utility topic', () => {
   const matter = 'water-move-poison';
 
   beforeAll(async () => {
-    world = await buildTransferWorld({ bridges: ['water'] });
+    world = await buildTransferWorld({ connectors: ['water'] });
     await registerWaterMatter(world, matter);
     producer = new KafkaMessaging(world.config.kafka);
   }, 120_000);
@@ -204,7 +208,7 @@ describe('poison on a utility topic', () => {
     );
     expect(letters).toHaveLength(2);
     expect(letters.map((l) => l.message_key)).toEqual(['POISON-U1', 'POISON-U1']);
-    expect(letters.every((l) => l.dead_lettered_by === 'datarun.utility-bridge.water')).toBe(true);
+    expect(letters.every((l) => l.dead_lettered_by === `datarun.connector.${world.utilities.water.id}`)).toBe(true);
     expect(letters[0].reason).toMatch(/not a CloudEvents 1\.0 binary-mode message/);
     expect(letters[1].reason).toMatch(/breaks schemas\/events\/transfer-requested\.v1\.json/);
     expect(

@@ -1,6 +1,6 @@
 // Nothing unsigned changes state from Kafka (hardening item 3), on the real broker: a status is
 // applied only when the request's recipient signed it; a dead letter is replayed only to the topic
-// datarun (or the recipient's bridge) sealed into it, and one planted by anyone else is listed as
+// datarun (or the recipient's connector) sealed into it, and one planted by anyone else is listed as
 // planted and never replayed; an older signed record replayed after a newer one rolls nothing back.
 import { jest } from '@jest/globals';
 import { KafkaMessaging, toKafkaMessage } from '@datarun/messaging';
@@ -70,8 +70,8 @@ describe('Kafka signatures: statuses, dead letters, records', () => {
     });
 
   beforeAll(async () => {
-    // The relay runs, the bridges do not: the requests stay published until a status moves them.
-    world = await buildTransferWorld({ bridges: [] });
+    // The relay runs, the connectors do not: the requests stay published until a status moves them.
+    world = await buildTransferWorld({ connectors: [] });
     kafka = new KafkaMessaging(world.config.kafka);
     await kafka.ensureTopics([topicSpec(DEAD_LETTER_TOPIC, 1), topicSpec(requestTopic('water', 'transfer'), 1)]);
     await kafka.consume({
@@ -190,10 +190,10 @@ describe('Kafka signatures: statuses, dead letters, records', () => {
       { key: `${tag}-retargeted`, value: genuine.value, headers: { ...headers(genuine), [DLQ_HEADERS.topic]: waterTopic } },
       // No seal at all.
       deadLetter(original(`${tag}-planted`), 'please replay me', 'relay'),
-      // Sealed by the water company's bridge, for its own request topic: genuine.
-      await sealedDeadLetter(original(`${tag}-bridge`), 'MATERIAL_HASH_MISMATCH', 'datarun.utility-bridge.water', memberSealer(signerOf(water))),
+      // Sealed by the water company's connector, for its own request topic: genuine.
+      await sealedDeadLetter(original(`${tag}-connector`), 'MATERIAL_HASH_MISMATCH', `datarun.connector.${water.id}`, memberSealer(signerOf(water))),
       // Sealed by the gas company, for the water company's topic: not a topic it receives on.
-      await sealedDeadLetter(original(`${tag}-foreign`), 'MATERIAL_HASH_MISMATCH', 'datarun.utility-bridge.gas', memberSealer(signerOf(gas))),
+      await sealedDeadLetter(original(`${tag}-foreign`), 'MATERIAL_HASH_MISMATCH', `datarun.connector.${gas.id}`, memberSealer(signerOf(gas))),
     ]);
     const listed = await eventually(
       'four dead letters of the water topic',
@@ -205,7 +205,7 @@ describe('Kafka signatures: statuses, dead letters, records', () => {
     const byKey = Object.fromEntries(listed.map((d) => [d.key!.slice(tag.length + 1), d]));
     expect(byKey.retargeted).toMatchObject({ planted: true, sealedBy: null, plantedReason: expect.stringMatching(/datarun's seal does not verify/) });
     expect(byKey.planted).toMatchObject({ planted: true, sealedBy: null, plantedReason: 'no datarun-dlq-seal header' });
-    expect(byKey.bridge).toMatchObject({ planted: false, sealedBy: water.id, plantedReason: null });
+    expect(byKey.connector).toMatchObject({ planted: false, sealedBy: water.id, plantedReason: null });
     expect(byKey.foreign).toMatchObject({
       planted: true,
       plantedReason: expect.stringMatching(new RegExp(`sealed by "${gas.id}", which receives no requests on "${waterTopic}"`)),
@@ -222,14 +222,14 @@ describe('Kafka signatures: statuses, dead letters, records', () => {
     expect(await rows(`SELECT 1 FROM audit_event WHERE action = 'dead-letter.replayed'`)).toEqual([]);
 
     // The genuine ones replay, each to the topic its seal recorded.
-    const bridgeReplay = await replay(byKey.bridge.id);
-    expect(bridgeReplay.status).toBe(200);
-    expect(bridgeReplay.body).toMatchObject({ topic: waterTopic, replays: 1 });
+    const connectorReplay = await replay(byKey.connector.id);
+    expect(connectorReplay.status).toBe(200);
+    expect(connectorReplay.body).toMatchObject({ topic: waterTopic, replays: 1 });
     const ownId = (await listDeadLetters(STATUS_TOPIC)).find((d) => d.sealedBy === 'datarun' && !d.planted)!.id;
     expect((await replay(ownId)).body).toMatchObject({ topic: STATUS_TOPIC, replays: 1, sealedBy: 'datarun' });
-    // Only the bridge's genuine dead letter reached the water request topic.
+    // Only the connector's genuine dead letter reached the water request topic.
     await eventually('the replay on the water topic', () => waterRequests.filter((m) => m.key?.toString().startsWith(tag)), { until: (m) => m.length >= 1 });
-    expect(waterRequests.map((m) => m.key?.toString()).filter((k) => k?.startsWith(tag))).toEqual([`${tag}-bridge`]);
+    expect(waterRequests.map((m) => m.key?.toString()).filter((k) => k?.startsWith(tag))).toEqual([`${tag}-connector`]);
   });
 
   it('refuses an older signed record replayed after a newer one, and skips the newer one replayed: the replica keeps the newest', async () => {

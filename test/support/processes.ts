@@ -23,15 +23,24 @@ export function envOf(config: DatarunConfig, extra: Record<string, string> = {})
     DATARUN_ADMIN_PUBLIC_KEY: config.keys.adminPublicKey,
     GATEWAY_PUBLIC_URL: config.transfers.gatewayPublicUrl,
     RELAY_POLL_MS: String(config.transfers.relayPollMs),
-    UTILITY_KIND: config.utilityKind,
-    UTILITY_SYSTEM_URL: config.utilitySystemUrl,
-    UTILITY_MEMBER_ID: config.utilityMember.id,
-    UTILITY_MEMBER_KEY: config.utilityMember.privateKey,
-    UTILITY_MEMBER_KEY_ID: config.utilityMember.keyId,
+    ...connectorEnvOf(config),
     UTILITY_RECIPIENTS: Object.entries(config.transfers.utilityRecipients)
       .map(([kind, member]) => `${kind}=${member}`)
       .join(','),
     ...extra,
+  };
+}
+
+/** A connector's own variables, when `config` is a connector's (empty = unset, so nothing leaks in from the test's environment). */
+function connectorEnvOf(config: DatarunConfig): Record<string, string> {
+  const member = config.connector.member;
+  return {
+    CONNECTOR_MEMBER_ID: member?.id ?? '',
+    CONNECTOR_UTILITY_KIND: member?.utilityKind ?? '',
+    CONNECTOR_MEMBER_KEY: member?.privateKey ?? '',
+    CONNECTOR_MEMBER_KEY_ID: member?.keyId ?? '',
+    CONNECTOR_SYSTEM_URL: member?.systemUrl ?? '',
+    CONNECTOR_INBOX: member?.inbox ?? '',
   };
 }
 
@@ -56,7 +65,7 @@ export interface AppProcess {
 }
 
 /** Starts `dist/apps/<app>/src/main.js` on a free port and waits until /health/ready answers 200. */
-export async function startAppProcess(app: 'relay' | 'utility-bridge' | 'gateway', env: Record<string, string>, portVariable: string): Promise<AppProcess> {
+export async function startAppProcess(app: 'relay' | 'connector' | 'gateway', env: Record<string, string>, portVariable: string): Promise<AppProcess> {
   const main = `dist/apps/${app}/src/main.js`;
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first (npm test builds before the fault project)`);
   const port = await freePort();

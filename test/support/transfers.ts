@@ -1,18 +1,20 @@
 // The transfer world: a city (registry + gateway listening, for material links), the sandbox's
-// simulated utilities (listening, for the bridges), a relay and one bridge per utility kind, all on
-// one schema and one topic prefix of their own so that test files never see each other's events.
+// simulated utilities (listening, for the connectors), a relay and one connector per utility
+// member, all on one schema and one topic prefix of their own so that test files never see each
+// other's events. Each connector keeps its inbox in a SQLite file of its own, which a test reads.
 import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GatewayApi } from '@datarun/client';
-import type { DatarunConfig } from '@datarun/config';
+import { connectorMember, type DatarunConfig } from '@datarun/config';
+import { ConnectorInbox } from '@datarun/connector';
 import { SUBSISTENCE_ALLOWANCE } from '@datarun/registry';
 import type { DynamicModule } from '@nestjs/common';
+import { ConnectorModule } from '../../apps/connector/src/app.module.js';
 import { RelayModule } from '../../apps/relay/src/app.module.js';
 import { SandboxModule } from '../../apps/sandbox/src/app.module.js';
-import { UtilityBridgeModule } from '../../apps/utility-bridge/src/app.module.js';
 import { bootApp, type TestApp } from './apps.js';
 import { eventually } from './eventually.js';
 import { buildCity, type City } from './exchange.js';
@@ -32,12 +34,16 @@ export interface TransferWorld {
   readonly sandbox: TestApp;
   readonly sandboxUrl: string;
   readonly relays: TestApp[];
-  readonly bridges: Map<string, TestApp>;
+  /** The connectors running in this process, by utility kind. */
+  readonly connectors: Map<string, TestApp>;
   /** The utility members, by kind: each receives its kind's requests and signs its statuses (the relay's UTILITY_RECIPIENTS). */
   readonly utilities: Record<(typeof UTILITIES)[number], TestMember>;
-  bridgeConfig(kind: string): DatarunConfig;
+  /** The configuration a kind's connector runs on: its member, key file, inbox file and the sandbox's simulated company. */
+  connectorConfig(kind: string): DatarunConfig;
+  /** The kind's connector's inbox, opened for reading beside the connector (close it after). */
+  inboxOf(kind: string): ConnectorInbox;
   startRelay(): Promise<TestApp>;
-  startBridge(kind: string): Promise<TestApp>;
+  startConnector(kind: string): Promise<TestApp>;
   close(): Promise<void>;
 }
 
@@ -48,9 +54,9 @@ export async function listening(t: TestApp): Promise<string> {
   return `http://127.0.0.1:${port}`;
 }
 
-/** Boots the world; `relay` and `bridges` say which parts run in this process (fault tests run some as child processes). */
+/** Boots the world; `relay` and `connectors` say which parts run in this process (fault tests run some as child processes). */
 export async function buildTransferWorld(
-  options: { people?: number; relay?: boolean; bridges?: readonly string[]; env?: Record<string, string> } = {},
+  options: { people?: number; relay?: boolean; connectors?: readonly string[]; env?: Record<string, string> } = {},
 ): Promise<TransferWorld> {
   const prefix = `${uniqueName('t')}.`;
   // The utility members' ids are chosen first: every app is configured with them (UTILITY_RECIPIENTS),
@@ -63,7 +69,7 @@ export async function buildTransferWorld(
     ...options.env,
   });
   const gatewayUrl = await listening(city.gateway);
-  // Each utility is a member with a key of its own, which its bridge signs statuses with.
+  // Each utility is a member with a key of its own, which its connector signs statuses and fetch tokens with.
   const keys = mkdtempSync(join(tmpdir(), 'datarun-utilities-'));
   const utilities = {} as Record<(typeof UTILITIES)[number], TestMember>;
   const keyFiles = new Map<string, string>();
@@ -78,14 +84,19 @@ export async function buildTransferWorld(
   const sandbox = await bootApp(SandboxModule.forRoot(config), 'sandbox');
   const sandboxUrl = await listening(sandbox);
   const relays: TestApp[] = [];
-  const bridges = new Map<string, TestApp>();
-  const bridgeConfig = (kind: string): DatarunConfig => {
+  const connectors = new Map<string, TestApp>();
+  const inboxFile = (kind: string) => join(keys, `${kind}.inbox.sqlite`);
+  const connectorConfig = (kind: string): DatarunConfig => {
     const member = utilities[kind as (typeof UTILITIES)[number]];
+    const settings = member
+      ? { id: member.id, utilityKind: kind, privateKey: keyFiles.get(kind)!, keyId: member.kid }
+      : { id: uniqueMemberId(`zj.test.${kind}`), utilityKind: kind };
     return {
       ...config,
-      utilityKind: kind,
-      utilitySystemUrl: `${sandboxUrl}/v1/utilities/${kind}`,
-      ...(member ? { utilityMember: { id: member.id, keyId: member.kid, privateKey: keyFiles.get(kind)! } } : {}),
+      connector: {
+        ...config.connector,
+        member: connectorMember(config, { ...settings, systemUrl: `${sandboxUrl}/v1/utilities/${kind}`, inbox: inboxFile(kind) }),
+      },
     };
   };
   const boot = (module: DynamicModule, name: string) => bootApp(module, name);
@@ -96,28 +107,29 @@ export async function buildTransferWorld(
     sandbox,
     sandboxUrl,
     relays,
-    bridges,
+    connectors,
     utilities,
-    bridgeConfig,
+    connectorConfig,
+    inboxOf: (kind) => new ConnectorInbox(inboxFile(kind)),
     async startRelay() {
       const relay = await boot(RelayModule.forRoot(config), 'relay');
       relays.push(relay);
       return relay;
     },
-    async startBridge(kind: string) {
-      const bridge = await boot(UtilityBridgeModule.forRoot(bridgeConfig(kind)), `utility-bridge-${kind}`);
-      bridges.set(kind, bridge);
-      return bridge;
+    async startConnector(kind: string) {
+      const connector = await boot(ConnectorModule.forRoot(connectorConfig(kind)), `connector-${kind}`);
+      connectors.set(kind, connector);
+      return connector;
     },
     async close() {
-      await Promise.allSettled([...bridges.values()].map((b) => b.close()));
+      await Promise.allSettled([...connectors.values()].map((c) => c.close()));
       await Promise.allSettled(relays.map((r) => r.close()));
       await sandbox.close();
       await city.close();
     },
   };
   if (options.relay ?? true) await world.startRelay();
-  for (const kind of options.bridges ?? UTILITIES) await world.startBridge(kind);
+  for (const kind of options.connectors ?? UTILITIES) await world.startConnector(kind);
   return world;
 }
 

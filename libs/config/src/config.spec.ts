@@ -4,13 +4,43 @@ import { ConfigError } from './config-error.js';
 describe('loadConfig', () => {
   it('serves the local machine with defaults', () => {
     const c = loadConfig({});
-    expect(c.ports).toEqual({ gateway: 3000, registry: 3001, audit: 3002, relay: 3003, 'utility-bridge': 3004, sandbox: 3010 });
+    expect(c.ports).toEqual({ gateway: 3000, registry: 3001, audit: 3002, relay: 3003, connector: 3004, sandbox: 3010 });
     expect(c.database.ownerUrl).toBe('postgres://postgres@127.0.0.1:5432/datarun');
     expect(c.database.url).toBe('postgres://datarun_app@127.0.0.1:5432/datarun');
     expect(c.database.appRole).toBe('datarun_app');
     expect(c.database.auditUrl).toBe('postgres://datarun_audit@127.0.0.1:5432/datarun');
     expect(c.database.auditRole).toBe('datarun_audit');
     expect(c.kafka.brokers).toEqual(['127.0.0.1:9092']);
+    // No connector runs without its member: every other app ignores the section.
+    expect(c.connector).toEqual({ commit: { messages: 20, ms: 1000 } });
+  });
+
+  it("derives a connector's key, inbox and system from its member, the sandbox standing in for its system", () => {
+    const water = loadConfig({ CONNECTOR_MEMBER_ID: 'zj.demo.water', CONNECTOR_UTILITY_KIND: 'water', SANDBOX_PORT: '4010' }).connector.member;
+    expect(water).toEqual({
+      id: 'zj.demo.water',
+      utilityKind: 'water',
+      privateKey: '.local/keys/zj.demo.water.key.pem',
+      keyId: 'zj.demo.water',
+      systemUrl: 'http://127.0.0.1:4010/v1/utilities/water',
+      inbox: '.local/connector/zj.demo.water.sqlite',
+    });
+    const renshe = loadConfig({ CONNECTOR_MEMBER_ID: 'zj.demo.renshe', DATARUN_LOCAL_DIR: '/srv/d' }).connector.member;
+    expect(renshe).toEqual({
+      id: 'zj.demo.renshe',
+      privateKey: '/srv/d/keys/zj.demo.renshe.key.pem',
+      keyId: 'zj.demo.renshe',
+      systemUrl: 'http://127.0.0.1:3010/v1/recipients/zj.demo.renshe',
+      inbox: '/srv/d/connector/zj.demo.renshe.sqlite',
+    });
+    const given = loadConfig({
+      CONNECTOR_MEMBER_ID: 'zj.city.water',
+      CONNECTOR_MEMBER_KEY: '/run/secrets/water.pem',
+      CONNECTOR_MEMBER_KEY_ID: 'w-2026',
+      CONNECTOR_SYSTEM_URL: 'https://crm.water.example/datarun/',
+      CONNECTOR_INBOX: ':memory:',
+    }).connector.member;
+    expect(given).toMatchObject({ privateKey: '/run/secrets/water.pem', keyId: 'w-2026', systemUrl: 'https://crm.water.example/datarun', inbox: ':memory:' });
   });
 
   it('derives the application URL from the owner URL when only that is given', () => {
@@ -43,6 +73,8 @@ describe('loadConfig', () => {
     [{ GATEWAY_PORT: '70000' }, 'GATEWAY_PORT'],
     [{ DATABASE_SCHEMA: 'Robert; drop' }, 'DATABASE_SCHEMA'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ CONNECTOR_MEMBER_ID: 'Water Company' }, 'CONNECTOR_MEMBER_ID'],
+    [{ CONNECTOR_UTILITY_KIND: 'Water' }, 'CONNECTOR_UTILITY_KIND'],
   ])('names the bad variable in one line: %j', (env, variable) => {
     let error: unknown;
     try {

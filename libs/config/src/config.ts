@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ConfigError } from './config-error.js';
 import type { ConfigSection, DerivedDefault } from './section.js';
 import { AUDIT_SECTION, type AuditConfig } from './sections/audit.js';
-import { BRIDGE_SECTION, type BridgeConfig } from './sections/bridge.js';
+import { CONNECTOR_SECTION, type ConnectorConfig } from './sections/connector.js';
 import { DATABASE_SECTION, type DatabaseConfig } from './sections/database.js';
 import { EGRESS_SECTION, type EgressConfig } from './sections/egress.js';
 import { GATEWAY_SECTION } from './sections/gateway.js';
@@ -33,7 +33,7 @@ export const CONFIG_SECTIONS = [
   AUDIT_SECTION,
   TRANSFERS_SECTION,
   WEBHOOKS_SECTION,
-  BRIDGE_SECTION,
+  CONNECTOR_SECTION,
   SANDBOX_SECTION,
 ] as const;
 
@@ -54,14 +54,14 @@ export const CONFIG_VARIABLES = z.object({
   ...AUDIT_SECTION.variables.shape,
   ...TRANSFERS_SECTION.variables.shape,
   ...WEBHOOKS_SECTION.variables.shape,
-  ...BRIDGE_SECTION.variables.shape,
+  ...CONNECTOR_SECTION.variables.shape,
   ...SANDBOX_SECTION.variables.shape,
 });
 /** The name of a configuration variable. */
 export type ConfigVariable = keyof typeof CONFIG_VARIABLES.shape;
 
 /** The whole configuration: every section's typed part, composed. */
-export interface DatarunConfig extends ProcessConfig, BridgeConfig {
+export interface DatarunConfig extends ProcessConfig {
   readonly database: DatabaseConfig;
   readonly kafka: KafkaConfig;
   readonly keys: KeysConfig;
@@ -72,6 +72,7 @@ export interface DatarunConfig extends ProcessConfig, BridgeConfig {
   readonly egress: EgressConfig;
   readonly audit: AuditConfig;
   readonly transfers: TransfersConfig;
+  readonly connector: ConnectorConfig;
   readonly webhooks: WebhooksConfig;
   readonly sandbox: SandboxConfig;
 }

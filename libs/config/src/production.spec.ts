@@ -2,7 +2,14 @@ import { loadConfig } from './config.js';
 import { ConfigError } from './config-error.js';
 import { type DevelopmentDefault, refuseDevelopmentDefaults, refuseDevelopmentKey } from './production.js';
 
-const PRODUCTION = { NODE_ENV: 'production', RATE_LIMIT_PER_SECOND: '50', RATE_LIMIT_BURST: '100', UTILITY_SYSTEM_URL: 'https://water.example/api' };
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  RATE_LIMIT_PER_SECOND: '50',
+  RATE_LIMIT_BURST: '100',
+  CONNECTOR_MEMBER_ID: 'zj.city.water',
+  CONNECTOR_UTILITY_KIND: 'water',
+  CONNECTOR_SYSTEM_URL: 'https://water.example/api',
+};
 
 /** The ConfigError `work` throws, checked to be one line starting with the variable to set. */
 function refusal(work: () => void): ConfigError {
@@ -20,7 +27,7 @@ function refusal(work: () => void): ConfigError {
 }
 
 describe('refuseDevelopmentDefaults', () => {
-  const ALL: DevelopmentDefault[] = ['rate-limit', 'utility-system'];
+  const ALL: DevelopmentDefault[] = ['rate-limit', 'connector-system', 'connector-inbox'];
 
   it.each(['development', 'test'])('lets %s run on every default', (env) => {
     expect(() => refuseDevelopmentDefaults(loadConfig({ NODE_ENV: env }), ALL)).not.toThrow();
@@ -42,19 +49,28 @@ describe('refuseDevelopmentDefaults', () => {
   });
 
   it.each([
-    { UTILITY_SYSTEM_URL: '' },
-    { UTILITY_SYSTEM_URL: 'http://127.0.0.1:3010/v1/utilities/water' },
-    { UTILITY_SYSTEM_URL: '', UTILITY_KIND: 'gas', SANDBOX_PORT: '4010' },
-  ])("refuses the sandbox as the utility's system in production: %j", (env) => {
-    const error = refusal(() => refuseDevelopmentDefaults(loadConfig({ ...PRODUCTION, ...env }), ['utility-system']));
-    expect(error.variable).toBe('UTILITY_SYSTEM_URL');
-    expect(error.message).toMatch(/sandbox.*got "http:\/\/127\.0\.0\.1:\d+\/v1\/utilities\/[a-z]+"/);
+    { CONNECTOR_SYSTEM_URL: '' },
+    { CONNECTOR_SYSTEM_URL: 'http://127.0.0.1:3010/v1/utilities/water' },
+    { CONNECTOR_SYSTEM_URL: '', CONNECTOR_UTILITY_KIND: 'gas', SANDBOX_PORT: '4010' },
+    { CONNECTOR_SYSTEM_URL: '', CONNECTOR_UTILITY_KIND: '', CONNECTOR_MEMBER_ID: 'zj.city.renshe' },
+  ])("refuses the sandbox as a connector's system in production: %j", (env) => {
+    const error = refusal(() => refuseDevelopmentDefaults(loadConfig({ ...PRODUCTION, ...env }), ['connector-system']));
+    expect(error.variable).toBe('CONNECTOR_SYSTEM_URL');
+    expect(error.message).toMatch(/sandbox.*got "http:\/\/127\.0\.0\.1:\d+\/v1\/(utilities\/[a-z]+|recipients\/zj\.city\.renshe)"/);
+  });
+
+  it("refuses a connector's inbox in memory in production", () => {
+    const error = refusal(() => refuseDevelopmentDefaults(loadConfig({ ...PRODUCTION, CONNECTOR_INBOX: ':memory:' }), ['connector-inbox']));
+    expect(error.variable).toBe('CONNECTOR_INBOX');
+    expect(() =>
+      refuseDevelopmentDefaults(loadConfig({ ...PRODUCTION, CONNECTOR_INBOX: '/var/lib/connector/inbox.sqlite' }), ['connector-inbox']),
+    ).not.toThrow();
   });
 
   it('refuses only what the app uses', () => {
-    const development = loadConfig({ NODE_ENV: 'production' });
+    const development = loadConfig({ NODE_ENV: 'production', CONNECTOR_MEMBER_ID: 'zj.city.water' });
     expect(() => refuseDevelopmentDefaults(development, [])).not.toThrow();
-    expect(() => refuseDevelopmentDefaults(development, ['utility-system'])).toThrow(/^UTILITY_SYSTEM_URL: /);
+    expect(() => refuseDevelopmentDefaults(development, ['connector-system'])).toThrow(/^CONNECTOR_SYSTEM_URL: /);
     expect(() => refuseDevelopmentDefaults(development, ['rate-limit'])).toThrow(/^RATE_LIMIT_PER_SECOND: /);
   });
 });

@@ -1,18 +1,19 @@
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { DatarunConfig } from './config.js';
 import { ConfigError } from './config-error.js';
-import { demoUtilityMember, sandboxUtilitySystemUrl } from './sections/bridge.js';
+import { sandboxRecipientSystemUrl } from './sections/connector.js';
 import { KEY_VARIABLES, type KeyName } from './sections/keys.js';
 import { DEVELOPMENT_RATE_LIMIT } from './sections/rate-limit.js';
 import { DEVELOPMENT_UTILITY_RECIPIENTS, utilityRecipientsOf } from './sections/transfers.js';
 
 /** A development default an app may run on, which production must set instead. */
-export type DevelopmentDefault = 'rate-limit' | 'utility-system' | 'utility-member' | 'utility-recipients';
+export type DevelopmentDefault = 'rate-limit' | 'connector-system' | 'connector-inbox' | 'utility-recipients';
 
 /**
  * With NODE_ENV=production, refuses (ConfigError, one line naming the variable to set) the
- * development defaults among `uses`: the rate limit that never throttles, and the sandbox standing
- * in for a utility's system. Key files are checked by refuseDevelopmentKey, as they are loaded.
+ * development defaults among `uses`: the rate limit that never throttles, the sandbox standing in
+ * for a connector's system, a connector's inbox that a restart forgets. Key files are checked by
+ * refuseDevelopmentKey, as they are loaded.
  * Development and test run on the defaults.
  */
 export function refuseDevelopmentDefaults(config: DatarunConfig, uses: readonly DevelopmentDefault[]): void {
@@ -27,11 +28,12 @@ export function refuseDevelopmentDefaults(config: DatarunConfig, uses: readonly 
     if (config.rateLimit.burst === DEVELOPMENT_RATE_LIMIT)
       throw new ConfigError('RATE_LIMIT_BURST', 'what one member may send at once in production, not the development limit', String(DEVELOPMENT_RATE_LIMIT));
   }
-  if (uses.includes('utility-system') && config.utilitySystemUrl === sandboxUtilitySystemUrl(config.ports.sandbox, config.utilityKind)) {
-    throw new ConfigError('UTILITY_SYSTEM_URL', "the utility's own system in production, not the sandbox's simulation", config.utilitySystemUrl);
+  const member = config.connector.member;
+  if (uses.includes('connector-system') && member && member.systemUrl === sandboxRecipientSystemUrl(config.ports.sandbox, member)) {
+    throw new ConfigError('CONNECTOR_SYSTEM_URL', "the recipient's own system in production, not the sandbox's simulation", member.systemUrl);
   }
-  if (uses.includes('utility-member') && config.utilityMember.id === demoUtilityMember(config.utilityKind)) {
-    throw new ConfigError('UTILITY_MEMBER_ID', "the utility's member id in production, not the demo city's", config.utilityMember.id);
+  if (uses.includes('connector-inbox') && member?.inbox === ':memory:') {
+    throw new ConfigError('CONNECTOR_INBOX', 'a file in production: an inbox in memory forgets at a restart what was applied', member.inbox);
   }
   if (uses.includes('utility-recipients') && sameRecipients(config.transfers.utilityRecipients, utilityRecipientsOf(DEVELOPMENT_UTILITY_RECIPIENTS))) {
     throw new ConfigError('UTILITY_RECIPIENTS', "the utilities' member ids in production, not the demo city's", DEVELOPMENT_UTILITY_RECIPIENTS);
@@ -51,7 +53,7 @@ export function refuseDevelopmentKey(config: DatarunConfig, name: KeyName, file:
   refuseDevelopmentKeyFile(config, KEY_VARIABLES[name], file);
 }
 
-/** refuseDevelopmentKey for a key file that is not a platform key (a member's own, such as UTILITY_MEMBER_KEY), named by its variable. */
+/** refuseDevelopmentKey for a key file that is not a platform key (a member's own, such as CONNECTOR_MEMBER_KEY), named by its variable. */
 export function refuseDevelopmentKeyFile(config: DatarunConfig, variable: string, file: string): void {
   if (config.env !== 'production') return;
   const folder = developmentFolderOf(config, file);

@@ -19,11 +19,17 @@ describe('configuration sections', () => {
   });
 
   it('compose one configuration, each section its own part', () => {
-    const config = loadConfig({ DATARUN_LOCAL_DIR: '/srv/d', GATEWAY_PORT: '4000', SANDBOX_PORT: '4010', UTILITY_KIND: 'gas' });
+    const config = loadConfig({
+      DATARUN_LOCAL_DIR: '/srv/d',
+      GATEWAY_PORT: '4000',
+      SANDBOX_PORT: '4010',
+      CONNECTOR_MEMBER_ID: 'zj.demo.gas',
+      CONNECTOR_UTILITY_KIND: 'gas',
+    });
     expect(config.keys.subjectHashKey).toBe('/srv/d/keys/subject-hash.key');
     expect(config.audit.archiveDir).toBe('/srv/d/audit/archive');
     expect(config.transfers.gatewayPublicUrl).toBe('http://127.0.0.1:4000');
-    expect(config.utilitySystemUrl).toBe('http://127.0.0.1:4010/v1/utilities/gas');
+    expect(config.connector.member?.systemUrl).toBe('http://127.0.0.1:4010/v1/utilities/gas');
     expect(config.gatewayWorkers).toBe(1);
     expect(config.sandbox).toEqual({ people: 2000, seed: 42 });
   });

@@ -20,7 +20,6 @@ export const TABLE_OWNERS = {
   service_case: 'cases',
   case_material: 'cases',
   transfer_request: 'transfers',
-  bridge_inbox: 'transfers',
   dead_letter: 'transfers',
   record_version: 'transfers',
   // Monthly partitions (audit_event_YYYY_MM, audit_event_default) belong with their table.

@@ -14,7 +14,7 @@ import { HttpMetrics, MetricsController } from './metrics.js';
 import { ProblemFilter } from './problem-filter.js';
 
 export interface PlatformOptions {
-  readonly app: AppName | `utility-bridge-${string}`;
+  readonly app: AppName | `connector-${string}`;
   /** What /health/ready checks for this app, and which connections it opens. */
   readonly dependencies: readonly Dependency[];
   /**

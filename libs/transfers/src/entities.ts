@@ -1,7 +1,6 @@
-import { BridgeInboxEntity } from './bridge/bridge-inbox.entity.js';
 import { DeadLetterEntity } from './ops/dead-letter.entity.js';
 import { TransferRequestEntity } from './outbox/transfer-request.entity.js';
 import { RecordVersionEntity } from './relay/record-version.entity.js';
 
-/** The transfers lib's tables: transfer_request (the outbox), bridge_inbox, dead_letter, record_version. */
-export const TRANSFERS_ENTITIES = [TransferRequestEntity, BridgeInboxEntity, DeadLetterEntity, RecordVersionEntity];
+/** The transfers lib's tables: transfer_request (the outbox), dead_letter, record_version. */
+export const TRANSFERS_ENTITIES = [TransferRequestEntity, DeadLetterEntity, RecordVersionEntity];

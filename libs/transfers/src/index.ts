@@ -68,21 +68,9 @@ export {
 } from './signed-event.js';
 export type { SignatureCheck, EventBinding, EventSigner, EventToPublish, RecordToPublish } from './signed-event.js';
 export { RecordIngest, RELAY_RECORDS_GROUP } from './relay/record-ingest.js';
-export { UtilityBridge, BRIDGE_OPTIONS, BRIDGE_SIGNER } from './bridge/utility-bridge.js';
-export type { BridgeOptions } from './bridge/utility-bridge.js';
-export {
-  APPLICATION_BODY_LIMIT,
-  APPLIED_MATERIAL_MAX_BYTES,
-  APPLIED_MATERIALS_MAX,
-  HttpUtilitySystem,
-  UTILITY_SYSTEM,
-  UtilityRefusal,
-  TransientFailure,
-} from './bridge/utility-system.js';
-export type { ReceivedMaterial, UtilitySystem } from './bridge/utility-system.js';
+export { APPLICATION_BODY_LIMIT, APPLIED_MATERIAL_MAX_BYTES, APPLIED_MATERIALS_MAX } from './applied-materials.js';
 export { TransferRequestEntity } from './outbox/transfer-request.entity.js';
 export type { TransferState } from './outbox/transfer-request.entity.js';
-export { BridgeInboxEntity } from './bridge/bridge-inbox.entity.js';
 export { DeadLetterEntity } from './ops/dead-letter.entity.js';
 export { RecordVersionEntity } from './relay/record-version.entity.js';
 export { OutboxWriter } from './outbox/outbox-writer.js';

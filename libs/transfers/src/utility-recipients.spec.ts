@@ -1,19 +1,13 @@
 import { DEMO_MEMBERS } from '@datarun/auth';
-import { demoUtilityMember, loadConfig } from '@datarun/config';
+import { loadConfig } from '@datarun/config';
 import { requestTopic, STATUS_TOPIC } from './topics.js';
 import { UtilityRecipients } from './utility-recipients.js';
 
 describe('utility recipients', () => {
-  it("defaults to the demo city's utility members, the ones npm start seeds with keys and the bridges sign as", () => {
+  it("defaults to the demo city's utility members, the ones npm start seeds with keys and the connectors sign as", () => {
     const config = loadConfig({});
     const demo = DEMO_MEMBERS.filter((m) => m.kind === 'utility');
     expect(config.transfers.utilityRecipients).toEqual(Object.fromEntries(demo.map((m) => [m.domain, m.id])));
-    for (const m of demo) expect(demoUtilityMember(m.domain!)).toBe(m.id);
-    expect(loadConfig({ UTILITY_KIND: 'gas' }).utilityMember).toEqual({
-      id: 'zj.demo.gas',
-      keyId: 'zj.demo.gas',
-      privateKey: '.local/keys/zj.demo.gas.key.pem',
-    });
   });
 
   it('reads UTILITY_RECIPIENTS and refuses a kind named twice or a malformed list, naming the variable', () => {

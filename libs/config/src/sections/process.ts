@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineSection } from '../section.js';
 import { folderPath, port } from '../values.js';
 
-export type AppName = 'gateway' | 'registry' | 'audit' | 'relay' | 'utility-bridge' | 'sandbox';
+export type AppName = 'gateway' | 'registry' | 'audit' | 'relay' | 'connector' | 'sandbox';
 
 /** What every process reads: its kind of deployment, where it listens, how it logs, its local folder. */
 export interface ProcessConfig {
@@ -19,7 +19,7 @@ const variables = z.object({
     .enum(['development', 'test', 'production'])
     .default('development')
     .describe(
-      'The kind of deployment. With `production`, an app refuses at boot, in one line naming the variable to set, the development defaults it would otherwise run on: a missing key, a key under `.local` or `DATARUN_LOCAL_DIR/keys`, the development rate limit, the sandbox as the utility system, the demo city’s utility members (UTILITY_MEMBER_ID, UTILITY_RECIPIENTS). `npm test` sets `test`. Production: `production`.',
+      'The kind of deployment. With `production`, an app refuses at boot, in one line naming the variable to set, the development defaults it would otherwise run on: a missing key, a key under `.local` or `DATARUN_LOCAL_DIR/keys`, the development rate limit, the sandbox as a connector’s system, a connector’s inbox in memory, the demo city’s utility members (UTILITY_RECIPIENTS). `npm test` sets `test`. Production: `production`.',
     ),
   HOST: z
     .string()
@@ -36,9 +36,11 @@ const variables = z.object({
   REGISTRY_PORT: port.default(3001).describe('Port of the registry (departments and administrators: members, keys, sources, grants, matters, record ingest).'),
   AUDIT_PORT: port.default(3002).describe('Port of the audit app (auditors and citizens: search, verification, checkpoints, reports, access log).'),
   RELAY_PORT: port.default(3003).describe('Port of the relay (outbox publisher, status and record consumers, dead-letter operations).'),
-  UTILITY_BRIDGE_PORT: port
+  CONNECTOR_PORT: port
     .default(3004)
-    .describe('Port of a utility bridge process. `npm start` runs one bridge per utility kind on this port and the next two (water, electricity, gas).'),
+    .describe(
+      'Port of a connector process (probes and metrics only). `npm start` runs one connector per demo member that receives by Kafka, on this port and the ones after it.',
+    ),
   SANDBOX_PORT: port.default(3010).describe('Port of the sandbox (simulated departments and utility systems with synthetic data). Not deployed in production.'),
   DATARUN_LOCAL_DIR: folderPath
     .default('.local')
@@ -55,7 +57,7 @@ export function readProcess(v: z.output<typeof variables>): ProcessConfig {
       registry: v.REGISTRY_PORT,
       audit: v.AUDIT_PORT,
       relay: v.RELAY_PORT,
-      'utility-bridge': v.UTILITY_BRIDGE_PORT,
+      connector: v.CONNECTOR_PORT,
       sandbox: v.SANDBOX_PORT,
     },
     localDir: v.DATARUN_LOCAL_DIR,

@@ -12,6 +12,7 @@ import { MemberSuspension1763900000021 } from './1763900000021-member-suspension
 import { KafkaSignatures1763900000033 } from './1763900000033-kafka-signatures.js';
 import { RequestRecipients1763900000041 } from './1763900000041-request-recipients.js';
 import { Recipients1763900000040 } from './1763900000040-recipients.js';
+import { ConnectorInboxLeaves1763900000042 } from './1763900000042-connector-inbox-leaves.js';
 
 /** Every migration, in order. A new migration is added here and nowhere else. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   KafkaSignatures1763900000033,
   RequestRecipients1763900000041,
   Recipients1763900000040,
+  ConnectorInboxLeaves1763900000042,
 ];

@@ -1,7 +1,8 @@
-// Hardening, egress of the reference bridge: a utility request arrives on Kafka, and its material
-// links are URLs the bridge fetches. Whoever can write the request topic could plant a request
-// whose "material" points anywhere inside the utility's network; before, the bridge fetched it.
-// Now it fetches only links of datarun's gateway, and dead-letters anything else unfetched.
+// Hardening, egress of the connector: a utility request arrives on Kafka, and its material links
+// are URLs the connector fetches, under its member's token. Whoever can write the request topic
+// could plant a request whose "material" points anywhere inside the utility's network (and collect
+// the token); the connector fetches only links of datarun's gateway, and dead-letters anything
+// else unfetched, its token never sent.
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -13,7 +14,7 @@ import { buildTransferWorld, openTransferCase, type TransferWorld } from '../sup
 
 jest.setTimeout(120_000);
 
-describe('the bridge fetches material links of datarun only', () => {
+describe('the connector fetches material links of datarun only', () => {
   let world: TransferWorld;
   let messaging: KafkaMessaging;
   let inside: Server;
@@ -21,14 +22,14 @@ describe('the bridge fetches material links of datarun only', () => {
   let connections = 0;
 
   beforeAll(async () => {
-    // A service inside the utility's network that nobody outside should make the bridge call.
+    // A service inside the utility's network that nobody outside should make the connector call.
     inside = createServer((socket) => {
       connections += 1;
       socket.destroy();
     });
     await new Promise<void>((resolve) => inside.listen(0, '127.0.0.1', resolve));
     insideUrl = `http://127.0.0.1:${(inside.address() as AddressInfo).port}`;
-    world = await buildTransferWorld({ bridges: ['water'] });
+    world = await buildTransferWorld({ connectors: ['water'] });
     messaging = new KafkaMessaging(world.config.kafka);
   });
 

@@ -1,28 +1,39 @@
 import { createHash } from 'node:crypto';
 import type { MemberSigningKey } from '@datarun/auth';
-import { DATARUN_CONFIG, type DatarunConfig } from '@datarun/config';
+import { type ConnectorMember, DATARUN_CONFIG, type DatarunConfig } from '@datarun/config';
 import { type CloudEvent, fromKafkaMessage, KafkaMessaging, MalformedEvent, toKafkaMessage } from '@datarun/messaging';
 import { Metrics } from '@datarun/metrics';
 import { propagationHeaders, RequestContext } from '@datarun/request-context';
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import type { EachMessagePayload } from 'kafkajs';
-import { Counter } from 'prom-client';
-import { DataSource } from 'typeorm';
-import { isMaterialLinkOf } from '../material-links.js';
-import { deadLetter, memberSealer, type OriginalMessage, sealedDeadLetter } from '../dead-letters.js';
-import { assertEventBody, EVENT_TYPES, statusEvent, type TransferStatus, type UtilityRequest, utilityRequestOf } from '../events.js';
-import { ConsumerLag } from '../ops/consumer-lag.js';
-import { signedEventMessage } from '../signed-event.js';
-import { DEAD_LETTER_TOPIC, requestTopic, type RequestKind, STATUS_TOPIC, topicSpec } from '../topics.js';
 import {
   APPLIED_MATERIAL_MAX_BYTES,
   APPLIED_MATERIALS_MAX,
-  type ReceivedMaterial,
-  TransientFailure,
-  UTILITY_SYSTEM,
-  UtilityRefusal,
-  type UtilitySystem,
-} from './utility-system.js';
+  assertEventBody,
+  ConsumerLag,
+  DEAD_LETTER_TOPIC,
+  deadLetter,
+  EVENT_TYPES,
+  isMaterialLinkOf,
+  memberSealer,
+  type OriginalMessage,
+  type RecipientRequest,
+  type RecipientRoute,
+  requestOf,
+  type RequestKind,
+  sealedDeadLetter,
+  signedEventMessage,
+  STATUS_TOPIC,
+  statusEvent,
+  topicFor,
+  topicSpec,
+  topicsOf,
+  type TransferStatus,
+} from '@datarun/transfers';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { Consumer, EachMessagePayload } from 'kafkajs';
+import { Counter } from 'prom-client';
+import { ConnectorInbox, type Outcome } from './inbox.js';
+import { MemberTokens } from './member-tokens.js';
+import { RECIPIENT_SYSTEM, RecipientRefusal, type ReceivedMaterial, type RecipientSystem, TransientFailure } from './recipient-system.js';
 
 /** `type/subtype` of a content-type header, without its parameters; undefined when it names none. */
 function mediaTypeOf(header: string | null): string | undefined {
@@ -35,14 +46,20 @@ class PoisonMessage extends Error {
   override name = 'PoisonMessage';
 }
 
-export const BRIDGE_OPTIONS = Symbol('BRIDGE_OPTIONS');
-/**
- * The utility member's private key (UTILITY_MEMBER_KEY), loaded once at boot; undefined in
- * development and test when there is no key file (statuses then go out unsigned, and the relay
- * dead-letters them).
- */
-export const BRIDGE_SIGNER = Symbol('BRIDGE_SIGNER');
-export interface BridgeOptions {
+/** What a member receives for: everything for a utility kind's recipient, benefits for any other. */
+export function requestsOf(member: Pick<ConnectorMember, 'utilityKind'>): RequestKind[] {
+  return member.utilityKind ? ['transfer', 'discount', 'benefit'] : ['benefit'];
+}
+
+export const CONNECTOR_OPTIONS = Symbol('CONNECTOR_OPTIONS');
+export interface ConnectorOptions {
+  readonly member: ConnectorMember;
+  /**
+   * The member's private key (CONNECTOR_MEMBER_KEY), loaded once at boot; undefined in
+   * development and test when there is no key file (statuses then go out unsigned, and the relay
+   * dead-letters them; material fetches carry no token, and the gateway refuses them).
+   */
+  readonly signer: MemberSigningKey | undefined;
   /** Exit the process when kafkajs gives up on the consumer, so a supervisor restarts it. */
   readonly exitOnCrash: boolean;
 }
@@ -51,61 +68,67 @@ export interface BridgeOptions {
 const MAX_ATTEMPTS = 5;
 const TRANSIENT_BACKOFF_MS = [200, 500, 1000, 2000, 5000, 5000];
 
-type Outcome = { state: 'completed'; reference: string } | { state: 'rejected'; reason: string };
-
 /**
- * The reference connector a utility runs: its request topics -> its own system -> the status topic.
+ * The connector a recipient runs: its request topics -> its own system -> the status topic.
  *
  * Uses kafkajs through KafkaMessaging rather than @nestjs/microservices' Kafka transport: the
- * transport fixes topics by decorator at build time (ours come from UTILITY_KIND and the prefix),
+ * transport fixes topics by decorator at build time (ours come from the member and the prefix),
  * runs a second Kafka client beside the process's one, and gives no hook for the crash event we
  * exit on; its commit-after-handler semantics are what `consume` already gives.
  *
- * Exactly once in the utility's system: the inbox table (this utility's processed event ids, with
- * their outcome) is written after the work and before the offset is committed, so a redelivery
- * finds it and is skipped (its status is sent again, which heals a lost status). A crash between
- * the utility applying and the inbox write is closed by the system's own idempotency key.
+ * Exactly once in the recipient's system: the inbox (its own SQLite file: the processed request
+ * ids, with their outcome) is written after the work and before the offset is committed, so a
+ * redelivery finds it and is skipped (its status is sent again, which heals a lost status). A
+ * crash between the system applying and the inbox write is closed by the system's own
+ * idempotency key. Nothing here needs datarun's database: a partner runs this next to its system.
  *
- * Every status goes out as the utility's member (`ce_source`) and signed with its key, which is what
- * the relay needs to apply it; every dead letter is sealed with the same key, which is what an
- * operator needs to replay it (docs/security.md).
+ * Every material is fetched under a token of the member (the gateway serves a link to its
+ * recipient only); every status goes out as the member (`ce_source`) and signed with its key,
+ * which is what the relay needs to apply it; every dead letter is sealed with the same key, which
+ * is what an operator needs to replay it (docs/security.md).
  */
 @Injectable()
-export class UtilityBridge implements OnApplicationBootstrap {
-  private readonly logger = new Logger('UtilityBridge');
-  private readonly kind: string;
+export class Connector implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger('Connector');
+  private readonly member: ConnectorMember;
+  private readonly route: RecipientRoute & { readonly requests: readonly RequestKind[] };
   /** Names this process on its dead letters (`datarun-dlq-by`). */
   private readonly source: string;
+  private readonly tokens: MemberTokens | undefined;
   private readonly attempts = new Map<string, number>();
+  private consumer: Consumer | undefined;
+  readonly topics: readonly string[];
   readonly outcomes: Counter;
   readonly duplicates: Counter;
   readonly deadLetters: Counter;
-  /** How far behind this utility is, on /metrics for both request topics. */
+  /** How far behind this recipient is, on /metrics for each of its request topics. */
   readonly lag: ConsumerLag;
 
   constructor(
-    private readonly dataSource: DataSource,
     private readonly messaging: KafkaMessaging,
-    @Inject(UTILITY_SYSTEM) private readonly system: UtilitySystem,
+    private readonly inbox: ConnectorInbox,
+    @Inject(RECIPIENT_SYSTEM) private readonly system: RecipientSystem,
     @Inject(DATARUN_CONFIG) private readonly config: DatarunConfig,
-    @Inject(BRIDGE_OPTIONS) private readonly options: BridgeOptions,
-    @Inject(BRIDGE_SIGNER) private readonly signer: MemberSigningKey | undefined,
+    @Inject(CONNECTOR_OPTIONS) private readonly options: ConnectorOptions,
     metrics: Metrics,
   ) {
-    this.kind = config.utilityKind;
-    this.source = `datarun.utility-bridge.${this.kind}`;
+    this.member = options.member;
+    this.route = { memberId: this.member.id, utilityKind: this.member.utilityKind, requests: requestsOf(this.member) };
+    this.topics = topicsOf(this.route);
+    this.source = `datarun.connector.${this.member.id}`;
+    this.tokens = options.signer ? new MemberTokens(options.signer) : undefined;
     this.outcomes = new Counter({
-      name: 'datarun_bridge_requests_total',
+      name: 'datarun_connector_requests_total',
       help: 'Requests applied, by outcome',
       labelNames: ['outcome'] as const,
       registers: [metrics.registry],
     });
     this.duplicates = new Counter({
-      name: 'datarun_bridge_inbox_duplicates_total',
+      name: 'datarun_connector_inbox_duplicates_total',
       help: 'Redelivered requests the inbox recognised and skipped',
       registers: [metrics.registry],
     });
-    this.deadLetters = new Counter({ name: 'datarun_bridge_dead_letters_total', help: 'Requests dead-lettered', registers: [metrics.registry] });
+    this.deadLetters = new Counter({ name: 'datarun_connector_dead_letters_total', help: 'Requests dead-lettered', registers: [metrics.registry] });
     this.lag = new ConsumerLag(
       messaging,
       metrics.registry,
@@ -114,34 +137,41 @@ export class UtilityBridge implements OnApplicationBootstrap {
   }
 
   get groupId(): string {
-    return `datarun-utility-bridge-${this.kind}`;
-  }
-
-  get topics(): string[] {
-    return [requestTopic(this.kind, 'transfer'), requestTopic(this.kind, 'discount')];
+    return `datarun-connector-${this.member.id}`;
   }
 
   onApplicationBootstrap(): Promise<void> {
     return this.messaging.keepStarting(`consuming ${this.topics.join(', ')}`, async () => {
       const partitions = this.config.transfers.topicPartitions;
       await this.messaging.ensureTopics([...this.topics, STATUS_TOPIC, DEAD_LETTER_TOPIC].map((t) => topicSpec(t, partitions)));
-      await this.messaging.consume({
+      this.consumer = await this.messaging.consume({
         groupId: this.groupId,
         topics: this.topics,
         onMessage: (p) => this.handle(p),
-        commitEvery: this.config.bridgeCommit,
+        commitEvery: this.config.connector.commit,
         onCrash: this.options.exitOnCrash ? () => process.exit(70) : undefined,
       });
-      this.logger.log(`consuming ${this.topics.join(', ')} as ${this.groupId}, applying to ${this.config.utilitySystemUrl}`);
-      if (!this.signer)
-        this.logger.warn(`no key file for ${this.config.utilityMember.id} (UTILITY_MEMBER_KEY): statuses go out unsigned and the relay will refuse them`);
+      this.logger.log(`consuming ${this.topics.join(', ')} as ${this.groupId}, applying to ${this.member.systemUrl}, inbox ${this.inbox.path}`);
+      if (!this.options.signer)
+        this.logger.warn(
+          `no key file for ${this.member.id} (CONNECTOR_MEMBER_KEY): statuses go out unsigned and the relay will refuse them; material fetches carry no token`,
+        );
     });
+  }
+
+  /** Stops consuming (committing what the inbox holds) before the inbox closes. */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.consumer) await this.messaging.stopConsumer(this.consumer);
+  }
+
+  onApplicationShutdown(): void {
+    this.inbox.close();
   }
 
   /** One request, in the request context `consume` entered for it (the event's `ce_correlationid`). */
   async handle({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> {
     const original = { topic, key: message.key, value: message.value, headers: message.headers };
-    let request: UtilityRequest;
+    let request: RecipientRequest;
     try {
       request = this.requestOf(topic, fromKafkaMessage(message));
     } catch (error) {
@@ -149,17 +179,10 @@ export class UtilityBridge implements OnApplicationBootstrap {
       throw error;
     }
 
-    const [seen] = await this.dataSource.query<Array<{ outcome: 'completed' | 'rejected'; reference: string | null; reason: string | null }>>(
-      // As a CTE: TypeORM answers a bare UPDATE with [rows, count] instead of the rows.
-      'WITH seen AS (UPDATE bridge_inbox SET redeliveries = redeliveries + 1 WHERE utility = $1 AND event_id = $2 RETURNING outcome, reference, reason) SELECT * FROM seen',
-      [this.kind, request.requestId],
-    );
+    const seen = this.inbox.redelivered(request.requestId);
     if (seen) {
       this.duplicates.inc();
-      return this.publishStatus(
-        seen.outcome === 'completed' ? { state: 'completed', reference: seen.reference ?? '' } : { state: 'rejected', reason: seen.reason ?? 'rejected' },
-        request,
-      );
+      return this.publishStatus(seen, request);
     }
 
     let outcome: Outcome;
@@ -169,41 +192,46 @@ export class UtilityBridge implements OnApplicationBootstrap {
       const { reference } = await this.retryTransient(() => this.system.apply(request, materials), heartbeat);
       outcome = { state: 'completed', reference };
     } catch (error) {
-      if (error instanceof UtilityRefusal) outcome = { state: 'rejected', reason: error.message };
+      if (error instanceof RecipientRefusal) outcome = { state: 'rejected', reason: error.message };
       else if (error instanceof PoisonMessage) return this.deadLetter(original, error.message, request.requestId);
       else if (error instanceof TransientFailure)
         throw error; // redelivered by kafkajs after its backoff; never dead-lettered
       else return this.bounded(original, request.requestId, error as Error);
     }
-    await this.dataSource.query(`INSERT INTO bridge_inbox (utility, event_id, outcome, reference, reason) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, [
-      this.kind,
-      request.requestId,
-      outcome.state,
-      outcome.state === 'completed' ? outcome.reference : null,
-      outcome.state === 'rejected' ? outcome.reason.slice(0, 1000) : null,
-    ]);
+    this.inbox.record(request.requestId, outcome);
     this.attempts.delete(request.requestId);
     this.outcomes.inc({ outcome: outcome.state });
     await this.publishStatus(outcome, request);
   }
 
-  private requestOf(topic: string, event: CloudEvent): UtilityRequest {
-    const expected: RequestKind | undefined =
-      topic === requestTopic(this.kind, 'transfer') ? 'transfer' : topic === requestTopic(this.kind, 'discount') ? 'discount' : undefined;
-    if (!expected) throw new MalformedEvent(`topic ${topic} is not one of this bridge's`);
-    const request = utilityRequestOf(event, expected);
-    if (request.utility !== this.kind) throw new MalformedEvent(`request ${request.requestId} is for ${request.utility}, this bridge serves ${this.kind}`);
+  /**
+   * The request a message carries, of a kind its topic carries, addressed to this member: one for
+   * another recipient (or another utility kind) on this member's topics is malformed.
+   */
+  private requestOf(topic: string, event: CloudEvent): RecipientRequest {
+    const accepted = this.route.requests.filter((kind) => topicFor(this.route, kind) === topic);
+    if (accepted.length === 0) throw new MalformedEvent(`topic ${topic} is not one of this connector's`);
+    const request = requestOf(event, accepted);
+    if (request.recipient !== undefined && request.recipient !== this.member.id) {
+      throw new MalformedEvent(`request ${request.requestId} is for ${request.recipient}, this connector receives for ${this.member.id}`);
+    }
+    if (request.request !== 'benefit' && request.utility !== this.member.utilityKind) {
+      throw new MalformedEvent(
+        `request ${request.requestId} is for ${request.utility}, this connector receives for ${this.member.utilityKind ?? 'no utility kind'}`,
+      );
+    }
     return request;
   }
 
   /**
-   * Fetches each material through its signed link and checks its SHA-256 before anything is
-   * applied: what the utility's system receives are these verified bytes, with their media type.
+   * Fetches each material through its signed link, under the member's token, and checks its
+   * SHA-256 before anything is applied: what the recipient's system receives are these verified
+   * bytes, with their media type.
    */
-  private async fetchMaterials(request: UtilityRequest, heartbeat: () => Promise<void>): Promise<ReceivedMaterial[]> {
+  private async fetchMaterials(request: RecipientRequest, heartbeat: () => Promise<void>): Promise<ReceivedMaterial[]> {
     if (request.materials.length > APPLIED_MATERIALS_MAX) {
-      throw new UtilityRefusal(
-        `the request routes ${request.materials.length} materials; a utility's system takes at most ${APPLIED_MATERIALS_MAX} in one application`,
+      throw new RecipientRefusal(
+        `the request routes ${request.materials.length} materials; a recipient's system takes at most ${APPLIED_MATERIALS_MAX} in one application`,
       );
     }
     const received: ReceivedMaterial[] = [];
@@ -217,7 +245,7 @@ export class UtilityBridge implements OnApplicationBootstrap {
           // Under the request's correlation id: the gateway's material.fetched record carries it.
           // A redirect is not followed: the gateway never answers one, so it would lead elsewhere.
           res = await fetch(m.url, {
-            headers: propagationHeaders(RequestContext.correlationId()),
+            headers: { ...propagationHeaders(RequestContext.correlationId()), ...(await this.authorization()) },
             signal: AbortSignal.timeout(10_000),
             redirect: 'manual',
           });
@@ -242,6 +270,11 @@ export class UtilityBridge implements OnApplicationBootstrap {
       received.push({ type: m.type, sha256: actual, contentType: fetched.contentType, bytes: fetched.bytes });
     }
     return received;
+  }
+
+  /** `authorization: Bearer <member token>`, or nothing without a key (development and test only). */
+  private async authorization(): Promise<Record<string, string>> {
+    return this.tokens ? { authorization: `Bearer ${await this.tokens.current()}` } : {};
   }
 
   /** Retries transient failures with backoff, heartbeating so the group keeps this member; then gives up to kafkajs. */
@@ -269,38 +302,41 @@ export class UtilityBridge implements OnApplicationBootstrap {
 
   private async deadLetter(original: OriginalMessage, reason: string, what: string): Promise<void> {
     this.logger.warn(`dead-lettering ${original.topic} ${what}: ${reason}`);
-    const letter = this.signer ? await sealedDeadLetter(original, reason, this.source, memberSealer(this.signer)) : deadLetter(original, reason, this.source);
+    const signer = this.options.signer;
+    const letter = signer ? await sealedDeadLetter(original, reason, this.source, memberSealer(signer)) : deadLetter(original, reason, this.source);
     await this.messaging.publish(DEAD_LETTER_TOPIC, [letter]);
     this.deadLetters.inc();
   }
 
   /**
-   * `undefined` outcome = accepted (received and being applied). The status carries the request's
+   * `undefined` outcome = accepted (received and being applied). The status names the member, and
+   * the utility kind for a utility kind's transfer or discount; it carries the request's
    * correlation id back (`handle` runs in the consumed request's context, and `statusEvent` takes it).
    */
-  private async publishStatus(outcome: Outcome | undefined, request: UtilityRequest): Promise<void> {
-    const status: TransferStatus = outcome
-      ? {
-          requestId: request.requestId,
-          utility: this.kind,
-          ...(outcome.state === 'completed'
-            ? { state: 'completed', reference: outcome.reference }
-            : { state: 'rejected', reason: outcome.reason.slice(0, 1000) }),
-        }
-      : { requestId: request.requestId, utility: this.kind, state: 'accepted' };
-    const member = this.config.utilityMember.id;
+  private async publishStatus(outcome: Outcome | undefined, request: RecipientRequest): Promise<void> {
+    const status: TransferStatus = {
+      requestId: request.requestId,
+      recipient: this.member.id,
+      ...(request.request === 'benefit' ? {} : { utility: request.utility }),
+      ...(outcome === undefined
+        ? { state: 'accepted' }
+        : outcome.state === 'completed'
+          ? { state: 'completed', reference: outcome.reference }
+          : { state: 'rejected', reason: outcome.reason.slice(0, 1000) }),
+    };
+    const signer = this.options.signer;
     let message;
-    if (this.signer) {
+    if (signer) {
       assertEventBody('status', status);
       message = await signedEventMessage({
-        ...this.signer,
+        ...signer,
         topic: STATUS_TOPIC,
         type: EVENT_TYPES.status,
         key: request.requestId,
         subject: request.requestId,
         data: status,
       });
-    } else message = toKafkaMessage(statusEvent(member, status), request.requestId);
+    } else message = toKafkaMessage(statusEvent(this.member.id, status), request.requestId);
     await this.messaging.publish(STATUS_TOPIC, [message]);
   }
 }
