@@ -78,6 +78,61 @@ export const UTILITY_ACCOUNT = closedObject(
       description: 'The documents received with those requests, in the same order',
     },
   },
-  { holder: closedObject({ name: STRING, idNumberMasked: STRING }) },
+  { holder: closedObject({ name: STRING, idNumberMasked: STRING }, { idNumber: STRING, role: STRING }) },
   { title: 'UtilityAccount' },
+);
+
+export const RECIPIENT_SUMMARY = closedObject(
+  {
+    member: STRING,
+    beneficiaries: { ...COUNT, description: 'Beneficiaries on the register' },
+    applied: { ...COUNT, description: 'Requests applied so far' },
+    available: { type: 'boolean', description: 'False during a simulated outage' },
+  },
+  {},
+  { title: 'RecipientSummary' },
+);
+
+export const RECIPIENT_RECEIPT = closedObject(
+  {
+    reference: { ...STRING, description: "The department's own reference" },
+    duplicate: { type: 'boolean', description: 'A repeated request id: the first reference, nothing changed' },
+  },
+  {},
+  { title: 'RecipientReceipt' },
+);
+
+const BENEFICIARY = closedObject(
+  { name: STRING, idNumberMasked: STRING },
+  { idNumber: { ...STRING, description: 'Only where the matter names it for this recipient' }, role: STRING },
+  { title: 'ReceivedBeneficiary' },
+);
+
+export const RECIPIENT_REQUESTS = closedObject(
+  {
+    requests: {
+      type: 'array',
+      items: closedObject(
+        {
+          requestId: UUID,
+          request: { enum: ['benefit'] },
+          benefit: STRING,
+          beneficiary: BENEFICIARY,
+          decision: closedObject({ matter: STRING, decidedAt: DATE_TIME, validFrom: STRING }, { validUntil: STRING }),
+          reference: STRING,
+          appliedAt: DATE_TIME,
+          calls: { type: 'integer', minimum: 1, description: 'Every call with this request id, the first included: above 1 means a sender retried' },
+          materials: {
+            type: 'array',
+            items: closedObject(RECEIVED_MATERIAL, {}, { title: 'ReceivedRecipientMaterial' }),
+            description: 'The documents received with the request, as the department checked them (the bytes are not listed)',
+          },
+        },
+        { accountNumber: STRING, correlationId: { ...STRING, description: 'The correlation id the first call carried (x-request-id or traceparent)' } },
+        { title: 'AppliedBenefitRequest' },
+      ),
+    },
+  },
+  {},
+  { title: 'RecipientRequests' },
 );

@@ -1,13 +1,12 @@
-import { MATERIAL_MEDIA_TYPES } from '@datarun/cases';
 import { ApiAnswer, ApiProblems, BodyLimit, JsonBody, PublicRoute } from '@datarun/platform';
-import { APPLICATION_BODY_LIMIT, APPLIED_MATERIAL_MAX_BYTES, APPLIED_MATERIALS_MAX } from '@datarun/transfers';
+import { APPLICATION_BODY_LIMIT } from '@datarun/transfers';
 import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { HOLDER, MATERIALS, receivedBytes, SERVED_MEDIA_TYPES, text } from './applications.js';
 import { RECEIVED_BYTES, UTILITY_ACCOUNT, UTILITY_RECEIPT, UTILITY_REQUESTS, UTILITY_SUMMARY } from './answers.js';
 import { SimulatedUtilities, type UtilityApplication } from './simulated-utilities.js';
 
-const text = (max: number) => ({ type: 'string', minLength: 1, maxLength: max });
 const APPLICATION = {
   type: 'object',
   additionalProperties: false,
@@ -16,31 +15,14 @@ const APPLICATION = {
     requestId: { type: 'string', format: 'uuid' },
     request: { enum: ['transfer', 'discount'] },
     accountNumber: text(64),
-    holder: { type: 'object', additionalProperties: false, required: ['name', 'idNumberMasked'], properties: { name: text(100), idNumberMasked: text(18) } },
+    holder: HOLDER,
     matter: text(64),
     property: { type: 'object', additionalProperties: false, required: ['unitNumber', 'address'], properties: { unitNumber: text(64), address: text(300) } },
     effectiveDate: { type: 'string', format: 'date' },
-    materials: {
-      type: 'array',
-      maxItems: APPLIED_MATERIALS_MAX,
-      description: 'The documents themselves: each material the bridge fetched and checked, its bytes in base64',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['type', 'sha256', 'contentType', 'size', 'content'],
-        properties: {
-          type: text(64),
-          sha256: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the bytes; the system refuses bytes that do not match' },
-          contentType: { type: 'string', pattern: '^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$', examples: ['application/pdf'] },
-          size: { type: 'integer', minimum: 0, maximum: APPLIED_MATERIAL_MAX_BYTES, description: 'bytes, before base64' },
-          content: { type: 'string', maxLength: 4 * Math.ceil(APPLIED_MATERIAL_MAX_BYTES / 3), contentEncoding: 'base64', description: 'the bytes, in base64' },
-        },
-      },
-    },
+    recipient: { ...text(128), description: 'The member the request was addressed to' },
+    materials: MATERIALS,
   },
 };
-
-const SERVED_MEDIA_TYPES: readonly string[] = [...MATERIAL_MEDIA_TYPES, 'application/octet-stream'];
 
 /**
  * The simulated water, power and gas companies' own systems, which the reference utility bridge
@@ -102,13 +84,7 @@ export class SandboxUtilitiesController {
     @Param('type') type: string,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Buffer {
-    const { contentType, bytes } = this.utilities.of(kind).material(requestId, type);
-    void reply
-      .header('content-type', SERVED_MEDIA_TYPES.includes(contentType) ? contentType : 'application/octet-stream')
-      .header('x-content-type-options', 'nosniff')
-      .header('content-disposition', 'attachment')
-      .header('cache-control', 'no-store');
-    return bytes;
+    return receivedBytes(reply, this.utilities.of(kind).material(requestId, type));
   }
 
   @Get('accounts/:number')

@@ -158,7 +158,8 @@ export class WebhookDelivery implements OnApplicationBootstrap, BeforeApplicatio
   /** One message to the recipient's endpoint: resolves once it is delivered or dead-lettered (then its offset is committed). */
   async deliver(recipient: Recipient, { topic, partition, message, heartbeat }: EachMessagePayload, stopping: AbortSignal): Promise<void> {
     const member = recipient.memberId;
-    const endpoint = recipient.endpoint!;
+    // What is posted to (the egress client drops trailing slashes) is what the signature binds.
+    const endpoint = recipient.endpoint!.replace(/\/+$/, '');
     const original: OriginalMessage = { topic, key: message.key, value: message.value, headers: message.headers };
     let event: CloudEvent;
     let request: RecipientRequest;
