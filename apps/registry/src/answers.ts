@@ -1,7 +1,7 @@
 // The answers of the registry API, as JSON Schemas of what the registry lib returns (MemberView,
 // SourceView, IngestResult, GrantView, MatterView): published in the OpenAPI document and checked
 // against real answers by the e2e tests. A `title` names a component of the document.
-import { closedObject, COUNT, DATE_TIME, listOf, STRING, STRINGS, UUID } from '@datarun/platform';
+import { closedObject, COUNT, DATE_TIME, listOf, nullable, STRING, STRINGS, UUID } from '@datarun/platform';
 
 const PUBLIC_JWK = {
   type: 'object',
@@ -17,6 +17,21 @@ const PUBLIC_JWK = {
   title: 'PublicJwk',
 };
 
+const RECIPIENT = closedObject(
+  {
+    delivery: { enum: ['kafka', 'webhook'], description: 'kafka: its own connector consumes its topics; webhook: datarun posts each request to `endpoint`' },
+    requests: { type: 'array', items: { enum: ['transfer', 'discount', 'benefit'] }, description: 'The requests it handles' },
+  },
+  {
+    endpoint: { ...STRING, description: 'Webhook only: where requests are posted' },
+    utilityKind: {
+      enum: ['water', 'electricity', 'gas', 'cable', 'broadband', 'heat'],
+      description: 'The utility kind it receives for: a matter naming the kind means this member',
+    },
+  },
+  { title: 'Recipient', description: 'How a utility or department member receives the requests matters send it' },
+);
+
 export const MEMBER = closedObject(
   {
     id: { ...STRING, examples: ['zj.longyou.service-hall'] },
@@ -27,6 +42,7 @@ export const MEMBER = closedObject(
       description: '`suspended`: every token and signature of the member is refused (403 MEMBER_SUSPENDED) until an admin reinstates it',
     },
     jwks: closedObject({ keys: { type: 'array', items: PUBLIC_JWK } }, {}, { title: 'Jwks' }),
+    recipient: nullable(RECIPIENT),
     createdAt: DATE_TIME,
     updatedAt: DATE_TIME,
   },

@@ -18,6 +18,34 @@ const classification = {
 const name = (max: number) => ({ type: 'string', minLength: 1, maxLength: max });
 const names = { type: 'array', items: name(64), maxItems: 200 };
 
+/** How a utility or department member receives the requests matters send it. */
+export const RECIPIENT = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['delivery', 'requests'],
+  properties: {
+    delivery: { enum: ['kafka', 'webhook'], description: 'kafka: its own connector consumes its topics; webhook: datarun posts each request to `endpoint`' },
+    endpoint: {
+      type: 'string',
+      maxLength: 2000,
+      description: 'webhook only: the URL requests are posted to (on the egress allowlist)',
+      examples: ['https://hooks.broadband.example/v1/datarun'],
+    },
+    requests: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 3,
+      uniqueItems: true,
+      items: { enum: ['transfer', 'discount', 'benefit'] },
+      description: 'the requests it handles',
+    },
+    utilityKind: {
+      enum: ['water', 'electricity', 'gas', 'cable', 'broadband', 'heat'],
+      description: 'utility members only: the kind it receives for (one member per kind); a matter naming the kind means this member',
+    },
+  },
+};
+
 export const REGISTER_MEMBER = {
   type: 'object',
   additionalProperties: false,
@@ -27,6 +55,7 @@ export const REGISTER_MEMBER = {
     name: name(200),
     kind: { enum: ['department', 'consumer', 'utility', 'auditor', 'admin'] },
     jwks,
+    recipient: { ...RECIPIENT, description: 'utility and department members: how it receives requests' },
   },
 };
 

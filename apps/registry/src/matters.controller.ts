@@ -19,7 +19,16 @@ export class MattersController {
   @HttpCode(201)
   @ApiBody({ schema: REGISTER_MATTER })
   @ApiAnswer(201, 'The registered matter', MATTER)
-  @ApiProblems([400, 'VALIDATION_FAILED'], [403, 'ROLE_FORBIDDEN (admins only)'], [404, 'SOURCE_NOT_FOUND'], [409, 'ALREADY_EXISTS'], CHANGE_NOT_AUDITED)
+  @ApiProblems(
+    [
+      400,
+      'VALIDATION_FAILED (also: an onComplete entry its recipient does not handle, a transfer, discount or optional entry whose recipient receives for no utility kind, a benefit without its code, the same request twice)',
+    ],
+    [403, 'ROLE_FORBIDDEN (admins only)'],
+    [404, 'SOURCE_NOT_FOUND, RECIPIENT_NOT_FOUND (an onComplete notify no member receives for: register its recipient settings first)'],
+    [409, 'ALREADY_EXISTS'],
+    CHANGE_NOT_AUDITED,
+  )
   register(@CurrentCaller() caller: Caller, @Body(new JsonBody(REGISTER_MATTER)) body: RegisterMatterCommand): Promise<MatterView> {
     return this.matters.register(caller, body);
   }

@@ -2,11 +2,11 @@ import type { Caller } from '@datarun/auth';
 import { CurrentCaller } from '@datarun/auth-guard';
 import { ApiAnswer, ApiProblems, CHANGE_NOT_AUDITED, JsonBody, Roles } from '@datarun/platform';
 import { MEMBER_KINDS } from '@datarun/auth';
-import { MEMBER_PAGE, MEMBER_STATES, MembersService, type MemberView, type RegisterMemberCommand } from '@datarun/registry';
+import { MEMBER_PAGE, MEMBER_STATES, MembersService, type MemberView, type RecipientSettingsInput, type RegisterMemberCommand } from '@datarun/registry';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { MEMBER, MEMBERS } from './answers.js';
-import { CHANGE_MEMBER_STATE, REGISTER_MEMBER, REPLACE_KEYS } from './bodies.js';
+import { CHANGE_MEMBER_STATE, RECIPIENT, REGISTER_MEMBER, REPLACE_KEYS } from './bodies.js';
 
 @ApiTags('members')
 @ApiBearerAuth()
@@ -21,9 +21,12 @@ export class MembersController {
   @ApiBody({ schema: REGISTER_MEMBER })
   @ApiAnswer(201, 'The registered member', MEMBER)
   @ApiProblems(
-    [400, 'VALIDATION_FAILED (also: a JWKS the key rules refuse)'],
+    [
+      400,
+      'VALIDATION_FAILED (also: a JWKS the key rules refuse, recipient settings for a member that is no utility or department), ENDPOINT_NOT_ALLOWED (a webhook outside the egress allowlist)',
+    ],
     [403, 'ROLE_FORBIDDEN (admins only)'],
-    [409, 'ALREADY_EXISTS'],
+    [409, 'ALREADY_EXISTS (the member, or another member receiving for the utility kind)'],
     CHANGE_NOT_AUDITED,
   )
   register(@CurrentCaller() caller: Caller, @Body(new JsonBody(REGISTER_MEMBER)) body: RegisterMemberCommand): Promise<MemberView> {
@@ -69,6 +72,25 @@ export class MembersController {
   @ApiProblems([400, 'VALIDATION_FAILED'], [403, 'ROLE_FORBIDDEN (the member itself or an admin)'], [404, 'MEMBER_NOT_FOUND'], CHANGE_NOT_AUDITED)
   replaceKeys(@CurrentCaller() caller: Caller, @Param('id') id: string, @Body(new JsonBody(REPLACE_KEYS)) body: unknown): Promise<MemberView> {
     return this.members.replaceKeys(caller, id, body);
+  }
+
+  @Put(':id/recipient')
+  @Roles(...MEMBER_KINDS)
+  @ApiOperation({ operationId: 'setMemberRecipient', summary: 'Set how a member receives requests' })
+  @ApiBody({ schema: RECIPIENT })
+  @ApiAnswer(200, 'The member with its recipient settings: matters may name it (or its utility kind) from now on', MEMBER)
+  @ApiProblems(
+    [
+      400,
+      'VALIDATION_FAILED (the member is no utility or department, a utility kind for a department, a webhook without an endpoint or a kafka recipient with one), ENDPOINT_NOT_ALLOWED (a webhook outside the egress allowlist)',
+    ],
+    [403, 'ROLE_FORBIDDEN (the member itself or an admin)'],
+    [404, 'MEMBER_NOT_FOUND'],
+    [409, 'ALREADY_EXISTS (another member receives for the utility kind)'],
+    CHANGE_NOT_AUDITED,
+  )
+  setRecipient(@CurrentCaller() caller: Caller, @Param('id') id: string, @Body(new JsonBody(RECIPIENT)) body: RecipientSettingsInput): Promise<MemberView> {
+    return this.members.setRecipient(caller, id, body);
   }
 
   @Delete(':id/keys/:kid')

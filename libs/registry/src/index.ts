@@ -13,6 +13,8 @@ export { RecipientEntity, RECIPIENT_DELIVERIES, RECIPIENT_REQUEST_KINDS, UTILITY
 export type { RecipientDelivery, RecipientRequestKind, UtilityKind } from './recipients/recipient.entity.js';
 export { RecipientDirectory, isUtilityKind } from './recipients/recipient-directory.js';
 export type { Recipient, RecipientSettings } from './recipients/recipient-directory.js';
+export { RECIPIENT_MEMBER_KINDS } from './recipients/recipient-settings.js';
+export type { RecipientSettingsInput } from './recipients/recipient-settings.js';
 export { RegistryModule, AdminKeySeed } from './registry.module.js';
 export { MembersService, ADMIN_MEMBER_ID, MEMBER_ID, MEMBER_PAGE } from './members/members.service.js';
 export type { RegisterMemberCommand, MemberView, MemberListQuery } from './members/members.service.js';

@@ -3,9 +3,13 @@ import type { EntityManager } from 'typeorm';
 import { removeKey, rotateKeys, withConfiguredKeys } from './key-rotation.js';
 import { MemberKeyDirectory } from './member-key-directory.js';
 import { AuditLog, auditRefusals, changeBy, type RefusalScope } from '@datarun/audit';
+import { EgressPolicy } from '@datarun/egress';
 import { Problem } from '@datarun/problems';
 import { Injectable } from '@nestjs/common';
-import { DataSource, MoreThan } from 'typeorm';
+import { DataSource, In, MoreThan, QueryFailedError } from 'typeorm';
+import { type RecipientSettings, settingsOf } from '../recipients/recipient-directory.js';
+import { RecipientEntity } from '../recipients/recipient.entity.js';
+import { checkedRecipientSettings, type RecipientSettingsInput } from '../recipients/recipient-settings.js';
 import { type Jwks, MEMBER_KINDS, MEMBER_STATES, MemberEntity, type MemberKind, type MemberState } from './member.entity.js';
 
 export const MEMBER_ID = /^[a-z0-9][a-z0-9.-]{1,127}$/;
@@ -16,6 +20,8 @@ export interface RegisterMemberCommand {
   readonly name: string;
   readonly kind: MemberKind;
   readonly jwks: unknown;
+  /** How it receives the requests matters send it (utility and department members only). */
+  readonly recipient?: RecipientSettingsInput;
 }
 
 export interface MemberListQuery {
@@ -38,6 +44,8 @@ export interface MemberView {
   kind: MemberKind;
   state: MemberState;
   jwks: Jwks;
+  /** How the member receives requests; null when it receives none. */
+  recipient: RecipientSettings | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -49,6 +57,7 @@ export class MembersService {
     private readonly dataSource: DataSource,
     private readonly directory: MemberKeyDirectory,
     private readonly audit: AuditLog,
+    private readonly egress: EgressPolicy,
   ) {}
 
   /** A registration by a member that is not an admin is audited as refused (auditRefusals). */
@@ -61,12 +70,39 @@ export class MembersService {
     if (!MEMBER_ID.test(cmd.id)) throw new Problem('VALIDATION_FAILED', `id must match ${MEMBER_ID.source}`);
     if (!MEMBER_KINDS.includes(cmd.kind)) throw new Problem('VALIDATION_FAILED', `kind must be one of ${MEMBER_KINDS.join(', ')}`);
     const jwks = checkedJwks(cmd.jwks);
+    const recipient = cmd.recipient === undefined ? undefined : checkedRecipientSettings(cmd.kind, cmd.recipient, this.egress);
     return this.dataSource.transaction(async (em) => {
       const repo = em.getRepository(MemberEntity);
       if (await repo.existsBy({ id: cmd.id })) throw new Problem('ALREADY_EXISTS', `member ${cmd.id} is already registered`);
       await repo.insert({ id: cmd.id, name: cmd.name, kind: cmd.kind, jwks });
-      await this.audit.appendWithin(em, changeBy(caller, 'member.registered', `member:${cmd.id}`));
-      return memberView(await repo.findOneByOrFail({ id: cmd.id }));
+      if (recipient) await storeRecipient(em, cmd.id, recipient);
+      await this.audit.appendWithin(
+        em,
+        changeBy(caller, 'member.registered', `member:${cmd.id}`, recipient ? { reason: `recipient ${describe(recipient)}` } : {}),
+      );
+      return this.viewOf(em, await repo.findOneByOrFail({ id: cmd.id }));
+    });
+  }
+
+  /**
+   * Sets how a utility or department member receives requests (the member itself or an admin),
+   * replacing what it had. Where requests go decides who reads a person's data, so every refused
+   * change is audited, whatever the reason, never with the settings sent.
+   */
+  setRecipient(caller: Caller, id: string, input: RecipientSettingsInput): Promise<MemberView> {
+    return auditRefusals(this.audit, refused(caller, 'member.recipient-set', id, 'any'), async () => {
+      if (caller.role !== 'admin' && caller.memberId !== id) {
+        throw new Problem('ROLE_FORBIDDEN', 'only the member itself or an administrator may set where its requests go');
+      }
+      return this.dataSource.transaction(async (em) => {
+        const repo = em.getRepository(MemberEntity);
+        const member = await repo.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+        if (!member) throw new Problem('MEMBER_NOT_FOUND', `no member ${id}`);
+        const settings = checkedRecipientSettings(member.kind, input, this.egress);
+        await storeRecipient(em, id, settings);
+        await this.audit.appendWithin(em, changeBy(caller, 'member.recipient-set', `member:${id}`, { reason: describe(settings) }));
+        return this.viewOf(em, await repo.findOneByOrFail({ id }));
+      });
     });
   }
 
@@ -107,10 +143,10 @@ export class MembersService {
         const repo = em.getRepository(MemberEntity);
         await repo.update({ id }, { jwks });
         await this.audit.appendWithin(em, changeBy(caller, action, `member:${id}`, kid ? { reason: `kid ${kid}` } : {}));
-        return repo.findOneByOrFail({ id });
+        return this.viewOf(em, await repo.findOneByOrFail({ id }));
       });
       this.directory.invalidate(id);
-      return memberView(member);
+      return member;
     });
   }
 
@@ -144,10 +180,10 @@ export class MembersService {
         if (current.state === to) throw new Problem('STATE_CONFLICT', `member ${id} is already ${to}`);
         await repo.update({ id }, { state: to });
         await this.audit.appendWithin(em, changeBy(caller, action, `member:${id}`, reason ? { reason } : {}));
-        return repo.findOneByOrFail({ id });
+        return this.viewOf(em, await repo.findOneByOrFail({ id }));
       });
       this.directory.invalidate(id);
-      return memberView(member);
+      return member;
     });
   }
 
@@ -176,7 +212,12 @@ export class MembersService {
       order: { id: 'ASC' },
       take: limit + 1,
     });
-    const items = rows.slice(0, limit).map(memberView);
+    const page = rows.slice(0, limit);
+    const recipients = await recipientsOf(
+      this.dataSource.manager,
+      page.map((m) => m.id),
+    );
+    const items = page.map((m) => memberView(m, recipients.get(m.id)));
     return rows.length > limit ? { items, next: items[items.length - 1].id } : { items };
   }
 
@@ -185,7 +226,11 @@ export class MembersService {
     requireMember(caller);
     const member = await this.dataSource.getRepository(MemberEntity).findOneBy({ id });
     if (!member) throw new Problem('MEMBER_NOT_FOUND', `no member ${id}`);
-    return memberView(member);
+    return this.viewOf(this.dataSource.manager, member);
+  }
+
+  private async viewOf(em: EntityManager, member: MemberEntity): Promise<MemberView> {
+    return memberView(member, (await recipientsOf(em, [member.id])).get(member.id));
   }
 
   /**
@@ -235,6 +280,53 @@ function refused(caller: Caller, action: string, id: string, scope: RefusalScope
   return { caller, action, object: MEMBER_ID.test(id) ? `member:${id}` : 'member', scope };
 }
 
-function memberView(m: MemberEntity): MemberView {
-  return { id: m.id, name: m.name, kind: m.kind, state: m.state, jwks: m.jwks, createdAt: m.createdAt.toISOString(), updatedAt: m.updatedAt.toISOString() };
+function memberView(m: MemberEntity, recipient: RecipientSettings | undefined): MemberView {
+  return {
+    id: m.id,
+    name: m.name,
+    kind: m.kind,
+    state: m.state,
+    jwks: m.jwks,
+    recipient: recipient ?? null,
+    createdAt: m.createdAt.toISOString(),
+    updatedAt: m.updatedAt.toISOString(),
+  };
+}
+
+/** The recipient settings of those of `ids` that have any (one query). */
+async function recipientsOf(em: EntityManager, ids: readonly string[]): Promise<Map<string, RecipientSettings>> {
+  const rows = ids.length ? await em.getRepository(RecipientEntity).findBy({ memberId: In([...ids]) }) : [];
+  return new Map(rows.map((r) => [r.memberId, settingsOf(r)]));
+}
+
+/**
+ * Stores a member's settings, replacing earlier ones. A utility kind has one recipient: a kind
+ * another member receives for is refused (409), also when two registrations race for it.
+ */
+export async function storeRecipient(em: EntityManager, memberId: string, settings: RecipientSettings): Promise<void> {
+  if (settings.utilityKind) {
+    const holder = await em.getRepository(RecipientEntity).findOne({ select: { memberId: true }, where: { utilityKind: settings.utilityKind } });
+    if (holder && holder.memberId !== memberId) throw kindTaken(settings.utilityKind, holder.memberId);
+  }
+  try {
+    await em.query(
+      `INSERT INTO recipient (member_id, delivery, endpoint, requests, utility_kind) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (member_id) DO UPDATE
+         SET delivery = excluded.delivery, endpoint = excluded.endpoint, requests = excluded.requests, utility_kind = excluded.utility_kind, updated_at = now()`,
+      [memberId, settings.delivery, settings.endpoint ?? null, settings.requests, settings.utilityKind ?? null],
+    );
+  } catch (error) {
+    if (error instanceof QueryFailedError && (error.driverError as { constraint?: string }).constraint === 'recipient_utility_kind_key') {
+      throw kindTaken(settings.utilityKind!, 'another member');
+    }
+    throw error;
+  }
+}
+
+const kindTaken = (kind: string, holder: string) =>
+  new Problem('ALREADY_EXISTS', `${holder} already receives the ${kind} requests: a utility kind has one recipient`);
+
+/** The settings in an audit record's reason, e.g. `webhook http://…/v1/webhooks/x transfer,discount for broadband`. */
+function describe(s: RecipientSettings): string {
+  return [s.delivery, s.endpoint, s.requests.join(','), s.utilityKind ? `for ${s.utilityKind}` : undefined].filter(Boolean).join(' ');
 }
