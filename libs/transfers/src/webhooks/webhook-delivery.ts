@@ -14,7 +14,7 @@ import { DeadLetterSeal } from '../ops/dead-letter-seal.js';
 import { UtilityTopics } from '../relay/utility-topics.js';
 import { SIGNATURE_HEADER } from '../signed-event.js';
 import { DEAD_LETTER_TOPIC, type RequestKind, topicsOf } from '../topics.js';
-import { type AttemptOutcome, outcomeOfError, outcomeOfStatus, type RetryClock, withRetries } from './webhook-retries.js';
+import { type AttemptOutcome, type DeliveryVerdict, outcomeOfError, outcomeOfStatus, withRetries } from './webhook-retries.js';
 import { CLOUDEVENTS_JSON, signWebhook } from './webhook-signature.js';
 
 /** The consumer group of one webhook recipient: its own offsets, so one recipient down holds up no other. */
@@ -30,7 +30,7 @@ export function webhookGroupOf(memberId: string): string {
  */
 export const WEBHOOK_SIGNING_KEY = Symbol('WEBHOOK_SIGNING_KEY');
 
-/** The longest the consumer goes without a heartbeat while it waits between attempts (its session times out after 10 s). */
+/** How often a delivery heartbeats its consumer while it posts and waits (the session times out after 10 s). */
 const HEARTBEAT_EVERY_MS = 1000;
 
 /** A webhook recipient being served: the consumer of its topics, for the endpoint and topics it was started with. */
@@ -175,19 +175,39 @@ export class WebhookDelivery implements OnApplicationBootstrap, BeforeApplicatio
     }
     const body = structuredEvent(event);
     const requestId = request.requestId;
-    const clock: RetryClock = { now: () => Date.now(), random: Math.random, sleep: (ms) => this.wait(ms, heartbeat, stopping) };
-    const verdict = await withRetries(
-      (attempt) => this.attempt(endpoint, body, event, { member, requestId, attempt }),
-      { maxAttempts: this.config.webhooks.maxAttempts, budgetMs: this.config.webhooks.retryBudgetMs },
-      clock,
-      (attempt, outcome, waitMs) => {
-        this.retries.inc({ reason: outcome.status !== undefined ? 'status' : outcome.reason === 'timed out' ? 'timeout' : 'connection' });
+    // The group keeps this member while it posts and waits (an attempt may outlast the 10 s
+    // session); a heartbeat refused because the group rebalances ends the waits, so the message
+    // goes back uncommitted to whoever owns its partition next rather than being delivered twice.
+    const interrupted = new AbortController();
+    const abandon = () => interrupted.abort();
+    stopping.addEventListener('abort', abandon, { once: true });
+    const beating = setInterval(() => {
+      heartbeat().catch((error: Error) => {
         this.logger.warn(
-          { member, requestId, attempt, statusCode: outcome.status },
-          `webhook of ${member} ${outcome.reason} for request ${requestId} (attempt ${attempt}); retrying in ${waitMs} ms`,
+          { member, requestId },
+          `heartbeat refused while delivering ${requestId} to ${member} (${error.message}); leaving it for the next owner`,
         );
-      },
-    );
+        abandon();
+      });
+    }, HEARTBEAT_EVERY_MS);
+    let verdict: DeliveryVerdict;
+    try {
+      verdict = await withRetries(
+        (attempt) => this.attempt(endpoint, body, event, { member, requestId, attempt }),
+        { maxAttempts: this.config.webhooks.maxAttempts, budgetMs: this.config.webhooks.retryBudgetMs },
+        { now: () => Date.now(), random: Math.random, sleep: (ms) => waitUnlessInterrupted(ms, interrupted.signal) },
+        (attempt, outcome, waitMs) => {
+          this.retries.inc({ reason: outcome.status !== undefined ? 'status' : outcome.reason === 'timed out' ? 'timeout' : 'connection' });
+          this.logger.warn(
+            { member, requestId, attempt, statusCode: outcome.status },
+            `webhook of ${member} ${outcome.reason} for request ${requestId} (attempt ${attempt}); retrying in ${waitMs} ms`,
+          );
+        },
+      );
+    } finally {
+      clearInterval(beating);
+      stopping.removeEventListener('abort', abandon);
+    }
     if (verdict.delivered) {
       this.deliveries.inc({ outcome: 'delivered' });
       this.logger.log(
@@ -230,25 +250,27 @@ export class WebhookDelivery implements OnApplicationBootstrap, BeforeApplicatio
     }
   }
 
-  /** Waits between attempts in slices, heartbeating so the group keeps this member; throws when the consumer is stopping. */
-  private async wait(ms: number, heartbeat: () => Promise<void>, stopping: AbortSignal): Promise<void> {
-    const until = Date.now() + ms;
-    for (let left = ms; left > 0; left = until - Date.now()) {
-      if (stopping.aborted) throw new DeliveryStopped('the webhook consumer is stopping');
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(left, HEARTBEAT_EVERY_MS));
-        stopping.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-      });
-      if (stopping.aborted) throw new DeliveryStopped('the webhook consumer is stopping');
-      await heartbeat();
-    }
-  }
-
   private async deadLetter(original: OriginalMessage, reason: string, outcome: string, what: string, attempts?: number): Promise<void> {
     this.logger.warn({ attempt: attempts }, `dead-lettering ${what}: ${reason}`);
     await this.messaging.publish(DEAD_LETTER_TOPIC, [await this.seal.letter(original, reason, 'relay')]);
     this.deliveries.inc({ outcome });
   }
+}
+
+/** Waits between attempts; throws when the consumer stops or lost its group meanwhile (the message then stays uncommitted). */
+function waitUnlessInterrupted(ms: number, interrupted: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const stop = () => {
+      clearTimeout(timer);
+      reject(new DeliveryStopped('the webhook consumer is stopping or rebalancing'));
+    };
+    const timer = setTimeout(() => {
+      interrupted.removeEventListener('abort', stop);
+      resolve();
+    }, ms);
+    if (interrupted.aborted) return stop();
+    interrupted.addEventListener('abort', stop, { once: true });
+  });
 }
 
 /** What makes a recipient's consumer: a change of endpoint, requests or utility kind restarts it. */
