@@ -1,5 +1,5 @@
 // Part of `npm start`: development keys, then the demo city in the registry (members, the four
-// built-in sources from schemas/records, the property-transfer matter, the service hall's grants).
+// built-in sources from schemas/records, the recipients, the two demo matters, the service hall's grants).
 import { readFileSync } from 'node:fs';
 import { AuditModule } from '@datarun/audit';
 import { AuthModule } from '@datarun/auth-guard';
@@ -48,6 +48,8 @@ try {
     { members: app.get(MembersService), sources: app.get(SourcesService), matters: app.get(MattersService), grants: app.get(GrantsService) },
     keys.demoMembers,
     builtIns,
+    // The demo's webhook recipients are served by the sandbox (SANDBOX_WEBHOOK_MEMBERS), on the egress allowlist by default.
+    `http://127.0.0.1:${config.ports.sandbox}`,
   );
   console.log(done.length > 1 ? `seed: ${done.join(', ')}` : 'seed: demo registry already in place');
   // The same synthetic city the sandbox serves as federated departments (SANDBOX_PEOPLE, SANDBOX_SEED).

@@ -9,25 +9,67 @@ import type { MemberKind } from './types.js';
 export const ADMIN_MEMBER_ID = 'datarun.admin';
 export const DEFAULT_DEV_KEYS_DIR = '.local/keys';
 
+/** How a demo member receives the requests matters send it (its recipient settings in the registry). */
+export interface DemoReceives {
+  /** `kafka`: its connector consumes its topics; `webhook`: the sandbox serves its endpoint. */
+  readonly delivery: 'kafka' | 'webhook';
+  /** The utility kind it receives for: a matter naming the kind means this member. */
+  readonly utilityKind?: string;
+  readonly requests: ReadonlyArray<'transfer' | 'discount' | 'benefit'>;
+}
+
 export interface DemoMember {
   readonly id: string;
   /** Display name, in Chinese as the service hall shows it. */
   readonly name: string;
   readonly kind: MemberKind;
-  /** What the member is about: a department's data, or a utility's kind. */
+  /** What the member is about: a department's data (a built-in source of that name), or a utility's kind. */
   readonly domain?: string;
+  /** A recipient of the demo matters' requests (低保 notifies six units, a property transfer up to five). */
+  readonly receives?: DemoReceives;
 }
+
+const UTILITY: readonly ('transfer' | 'discount')[] = ['transfer', 'discount'];
 
 /** Synthetic members of a demo city for local runs, e2e tests and benchmarks. */
 export const DEMO_MEMBERS: readonly DemoMember[] = Object.freeze([
   { id: 'zj.demo.gongan', name: '演示市公安局', kind: 'department', domain: 'household' },
   { id: 'zj.demo.minzheng', name: '演示市民政局', kind: 'department', domain: 'marriage' },
-  { id: 'zj.demo.renshe', name: '演示市人力资源和社会保障局', kind: 'department', domain: 'social-security' },
+  {
+    id: 'zj.demo.renshe',
+    name: '演示市人力资源和社会保障局',
+    kind: 'department',
+    domain: 'social-security',
+    receives: { delivery: 'kafka', requests: ['benefit'] },
+  },
   { id: 'zj.demo.budongchan', name: '演示市不动产登记中心', kind: 'department', domain: 'property' },
+  // No domain: departments that grant benefits and own no built-in source.
+  { id: 'zj.demo.jiaoyu', name: '演示市教育局', kind: 'department', receives: { delivery: 'kafka', requests: ['benefit'] } },
+  { id: 'zj.demo.canlian', name: '演示市残疾人联合会', kind: 'department', receives: { delivery: 'webhook', requests: ['benefit'] } },
   { id: 'zj.demo.service-hall', name: '演示市政务服务中心', kind: 'consumer' },
-  { id: 'zj.demo.water', name: '演示市自来水公司', kind: 'utility', domain: 'water' },
-  { id: 'zj.demo.electricity', name: '演示市供电公司', kind: 'utility', domain: 'electricity' },
-  { id: 'zj.demo.gas', name: '演示市燃气公司', kind: 'utility', domain: 'gas' },
+  { id: 'zj.demo.water', name: '演示市自来水公司', kind: 'utility', domain: 'water', receives: { delivery: 'kafka', utilityKind: 'water', requests: UTILITY } },
+  {
+    id: 'zj.demo.electricity',
+    name: '演示市供电公司',
+    kind: 'utility',
+    domain: 'electricity',
+    receives: { delivery: 'kafka', utilityKind: 'electricity', requests: UTILITY },
+  },
+  { id: 'zj.demo.gas', name: '演示市燃气公司', kind: 'utility', domain: 'gas', receives: { delivery: 'kafka', utilityKind: 'gas', requests: UTILITY } },
+  {
+    id: 'zj.demo.guangdian',
+    name: '演示市广电网络公司',
+    kind: 'utility',
+    domain: 'cable',
+    receives: { delivery: 'kafka', utilityKind: 'cable', requests: UTILITY },
+  },
+  {
+    id: 'zj.demo.broadband',
+    name: '演示市宽带网络公司',
+    kind: 'utility',
+    domain: 'broadband',
+    receives: { delivery: 'webhook', utilityKind: 'broadband', requests: UTILITY },
+  },
   { id: 'zj.demo.auditor', name: '演示市审计局', kind: 'auditor' },
 ] satisfies DemoMember[]);
 
@@ -38,6 +80,7 @@ export interface DemoMemberKeys {
   readonly kind: MemberKind;
   readonly jwks: Jwks;
   readonly privateKeyPath: string;
+  readonly receives?: DemoReceives;
 }
 
 export interface DevKeys {
@@ -87,7 +130,14 @@ export async function ensureDevKeys(dir: string = DEFAULT_DEV_KEYS_DIR): Promise
   for (const member of DEMO_MEMBERS) {
     // One RSA member so that RS256 is exercised end to end as well as ES256.
     const files = await pair(member.id, member.id, member.id === 'zj.demo.renshe' ? 'rsa' : 'ec');
-    demoMembers.push({ id: member.id, name: member.name, kind: member.kind, jwks: files.jwks, privateKeyPath: files.privateKeyPath });
+    demoMembers.push({
+      id: member.id,
+      name: member.name,
+      kind: member.kind,
+      jwks: files.jwks,
+      privateKeyPath: files.privateKeyPath,
+      ...(member.receives ? { receives: member.receives } : {}),
+    });
   }
   const demoMembersPath = join(root, 'demo-members.json');
   await writeFile(demoMembersPath, `${JSON.stringify(demoMembers, null, 2)}\n`, { mode: 0o600 });

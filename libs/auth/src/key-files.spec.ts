@@ -68,7 +68,9 @@ describe('ensureDevKeys', () => {
     const written = JSON.parse(await readFile(keys.demoMembersPath, 'utf8')) as Array<Record<string, unknown>>;
     expect(written.map((m) => m.id)).toEqual(DEMO_MEMBERS.map((m) => m.id));
     for (const member of keys.demoMembers) {
-      expect(Object.keys(member).sort()).toEqual(['id', 'jwks', 'kind', 'name', 'privateKeyPath']);
+      const receives = DEMO_MEMBERS.find((m) => m.id === member.id)?.receives;
+      expect(Object.keys(member).sort()).toEqual(['id', 'jwks', 'kind', 'name', 'privateKeyPath', ...(receives ? ['receives'] : [])].sort());
+      expect(member.receives).toEqual(receives);
       expect([...jwksToKeyObjects(member.jwks).keys()]).toEqual([member.id]);
       createPrivateKey(await readFile(member.privateKeyPath, 'utf8'));
     }
@@ -78,5 +80,34 @@ describe('ensureDevKeys', () => {
     expect(again.created).toEqual([]);
     expect(again.admin.jwks).toEqual(keys.admin.jwks);
     expect((await readFile(again.subjectHashKeyPath, 'utf8')).trim()).toBe(hashKey);
+  });
+});
+
+describe('the demo city', () => {
+  it("has the demo matters' eight recipients: six Kafka connectors and two webhooks the sandbox serves, one member per utility kind", () => {
+    const recipients = DEMO_MEMBERS.filter((m) => m.receives).map(
+      (m) => `${m.id} ${m.kind} ${m.receives!.delivery} ${m.receives!.utilityKind ?? '-'} ${m.receives!.requests.join(',')}`,
+    );
+    expect(recipients.sort()).toEqual(
+      [
+        'zj.demo.water utility kafka water transfer,discount',
+        'zj.demo.electricity utility kafka electricity transfer,discount',
+        'zj.demo.gas utility kafka gas transfer,discount',
+        'zj.demo.guangdian utility kafka cable transfer,discount',
+        'zj.demo.broadband utility webhook broadband transfer,discount',
+        'zj.demo.renshe department kafka - benefit',
+        'zj.demo.jiaoyu department kafka - benefit',
+        'zj.demo.canlian department webhook - benefit',
+      ].sort(),
+    );
+    // A utility's domain is the kind it receives for; only departments with a built-in source have a domain.
+    for (const m of DEMO_MEMBERS.filter((d) => d.kind === 'utility')) expect(m.receives?.utilityKind).toBe(m.domain);
+    expect(DEMO_MEMBERS.filter((m) => m.kind === 'department' && m.domain).map((m) => m.domain)).toEqual([
+      'household',
+      'marriage',
+      'social-security',
+      'property',
+    ]);
+    expect(new Set(DEMO_MEMBERS.map((m) => m.id)).size).toBe(DEMO_MEMBERS.length);
   });
 });

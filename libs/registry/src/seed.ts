@@ -1,5 +1,4 @@
 import type { Caller, DemoMemberKeys } from '@datarun/auth';
-import { ADMIN_MEMBER_ID } from '@datarun/auth';
 import { Problem } from '@datarun/problems';
 import type { GrantsService } from './grants/grants.service.js';
 import type { MattersService } from './matters/matters.service.js';
@@ -16,31 +15,46 @@ export interface BuiltInSource {
   readonly owner: string;
 }
 
-/** 不动产转移登记: the matter whose completion moves water, electricity and gas to the new owner. */
+/**
+ * 不动产转移登记: the matter whose completion moves the utilities to the buyer: water, electricity
+ * and gas always; cable (广电) and broadband only when the case names an account for them.
+ */
 export const PROPERTY_TRANSFER = {
   code: 'property-transfer',
   title: '不动产转移登记',
   evidence: ['property', 'household', 'marriage'],
   materials: ['transfer-contract', 'property-certificate', 'id-card'],
-  onComplete: ['water', 'electricity', 'gas'].map((notify) => ({
-    notify,
-    request: 'transfer' as const,
-    materials: ['property-certificate'],
-    holderRole: 'buyer',
-  })),
+  onComplete: [
+    ...['water', 'electricity', 'gas'].map((notify) => ({ notify, request: 'transfer' as const, materials: ['property-certificate'], holderRole: 'buyer' })),
+    ...['cable', 'broadband'].map((notify) => ({
+      notify,
+      request: 'transfer' as const,
+      materials: ['property-certificate'],
+      holderRole: 'buyer',
+      optional: true,
+    })),
+  ],
 };
 
 /**
- * 最低生活保障 (低保): once granted, the water and power companies apply their discounts to the
- * household's accounts (the seed story: six units used to be notified one by one). Pure registry
- * data: no code knows this matter.
+ * 最低生活保障 (低保): once granted, six units act on it without the applicant visiting each (the
+ * seed story): 人社 subsidises the pension insurance (and needs the full ID number for it), 教育
+ * grants education aid, 残联 the disability subsidy, and the power, water and cable companies
+ * apply their discounts. Pure registry data: no code knows this matter.
  */
 export const SUBSISTENCE_ALLOWANCE = {
   code: 'subsistence-allowance',
   title: '最低生活保障审批',
   evidence: ['household', 'social-security'],
   materials: ['allowance-decision', 'id-card'],
-  onComplete: ['water', 'electricity'].map((notify) => ({ notify, request: 'discount' as const, materials: ['allowance-decision'], holderRole: 'applicant' })),
+  onComplete: [
+    { notify: 'zj.demo.renshe', request: 'benefit' as const, benefit: 'pension-insurance-subsidy', fields: ['idNumber'] },
+    { notify: 'zj.demo.jiaoyu', request: 'benefit' as const, benefit: 'education-aid' },
+    { notify: 'zj.demo.canlian', request: 'benefit' as const, benefit: 'disability-subsidy' },
+    { notify: 'electricity', request: 'discount' as const },
+    { notify: 'water', request: 'discount' as const },
+    { notify: 'cable', request: 'discount' as const },
+  ].map((n) => ({ ...n, materials: ['allowance-decision'], holderRole: 'applicant' })),
 };
 
 export interface RegistryServices {
@@ -53,14 +67,27 @@ export interface RegistryServices {
 const as = (memberId: string, role: Caller['role']): Caller => ({ memberId, role, actor: 'seed' });
 
 /**
- * The demo city of `npm start`: demo members with their development keys, the four built-in
- * sources owned by their departments, the property-transfer and subsistence-allowance matters, and
- * the service hall's grants for them, approved by each owner. Idempotent: what exists is left alone.
+ * The demo city of `npm start`: demo members with their development keys and recipient settings
+ * (a webhook recipient's endpoint is the sandbox's `<sandboxUrl>/v1/webhooks/<member id>`), the
+ * four built-in sources owned by their departments, the property-transfer and
+ * subsistence-allowance matters, and the service hall's grants for them, approved by each owner.
+ * Idempotent: what exists is left alone, except that a demo member's recipient settings and a
+ * demo matter's notifications are made the seed's (a database from before recipients were members).
  */
-export async function seedDemoRegistry(services: RegistryServices, members: readonly DemoMemberKeys[], builtIns: readonly BuiltInSource[]): Promise<string[]> {
+export async function seedDemoRegistry(
+  services: RegistryServices,
+  members: readonly DemoMemberKeys[],
+  builtIns: readonly BuiltInSource[],
+  sandboxUrl: string,
+): Promise<string[]> {
   const done: string[] = [];
   for (const m of members) await services.members.ensure(m.id, m.name, m.kind, m.jwks);
   done.push(`${members.length} demo members`);
+  for (const m of members) {
+    if (!m.receives) continue;
+    const endpoint = m.receives.delivery === 'webhook' ? { endpoint: `${sandboxUrl.replace(/\/+$/, '')}/v1/webhooks/${m.id}` } : {};
+    if (await services.members.ensureRecipient(m.id, { ...m.receives, ...endpoint })) done.push(`recipient ${m.id} (${m.receives.delivery})`);
+  }
 
   for (const s of builtIns) {
     const created = await ignoreExisting(() =>
@@ -77,7 +104,8 @@ export async function seedDemoRegistry(services: RegistryServices, members: read
   }
 
   for (const matter of [PROPERTY_TRANSFER, SUBSISTENCE_ALLOWANCE]) {
-    if (await ignoreExisting(() => services.matters.register(as(ADMIN_MEMBER_ID, 'admin'), matter))) done.push(`matter ${matter.code}`);
+    const outcome = await services.matters.ensure(matter);
+    if (outcome !== 'unchanged') done.push(`matter ${matter.code}${outcome === 'updated' ? ' (notifications updated)' : ''}`);
   }
 
   const hall = members.find((m) => m.kind === 'consumer');

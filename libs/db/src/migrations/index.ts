@@ -10,8 +10,8 @@ import { CorrelationIds1763900000010 } from './1763900000010-correlation-ids.js'
 import { AuditCheckpointWriter1763900000020 } from './1763900000020-audit-checkpoint-writer.js';
 import { MemberSuspension1763900000021 } from './1763900000021-member-suspension.js';
 import { KafkaSignatures1763900000033 } from './1763900000033-kafka-signatures.js';
-import { RequestRecipients1763900000041 } from './1763900000041-request-recipients.js';
 import { Recipients1763900000040 } from './1763900000040-recipients.js';
+import { RequestRecipients1763900000041 } from './1763900000041-request-recipients.js';
 import { ConnectorInboxLeaves1763900000042 } from './1763900000042-connector-inbox-leaves.js';
 
 /** Every migration, in order. A new migration is added here and nowhere else. */
@@ -28,7 +28,7 @@ export const MIGRATIONS = [
   AuditCheckpointWriter1763900000020,
   MemberSuspension1763900000021,
   KafkaSignatures1763900000033,
-  RequestRecipients1763900000041,
   Recipients1763900000040,
+  RequestRecipients1763900000041,
   ConnectorInboxLeaves1763900000042,
 ];

@@ -1,5 +1,6 @@
+import { isDeepStrictEqual } from 'node:util';
 import { AuditLog, auditRefusals, changeBy } from '@datarun/audit';
-import { type Caller, requireMember, requireRole } from '@datarun/auth';
+import { ADMIN_MEMBER_ID, type Caller, requireMember, requireRole } from '@datarun/auth';
 import { Problem } from '@datarun/problems';
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, In } from 'typeorm';
@@ -57,6 +58,35 @@ export class MattersService {
       await this.audit.appendWithin(em, changeBy(caller, 'matter.registered', `matter:${cmd.code}`));
     });
     return this.get(cmd.code);
+  }
+
+  /**
+   * Seeding (the demo matters): registers the matter, or, when it exists with other
+   * notifications than the seed's (a demo database from before recipients were members), replaces
+   * its `onComplete` with the seed's, checked as a registration's and recorded as configuration.
+   * Nothing else of an existing matter changes. Returns what it did.
+   */
+  async ensure(cmd: RegisterMatterCommand): Promise<'registered' | 'updated' | 'unchanged'> {
+    const existing = await this.dataSource.getRepository(MatterEntity).findOneBy({ code: cmd.code });
+    if (!existing) {
+      await this.register({ memberId: ADMIN_MEMBER_ID, role: 'admin', actor: 'seed' }, cmd);
+      return 'registered';
+    }
+    const onComplete = notificationsOf(cmd.onComplete, existing.materials);
+    // Compared as values: jsonb keeps an object's keys in an order of its own.
+    if (isDeepStrictEqual(view(existing).onComplete, onComplete)) return 'unchanged';
+    checkRecipients(onComplete, await Promise.all(onComplete.map((n) => this.recipients.resolve(n.notify))));
+    await this.dataSource.transaction(async (em) => {
+      await em.getRepository(MatterEntity).update({ code: cmd.code }, { onComplete });
+      await this.audit.appendWithin(em, {
+        memberId: 'datarun',
+        actor: 'configuration',
+        action: 'matter.notifications-configured',
+        decision: 'allowed',
+        object: `matter:${cmd.code}`,
+      });
+    });
+    return 'updated';
   }
 
   /** `em`: inside the caller's transaction (a case's completion reads the matter's notifications in its own). */

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { type Caller, type Jwks as PublicJwks, jwksToKeyObjects, requireMember, requireRole } from '@datarun/auth';
 import type { EntityManager } from 'typeorm';
 import { removeKey, rotateKeys, withConfiguredKeys } from './key-rotation.js';
@@ -262,6 +263,30 @@ export class MembersService {
     });
     this.directory.invalidate(id);
   }
+
+  /**
+   * Seeding (the demo city's recipients): gives an existing member these recipient settings,
+   * checked as any registration's, when it has other or none; recorded as configuration, as
+   * `ensure` records keys. Returns whether anything changed.
+   */
+  async ensureRecipient(id: string, input: RecipientSettingsInput): Promise<boolean> {
+    return this.dataSource.transaction(async (em) => {
+      const member = await em.getRepository(MemberEntity).findOne({ select: { id: true, kind: true }, where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!member) throw new Problem('MEMBER_NOT_FOUND', `no member ${id}`);
+      const settings = checkedRecipientSettings(member.kind, input, this.egress);
+      if (isDeepStrictEqual((await recipientsOf(em, [id])).get(id), settings)) return false;
+      await storeRecipient(em, id, settings);
+      await this.audit.appendWithin(em, {
+        memberId: 'datarun',
+        actor: 'configuration',
+        action: 'member.recipient-set',
+        decision: 'allowed',
+        object: `member:${id}`,
+        reason: describe(settings),
+      });
+      return true;
+    });
+  }
 }
 
 /** The member's stored JWKS, its row locked for the rest of the transaction; undefined: no such member. */
@@ -303,7 +328,7 @@ async function recipientsOf(em: EntityManager, ids: readonly string[]): Promise<
  * Stores a member's settings, replacing earlier ones. A utility kind has one recipient: a kind
  * another member receives for is refused (409), also when two registrations race for it.
  */
-export async function storeRecipient(em: EntityManager, memberId: string, settings: RecipientSettings): Promise<void> {
+async function storeRecipient(em: EntityManager, memberId: string, settings: RecipientSettings): Promise<void> {
   if (settings.utilityKind) {
     const holder = await em.getRepository(RecipientEntity).findOne({ select: { memberId: true }, where: { utilityKind: settings.utilityKind } });
     if (holder && holder.memberId !== memberId) throw kindTaken(settings.utilityKind, holder.memberId);
