@@ -170,7 +170,7 @@ describe('recipients in the registry', () => {
   });
 
   it.each([
-    ['a consumer', 'consumer', BENEFIT_RECIPIENT, 'only a utility or department member receives requests, not a consumer'],
+    ['a consumer', 'consumer', BENEFIT_RECIPIENT, 'only utility and department members receive requests, not a member of kind consumer'],
     [
       'a utility kind for a department',
       'department',

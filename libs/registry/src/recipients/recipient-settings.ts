@@ -24,14 +24,15 @@ const invalid = (why: string) => new Problem('VALIDATION_FAILED', `recipient: ${
  * Whether another member already receives for the kind is the store's to say.
  */
 export function checkedRecipientSettings(kind: MemberKind, input: RecipientSettingsInput, egress: EgressPolicy): RecipientSettings {
-  if (!RECIPIENT_MEMBER_KINDS.includes(kind)) throw invalid(`only a ${RECIPIENT_MEMBER_KINDS.join(' or ')} member receives requests, not a ${kind}`);
+  if (!RECIPIENT_MEMBER_KINDS.includes(kind))
+    throw invalid(`only ${RECIPIENT_MEMBER_KINDS.join(' and ')} members receive requests, not a member of kind ${kind}`);
   if (!RECIPIENT_DELIVERIES.includes(input.delivery)) throw invalid(`delivery must be one of ${RECIPIENT_DELIVERIES.join(', ')}`);
   if (!Array.isArray(input.requests) || input.requests.length === 0) throw invalid('requests must name at least one request kind');
   const unknown = input.requests.filter((r) => !RECIPIENT_REQUEST_KINDS.includes(r));
   if (unknown.length) throw invalid(`requests may be only ${RECIPIENT_REQUEST_KINDS.join(', ')}, not ${unknown.join(', ')}`);
   if (input.utilityKind !== undefined) {
     if (!(UTILITY_KINDS as readonly string[]).includes(input.utilityKind)) throw invalid(`utilityKind must be one of ${UTILITY_KINDS.join(', ')}`);
-    if (kind !== 'utility') throw invalid(`only a utility member receives for a utility kind, not a ${kind}`);
+    if (kind !== 'utility') throw invalid(`only a utility member receives for a utility kind, not a member of kind ${kind}`);
   }
   if (input.delivery === 'webhook') {
     if (input.endpoint === undefined) throw invalid('a webhook recipient needs an endpoint');
