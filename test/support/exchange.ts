@@ -7,7 +7,7 @@ import { PROPERTY_TRANSFER } from '@datarun/registry';
 import { generatePopulation, type PersonSummary } from '@datarun/population';
 import { bootApp, type TestApp } from './apps.js';
 import { migratedDatabase, type TestDatabase } from './infra.js';
-import { adminKeyFile, registerMember, type TestMember } from './members.js';
+import { adminKeyFile, registerMember, type TestMember, UTILITY_KINDS, UTILITY_NAMES, type UtilityKind, uniqueMemberId } from './members.js';
 
 export const MATTER = PROPERTY_TRANSFER.code;
 const CLASSIFICATION = JSON.parse(readFileSync('schemas/records/classification.json', 'utf8'));
@@ -21,6 +21,11 @@ export interface City {
   readonly hall: TestMember;
   readonly otherHall: TestMember;
   readonly departments: Record<'household' | 'marriage' | 'property', TestMember>;
+  /**
+   * One member per utility kind, registered as that kind's recipient by Kafka (the property-transfer
+   * matter notifies them): a test that runs connectors runs them as these members.
+   */
+  readonly utilities: Record<UtilityKind, TestMember>;
   readonly people: PersonSummary[];
   readonly grants: Record<string, string>;
   close(): Promise<void>;
@@ -40,6 +45,14 @@ export async function buildCity(people = 300, env: Record<string, string> = {}):
     property: await registerMember(registry, admin, 'department', 'zj.test.budongchan'),
   };
   const hall = await registerMember(registry, admin, 'consumer', 'zj.test.hall');
+  const utilities = {} as Record<UtilityKind, TestMember>;
+  for (const kind of UTILITY_KINDS) {
+    utilities[kind] = await registerMember(registry, admin, 'utility', `zj.test.${kind}`, uniqueMemberId(`zj.test.${kind}`), UTILITY_NAMES[kind], {
+      delivery: 'kafka',
+      requests: ['transfer', 'discount'],
+      utilityKind: kind,
+    });
+  }
   const otherHall = await registerMember(registry, admin, 'consumer', 'zj.test.otherhall');
 
   const population = generatePopulation({ people, seed: 7 });
@@ -99,6 +112,7 @@ export async function buildCity(people = 300, env: Record<string, string> = {}):
     hall,
     otherHall,
     departments,
+    utilities,
     people: [...population.people()],
     grants,
     async close() {

@@ -53,13 +53,35 @@ export async function registerMember(
   prefix = `zj.test.${kind}`,
   id = uniqueMemberId(prefix),
   name = `测试 ${kind}`,
+  recipient?: RecipientSettings,
 ): Promise<TestMember> {
   const pair = keyPair();
   const member = memberWithKey(id, kind, pair);
   await t.http
     .post('/v1/members')
     .set('authorization', await admin.auth('admin-1'))
-    .send({ id, name, kind, jwks: { keys: [publicJwkOf(pair.publicKey, member.kid)] } })
+    .send({ id, name, kind, jwks: { keys: [publicJwkOf(pair.publicKey, member.kid)] }, ...(recipient ? { recipient } : {}) })
     .expect(201);
   return member;
 }
+
+/** How a recipient takes delivery (POST /v1/members `recipient`, docs/api.md). */
+export interface RecipientSettings {
+  readonly delivery: 'kafka' | 'webhook';
+  readonly endpoint?: string;
+  readonly requests: ReadonlyArray<'transfer' | 'discount' | 'benefit'>;
+  readonly utilityKind?: string;
+}
+
+/** The utility kinds the demo matters notify: the property transfer's five (cable and broadband when the case names them), the allowance's discounts. */
+export const UTILITY_KINDS = ['water', 'electricity', 'gas', 'cable', 'broadband'] as const;
+export type UtilityKind = (typeof UTILITY_KINDS)[number];
+
+/** The name each utility member registers with: a case names its recipients by them. */
+export const UTILITY_NAMES: Record<UtilityKind, string> = {
+  water: '测试市自来水公司',
+  electricity: '测试市供电公司',
+  gas: '测试市燃气公司',
+  cable: '测试市广电网络公司',
+  broadband: '测试市宽带网络公司',
+};

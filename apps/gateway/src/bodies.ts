@@ -97,5 +97,5 @@ export const STATUS_REPORT = {
     reason: { ...text(1000), description: 'why it was rejected (required to reject)' },
   },
   if: { properties: { state: { const: 'rejected' } } },
-  then: { required: ['reason'] },
+  then: { properties: { reason: text(1000) }, required: ['reason'] },
 };

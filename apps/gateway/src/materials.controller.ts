@@ -48,7 +48,6 @@ export class MaterialsController {
     MATERIAL_MEDIA_TYPES,
   )
   @ApiProblems(
-    [401, 'TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: the recipient member’s token is required'],
     [403, 'LINK_INVALID (altered, or issued to another member), LINK_EXPIRED, ROLE_FORBIDDEN (utilities and departments only)'],
     [404, 'MATERIAL_NOT_FOUND'],
     [503, 'AUDIT_UNAVAILABLE: the fetch could not be audited, so no bytes'],
