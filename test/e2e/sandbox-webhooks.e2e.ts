@@ -215,4 +215,51 @@ describe("the sandbox's webhook recipients", () => {
     const body = eventOf(data);
     expect((await deliver(BROADBAND, body, await signed(BROADBAND, body, data.requestId)).expect(400)).body).toMatchObject({ code: 'VALIDATION_FAILED' });
   });
+
+  it("serves each department's beneficiary register over HTTP: summary, apply (idempotent, documents checked), list, bytes", async () => {
+    const renshe = 'zj.test.renshe-register';
+    expect((await t.http.get(`/v1/recipients/${renshe}`).expect(200)).body).toEqual({ member: renshe, beneficiaries: 0, applied: 0, available: true });
+    const application = {
+      requestId: randomUUID(),
+      request: 'benefit',
+      benefit: 'pension-insurance-subsidy',
+      beneficiary: { name: '李娜', idNumberMasked: '330802********2021', idNumber: '330802199001012021', role: 'applicant' },
+      decision: { matter: 'subsistence-allowance', decidedAt: '2026-12-07T03:00:00.000Z', validFrom: '2026-12-07' },
+      materials: [
+        { type: 'allowance-decision', sha256: sha256(decision), contentType: 'application/pdf', size: decision.length, content: decision.toString('base64') },
+      ],
+    };
+    const first = (await t.http.post(`/v1/recipients/${renshe}/requests`).send(application).expect(200)).body;
+    expect(first).toEqual({ reference: expect.any(String), duplicate: false });
+    expect((await t.http.post(`/v1/recipients/${renshe}/requests`).send(application).expect(200)).body).toEqual({ ...first, duplicate: true });
+    const forged = { ...application, requestId: randomUUID(), materials: [{ ...application.materials[0], sha256: sha256(certificate) }] };
+    expect((await t.http.post(`/v1/recipients/${renshe}/requests`).send(forged).expect(400)).body).toMatchObject({ code: 'MATERIAL_HASH_MISMATCH' });
+    await t.http
+      .post(`/v1/recipients/${renshe}/requests`)
+      .send({ ...application, requestId: randomUUID(), beneficiary: { ...application.beneficiary, idNumber: '12345' } })
+      .expect(400);
+    const listed = (await t.http.get(`/v1/recipients/${renshe}/requests`).expect(200)).body.requests;
+    expect(listed).toEqual([
+      expect.objectContaining({ requestId: application.requestId, beneficiary: application.beneficiary, calls: 2, reference: first.reference }),
+    ]);
+    const bytes = await t.http.get(`/v1/recipients/${renshe}/requests/${application.requestId}/materials/allowance-decision`).expect(200);
+    expect(bytes.headers['content-type']).toBe('application/pdf');
+    await t.http.get(`/v1/recipients/${renshe}/requests/${application.requestId}/materials/id-card`).expect(404);
+    await t.http.get('/v1/recipients/Not%20A%20Member').expect(404);
+  });
+
+  it('takes the holder’s idNumber and role, and the request’s recipient, in a utility application', async () => {
+    const application = {
+      requestId: randomUUID(),
+      request: 'discount',
+      recipient: 'zj.test.cable',
+      accountNumber: 'C-1',
+      matter: 'subsistence-allowance',
+      holder: { name: '李娜', idNumberMasked: '330802********2021', idNumber: '330802199001012021', role: 'applicant' },
+      effectiveDate: '2026-12-07',
+      materials: [],
+    };
+    await t.http.post('/v1/utilities/cable/requests').send(application).expect(200);
+    expect((await t.http.get('/v1/utilities/cable/accounts/C-1').expect(200)).body.discounts).toEqual(['subsistence-allowance']);
+  });
 });
