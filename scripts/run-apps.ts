@@ -9,12 +9,6 @@ import { requireSupportedNode, ConfigError, type DatarunConfig, loadConfig } fro
 
 requireSupportedNode('start');
 
-/** How a demo member receives its requests (DEMO_MEMBERS' `receives`): a connector runs for each that receives by Kafka. */
-interface Receiving {
-  readonly id: string;
-  readonly receives?: { readonly delivery: string; readonly utilityKind?: string };
-}
-
 interface ProcessSpec {
   readonly label: string;
   readonly app: string;
@@ -37,7 +31,7 @@ const specs: ProcessSpec[] = [
   ...(['gateway', 'registry', 'audit', 'relay', 'sandbox'] as const).map((app) => ({ label: app, app, port: config.ports[app], env: {} })),
   // Each connector is its member's own process, configured as a partner would: its member id and
   // utility kind given, the rest (key, inbox, the sandbox as its system) derived from them.
-  ...DEMO_MEMBERS.flatMap((m: Receiving) => (m.receives?.delivery === 'kafka' ? [{ id: m.id, utilityKind: m.receives.utilityKind }] : [])).map((member, i) => ({
+  ...DEMO_MEMBERS.flatMap((m) => (m.receives?.delivery === 'kafka' ? [{ id: m.id, utilityKind: m.receives.utilityKind }] : [])).map((member, i) => ({
     label: member.id,
     app: 'connector',
     port: config.ports.connector + i,

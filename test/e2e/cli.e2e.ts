@@ -135,7 +135,7 @@ describe('datarun CLI against the running system', () => {
     expect(code).toBe(EXIT.ok);
     expect(out[0]).toMatch(/^code +evidence +notifies +title$/);
     expect(out.find((line) => line.startsWith(`${MATTER} `))).toMatch(
-      /^property-transfer +property,household,marriage +water,electricity,gas +不动产转移登记$/,
+      /^property-transfer +property,household,marriage +water,electricity,gas,cable,broadband +不动产转移登记$/,
     );
   });
 

@@ -31,7 +31,6 @@ const PRODUCTION: Record<string, string> = {
   DATARUN_CITIZEN_IDP_PUBLIC_KEY: pem('idp.pub.pem', 'public'),
   DATARUN_ADMIN_PUBLIC_KEY: pem('admin.pub.pem', 'public'),
   DATARUN_AUDIT_SIGNING_KEY: pem('audit.key.pem', 'private'),
-  UTILITY_RECIPIENTS: 'water=zj.city.water,electricity=zj.city.power',
   CONNECTOR_MEMBER_ID: 'zj.city.water',
   CONNECTOR_UTILITY_KIND: 'water',
   CONNECTOR_SYSTEM_URL: 'http://127.0.0.1:1/water',
@@ -48,7 +47,6 @@ const APPS: Array<[string, (c: DatarunConfig) => DynamicModule, Array<[string, s
     'gateway',
     (c) => GatewayModule.forRoot(c),
     [
-      ['UTILITY_RECIPIENTS', 'UTILITY_RECIPIENTS'],
       ['RATE_LIMIT_PER_SECOND', 'RATE_LIMIT_PER_SECOND'],
       ['RATE_LIMIT_BURST', 'RATE_LIMIT_BURST'],
       ['DATARUN_CITIZEN_IDP_PUBLIC_KEY', 'DATARUN_CITIZEN_IDP_PUBLIC_KEY'],
@@ -60,14 +58,7 @@ const APPS: Array<[string, (c: DatarunConfig) => DynamicModule, Array<[string, s
   ],
   ['registry', (c) => RegistryAppModule.forRoot(c), [['DATARUN_ADMIN_PUBLIC_KEY', 'DATARUN_ADMIN_PUBLIC_KEY']]],
   ['audit', (c) => AuditAppModule.forRoot(c), [['DATARUN_AUDIT_SIGNING_KEY', 'DATARUN_AUDIT_SIGNING_KEY']]],
-  [
-    'relay',
-    (c) => RelayModule.forRoot(c),
-    [
-      ['UTILITY_RECIPIENTS', 'UTILITY_RECIPIENTS'],
-      ['DATARUN_MATERIAL_LINK_KEY', 'DATARUN_MATERIAL_LINK_KEY'],
-    ],
-  ],
+  ['relay', (c) => RelayModule.forRoot(c), [['DATARUN_MATERIAL_LINK_KEY', 'DATARUN_MATERIAL_LINK_KEY']]],
   [
     'connector',
     (c) => ConnectorModule.forRoot(c),

@@ -7,6 +7,7 @@ import { fromKafkaMessage, KafkaMessaging } from '@datarun/messaging';
 import { SUBSISTENCE_ALLOWANCE } from '@datarun/registry';
 import { EVENT_TYPES, MaterialLinks, materialLinksOf, requestTopic, signedEventMessage, STATUS_TOPIC } from '@datarun/transfers';
 import { eventually } from '../support/eventually.js';
+import { registerMember, uniqueMemberId } from '../support/members.js';
 import {
   openAllowanceCase,
   openTransferCase,
@@ -202,28 +203,39 @@ describe('property transfer propagates to the utilities', () => {
         'materials',
         'newHolder',
         'property',
+        'recipient',
         'request',
         'requestId',
         'utility',
       ]);
+      expect(data.recipient).toBe(world.utilities.water.id);
       expect(JSON.stringify(data)).not.toContain(world.city.people[1].idNumber); // masked, never whole
       expect(JSON.stringify(data)).not.toContain(world.city.people[0].idNumber); // the seller is not the utility's business
       const [material] = data.materials as Array<{ type: string; sha256: string; url: string }>;
       expect(Object.keys(material).sort()).toEqual(['sha256', 'type', 'url']);
 
-      // The link is the permission, fetched by its recipient: it works as issued, not altered, not for another recipient.
-      const water = { headers: { authorization: await world.utilities.water.auth('system') } };
-      const ok = await fetch(material.url, water);
+      // The link is the permission, fetched by its recipient under its own token: it works as
+      // issued, not without the token, not altered, not for another recipient, not once expired.
+      const [water, gas] = [world.utilities.water, world.utilities.gas];
+      const as = async (member: typeof water) => ({ headers: { authorization: await member.auth('system') } });
+      const ok = await fetch(material.url, await as(water));
       expect(ok.status).toBe(200);
       expect(sha256(Buffer.from(await ok.arrayBuffer()))).toBe(material.sha256);
-      const altered = await fetch(material.url.replace(/to=water/, 'to=gas'), water);
+      expect((await fetch(material.url)).status).toBe(401);
+      const otherRecipient = await fetch(material.url, await as(gas));
+      expect(otherRecipient.status).toBe(403);
+      expect(((await otherRecipient.json()) as { code: string }).code).toBe('LINK_INVALID');
+      const url = new URL(material.url);
+      expect(url.searchParams.get('to')).toBe(water.id);
+      const retargeted = new URL(url);
+      retargeted.searchParams.set('to', gas.id);
+      const altered = await fetch(retargeted, await as(gas));
       expect(altered.status).toBe(403);
       expect(((await altered.json()) as { code: string }).code).toBe('LINK_INVALID');
-      const url = new URL(material.url);
       const links: MaterialLinks = materialLinksOf(world.config);
       const materialId = url.pathname.split('/').pop()!;
-      const expired = links.url({ materialId, requestId: url.searchParams.get('req')!, recipient: 'water', expiresAt: Math.floor(Date.now() / 1000) - 1 });
-      const late = await fetch(expired, water);
+      const expired = links.url({ materialId, requestId: url.searchParams.get('req')!, recipient: water.id, expiresAt: Math.floor(Date.now() / 1000) - 1 });
+      const late = await fetch(expired, await as(water));
       expect(late.status).toBe(403);
       expect(((await late.json()) as { code: string }).code).toBe('LINK_EXPIRED');
     } finally {
@@ -299,15 +311,27 @@ describe('property transfer propagates to the utilities', () => {
 
   it('flags a request no utility answers for follow-up, and shows backlog and lag on /metrics', async () => {
     const { city } = world;
+    // The heating company is registered as the heat kind's recipient, but runs no connector.
+    const heat = await registerMember(city.registry, city.admin, 'utility', 'zj.test.heat', uniqueMemberId('zj.test.heat'), '测试市热力公司', {
+      delivery: 'kafka',
+      requests: ['transfer'],
+      utilityKind: 'heat',
+    });
     await city.registry.http
       .post('/v1/matters')
       .set('authorization', await city.admin.auth())
-      .send({ code: 'heating-transfer', title: '供热过户', evidence: [], materials: [], onComplete: [{ notify: 'heating', holderRole: 'buyer' }] })
+      .send({
+        code: 'heating-transfer',
+        title: '供热过户',
+        evidence: [],
+        materials: [],
+        onComplete: [{ notify: 'heat', request: 'transfer', holderRole: 'buyer' }],
+      })
       .expect(201);
     const opened = await city.gateway.http
       .post('/v1/cases')
       .set('authorization', await city.hall.auth())
-      .send(transferCaseBody(world, { matter: 'heating-transfer', unit: 'UNIT-heat', address: '演示市 9 号', accounts: { heating: 'H-1' } }))
+      .send(transferCaseBody(world, { matter: 'heating-transfer', unit: 'UNIT-heat', address: '演示市 9 号', accounts: { heat: 'H-1' } }))
       .expect(201);
     await city.gateway.http
       .post(`/v1/cases/${opened.body.id}/complete`)
@@ -323,8 +347,7 @@ describe('property transfer propagates to the utilities', () => {
       everyMs: 250,
     });
     expect(flagged.progress.summary).toBe('0 of 1 completed, 1 need follow-up');
-    // No member is configured for heating (UTILITY_RECIPIENTS): the case says so instead of naming one.
-    expect(flagged.transfers[0]).toMatchObject({ utility: 'heating', recipient: null, request: 'transfer', followUp: true });
+    expect(flagged.transfers[0]).toMatchObject({ utility: 'heat', recipient: { id: heat.id, name: '测试市热力公司' }, request: 'transfer', followUp: true });
 
     const relayMetrics = (await world.relays[0].http.get('/metrics').expect(200)).text;
     expect(relayMetrics).toMatch(/^datarun_transfers_overdue [1-9]/m);
@@ -389,7 +412,7 @@ describe('property transfer propagates to the utilities', () => {
     );
     expect(letters.map((l) => l.dead_lettered_by)).toEqual(['relay', 'relay']);
     expect(letters[0].reason).toMatch(/not a CloudEvents 1\.0 binary-mode message/);
-    expect(letters[1].reason).toBe('status for unknown request 00000000-0000-4000-8000-00000000abcd of water');
+    expect(letters[1].reason).toBe('status for unknown request 00000000-0000-4000-8000-00000000abcd');
     // The consumer carries on: a transfer completes afterwards.
     const { caseId } = await openTransferCase(world, 'after-bad-status');
     await world.city.gateway.http

@@ -129,11 +129,13 @@ describe('Kafka signatures: statuses, dead letters, records', () => {
     const reasons = refused.map((l) => headerText(l.headers, DLQ_HEADERS.reason));
     expect(reasons).toEqual([
       expect.stringMatching(/^STATUS_SIGNATURE_INVALID: unsigned: no datarun-signature header/),
-      expect.stringMatching(new RegExp(`^STATUS_SIGNATURE_INVALID: ce_source "${electricity.id}" is not "${water.id}", the recipient of water requests$`)),
-      expect.stringMatching(new RegExp(`^STATUS_SIGNATURE_INVALID: kid "${electricity.kid}" is not a registered key of "${water.id}"$`)),
-      // The body names gas: the gas company must sign it, whoever's key it carries.
       expect.stringMatching(
-        new RegExp(`^STATUS_SIGNATURE_INVALID: ce_source "${water.id}" is not "${world.utilities.gas.id}", the recipient of gas requests$`),
+        new RegExp(`^STATUS_SIGNATURE_INVALID: ce_source "${electricity.id}" is not "${water.id}", the recipient of request ${requestId}$`),
+      ),
+      expect.stringMatching(new RegExp(`^STATUS_SIGNATURE_INVALID: kid "${electricity.kid}" is not a registered key of "${water.id}"$`)),
+      // The body names the gas request: the gas company must sign it, whoever's key it carries.
+      expect.stringMatching(
+        new RegExp(`^STATUS_SIGNATURE_INVALID: ce_source "${water.id}" is not "${world.utilities.gas.id}", the recipient of request ${requests.gas}$`),
       ),
     ]);
     expect(refused.every((l) => headerText(l.headers, DLQ_HEADERS.by) === 'relay')).toBe(true);

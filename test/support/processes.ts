@@ -24,9 +24,6 @@ export function envOf(config: DatarunConfig, extra: Record<string, string> = {})
     GATEWAY_PUBLIC_URL: config.transfers.gatewayPublicUrl,
     RELAY_POLL_MS: String(config.transfers.relayPollMs),
     ...connectorEnvOf(config),
-    UTILITY_RECIPIENTS: Object.entries(config.transfers.utilityRecipients)
-      .map(([kind, member]) => `${kind}=${member}`)
-      .join(','),
     ...extra,
   };
 }

@@ -19,12 +19,12 @@ import { bootApp, type TestApp } from './apps.js';
 import { eventually } from './eventually.js';
 import { buildCity, type City } from './exchange.js';
 import { uniqueName } from './infra.js';
-import { registerMember, type TestMember, uniqueMemberId } from './members.js';
+import { type TestMember, uniqueMemberId, type UtilityKind } from './members.js';
 
+/** The utility kinds a property transfer always notifies, whose connectors the world runs unless told otherwise. */
 export const UTILITIES = ['water', 'electricity', 'gas'] as const;
 
-/** The name each utility member registers with: a case names its recipients by them. */
-export const UTILITY_NAMES: Record<(typeof UTILITIES)[number], string> = { water: '测试市自来水公司', electricity: '测试市供电公司', gas: '测试市燃气公司' };
+export { UTILITY_NAMES } from './members.js';
 
 export interface TransferWorld {
   readonly city: City;
@@ -36,8 +36,8 @@ export interface TransferWorld {
   readonly relays: TestApp[];
   /** The connectors running in this process, by utility kind. */
   readonly connectors: Map<string, TestApp>;
-  /** The utility members, by kind: each receives its kind's requests and signs its statuses (the relay's UTILITY_RECIPIENTS). */
-  readonly utilities: Record<(typeof UTILITIES)[number], TestMember>;
+  /** The city's utility members, by kind: each is its kind's registered recipient, receives its requests and signs its statuses. */
+  readonly utilities: Record<UtilityKind, TestMember>;
   /** The configuration a kind's connector runs on: its member, key file, inbox file and the sandbox's simulated company. */
   connectorConfig(kind: string): DatarunConfig;
   /** The kind's connector's inbox, opened for reading beside the connector (close it after). */
@@ -59,35 +59,26 @@ export async function buildTransferWorld(
   options: { people?: number; relay?: boolean; connectors?: readonly string[]; env?: Record<string, string> } = {},
 ): Promise<TransferWorld> {
   const prefix = `${uniqueName('t')}.`;
-  // The utility members' ids are chosen first: every app is configured with them (UTILITY_RECIPIENTS),
-  // the gateway too, which audits a material fetch under the member of the link's utility kind.
-  const utilityIds = Object.fromEntries(UTILITIES.map((kind) => [kind, uniqueMemberId(`zj.test.${kind}`)]));
-  const city = await buildCity(options.people ?? 40, {
-    KAFKA_TOPIC_PREFIX: prefix,
-    RELAY_POLL_MS: '20',
-    UTILITY_RECIPIENTS: UTILITIES.map((kind) => `${kind}=${utilityIds[kind]}`).join(','),
-    ...options.env,
-  });
+  const city = await buildCity(options.people ?? 40, { KAFKA_TOPIC_PREFIX: prefix, RELAY_POLL_MS: '20', ...options.env });
   const gatewayUrl = await listening(city.gateway);
-  // Each utility is a member with a key of its own, which its connector signs statuses and fetch tokens with.
+  // Each utility is a member with a key of its own (the city registered it as its kind's recipient),
+  // which its connector mints its fetch tokens and signs its statuses with: the key file it is given.
   const keys = mkdtempSync(join(tmpdir(), 'datarun-utilities-'));
-  const utilities = {} as Record<(typeof UTILITIES)[number], TestMember>;
+  const utilities = city.utilities;
   const keyFiles = new Map<string, string>();
-  for (const kind of UTILITIES) {
-    utilities[kind] = await registerMember(city.registry, city.admin, 'utility', `zj.test.${kind}`, utilityIds[kind], UTILITY_NAMES[kind]);
+  for (const [kind, member] of Object.entries(utilities)) {
     const file = join(keys, `${kind}.key.pem`);
-    writeFileSync(file, utilities[kind].privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    writeFileSync(file, member.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     keyFiles.set(kind, file);
   }
-  const utilityRecipients = Object.fromEntries(UTILITIES.map((kind) => [kind, utilities[kind].id]));
-  const config: DatarunConfig = { ...city.db.config, transfers: { ...city.db.config.transfers, gatewayPublicUrl: gatewayUrl, utilityRecipients } };
+  const config: DatarunConfig = { ...city.db.config, transfers: { ...city.db.config.transfers, gatewayPublicUrl: gatewayUrl } };
   const sandbox = await bootApp(SandboxModule.forRoot(config), 'sandbox');
   const sandboxUrl = await listening(sandbox);
   const relays: TestApp[] = [];
   const connectors = new Map<string, TestApp>();
   const inboxFile = (kind: string) => join(keys, `${kind}.inbox.sqlite`);
   const connectorConfig = (kind: string): DatarunConfig => {
-    const member = utilities[kind as (typeof UTILITIES)[number]];
+    const member = utilities[kind as UtilityKind];
     const settings = member
       ? { id: member.id, utilityKind: kind, privateKey: keyFiles.get(kind)!, keyId: member.kid }
       : { id: uniqueMemberId(`zj.test.${kind}`), utilityKind: kind };
@@ -211,8 +202,10 @@ export async function whenAllCompleted(
 }
 
 /**
- * Registers the 低保 matter (with the one evidence source the city has), then opens a case of it for
- * `applicant` with `accounts`, uploads its allowance decision and returns its id (not completed).
+ * Registers the 低保 matter (with the one evidence source the city has, and of its notifications the
+ * water and electricity discounts: the departments it also notifies are not members of this
+ * world), then opens a case of it for `applicant` with `accounts`, uploads its allowance decision
+ * and returns its id (not completed).
  */
 export async function openAllowanceCase(
   world: Pick<TransferWorld, 'city'>,
@@ -224,7 +217,11 @@ export async function openAllowanceCase(
   await city.registry.http
     .post('/v1/matters')
     .set('authorization', await city.admin.auth())
-    .send({ ...SUBSISTENCE_ALLOWANCE, evidence: ['household'] })
+    .send({
+      ...SUBSISTENCE_ALLOWANCE,
+      evidence: ['household'],
+      onComplete: SUBSISTENCE_ALLOWANCE.onComplete.filter((n) => n.notify === 'water' || n.notify === 'electricity'),
+    })
     .expect(201);
   const decision = Buffer.from(`%PDF-1.7 低保审批决定书 ${label}`);
   const opened = await city.gateway.http

@@ -31,6 +31,6 @@ describe('configuration sections', () => {
     expect(config.transfers.gatewayPublicUrl).toBe('http://127.0.0.1:4000');
     expect(config.connector.member?.systemUrl).toBe('http://127.0.0.1:4010/v1/utilities/gas');
     expect(config.gatewayWorkers).toBe(1);
-    expect(config.sandbox).toEqual({ people: 2000, seed: 42 });
+    expect(config.sandbox).toMatchObject({ people: 2000, seed: 42 });
   });
 });
