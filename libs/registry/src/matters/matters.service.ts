@@ -102,13 +102,6 @@ export class MattersService {
     return m?.evidence ?? [];
   }
 
-  /** Every recipient and request kind some matter notifies on completion (the relay makes their topics). */
-  async routes(): Promise<Array<{ notify: string; request: 'transfer' | 'discount' }>> {
-    return this.dataSource.query(
-      `SELECT DISTINCT n->>'notify' AS notify, coalesce(n->>'request', 'transfer') AS request FROM matter, jsonb_array_elements(on_complete) AS n`,
-    );
-  }
-
   /** One matter, for members only. */
   async describe(caller: Caller, code: string): Promise<MatterView> {
     requireMember(caller);
