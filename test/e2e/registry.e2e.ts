@@ -284,7 +284,7 @@ describe('registry', () => {
     // A refusal's one trace may be its own denied audit record (docs/security.md): nothing else.
     const stored = (table: string) => count(table, table === 'audit_event' ? "decision <> 'denied'" : 'true');
     beforeEach(async () => {
-      for (const table of ['member', 'source', 'source_version', 'source_record', 'access_grant', 'grant_decision', 'matter', 'audit_event'])
+      for (const table of ['member', 'recipient', 'source', 'source_version', 'source_record', 'access_grant', 'grant_decision', 'matter', 'audit_event'])
         before[table] = await stored(table);
     });
     afterEach(async () => {
@@ -430,6 +430,24 @@ describe('registry', () => {
         .post('/v1/members')
         .set('authorization', await dept.auth())
         .send({ id: 'zj.sneaky', name: 'x', kind: 'admin', jwks: { keys: [{ kty: 'EC' }] } })
+        .expect(403);
+      expect(res.body.code).toBe('ROLE_FORBIDDEN');
+    });
+
+    it('a matter notifying a utility kind no member receives for: 404 RECIPIENT_NOT_FOUND', async () => {
+      const res = await t.http
+        .post('/v1/matters')
+        .set('authorization', await admin.auth())
+        .send({ code: `${matter}-water`, title: '犬只许可（供水）', evidence: [], materials: [], onComplete: [{ notify: 'water', request: 'discount' }] })
+        .expect(404);
+      expect(res.body).toMatchObject({ code: 'RECIPIENT_NOT_FOUND', detail: expect.stringContaining('water') });
+    });
+
+    it('a department setting where another member’s requests go: 403 ROLE_FORBIDDEN', async () => {
+      const res = await t.http
+        .put(`/v1/members/${otherDept.id}/recipient`)
+        .set('authorization', await dept.auth())
+        .send({ delivery: 'kafka', requests: ['benefit'] })
         .expect(403);
       expect(res.body.code).toBe('ROLE_FORBIDDEN');
     });
