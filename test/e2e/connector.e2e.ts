@@ -3,23 +3,36 @@
 // still consumes the water request through the real broker, fetches the certificate under the
 // water member's own token (the gateway serves a link to its recipient only, and audits the fetch
 // under that member), applies it in the sandbox's simulated water company, and its signed status
-// completes the request. A redelivery is skipped by its SQLite inbox, its status sent again.
+// completes the request. A redelivery is skipped by its SQLite inbox, its status sent again; a
+// request addressed to another member is dead-lettered, never applied. A department's connector
+// (no utility kind) receives a benefit on its own topic the same way.
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { jest } from '@jest/globals';
-import { type DatarunConfig, loadConfig } from '@datarun/config';
+import { connectorMember, type DatarunConfig, loadConfig } from '@datarun/config';
 import { ConnectorInbox } from '@datarun/connector';
+import { cloudEvent, type CloudEvent, fromKafkaMessage, KafkaMessaging, toKafkaMessage } from '@datarun/messaging';
+import { recipientTopic, requestTopic } from '@datarun/transfers';
 import { DataSource } from 'typeorm';
 import { ConnectorModule } from '../../apps/connector/src/app.module.js';
 import { bootApp, type TestApp } from '../support/apps.js';
 import { eventually } from '../support/eventually.js';
+import { registerMember, uniqueMemberId } from '../support/members.js';
 import { buildTransferWorld, certificateOf, sha256, transferCaseBody, type TransferWorld } from '../support/transfers.js';
 
 jest.setTimeout(120_000);
 
 const MATTER = 'water-move-connector';
+/** Nothing listens on port 1: any connection to "its database" would fail (and readiness would name it). */
+const NOWHERE = 'postgres://datarun_app@127.0.0.1:1/nowhere';
 
 describe("a connector with no access to datarun's database", () => {
   let world: TransferWorld;
   let connector: TestApp;
+  /** A department's connector, started by the benefit test. */
+  let department: TestApp | undefined;
   let config: DatarunConfig;
 
   const getCase = async (id: string) =>
@@ -51,12 +64,11 @@ describe("a connector with no access to datarun's database", () => {
         onComplete: [{ notify: 'water', request: 'transfer', materials: ['property-certificate'], holderRole: 'buyer' }],
       })
       .expect(201);
-    // Nothing listens on port 1: any connection to "its database" would fail (and readiness would name it).
-    const nowhere = 'postgres://datarun_app@127.0.0.1:1/nowhere';
-    config = { ...world.connectorConfig('water'), database: loadConfig({ DATABASE_URL: nowhere, DATABASE_OWNER_URL: nowhere }).database };
+    config = { ...world.connectorConfig('water'), database: loadConfig({ DATABASE_URL: NOWHERE, DATABASE_OWNER_URL: NOWHERE }).database };
     connector = await bootApp(ConnectorModule.forRoot(config), 'connector-water');
   });
   afterAll(async () => {
+    await department?.close();
     await connector?.close();
     await world?.close();
   });
@@ -152,5 +164,126 @@ describe("a connector with no access to datarun's database", () => {
     }
     expect((await waterRequests()).filter((r) => r.accountNumber === 'W-connector')).toEqual([expect.objectContaining({ calls: 1 })]);
     expect((await connector.http.get('/metrics').expect(200)).text).toMatch(/^datarun_connector_inbox_duplicates_total 1$/m);
+  });
+
+  it('dead-letters a request addressed to another member on its topic, and applies nothing', async () => {
+    const messaging = new KafkaMessaging(world.config.kafka);
+    try {
+      // A genuine request of this world, copied and readdressed to the gas company.
+      const seen: CloudEvent[] = [];
+      await messaging.consume({
+        groupId: `misaddressed-reader-${randomUUID()}`,
+        topics: [requestTopic('water', 'transfer')],
+        fromBeginning: true,
+        onMessage: async ({ message }) => void seen.push(fromKafkaMessage(message)),
+      });
+      const genuine = await eventually('a water request on the topic', async () => seen[0]);
+      const id = randomUUID();
+      const readdressed = { ...(genuine.data as Record<string, unknown>), requestId: id, recipient: world.utilities.gas.id, accountNumber: 'W-misaddressed' };
+      await messaging.publish(requestTopic('water', 'transfer'), [
+        toKafkaMessage(cloudEvent({ type: genuine.type, source: genuine.source, id, data: readdressed }), 'UNIT-misaddressed'),
+      ]);
+      const reasons = await eventually(
+        'the readdressed request dead-lettered',
+        async () =>
+          (await world.city.db.ownerQuery<{ reason: string }>(`SELECT reason FROM dead_letter WHERE message_key = 'UNIT-misaddressed'`)).rows.map(
+            (r) => r.reason,
+          ),
+        { until: (found) => found.length > 0 },
+      );
+      expect(reasons).toEqual([`request ${id} is for ${world.utilities.gas.id}, this connector receives for ${world.utilities.water.id}`]);
+      expect((await waterRequests()).filter((r) => r.accountNumber === 'W-misaddressed')).toEqual([]);
+    } finally {
+      await messaging.close();
+    }
+  });
+
+  it("as a department's connector, applies a benefit from its own topic in its own system", async () => {
+    const { city } = world;
+    const renshe = await registerMember(city.registry, city.admin, 'department', 'zj.test.renshe', uniqueMemberId('zj.test.renshe'), '测试市人社局', {
+      delivery: 'kafka',
+      requests: ['benefit'],
+    });
+    const keyFile = join(tmpdir(), `${renshe.id}.key.pem`);
+    writeFileSync(keyFile, renshe.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    const member = connectorMember(world.config, {
+      id: renshe.id,
+      privateKey: keyFile,
+      keyId: renshe.kid,
+      systemUrl: `${world.sandboxUrl}/v1/recipients/${renshe.id}`,
+      inbox: ':memory:',
+    });
+    department = await bootApp(
+      ConnectorModule.forRoot({
+        ...world.config,
+        connector: { ...world.config.connector, member },
+        database: loadConfig({ DATABASE_URL: NOWHERE, DATABASE_OWNER_URL: NOWHERE }).database,
+      }),
+      'connector-renshe',
+    );
+    await city.registry.http
+      .post('/v1/matters')
+      .set('authorization', await city.admin.auth())
+      .send({
+        code: 'pension-subsidy-connector',
+        title: '养老保险补贴',
+        evidence: [],
+        materials: ['allowance-decision'],
+        onComplete: [
+          {
+            notify: renshe.id,
+            request: 'benefit',
+            benefit: 'pension-insurance-subsidy',
+            fields: ['idNumber'],
+            materials: ['allowance-decision'],
+            holderRole: 'applicant',
+          },
+        ],
+      })
+      .expect(201);
+    const applicant = city.people[3];
+    const decision = Buffer.from('%PDF-1.7 养老保险补贴决定书');
+    const opened = await city.gateway.http
+      .post('/v1/cases')
+      .set('authorization', await city.hall.auth())
+      .send({
+        matter: 'pension-subsidy-connector',
+        parties: [{ idNumber: applicant.idNumber, name: applicant.name, role: 'applicant' }],
+        utilityAccounts: {},
+        materials: [{ type: 'allowance-decision', sha256: sha256(decision) }],
+      })
+      .expect(201);
+    const caseId: string = opened.body.id;
+    await city.gateway.http
+      .put(`/v1/cases/${caseId}/materials/allowance-decision`)
+      .set('authorization', await city.hall.auth())
+      .set('content-type', 'application/pdf')
+      .send(decision)
+      .expect(200);
+    await city.gateway.http
+      .post(`/v1/cases/${caseId}/complete`)
+      .set('authorization', await city.hall.auth())
+      .expect(200);
+    const [row] = (
+      await city.db.ownerQuery<{ topic: string; request_id: string }>(`SELECT topic, request_id FROM transfer_request WHERE case_id = $1`, [caseId])
+    ).rows;
+    expect(row.topic).toBe(recipientTopic(renshe.id));
+
+    const done = await eventually('the benefit completed', () => getCase(caseId), { until: (c) => c.progress.completed === 1 });
+    expect(done.transfers[0]).toMatchObject({ request: 'benefit', state: 'completed', recipient: { id: renshe.id } });
+    const applied = ((await fetch(`${world.sandboxUrl}/v1/recipients/${renshe.id}/requests`).then((r) => r.json())) as { requests: unknown[] })
+      .requests as Array<{ requestId: string; benefit: string; beneficiary: Record<string, unknown>; calls: number; materials: unknown[] }>;
+    expect(applied).toEqual([
+      expect.objectContaining({
+        requestId: row.request_id,
+        benefit: 'pension-insurance-subsidy',
+        calls: 1,
+        // The entry names the ID number: this recipient receives it whole.
+        beneficiary: expect.objectContaining({ name: applicant.name, idNumber: applicant.idNumber }),
+        materials: [{ type: 'allowance-decision', contentType: 'application/pdf', size: decision.length, sha256: sha256(decision) }],
+      }),
+    ]);
+    const fetched = await city.auditRows(`action = 'material.fetched' AND case_id = '${caseId}'`);
+    expect(fetched.map((r) => r.member_id)).toEqual([renshe.id]);
   });
 });
