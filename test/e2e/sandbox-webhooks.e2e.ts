@@ -76,8 +76,8 @@ describe("the sandbox's webhook recipients", () => {
       mkdirSync(dirname(m.privateKey), { recursive: true });
       writeFileSync(m.privateKey, member[m.id].privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     }
-    // The relay's key: the platform key whose public half the sandbox trusts.
-    platformKey = loadKeys(config, { required: ['platformSigningKey'] }, 'gateway').require('platformSigningKey');
+    // The relay's key: the delivery key whose public half the sandbox trusts.
+    platformKey = loadKeys(config, { required: ['deliverySigningKey'] }, 'relay').require('deliverySigningKey');
     t = await bootApp(SandboxModule.forRoot(config), 'sandbox');
   });
   afterAll(async () => {

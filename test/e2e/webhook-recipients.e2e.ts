@@ -46,9 +46,8 @@ describe('a webhook recipient, from completion to the case', () => {
     writeFileSync(keyFile, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     sandbox = await bootApp(SandboxModule.forRoot(config), 'sandbox');
     sandboxUrl = await listening(sandbox);
-    const module = RelayModule.forRoot(config);
-    const platformKey = loadKeys(config, { required: ['platformSigningKey'] }, 'gateway').require('platformSigningKey');
-    relay = await bootApp({ ...module, providers: [...(module.providers ?? []), { provide: WEBHOOK_SIGNING_KEY, useValue: platformKey }] }, 'relay');
+    // The relay signs with its own delivery key, whose public half the sandbox trusts.
+    relay = await bootApp(RelayModule.forRoot(config), 'relay');
   }, 90_000);
 
   afterAll(async () => {

@@ -86,12 +86,11 @@ describe('webhook delivery by the relay', () => {
       WEBHOOK_TIMEOUT_MS: '2000',
       WEBHOOK_REFRESH_SECONDS: '1',
     });
-    const signing = loadKeys(db.config, { required: ['platformSigningKey', 'platformPublicKey'] }, 'gateway');
-    platformKey = { ...signing.require('platformSigningKey'), publicKey: signing.require('platformPublicKey').get('platform')! };
+    // What a recipient verifies with: the delivery key's public half (the gateway's JWKS, kid `delivery`).
+    const signing = loadKeys(db.config, { required: ['deliverySigningKey', 'deliveryPublicKey'] }, 'relay');
+    platformKey = { ...signing.require('deliverySigningKey'), publicKey: signing.require('deliveryPublicKey').get('delivery')! };
     registry = await bootApp(RegistryAppModule.forRoot(db.config), 'registry');
-    const module = RelayModule.forRoot(db.config);
-    // The platform key as the relay is to hold it (see the report: KEY_OWNERS gives it to the gateway alone today).
-    relay = await bootApp({ ...module, providers: [...(module.providers ?? []), { provide: WEBHOOK_SIGNING_KEY, useValue: platformKey }] }, 'relay');
+    relay = await bootApp(RelayModule.forRoot(db.config), 'relay');
     kafka = new KafkaMessaging(db.config.kafka);
   }, 60_000);
 

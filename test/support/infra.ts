@@ -28,20 +28,32 @@ function processSecretFile(name: string): string {
   return file;
 }
 
-let platformKeys: { readonly signing: string; readonly public: string } | undefined;
+const keyPairs = new Map<string, { readonly signing: string; readonly public: string }>();
+/** An EC P-256 key pair of this test process, written once per name: `<name>.key.pem` and `<name>.pub.pem`. */
+function keyPairFiles(name: string): { readonly signing: string; readonly public: string } {
+  let files = keyPairs.get(name);
+  if (!files) {
+    const dir = mkdtempSync(join(tmpdir(), `datarun-${name}-`));
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    files = { signing: join(dir, `${name}.key.pem`), public: join(dir, `${name}.pub.pem`) };
+    writeFileSync(files.signing, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    writeFileSync(files.public, publicKey.export({ type: 'spki', format: 'pem' }));
+    keyPairs.set(name, files);
+  }
+  return files;
+}
+
 /**
  * The platform key pair of this test process (EC P-256): the gateway signs federated calls with the
  * private half, the sandbox's departments verify them with the public half.
  */
 export function platformKeyFiles(): { readonly signing: string; readonly public: string } {
-  if (!platformKeys) {
-    const dir = mkdtempSync(join(tmpdir(), 'datarun-platform-'));
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    platformKeys = { signing: join(dir, 'platform.key.pem'), public: join(dir, 'platform.pub.pem') };
-    writeFileSync(platformKeys.signing, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-    writeFileSync(platformKeys.public, publicKey.export({ type: 'spki', format: 'pem' }));
-  }
-  return platformKeys;
+  return keyPairFiles('platform');
+}
+
+/** The delivery key pair of this test process: the relay signs webhooks with it, the gateway publishes its public half. */
+export function deliveryKeyFiles(): { readonly signing: string; readonly public: string } {
+  return keyPairFiles('delivery');
 }
 
 let localDir: string | undefined;
@@ -62,6 +74,8 @@ export function testConfig(overrides: Record<string, string> = {}): DatarunConfi
     DATARUN_MATERIAL_LINK_KEY: processSecretFile('material-link.key'),
     DATARUN_PLATFORM_SIGNING_KEY: platformKeyFiles().signing,
     DATARUN_PLATFORM_PUBLIC_KEY: platformKeyFiles().public,
+    DATARUN_DELIVERY_SIGNING_KEY: deliveryKeyFiles().signing,
+    DATARUN_DELIVERY_PUBLIC_KEY: deliveryKeyFiles().public,
     ...overrides,
   });
 }

@@ -25,7 +25,12 @@ export class GatewayModule {
           dependencies: ['database'],
           // The audit log's pseudonyms, material links and the platform identity of federated calls cannot go
           // without; citizen tokens only outside production; other platform public keys (a rotation) when present.
-          keys: { required: ['subjectHashKey', 'materialLinkKey', 'platformSigningKey'], production: ['citizenIdpPublicKey'], optional: ['platformPublicKey'] },
+          keys: {
+            // The delivery keys' public halves: published beside the platform keys, for webhook recipients.
+            required: ['subjectHashKey', 'materialLinkKey', 'platformSigningKey', 'deliveryPublicKey'],
+            production: ['citizenIdpPublicKey'],
+            optional: ['platformPublicKey'],
+          },
           binaryBodies: { types: MATERIAL_MEDIA_TYPES, limit: MAX_MATERIAL_BYTES },
         }),
         AuthModule.forRoot(config),

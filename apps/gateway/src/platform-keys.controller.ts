@@ -5,8 +5,8 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { PLATFORM_JWKS } from './platform-answers.js';
 
 /**
- * The platform's public keys, for departments (and, later, webhook recipients) that verify the
- * tokens datarun's calls carry. Public: a department fetches them without being a member caller.
+ * The platform's public keys, for departments that verify the tokens datarun's calls carry and
+ * webhook recipients that verify the deliveries the relay signs (kid `delivery`). Public: a department fetches them without being a member caller.
  */
 @ApiTags('exchange')
 @PublicRoute()
@@ -16,7 +16,8 @@ export class PlatformKeysController {
 
   constructor(keys: KeyRing) {
     // Read once: the keys are loaded at boot and the answer never changes while the app runs.
-    this.jwks = platformJwks(keys.require('platformSigningKey'), keys.get('platformPublicKey'));
+    // The platform keys (federated calls), then the delivery keys (the relay's webhook signatures): one JWKS, told apart by kid.
+    this.jwks = platformJwks(keys.require('platformSigningKey'), new Map([...(keys.get('platformPublicKey') ?? []), ...keys.require('deliveryPublicKey')]));
   }
 
   @Get('jwks')

@@ -21,7 +21,8 @@ export class RelayModule {
         PlatformModule.forRoot(config, {
           app: 'relay',
           dependencies: ['database', 'kafka'],
-          keys: { required: ['subjectHashKey', 'materialLinkKey'], production: ['citizenIdpPublicKey'] },
+          // The delivery key signs webhook deliveries: the relay's own, never the gateway's federated-call key.
+          keys: { required: ['subjectHashKey', 'materialLinkKey', 'deliverySigningKey'], production: ['citizenIdpPublicKey'] },
         }),
         AuthModule.forRoot(config),
         RegistryModule.forRoot(config),
@@ -41,7 +42,7 @@ export class RelayModule {
         RelayGauges,
         RecordIngest,
         // Webhooks are signed with the platform key the gateway publishes at GET /v1/platform/jwks.
-        { provide: WEBHOOK_SIGNING_KEY, inject: [KeyRing], useFactory: (keys: KeyRing) => keys.get('platformSigningKey') },
+        { provide: WEBHOOK_SIGNING_KEY, inject: [KeyRing], useFactory: (keys: KeyRing) => keys.require('deliverySigningKey') },
         WebhookDelivery,
       ],
     };

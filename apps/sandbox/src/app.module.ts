@@ -23,7 +23,7 @@ export class SandboxModule {
           dependencies: [],
           // The departments verify the platform token of each federated call, and the webhooks
           // datarun's signature on each delivery, with the platform's public keys.
-          keys: { required: ['platformPublicKey'] },
+          keys: { required: ['platformPublicKey', 'deliveryPublicKey'] },
           // A webhook delivery is verified over its exact bytes before it is read.
           binaryBodies: { types: [CLOUDEVENTS_JSON], limit: 256 * 1024 },
         }),

@@ -68,7 +68,8 @@ export class WebhookRecipients implements BeforeApplicationShutdown {
     private readonly registers: SimulatedRegisters,
   ) {
     this.members = new Map(config.sandbox.webhookMembers.map((m) => [m.id, m]));
-    this.platformKeys = keys.require('platformPublicKey');
+    // Deliveries are signed with the platform delivery key (kid `delivery`), never the federated-call key.
+    this.platformKeys = keys.require('deliveryPublicKey');
   }
 
   /**

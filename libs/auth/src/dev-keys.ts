@@ -93,6 +93,8 @@ export interface DevKeys {
   readonly audit: KeyPairFiles;
   /** The platform key the gateway signs federated calls with (and the sandbox verifies), kid `platform`. */
   readonly platform: KeyPairFiles;
+  /** The platform delivery key the relay signs webhooks with (the gateway publishes its public half), kid `delivery`. */
+  readonly delivery: KeyPairFiles;
   readonly subjectHashKeyPath: string;
   /** HMAC key of the material links the relay signs and the gateway checks. */
   readonly materialLinkKeyPath: string;
@@ -121,6 +123,7 @@ export async function ensureDevKeys(dir: string = DEFAULT_DEV_KEYS_DIR): Promise
   const citizenIdp = await pair('citizen-idp', 'citizen-idp');
   const audit = await pair('audit', 'audit');
   const platform = await pair('platform', 'platform');
+  const delivery = await pair('delivery', 'delivery');
   const subjectHashKeyPath = join(root, 'subject-hash.key');
   if (await ensureSecretKey(subjectHashKeyPath)) created.push(subjectHashKeyPath);
   const materialLinkKeyPath = join(root, 'material-link.key');
@@ -142,7 +145,7 @@ export async function ensureDevKeys(dir: string = DEFAULT_DEV_KEYS_DIR): Promise
   const demoMembersPath = join(root, 'demo-members.json');
   await writeFile(demoMembersPath, `${JSON.stringify(demoMembers, null, 2)}\n`, { mode: 0o600 });
 
-  return { dir: root, admin, citizenIdp, audit, platform, subjectHashKeyPath, materialLinkKeyPath, demoMembers, demoMembersPath, created };
+  return { dir: root, admin, citizenIdp, audit, platform, delivery, subjectHashKeyPath, materialLinkKeyPath, demoMembers, demoMembersPath, created };
 }
 
 /** 32 random bytes, base64url, mode 0600; kept when present. Returns whether it was created. */

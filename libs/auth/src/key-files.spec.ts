@@ -74,7 +74,7 @@ describe('ensureDevKeys', () => {
       expect([...jwksToKeyObjects(member.jwks).keys()]).toEqual([member.id]);
       createPrivateKey(await readFile(member.privateKeyPath, 'utf8'));
     }
-    expect(keys.created.length).toBe(4 + 2 + DEMO_MEMBERS.length);
+    expect(keys.created.length).toBe(5 + 2 + DEMO_MEMBERS.length);
 
     const again = await ensureDevKeys(join(dir, 'keys'));
     expect(again.created).toEqual([]);

@@ -41,7 +41,14 @@ export interface PlatformKeys {
   readonly platformSigningKey: PlatformSigningKey;
   /** The platform keys' public halves by kid (a PEM gets DATARUN_PLATFORM_KEY_ID). */
   readonly platformPublicKey: ReadonlyMap<string, KeyObject>;
+  /** kid DELIVERY_KEY_ID: the relay's webhook signing key. */
+  readonly deliverySigningKey: PlatformSigningKey;
+  /** The delivery keys' public halves by kid (a PEM gets DELIVERY_KEY_ID). */
+  readonly deliveryPublicKey: ReadonlyMap<string, KeyObject>;
 }
+
+/** The key id of the platform delivery key (webhooks), as the JWKS at GET /v1/platform/jwks names it. */
+export const DELIVERY_KEY_ID = 'delivery';
 
 /**
  * The keys an app uses, by how much it needs them:
@@ -70,7 +77,7 @@ interface KeyFormat<K extends KeyName> {
  * registry or relay that is broken into cannot sign a checkpoint of a rewritten chain (asking for
  * it elsewhere is a mistake in that app's KeyNeeds, and stops it at boot).
  */
-const KEY_OWNERS: { readonly [K in KeyName]?: string } = { auditSigningKey: 'audit', platformSigningKey: 'gateway' };
+const KEY_OWNERS: { readonly [K in KeyName]?: string } = { auditSigningKey: 'audit', platformSigningKey: 'gateway', deliverySigningKey: 'relay' };
 
 const FORMATS: { readonly [K in KeyName]: KeyFormat<K> } = {
   adminPublicKey: { expected: "the administrators' public key (PEM, JWK or JWKS)", read: (text) => publicKeyFileToJwks(text, 'admin') },
@@ -90,6 +97,8 @@ const FORMATS: { readonly [K in KeyName]: KeyFormat<K> } = {
     read: (text, config) => ({ kid: config.egress.platformKeyId, privateKey: ecP256(createPrivateKey(text)) }),
   },
   platformPublicKey: { expected: 'EC P-256 public keys (a PEM, JWK or JWKS)', read: (text, config) => ecP256Keys(text, config.egress.platformKeyId) },
+  deliverySigningKey: { expected: 'an EC P-256 private key (PEM)', read: (text) => ({ kid: DELIVERY_KEY_ID, privateKey: ecP256(createPrivateKey(text)) }) },
+  deliveryPublicKey: { expected: 'EC P-256 public keys (a PEM, JWK or JWKS)', read: (text) => ecP256Keys(text, DELIVERY_KEY_ID) },
 };
 
 /** The keys an app loaded at boot. Libs take theirs from here, never from the files. */

@@ -23,6 +23,10 @@ export interface KeysConfig {
   readonly platformSigningKey: string;
   /** The platform keys' public halves by kid: what departments (the sandbox) verify those tokens with. */
   readonly platformPublicKey: string;
+  /** The relay's key for the webhook deliveries it signs (EC P-256 private, PEM): a key of its own, good for nothing else. */
+  readonly deliverySigningKey: string;
+  /** The delivery keys' public halves by kid: the gateway publishes them at GET /v1/platform/jwks, webhook recipients verify with them. */
+  readonly deliveryPublicKey: string;
 }
 
 /** A platform key, by its name in `config.keys`. */
@@ -38,6 +42,8 @@ export const KEY_VARIABLES = {
   auditPublicKey: 'DATARUN_AUDIT_PUBLIC_KEY',
   platformSigningKey: 'DATARUN_PLATFORM_SIGNING_KEY',
   platformPublicKey: 'DATARUN_PLATFORM_PUBLIC_KEY',
+  deliverySigningKey: 'DATARUN_DELIVERY_SIGNING_KEY',
+  deliveryPublicKey: 'DATARUN_DELIVERY_PUBLIC_KEY',
 } as const satisfies Record<KeyName, string>;
 
 const variables = z.object({
@@ -81,6 +87,16 @@ const variables = z.object({
     .describe(
       "File with the platform keys' public halves (a PEM with key id DATARUN_PLATFORM_KEY_ID, a JWK or a JWKS): the gateway publishes them beside its signing key's half at `GET /v1/platform/jwks` (list a retired key here during a rotation), and the sandbox's departments verify federated calls with them.",
     ),
+  DATARUN_DELIVERY_SIGNING_KEY: filePath
+    .optional()
+    .describe(
+      "File with the EC P-256 private key (PEM) the relay signs each webhook delivery with (`datarun-signature`, key id `delivery`), bound to the recipient's endpoint and the event: the platform delivery key. Only the relay reads it, and refuses to start without it; it is a key of its own, so a relay broken into cannot mint the gateway's federated-call tokens. Production: a key from your secret store.",
+    ),
+  DATARUN_DELIVERY_PUBLIC_KEY: filePath
+    .optional()
+    .describe(
+      "File with the delivery keys' public halves (a PEM with key id `delivery`, a JWK or a JWKS, the retired ones too during a rotation): the gateway publishes them at `GET /v1/platform/jwks` beside the platform keys, and webhook recipients (the sandbox's) verify deliveries with them.",
+    ),
 });
 
 export const KEYS_SECTION = defineSection({
@@ -98,6 +114,8 @@ export const KEYS_SECTION = defineSection({
       auditPublicKey: v.DATARUN_AUDIT_PUBLIC_KEY ?? `${localDir}/keys/audit.pub.pem`,
       platformSigningKey: v.DATARUN_PLATFORM_SIGNING_KEY ?? `${localDir}/keys/platform.key.pem`,
       platformPublicKey: v.DATARUN_PLATFORM_PUBLIC_KEY ?? `${localDir}/keys/platform.pub.pem`,
+      deliverySigningKey: v.DATARUN_DELIVERY_SIGNING_KEY ?? `${localDir}/keys/delivery.key.pem`,
+      deliveryPublicKey: v.DATARUN_DELIVERY_PUBLIC_KEY ?? `${localDir}/keys/delivery.pub.pem`,
     },
   }),
   derived: {
@@ -109,5 +127,7 @@ export const KEYS_SECTION = defineSection({
     DATARUN_MATERIAL_LINK_KEY: { from: 'DATARUN_LOCAL_DIR', value: (c) => c.keys.materialLinkKey },
     DATARUN_PLATFORM_SIGNING_KEY: { from: 'DATARUN_LOCAL_DIR', value: (c) => c.keys.platformSigningKey },
     DATARUN_PLATFORM_PUBLIC_KEY: { from: 'DATARUN_LOCAL_DIR', value: (c) => c.keys.platformPublicKey },
+    DATARUN_DELIVERY_SIGNING_KEY: { from: 'DATARUN_LOCAL_DIR', value: (c) => c.keys.deliverySigningKey },
+    DATARUN_DELIVERY_PUBLIC_KEY: { from: 'DATARUN_LOCAL_DIR', value: (c) => c.keys.deliveryPublicKey },
   },
 });
