@@ -16,6 +16,7 @@ describe('disclosure records', () => {
   it('counts requests and material fetches as disclosures, not lookups or grant requests', () => {
     expect(DISCLOSURE_KINDS.get('transfer.requested')).toBe('request');
     expect(DISCLOSURE_KINDS.get('discount.requested')).toBe('request');
+    expect(DISCLOSURE_KINDS.get('benefit.requested')).toBe('request');
     expect(DISCLOSURE_KINDS.get('material.fetched')).toBe('material');
     expect(DISCLOSURE_KINDS.get('grant.requested')).toBeUndefined();
     expect(DISCLOSURE_KINDS.get('lookup')).toBeUndefined();

@@ -1,6 +1,6 @@
 /**
  * Disclosures to a recipient, as the audit log records them for the subject whose data they carry:
- * a request the relay sent (`transfer.requested`, `discount.requested`: the relay acted, so the
+ * a request the relay sent (`transfer.requested`, `discount.requested`, `benefit.requested`: the relay acted, so the
  * record's member is the relay and the recipient is named in its reason) and a material a
  * recipient fetched through its link (`material.fetched`: the recipient acted, it is the member).
  * One format, written by the relay and read back by the citizen's access log.
@@ -8,6 +8,7 @@
 export const DISCLOSURE_KINDS: ReadonlyMap<string, 'request' | 'material'> = new Map([
   ['transfer.requested', 'request'],
   ['discount.requested', 'request'],
+  ['benefit.requested', 'request'],
   ['material.fetched', 'material'],
 ]);
 
