@@ -15,7 +15,6 @@ export type { HttpConfig } from './sections/http.js';
 export { DEVELOPMENT_RATE_LIMIT, PRODUCTION_ADDRESS_LIMIT } from './sections/rate-limit.js';
 export type { RateLimitConfig } from './sections/rate-limit.js';
 export type { AuditConfig } from './sections/audit.js';
-export { DEVELOPMENT_UTILITY_RECIPIENTS } from './sections/transfers.js';
 export type { TransfersConfig } from './sections/transfers.js';
 export { connectorMember, sandboxRecipientSystemUrl } from './sections/connector.js';
 export type { ConnectorConfig, ConnectorMember, ConnectorMemberSettings } from './sections/connector.js';

@@ -4,10 +4,9 @@ import { ConfigError } from './config-error.js';
 import { sandboxRecipientSystemUrl } from './sections/connector.js';
 import { KEY_VARIABLES, type KeyName } from './sections/keys.js';
 import { DEVELOPMENT_RATE_LIMIT } from './sections/rate-limit.js';
-import { DEVELOPMENT_UTILITY_RECIPIENTS, utilityRecipientsOf } from './sections/transfers.js';
 
 /** A development default an app may run on, which production must set instead. */
-export type DevelopmentDefault = 'rate-limit' | 'connector-system' | 'connector-inbox' | 'utility-recipients';
+export type DevelopmentDefault = 'rate-limit' | 'connector-system' | 'connector-inbox';
 
 /**
  * With NODE_ENV=production, refuses (ConfigError, one line naming the variable to set) the
@@ -35,13 +34,6 @@ export function refuseDevelopmentDefaults(config: DatarunConfig, uses: readonly 
   if (uses.includes('connector-inbox') && member?.inbox === ':memory:') {
     throw new ConfigError('CONNECTOR_INBOX', 'a file in production: an inbox in memory forgets at a restart what was applied', member.inbox);
   }
-  if (uses.includes('utility-recipients') && sameRecipients(config.transfers.utilityRecipients, utilityRecipientsOf(DEVELOPMENT_UTILITY_RECIPIENTS))) {
-    throw new ConfigError('UTILITY_RECIPIENTS', "the utilities' member ids in production, not the demo city's", DEVELOPMENT_UTILITY_RECIPIENTS);
-  }
-}
-
-function sameRecipients(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
-  return Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([kind, member]) => b[kind] === member);
 }
 
 /**

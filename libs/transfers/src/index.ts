@@ -40,7 +40,6 @@ export {
 export type { OriginalMessage, DeadLetterSealer } from './dead-letters.js';
 export { DeadLetterSeal } from './ops/dead-letter-seal.js';
 export type { SealVerdict } from './ops/dead-letter-seal.js';
-export { UtilityRecipients } from './utility-recipients.js';
 export { RequestStatuses } from './statuses/request-statuses.js';
 export type { EstablishedStatus, RequestAddressee, StatusEffect } from './statuses/request-statuses.js';
 export { RecipientRequests, REQUEST_PAGE, SENT_STATES } from './statuses/recipient-requests.js';

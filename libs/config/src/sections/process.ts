@@ -19,7 +19,7 @@ const variables = z.object({
     .enum(['development', 'test', 'production'])
     .default('development')
     .describe(
-      'The kind of deployment. With `production`, an app refuses at boot, in one line naming the variable to set, the development defaults it would otherwise run on: a missing key, a key under `.local` or `DATARUN_LOCAL_DIR/keys`, the development rate limit, the sandbox as a connector’s system, a connector’s inbox in memory, the demo city’s utility members (UTILITY_RECIPIENTS). `npm test` sets `test`. Production: `production`.',
+      'The kind of deployment. With `production`, an app refuses at boot, in one line naming the variable to set, the development defaults it would otherwise run on: a missing key, a key under `.local` or `DATARUN_LOCAL_DIR/keys`, the development rate limit, the sandbox as a connector’s system, a connector’s inbox in memory. `npm test` sets `test`. Production: `production`.',
     ),
   HOST: z
     .string()

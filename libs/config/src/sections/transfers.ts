@@ -13,28 +13,6 @@ export interface TransfersConfig {
   readonly relayPollMs: number;
   /** Partitions of the topics the project creates. */
   readonly topicPartitions: number;
-  /**
-   * The member that receives each utility kind's requests and must sign its statuses (kind -> member
-   * id). Until members register as a kind's recipient in the registry, this is where the relay
-   * learns who that is, and the gateway who fetched a material through a link of that kind.
-   */
-  readonly utilityRecipients: Readonly<Record<string, string>>;
-}
-
-/** The demo city's utility members (`npm start` seeds them with their development keys), which production refuses. */
-export const DEVELOPMENT_UTILITY_RECIPIENTS = 'water=zj.demo.water,electricity=zj.demo.electricity,gas=zj.demo.gas';
-
-const recipientList = z
-  .string()
-  .regex(
-    /^[a-z][a-z0-9-]{1,31}=[a-z0-9][a-z0-9.-]{1,127}(,[a-z][a-z0-9-]{1,31}=[a-z0-9][a-z0-9.-]{1,127})*$/,
-    'a comma-separated list of <utility kind>=<member id>, e.g. water=zj.demo.water',
-  )
-  .refine((v) => new Set(v.split(',').map((pair) => pair.split('=')[0])).size === v.split(',').length, 'each utility kind once');
-
-/** `water=zj.demo.water,…` as kind -> member id. */
-export function utilityRecipientsOf(list: string): Readonly<Record<string, string>> {
-  return Object.fromEntries(list.split(',').map((pair) => pair.split('=') as [string, string]));
 }
 
 const variables = z.object({
@@ -43,7 +21,7 @@ const variables = z.object({
     .url()
     .optional()
     .describe(
-      "Base URL at which utilities reach the gateway's material links (`GET /v1/materials/{id}`). Production: the gateway's address as the utilities see it.",
+      "Base URL at which recipients reach the gateway's material links (`GET /v1/materials/{id}`). Production: the gateway's address as the recipients see it.",
     ),
   MATERIAL_LINK_TTL_SECONDS: z.coerce
     .number()
@@ -72,12 +50,7 @@ const variables = z.object({
     .min(1)
     .max(1000)
     .default(6)
-    .describe('Partitions of the topics datarun creates (utility, status and records topics; the dead-letter and checkpoint topics have one).'),
-  UTILITY_RECIPIENTS: recipientList
-    .default(DEVELOPMENT_UTILITY_RECIPIENTS)
-    .describe(
-      "Which member receives each utility kind's requests, as `<kind>=<member id>,…`. A status on `datarun.utility.transfer-status.v1` changes a request only when it is signed by the member of that request's kind (else it is dead-lettered with `STATUS_SIGNATURE_INVALID`), a bridge's dead letter is replayable only when sealed by the member of its topic's kind, and the audit log names that member as the recipient of each request and the fetcher of each material (the relay and the gateway read it). The default names the demo city's members, which production refuses: the utilities' member ids.",
-    ),
+    .describe('Partitions of the topics datarun creates (recipient, status and records topics; the dead-letter and checkpoint topics have one).'),
 });
 
 export const TRANSFERS_SECTION = defineSection({
@@ -92,7 +65,6 @@ export const TRANSFERS_SECTION = defineSection({
       relayBatchSize: v.RELAY_BATCH_SIZE,
       relayPollMs: v.RELAY_POLL_MS,
       topicPartitions: v.KAFKA_TOPIC_PARTITIONS,
-      utilityRecipients: utilityRecipientsOf(v.UTILITY_RECIPIENTS),
     },
   }),
   derived: { GATEWAY_PUBLIC_URL: { from: 'GATEWAY_PORT', value: (c) => c.transfers.gatewayPublicUrl } },
