@@ -34,7 +34,9 @@ export const WHO_MAY_CALL: Readonly<Record<string, string>> = {
   verify:
     'consumer, with an approved grant naming the claimed fields (`fields` or `verifyFields`) and the purpose, under its own open case whose party the subject is',
   bundleEvidence: `${CASE_OWNER}; each item is decided by the grants as a lookup is`,
-  fetchMaterial: "no token: the link's signature is the permission (issued to the recipient of a utility request)",
+  fetchMaterial: "the recipient member the link was issued to (its own token; the link's signature names the request and the member)",
+  listRequests: 'utility or department (the requests addressed to it)',
+  reportRequestStatus: "utility or department (the request's recipient only)",
   getPlatformJwks: `${NO_TOKEN} (departments fetch it to verify datarun's calls)`,
   // registry
   registerMember: 'admin',
@@ -44,6 +46,7 @@ export const WHO_MAY_CALL: Readonly<Record<string, string>> = {
   removeMemberKey: 'the member itself, or an admin',
   suspendMember: 'admin (not its own member)',
   reinstateMember: 'admin',
+  setMemberRecipient: 'the member itself, or an admin',
   registerSource: 'department (it becomes the owner)',
   getSource: ANY_MEMBER,
   publishSourceVersion: SOURCE_OWNER,
@@ -72,6 +75,12 @@ export const WHO_MAY_CALL: Readonly<Record<string, string>> = {
   // sandbox
   getDepartmentRecord:
     "datarun's calls only: a platform token for the department's source (`401` for anyone else); the sandbox serves development, tests and benchmarks only",
+  getRecipientSummary: SANDBOX,
+  listRecipientRequests: SANDBOX,
+  applyRecipientRequest: SANDBOX,
+  getRecipientReceivedMaterial: SANDBOX,
+  listWebhookReceipts: SANDBOX,
+  deliverWebhook: "no token: the relay's delivery, refused without datarun's signature (the delivery key) for that endpoint",
   getUtilitySummary: SANDBOX,
   getUtilityAccount: SANDBOX,
   setUtilityLatency: `${SANDBOX}; only when NODE_ENV is development or test`,

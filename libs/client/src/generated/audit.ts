@@ -335,6 +335,7 @@ export interface components {
         | 'CASE_NOT_FOUND'
         | 'RECORD_NOT_FOUND'
         | 'MEMBER_NOT_FOUND'
+        | 'RECIPIENT_NOT_FOUND'
         | 'GRANT_NOT_FOUND'
         | 'MATTER_NOT_FOUND'
         | 'MATERIAL_NOT_FOUND'

@@ -222,6 +222,40 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/requests': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List the requests addressed to the caller */
+    get: operations['listRequests'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/requests/{requestId}/status': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Report progress on a request addressed to the caller */
+    post: operations['reportRequestStatus'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/verifications': {
     parameters: {
       query?: never;
@@ -282,13 +316,13 @@ export interface components {
       parties: components['schemas']['CaseParty'][];
       materials: components['schemas']['CaseMaterial'][];
       transfers: components['schemas']['Transfer'][];
-      /** @description How far the utility requests are: the clerk’s one-line answer */
+      /** @description How far the requests to every recipient are: the clerk’s one-line answer */
       progress: {
         total: number;
         completed: number;
         rejected: number;
         followUp: number;
-        /** @example 3 of 3 completed */
+        /** @example 6 of 6 completed */
         summary: string;
       };
       /** @description The acting person (token sub) who opened it */
@@ -425,6 +459,7 @@ export interface components {
         | 'CASE_NOT_FOUND'
         | 'RECORD_NOT_FOUND'
         | 'MEMBER_NOT_FOUND'
+        | 'RECIPIENT_NOT_FOUND'
         | 'GRANT_NOT_FOUND'
         | 'MATTER_NOT_FOUND'
         | 'MATERIAL_NOT_FOUND'
@@ -535,41 +570,76 @@ export interface components {
         };
       };
     };
+    /** RecipientRequest */
+    RecipientRequest: {
+      /** Format: uuid */
+      requestId: string;
+      /** Format: uuid */
+      caseId: string;
+      /** @enum {unknown} */
+      request: 'transfer' | 'discount' | 'benefit';
+      /** @enum {unknown} */
+      state: 'published' | 'accepted' | 'completed' | 'rejected';
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+      /** @description The request body as it was sent (schemas/events: transfer-requested, discount-requested or benefit-requested), with material links issued to the caller and valid for MATERIAL_LINK_TTL_SECONDS from now */
+      data: {
+        [key: string]: unknown;
+      };
+      benefit?: string;
+      /** @description The utility kind of a kind's transfer or discount */
+      utility?: string;
+      /** @description The recipient's own reference, as it reported it */
+      reference?: string;
+      reason?: string;
+      /** Format: date-time */
+      publishedAt?: string;
+    };
+    /** RecipientRequestPage */
+    RecipientRequestPage: {
+      items: components['schemas']['RecipientRequest'][];
+      /** @description The cursor of the next page; absent on the last */
+      next?: string;
+    };
     /**
      * Transfer
-     * @description One utility request of a completed case and its latest status
+     * @description One request of a completed case to one recipient, and its latest status
      */
     Transfer: {
-      /** @description The utility kind the request goes to, e.g. water */
-      utility: string;
-      /** @description Who the request goes to; null when no member is configured for the utility kind (nobody can sign its status) */
+      /** @description The utility kind of a kind's transfer or discount, e.g. water; null for a benefit */
+      utility: string | null;
+      /** @description Who the request went to (resolved when the case completed); null only for a request written before recipients were registered */
       recipient: components['schemas']['TransferRecipient'] | null;
       /**
        * @description What the recipient is asked to do
        * @enum {unknown}
        */
-      request: 'transfer' | 'discount';
+      request: 'transfer' | 'discount' | 'benefit';
       /**
        * Format: uuid
-       * @description Also the CloudEvents id: the idempotency key the utility sees
+       * @description Also the CloudEvents id: the idempotency key the recipient sees
        */
       requestId: string;
       /** @enum {unknown} */
       state: 'pending' | 'published' | 'accepted' | 'completed' | 'rejected';
       /** Format: date-time */
       updatedAt: string;
-      /** @description No final status within TRANSFER_FOLLOW_UP_SECONDS: someone should call the utility */
+      /** @description No final status within TRANSFER_FOLLOW_UP_SECONDS: someone should call the recipient */
       followUp: boolean;
+      /** @description The benefit granted, for a benefit request, e.g. education-aid */
+      benefit?: string;
       /** Format: date-time */
       publishedAt?: string;
-      /** @description The utility's own reference */
+      /** @description The recipient's own reference */
       reference?: string;
       /** @description Why it was rejected */
       reason?: string;
     };
     /**
      * TransferRecipient
-     * @description The member that receives the utility kind's requests (UTILITY_RECIPIENTS) and signs their statuses
+     * @description The registered recipient member the request went to; only it can sign or post its statuses
      */
     TransferRecipient: {
       /** @description The member id, e.g. zj.demo.water */
@@ -1868,9 +1938,9 @@ export interface operations {
         sig: unknown;
         /** @description expiry, Unix seconds */
         exp: unknown;
-        /** @description the recipient utility kind */
+        /** @description the recipient member the link was issued to (the caller must be that member) */
         to: unknown;
-        /** @description the utility request the link was issued for */
+        /** @description the request the link was issued for */
         req: unknown;
       };
       header?: never;
@@ -1894,7 +1964,21 @@ export interface operations {
           'image/webp': Blob;
         };
       };
-      /** @description LINK_INVALID (altered), LINK_EXPIRED */
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
+      };
+      /** @description LINK_INVALID (altered, or issued to another member), LINK_EXPIRED, ROLE_FORBIDDEN (utilities and departments only); MEMBER_SUSPENDED */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1904,7 +1988,7 @@ export interface operations {
             /** @constant */
             status?: 403;
             /** @enum {unknown} */
-            code?: 'LINK_INVALID' | 'LINK_EXPIRED';
+            code?: 'LINK_INVALID' | 'LINK_EXPIRED' | 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
           };
         };
       };
@@ -1919,6 +2003,20 @@ export interface operations {
             status?: 404;
             /** @enum {unknown} */
             code?: 'MATERIAL_NOT_FOUND';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
           };
         };
       };
@@ -1981,6 +2079,261 @@ export interface operations {
             status?: 500;
             /** @enum {unknown} */
             code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+    };
+  };
+  listRequests: {
+    parameters: {
+      query?: {
+        state?: 'published' | 'accepted' | 'completed' | 'rejected';
+        /** @description the `next` of the previous page */
+        cursor?: string;
+        /** @description 1 to 200, default 50 */
+        limit?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The requests sent to the caller, in the order they were sent, with fresh material links */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RecipientRequestPage'];
+        };
+      };
+      /** @description VALIDATION_FAILED (state, cursor or limit) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
+      };
+      /** @description ROLE_FORBIDDEN (utilities and departments only); MEMBER_SUSPENDED */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+    };
+  };
+  reportRequestStatus: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        requestId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @enum {unknown} */
+          state: 'accepted' | 'completed' | 'rejected';
+          /** @description the recipient's own reference */
+          reference?: string;
+          /** @description why it was rejected (required to reject) */
+          reason?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description The request after the status (a status that is no step forward changes nothing and answers the same) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RecipientRequest'];
+        };
+      };
+      /** @description VALIDATION_FAILED */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
+      };
+      /** @description ROLE_FORBIDDEN (utilities and departments only); MEMBER_SUSPENDED */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
+          };
+        };
+      };
+      /** @description TRANSFER_NOT_FOUND (also for a request addressed to another member) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'TRANSFER_NOT_FOUND';
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: the body is larger than this endpoint takes */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 413;
+            /** @enum {unknown} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: the body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 415;
+            /** @enum {unknown} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description AUDIT_UNAVAILABLE: the change could not be audited, so it was not made */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'AUDIT_UNAVAILABLE';
           };
         };
       };

@@ -259,6 +259,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/members/{id}/recipient': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /** Set how a member receives requests */
+    put: operations['setMemberRecipient'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/members/{id}/reinstate': {
     parameters: {
       query?: never;
@@ -450,14 +467,23 @@ export interface components {
     };
     /** MatterNotification */
     MatterNotification: {
-      /** @description The utility kind to notify, e.g. water */
+      /** @description The recipient: a member id, or a utility kind (the member registered for it when a case completes) */
       notify: string;
       /** @enum {unknown} */
-      request: 'transfer' | 'discount';
+      request: 'transfer' | 'discount' | 'benefit';
+      /** @description What the recipient receives about the beneficiary beyond name and masked ID number */
+      fields: ('idNumber' | 'role')[];
       /** @description The submitted materials this recipient receives (as signed links) */
       materials: string[];
+      /** @description Which benefit (benefit requests only) */
+      benefit?: string;
       /** @description The role of the party who holds the account afterwards (absent: the first party) */
       holderRole?: string;
+      /**
+       * @description Sent only when the case names an account for the recipient's utility kind
+       * @constant
+       */
+      optional?: true;
     };
     /** Member */
     Member: {
@@ -472,6 +498,7 @@ export interface components {
        */
       state: 'active' | 'suspended';
       jwks: components['schemas']['Jwks'];
+      recipient: components['schemas']['Recipient'] | null;
       /** Format: date-time */
       createdAt: string;
       /** Format: date-time */
@@ -528,6 +555,7 @@ export interface components {
         | 'CASE_NOT_FOUND'
         | 'RECORD_NOT_FOUND'
         | 'MEMBER_NOT_FOUND'
+        | 'RECIPIENT_NOT_FOUND'
         | 'GRANT_NOT_FOUND'
         | 'MATTER_NOT_FOUND'
         | 'MATERIAL_NOT_FOUND'
@@ -633,6 +661,26 @@ export interface components {
           ms?: number;
         };
       };
+    };
+    /**
+     * Recipient
+     * @description How a utility or department member receives the requests matters send it
+     */
+    Recipient: {
+      /**
+       * @description kafka: its own connector consumes its topics; webhook: datarun posts each request to `endpoint`
+       * @enum {unknown}
+       */
+      delivery: 'kafka' | 'webhook';
+      /** @description The requests it handles */
+      requests: ('transfer' | 'discount' | 'benefit')[];
+      /** @description Webhook only: where requests are posted */
+      endpoint?: string;
+      /**
+       * @description The utility kind it receives for: a matter naming the kind means this member
+       * @enum {unknown}
+       */
+      utilityKind?: 'water' | 'electricity' | 'gas' | 'cable' | 'broadband' | 'heat';
     };
     /**
      * Source
@@ -1813,13 +1861,24 @@ export interface operations {
           evidence: string[];
           materials: string[];
           onComplete: {
-            /** @description the utility kind to notify, e.g. water */
+            /**
+             * @description the recipient: a member id, or a utility kind (water, electricity, gas, cable, broadband, heat) meaning the member registered for it
+             * @example water
+             * @example zj.demo.renshe
+             */
             notify: string;
             /**
              * @description what it is asked to do (default transfer)
              * @enum {unknown}
              */
-            request?: 'transfer' | 'discount';
+            request?: 'transfer' | 'discount' | 'benefit';
+            /**
+             * @description which benefit: required for a benefit request, only there
+             * @example education-aid
+             */
+            benefit?: string;
+            /** @description what the recipient receives about the beneficiary beyond name and masked ID number */
+            fields?: ('idNumber' | 'role')[];
             /** @description submitted materials this recipient receives (as signed links) */
             materials?: string[];
             /**
@@ -1827,6 +1886,8 @@ export interface operations {
              * @example buyer
              */
             holderRole?: string;
+            /** @description true: sent only when the case names an account for the recipient's utility kind (cable, broadband in a property transfer) */
+            optional?: boolean;
           }[];
         };
       };
@@ -1841,7 +1902,7 @@ export interface operations {
           'application/json': components['schemas']['Matter'];
         };
       };
-      /** @description VALIDATION_FAILED */
+      /** @description VALIDATION_FAILED (also: an onComplete entry its recipient does not handle, a transfer, discount or optional entry whose recipient receives for no utility kind, a benefit without its code, the same request twice) */
       400: {
         headers: {
           [name: string]: unknown;
@@ -1883,7 +1944,7 @@ export interface operations {
           };
         };
       };
-      /** @description SOURCE_NOT_FOUND */
+      /** @description SOURCE_NOT_FOUND, RECIPIENT_NOT_FOUND (an onComplete notify no member receives for: register its recipient settings first) */
       404: {
         headers: {
           [name: string]: unknown;
@@ -1893,7 +1954,7 @@ export interface operations {
             /** @constant */
             status?: 404;
             /** @enum {unknown} */
-            code?: 'SOURCE_NOT_FOUND';
+            code?: 'SOURCE_NOT_FOUND' | 'RECIPIENT_NOT_FOUND';
           };
         };
       };
@@ -2195,6 +2256,26 @@ export interface operations {
               exp?: number;
             }[];
           };
+          /** @description utility and department members: how it receives requests */
+          recipient?: {
+            /**
+             * @description kafka: its own connector consumes its topics; webhook: datarun posts each request to `endpoint`
+             * @enum {unknown}
+             */
+            delivery: 'kafka' | 'webhook';
+            /**
+             * @description webhook only: the URL requests are posted to (on the egress allowlist)
+             * @example https://hooks.broadband.example/v1/datarun
+             */
+            endpoint?: string;
+            /** @description the requests it handles */
+            requests: ('transfer' | 'discount' | 'benefit')[];
+            /**
+             * @description utility members only: the kind it receives for (one member per kind); a matter naming the kind means this member
+             * @enum {unknown}
+             */
+            utilityKind?: 'water' | 'electricity' | 'gas' | 'cable' | 'broadband' | 'heat';
+          };
         };
       };
     };
@@ -2208,7 +2289,7 @@ export interface operations {
           'application/json': components['schemas']['Member'];
         };
       };
-      /** @description VALIDATION_FAILED (also: a JWKS the key rules refuse) */
+      /** @description VALIDATION_FAILED (also: a JWKS the key rules refuse, recipient settings for a member that is no utility or department), ENDPOINT_NOT_ALLOWED (a webhook outside the egress allowlist) */
       400: {
         headers: {
           [name: string]: unknown;
@@ -2218,7 +2299,7 @@ export interface operations {
             /** @constant */
             status?: 400;
             /** @enum {unknown} */
-            code?: 'VALIDATION_FAILED';
+            code?: 'VALIDATION_FAILED' | 'ENDPOINT_NOT_ALLOWED';
           };
         };
       };
@@ -2250,7 +2331,7 @@ export interface operations {
           };
         };
       };
-      /** @description ALREADY_EXISTS */
+      /** @description ALREADY_EXISTS (the member, or another member receiving for the utility kind) */
       409: {
         headers: {
           [name: string]: unknown;
@@ -2661,6 +2742,190 @@ export interface operations {
             status?: 409;
             /** @enum {unknown} */
             code?: 'STATE_CONFLICT';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description AUDIT_UNAVAILABLE: the change could not be audited, so it was not made */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'AUDIT_UNAVAILABLE';
+          };
+        };
+      };
+    };
+  };
+  setMemberRecipient: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /**
+           * @description kafka: its own connector consumes its topics; webhook: datarun posts each request to `endpoint`
+           * @enum {unknown}
+           */
+          delivery: 'kafka' | 'webhook';
+          /**
+           * @description webhook only: the URL requests are posted to (on the egress allowlist)
+           * @example https://hooks.broadband.example/v1/datarun
+           */
+          endpoint?: string;
+          /** @description the requests it handles */
+          requests: ('transfer' | 'discount' | 'benefit')[];
+          /**
+           * @description utility members only: the kind it receives for (one member per kind); a matter naming the kind means this member
+           * @enum {unknown}
+           */
+          utilityKind?: 'water' | 'electricity' | 'gas' | 'cable' | 'broadband' | 'heat';
+        };
+      };
+    };
+    responses: {
+      /** @description The member with its recipient settings: matters may name it (or its utility kind) from now on */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Member'];
+        };
+      };
+      /** @description VALIDATION_FAILED (the member is no utility or department, a utility kind for a department, a webhook without an endpoint or a kafka recipient with one), ENDPOINT_NOT_ALLOWED (a webhook outside the egress allowlist) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED' | 'ENDPOINT_NOT_ALLOWED';
+          };
+        };
+      };
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
+      };
+      /** @description ROLE_FORBIDDEN (the member itself or an admin); MEMBER_SUSPENDED */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
+          };
+        };
+      };
+      /** @description MEMBER_NOT_FOUND */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'MEMBER_NOT_FOUND';
+          };
+        };
+      };
+      /** @description ALREADY_EXISTS (another member receives for the utility kind) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 409;
+            /** @enum {unknown} */
+            code?: 'ALREADY_EXISTS';
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: the body is larger than this endpoint takes */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 413;
+            /** @enum {unknown} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: the body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 415;
+            /** @enum {unknown} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
           };
         };
       };

@@ -69,6 +69,58 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/recipients/{member}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Summarise a simulated department’s beneficiary register */
+    get: operations['getRecipientSummary'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/recipients/{member}/requests': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List the requests a simulated department applied */
+    get: operations['listRecipientRequests'];
+    put?: never;
+    /** Apply a benefit request to a simulated department */
+    post: operations['applyRecipientRequest'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/recipients/{member}/requests/{requestId}/materials/{type}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Get the bytes of a material a simulated department received */
+    get: operations['getRecipientReceivedMaterial'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/utilities/{kind}': {
     parameters: {
       query?: never;
@@ -172,10 +224,54 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/webhooks/{member}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List what a simulated recipient’s webhook received */
+    get: operations['listWebhookReceipts'];
+    put?: never;
+    /** Deliver a request to a simulated recipient’s webhook */
+    post: operations['deliverWebhook'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
+    /** AppliedBenefitRequest */
+    AppliedBenefitRequest: {
+      /** Format: uuid */
+      requestId: string;
+      /** @enum {unknown} */
+      request: 'benefit';
+      benefit: string;
+      beneficiary: components['schemas']['ReceivedBeneficiary'];
+      decision: {
+        matter: string;
+        /** Format: date-time */
+        decidedAt: string;
+        validFrom: string;
+        validUntil?: string;
+      };
+      reference: string;
+      /** Format: date-time */
+      appliedAt: string;
+      /** @description Every call with this request id, the first included: above 1 means a sender retried */
+      calls: number;
+      /** @description The documents received with the request, as the department checked them (the bytes are not listed) */
+      materials: components['schemas']['ReceivedRecipientMaterial'][];
+      accountNumber?: string;
+      /** @description The correlation id the first call carried (x-request-id or traceparent) */
+      correlationId?: string;
+    };
     /** AppliedUtilityRequest */
     AppliedUtilityRequest: {
       /** Format: uuid */
@@ -249,6 +345,7 @@ export interface components {
         | 'CASE_NOT_FOUND'
         | 'RECORD_NOT_FOUND'
         | 'MEMBER_NOT_FOUND'
+        | 'RECIPIENT_NOT_FOUND'
         | 'GRANT_NOT_FOUND'
         | 'MATTER_NOT_FOUND'
         | 'MATERIAL_NOT_FOUND'
@@ -340,6 +437,24 @@ export interface components {
         };
       };
     };
+    /** ReceivedBeneficiary */
+    ReceivedBeneficiary: {
+      name: string;
+      idNumberMasked: string;
+      /** @description Only where the matter names it for this recipient */
+      idNumber?: string;
+      role?: string;
+    };
+    /** ReceivedRecipientMaterial */
+    ReceivedRecipientMaterial: {
+      type: string;
+      /** @description The media type the material came with */
+      contentType: string;
+      /** @description Bytes received */
+      size: number;
+      /** @description SHA-256 the utility computed from the bytes it received */
+      sha256: string;
+    };
     /** ReceivedUtilityMaterial */
     ReceivedUtilityMaterial: {
       type: string;
@@ -349,6 +464,27 @@ export interface components {
       size: number;
       /** @description SHA-256 the utility computed from the bytes it received */
       sha256: string;
+    };
+    /** RecipientReceipt */
+    RecipientReceipt: {
+      /** @description The department's own reference */
+      reference: string;
+      /** @description A repeated request id: the first reference, nothing changed */
+      duplicate: boolean;
+    };
+    /** RecipientRequests */
+    RecipientRequests: {
+      requests: components['schemas']['AppliedBenefitRequest'][];
+    };
+    /** RecipientSummary */
+    RecipientSummary: {
+      member: string;
+      /** @description Beneficiaries on the register */
+      beneficiaries: number;
+      /** @description Requests applied so far */
+      applied: number;
+      /** @description False during a simulated outage */
+      available: boolean;
     };
     /** UtilityAccount */
     UtilityAccount: {
@@ -372,6 +508,8 @@ export interface components {
       holder?: {
         name: string;
         idNumberMasked: string;
+        idNumber?: string;
+        role?: string;
       };
     };
     /** UtilityReceipt */
@@ -393,6 +531,28 @@ export interface components {
       applied: number;
       /** @description False during a simulated outage */
       available: boolean;
+    };
+    /** WebhookReceipt */
+    WebhookReceipt: {
+      /** Format: uuid */
+      requestId: string;
+      /** @enum {unknown} */
+      request: 'transfer' | 'discount' | 'benefit';
+      /** Format: date-time */
+      receivedAt: string;
+      /** @description Deliveries of this request id: above 1 means the relay delivered it again */
+      deliveries: number;
+      /** @enum {unknown} */
+      state: 'applying' | 'completed' | 'rejected' | 'failed';
+      reference?: string;
+      reason?: string;
+      /** @description The HTTP status the gateway answered the status with */
+      statusAnswer?: number;
+    };
+    /** WebhookReceipts */
+    WebhookReceipts: {
+      member: string;
+      received: components['schemas']['WebhookReceipt'][];
     };
   };
   responses: never;
@@ -570,6 +730,322 @@ export interface operations {
             status?: 404;
             /** @enum {unknown} */
             code?: 'RECORD_NOT_FOUND';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+    };
+  };
+  getRecipientSummary: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        member: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The register’s counts: also what a connector probes for readiness */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RecipientSummary'];
+        };
+      };
+      /** @description NOT_FOUND (not a member id) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'NOT_FOUND';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description SERVICE_UNAVAILABLE (simulated outage) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'SERVICE_UNAVAILABLE';
+          };
+        };
+      };
+    };
+  };
+  listRecipientRequests: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        member: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Applied requests in the order applied: the beneficiary as received, the decision, and the materials (the SHA-256 the department computed, and their size; never the bytes) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RecipientRequests'];
+        };
+      };
+      /** @description NOT_FOUND (not a member id) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'NOT_FOUND';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+    };
+  };
+  applyRecipientRequest: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        member: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** Format: uuid */
+          requestId: string;
+          /** @enum {unknown} */
+          request: 'benefit';
+          /** @description The benefit’s code, as the matter names it */
+          benefit: string;
+          accountNumber?: string;
+          beneficiary: {
+            name: string;
+            idNumberMasked: string;
+            idNumber?: string;
+            role?: string;
+          };
+          decision: {
+            matter: string;
+            /** Format: date-time */
+            decidedAt: string;
+            /** Format: date */
+            validFrom: string;
+            /** Format: date */
+            validUntil?: string;
+          };
+          /** @description The documents themselves: each material the sender fetched through its link and checked, its bytes in base64 */
+          materials: {
+            type: string;
+            /** @description SHA-256 of the bytes; the system refuses bytes that do not match */
+            sha256: string;
+            /** @example application/pdf */
+            contentType: string;
+            /** @description bytes, before base64 */
+            size: number;
+            /** @description the bytes, in base64 */
+            content: string;
+          }[];
+        };
+      };
+    };
+    responses: {
+      /** @description The department’s reference: a repeated request id answers the first reference and changes nothing */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RecipientReceipt'];
+        };
+      };
+      /** @description VALIDATION_FAILED (also: content not base64, or not of the size named), MATERIAL_HASH_MISMATCH (the bytes received are not of the SHA-256 named) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED' | 'MATERIAL_HASH_MISMATCH';
+          };
+        };
+      };
+      /** @description NOT_FOUND (not a member id) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'NOT_FOUND';
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: the body is larger than this endpoint takes */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 413;
+            /** @enum {unknown} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: the body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 415;
+            /** @enum {unknown} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description SERVICE_UNAVAILABLE (simulated outage) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'SERVICE_UNAVAILABLE';
+          };
+        };
+      };
+    };
+  };
+  getRecipientReceivedMaterial: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        member: string;
+        requestId: string;
+        type: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The bytes received, in the media type they came with (another than the platform’s material types as application/octet-stream), as an attachment; each register keeps the most recent 64 MiB received */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/pdf': Blob;
+          'image/jpeg': Blob;
+          'image/png': Blob;
+          'image/tiff': Blob;
+          'image/webp': Blob;
+          'application/octet-stream': Blob;
+        };
+      };
+      /** @description NOT_FOUND (no such material received, or no longer kept) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'NOT_FOUND';
           };
         };
       };
@@ -910,6 +1386,8 @@ export interface operations {
           holder: {
             name: string;
             idNumberMasked: string;
+            idNumber?: string;
+            role?: string;
           };
           matter?: string;
           property?: {
@@ -918,7 +1396,9 @@ export interface operations {
           };
           /** Format: date */
           effectiveDate: string;
-          /** @description The documents themselves: each material the bridge fetched and checked, its bytes in base64 */
+          /** @description The member the request was addressed to */
+          recipient?: string;
+          /** @description The documents themselves: each material the sender fetched through its link and checked, its bytes in base64 */
           materials: {
             type: string;
             /** @description SHA-256 of the bytes; the system refuses bytes that do not match */
@@ -1081,6 +1561,182 @@ export interface operations {
             status?: 500;
             /** @enum {unknown} */
             code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+    };
+  };
+  listWebhookReceipts: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        member: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Each request received, most recent last: how often it was delivered, what was done and what the gateway answered */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WebhookReceipts'];
+        };
+      };
+      /** @description NOT_FOUND (the sandbox acts for no such member) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'NOT_FOUND';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+    };
+  };
+  deliverWebhook: {
+    parameters: {
+      query?: never;
+      header: {
+        /** @description Detached JWS over the body by a platform key (`GET /v1/platform/jwks` of the gateway), bound to this endpoint and the event id */
+        'datarun-signature': string;
+      };
+      path: {
+        member: string;
+      };
+      cookie?: never;
+    };
+    /** @description The request as a CloudEvent in structured mode */
+    requestBody: {
+      content: {
+        'application/cloudevents+json': Blob;
+      };
+    };
+    responses: {
+      /** @description Taken: the materials are fetched, the request applied and its status answered to the gateway in the background */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description VALIDATION_FAILED (a signed body that is no request for this member) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description TOKEN_MISSING, TOKEN_INVALID: no signature, or not datarun’s for this endpoint and body */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID';
+          };
+        };
+      };
+      /** @description NOT_FOUND (the sandbox acts for no such member) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'NOT_FOUND';
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 413;
+            /** @enum {unknown} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 415;
+            /** @enum {unknown} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description SERVICE_UNAVAILABLE (the sandbox holds no key of the member) */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'SERVICE_UNAVAILABLE';
           };
         };
       };
