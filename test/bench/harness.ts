@@ -633,7 +633,7 @@ export interface DrainResult {
   readonly left: number;
 }
 
-/** The utility kind of the drain backlog: no bridge consumes its topic, so only the relay works. */
+/** The utility kind of the drain backlog: no connector consumes its topic, so only the relay works. */
 export const DRAIN_UTILITY = 'bench-drain';
 
 /**

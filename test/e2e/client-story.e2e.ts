@@ -1,6 +1,6 @@
 // A service-hall system drives the whole property-transfer story with @datarun/client, as an
 // integrator would: open the case, upload the certificate, collect the evidence bundle, complete,
-// and follow each utility's progress to completed through the real broker and bridges. Every
+// and follow each utility's progress to completed through the real broker and connectors. Every
 // call goes through the types generated from docs/openapi, so a contract change that breaks a
 // caller breaks this test's compilation or its run.
 import { jest } from '@jest/globals';

@@ -1,6 +1,6 @@
 // One correlation id end to end (docs/architecture.md, "The request context"): a service hall
 // completes a property transfer sending a W3C traceparent; its trace id becomes the request's
-// correlation id and follows the case through the outbox, the relay, the real broker, each bridge
+// correlation id and follows the case through the outbox, the relay, the real broker, each connector
 // (which fetches the certificate from the gateway and applies the request to the utility's system)
 // and the statuses back, into every audit record and Kafka message on the way.
 import { randomBytes } from 'node:crypto';
@@ -30,7 +30,7 @@ describe('one correlation id from the window to the utilities and back', () => {
     await world?.close();
   });
 
-  it('follows the traceparent of POST /v1/cases/{id}/complete through the relay and the bridges to the statuses and the audit log', async () => {
+  it('follows the traceparent of POST /v1/cases/{id}/complete through the relay and the connectors to the statuses and the audit log', async () => {
     const { city } = world;
     const { caseId } = await openTransferCase(world, 'traced');
     const traceId = randomBytes(16).toString('hex');
@@ -85,7 +85,7 @@ describe('one correlation id from the window to the utilities and back', () => {
       await reader.close();
     }
 
-    // Each utility's own system was called under it (the bridge's x-request-id and traceparent).
+    // Each utility's own system was called under it (the connector's x-request-id and traceparent).
     for (const kind of UTILITIES) {
       const applied = (await fetch(`${world.sandboxUrl}/v1/utilities/${kind}/requests`).then((r) => r.json())) as {
         requests: Array<{ requestId: string; correlationId?: string }>;
@@ -93,7 +93,7 @@ describe('one correlation id from the window to the utilities and back', () => {
       expect(applied.requests.filter((r) => requestIds.includes(r.requestId)).map((r) => r.correlationId)).toEqual([traceId]);
     }
 
-    // Every audit record the completion caused carries it, from the gateway, the relay and the bridges' fetches.
+    // Every audit record the completion caused carries it, from the gateway, the relay and the connectors' fetches.
     const rows = await city.auditRows(`case_id = '${caseId}' AND action IN ('case.completed', 'transfer.requested', 'material.fetched', 'transfer.status')`);
     const byAction = (action: string) => rows.filter((r) => r.action === action);
     expect(byAction('case.completed')).toHaveLength(1);

@@ -123,7 +123,7 @@ describe('dead letters and transfer operations on the relay', () => {
       await sealedDeadLetter(
         { topic: original, key: 'unit-0001', value: Buffer.from(jsonValue), headers: jsonHeaders },
         'schema: /state must be one of accepted, completed, rejected',
-        'bridge-water',
+        'datarun.connector.zj.demo.water',
         seal,
         firstAt,
       ),
@@ -169,7 +169,7 @@ describe('dead letters and transfer operations on the relay', () => {
       topic: original,
       key: 'unit-0001',
       reason: 'schema: /state must be one of accepted, completed, rejected',
-      by: 'bridge-water',
+      by: 'datarun.connector.zj.demo.water',
       at: firstAt.toISOString(),
       replays: 0,
       replayedAt: null,

@@ -1,5 +1,5 @@
 // Webhook delivery through the real broker: a recipient registered with `delivery: webhook` gets
-// each request on its topic posted to its endpoint as a CloudEvent signed by the platform; a
+// each request on its topic posted to its endpoint as a CloudEvent signed by the delivery key; a
 // failing endpoint is retried with backoff and delivered once, one that keeps failing is
 // dead-lettered when the retry budget is spent, and one the egress allowlist refuses once DNS
 // answers is dead-lettered without being called. Endpoints are local HTTP servers of this test.

@@ -21,7 +21,7 @@ describe('member suspension', () => {
 
   const readCase = (authorization: string) => city.gateway.http.get(`/v1/cases/${caseId}`).set('authorization', authorization);
   const readSelf = (authorization: string) => city.registry.http.get(`/v1/members/${city.hall.id}`).set('authorization', authorization);
-  /** A status the member signs, as a bridge would, checked by the registry process's key directory. */
+  /** A status the member signs, as its connector would, checked by the registry process's key directory. */
   const signedStatusVerifies = async () => {
     const binding = { topic: 'datarun.utility.transfer-status.v1', source: city.hall.id, subject: 'request-1' };
     const body = Buffer.from(JSON.stringify({ state: 'completed' }));

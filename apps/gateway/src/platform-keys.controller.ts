@@ -21,11 +21,14 @@ export class PlatformKeysController {
   }
 
   @Get('jwks')
-  @ApiOperation({ operationId: 'getPlatformJwks', summary: "The platform's public keys (JWKS) that verify the tokens of datarun's calls" })
+  @ApiOperation({
+    operationId: 'getPlatformJwks',
+    summary: "The platform's public keys (JWKS): those of the tokens of datarun's calls, and the delivery key (kid `delivery`) of its webhooks",
+  })
   @Header('cache-control', 'public, max-age=300')
   @ApiAnswer(
     200,
-    "The signing key's public half first, then any other configured platform key (a retired one during a rotation); tokens name theirs by `kid`",
+    "The signing key's public half first, then any other configured platform key (a retired one during a rotation), then the delivery key `delivery` that verifies webhook deliveries only; tokens and deliveries name theirs by `kid`",
     PLATFORM_JWKS,
   )
   jwksOf(): Jwks {

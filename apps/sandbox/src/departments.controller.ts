@@ -35,7 +35,7 @@ export class SandboxDepartmentsController {
     name: 'authorization',
     required: true,
     description:
-      'Bearer platform token: ES256 by a key of the platform JWKS, `aud` the source, at most two minutes, for this request (`htm`, `htu`), with `purpose`, `caseId`, `act.sub` and `correlationId`',
+      'Bearer platform token: ES256 by a platform key of the platform JWKS (never the delivery key), `aud` the source, at most two minutes, for this request (`htm`, `htu`), with `purpose`, `caseId`, `act.sub` and `correlationId`',
   })
   @ApiAnswer(200, "The subject's record, valid against schemas/records/<source>.json", DEPARTMENT_RECORD)
   @ApiProblems(

@@ -110,7 +110,7 @@ export class SimulatedSystem<A extends AppliedRecord> {
     return this.order;
   }
 
-  /** Simulates a slow system: every apply takes this long (fault tests use it to kill a bridge mid-batch). */
+  /** Simulates a slow system: every apply takes this long (fault tests use it to kill a connector mid-batch). */
   slowDown(ms: number): void {
     this.latencyMs = ms;
   }

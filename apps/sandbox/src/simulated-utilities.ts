@@ -72,7 +72,7 @@ export class SimulatedUtility extends SimulatedSystem<AppliedUtilityRequest> {
     return account;
   }
 
-  /** The counts, which the bridge's readiness probes: SERVICE_UNAVAILABLE during an outage. */
+  /** The counts, which the connector's readiness probes: SERVICE_UNAVAILABLE during an outage. */
   summary(): { kind: string; accounts: number; applied: number; available: boolean } {
     return { kind: this.kind, accounts: this.accounts.size, applied: this.requests().length, available: this.available() };
   }

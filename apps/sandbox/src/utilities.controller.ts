@@ -25,8 +25,9 @@ const APPLICATION = {
 };
 
 /**
- * The simulated water, power and gas companies' own systems, which the reference utility bridge
- * applies transfers to. Public: it stands for a system inside the utility's network.
+ * The simulated utilities' own systems, one per utility kind (water, power, gas, cable, …), which
+ * their connectors (and the sandbox's broadband webhook) apply transfers and discounts to. Public:
+ * it stands for a system inside the utility's network.
  */
 @ApiTags('sandbox')
 @PublicRoute()
@@ -36,7 +37,7 @@ export class SandboxUtilitiesController {
 
   @Get()
   @ApiOperation({ operationId: 'getUtilitySummary', summary: 'Summarise a simulated utility' })
-  @ApiAnswer(200, 'The simulated system’s counts: also what the bridge probes for readiness', UTILITY_SUMMARY)
+  @ApiAnswer(200, 'The simulated system’s counts: also what the connector probes for readiness', UTILITY_SUMMARY)
   @ApiProblems([503, 'SERVICE_UNAVAILABLE (simulated outage)'])
   summary(@Param('kind') kind: string): ReturnType<ReturnType<SimulatedUtilities['of']>['summary']> {
     return this.utilities.of(kind).summary();

@@ -43,9 +43,9 @@ class Transient extends Error {}
 /**
  * The webhook recipients the sandbox acts for (SANDBOX_WEBHOOK_MEMBERS: the demo's broadband
  * company and 残联): what a recipient that takes its requests by webhook runs. Each delivery must
- * carry datarun's `datarun-signature` (by a key of the platform JWKS, for this endpoint and this
- * event id), else 401 and nothing is done; a signed one is answered 202 at once and applied in the
- * background: each material fetched through its link under the member's own token and checked
+ * carry datarun's `datarun-signature` (by the platform delivery key, kid `delivery`, for this
+ * endpoint and this event id), else 401 and nothing is done; a signed one is answered 202 at once
+ * and applied in the background: each material fetched through its link under the member's own token and checked
  * against its SHA-256, the request applied to the member's simulated system (a utility kind's
  * transfer or discount to that SimulatedUtility, a benefit to the member's register), and the
  * outcome answered to the gateway (`POST /v1/requests/{id}/status`, completed with the system's
@@ -78,7 +78,7 @@ export class WebhookRecipients implements BeforeApplicationShutdown {
    * TOKEN_MISSING/TOKEN_INVALID (401) for a missing or bad signature, VALIDATION_FAILED for a
    * signed body that is no request, SERVICE_UNAVAILABLE when the member's key is missing.
    */
-  async receive(member: string, endpoint: string, body: Buffer, signature: string | undefined): Promise<void> {
+  async receive(member: string, endpoint: string, body: Buffer, signature: string | undefined): Promise<{ requestId: string }> {
     if (!this.members.has(member)) throw new Problem('NOT_FOUND', `the sandbox serves no webhook of ${member} (SANDBOX_WEBHOOK_MEMBERS)`);
     if (signature === undefined || signature === '')
       throw new Problem('TOKEN_MISSING', `no ${SIGNATURE_HEADER} header: only datarun's signed deliveries are taken`);
@@ -108,6 +108,7 @@ export class WebhookRecipients implements BeforeApplicationShutdown {
     );
     this.working.add(work);
     void work.finally(() => this.working.delete(work));
+    return { requestId: request.requestId };
   }
 
   /** What the member's webhook received and did, most recent last. */

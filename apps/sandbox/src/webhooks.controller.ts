@@ -56,9 +56,14 @@ export class SandboxWebhooksController {
   @ApiHeader({
     name: SIGNATURE_HEADER,
     required: true,
-    description: 'Detached JWS over the body by a platform key (`GET /v1/platform/jwks` of the gateway), bound to this endpoint and the event id',
+    description:
+      'Detached JWS over the body by the platform delivery key (kid `delivery` of `GET /v1/platform/jwks` on the gateway), bound to this endpoint and the event id',
   })
-  @ApiAnswer(202, 'Taken: the materials are fetched, the request applied and its status answered to the gateway in the background')
+  @ApiAnswer(
+    202,
+    'Taken: the materials are fetched, the request applied and its status answered to the gateway in the background',
+    closedObject({ requestId: UUID }, {}, { title: 'WebhookTaken' }),
+  )
   @ApiProblems(
     [400, 'VALIDATION_FAILED (a signed body that is no request for this member)'],
     [401, 'TOKEN_MISSING, TOKEN_INVALID: no signature, or not datarun’s for this endpoint and body'],
@@ -72,11 +77,11 @@ export class SandboxWebhooksController {
     @Req() request: FastifyRequest,
     @Body() body: unknown,
     @Headers(SIGNATURE_HEADER) signature?: string,
-  ): Promise<void> {
+  ): Promise<{ requestId: string }> {
     if (!Buffer.isBuffer(body)) throw new Problem('TOKEN_MISSING', `a delivery is a signed ${CLOUDEVENTS_JSON} body`);
     // The URL the relay posted to, as the signature binds it: this sandbox's address as the relay named it.
     const endpoint = `${request.protocol}://${request.headers.host ?? ''}${request.url.split('?')[0]}`;
-    await this.webhooks.receive(member, endpoint, body, signature);
+    return this.webhooks.receive(member, endpoint, body, signature);
   }
 
   @Get()

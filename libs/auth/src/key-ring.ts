@@ -22,7 +22,7 @@ export interface SigningKey {
 /** The audit app's checkpoint signing key. */
 export type AuditSigningKey = SigningKey;
 
-/** The gateway's key for the tokens of its federated calls. */
+/** A platform EC P-256 signing key: the gateway's for its federated calls' tokens, or the relay's delivery key for webhooks. */
 export type PlatformSigningKey = SigningKey;
 
 /** What each platform key is once read and checked. */
@@ -148,7 +148,7 @@ export function loadKeys(config: DatarunConfig, needs: KeyNeeds, app?: string): 
   return new KeyRing(keys as Partial<PlatformKeys>);
 }
 
-/** A member's own private key, which a process the member runs signs with (a utility's bridge). */
+/** A member's own private key, which a process the member runs signs with (its connector). */
 export interface MemberSigningKey {
   readonly member: string;
   /** The key id its public half is registered under. */
@@ -157,7 +157,7 @@ export interface MemberSigningKey {
 }
 
 /**
- * Reads a member's private key once, at boot: `file` named by `variable` (e.g. UTILITY_MEMBER_KEY).
+ * Reads a member's private key once, at boot: `file` named by `variable` (e.g. CONNECTOR_MEMBER_KEY).
  * Production refuses a missing file and one under a development folder, like a platform key;
  * development and test run on without it (undefined: what it would sign goes out unsigned, and is
  * refused by whoever checks it).

@@ -11,7 +11,7 @@ import { CasesService } from './cases.service.js';
 
 /** What a service hall uploads: scans and photos of paper documents (docs/api.md: PDF or image). */
 export const MATERIAL_MEDIA_TYPES = ['application/pdf', 'image/jpeg', 'image/png', 'image/tiff', 'image/webp'] as const;
-/** The largest material: the one bound the upload and every bridge that fetches it apply. */
+/** The largest material: the one bound the upload and every connector that fetches it apply. */
 export const MAX_MATERIAL_BYTES = APPLIED_MATERIAL_MAX_BYTES;
 
 export interface MaterialUpload {

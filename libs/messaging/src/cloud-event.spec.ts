@@ -23,7 +23,7 @@ describe('CloudEvents binary mode', () => {
     expect(back).toEqual(event);
   });
 
-  it('carries the request context’s correlation id when the event names none (the bridge’s statuses, a checkpoint signed on request)', () => {
+  it('carries the request context’s correlation id when the event names none (a connector’s statuses, a checkpoint signed on request)', () => {
     expect(cloudEvent({ type: 't.v1', source: 's', data: {} })).not.toHaveProperty('correlationid');
     RequestContext.run('req-7', () => {
       expect(cloudEvent({ type: 't.v1', source: 's', data: {} }).correlationid).toBe('req-7');

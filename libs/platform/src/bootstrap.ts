@@ -72,7 +72,7 @@ export async function createApp(module: DynamicModule, options: AppOptions): Pro
   // own that checks the token and the route's roles (the app's EdgeAuthentication) before Fastify
   // reads a byte of the body. Route hooks run after the global ones below, inside the context.
   // Looked up when the first route that needs a caller is made: an app whose routes are all public
-  // (the sandbox, a bridge) has none, and asking Nest for a missing provider logs an error.
+  // (the sandbox, a connector) has none, and asking Nest for a missing provider logs an error.
   let authentication: EdgeAuthentication | null | undefined;
   const edgeAuthentication = () => (authentication === undefined ? (authentication = providedOrNull(app, EdgeAuthentication)) : authentication);
   const admitting =

@@ -48,7 +48,7 @@ export function deadLetter(original: OriginalMessage, reason: string, by: string
  */
 export type DeadLetterSealer = (bytes: Buffer, letter: { readonly key: string; readonly at: string }) => Promise<string>;
 
-/** `deadLetter(...)`, sealed: what datarun's processes and the bridges publish. */
+/** `deadLetter(...)`, sealed: what datarun's processes and the connectors publish. */
 export async function sealedDeadLetter(original: OriginalMessage, reason: string, by: string, sealer: DeadLetterSealer, at = new Date()): Promise<Message> {
   const letter = deadLetter(original, reason, by, at);
   const headers = letter.headers as Record<string, string>;
@@ -85,7 +85,7 @@ export function platformSealer(sealKey: Buffer): DeadLetterSealer {
   };
 }
 
-/** A member's seal (a bridge run by a utility): its event signature over the dead letter, bound to the dead-letter topic. */
+/** A member's seal (the connector a recipient runs): its event signature over the dead letter, bound to the dead-letter topic. */
 export function memberSealer(signer: EventSigner): DeadLetterSealer {
   return (bytes, { key, at }) =>
     signEvent(bytes, { topic: DEAD_LETTER_TOPIC, source: signer.member, subject: key, time: at }, signer.privateKey as KeyObject | string, signer.kid);

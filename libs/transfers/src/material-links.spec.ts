@@ -44,7 +44,7 @@ describe('MaterialLinks', () => {
   });
 });
 
-describe('isMaterialLinkOf: what a bridge may fetch', () => {
+describe('isMaterialLinkOf: what a connector may fetch', () => {
   const gateway = 'https://gateway.example/datarun';
   const issued = new MaterialLinks(randomBytes(32), gateway).url(claims);
 

@@ -72,9 +72,9 @@ export class MaterialLinks {
 
 /**
  * Whether `url` is a material link of datarun's gateway at `gatewayPublicUrl` (same origin, the
- * materials path, no credentials). A bridge fetches nothing else: the link arrives in a Kafka
- * message, and whoever can write that topic could otherwise make the bridge call any address
- * inside the utility's network (SSRF).
+ * materials path, no credentials). A connector fetches nothing else: the link arrives in a Kafka
+ * message, and whoever can write that topic could otherwise make the connector call any address
+ * inside the recipient's network (SSRF).
  */
 export function isMaterialLinkOf(url: string, gatewayPublicUrl: string): boolean {
   let link: URL;

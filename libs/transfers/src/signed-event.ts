@@ -8,7 +8,7 @@ import { recordsTopic } from './topics.js';
 /**
  * Who may change state from Kafka (docs/security.md): `ce_source` alone can be spoofed by anyone
  * who can write to a topic, so every event that changes datarun's state — a department's record, a
- * recipient's status, a bridge's dead letter — carries a detached JWS over its body (RFC 7515
+ * recipient's status, a connector's dead letter — carries a detached JWS over its body (RFC 7515
  * Appendix F: `<b64url protected header>..<b64url signature>`, the payload left out because it is
  * the message value itself) made with one of the sender's registered keys. This module is the one
  * signer and the one verifier of them. jose signs and verifies the JWS; we keep the rules on top:

@@ -25,7 +25,7 @@ export interface RecipientRoute {
 
 /**
  * The one rule for where a request is published: a utility kind's transfers and discounts stay on
- * the kind's own topics (unchanged for the bridges and connectors that read them); everything else
+ * the kind's own topics (unchanged for the connectors that read them); everything else
  * for a member goes to that member's topic, the event type naming the request.
  */
 export function topicFor(recipient: RecipientRoute, request: RequestKind): string {

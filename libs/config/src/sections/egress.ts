@@ -19,7 +19,7 @@ const variables = z.object({
     .refine((entries) => entries.every((e) => ENTRY.test(e)), 'a comma-separated list of host:port, address:port or CIDR:port (port a number or *), or none')
     .optional()
     .describe(
-      "Where the gateway may call federated sources (and, later, where webhooks may be delivered): `host:port`, `10.20.0.0/16:443`, `[fd00::/8]:8443`, a port may be `*`; `none` allows nothing. A registered endpoint outside it is refused (400 `ENDPOINT_NOT_ALLOWED`), and every call is checked again when it connects, after DNS: a listed name that resolves to a loopback, private or link-local address is refused unless an address entry allows that address. Unset: the sandbox only (`127.0.0.1:SANDBOX_PORT`) in development and test, nothing in production. Production: the departments' hosts or networks.",
+      "Where datarun may call out: the gateway to federated sources, the relay to recipients' webhooks. `host:port`, `10.20.0.0/16:443`, `[fd00::/8]:8443`, a port may be `*`; `none` allows nothing. A source endpoint or webhook registered outside it is refused (400 `ENDPOINT_NOT_ALLOWED`), and every call and delivery is checked again when it connects, after DNS: a listed name that resolves to a loopback, private or link-local address is refused unless an address entry allows that address (a lookup then answers 502 `SOURCE_UNAVAILABLE`, a webhook delivery is dead-lettered uncalled). Read by the gateway, the registry and the relay. Unset: the sandbox only (`127.0.0.1:SANDBOX_PORT`) in development and test, nothing in production. Production: the departments' and webhook recipients' hosts or networks.",
     ),
   DATARUN_PLATFORM_KEY_ID: z
     .string()

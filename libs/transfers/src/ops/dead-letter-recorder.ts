@@ -28,7 +28,7 @@ export const RELAY_DEAD_LETTER_GROUP = 'datarun-relay-dead-letters';
  * between insert and offset commit inserts nothing. A message that lacks the dead-letter headers
  * (not written by `deadLetter()`) is still recorded, with an empty topic, so nothing on the topic
  * goes unseen; it cannot be replayed. Nor can a message whose seal does not show that datarun or
- * the bridge of its topic's recipient dead-lettered it (DeadLetterSeal): it is recorded as
+ * the connector of its topic's recipient dead-lettered it (DeadLetterSeal): it is recorded as
  * planted, and its headers' claims (topic, reason, who) are only what it says of itself.
  */
 @Injectable()

@@ -51,7 +51,7 @@ describe('dead-letter seals', () => {
   it.each([
     ['the original topic', (m: Message) => withHeader(m, DLQ_HEADERS.topic, requestTopic('water', 'transfer'))],
     ['the reason', (m: Message) => withHeader(m, DLQ_HEADERS.reason, 'fine, replay it')],
-    ['who gave up', (m: Message) => withHeader(m, DLQ_HEADERS.by, 'datarun.utility-bridge.water')],
+    ['who gave up', (m: Message) => withHeader(m, DLQ_HEADERS.by, `datarun.connector.${WATER}`)],
     ['the time', (m: Message) => withHeader(m, DLQ_HEADERS.at, new Date(0).toISOString())],
     ['an original header', (m: Message) => withHeader(m, 'ce_id', 'evt-2')],
     ['an added header', (m: Message) => withHeader(m, 'x-extra', '1')],
@@ -68,32 +68,32 @@ describe('dead-letter seals', () => {
     expect(await seal.check(received(forged))).toMatchObject({ sealed: false });
   });
 
-  it("accepts a bridge's seal only for a request topic of the kind its member receives", async () => {
+  it("accepts a connector's seal only for a request topic of the kind its member receives", async () => {
     const mine = { ...original, topic: requestTopic('water', 'transfer') };
     const byWater = await sealedDeadLetter(
       mine,
       'MATERIAL_HASH_MISMATCH',
-      'datarun.utility-bridge.water',
+      `datarun.connector.${WATER}`,
       memberSealer({ member: WATER, kid: 'w1', privateKey: water.privateKey }),
     );
     expect(await seal.check(received(byWater))).toEqual({ sealed: true, by: WATER });
     const byGas = await sealedDeadLetter(
       mine,
       'MATERIAL_HASH_MISMATCH',
-      'datarun.utility-bridge.gas',
+      `datarun.connector.${GAS}`,
       memberSealer({ member: GAS, kid: 'g1', privateKey: gas.privateKey }),
     );
     expect(await seal.check(received(byGas))).toEqual({ sealed: false, reason: `sealed by "${GAS}", which receives no requests on "${mine.topic}"` });
-    // The status topic is no bridge's to dead-letter from.
+    // The status topic is no connector's to dead-letter from.
     const status = await sealedDeadLetter(
       original,
       'x',
-      'datarun.utility-bridge.water',
+      `datarun.connector.${WATER}`,
       memberSealer({ member: WATER, kid: 'w1', privateKey: water.privateKey }),
     );
     expect(await seal.check(received(status))).toMatchObject({ sealed: false });
     // Another member's key under the water company's name.
-    const borrowed = await sealedDeadLetter(mine, 'x', 'datarun.utility-bridge.water', memberSealer({ member: WATER, kid: 'w1', privateKey: gas.privateKey }));
+    const borrowed = await sealedDeadLetter(mine, 'x', `datarun.connector.${WATER}`, memberSealer({ member: WATER, kid: 'w1', privateKey: gas.privateKey }));
     expect(await seal.check(received(borrowed))).toMatchObject({ sealed: false, reason: expect.stringMatching(/does not verify/) });
   });
 });

@@ -45,7 +45,7 @@ export class DeadLetterEntity {
   @Column('timestamptz', { name: 'replayed_at', nullable: true })
   replayedAt: Date | null;
 
-  /** Who vouched for its origin with a seal (`datarun`, or a bridge's member); null: planted, never replayed. */
+  /** Who vouched for its origin with a seal (`datarun`, or a connector's member); null: planted, never replayed. */
   @Column('text', { name: 'sealed_by', nullable: true })
   sealedBy: string | null;
 

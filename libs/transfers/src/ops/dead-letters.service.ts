@@ -18,20 +18,20 @@ export interface DeadLetterQuery {
 export interface DeadLetterView {
   id: string;
   /**
-   * The original topic: where a replay publishes to, as datarun or the bridge that sealed the dead
+   * The original topic: where a replay publishes to, as datarun or the connector that sealed the dead
    * letter recorded it. For a planted one, only what the message says of itself.
    */
   topic: string;
   key: string | null;
   reason: string;
-  /** Which process gave the message up (e.g. `relay`, `bridge-water`). */
+  /** Which process gave the message up (e.g. `relay`, `datarun.connector.zj.demo.water`). */
   by: string;
   at: string;
   replays: number;
   replayedAt: string | null;
-  /** Not sealed by datarun or by the bridge of its topic's recipient: someone else put it on the dead-letter topic; never replayed. */
+  /** Not sealed by datarun or by the connector of its topic's recipient: someone else put it on the dead-letter topic; never replayed. */
   planted: boolean;
-  /** Who sealed it: `datarun`, or the member whose bridge dead-lettered it; null when planted. */
+  /** Who sealed it: `datarun`, or the member whose connector dead-lettered it; null when planted. */
   sealedBy: string | null;
   /** Why it counts as planted; null when sealed. */
   plantedReason: string | null;
@@ -126,7 +126,7 @@ export class DeadLettersService {
    * Publish first, record second: a failed publish leaves no trace (the operator tries again);
    * a failure after the broker acknowledged (the database or the audit log) answers an error
    * although the message went out, and the operator's retry sends it once more. That is
-   * at-least-once, which every consumer tolerates (a bridge's inbox drops a copy by event id, a
+   * at-least-once, which every consumer tolerates (a connector's inbox drops a copy by event id, a
    * repeated status moves no request, a record is upserted by its subject key). The other order
    * could audit a replay that never happened.
    * The row stays locked during the send so two operators replaying the same dead letter at once

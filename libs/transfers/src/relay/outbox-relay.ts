@@ -47,7 +47,7 @@ const BACKOFF_MS = [200, 500, 1000, 2000, 5000];
  * (acks=all); until then it stays pending and is sent again after a backoff, whatever the error
  * (kafkajs marks some recoverable errors as not retriable). Nothing applied twice: a batch that was
  * acknowledged but not yet marked (crash, failover) is sent again under the same event ids, and
- * the bridges' inboxes drop the copies.
+ * the connectors' inboxes drop the copies.
  *
  * kafkajs calls its idempotent producer experimental and it can lose messages under concurrent
  * sends: this class is the producer's only user in the relay and never has two sends in flight.
@@ -217,7 +217,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
 
   /**
    * Marks acknowledged rows published and audits each, in one transaction. When that fails the
-   * rows stay pending and are sent again later: a copy the bridges' inboxes drop, never a loss.
+   * rows stay pending and are sent again later: a copy the connectors' inboxes drop, never a loss.
    */
   private async markPublished(sent: readonly OutboxRow[]): Promise<void> {
     try {

@@ -50,7 +50,7 @@ class DeliveryStopped extends Error {
 /**
  * Webhook delivery (docs/api.md, Recipients): for every active recipient registered with
  * `delivery: webhook`, consumes its request topics (topicsOf) in a group of its own and posts each
- * request to its endpoint as a CloudEvent in structured mode, signed by the platform
+ * request to its endpoint as a CloudEvent in structured mode, signed by the platform delivery key
  * (`datarun-signature`, webhook-signature.ts), through the egress client: the allowlist is
  * checked again on every attempt and on the addresses DNS answers, redirects are not followed and
  * nothing the endpoint answers is read beyond its status.
@@ -101,7 +101,7 @@ export class WebhookDelivery implements OnApplicationBootstrap, BeforeApplicatio
 
   onApplicationBootstrap(): void {
     if (!this.signingKey) {
-      this.logger.error('no platform signing key (DATARUN_PLATFORM_SIGNING_KEY): webhook recipients receive nothing until the relay is given it');
+      this.logger.error('no delivery signing key (DATARUN_DELIVERY_SIGNING_KEY): webhook recipients receive nothing until the relay is given it');
       return;
     }
     void this.refresh();

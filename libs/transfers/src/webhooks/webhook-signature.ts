@@ -8,8 +8,8 @@ export const CLOUDEVENTS_JSON = 'application/cloudevents+json';
 /**
  * What a webhook's `datarun-signature` binds besides the body, in the protected header of the one
  * event signer (signed-event.ts): `datarun-topic` is the endpoint URL the body was posted to,
- * `datarun-source` the platform (`datarun`, key from `GET /v1/platform/jwks`), `datarun-subject`
- * the event id. So a recipient that received a request cannot post it on to another recipient
+ * `datarun-source` the platform (`datarun`, signing with its delivery key: kid `delivery` in
+ * `GET /v1/platform/jwks`), `datarun-subject` the event id. So a recipient that received a request cannot post it on to another recipient
  * as datarun's (its endpoint differs), nor pass one request's body off under another's id.
  */
 export function webhookBinding(endpoint: string, eventId: string): { topic: string; source: string; subject: string } {
@@ -22,8 +22,9 @@ export function signWebhook(body: Buffer | string, to: { endpoint: string; event
 }
 
 /**
- * What a recipient checks (the sandbox's webhooks do): the signature is datarun's, by a key of the
- * platform JWKS, over these bytes, for this endpoint and this event id.
+ * What a recipient checks (the sandbox's webhooks do): the signature is datarun's, by a delivery key
+ * (`platformKeys`: the JWKS's `delivery` key only, never the keys of federated calls), over these
+ * bytes, for this endpoint and this event id.
  */
 export function verifyWebhookSignature(
   body: Buffer,
