@@ -248,17 +248,21 @@ describe('small leaks', () => {
         .expect(200);
       const [request] = (
         await city.db.ownerQuery<{ request_id: string; payload: { materials: Array<{ materialId: string }> } }>(
-          `SELECT request_id, payload FROM transfer_request WHERE case_id = $1 AND utility = 'water'`,
-          [caseId],
+          `SELECT request_id, payload FROM transfer_request WHERE case_id = $1 AND recipient = $2`,
+          [caseId, city.utilities.water.id],
         )
       ).rows;
+      // Fetched as the recipient does: under its own token, through a link issued to it.
       const link = materialLinksOf(city.db.config).url({
         materialId: request.payload.materials[0].materialId,
         requestId: request.request_id,
-        recipient: 'water',
+        recipient: city.utilities.water.id,
         expiresAt: Math.floor(Date.now() / 1000) + 600,
       });
-      const fetched = await city.gateway.http.get(new URL(link).pathname + new URL(link).search).expect(200);
+      const fetched = await city.gateway.http
+        .get(new URL(link).pathname + new URL(link).search)
+        .set('authorization', await city.utilities.water.auth('system'))
+        .expect(200);
       expect(fetched.headers['content-type']).toBe('application/pdf');
       expect(fetched.headers['x-content-type-options']).toBe('nosniff');
       expect(fetched.headers['content-disposition']).toBe(`attachment; filename="property-certificate.pdf"; filename*=UTF-8''property-certificate.pdf`);

@@ -16,8 +16,15 @@ export class PlatformKeysController {
 
   constructor(keys: KeyRing) {
     // Read once: the keys are loaded at boot and the answer never changes while the app runs.
-    // The platform keys (federated calls), then the delivery keys (the relay's webhook signatures): one JWKS, told apart by kid.
-    this.jwks = platformJwks(keys.require('platformSigningKey'), new Map([...(keys.get('platformPublicKey') ?? []), ...keys.require('deliveryPublicKey')]));
+    // The platform keys (federated calls), then the delivery keys (the relay's webhook signatures): one
+    // JWKS, told apart by kid, so a kid may name one key only (else one would silently shadow the other).
+    const signing = keys.require('platformSigningKey');
+    const platform = new Map([[signing.kid, signing.privateKey], ...(keys.get('platformPublicKey') ?? [])]);
+    const delivery = keys.require('deliveryPublicKey');
+    const shared = [...delivery.keys()].filter((kid) => platform.has(kid));
+    if (shared.length > 0)
+      throw new Error(`DATARUN_DELIVERY_KEY_ID: key id ${shared.join(', ')} is also a platform key's (DATARUN_PLATFORM_KEY_ID); give the delivery key its own`);
+    this.jwks = platformJwks(signing, new Map([...(keys.get('platformPublicKey') ?? []), ...delivery]));
   }
 
   @Get('jwks')

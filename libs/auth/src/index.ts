@@ -17,5 +17,5 @@ export { requireMember, requireRole } from './roles.js';
 export type { PlatformSigningKey } from './key-ring.js';
 export { PLATFORM_CALL_LIFETIME_SEC, PLATFORM_CALL_TYPE, PLATFORM_ISSUER, PlatformCallSigner, platformJwks, verifyPlatformCall } from './platform-call.js';
 export type { PlatformCallCheck, PlatformCallClaims } from './platform-call.js';
-export { DELIVERY_KEY_ID, KeyRing, loadKeys, loadMemberSigningKey } from './key-ring.js';
+export { KeyRing, loadKeys, loadMemberSigningKey } from './key-ring.js';
 export type { AuditSigningKey, KeyNeeds, MemberSigningKey, PlatformKeys } from './key-ring.js';

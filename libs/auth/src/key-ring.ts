@@ -41,14 +41,11 @@ export interface PlatformKeys {
   readonly platformSigningKey: PlatformSigningKey;
   /** The platform keys' public halves by kid (a PEM gets DATARUN_PLATFORM_KEY_ID). */
   readonly platformPublicKey: ReadonlyMap<string, KeyObject>;
-  /** kid DELIVERY_KEY_ID: the relay's webhook signing key. */
+  /** kid DATARUN_DELIVERY_KEY_ID: the relay's webhook signing key. */
   readonly deliverySigningKey: PlatformSigningKey;
-  /** The delivery keys' public halves by kid (a PEM gets DELIVERY_KEY_ID). */
+  /** The delivery keys' public halves by kid (a PEM gets DATARUN_DELIVERY_KEY_ID). */
   readonly deliveryPublicKey: ReadonlyMap<string, KeyObject>;
 }
-
-/** The key id of the platform delivery key (webhooks), as the JWKS at GET /v1/platform/jwks names it. */
-export const DELIVERY_KEY_ID = 'delivery';
 
 /**
  * The keys an app uses, by how much it needs them:
@@ -97,8 +94,11 @@ const FORMATS: { readonly [K in KeyName]: KeyFormat<K> } = {
     read: (text, config) => ({ kid: config.egress.platformKeyId, privateKey: ecP256(createPrivateKey(text)) }),
   },
   platformPublicKey: { expected: 'EC P-256 public keys (a PEM, JWK or JWKS)', read: (text, config) => ecP256Keys(text, config.egress.platformKeyId) },
-  deliverySigningKey: { expected: 'an EC P-256 private key (PEM)', read: (text) => ({ kid: DELIVERY_KEY_ID, privateKey: ecP256(createPrivateKey(text)) }) },
-  deliveryPublicKey: { expected: 'EC P-256 public keys (a PEM, JWK or JWKS)', read: (text) => ecP256Keys(text, DELIVERY_KEY_ID) },
+  deliverySigningKey: {
+    expected: 'an EC P-256 private key (PEM)',
+    read: (text, config) => ({ kid: config.webhooks.deliveryKeyId, privateKey: ecP256(createPrivateKey(text)) }),
+  },
+  deliveryPublicKey: { expected: 'EC P-256 public keys (a PEM, JWK or JWKS)', read: (text, config) => ecP256Keys(text, config.webhooks.deliveryKeyId) },
 };
 
 /** The keys an app loaded at boot. Libs take theirs from here, never from the files. */

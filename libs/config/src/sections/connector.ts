@@ -132,6 +132,9 @@ export const CONNECTOR_SECTION = defineSection({
     },
   }),
   derived: {
+    // No default: a connector serves the member it is told (production has no demo member to fall back on).
+    CONNECTOR_MEMBER_ID: { from: 'none: a connector does not start without it', value: (c) => c.connector.member?.id },
+    CONNECTOR_UTILITY_KIND: { from: 'none: the member receives for no utility kind', value: (c) => c.connector.member?.utilityKind },
     CONNECTOR_MEMBER_KEY: { from: '`<DATARUN_LOCAL_DIR>/keys/<CONNECTOR_MEMBER_ID>.key.pem`', value: (c) => c.connector.member?.privateKey },
     CONNECTOR_MEMBER_KEY_ID: { from: 'CONNECTOR_MEMBER_ID', value: (c) => c.connector.member?.keyId },
     CONNECTOR_SYSTEM_URL: {

@@ -3,10 +3,16 @@ import { ConfigError } from '../config-error.js';
 
 describe('the webhooks section', () => {
   it('retries 8 attempts within 300 s, 5 s each, and re-reads the recipients every 5 s, unless set', () => {
-    expect(loadConfig({}).webhooks).toEqual({ maxAttempts: 8, retryBudgetMs: 300_000, timeoutMs: 5000, refreshMs: 5000 });
+    expect(loadConfig({}).webhooks).toEqual({ maxAttempts: 8, retryBudgetMs: 300_000, timeoutMs: 5000, refreshMs: 5000, deliveryKeyId: 'delivery' });
     expect(
-      loadConfig({ WEBHOOK_MAX_ATTEMPTS: '3', WEBHOOK_RETRY_BUDGET_SECONDS: '2', WEBHOOK_TIMEOUT_MS: '250', WEBHOOK_REFRESH_SECONDS: '1' }).webhooks,
-    ).toEqual({ maxAttempts: 3, retryBudgetMs: 2000, timeoutMs: 250, refreshMs: 1000 });
+      loadConfig({
+        WEBHOOK_MAX_ATTEMPTS: '3',
+        WEBHOOK_RETRY_BUDGET_SECONDS: '2',
+        WEBHOOK_TIMEOUT_MS: '250',
+        WEBHOOK_REFRESH_SECONDS: '1',
+        DATARUN_DELIVERY_KEY_ID: 'delivery-2027',
+      }).webhooks,
+    ).toEqual({ maxAttempts: 3, retryBudgetMs: 2000, timeoutMs: 250, refreshMs: 1000, deliveryKeyId: 'delivery-2027' });
   });
 
   it.each([
@@ -14,6 +20,7 @@ describe('the webhooks section', () => {
     ['WEBHOOK_RETRY_BUDGET_SECONDS', '0'],
     ['WEBHOOK_TIMEOUT_MS', '10'],
     ['WEBHOOK_REFRESH_SECONDS', 'soon'],
+    ['DATARUN_DELIVERY_KEY_ID', 'a key/id'],
   ])('refuses %s=%s in one line naming it', (variable, value) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(`^${variable}: expected `));

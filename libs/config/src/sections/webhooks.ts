@@ -11,6 +11,8 @@ export interface WebhooksConfig {
   readonly timeoutMs: number;
   /** How often the relay re-reads the webhook recipients, so that one registered later is served. */
   readonly refreshMs: number;
+  /** The key id the delivery key signs under (DATARUN_DELIVERY_SIGNING_KEY): a new one for each rotated key. */
+  readonly deliveryKeyId: string;
 }
 
 const variables = z.object({
@@ -48,6 +50,13 @@ const variables = z.object({
     .describe(
       'How often the relay re-reads the recipients registered with `delivery: webhook`: one registered (or whose endpoint changed, or suspended) since is served (or stopped) within this many seconds.',
     ),
+  DATARUN_DELIVERY_KEY_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'a key id of letters, digits, dots, dashes and underscores')
+    .default('delivery')
+    .describe(
+      "The key id (`kid`) the relay's delivery key signs webhooks under, and that a PEM in DATARUN_DELIVERY_PUBLIC_KEY gets. To rotate: give the new key a new kid here, publish both public halves (a JWKS in DATARUN_DELIVERY_PUBLIC_KEY) until deliveries signed with the old one have been verified, then drop the old one.",
+    ),
 });
 
 export const WEBHOOKS_SECTION = defineSection({
@@ -60,6 +69,7 @@ export const WEBHOOKS_SECTION = defineSection({
       retryBudgetMs: v.WEBHOOK_RETRY_BUDGET_SECONDS * 1000,
       timeoutMs: v.WEBHOOK_TIMEOUT_MS,
       refreshMs: v.WEBHOOK_REFRESH_SECONDS * 1000,
+      deliveryKeyId: v.DATARUN_DELIVERY_KEY_ID,
     },
   }),
 });
