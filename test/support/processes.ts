@@ -3,7 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
-import type { DatarunConfig } from '@datarun/config';
+import { type DatarunConfig, KEY_VARIABLES, type KeyName } from '@datarun/config';
 import { eventually } from './eventually.js';
 
 /** The environment that makes a process load `config` (what the in-process apps of the test use). */
@@ -18,9 +18,8 @@ export function envOf(config: DatarunConfig, extra: Record<string, string> = {})
     DATABASE_SCHEMA: config.database.schema,
     KAFKA_BROKERS: config.kafka.brokers.join(','),
     KAFKA_TOPIC_PREFIX: config.kafka.topicPrefix,
-    DATARUN_SUBJECT_HASH_KEY: config.keys.subjectHashKey,
-    DATARUN_MATERIAL_LINK_KEY: config.keys.materialLinkKey,
-    DATARUN_ADMIN_PUBLIC_KEY: config.keys.adminPublicKey,
+    // Every key file the in-process apps load (a process's own defaults would point into the repository's .local).
+    ...Object.fromEntries(Object.entries(KEY_VARIABLES).map(([name, variable]) => [variable, config.keys[name as KeyName]])),
     GATEWAY_PUBLIC_URL: config.transfers.gatewayPublicUrl,
     RELAY_POLL_MS: String(config.transfers.relayPollMs),
     ...connectorEnvOf(config),

@@ -212,7 +212,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The platform's public keys (JWKS) that verify the tokens of datarun's calls */
+    /** The platform's public keys (JWKS): those of the tokens of datarun's calls, and the delivery key (kid `delivery`) of its webhooks */
     get: operations['getPlatformJwks'];
     put?: never;
     post?: never;
@@ -2059,7 +2059,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description The signing key's public half first, then any other configured platform key (a retired one during a rotation); tokens name theirs by `kid` */
+      /** @description The signing key's public half first, then any other configured platform key (a retired one during a rotation), then the delivery key `delivery` that verifies webhook deliveries only; tokens and deliveries name theirs by `kid` */
       200: {
         headers: {
           [name: string]: unknown;

@@ -100,16 +100,16 @@ export interface components {
       /** @description Why it was given up, e.g. STATUS_SIGNATURE_INVALID */
       reason: string;
       /**
-       * @description Which process gave it up, e.g. relay or bridge-water
+       * @description Which process gave it up, e.g. relay or datarun.connector.zj.demo.water
        * @example relay
-       * @example bridge-water
+       * @example datarun.connector.zj.demo.water
        */
       by: string;
       /** Format: date-time */
       at: string;
       replays: number;
       replayedAt: string | null;
-      /** @description Not sealed by datarun or by the bridge of its topic’s recipient: someone else put it on the dead-letter topic; it is never replayed */
+      /** @description Not sealed by datarun or by the connector of its topic’s recipient: someone else put it on the dead-letter topic; it is never replayed */
       planted: boolean;
       sealedBy: string | null;
       plantedReason: string | null;

@@ -554,6 +554,11 @@ export interface components {
       member: string;
       received: components['schemas']['WebhookReceipt'][];
     };
+    /** WebhookTaken */
+    WebhookTaken: {
+      /** Format: uuid */
+      requestId: string;
+    };
   };
   responses: never;
   parameters: never;
@@ -683,7 +688,7 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
-        /** @description Bearer platform token: ES256 by a key of the platform JWKS, `aud` the source, at most two minutes, for this request (`htm`, `htu`), with `purpose`, `caseId`, `act.sub` and `correlationId` */
+        /** @description Bearer platform token: ES256 by a platform key of the platform JWKS (never the delivery key), `aud` the source, at most two minutes, for this request (`htm`, `htu`), with `purpose`, `caseId`, `act.sub` and `correlationId` */
         authorization: string;
       };
       path: {
@@ -1076,7 +1081,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description The simulated system’s counts: also what the bridge probes for readiness */
+      /** @description The simulated system’s counts: also what the connector probes for readiness */
       200: {
         headers: {
           [name: string]: unknown;
@@ -1620,7 +1625,7 @@ export interface operations {
     parameters: {
       query?: never;
       header: {
-        /** @description Detached JWS over the body by a platform key (`GET /v1/platform/jwks` of the gateway), bound to this endpoint and the event id */
+        /** @description Detached JWS over the body by the platform delivery key (kid `delivery` of `GET /v1/platform/jwks` on the gateway), bound to this endpoint and the event id */
         'datarun-signature': string;
       };
       path: {
@@ -1640,7 +1645,9 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': components['schemas']['WebhookTaken'];
+        };
       };
       /** @description VALIDATION_FAILED (a signed body that is no request for this member) */
       400: {
