@@ -34,3 +34,11 @@ describe('compileTrusted', () => {
     expect(() => compileTrusted({ type: 'object', propertiez: {} })).toThrow(/unknown keyword/);
   });
 });
+
+describe('a schema of our own that is wrong', () => {
+  it('says what is wrong every time it is compiled, not that its $id already exists', () => {
+    const broken = () => ({ $id: 'https://datarun.example/schemas/test/broken.json', type: 'object', then: { required: ['reason'] }, if: { type: 'object' } });
+    expect(() => compileTrusted(broken())).toThrow(/strict mode: required property "reason"/);
+    expect(() => compileTrusted(broken())).toThrow(/strict mode: required property "reason"/);
+  });
+});

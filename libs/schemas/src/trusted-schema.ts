@@ -24,6 +24,15 @@ addFormats(trustedAjv, ALL_FORMATS);
 
 /** Compiles at call time (once per schema object; ajv caches by identity); throws if the schema itself is wrong. */
 export function compileTrusted(schema: object): TrustedValidator {
-  const validate: ValidateFunction = trustedAjv.compile(schema);
+  let validate: ValidateFunction;
+  try {
+    validate = trustedAjv.compile(schema);
+  } catch (error) {
+    // ajv keeps a schema's $id registered even when compiling it failed: the next try would then
+    // report "already exists" instead of what is wrong with it, every time.
+    const id = (schema as { $id?: unknown }).$id;
+    if (typeof id === 'string') trustedAjv.removeSchema(id);
+    throw error;
+  }
   return (body: unknown) => (validate(body) ? { ok: true } : { ok: false, errors: toViolations(validate.errors) });
 }
