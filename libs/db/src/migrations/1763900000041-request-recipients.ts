@@ -17,9 +17,7 @@ export class RequestRecipients1763900000041 implements MigrationInterface {
     await q.query('ALTER TABLE transfer_request ADD COLUMN recipient text, ADD COLUMN benefit text, ALTER COLUMN utility DROP NOT NULL');
     await q.query('ALTER TABLE transfer_request DROP CONSTRAINT transfer_request_kind_check');
     await q.query(`ALTER TABLE transfer_request ADD CONSTRAINT transfer_request_kind_check CHECK (request_kind IN ('transfer', 'discount', 'benefit'))`);
-    await q.query(
-      `ALTER TABLE transfer_request ADD CONSTRAINT transfer_request_benefit_check CHECK ((request_kind = 'benefit') = (benefit IS NOT NULL))`,
-    );
+    await q.query(`ALTER TABLE transfer_request ADD CONSTRAINT transfer_request_benefit_check CHECK ((request_kind = 'benefit') = (benefit IS NOT NULL))`);
     // A recipient's pull (GET /v1/requests) reads its requests in outbox order.
     await q.query('CREATE INDEX transfer_request_recipient_idx ON transfer_request (recipient, seq)');
   }
