@@ -132,7 +132,7 @@ async function reportReadiness(): Promise<void> {
     return;
   }
   console.log(`start: all ${specs.length} processes ready: ${specs.map((s) => `${s.label} ${base(s)}`).join(', ')}`);
-  console.log('start: try a property transfer (README.md, "Try a property transfer"); Ctrl-C stops them all');
+  console.log('start: try a property transfer or the 低保 case (README.md, "Try it"); Ctrl-C stops them all');
 }
 
 /** true, or why not: the failed dependencies of a 503, or the connection error. */
