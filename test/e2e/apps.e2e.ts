@@ -38,7 +38,7 @@ const APPS: Array<[string, (c: DatarunConfig) => DynamicModule, string[]]> = [
           member: connectorMember(c, { id: 'zj.demo.water', utilityKind: 'water', systemUrl: `${utilitySystem}/v1/utilities/water`, inbox: ':memory:' }),
         },
       }),
-    ['kafka', 'utility-system'],
+    ['kafka', 'recipient-system'],
   ],
   ['sandbox', (c) => SandboxModule.forRoot(c), []],
 ];

@@ -75,7 +75,7 @@ describe("a connector with no access to datarun's database", () => {
 
   it('is ready on Kafka and its own system alone, and holds no database connection', async () => {
     const ready = await connector.http.get('/health/ready').expect(200);
-    expect(Object.keys(ready.body.details).sort()).toEqual(['kafka', 'utility-system']);
+    expect(Object.keys(ready.body.details).sort()).toEqual(['kafka', 'recipient-system']);
     expect(() => connector.app.get(DataSource, { strict: false })).toThrow();
     expect(config.database.url).toContain('127.0.0.1:1/');
   });

@@ -1,7 +1,7 @@
 import { loadMemberSigningKey } from '@datarun/auth';
 import { ConfigError, type DatarunConfig, refuseDevelopmentDefaults } from '@datarun/config';
 import { Connector, CONNECTOR_OPTIONS, ConnectorInbox, HttpRecipientSystem, RECIPIENT_SYSTEM } from '@datarun/connector';
-import { PlatformModule, UTILITY_SYSTEM_PROBE } from '@datarun/platform';
+import { PlatformModule, RECIPIENT_SYSTEM_PROBE } from '@datarun/platform';
 import { type DynamicModule, Module } from '@nestjs/common';
 
 /** The connector a recipient member runs: its request topics, its own system, the status topic. */
@@ -18,11 +18,11 @@ export class ConnectorModule {
       module: ConnectorModule,
       imports: [
         // Kafka and the member's own system, never datarun's database: its inbox is a file of its own.
-        PlatformModule.forRoot(config, { app: `connector-${member.id}`, dependencies: ['kafka', 'utility-system'] }),
+        PlatformModule.forRoot(config, { app: `connector-${member.id}`, dependencies: ['kafka', 'recipient-system'] }),
       ],
       providers: [
         { provide: RECIPIENT_SYSTEM, useValue: new HttpRecipientSystem(member.systemUrl) },
-        { provide: UTILITY_SYSTEM_PROBE, useExisting: RECIPIENT_SYSTEM },
+        { provide: RECIPIENT_SYSTEM_PROBE, useExisting: RECIPIENT_SYSTEM },
         { provide: CONNECTOR_OPTIONS, useValue: { member, signer, exitOnCrash: options.exitOnCrash } },
         { provide: ConnectorInbox, useFactory: () => new ConnectorInbox(member.inbox) },
         Connector,

@@ -9,13 +9,13 @@ import { ApiAnswer, closedObject, COUNT, type JsonSchema } from './api-answers.j
 import { ApiProblems } from './api-problems.js';
 import { HealthCheckService, type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 
-export type Dependency = 'database' | 'kafka' | 'utility-system';
+export type Dependency = 'database' | 'kafka' | 'recipient-system';
 
-/** What an app provides under UTILITY_SYSTEM_PROBE when it depends on a utility's own system. */
+/** What an app provides under RECIPIENT_SYSTEM_PROBE when it depends on a recipient's own system (a connector's). */
 export interface DependencyProbe {
   probe(): Promise<unknown>;
 }
-export const UTILITY_SYSTEM_PROBE = Symbol('UTILITY_SYSTEM_PROBE');
+export const RECIPIENT_SYSTEM_PROBE = Symbol('RECIPIENT_SYSTEM_PROBE');
 
 export const READINESS_DEPENDENCIES = Symbol('READINESS_DEPENDENCIES');
 
@@ -40,7 +40,7 @@ export class DependencyIndicators {
     try {
       if (dependency === 'database') await this.moduleRef.get(DatabaseConnection, { strict: false }).check();
       else if (dependency === 'kafka') await this.moduleRef.get(KafkaMessaging, { strict: false }).ping();
-      else await this.moduleRef.get<DependencyProbe>(UTILITY_SYSTEM_PROBE, { strict: false }).probe();
+      else await this.moduleRef.get<DependencyProbe>(RECIPIENT_SYSTEM_PROBE, { strict: false }).probe();
       if (this.lastFailure.delete(dependency)) this.logger.log(`${dependency} is ready again`);
       return session.up({ ms: Date.now() - started });
     } catch (error) {
@@ -56,7 +56,7 @@ const LIVENESS = closedObject({ status: { const: 'ok' } }, {}, { title: 'Livenes
 /** One dependency's check, as @nestjs/terminus reports it. */
 const DEPENDENCY_CHECKS: JsonSchema = {
   type: 'object',
-  description: 'By dependency (database, kafka, utility-system)',
+  description: 'By dependency (database, kafka, recipient-system)',
   additionalProperties: closedObject({ status: { enum: ['up', 'down'] } }, { ms: { ...COUNT, description: 'How long the check took' } }),
 };
 const READINESS = closedObject(

@@ -8,7 +8,7 @@ export { ProblemFilter, toProblem, problemBody, PROBLEM_CONTENT_TYPE } from './p
 export type { ProblemBody } from './problem-filter.js';
 export { correlationIdOf } from './correlation.js';
 export type { Dependency, DependencyProbe } from './health.js';
-export { UTILITY_SYSTEM_PROBE } from './health.js';
+export { RECIPIENT_SYSTEM_PROBE } from './health.js';
 export { AnyCaller, BodyLimit, PUBLIC_ACCESS, PublicRoute, Roles, routeAccessOf, routeConfig } from './route-options.js';
 export type { DatarunRouteConfig, RouteAccess } from './route-options.js';
 export { EdgeAuthentication } from './edge-authentication.js';

@@ -399,7 +399,7 @@ export interface components {
     Readiness: {
       /** @constant */
       status: 'ok';
-      /** @description By dependency (database, kafka, utility-system) */
+      /** @description By dependency (database, kafka, recipient-system) */
       info: {
         [key: string]: {
           /** @enum {unknown} */
@@ -408,7 +408,7 @@ export interface components {
           ms?: number;
         };
       };
-      /** @description By dependency (database, kafka, utility-system) */
+      /** @description By dependency (database, kafka, recipient-system) */
       error: {
         [key: string]: {
           /** @enum {unknown} */
@@ -417,7 +417,7 @@ export interface components {
           ms?: number;
         };
       };
-      /** @description By dependency (database, kafka, utility-system) */
+      /** @description By dependency (database, kafka, recipient-system) */
       details: {
         [key: string]: {
           /** @enum {unknown} */

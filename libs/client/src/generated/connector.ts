@@ -170,7 +170,7 @@ export interface components {
     Readiness: {
       /** @constant */
       status: 'ok';
-      /** @description By dependency (database, kafka, utility-system) */
+      /** @description By dependency (database, kafka, recipient-system) */
       info: {
         [key: string]: {
           /** @enum {unknown} */
@@ -179,7 +179,7 @@ export interface components {
           ms?: number;
         };
       };
-      /** @description By dependency (database, kafka, utility-system) */
+      /** @description By dependency (database, kafka, recipient-system) */
       error: {
         [key: string]: {
           /** @enum {unknown} */
@@ -188,7 +188,7 @@ export interface components {
           ms?: number;
         };
       };
-      /** @description By dependency (database, kafka, utility-system) */
+      /** @description By dependency (database, kafka, recipient-system) */
       details: {
         [key: string]: {
           /** @enum {unknown} */

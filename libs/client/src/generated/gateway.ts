@@ -542,7 +542,7 @@ export interface components {
     Readiness: {
       /** @constant */
       status: 'ok';
-      /** @description By dependency (database, kafka, utility-system) */
+      /** @description By dependency (database, kafka, recipient-system) */
       info: {
         [key: string]: {
           /** @enum {unknown} */
@@ -551,7 +551,7 @@ export interface components {
           ms?: number;
         };
       };
-      /** @description By dependency (database, kafka, utility-system) */
+      /** @description By dependency (database, kafka, recipient-system) */
       error: {
         [key: string]: {
           /** @enum {unknown} */
@@ -560,7 +560,7 @@ export interface components {
           ms?: number;
         };
       };
-      /** @description By dependency (database, kafka, utility-system) */
+      /** @description By dependency (database, kafka, recipient-system) */
       details: {
         [key: string]: {
           /** @enum {unknown} */

@@ -239,7 +239,7 @@ export interface components {
     Readiness: {
       /** @constant */
       status: 'ok';
-      /** @description By dependency (database, kafka, utility-system) */
+      /** @description By dependency (database, kafka, recipient-system) */
       info: {
         [key: string]: {
           /** @enum {unknown} */
@@ -248,7 +248,7 @@ export interface components {
           ms?: number;
         };
       };
-      /** @description By dependency (database, kafka, utility-system) */
+      /** @description By dependency (database, kafka, recipient-system) */
       error: {
         [key: string]: {
           /** @enum {unknown} */
@@ -257,7 +257,7 @@ export interface components {
           ms?: number;
         };
       };
-      /** @description By dependency (database, kafka, utility-system) */
+      /** @description By dependency (database, kafka, recipient-system) */
       details: {
         [key: string]: {
           /** @enum {unknown} */

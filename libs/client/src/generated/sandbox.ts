@@ -409,7 +409,7 @@ export interface components {
     Readiness: {
       /** @constant */
       status: 'ok';
-      /** @description By dependency (database, kafka, utility-system) */
+      /** @description By dependency (database, kafka, recipient-system) */
       info: {
         [key: string]: {
           /** @enum {unknown} */
@@ -418,7 +418,7 @@ export interface components {
           ms?: number;
         };
       };
-      /** @description By dependency (database, kafka, utility-system) */
+      /** @description By dependency (database, kafka, recipient-system) */
       error: {
         [key: string]: {
           /** @enum {unknown} */
@@ -427,7 +427,7 @@ export interface components {
           ms?: number;
         };
       };
-      /** @description By dependency (database, kafka, utility-system) */
+      /** @description By dependency (database, kafka, recipient-system) */
       details: {
         [key: string]: {
           /** @enum {unknown} */
