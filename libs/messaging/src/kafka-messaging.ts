@@ -47,6 +47,11 @@ export class KafkaMessaging {
   private readonly kafka: Kafka;
   private producer?: Promise<Producer>;
   private readonly consumers = new Set<Consumer>();
+  /**
+   * The consumer group of each consumer kafkajs gave up on (CRASH without a restart), until it is
+   * stopped: nothing of that group is consumed any more, and readiness names it.
+   */
+  private readonly crashed = new Map<Consumer, string>();
   private closed = false;
   private readonly retries = new Set<NodeJS.Timeout>();
   /** Commits of consumers with their own commit cadence, run before they disconnect. */
@@ -214,6 +219,7 @@ export class KafkaMessaging {
       const { error, restart } = event.payload as { error: Error; restart: boolean };
       if (restart || !this.isRunning(consumer)) return; // not a crash to report: we stopped it
       this.logger?.fatal({ groupId: options.groupId, err: error }, `Kafka consumer ${options.groupId} crashed and will not restart: ${error.message}`);
+      this.crashed.set(consumer, options.groupId);
       options.onCrash?.(error);
     });
     await consumer.connect();
@@ -232,9 +238,20 @@ export class KafkaMessaging {
     return !this.closed && this.consumers.has(consumer);
   }
 
+  /**
+   * The group of every consumer kafkajs gave up on, until its owner stops it (to start another, or
+   * for good). Readiness names them: an app whose consumer stopped is alive but does not do its
+   * job. (A start that `keepStarting` retries is not one: what keeps it from starting, the broker
+   * or the database, is what readiness names.)
+   */
+  stoppedConsumers(): string[] {
+    return [...new Set(this.crashed.values())].sort();
+  }
+
   /** Stops one consumer started by `consume`, committing the offsets of finished work first. */
   async stopConsumer(consumer: Consumer): Promise<void> {
     this.consumers.delete(consumer);
+    this.crashed.delete(consumer);
     await this.flushOffsets(consumer);
     await consumer.disconnect();
   }
@@ -318,6 +335,7 @@ export class KafkaMessaging {
       }),
     );
     this.consumers.clear();
+    this.crashed.clear();
     if (this.producer) {
       const producer = await this.producer.catch(() => undefined);
       this.producer = undefined;

@@ -39,16 +39,28 @@ export class DependencyIndicators {
     const started = Date.now();
     try {
       if (dependency === 'database') await this.moduleRef.get(DatabaseConnection, { strict: false }).check();
-      else if (dependency === 'kafka') await this.moduleRef.get(KafkaMessaging, { strict: false }).ping();
-      else await this.moduleRef.get<DependencyProbe>(RECIPIENT_SYSTEM_PROBE, { strict: false }).probe();
+      else if (dependency === 'kafka') {
+        const messaging = this.moduleRef.get(KafkaMessaging, { strict: false });
+        await messaging.ping();
+        // The broker answering is not enough: a consumer kafkajs gave up on consumes nothing while
+        // the process lives on. Its group is named in the answer (a name of ours, not a secret).
+        const stopped = messaging.stoppedConsumers();
+        if (stopped.length > 0) {
+          this.failed(dependency, `consumers stopped: ${stopped.join(', ')}`);
+          return session.down({ stopped });
+        }
+      } else await this.moduleRef.get<DependencyProbe>(RECIPIENT_SYSTEM_PROBE, { strict: false }).probe();
       if (this.lastFailure.delete(dependency)) this.logger.log(`${dependency} is ready again`);
       return session.up({ ms: Date.now() - started });
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      if (this.lastFailure.get(dependency) !== reason) this.logger.warn(`${dependency} is not ready: ${reason}`);
-      this.lastFailure.set(dependency, reason);
+      this.failed(dependency, error instanceof Error ? error.message : String(error));
       return session.down();
     }
+  }
+
+  private failed(dependency: Dependency, reason: string): void {
+    if (this.lastFailure.get(dependency) !== reason) this.logger.warn(`${dependency} is not ready: ${reason}`);
+    this.lastFailure.set(dependency, reason);
   }
 }
 
@@ -57,7 +69,17 @@ const LIVENESS = closedObject({ status: { const: 'ok' } }, {}, { title: 'Livenes
 const DEPENDENCY_CHECKS: JsonSchema = {
   type: 'object',
   description: 'By dependency (database, kafka, recipient-system)',
-  additionalProperties: closedObject({ status: { enum: ['up', 'down'] } }, { ms: { ...COUNT, description: 'How long the check took' } }),
+  additionalProperties: closedObject(
+    { status: { enum: ['up', 'down'] } },
+    {
+      ms: { ...COUNT, description: 'How long the check took' },
+      stopped: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'kafka: the consumer groups of this app that stopped consuming (kafkajs gave up on them)',
+      },
+    },
+  ),
 };
 const READINESS = closedObject(
   { status: { const: 'ok' }, info: DEPENDENCY_CHECKS, error: DEPENDENCY_CHECKS, details: DEPENDENCY_CHECKS },
@@ -94,7 +116,12 @@ export class HealthController {
       if (!(error instanceof ServiceUnavailableException)) throw error;
       const report = error.getResponse() as { error?: Record<string, unknown>; details?: unknown };
       const failed = Object.keys(report.error ?? {});
-      throw new Problem('SERVICE_UNAVAILABLE', `not ready: ${failed.join(', ')} did not answer (the reason is in this process's log)`, {
+      const stopped = (report.error?.kafka as { stopped?: string[] } | undefined)?.stopped ?? [];
+      const silent = failed.filter((d) => d !== 'kafka' || stopped.length === 0);
+      const what = [silent.length > 0 ? `${silent.join(', ')} did not answer` : '', stopped.length > 0 ? `kafka consumers stopped: ${stopped.join(', ')}` : '']
+        .filter(Boolean)
+        .join('; ');
+      throw new Problem('SERVICE_UNAVAILABLE', `not ready: ${what} (the reason is in this process's log)`, {
         failed,
         checks: report.details,
       });
