@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Problem } from '@datarun/problems';
 import { Injectable, Logger } from '@nestjs/common';
-import { poolOf, type PreparedStatement, runPrepared } from '@datarun/db';
+import { poolOf, type PreparedStatement } from '@datarun/db';
 import { RequestContext } from '@datarun/request-context';
+import type pg from 'pg';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AuditDecision } from './audit-event.entity.js';
 import { type AuditRecordContent, chainLink, MerkleFrontier, recordBytes } from './integrity/index.js';
@@ -27,7 +28,10 @@ export interface AuditEventInput {
    * request or consumed message being handled): what the relay's batches of many requests set.
    */
   readonly correlationId?: string;
-  /** When it happened; only imports and tests set it, everything else takes the server's clock. */
+  /**
+   * When it happened; only imports and tests set it. Everything else takes the database's clock,
+   * read under the chain head's lock, so that time order and seq order agree across writers.
+   */
   readonly at?: Date;
 }
 
@@ -38,12 +42,25 @@ export function changeBy(caller: { memberId: string; actor: string }, action: st
 
 interface Pending {
   readonly id: string;
-  readonly at: Date;
+  /** Set only when the event names its time (imports, tests); otherwise the chain lock's time. */
+  readonly at?: Date;
   readonly event: AuditEventInput;
   readonly resolve: (id: string) => void;
   readonly reject: (error: unknown) => void;
 }
 
+export interface AuditLogOptions {
+  /** Longest wait for the chain head's lock and for each statement of an append (AUDIT_APPEND_TIMEOUT_MS). */
+  readonly appendTimeoutMs?: number;
+}
+
+export const DEFAULT_APPEND_TIMEOUT_MS = 3000;
+/**
+ * How much longer than the server's own timeouts the client waits for an answer: long enough that
+ * a lock or statement timeout arrives as PostgreSQL's error, short enough that a database that
+ * stops answering altogether still fails the append within seconds.
+ */
+const CLIENT_GRACE_MS = 1000;
 const MAX_BATCH = 1000;
 const COLUMNS = [
   'seq',
@@ -107,20 +124,31 @@ interface ChainedEvent {
  * and moves the head. Each caller's promise settles only when its event is committed, so no
  * audited answer leaves before its record exists. A failed write rejects every caller of that
  * batch with AUDIT_UNAVAILABLE: fail closed.
+ *
+ * An append cannot hang: its transaction waits at most `appendTimeoutMs` for the chain head's lock
+ * and for each statement (lock_timeout, statement_timeout), and the client gives up on a database
+ * that stops answering shortly after; either way the callers get AUDIT_UNAVAILABLE within seconds
+ * instead of holding their requests (and the pool's connections) for as long as the fault lasts.
  */
 @Injectable()
 export class AuditLog {
   private readonly logger = new Logger('AuditLog');
   private queue: Pending[] = [];
   private flushing = false;
+  private readonly timeoutMs: number;
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    options: AuditLogOptions = {},
+  ) {
+    this.timeoutMs = options.appendTimeoutMs ?? DEFAULT_APPEND_TIMEOUT_MS;
+  }
 
   append(event: AuditEventInput): Promise<string> {
     // Read now: the flush runs later, in the context of whichever request started it.
     const correlated = withCorrelation(event);
     return new Promise<string>((resolve, reject) => {
-      this.queue.push({ id: randomUUID(), at: event.at ?? new Date(), event: correlated, resolve, reject });
+      this.queue.push({ id: randomUUID(), at: event.at, event: correlated, resolve, reject });
       if (!this.flushing) {
         this.flushing = true;
         setImmediate(() => void this.flush());
@@ -143,13 +171,23 @@ export class AuditLog {
     if (events.length === 0) return [];
     const batch: Pending[] = events.map((event) => ({
       id: randomUUID(),
-      at: event.at ?? new Date(),
+      at: event.at,
       event: withCorrelation(event),
       resolve: () => undefined,
       reject: () => undefined,
     }));
     try {
+      // The caller's transaction goes on after the append: its own timeouts come back afterwards.
+      const [previous] = (await em.query(
+        `SELECT s.lock_timeout, s.statement_timeout, set_config('lock_timeout', $1, true), set_config('statement_timeout', $1, true)
+         FROM (SELECT current_setting('lock_timeout') AS lock_timeout, current_setting('statement_timeout') AS statement_timeout OFFSET 0) s`,
+        [`${this.timeoutMs}ms`],
+      )) as Array<{ lock_timeout: string; statement_timeout: string }>;
       await writeChained((statement, values) => em.query(statement.text, values), batch);
+      await em.query(`SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)`, [
+        previous.lock_timeout,
+        previous.statement_timeout,
+      ]);
     } catch (error) {
       this.logger.error(`cannot append ${batch.length} audit event(s) within a change: ${(error as Error).message}`);
       throw new Problem('AUDIT_UNAVAILABLE', 'the change could not be recorded in the audit log, so it was not made');
@@ -157,16 +195,30 @@ export class AuditLog {
     return batch.map((p) => p.id);
   }
 
-  /** One batch, one transaction on a pooled connection, with prepared statements. */
+  /** One batch, one transaction on a pooled connection, with prepared statements, each with a deadline. */
   private async flushOne(batch: readonly Pending[]): Promise<void> {
-    const client = await poolOf(this.dataSource).connect();
+    const answerWithin = this.timeoutMs + CLIENT_GRACE_MS;
+    const client = await connectWithin(poolOf(this.dataSource), answerWithin);
+    const run = async (statement: PreparedStatement | string, values?: unknown[]) =>
+      (
+        await client.query(
+          // pg's per-query read timeout (not in its QueryConfig type).
+          (typeof statement === 'string'
+            ? { text: statement, query_timeout: answerWithin }
+            : { ...statement, values, query_timeout: answerWithin }) as unknown as pg.QueryConfig,
+        )
+      ).rows as Array<Record<string, unknown>>;
     let broken = false;
     try {
-      await client.query('BEGIN');
-      await writeChained((statement, values) => runPrepared(client, statement, values), batch);
-      await client.query('COMMIT');
+      // One round trip: the timeouts are whole milliseconds from the validated config.
+      await run(`BEGIN; SET LOCAL lock_timeout = ${this.timeoutMs}; SET LOCAL statement_timeout = ${this.timeoutMs}`);
+      await writeChained(run, batch);
+      await run('COMMIT');
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => (broken = true));
+      // A connection that did not answer in time is in an unknown state: drop it (the server rolls
+      // back when it goes) rather than wait for a ROLLBACK that may not be answered either.
+      if (String((error as Error).message).includes('Query read timeout')) broken = true;
+      else await run('ROLLBACK').catch(() => (broken = true));
       throw error;
     } finally {
       client.release(broken);
@@ -196,11 +248,40 @@ function withCorrelation(event: AuditEventInput): AuditEventInput {
   return correlationId === undefined ? event : { ...event, correlationId };
 }
 
+/** A pooled connection, or an error once `ms` have passed (a connection that comes later goes back). */
+async function connectWithin(pool: pg.Pool, ms: number): Promise<pg.PoolClient> {
+  const connecting = pool.connect();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      connecting,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no database connection within ${ms} ms`)), ms);
+      }),
+    ]);
+  } catch (error) {
+    connecting.then(
+      (late) => late.release(),
+      () => undefined,
+    );
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 type RunStatement = (statement: PreparedStatement, values: unknown[]) => Promise<Array<Record<string, unknown>>>;
 
+/**
+ * The head, locked, and the database's clock read after the lock is held (the materialized CTE
+ * locks first; the outer select then reads the clock): every writer, in any process, takes its
+ * records' time under the same lock that orders their seqs, so time order is seq order and a month
+ * ends at a seq. Milliseconds, because the canonical bytes carry ISO times with milliseconds.
+ */
 const READ_HEAD: PreparedStatement = {
-  name: 'datarun_audit_head',
-  text: 'SELECT seq, chain_hash, frontier FROM audit_chain_head WHERE chain_id = 1 FOR UPDATE',
+  name: 'datarun_audit_head_at',
+  text: `WITH head AS MATERIALIZED (SELECT seq, chain_hash, frontier FROM audit_chain_head WHERE chain_id = 1 FOR UPDATE)
+    SELECT seq, chain_hash, frontier, floor(extract(epoch FROM clock_timestamp()) * 1000)::int8 AS now_ms FROM head`,
 };
 const APPEND: PreparedStatement = {
   name: 'datarun_audit_append',
@@ -214,13 +295,14 @@ const APPEND: PreparedStatement = {
  * (the insert and the head update share one), since round trips are the append's cost.
  */
 async function writeChained(run: RunStatement, batch: readonly Pending[]): Promise<void> {
-  const [head] = (await run(READ_HEAD, [])) as Array<{ seq: string; chain_hash: Buffer; frontier: unknown }>;
+  const [head] = (await run(READ_HEAD, [])) as Array<{ seq: string; chain_hash: Buffer; frontier: unknown; now_ms: string }>;
+  const now = new Date(Number(head.now_ms));
   const frontier = MerkleFrontier.fromJSON(head.frontier as never);
   let seq = Number(head.seq);
   let chain = head.chain_hash;
   const events = batch.map((pending): ChainedEvent => {
     seq += 1;
-    const content = contentOf(seq, pending);
+    const content = contentOf(seq, pending, pending.at ?? now);
     const bytes = recordBytes(content);
     // The same leaf and chain hashes (and, in the frontier, the same Merkle nodes) the verifier recomputes.
     const link = chainLink(chain, bytes);
@@ -231,13 +313,13 @@ async function writeChained(run: RunStatement, batch: readonly Pending[]): Promi
   await run(APPEND, [...columnsOf(events), seq, chain, JSON.stringify(frontier.toJSON()), events.length]);
 }
 
-function contentOf(seq: number, p: Pending): AuditRecordContent {
+function contentOf(seq: number, p: Pending, at: Date): AuditRecordContent {
   const e = p.event;
   return {
     v: 1,
     seq,
     id: p.id,
-    at: p.at.toISOString(),
+    at: at.toISOString(),
     member: e.memberId,
     actor: e.actor,
     action: e.action,

@@ -73,7 +73,7 @@ export class AuditModule {
       global: true,
       imports: [TypeOrmModule.forFeature(AUDIT_ENTITIES)],
       providers: [
-        AuditLog,
+        { provide: AuditLog, inject: [DataSource], useFactory: (ds: DataSource) => new AuditLog(ds, { appendTimeoutMs: config.audit.appendTimeoutMs }) },
         AuditQueries,
         CitizenAccessLog,
         { provide: SubjectPseudonyms, inject: [KeyRing], useFactory: (keys: KeyRing) => new SubjectPseudonyms(keys.require('subjectHashKey')) },

@@ -13,6 +13,8 @@ export interface AuditConfig {
   readonly retentionMonths: number;
   /** Where archived months go, and where the verifier reads them from. */
   readonly archiveDir: string;
+  /** Longest wait of an audit append for the chain head's lock and for each of its statements. */
+  readonly appendTimeoutMs: number;
 }
 
 const variables = z.object({
@@ -44,6 +46,15 @@ const variables = z.object({
     .describe(
       'Months of audit events kept in the database; `npm run audit:archive -- --expired` archives older months to files and drops their partitions. 0 keeps everything.',
     ),
+  AUDIT_APPEND_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(60_000)
+    .default(3000)
+    .describe(
+      'Milliseconds an audit append waits for the chain head lock and for each of its statements (lock_timeout, statement_timeout; the client gives up one second later on a database that does not answer). Past it the audited answer is 503 AUDIT_UNAVAILABLE instead of a request that hangs.',
+    ),
   DATARUN_AUDIT_ARCHIVE_DIR: folderPath
     .optional()
     .describe(
@@ -62,6 +73,7 @@ export const AUDIT_SECTION = defineSection({
       checkpointIntervalSeconds: v.AUDIT_CHECKPOINT_INTERVAL_SECONDS,
       retentionMonths: v.AUDIT_RETENTION_MONTHS,
       archiveDir: v.DATARUN_AUDIT_ARCHIVE_DIR ?? `${localDir}/audit/archive`,
+      appendTimeoutMs: v.AUDIT_APPEND_TIMEOUT_MS,
     },
   }),
   derived: {
