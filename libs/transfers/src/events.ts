@@ -101,7 +101,12 @@ function validatorOf(kind: keyof typeof EVENT_TYPES): TrustedValidator {
   return validate;
 }
 
-/** Throws MalformedEvent naming the first violations when `body` breaks the event's schema. */
+/**
+ * Throws MalformedEvent naming the first violations when `body` breaks the event's schema, or holds
+ * U+0000 anywhere: PostgreSQL's text and jsonb cannot store it, so a status carrying one would make
+ * its whole batch's transaction fail on every redelivery. Refused where the event is read, it is
+ * one message's fault (dead-lettered) and the rest of the batch is applied.
+ */
 export function assertEventBody(kind: keyof typeof EVENT_TYPES, body: unknown): void {
   const verdict = validatorOf(kind)(body);
   if (!verdict.ok) {
@@ -111,6 +116,24 @@ export function assertEventBody(kind: keyof typeof EVENT_TYPES, body: unknown): 
       .join('; ');
     throw new MalformedEvent(`${EVENT_TYPES[kind]} body breaks schemas/events/${SCHEMA_FILES[kind]}: ${details}`);
   }
+  const at = nulPointerOf(body);
+  if (at !== undefined) throw new MalformedEvent(`${EVENT_TYPES[kind]} body holds U+0000 at ${at || '/'}, which PostgreSQL cannot store`);
+}
+
+/** The JSON pointer of the first string (value or property name) holding U+0000 in `value`; undefined when none does. */
+function nulPointerOf(value: unknown, path = ''): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [name, item] of Object.entries(value)) {
+    const here = `${path}/${name
+      .replace(/~/g, '~0')
+      .replace(/\//g, '~1')
+      .replace(/\u0000/g, '\\u0000')}`;
+    if (name.includes('\u0000')) return here;
+    const found = nulPointerOf(item, here);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 /** Reads a utility request back: the event type must match the topic's request kind, the body its schema. */

@@ -58,14 +58,29 @@ export class DeadLetterRecorder implements OnApplicationBootstrap {
     });
   }
 
-  /** Records one dead letter; false when that position was recorded before (a redelivery). */
+  /**
+   * Records one dead letter; false when that position was recorded before (a redelivery).
+   *
+   * PostgreSQL text and jsonb cannot hold U+0000, and a dead letter cannot be dead-lettered: a NUL
+   * in its reason, its headers or its key would fail this insert on every redelivery and stop the
+   * recording for good. Each becomes U+FFFD instead, so the row is written; a key or headers so
+   * changed are no longer the original's, so such a dead letter is kept as one never replayed.
+   */
   async record({ partition, message }: Pick<EachMessagePayload, 'partition' | 'message'>): Promise<boolean> {
-    const topic = headerText(message.headers, DLQ_HEADERS.topic) ?? '';
-    const reason = headerText(message.headers, DLQ_HEADERS.reason) ?? `no ${DLQ_HEADERS.reason} header`;
-    const by = headerText(message.headers, DLQ_HEADERS.by) ?? 'unknown';
+    const topic = storable(headerText(message.headers, DLQ_HEADERS.topic) ?? '');
+    const reason = storable(headerText(message.headers, DLQ_HEADERS.reason) ?? `no ${DLQ_HEADERS.reason} header`);
+    const by = storable(headerText(message.headers, DLQ_HEADERS.by) ?? 'unknown');
     const claimed = new Date(headerText(message.headers, DLQ_HEADERS.at) ?? Number.NaN);
     const at = Number.isNaN(claimed.getTime()) ? new Date(Number(message.timestamp)) : claimed;
-    const verdict = await this.seal.check(message);
+    const originalKey = message.key?.toString('utf8') ?? null;
+    const originalHeaders = Object.entries(withoutDlqHeaders(message.headers));
+    const key = originalKey === null ? null : storable(originalKey);
+    const headers = Object.fromEntries(originalHeaders.map(([name, value]) => [storable(name), storable(value)]));
+    const altered = key !== originalKey || originalHeaders.some(([name, value]) => headers[name] !== value);
+    const checked = await this.seal.check(message);
+    const verdict: typeof checked = altered
+      ? { sealed: false, reason: 'its key or headers hold U+0000, which PostgreSQL cannot store (recorded as U+FFFD): it cannot be replayed as it was' }
+      : checked;
     const inserted: unknown[] = await this.dataSource.query(
       `INSERT INTO dead_letter (id, dlq_partition, dlq_offset, topic, message_key, value, headers, reason, dead_lettered_by, dead_lettered_at, sealed_by, planted_reason)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
@@ -75,14 +90,14 @@ export class DeadLetterRecorder implements OnApplicationBootstrap {
         partition,
         message.offset,
         topic,
-        message.key?.toString('utf8') ?? null,
+        key,
         message.value,
-        JSON.stringify(withoutDlqHeaders(message.headers)),
+        JSON.stringify(headers),
         reason,
         by,
         at,
         verdict.sealed ? verdict.by : null,
-        verdict.sealed ? null : verdict.reason.slice(0, 2000),
+        verdict.sealed ? null : storable(verdict.reason).slice(0, 2000),
       ],
     );
     if (inserted.length === 0) return false;
@@ -91,4 +106,9 @@ export class DeadLetterRecorder implements OnApplicationBootstrap {
     else this.logger.warn(`planted dead letter recorded (it cannot be replayed): ${verdict.reason}; it claims ${topic || '(no topic header)'} by ${by}`);
     return true;
   }
+}
+
+/** Text PostgreSQL can store: U+0000 replaced by U+FFFD. */
+function storable(text: string): string {
+  return text.replace(/\u0000/g, '\ufffd');
 }

@@ -34,7 +34,9 @@ class RefusedStatus extends Error {
  * Anyone else's status — unsigned, signed by another member, naming another recipient, or moved
  * from another topic or request — is dead-lettered with `STATUS_SIGNATURE_INVALID` and changes
  * nothing. A status that is malformed or names no known request is dead-lettered with the reason
- * too, and the consumer carries on.
+ * too, and the consumer carries on; so is one holding U+0000, which PostgreSQL cannot store
+ * (refused as malformed when read, assertEventBody): in the batch's transaction it would fail the
+ * whole batch on every redelivery.
  */
 @Injectable()
 export class StatusConsumer implements OnApplicationBootstrap {
