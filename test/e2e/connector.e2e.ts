@@ -4,7 +4,8 @@
 // water member's own token (the gateway serves a link to its recipient only, and audits the fetch
 // under that member), applies it in the sandbox's simulated water company, and its signed status
 // completes the request. A redelivery is skipped by its SQLite inbox, its status sent again; a
-// request addressed to another member is dead-lettered, never applied. A department's connector
+// request addressed to another member is dead-lettered, never applied. A rejection answers its own
+// send only: redelivered, it is skipped; resent from its case once its cause is fixed, it applies. A department's connector
 // (no utility kind) receives a benefit on its own topic the same way.
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { connectorMember, type DatarunConfig, loadConfig } from '@datarun/config
 import { ConnectorInbox } from '@datarun/connector';
 import { cloudEvent, type CloudEvent, fromKafkaMessage, KafkaMessaging, toKafkaMessage } from '@datarun/messaging';
 import { recipientTopic, requestTopic } from '@datarun/transfers';
+import type { KafkaMessage } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { ConnectorModule } from '../../apps/connector/src/app.module.js';
 import { bootApp, type TestApp } from '../support/apps.js';
@@ -164,6 +166,82 @@ describe("a connector with no access to datarun's database", () => {
     }
     expect((await waterRequests()).filter((r) => r.accountNumber === 'W-connector')).toEqual([expect.objectContaining({ calls: 1 })]);
     expect((await connector.http.get('/metrics').expect(200)).text).toMatch(/^datarun_connector_inbox_duplicates_total 1$/m);
+  });
+
+  it('answers a rejection to its own send only: a plain redelivery is skipped, a resend after the cause is fixed is applied', async () => {
+    const { city } = world;
+    const certificate = certificateOf('connector-closed');
+    const account = 'CLOSED-connector';
+    const opened = await city.gateway.http
+      .post('/v1/cases')
+      .set('authorization', await city.hall.auth())
+      .send(
+        transferCaseBody(world, {
+          matter: MATTER,
+          unit: 'UNIT-connector-closed',
+          accounts: { water: account },
+          materials: [{ type: 'property-certificate', sha256: sha256(certificate) }],
+        }),
+      )
+      .expect(201);
+    const caseId: string = opened.body.id;
+    await city.gateway.http
+      .put(`/v1/cases/${caseId}/materials/property-certificate`)
+      .set('authorization', await city.hall.auth())
+      .set('content-type', 'application/pdf')
+      .send(certificate)
+      .expect(200);
+    await city.gateway.http
+      .post(`/v1/cases/${caseId}/complete`)
+      .set('authorization', await city.hall.auth())
+      .expect(200);
+    const transfer = async () => (await getCase(caseId)).transfers[0] as { requestId: string; state: string; reference?: string };
+    const rejected = await eventually('the closed account refused', transfer, { until: (t) => t.state === 'rejected' });
+    const requestId = rejected.requestId;
+    const inboxEntry = () => {
+      const inbox = new ConnectorInbox(config.connector.member!.inbox);
+      try {
+        return inbox.entry(requestId);
+      } finally {
+        inbox.close();
+      }
+    };
+    const firstSend = inboxEntry();
+    expect(firstSend).toMatchObject({ outcome: { state: 'rejected', reason: expect.stringMatching(/closed/) }, redeliveries: 0 });
+
+    // The account is fixed at the water company; the same send delivered again (a crash before its
+    // offset was committed, a replay) is still that send's rejection, and reaches no system.
+    await fetch(`${world.sandboxUrl}/v1/utilities/water/accounts/${account}/reopen`, { method: 'POST' }).then((r) => expect(r.status).toBe(204));
+    const messaging = new KafkaMessaging(world.config.kafka);
+    try {
+      const seen: KafkaMessage[] = [];
+      await messaging.consume({
+        groupId: `closed-reader-${randomUUID()}`,
+        topics: [requestTopic('water', 'transfer')],
+        fromBeginning: true,
+        onMessage: async ({ message }) => void seen.push(message),
+      });
+      const original = await eventually('the refused request on the topic', async () => seen.find((m) => fromKafkaMessage(m).id === requestId));
+      await messaging.publish(requestTopic('water', 'transfer'), [{ key: original.key, value: original.value, headers: original.headers }]);
+    } finally {
+      await messaging.close();
+    }
+    await eventually('the redelivery skipped', inboxEntry, { until: (e) => e?.redeliveries === 1 });
+    expect(inboxEntry()).toMatchObject({ outcome: firstSend!.outcome, send: firstSend!.send });
+    expect((await waterRequests()).filter((r) => r.accountNumber === account)).toEqual([]);
+    expect((await transfer()).state).toBe('rejected');
+
+    // Sent again from its case (a send of its own), it reaches the system and completes.
+    await city.gateway.http
+      .post(`/v1/cases/${caseId}/transfers/${requestId}/resend`)
+      .set('authorization', await city.hall.auth())
+      .expect(200);
+    const completed = await eventually('the resent request completed', transfer, { until: (t) => t.state === 'completed' });
+    expect(completed.reference).toMatch(/^W-/);
+    expect((await waterRequests()).filter((r) => r.accountNumber === account)).toEqual([expect.objectContaining({ requestId, calls: 1 })]);
+    const resent = inboxEntry();
+    expect(resent).toMatchObject({ outcome: { state: 'completed', reference: completed.reference }, redeliveries: 0 });
+    expect(resent!.send).not.toBe(firstSend!.send);
   });
 
   it('dead-letters a request addressed to another member on its topic, and applies nothing', async () => {

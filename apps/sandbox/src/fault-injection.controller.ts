@@ -7,7 +7,8 @@ const LATENCY = { type: 'object', additionalProperties: false, required: ['ms'],
 const OUTAGE = { type: 'object', additionalProperties: false, required: ['seconds'], properties: { seconds: { type: 'integer', minimum: 0, maximum: 3600 } } };
 
 /**
- * Fault injection for demos and tests: take a simulated utility down, or slow it. Public like the
+ * Fault injection for demos and tests: take a simulated utility down, or slow it, or reopen one of
+ * its CLOSED accounts (a refusal fixed, so that the request can be sent again). Public like the
  * simulations, so anyone who reaches the sandbox could stop the utilities' flow with it: the
  * sandbox module registers it only outside production (SandboxModule).
  */
@@ -33,5 +34,13 @@ export class SandboxFaultInjectionController {
   @ApiAnswer(204, 'Every request to the system takes that long from now on')
   latency(@Param('kind') kind: string, @Body(new JsonBody(LATENCY)) body: { ms: number }): void {
     this.utilities.of(kind).slowDown(body.ms);
+  }
+
+  @Post('accounts/:account/reopen')
+  @ApiOperation({ operationId: 'reopenUtilityAccount', summary: 'Reopen a CLOSED account of a simulated utility (development and test only)' })
+  @HttpCode(204)
+  @ApiAnswer(204, 'The account takes requests from now on: a request it refused, sent again, applies')
+  reopen(@Param('kind') kind: string, @Param('account') account: string): void {
+    this.utilities.of(kind).reopen(account);
   }
 }

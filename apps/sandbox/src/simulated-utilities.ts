@@ -43,10 +43,13 @@ interface AppliedUtilityRequest extends AppliedRecord {
 
 /**
  * One utility's customer system, in memory: accounts, holders, discounts. Accounts whose number
- * starts with CLOSED refuse. Idempotent by request id, documents checked (SimulatedSystem).
+ * starts with CLOSED refuse, until reopened (as a customer service desk would, after which the
+ * request is sent again). Idempotent by request id, documents checked (SimulatedSystem); a refusal
+ * is not remembered, so the same request id applies once its account is open.
  */
 export class SimulatedUtility extends SimulatedSystem<AppliedUtilityRequest> {
   private readonly accounts = new Map<string, Account>();
+  private readonly reopened = new Set<string>();
 
   constructor(readonly kind: string) {
     super(`the ${kind} system`, kind.slice(0, 1).toUpperCase());
@@ -54,7 +57,8 @@ export class SimulatedUtility extends SimulatedSystem<AppliedUtilityRequest> {
 
   apply(a: UtilityApplication): Promise<{ reference: string; duplicate: boolean }> {
     return this.record(a.requestId, a.materials, (documents) => {
-      if (a.accountNumber.startsWith('CLOSED')) throw new Problem('STATE_CONFLICT', `account ${a.accountNumber} is closed`);
+      if (a.accountNumber.startsWith('CLOSED') && !this.reopened.has(a.accountNumber))
+        throw new Problem('STATE_CONFLICT', `account ${a.accountNumber} is closed`);
       const account = this.accounts.get(a.accountNumber) ?? { accountNumber: a.accountNumber, discounts: [], history: [], materials: [] };
       if (a.request === 'transfer') account.holder = { ...a.holder };
       else if (a.matter && !account.discounts.includes(a.matter)) account.discounts.push(a.matter);
@@ -63,6 +67,11 @@ export class SimulatedUtility extends SimulatedSystem<AppliedUtilityRequest> {
       this.accounts.set(a.accountNumber, account);
       return { accountNumber: a.accountNumber, request: a.request, ...(a.property ? { unitNumber: a.property.unitNumber } : {}) };
     });
+  }
+
+  /** A CLOSED account takes requests from now on. */
+  reopen(number: string): void {
+    this.reopened.add(number);
   }
 
   /** An account, or NOT_FOUND. */

@@ -80,7 +80,8 @@ const TRANSIENT_BACKOFF_MS = [200, 500, 1000, 2000, 5000, 5000];
  * ids, with their outcome) is written after the work and before the offset is committed, so a
  * redelivery finds it and is skipped (its status is sent again, which heals a lost status). A
  * crash between the system applying and the inbox write is closed by the system's own
- * idempotency key. Nothing here needs datarun's database: a partner runs this next to its system.
+ * idempotency key. A rejection answers one send (told by the event's correlation id): a resend of
+ * the request from its case, after its cause was fixed, is applied again (ConnectorInbox). Nothing here needs datarun's database: a partner runs this next to its system.
  *
  * Every material is fetched under a token of the member (the gateway serves a link to its
  * recipient only); every status goes out as the member (`ce_source`) and signed with its key,
@@ -172,14 +173,17 @@ export class Connector implements OnApplicationBootstrap, BeforeApplicationShutd
   async handle({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> {
     const original = { topic, key: message.key, value: message.value, headers: message.headers };
     let request: RecipientRequest;
+    let send: string | null;
     try {
-      request = this.requestOf(topic, fromKafkaMessage(message));
+      const event = fromKafkaMessage(message);
+      request = this.requestOf(topic, event);
+      send = event.correlationid ?? null;
     } catch (error) {
       if (error instanceof MalformedEvent) return this.deadLetter(original, error.message, `${partition}@${message.offset}`);
       throw error;
     }
 
-    const seen = this.inbox.redelivered(request.requestId);
+    const seen = this.inbox.redelivered(request.requestId, send);
     if (seen) {
       this.duplicates.inc();
       return this.publishStatus(seen, request);
@@ -198,7 +202,7 @@ export class Connector implements OnApplicationBootstrap, BeforeApplicationShutd
         throw error; // redelivered by kafkajs after its backoff; never dead-lettered
       else return this.bounded(original, request.requestId, error as Error);
     }
-    this.inbox.record(request.requestId, outcome);
+    this.inbox.record(request.requestId, outcome, send);
     this.attempts.delete(request.requestId);
     this.outcomes.inc({ outcome: outcome.state });
     await this.publishStatus(outcome, request);
@@ -321,8 +325,8 @@ export class Connector implements OnApplicationBootstrap, BeforeApplicationShutd
       ...(outcome === undefined
         ? { state: 'accepted' }
         : outcome.state === 'completed'
-          ? { state: 'completed', reference: outcome.reference }
-          : { state: 'rejected', reason: outcome.reason.slice(0, 1000) }),
+          ? { state: 'completed', reference: storable(outcome.reference) }
+          : { state: 'rejected', reason: storable(outcome.reason.slice(0, 1000)) }),
     };
     const signer = this.options.signer;
     let message;
@@ -339,4 +343,13 @@ export class Connector implements OnApplicationBootstrap, BeforeApplicationShutd
     } else message = toKafkaMessage(statusEvent(this.member.id, status), request.requestId);
     await this.messaging.publish(STATUS_TOPIC, [message]);
   }
+}
+
+/**
+ * What the recipient's system said, without U+0000: a status holding one is malformed (PostgreSQL
+ * cannot store it, assertEventBody), so it would be refused before it is signed, on every
+ * redelivery, and its request would hold up the partition for good.
+ */
+function storable(text: string): string {
+  return text.replace(/\u0000/g, '\ufffd');
 }
