@@ -1,4 +1,4 @@
-export { dataSourceOptions, describeDatabase } from './data-source-options.js';
+export { connectionLimits, dataSourceOptions, describeDatabase, sessionLimits } from './data-source-options.js';
 export type { DatabaseRole } from './data-source-options.js';
 export { runMigrations } from './migrate.js';
 export { DbModule } from './db.module.js';

@@ -22,6 +22,7 @@ export const TABLE_OWNERS = {
   transfer_request: 'transfers',
   dead_letter: 'transfers',
   record_version: 'transfers',
+  relay_lease: 'transfers',
   // Monthly partitions (audit_event_YYYY_MM, audit_event_default) belong with their table.
   audit_event: 'audit',
   audit_chain_head: 'audit',

@@ -48,6 +48,8 @@ export { planRequests, maskIdNumber, effectiveDateOf, disclosedFields, disclosed
 export type { CompletingCase, RoutedNotification, UploadedMaterial, PlannedRequest, PlanningIds } from './transfer-requests.js';
 export { UtilityTopics } from './relay/utility-topics.js';
 export { OutboxRelay, RELAY_SOURCE } from './relay/outbox-relay.js';
+export { LeaseLost, RelayLease } from './relay/relay-lease.js';
+export type { LeaseConnection } from './relay/relay-lease.js';
 export { StatusConsumer, RELAY_STATUS_GROUP, STATUS_SIGNATURE_INVALID } from './relay/status-consumer.js';
 export { DeadLetterRecorder, RELAY_DEAD_LETTER_GROUP } from './ops/dead-letter-recorder.js';
 export { DeadLettersService, DEFAULT_DEAD_LETTER_LIMIT, MAX_DEAD_LETTER_LIMIT } from './ops/dead-letters.service.js';
@@ -72,6 +74,7 @@ export { TransferRequestEntity } from './outbox/transfer-request.entity.js';
 export type { TransferState } from './outbox/transfer-request.entity.js';
 export { DeadLetterEntity } from './ops/dead-letter.entity.js';
 export { RecordVersionEntity } from './relay/record-version.entity.js';
+export { RelayLeaseEntity } from './relay/relay-lease.entity.js';
 export { OutboxWriter } from './outbox/outbox-writer.js';
 export { CaseTransfers } from './outbox/case-transfers.js';
 export type { CaseTransfer } from './outbox/case-transfers.js';

@@ -19,6 +19,25 @@ export interface DatabaseConfig {
   readonly auditRole: string;
   readonly schema: string;
   readonly poolSize: number;
+  /**
+   * Limits on every application connection (docs/operations.md, "Database timeouts"): a dead
+   * socket, a stuck lock or a forgotten transaction fails in seconds instead of holding a
+   * connection (and whatever it locked) for hours. The owner's connections (migrations,
+   * archiving) take no statement or lock limit: their work is long by nature.
+   */
+  readonly timeouts: DatabaseTimeouts;
+}
+
+export interface DatabaseTimeouts {
+  /** Server side: a statement running longer is cancelled (`statement_timeout`). */
+  readonly statementMs: number;
+  /** Server side: a wait for a lock longer than this fails the statement (`lock_timeout`). */
+  readonly lockMs: number;
+  /** Server side: a session idle inside a transaction this long is ended (`idle_in_transaction_session_timeout`). */
+  readonly idleInTransactionMs: number;
+  /** Client side: connecting, and TCP keepalive's first probe after this much silence. */
+  readonly connectMs: number;
+  readonly keepAliveDelayMs: number;
 }
 
 /** The application role used when only the owner URL is given (local development and tests). */
@@ -53,6 +72,40 @@ const variables = z.object({
     .max(200)
     .default(16)
     .describe('Connections each app process keeps open as the application role (the owner role uses 2).'),
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(3_600_000)
+    .default(30_000)
+    .describe(
+      "Milliseconds an application connection's statement may run before PostgreSQL cancels it (`statement_timeout`); the client gives up on an unanswered query (a dead socket) a few seconds later. Migrations and audit archiving, as the owner, have no limit; audit verification lifts it for its own long reads.",
+    ),
+  DATABASE_LOCK_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(3_600_000)
+    .default(10_000)
+    .describe("Milliseconds an application connection's statement may wait for a lock before it fails (`lock_timeout`)."),
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .max(3_600_000)
+    .default(60_000)
+    .describe(
+      'Milliseconds an application connection may sit idle inside an open transaction before PostgreSQL ends its session (`idle_in_transaction_session_timeout`), releasing what it locked.',
+    ),
+  DATABASE_CONNECT_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(120_000)
+    .default(5_000)
+    .describe(
+      'Milliseconds to open a connection to PostgreSQL before the attempt fails; also the silence after which TCP keepalive starts probing an open connection, so a dead socket is noticed in seconds.',
+    ),
 });
 
 /**
@@ -70,7 +123,14 @@ export const DATABASE_SECTION = defineSection({
     // One role for everything (DATABASE_URL alone) cannot be split: the audit app uses it too.
     const auditUrl = v.DATABASE_AUDIT_URL ?? (url === ownerUrl ? url : withUser(url, DEFAULT_AUDIT_ROLE));
     const auditRole = roleOf('DATABASE_AUDIT_URL', auditUrl);
-    return { database: { url, ownerUrl, appRole, auditUrl, auditRole, schema: v.DATABASE_SCHEMA, poolSize: v.DATABASE_POOL_SIZE } };
+    const timeouts: DatabaseTimeouts = {
+      statementMs: v.DATABASE_STATEMENT_TIMEOUT_MS,
+      lockMs: v.DATABASE_LOCK_TIMEOUT_MS,
+      idleInTransactionMs: v.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+      connectMs: v.DATABASE_CONNECT_TIMEOUT_MS,
+      keepAliveDelayMs: v.DATABASE_CONNECT_TIMEOUT_MS,
+    };
+    return { database: { url, ownerUrl, appRole, auditUrl, auditRole, schema: v.DATABASE_SCHEMA, poolSize: v.DATABASE_POOL_SIZE, timeouts } };
   },
   derived: {
     DATABASE_OWNER_URL: { from: 'DATABASE_URL when set', value: (c) => c.database.ownerUrl },

@@ -11,6 +11,8 @@ export interface TransfersConfig {
   /** Outbox rows per relay send, and the pause between polls when the outbox is empty. */
   readonly relayBatchSize: number;
   readonly relayPollMs: number;
+  /** The outbox publisher's lease: a relay that stops renewing is replaced after this long. */
+  readonly relayLeaseSeconds: number;
   /** Partitions of the topics the project creates. */
   readonly topicPartitions: number;
 }
@@ -44,6 +46,15 @@ const variables = z.object({
     .max(60000)
     .default(50)
     .describe('Milliseconds the relay waits before polling again when the outbox had less than a batch.'),
+  RELAY_LEASE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(3)
+    .max(600)
+    .default(10)
+    .describe(
+      "Seconds the active relay's outbox lease lasts; it renews it every third of that. A relay that stops (crash, pause, lost database connection) is replaced by a standby within this time, and from then on cannot mark rows published.",
+    ),
   KAFKA_TOPIC_PARTITIONS: z.coerce
     .number()
     .int()
@@ -64,6 +75,7 @@ export const TRANSFERS_SECTION = defineSection({
       followUpSeconds: v.TRANSFER_FOLLOW_UP_SECONDS,
       relayBatchSize: v.RELAY_BATCH_SIZE,
       relayPollMs: v.RELAY_POLL_MS,
+      relayLeaseSeconds: v.RELAY_LEASE_SECONDS,
       topicPartitions: v.KAFKA_TOPIC_PARTITIONS,
     },
   }),

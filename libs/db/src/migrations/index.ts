@@ -13,6 +13,7 @@ import { KafkaSignatures1763900000033 } from './1763900000033-kafka-signatures.j
 import { Recipients1763900000040 } from './1763900000040-recipients.js';
 import { RequestRecipients1763900000041 } from './1763900000041-request-recipients.js';
 import { ConnectorInboxLeaves1763900000042 } from './1763900000042-connector-inbox-leaves.js';
+import { RelayLease1763900000050 } from './1763900000050-relay-lease.js';
 
 /** Every migration, in order. A new migration is added here and nowhere else. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   Recipients1763900000040,
   RequestRecipients1763900000041,
   ConnectorInboxLeaves1763900000042,
+  RelayLease1763900000050,
 ];

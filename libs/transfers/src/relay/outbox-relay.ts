@@ -1,6 +1,7 @@
 import { AuditLog, type AuditEventInput, requestSentTo, SubjectPseudonyms } from '@datarun/audit';
 import { KeyRing } from '@datarun/auth';
 import { DATARUN_CONFIG, type DatarunConfig } from '@datarun/config';
+import { connectionLimits, sessionLimits } from '@datarun/db';
 import { cloudEvent, KafkaMessaging, toKafkaMessage } from '@datarun/messaging';
 import { Metrics } from '@datarun/metrics';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
@@ -15,6 +16,7 @@ import type { RequestKind } from '../topics.js';
 import { disclosedFields, disclosedParties } from '../transfer-requests.js';
 import { UtilityTopics } from './utility-topics.js';
 import { InterruptibleSleep } from './interruptible-sleep.js';
+import { LeaseLost, RelayLease } from './relay-lease.js';
 
 interface OutboxRow {
   seq: string;
@@ -37,11 +39,24 @@ const BACKOFF_MS = [200, 500, 1000, 2000, 5000];
 /**
  * Publishes the transfer outbox to Kafka.
  *
- * Order per property: one relay is active at a time (leader by a session-level advisory lock on
- * a connection of its own; the others wait and take over when that session ends). The leader
- * sends each batch in outbox order through one producer with one request in flight, so the events
- * of one key keep their order. It reads pending rows by state, not by an increasing-id cursor, so a
- * row whose transaction commits late is simply picked up by the next poll instead of being skipped.
+ * Order per property: one relay is active at a time. Leadership is the outbox lease (`RelayLease`,
+ * docs/operations.md "Relay leadership and the lease"): an epoch and an expiry in the database,
+ * taken when expired, renewed every third of RELAY_LEASE_SECONDS on a connection of the relay's
+ * own, and checked before every send and, as a fence, in the transaction that marks rows
+ * published. A relay that finds its lease taken over or expired (it was paused, its connection
+ * died, it stopped making progress) stops publishing at once and competes again; what it sent but
+ * could not mark is sent again by the new leader. Only the relay holding the session advisory lock
+ * on that same connection competes for the lease: it queues the standbys, and keeps out a relay
+ * of an older release (which knows the lock only) during a rolling upgrade. The lock elects a
+ * candidate; the lease alone decides who may send and mark.
+ *
+ * The leader sends each batch in outbox order through one producer with one request in flight, so
+ * the events of one key keep their order. It reads pending rows by state, not by an increasing-id
+ * cursor, so a row whose transaction commits late is simply picked up by the next poll instead of
+ * being skipped. A deposed relay that was paused between its last check and its send can still
+ * put one batch on the broker after the new leader's: those events are copies, dropped by the
+ * connectors' inboxes, but may arrive out of order for their keys (Kafka transactions would be
+ * needed to fence the send itself).
  *
  * Nothing lost: a row is marked published only after the broker acknowledged its batch
  * (acks=all); until then it stays pending and is sent again after a backoff, whatever the error
@@ -56,7 +71,13 @@ const BACKOFF_MS = [200, 500, 1000, 2000, 5000];
 export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('OutboxRelay');
   private readonly links: MaterialLinks;
-  private lockClient?: pg.Client;
+  /** The relay's own connection: the advisory lock and every lease statement. */
+  private leaseClient?: pg.Client;
+  private locked = false;
+  private readonly lease: RelayLease;
+  private renewedAt = 0;
+  /** A deposed relay stands aside this long, so that a standby, not the relay that just failed, becomes the candidate. */
+  private competeAfter = 0;
   private leader = false;
   private stopped = false;
   private loop?: Promise<void>;
@@ -80,6 +101,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     keys: KeyRing,
   ) {
     this.links = materialLinksOf(config, keys);
+    this.lease = new RelayLease(RelayLease.holderName(), config.transfers.relayLeaseSeconds);
     this.sendFailures = new Counter({
       name: 'datarun_relay_send_failures_total',
       help: 'Outbox batches the broker did not acknowledge (sent again later)',
@@ -93,6 +115,11 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     });
   }
 
+  /** This instance's name in the lease row (`relay_lease.holder`) and in its logs. */
+  get holder(): string {
+    return this.lease.holder;
+  }
+
   onApplicationBootstrap(): void {
     this.loop = this.run();
   }
@@ -102,7 +129,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     this.pause.wake();
     await this.loop;
     await this.markingBatch;
-    await this.lockClient?.end().catch(() => undefined);
+    // Released rather than left to expire: a standby takes over at once.
+    if (this.leader && this.leaseClient) await this.lease.release(this.leaseClient).catch(() => undefined);
+    await this.leaseClient?.end().catch(() => undefined);
   }
 
   private async run(): Promise<void> {
@@ -122,6 +151,10 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         failures = 0;
         if (sent < this.config.transfers.relayBatchSize) await this.pause.sleep(this.config.transfers.relayPollMs);
       } catch (error) {
+        if (error instanceof LeaseLost) {
+          this.depose(error.message);
+          continue;
+        }
         const wait = BACKOFF_MS[Math.min(failures, BACKOFF_MS.length - 1)];
         failures += 1;
         this.logger.warn(`outbox publishing failed (attempt ${failures}, next in ${wait} ms): ${(error as Error).message}`);
@@ -130,38 +163,91 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     }
   }
 
-  /** Takes or keeps the outbox lock; the key includes the schema so test schemas do not contend. */
+  /**
+   * Keeps the lease (renewed every third of its length) or tries to become the leader: the
+   * advisory lock first (its key includes the schema, so test schemas do not contend), then the
+   * lease once the last holder's has expired.
+   */
   private async holdLeadership(): Promise<boolean> {
-    if (this.leader && this.lockClient) return true;
-    if (!this.lockClient) {
-      const client = new pg.Client({ connectionString: this.config.database.url, options: `-c search_path=${this.config.database.schema}` });
-      client.on('error', (error) => {
-        this.logger.warn(`outbox lock connection lost: ${error.message}`);
-        this.dropLeadership(client);
-      });
-      client.on('end', () => this.dropLeadership(client));
-      await client.connect();
-      this.lockClient = client;
+    if (this.leader && this.leaseClient) {
+      if (Date.now() - this.renewedAt >= (this.config.transfers.relayLeaseSeconds * 1000) / 3) await this.renewLease();
+      return true;
     }
-    const { rows } = await this.lockClient.query<{ locked: boolean }>(
-      `SELECT pg_try_advisory_lock(hashtext('datarun.relay.outbox:' || current_schema())) AS locked`,
-    );
-    this.leader = rows[0].locked;
-    this.leaderGauge.set(this.leader ? 1 : 0);
-    if (this.leader) this.logger.log('this relay is now the active outbox publisher');
-    return this.leader;
+    if (Date.now() < this.competeAfter) return false;
+    const client = this.leaseClient ?? (await this.connectLeaseClient());
+    if (!this.locked) {
+      const { rows } = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(hashtext('datarun.relay.outbox:' || current_schema())) AS locked`);
+      this.locked = rows[0].locked;
+      if (!this.locked) return false;
+    }
+    const startedAt = Date.now();
+    const epoch = await this.lease.take(client);
+    if (epoch === undefined) return false; // the last holder's lease has not expired yet
+    this.renewedAt = startedAt;
+    this.leader = true;
+    this.leaderGauge.set(1);
+    this.logger.log(`this relay is now the active outbox publisher (lease epoch ${epoch}, holder ${this.lease.holder})`);
+    return true;
   }
 
-  private dropLeadership(client: pg.Client): void {
-    if (this.lockClient !== client) return;
-    if (this.leader && !this.stopped) this.logger.warn('outbox leadership lost; another relay may take over');
+  /** Extends the lease, or throws LeaseLost when it was taken over or had expired. */
+  private async renewLease(): Promise<void> {
+    const startedAt = Date.now();
+    if (!this.leaseClient || !(await this.lease.renew(this.leaseClient))) {
+      throw new LeaseLost('the outbox lease was taken over or had expired before it could be renewed');
+    }
+    this.renewedAt = startedAt;
+  }
+
+  private async connectLeaseClient(): Promise<pg.Client> {
+    const db = this.config.database;
+    // The pools' limits (keepalive, statement, lock and query timeouts) hold here too: a lease
+    // statement that hangs on a dead socket must fail, so that the relay stops and gives way.
+    const client = new pg.Client({
+      connectionString: db.url,
+      ...connectionLimits(db, 'app'),
+      options: `-c search_path=${db.schema}${sessionLimits(db, 'app')}`,
+      application_name: 'datarun-relay-lease',
+    });
+    client.on('error', (error) => {
+      this.logger.warn(`outbox lease connection lost: ${error.message}`);
+      this.dropConnection(client);
+    });
+    client.on('end', () => this.dropConnection(client));
+    await client.connect();
+    this.leaseClient = client;
+    return client;
+  }
+
+  /**
+   * Stops publishing at once: deposed (the lease was taken over or expired). The connection goes
+   * too, so the advisory lock is free for a standby; this relay competes again after one lease.
+   */
+  private depose(reason: string): void {
+    if (this.leader) {
+      this.logger.warn(`outbox leadership lost, publishing stopped: ${reason}; competing for the lease again in ${this.config.transfers.relayLeaseSeconds} s`);
+      this.competeAfter = Date.now() + this.config.transfers.relayLeaseSeconds * 1000;
+    }
+    const client = this.leaseClient;
+    this.dropConnection(client);
+    client?.end().catch(() => undefined);
+  }
+
+  private dropConnection(client: pg.Client | undefined): void {
+    if (client === undefined || this.leaseClient !== client) return;
+    if (this.leader && !this.stopped) this.logger.warn('outbox lease connection ended: publishing stopped until the lease is taken again');
     this.leader = false;
+    this.locked = false;
+    this.lease.forget();
     this.leaderGauge.set(0);
-    this.lockClient = undefined;
+    this.leaseClient = undefined;
   }
 
   /** One batch: read pending rows in outbox order, send them, mark them and audit them. Returns the count. */
   private async publishBatch(): Promise<number> {
+    // The batch is read, sent and marked under this one epoch.
+    const epoch = this.lease.epoch;
+    if (epoch === undefined) throw new LeaseLost('this relay holds no lease');
     const rows: OutboxRow[] = await this.dataSource.query(
       `SELECT seq, request_id, case_id, utility, recipient, request_kind, topic, message_key, payload, correlation_id
          FROM transfer_request
@@ -194,8 +280,12 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     try {
       // A matter registered since the last topic check must not hold the whole batch back.
       await this.topics.ensureNamed([...byTopic.keys()]);
+      // Still the leader, now: a process paused since it read the batch must not send it.
+      await this.renewLease();
+      if (this.lease.epoch !== epoch) throw new LeaseLost(`the outbox lease moved from epoch ${epoch} while the batch was read`);
       await this.messaging.publishBatch([...byTopic].map(([topic, messages]) => ({ topic, messages })));
     } catch (error) {
+      if (error instanceof LeaseLost) throw error;
       this.sendFailures.inc();
       await this.dataSource
         .query(`UPDATE transfer_request SET last_error = $2 WHERE seq = ANY($1::bigint[]) AND state = 'pending'`, [
@@ -209,22 +299,24 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     // is in flight, and its rows are left out of the next read so they are not sent again.
     for (const seq of seqs) this.marking.add(seq);
     await this.markingBatch;
-    this.markingBatch = this.markPublished(sendable).finally(() => {
+    this.markingBatch = this.markPublished(sendable, epoch).finally(() => {
       for (const seq of seqs) this.marking.delete(seq);
     });
     return rows.length;
   }
 
   /**
-   * Marks acknowledged rows published and audits each, in one transaction. When that fails the
-   * rows stay pending and are sent again later: a copy the connectors' inboxes drop, never a loss.
+   * Marks acknowledged rows published and audits each, in one transaction fenced by the lease's
+   * `epoch`. When that fails the rows stay pending and are sent again later, by this relay or the
+   * one that took the lease over: a copy the connectors' inboxes drop, never a loss.
    */
-  private async markPublished(sent: readonly OutboxRow[]): Promise<void> {
+  private async markPublished(sent: readonly OutboxRow[], epoch: string): Promise<void> {
     try {
       // The audit records' purpose and subjects: each case's matter and parties, from the cases lib.
       const caseIds = [...new Set(sent.map((r) => r.case_id))];
       const [matters, parties] = await Promise.all([this.cases.matterCodesOf(caseIds), this.cases.partiesOf(caseIds)]);
       await this.dataSource.transaction(async (em) => {
+        await this.lease.fence(em, epoch);
         // A status may already have moved a row past 'published' (a fast utility): keep it.
         await em.query(
           // Locked in outbox order, as the status consumer locks them: no deadlock between the two.
@@ -243,6 +335,11 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       });
       this.published.inc(sent.length);
     } catch (error) {
+      if (error instanceof LeaseLost) {
+        this.logger.warn(`${sent.length} acknowledged requests not marked published: ${error.message}; the next leader sends them again`);
+        this.depose(error.message);
+        return;
+      }
       this.logger.warn(`${sent.length} acknowledged requests could not be marked published; they will be sent again: ${(error as Error).message}`);
     }
   }
