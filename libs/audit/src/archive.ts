@@ -26,11 +26,20 @@ const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 
 /**
  * Retention: archives one expired month — its records (the hashed bytes and chain hashes) and
- * every checkpoint up to its last record — into an NDJSON file, then detaches and drops the
- * month's partition. Only the oldest month still in the database may go, and only a month
- * that has ended, so what stays in the database continues the archived chain. Runs as the owner
- * (the application role cannot drop partitions). The archive ends with a SHA-256 of its lines;
- * the chain inside it is what the verifier trusts, together with the signed checkpoints.
+ * every checkpoint up to its last record — into an NDJSON file, then drops the month's partition.
+ * Only the oldest month still in the database may go, and only a month that has ended by the
+ * database's clock (the clock of every record's time), so what stays in the database continues the
+ * archived chain. Runs as the owner (the application role cannot drop partitions). The archive
+ * ends with a SHA-256 of its lines; the chain inside it is what the verifier trusts, together with
+ * the signed checkpoints.
+ *
+ * The partition is detached first and read afterwards: a writer still committing into the month
+ * when archiving starts finishes before the detach, so its records are in the file rather than
+ * dropped with a partition read before they were visible. The detach needs the parent's exclusive
+ * lock, and a waiting lock request queues every audited append behind it; so it asks for the lock
+ * for a moment at a time and lets appends through in between, instead of holding up every audited
+ * answer behind the longest reader (a verification, an export). (DETACH … CONCURRENTLY is not
+ * allowed next to the default partition.) A run that stopped after the detach is taken up again.
  */
 export async function archiveMonth(
   owner: DataSource,
@@ -38,27 +47,79 @@ export async function archiveMonth(
   dir: string,
 ): Promise<{ file: string; records: number; firstSeq: number; lastSeq: number }> {
   if (!MONTH.test(month)) throw new Problem('VALIDATION_FAILED', 'month must be YYYY-MM');
-  const start = new Date(`${month}-01T00:00:00Z`);
-  const thisMonth = new Date();
-  thisMonth.setUTCDate(1);
-  thisMonth.setUTCHours(0, 0, 0, 0);
-  if (start >= thisMonth) throw new Problem('STATE_CONFLICT', `${month} has not ended yet`);
+  const [clock] = await owner.query(`SELECT $1::date < date_trunc('month', now()) AS ended`, [`${month}-01`]);
+  if (!clock.ended) throw new Problem('STATE_CONFLICT', `${month} has not ended yet`);
   const partition = `audit_event_${month.replace('-', '_')}`;
-  const [exists] = await owner.query('SELECT to_regclass($1) IS NOT NULL AS ok', [partition]);
+  const [exists] = await owner.query(
+    `SELECT to_regclass($1) IS NOT NULL AS ok, EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass($1) AND inhparent = 'audit_event'::regclass) AS attached`,
+    [partition],
+  );
   if (!exists.ok) throw new Problem('NOT_FOUND', `there is no partition ${partition} (already archived, or never written)`);
+  const file = join(dir, `audit-${month}.ndjson`);
+  if (existsSync(file)) throw new Problem('ALREADY_EXISTS', `${file} exists; move it away before archiving ${month} again`);
 
-  const [range] = await owner.query(`SELECT min(seq)::bigint AS first, max(seq)::bigint AS last, count(*)::int AS n FROM ${partition}`);
-  const [oldest] = await owner.query('SELECT min(seq)::bigint AS first FROM audit_event');
-  if (range.n > 0 && Number(range.first) !== Number(oldest.first)) {
-    throw new Problem('STATE_CONFLICT', `${month} is not the oldest month in the database: archive older months first`);
+  if (exists.attached) {
+    const [range] = await owner.query(`SELECT min(seq)::bigint AS first, count(*)::int AS n FROM ${partition}`);
+    const [oldest] = await owner.query('SELECT min(seq)::bigint AS first FROM audit_event');
+    if (range.n > 0 && Number(range.first) !== Number(oldest.first)) {
+      throw new Problem('STATE_CONFLICT', `${month} is not the oldest month in the database: archive older months first`);
+    }
+    await detachBriefly(owner, partition);
   }
+
+  let written: { records: number; firstSeq: number; lastSeq: number };
+  try {
+    written = await writeArchive(owner, partition, month, dir, file);
+  } catch (error) {
+    // Nothing is lost: the month goes back where the verifier and the searches find it.
+    await owner.query(`ALTER TABLE audit_event ATTACH PARTITION ${partition} FOR VALUES FROM ('${month}-01') TO (('${month}-01'::date + interval '1 month'))`);
+    throw error;
+  }
+  await owner.query(`DROP TABLE ${partition}`);
+  return { file, ...written };
+}
+
+/** How long one attempt waits for the parent's exclusive lock, how long appends get between attempts, and how long to keep trying. */
+const DETACH_LOCK_WAIT_MS = 200;
+const DETACH_PAUSE_MS = 100;
+const DETACH_GIVE_UP_MS = 10 * 60_000;
+
+async function detachBriefly(owner: DataSource, partition: string): Promise<void> {
+  const giveUpAt = Date.now() + DETACH_GIVE_UP_MS;
+  for (;;) {
+    try {
+      await owner.transaction(async (em) => {
+        await em.query(`SET LOCAL lock_timeout = ${DETACH_LOCK_WAIT_MS}`);
+        await em.query(`ALTER TABLE audit_event DETACH PARTITION ${partition}`);
+      });
+      return;
+    } catch (error) {
+      const code = (error as { driverError?: { code?: string }; code?: string }).driverError?.code ?? (error as { code?: string }).code;
+      // 55P03 lock_not_available: someone is still reading or writing the log; try again shortly.
+      if (code !== '55P03') throw error;
+      if (Date.now() > giveUpAt)
+        throw new Problem('STATE_CONFLICT', `audit_event stayed busy for ${DETACH_GIVE_UP_MS / 60_000} minutes; archive ${partition} later`);
+      await new Promise((resolve) => setTimeout(resolve, DETACH_PAUSE_MS));
+    }
+  }
+}
+
+/** The detached month and its checkpoints into the archive file: written, flushed to disk and renamed into place before anything is dropped. */
+async function writeArchive(
+  owner: DataSource,
+  partition: string,
+  month: string,
+  dir: string,
+  file: string,
+): Promise<{ records: number; firstSeq: number; lastSeq: number }> {
   const rows: Array<{ seq: string; canonical: Buffer; chain_hash: Buffer }> = await owner.query(
     `SELECT seq, canonical, chain_hash FROM ${partition} ORDER BY seq`,
   );
+  const firstSeq = rows.length ? Number(rows[0].seq) : 0;
   const lastSeq = rows.length ? Number(rows[rows.length - 1].seq) : 0;
   const checkpoints = ((await owner.query('SELECT * FROM audit_checkpoint WHERE seq <= $1 ORDER BY seq', [lastSeq])) as CheckpointRow[]).map(checkpointFromRow);
   const lines = [
-    JSON.stringify({ kind: 'datarun-audit-archive', v: 1, month, firstSeq: rows.length ? Number(rows[0].seq) : 0, lastSeq }),
+    JSON.stringify({ kind: 'datarun-audit-archive', v: 1, month, firstSeq, lastSeq }),
     ...rows.map((r) => JSON.stringify({ seq: Number(r.seq), canonical: r.canonical.toString('base64'), chainHash: r.chain_hash.toString('hex') })),
     ...checkpoints.map((c: SignedCheckpoint) => JSON.stringify({ checkpoint: c })),
   ];
@@ -66,21 +127,13 @@ export async function archiveMonth(
   const text = `${body}${JSON.stringify({ sha256: createHash('sha256').update(body).digest('hex') })}\n`;
 
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `audit-${month}.ndjson`);
-  if (existsSync(file)) throw new Problem('ALREADY_EXISTS', `${file} exists; move it away before archiving ${month} again`);
-  // Written, flushed to disk and renamed into place before anything is dropped.
   const temporary = `${file}.partial`;
   writeFileSync(temporary, text);
   const fd = openSync(temporary, 'r');
   fsyncSync(fd);
   closeSync(fd);
   renameSync(temporary, file);
-
-  await owner.transaction(async (em) => {
-    await em.query(`ALTER TABLE audit_event DETACH PARTITION ${partition}`);
-    await em.query(`DROP TABLE ${partition}`);
-  });
-  return { file, records: rows.length, firstSeq: rows.length ? Number(rows[0].seq) : 0, lastSeq };
+  return { records: rows.length, firstSeq, lastSeq };
 }
 
 /** The archive files in a folder (none when it does not exist). */
