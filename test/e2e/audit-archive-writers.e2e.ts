@@ -5,7 +5,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { archiveFiles, archiveMonth, AuditLog, type AuditEventInput, verifyAuditLog } from '@datarun/audit';
+import { archiveFiles, archiveMonth, AuditLog, type AuditEventInput, expiredMonths, verifyAuditLog } from '@datarun/audit';
 import { dataSourceOptions } from '@datarun/db';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
@@ -79,5 +79,27 @@ describe('archiving a month with writers and readers at work', () => {
 
     expect(await archiving).toMatchObject({ records: 11, firstSeq: 1, lastSeq: 11 });
     expect(await verifyAuditLog(app, { trustedKey: key.publicKey, archives: archiveFiles(dir) })).toMatchObject({ ok: true, checked: 16, lastSeq: 16 });
+  });
+
+  it('takes up a month an earlier run detached and did not archive', async () => {
+    const fresh = await migratedDatabase();
+    const writer = await new DataSource(dataSourceOptions(fresh.config.database, 'audit')).initialize();
+    const freshOwner = await new DataSource(dataSourceOptions(fresh.config.database, 'owner')).initialize();
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'datarun-archive-'));
+      const log = new AuditLog(writer);
+      for (let i = 1; i <= 3; i += 1) await log.append(inLastMonth(i));
+      await log.append(current);
+      // An archive run that stopped right after its detach.
+      await fresh.ownerQuery(`ALTER TABLE audit_event DETACH PARTITION audit_event_${lastMonth.replace('-', '_')}`);
+      const inTwoMonths = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 2, 15));
+      expect((await expiredMonths(freshOwner, 1, inTwoMonths))[0]).toBe(lastMonth);
+      expect(await archiveMonth(freshOwner, lastMonth, dir)).toMatchObject({ records: 3, firstSeq: 1, lastSeq: 3 });
+      expect(await verifyAuditLog(writer, { trustedKey: key.publicKey, archives: archiveFiles(dir) })).toMatchObject({ ok: true, checked: 4, lastSeq: 4 });
+    } finally {
+      await writer.destroy();
+      await freshOwner.destroy();
+      await fresh.drop();
+    }
   });
 });

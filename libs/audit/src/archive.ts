@@ -145,13 +145,17 @@ export function archiveFiles(dir: string): string[] {
     .map((f) => join(dir, f));
 }
 
-/** Months whose partitions are older than the retention period, oldest first. */
+/**
+ * Months whose partitions are older than the retention period, oldest first; with a partition an
+ * archive run detached and did not finish, so that the next run takes it up.
+ */
 export async function expiredMonths(owner: DataSource, retentionMonths: number, now = new Date()): Promise<string[]> {
   if (retentionMonths <= 0) return [];
   const cutoff = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - retentionMonths, 1));
   const rows: Array<{ name: string }> = await owner.query(
-    `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-     WHERE i.inhparent = 'audit_event'::regclass AND c.relname ~ '^audit_event_[0-9]{4}_[0-9]{2}$' ORDER BY 1`,
+    `SELECT c.relname AS name FROM pg_class c
+     WHERE c.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = 'audit_event'::regclass)
+       AND c.relkind = 'r' AND c.relname ~ '^audit_event_[0-9]{4}_[0-9]{2}$' ORDER BY 1`,
   );
   return rows.map((r) => r.name.slice('audit_event_'.length).replace('_', '-')).filter((m) => new Date(`${m}-01T00:00:00Z`) < cutoff);
 }
