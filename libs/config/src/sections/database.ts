@@ -79,7 +79,7 @@ const variables = z.object({
     .max(3_600_000)
     .default(30_000)
     .describe(
-      "Milliseconds an application connection's statement may run before PostgreSQL cancels it (`statement_timeout`); the client gives up on an unanswered query (a dead socket) a few seconds later. Migrations and audit archiving, as the owner, have no limit; audit verification lifts it for its own long reads.",
+      "Milliseconds an application connection's statement may run before PostgreSQL cancels it (`statement_timeout`); the client gives up on an unanswered query (a dead socket) a few seconds later. Migrations and audit archiving, as the owner, have no limit.",
     ),
   DATABASE_LOCK_TIMEOUT_MS: z.coerce
     .number()
