@@ -14,6 +14,7 @@ import { Recipients1763900000040 } from './1763900000040-recipients.js';
 import { RequestRecipients1763900000041 } from './1763900000041-request-recipients.js';
 import { ConnectorInboxLeaves1763900000042 } from './1763900000042-connector-inbox-leaves.js';
 import { RelayLease1763900000050 } from './1763900000050-relay-lease.js';
+import { AuditPartitionsFromDefault1763900000060 } from './1763900000060-audit-partitions-from-default.js';
 
 /** Every migration, in order. A new migration is added here and nowhere else. */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   RequestRecipients1763900000041,
   ConnectorInboxLeaves1763900000042,
   RelayLease1763900000050,
+  AuditPartitionsFromDefault1763900000060,
 ];
