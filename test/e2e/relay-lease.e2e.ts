@@ -4,7 +4,7 @@
 import { jest } from '@jest/globals';
 import { dataSourceOptions } from '@datarun/db';
 import { KafkaMessaging } from '@datarun/messaging';
-import { LeaseLost, OutboxRelay, RelayLease } from '@datarun/transfers';
+import { LeaseLost, OutboxRelay, RelayLease, UtilityTopics } from '@datarun/transfers';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { eventually } from '../support/eventually.js';
@@ -89,11 +89,33 @@ describe('the outbox lease', () => {
   });
 });
 
-describe('a relay deposed between its send and its mark', () => {
+describe('relays losing the lease, on a real broker', () => {
   let world: TransferWorld;
   const matter = 'water-move-lease';
   const lease = async () => (await world.city.db.ownerQuery<{ epoch: string; holder: string }>('SELECT epoch::text AS epoch, holder FROM relay_lease')).rows[0];
   const valueOf = async (metric: { get(): Promise<{ values: Array<{ value: number }> }> }) => (await metric.get()).values[0]?.value ?? 0;
+  /** Completes a case whose matter notifies the water company only; returns the case id. */
+  const completeCase = async (unit: string): Promise<string> => {
+    const opened = await world.city.gateway.http
+      .post('/v1/cases')
+      .set('authorization', await world.city.hall.auth())
+      .send(transferCaseBody(world, { matter, unit, address: `演示市 ${unit}`, accounts: { water: unit.replace('-U', '-W') } }))
+      .expect(201);
+    await world.city.gateway.http
+      .post(`/v1/cases/${opened.body.id}/complete`)
+      .set('authorization', await world.city.hall.auth())
+      .expect(200);
+    return opened.body.id;
+  };
+  const requestOf = async (caseId: string) =>
+    (
+      await world.city.db.ownerQuery<{ request_id: string; state: string; sends: number; published_at: Date | null }>(
+        'SELECT request_id, state, sends, published_at FROM transfer_request WHERE case_id = $1',
+        [caseId],
+      )
+    ).rows[0];
+  const audited = async (requestId: string) =>
+    Number((await world.city.db.ownerQuery(`SELECT count(*) AS n FROM audit_event WHERE object_ref = $1`, [`transfer:${requestId}`])).rows[0].n);
 
   beforeAll(async () => {
     world = await buildTransferWorld({
@@ -132,7 +154,8 @@ describe('a relay deposed between its send and its mark', () => {
     await eventually('relay A leading', () => valueOf(relayA.leaderGauge), { until: (v) => v === 1 });
     const taken = await lease();
     expect(taken.holder).toBe(relayA.holder);
-    const relayB = (await world.startRelay()).app.get(OutboxRelay);
+    const second = await world.startRelay();
+    const relayB = second.app.get(OutboxRelay);
 
     // The lease is taken over while the batch is on its way: the broker has it, but A must not mark it.
     const messaging = first.app.get(KafkaMessaging);
@@ -146,44 +169,56 @@ describe('a relay deposed between its send and its mark', () => {
       intruderEpoch = rows[0].epoch;
     });
 
-    const opened = await world.city.gateway.http
-      .post('/v1/cases')
-      .set('authorization', await world.city.hall.auth())
-      .send(transferCaseBody(world, { matter, unit: 'LEASE-U1', address: '演示市 LEASE-U1', accounts: { water: 'LEASE-W1' } }))
-      .expect(201);
-    const caseId: string = opened.body.id;
-    await world.city.gateway.http
-      .post(`/v1/cases/${caseId}/complete`)
-      .set('authorization', await world.city.hall.auth())
-      .expect(200);
-    const request = async () =>
-      (
-        await world.city.db.ownerQuery<{ request_id: string; state: string; sends: number; published_at: Date | null }>(
-          'SELECT request_id, state, sends, published_at FROM transfer_request WHERE case_id = $1',
-          [caseId],
-        )
-      ).rows[0];
-
+    const caseId = await completeCase('LEASE-U1');
     await eventually('relay A deposed', () => valueOf(relayA.leaderGauge), { until: (v) => v === 0 });
     expect(intruderEpoch).toBe(String(Number(taken.epoch) + 1));
     // The fenced mark rolled back whole: not published, not counted, not audited as disclosed.
-    expect(await request()).toMatchObject({ state: 'pending', sends: 0, published_at: null });
+    expect(await requestOf(caseId)).toMatchObject({ state: 'pending', sends: 0, published_at: null });
     expect(await valueOf(relayA.published)).toBe(0);
-    const audited = async (requestId: string) =>
-      Number((await world.city.db.ownerQuery(`SELECT count(*) AS n FROM audit_event WHERE object_ref = $1`, [`transfer:${requestId}`])).rows[0].n);
-    const { request_id } = await request();
+    const { request_id } = await requestOf(caseId);
     expect(await audited(request_id)).toBe(0);
     expect(await valueOf(relayB.leaderGauge)).toBe(0); // the intruder holds the lease
 
     // A stands down for good; once the intruder's lease runs out, B takes it and publishes the request.
     await first.close();
     await world.city.db.ownerQuery(`UPDATE relay_lease SET expires_at = now() WHERE holder = 'intruder'`);
-    await eventually('the request published by the new holder', request, { until: (r) => r.state === 'published' });
-    expect(await request()).toMatchObject({ sends: 1 });
+    await eventually('the request published by the new holder', () => requestOf(caseId), { until: (r) => r.state === 'published' });
+    expect(await requestOf(caseId)).toMatchObject({ sends: 1 });
     expect(await valueOf(relayB.published)).toBe(1);
     expect(await valueOf(relayB.leaderGauge)).toBe(1);
     expect(await audited(request_id)).toBeGreaterThan(0);
     // Each takeover moved the epoch on: A's, the intruder's, B's.
     expect(await lease()).toEqual({ epoch: String(Number(taken.epoch) + 2), holder: relayB.holder });
+  });
+
+  it('does not send the batch it read once its lease expired meanwhile (a paused process), and a standby publishes it', async () => {
+    // The relay the last test left leading (B), and a new standby (C).
+    const leader = world.relays[world.relays.length - 1];
+    const relayB = leader.app.get(OutboxRelay);
+    await eventually('relay B leading', () => valueOf(relayB.leaderGauge), { until: (v) => v === 1 });
+    const before = await lease();
+    expect(before.holder).toBe(relayB.holder);
+    const relayC = (await world.startRelay()).app.get(OutboxRelay);
+
+    // B has read the batch and "pauses" past its lease (expired by hand) before it sends.
+    const topics = leader.app.get(UtilityTopics);
+    const ensureNamed = topics.ensureNamed.bind(topics);
+    jest.spyOn(topics, 'ensureNamed').mockImplementationOnce(async (names) => {
+      await ensureNamed(names);
+      await world.city.db.ownerQuery(`UPDATE relay_lease SET expires_at = now() - interval '1 second'`);
+    });
+    const sends = jest.spyOn(leader.app.get(KafkaMessaging), 'publishBatch');
+    const publishedByB = await valueOf(relayB.published);
+
+    const caseId = await completeCase('LEASE-U2');
+    await eventually('relay B deposed', () => valueOf(relayB.leaderGauge), { until: (v) => v === 0 });
+    expect(sends).not.toHaveBeenCalled();
+    await leader.close();
+
+    await eventually('the request published by the standby', () => requestOf(caseId), { until: (r) => r.state === 'published' });
+    expect(await requestOf(caseId)).toMatchObject({ sends: 1 });
+    expect(await valueOf(relayB.published)).toBe(publishedByB);
+    expect(await valueOf(relayC.published)).toBe(1);
+    expect(await lease()).toEqual({ epoch: String(Number(before.epoch) + 1), holder: relayC.holder });
   });
 });
