@@ -10,6 +10,8 @@ import { DataSource } from 'typeorm';
 import { eventually } from '../support/eventually.js';
 import { migratedDatabase, type TestDatabase } from '../support/infra.js';
 import { buildTransferWorld, transferCaseBody, type TransferWorld } from '../support/transfers.js';
+import { bootApp } from '../support/apps.js';
+import { RelayModule } from '../../apps/relay/src/app.module.js';
 
 jest.setTimeout(120_000);
 
@@ -220,5 +222,38 @@ describe('relays losing the lease, on a real broker', () => {
     expect(await valueOf(relayB.published)).toBe(publishedByB);
     expect(await valueOf(relayC.published)).toBe(1);
     expect(await lease()).toEqual({ epoch: String(Number(before.epoch) + 1), holder: relayC.holder });
+  });
+
+  it('gives the lease up when it cannot renew it for a whole lease (a database that stops answering), and says so', async () => {
+    // Every relay of the world stops; one with a 3 s lease takes over, whose statements may wait a minute.
+    for (const relay of world.relays.splice(0)) await relay.close();
+    const { config } = world;
+    const relay = await bootApp(
+      RelayModule.forRoot({
+        ...config,
+        database: { ...config.database, timeouts: { ...config.database.timeouts, statementMs: 60_000, lockMs: 60_000 } },
+        transfers: { ...config.transfers, relayLeaseSeconds: 3 },
+      }),
+      'relay',
+    );
+    world.relays.push(relay);
+    const relayD = relay.app.get(OutboxRelay);
+    await eventually('relay D leading', () => valueOf(relayD.leaderGauge), { until: (v) => v === 1 });
+
+    // The lease row locked elsewhere: every renewal waits and times out, as on a database that hangs.
+    const blocker = new pg.Client({ connectionString: world.config.database.ownerUrl, options: `-c search_path=${world.config.database.schema}` });
+    await blocker.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query(`SELECT 1 FROM relay_lease FOR UPDATE`);
+      await eventually('relay D giving up', () => valueOf(relayD.leaderGauge), { until: (v) => v === 0, timeoutMs: 20_000 });
+    } finally {
+      await blocker.query('ROLLBACK');
+      await blocker.end();
+    }
+    // Once the database answers again it takes the lease again, under a new epoch.
+    const gaveUp = await lease();
+    await eventually('relay D leading again', () => valueOf(relayD.leaderGauge), { until: (v) => v === 1 });
+    expect(await lease()).toEqual({ epoch: String(Number(gaveUp.epoch) + 1), holder: relayD.holder });
   });
 });

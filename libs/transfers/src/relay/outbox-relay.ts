@@ -190,12 +190,21 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     return true;
   }
 
-  /** Extends the lease, or throws LeaseLost when it was taken over or had expired. */
+  /**
+   * Extends the lease, or throws LeaseLost when it was taken over or had expired. A renewal that
+   * fails (a timeout, a broken connection) once the lease may have run out is given up as lost
+   * too: the relay stops and says so instead of reporting itself leader while a standby takes over.
+   */
   private async renewLease(): Promise<void> {
     const startedAt = Date.now();
-    if (!this.leaseClient || !(await this.lease.renew(this.leaseClient))) {
-      throw new LeaseLost('the outbox lease was taken over or had expired before it could be renewed');
+    let renewed: boolean;
+    try {
+      renewed = this.leaseClient !== undefined && (await this.lease.renew(this.leaseClient));
+    } catch (error) {
+      if (startedAt - this.renewedAt < this.config.transfers.relayLeaseSeconds * 1000) throw error;
+      throw new LeaseLost(`the outbox lease could not be renewed for ${this.config.transfers.relayLeaseSeconds} s: ${(error as Error).message}`);
     }
+    if (!renewed) throw new LeaseLost('the outbox lease was taken over or had expired before it could be renewed');
     this.renewedAt = startedAt;
   }
 
