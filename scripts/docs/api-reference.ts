@@ -85,6 +85,7 @@ export const WHO_MAY_CALL: Readonly<Record<string, string>> = {
   getUtilityAccount: SANDBOX,
   setUtilityLatency: `${SANDBOX}; only when NODE_ENV is development or test`,
   startUtilityOutage: `${SANDBOX}; only when NODE_ENV is development or test`,
+  reopenUtilityAccount: `${SANDBOX}; only when NODE_ENV is development or test`,
   applyUtilityRequest: SANDBOX,
   listUtilityRequests: SANDBOX,
   getUtilityReceivedMaterial: SANDBOX,

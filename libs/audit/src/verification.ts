@@ -88,6 +88,10 @@ export async function verifyAuditLog(dataSource: DataSource, options: VerifyOpti
   let broken = false;
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    // A whole log's verification is long by nature, and this connection idles in its transaction
+    // while the workers read their ranges: the pool's statement and idle limits are for requests.
+    await client.query('SET LOCAL statement_timeout = 0');
+    await client.query('SET LOCAL idle_in_transaction_session_timeout = 0');
     const report = await verifyInSnapshot(client, dataSource, archives, from, options);
     await client.query('COMMIT');
     return report;

@@ -27,6 +27,8 @@ if (parentPort) {
   try {
     await client.connect();
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    // One range of a large log may take longer than the pool's statement limit (meant for requests).
+    await client.query('SET LOCAL statement_timeout = 0');
     await client.query(`SET TRANSACTION SNAPSHOT ${client.escapeLiteral(snapshot)}`);
     const result = await verifyRangeFromDatabase(client, spec, (early) => post({ result: early }));
     post({ result });

@@ -406,6 +406,8 @@ export interface components {
           status: 'up' | 'down';
           /** @description How long the check took */
           ms?: number;
+          /** @description kafka: the consumer groups of this app that stopped consuming (kafkajs gave up on them) */
+          stopped?: string[];
         };
       };
       /** @description By dependency (database, kafka, recipient-system) */
@@ -415,6 +417,8 @@ export interface components {
           status: 'up' | 'down';
           /** @description How long the check took */
           ms?: number;
+          /** @description kafka: the consumer groups of this app that stopped consuming (kafkajs gave up on them) */
+          stopped?: string[];
         };
       };
       /** @description By dependency (database, kafka, recipient-system) */
@@ -424,6 +428,8 @@ export interface components {
           status: 'up' | 'down';
           /** @description How long the check took */
           ms?: number;
+          /** @description kafka: the consumer groups of this app that stopped consuming (kafkajs gave up on them) */
+          stopped?: string[];
         };
       };
     };

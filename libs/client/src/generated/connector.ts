@@ -177,6 +177,8 @@ export interface components {
           status: 'up' | 'down';
           /** @description How long the check took */
           ms?: number;
+          /** @description kafka: the consumer groups of this app that stopped consuming (kafkajs gave up on them) */
+          stopped?: string[];
         };
       };
       /** @description By dependency (database, kafka, recipient-system) */
@@ -186,6 +188,8 @@ export interface components {
           status: 'up' | 'down';
           /** @description How long the check took */
           ms?: number;
+          /** @description kafka: the consumer groups of this app that stopped consuming (kafkajs gave up on them) */
+          stopped?: string[];
         };
       };
       /** @description By dependency (database, kafka, recipient-system) */
@@ -195,6 +199,8 @@ export interface components {
           status: 'up' | 'down';
           /** @description How long the check took */
           ms?: number;
+          /** @description kafka: the consumer groups of this app that stopped consuming (kafkajs gave up on them) */
+          stopped?: string[];
         };
       };
     };

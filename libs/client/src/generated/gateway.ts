@@ -549,6 +549,8 @@ export interface components {
           status: 'up' | 'down';
           /** @description How long the check took */
           ms?: number;
+          /** @description kafka: the consumer groups of this app that stopped consuming (kafkajs gave up on them) */
+          stopped?: string[];
         };
       };
       /** @description By dependency (database, kafka, recipient-system) */
@@ -558,6 +560,8 @@ export interface components {
           status: 'up' | 'down';
           /** @description How long the check took */
           ms?: number;
+          /** @description kafka: the consumer groups of this app that stopped consuming (kafkajs gave up on them) */
+          stopped?: string[];
         };
       };
       /** @description By dependency (database, kafka, recipient-system) */
@@ -567,6 +571,8 @@ export interface components {
           status: 'up' | 'down';
           /** @description How long the check took */
           ms?: number;
+          /** @description kafka: the consumer groups of this app that stopped consuming (kafkajs gave up on them) */
+          stopped?: string[];
         };
       };
     };

@@ -246,6 +246,8 @@ export interface components {
           status: 'up' | 'down';
           /** @description How long the check took */
           ms?: number;
+          /** @description kafka: the consumer groups of this app that stopped consuming (kafkajs gave up on them) */
+          stopped?: string[];
         };
       };
       /** @description By dependency (database, kafka, recipient-system) */
@@ -255,6 +257,8 @@ export interface components {
           status: 'up' | 'down';
           /** @description How long the check took */
           ms?: number;
+          /** @description kafka: the consumer groups of this app that stopped consuming (kafkajs gave up on them) */
+          stopped?: string[];
         };
       };
       /** @description By dependency (database, kafka, recipient-system) */
@@ -264,6 +268,8 @@ export interface components {
           status: 'up' | 'down';
           /** @description How long the check took */
           ms?: number;
+          /** @description kafka: the consumer groups of this app that stopped consuming (kafkajs gave up on them) */
+          stopped?: string[];
         };
       };
     };

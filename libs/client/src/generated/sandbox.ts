@@ -138,6 +138,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/utilities/{kind}/accounts/{account}/reopen': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Reopen a CLOSED account of a simulated utility (development and test only) */
+    post: operations['reopenUtilityAccount'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/utilities/{kind}/accounts/{number}': {
     parameters: {
       query?: never;
@@ -416,6 +433,8 @@ export interface components {
           status: 'up' | 'down';
           /** @description How long the check took */
           ms?: number;
+          /** @description kafka: the consumer groups of this app that stopped consuming (kafkajs gave up on them) */
+          stopped?: string[];
         };
       };
       /** @description By dependency (database, kafka, recipient-system) */
@@ -425,6 +444,8 @@ export interface components {
           status: 'up' | 'down';
           /** @description How long the check took */
           ms?: number;
+          /** @description kafka: the consumer groups of this app that stopped consuming (kafkajs gave up on them) */
+          stopped?: string[];
         };
       };
       /** @description By dependency (database, kafka, recipient-system) */
@@ -434,6 +455,8 @@ export interface components {
           status: 'up' | 'down';
           /** @description How long the check took */
           ms?: number;
+          /** @description kafka: the consumer groups of this app that stopped consuming (kafkajs gave up on them) */
+          stopped?: string[];
         };
       };
     };
@@ -1115,6 +1138,41 @@ export interface operations {
             status?: 503;
             /** @enum {unknown} */
             code?: 'SERVICE_UNAVAILABLE';
+          };
+        };
+      };
+    };
+  };
+  reopenUtilityAccount: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        kind: string;
+        account: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The account takes requests from now on: a request it refused, sent again, applies */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
           };
         };
       };
