@@ -1,10 +1,11 @@
 // The command line without servers: help, argument checks and exit codes, what goes to stdout and
 // what to stderr. test/e2e/cli.e2e.ts runs the commands against real apps, database and broker.
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DatarunConfig, loadConfig } from '@datarun/config';
+import { ConnectorInbox } from '@datarun/connector';
 import { freePort } from '../../test/support/processes.js';
 import { EXIT } from './command.js';
 import { COMMANDS, HELP, runCli } from './main.js';
@@ -154,5 +155,55 @@ describe('failures: exit 1, one line on stderr', () => {
     const { code, err } = await run(['matters', 'list', '--registry', 'http://127.0.0.1:1', '--key', join(dir, 'none.key.pem'), '--member', 'datarun.admin']);
     expect(code).toBe(EXIT.failure);
     expect(err).toEqual([`matters list: cannot read ${join(dir, 'none.key.pem')}: ENOENT`]);
+  });
+});
+
+describe('datarun connector parked|resume, on a connector inbox file', () => {
+  const REQUEST = '6f1c1c4e-8a43-4e0b-9a55-2b7e0c1a00aa';
+  const RETRYING = '6f1c1c4e-8a43-4e0b-9a55-2b7e0c1a00bb';
+  const file = join(dir, 'connector', 'zj.test.water.sqlite');
+  beforeAll(() => {
+    const inbox = new ConnectorInbox(file);
+    const message = { topic: 'datarun.utility.water.transfer-requested.v1', key: Buffer.from('UNIT-1'), value: Buffer.from('{}'), headers: {} };
+    inbox.defer(REQUEST, 'corr-1', message, "the recipient's system answered 503", new Date());
+    inbox.park(REQUEST, "the recipient's system answered 503 still");
+    inbox.defer(RETRYING, 'corr-2', message, 'timeout', new Date(Date.now() + 60_000));
+    inbox.close();
+  });
+
+  it('lists the parked requests of the connector CONNECTOR_MEMBER_ID names, and with --all those retrying too', async () => {
+    const config = () => loadConfig({ CONNECTOR_MEMBER_ID: 'zj.test.water', DATARUN_LOCAL_DIR: dir });
+    const parked = await run(['connector', 'parked'], config);
+    expect(parked.code).toBe(EXIT.ok);
+    expect(parked.out).toEqual([expect.stringMatching(new RegExp(`^${REQUEST}  parked \\S+  tries=2  .*  the recipient's system answered 503 still$`))]);
+    const all = await run(['connector', 'parked', '--all', '--json', '--inbox', file]);
+    expect((JSON.parse(all.out[0]) as Array<{ requestId: string; key: string }>).map((d) => [d.requestId, d.key])).toEqual([
+      [REQUEST, 'UNIT-1'],
+      [RETRYING, 'UNIT-1'],
+    ]);
+  });
+
+  it('resumes a parked request by id, refuses one that is not parked, and needs an id or --all', async () => {
+    expect(await run(['connector', 'resume', RETRYING, '--inbox', file])).toEqual({
+      code: EXIT.failure,
+      out: [],
+      err: [`connector resume: ${RETRYING} is not parked in this inbox (datarun connector parked --all lists what it holds)`],
+    });
+    expect((await run(['connector', 'resume', '--inbox', file])).code).toBe(EXIT.usage);
+    expect(await run(['connector', 'resume', REQUEST, '--inbox', file])).toEqual({ code: EXIT.ok, out: [REQUEST], err: [] });
+    expect((await run(['connector', 'parked', '--inbox', file])).out).toEqual([]);
+    const inbox = new ConnectorInbox(file);
+    expect(inbox.deferred(REQUEST)).toMatchObject({ parkedAt: null, attempts: 0 });
+    inbox.close();
+  });
+
+  it('says where it looked when there is no inbox file, and creates none', async () => {
+    const missing = join(dir, 'nowhere.sqlite');
+    expect(await run(['connector', 'parked', '--inbox', missing])).toEqual({
+      code: EXIT.failure,
+      out: [],
+      err: [`connector parked: no inbox file at ${missing}: is this where the connector keeps it (CONNECTOR_INBOX)?`],
+    });
+    expect(existsSync(missing)).toBe(false);
   });
 });

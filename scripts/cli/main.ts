@@ -31,6 +31,16 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   { name: 'dlq list', summary: "list the relay's dead letters, newest first", load: async () => (await import('./dlq.js')).dlqList },
   { name: 'dlq replay', summary: 'publish a dead letter again to its original topic', load: async () => (await import('./dlq.js')).dlqReplay },
+  {
+    name: 'connector parked',
+    summary: 'list the requests a connector parked after its retry budget (its own inbox file)',
+    load: async () => (await import('./connector.js')).connectorParked,
+  },
+  {
+    name: 'connector resume',
+    summary: 'try parked requests of a connector again, with a fresh budget',
+    load: async () => (await import('./connector.js')).connectorResume,
+  },
   { name: 'migrate', summary: 'run pending database migrations (as the owner role)', load: async () => (await import('./migrate.js')).migrate },
   {
     name: 'members list',

@@ -36,6 +36,7 @@ export const WHO_MAY_CALL: Readonly<Record<string, string>> = {
   bundleEvidence: `${CASE_OWNER}; each item is decided by the grants as a lookup is`,
   fetchMaterial: "the recipient member the link was issued to (its own token; the link's signature names the request and the member)",
   listRequests: 'utility or department (the requests addressed to it)',
+  getRequest: "utility or department (the request's recipient only)",
   reportRequestStatus: "utility or department (the request's recipient only)",
   getPlatformJwks: `${NO_TOKEN} (departments fetch it to verify datarun's calls)`,
   // registry

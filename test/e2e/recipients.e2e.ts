@@ -5,7 +5,7 @@
 // completed"; a property transfer with water, power, gas, cable and broadband accounts reaches
 // "5 of 5", the certificate's very bytes in each utility's system (broadband by webhook); the
 // citizen's access log names every recipient that received their data.
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -308,5 +308,35 @@ describe('every unit a matter notifies is a registered member', () => {
         .expect(200)
     ).body;
     expect(again.items[0].state).toBe('completed');
+
+    // One request by its id (what a connector asks when a link expired in a backlog): its
+    // recipient gets it with links issued now; another member gets the same 404 as for none, and
+    // the attempt is recorded.
+    const requestId: string = page.items[0].requestId;
+    const one = (
+      await world.city.gateway.http
+        .get(`/v1/requests/${requestId}`)
+        .set('authorization', await renshe.auth())
+        .expect(200)
+    ).body;
+    expect(one).toMatchObject({ requestId, request: 'benefit', state: 'completed' });
+    const fresh = new URL(one.data.materials[0].url);
+    expect(fresh.searchParams.get('to')).toBe(renshe.id);
+    expect(Number(fresh.searchParams.get('exp'))).toBeGreaterThanOrEqual(Number(link.searchParams.get('exp')));
+    const notTheirs = await world.city.gateway.http
+      .get(`/v1/requests/${requestId}`)
+      .set('authorization', await jiaoyu.auth())
+      .expect(404);
+    expect(notTheirs.body.code).toBe('TRANSFER_NOT_FOUND');
+    expect(
+      (
+        await world.city.gateway.http
+          .get(`/v1/requests/${randomUUID()}`)
+          .set('authorization', await jiaoyu.auth())
+          .expect(404)
+      ).body.code,
+    ).toBe('TRANSFER_NOT_FOUND');
+    const denied = await world.city.auditRows(`action = 'transfer.read' AND object_ref = 'transfer:${requestId}'`);
+    expect(denied.map((r) => [r.member_id, r.decision])).toEqual([[jiaoyu.id, 'denied']]);
   });
 });

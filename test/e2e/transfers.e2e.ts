@@ -206,9 +206,13 @@ describe('property transfer propagates to the utilities', () => {
         'recipient',
         'request',
         'requestId',
+        'sequence',
         'utility',
       ]);
       expect(data.recipient).toBe(world.utilities.water.id);
+      // Its place in the order of requests: the outbox row's position.
+      const [{ seq }] = (await world.city.db.ownerQuery<{ seq: string }>('SELECT seq FROM transfer_request WHERE request_id = $1', [data.requestId])).rows;
+      expect(data.sequence).toBe(Number(seq));
       expect(JSON.stringify(data)).not.toContain(world.city.people[1].idNumber); // masked, never whole
       expect(JSON.stringify(data)).not.toContain(world.city.people[0].idNumber); // the seller is not the utility's business
       const [material] = data.materials as Array<{ type: string; sha256: string; url: string }>;

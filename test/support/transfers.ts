@@ -16,6 +16,7 @@ import { ConnectorModule } from '../../apps/connector/src/app.module.js';
 import { RelayModule } from '../../apps/relay/src/app.module.js';
 import { SandboxModule } from '../../apps/sandbox/src/app.module.js';
 import { bootApp, type TestApp } from './apps.js';
+import { freePort } from './processes.js';
 import { eventually } from './eventually.js';
 import { buildCity, type City } from './exchange.js';
 import { uniqueName } from './infra.js';
@@ -48,8 +49,8 @@ export interface TransferWorld {
 }
 
 /** Makes the app listen on a free port of 127.0.0.1 and gives its base URL, for callers that are not supertest. */
-export async function listening(t: TestApp): Promise<string> {
-  await t.app.listen({ port: 0, host: '127.0.0.1' });
+export async function listening(t: TestApp, at = 0): Promise<string> {
+  await t.app.listen({ port: at, host: '127.0.0.1' });
   const { port } = t.app.getHttpServer().address() as AddressInfo;
   return `http://127.0.0.1:${port}`;
 }
@@ -59,8 +60,16 @@ export async function buildTransferWorld(
   options: { people?: number; relay?: boolean; connectors?: readonly string[]; env?: Record<string, string> } = {},
 ): Promise<TransferWorld> {
   const prefix = `${uniqueName('t')}.`;
-  const city = await buildCity(options.people ?? 40, { KAFKA_TOPIC_PREFIX: prefix, RELAY_POLL_MS: '20', ...options.env });
-  const gatewayUrl = await listening(city.gateway);
+  // The gateway's own configuration names the address it listens on, as in production: the
+  // material links it issues (GET /v1/requests, a connector renewing an expired one) point at it.
+  const gatewayPort = await freePort();
+  const city = await buildCity(options.people ?? 40, {
+    KAFKA_TOPIC_PREFIX: prefix,
+    RELAY_POLL_MS: '20',
+    GATEWAY_PUBLIC_URL: `http://127.0.0.1:${gatewayPort}`,
+    ...options.env,
+  });
+  const gatewayUrl = await listening(city.gateway, gatewayPort);
   // Each utility is a member with a key of its own (the city registered it as its kind's recipient),
   // which its connector mints its fetch tokens and signs its statuses with: the key file it is given.
   const keys = mkdtempSync(join(tmpdir(), 'datarun-utilities-'));
@@ -157,20 +166,30 @@ export function transferCaseBody(
 
 /**
  * Opens a property-transfer case from seller to buyer of `unit`, uploads its certificate and
- * returns its id (not completed yet).
+ * returns its id (not completed yet). By default under `property-transfer` with an account of each
+ * of the three utility kinds; `o` may name another matter, the accounts and the buyer.
  */
 export async function openTransferCase(
   world: TransferWorld,
   label: string,
   unit = `UNIT-${label}`,
+  o: { matter?: string; accounts?: Record<string, string>; buyer?: number } = {},
 ): Promise<{ caseId: string; certificate: Buffer; accounts: Record<string, string> }> {
   const { city } = world;
   const certificate = certificateOf(label);
-  const accounts = { water: `W-${label}`, electricity: `E-${label}`, gas: `G-${label}` };
+  const accounts = o.accounts ?? { water: `W-${label}`, electricity: `E-${label}`, gas: `G-${label}` };
   const opened = await city.gateway.http
     .post('/v1/cases')
     .set('authorization', await city.hall.auth())
-    .send(transferCaseBody(world, { unit, accounts, materials: [{ type: 'property-certificate', sha256: sha256(certificate) }] }))
+    .send(
+      transferCaseBody(world, {
+        unit,
+        accounts,
+        matter: o.matter,
+        buyer: o.buyer,
+        materials: [{ type: 'property-certificate', sha256: sha256(certificate) }],
+      }),
+    )
     .expect(201);
   const caseId: string = opened.body.id;
   await city.gateway.http

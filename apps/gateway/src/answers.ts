@@ -29,7 +29,7 @@ const TRANSFER = closedObject(
     },
     request: { enum: ['transfer', 'discount', 'benefit'], description: 'What the recipient is asked to do' },
     requestId: { ...UUID, description: 'Also the CloudEvents id: the idempotency key the recipient sees' },
-    state: { enum: ['pending', 'published', 'accepted', 'completed', 'rejected'] },
+    state: { enum: ['pending', 'published', 'accepted', 'completed', 'rejected', 'superseded'] },
     updatedAt: DATE_TIME,
     followUp: { type: 'boolean', description: 'No final status within TRANSFER_FOLLOW_UP_SECONDS: someone should call the recipient' },
   },
@@ -48,7 +48,7 @@ export const RECIPIENT_REQUEST = closedObject(
     requestId: UUID,
     caseId: UUID,
     request: { enum: ['transfer', 'discount', 'benefit'] },
-    state: { enum: ['published', 'accepted', 'completed', 'rejected'] },
+    state: { enum: ['published', 'accepted', 'completed', 'rejected', 'superseded'] },
     createdAt: DATE_TIME,
     updatedAt: DATE_TIME,
     data: {

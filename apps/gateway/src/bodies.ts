@@ -92,10 +92,13 @@ export const STATUS_REPORT = {
   additionalProperties: false,
   required: ['state'],
   properties: {
-    state: { enum: ['accepted', 'completed', 'rejected'] },
+    state: {
+      enum: ['accepted', 'completed', 'rejected', 'superseded'],
+      description: 'superseded: not applied, because a newer request for the same property or account was applied first',
+    },
     reference: { ...text(128), description: "the recipient's own reference" },
-    reason: { ...text(1000), description: 'why it was rejected (required to reject)' },
+    reason: { ...text(1000), description: 'why it was rejected or superseded (required for both)' },
   },
-  if: { properties: { state: { const: 'rejected' } } },
+  if: { properties: { state: { enum: ['rejected', 'superseded'] } } },
   then: { properties: { reason: text(1000) }, required: ['reason'] },
 };

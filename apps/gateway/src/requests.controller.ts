@@ -20,7 +20,7 @@ export class RequestsController {
 
   @Get()
   @ApiOperation({ operationId: 'listRequests', summary: 'List the requests addressed to the caller' })
-  @ApiQuery({ name: 'state', required: false, enum: ['published', 'accepted', 'completed', 'rejected'] })
+  @ApiQuery({ name: 'state', required: false, enum: ['published', 'accepted', 'completed', 'rejected', 'superseded'] })
   @ApiQuery({ name: 'cursor', required: false, description: 'the `next` of the previous page' })
   @ApiQuery({ name: 'limit', required: false, description: `1 to ${REQUEST_PAGE.max}, default ${REQUEST_PAGE.default}` })
   @ApiAnswer(200, 'The requests sent to the caller, in the order they were sent, with fresh material links', RECIPIENT_REQUEST_PAGE)
@@ -32,6 +32,14 @@ export class RequestsController {
     @Query('limit') limit?: string,
   ): Promise<{ items: RecipientRequestView[]; next?: string }> {
     return this.requests.list(caller, { state, cursor, limit: limit === undefined ? undefined : Number(limit) });
+  }
+
+  @Get(':requestId')
+  @ApiOperation({ operationId: 'getRequest', summary: 'One request addressed to the caller, with fresh material links' })
+  @ApiAnswer(200, 'The request as its recipient receives it, its material links issued now (for links that expired in a backlog)', RECIPIENT_REQUEST)
+  @ApiProblems([403, 'ROLE_FORBIDDEN (utilities and departments only)'], [404, 'TRANSFER_NOT_FOUND (also for a request addressed to another member)'])
+  one(@CurrentCaller() caller: Caller, @Param('requestId', requestId) id: string): Promise<RecipientRequestView> {
+    return this.requests.one(caller, id);
   }
 
   @Post(':requestId/status')

@@ -37,9 +37,12 @@ export class SandboxFaultInjectionController {
   }
 
   @Post('accounts/:account/reopen')
-  @ApiOperation({ operationId: 'reopenUtilityAccount', summary: 'Reopen a CLOSED account of a simulated utility (development and test only)' })
+  @ApiOperation({
+    operationId: 'reopenUtilityAccount',
+    summary: 'Reopen a CLOSED account, or repair a FAILING one, of a simulated utility (development and test only)',
+  })
   @HttpCode(204)
-  @ApiAnswer(204, 'The account takes requests from now on: a request it refused, sent again, applies')
+  @ApiAnswer(204, 'The account takes requests from now on: a request it refused, sent again, applies; one it failed applies on its next try')
   reopen(@Param('kind') kind: string, @Param('account') account: string): void {
     this.utilities.of(kind).reopen(account);
   }

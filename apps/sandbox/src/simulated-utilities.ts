@@ -44,7 +44,8 @@ interface AppliedUtilityRequest extends AppliedRecord {
 /**
  * One utility's customer system, in memory: accounts, holders, discounts. Accounts whose number
  * starts with CLOSED refuse, until reopened (as a customer service desk would, after which the
- * request is sent again). Idempotent by request id, documents checked (SimulatedSystem); a refusal
+ * request is sent again); accounts whose number starts with FAILING answer 503 until reopened (a
+ * fault of the system on one account, which a connector must retry without holding up the rest). Idempotent by request id, documents checked (SimulatedSystem); a refusal
  * is not remembered, so the same request id applies once its account is open.
  */
 export class SimulatedUtility extends SimulatedSystem<AppliedUtilityRequest> {
@@ -59,6 +60,8 @@ export class SimulatedUtility extends SimulatedSystem<AppliedUtilityRequest> {
     return this.record(a.requestId, a.materials, (documents) => {
       if (a.accountNumber.startsWith('CLOSED') && !this.reopened.has(a.accountNumber))
         throw new Problem('STATE_CONFLICT', `account ${a.accountNumber} is closed`);
+      if (a.accountNumber.startsWith('FAILING') && !this.reopened.has(a.accountNumber))
+        throw new Problem('SERVICE_UNAVAILABLE', `${this.title} fails on account ${a.accountNumber}`);
       const account = this.accounts.get(a.accountNumber) ?? { accountNumber: a.accountNumber, discounts: [], history: [], materials: [] };
       if (a.request === 'transfer') account.holder = { ...a.holder };
       else if (a.matter && !account.discounts.includes(a.matter)) account.discounts.push(a.matter);
@@ -69,7 +72,7 @@ export class SimulatedUtility extends SimulatedSystem<AppliedUtilityRequest> {
     });
   }
 
-  /** A CLOSED account takes requests from now on. */
+  /** A CLOSED or FAILING account takes requests from now on. */
   reopen(number: string): void {
     this.reopened.add(number);
   }

@@ -45,6 +45,9 @@ export interface CaseView {
 
 export type { TransferState };
 
+/** A request in one of these states needs nothing more from its recipient. */
+const FINAL_STATES: ReadonlySet<TransferState> = new Set(['completed', 'rejected', 'superseded']);
+
 /** The member a request goes to, with its registered name (the name falls back to the id when the member is not registered). */
 export interface TransferRecipient {
   id: string;
@@ -266,7 +269,7 @@ function view(
     ...(t.publishedAt ? { publishedAt: t.publishedAt.toISOString() } : {}),
     ...(t.reference ? { reference: t.reference } : {}),
     ...(t.reason ? { reason: t.reason } : {}),
-    followUp: t.state !== 'completed' && t.state !== 'rejected' && t.updatedAt.getTime() < overdueBefore,
+    followUp: !FINAL_STATES.has(t.state) && t.updatedAt.getTime() < overdueBefore,
   }));
   const completed = items.filter((t) => t.state === 'completed').length;
   const rejected = items.filter((t) => t.state === 'rejected').length;

@@ -12,7 +12,7 @@ describe('loadConfig', () => {
     expect(c.database.auditRole).toBe('datarun_audit');
     expect(c.kafka.brokers).toEqual(['127.0.0.1:9092']);
     // No connector runs without its member: every other app ignores the section.
-    expect(c.connector).toEqual({ commit: { messages: 20, ms: 1000 } });
+    expect(c.connector).toEqual({ commit: { messages: 20, ms: 1000 }, retry: { baseMs: 1000, maxMs: 300_000, budgetMs: 86_400_000 } });
   });
 
   it("derives a connector's key, inbox and system from its member, the sandbox standing in for its system", () => {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { MemberSigningKey } from '@datarun/auth';
 import { type ConnectorMember, DATARUN_CONFIG, type DatarunConfig } from '@datarun/config';
-import { type CloudEvent, fromKafkaMessage, KafkaMessaging, MalformedEvent, toKafkaMessage } from '@datarun/messaging';
+import { type CloudEvent, correlationIdOfMessage, fromKafkaMessage, KafkaMessaging, MalformedEvent, toKafkaMessage } from '@datarun/messaging';
 import { Metrics } from '@datarun/metrics';
 import { propagationHeaders, RequestContext } from '@datarun/request-context';
 import {
@@ -15,6 +15,7 @@ import {
   isMaterialLinkOf,
   memberSealer,
   type OriginalMessage,
+  orderOf,
   type RecipientRequest,
   type RecipientRoute,
   requestOf,
@@ -29,9 +30,9 @@ import {
   type TransferStatus,
 } from '@datarun/transfers';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import type { Consumer, EachMessagePayload } from 'kafkajs';
-import { Counter } from 'prom-client';
-import { ConnectorInbox, type Outcome } from './inbox.js';
+import type { Consumer, EachMessagePayload, Message } from 'kafkajs';
+import { Counter, Gauge } from 'prom-client';
+import { ConnectorInbox, type DeferredRequest, type HeldMessage, type Outcome } from './inbox.js';
 import { MemberTokens } from './member-tokens.js';
 import { RECIPIENT_SYSTEM, RecipientRefusal, type ReceivedMaterial, type RecipientSystem, TransientFailure } from './recipient-system.js';
 
@@ -44,6 +45,35 @@ function mediaTypeOf(header: string | null): string | undefined {
 /** A message that will never succeed as it is (broken material, bad link): dead-lettered at once. */
 class PoisonMessage extends Error {
   override name = 'PoisonMessage';
+}
+
+/**
+ * The connector's own means failed (the broker refused a status), not the request: never counted
+ * against the request or dead-lettered; the delivery is tried again once the broker answers.
+ */
+class InfrastructureFault extends Error {
+  override name = 'InfrastructureFault';
+}
+
+/** One delivery of a request: the message as it came, what it asks, and the send it belongs to (its correlation id). */
+interface Delivery {
+  readonly message: HeldMessage;
+  readonly request: RecipientRequest;
+  readonly send: string | null;
+}
+
+/** How often the retry loop looks for set-aside requests whose time has come. */
+const RETRY_POLL_MS = 250;
+/** How long a try that could not run for want of the broker waits before the next one. */
+const INFRASTRUCTURE_PAUSE_MS = 5000;
+
+/**
+ * The wait before try `attempt + 1`: doubling from `baseMs` up to `maxMs`, of which a random half
+ * (so that many requests failing together do not come back together).
+ */
+export function retryDelayMs(attempt: number, retry: { readonly baseMs: number; readonly maxMs: number }, random = Math.random): number {
+  const ceiling = Math.min(retry.maxMs, retry.baseMs * 2 ** Math.min(attempt - 1, 30));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
 /** What a member receives for: everything for a utility kind's recipient, benefits for any other. */
@@ -64,10 +94,6 @@ export interface ConnectorOptions {
   readonly exitOnCrash: boolean;
 }
 
-/** Tries of one message that fails for an unclassified reason before it is dead-lettered. */
-const MAX_ATTEMPTS = 5;
-const TRANSIENT_BACKOFF_MS = [200, 500, 1000, 2000, 5000, 5000];
-
 /**
  * The connector a recipient runs: its request topics -> its own system -> the status topic.
  *
@@ -83,8 +109,14 @@ const TRANSIENT_BACKOFF_MS = [200, 500, 1000, 2000, 5000, 5000];
  * idempotency key. A rejection answers one send (told by the event's correlation id): a resend of
  * the request from its case, after its cause was fixed, is applied again (ConnectorInbox). Nothing here needs datarun's database: a partner runs this next to its system.
  *
+ * A request whose system fails for a reason that may pass is set aside in the inbox file and
+ * retried there on its own backoff (parked once its budget is spent, until an operator resumes
+ * it), so the requests behind it flow on; only the connector's own broker trouble makes a message
+ * come again. Requests for one property (or account) are ordered by their `sequence`: one older
+ * than the newest applied is reported `superseded`, never applied (docs/operations.md).
+ *
  * Every material is fetched under a token of the member (the gateway serves a link to its
- * recipient only); every status goes out as the member (`ce_source`) and signed with its key,
+ * recipient only, and issues a fresh one when it expired while the request waited); every status goes out as the member (`ce_source`) and signed with its key,
  * which is what the relay needs to apply it; every dead letter is sealed with the same key, which
  * is what an operator needs to replay it (docs/security.md).
  */
@@ -96,12 +128,17 @@ export class Connector implements OnApplicationBootstrap, BeforeApplicationShutd
   /** Names this process on its dead letters (`datarun-dlq-by`). */
   private readonly source: string;
   private readonly tokens: MemberTokens | undefined;
-  private readonly attempts = new Map<string, number>();
+  /** The work on each order key (a property, an account, else the request) in progress: the consumer and the retry loop take turns. */
+  private readonly turns = new Map<string, Promise<void>>();
   private consumer: Consumer | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retrying: Promise<void> | undefined;
+  private stopping = false;
   readonly topics: readonly string[];
   readonly outcomes: Counter;
   readonly duplicates: Counter;
   readonly deadLetters: Counter;
+  readonly retries: Counter;
   /** How far behind this recipient is, on /metrics for each of its request topics. */
   readonly lag: ConsumerLag;
 
@@ -130,6 +167,24 @@ export class Connector implements OnApplicationBootstrap, BeforeApplicationShutd
       registers: [metrics.registry],
     });
     this.deadLetters = new Counter({ name: 'datarun_connector_dead_letters_total', help: 'Requests dead-lettered', registers: [metrics.registry] });
+    this.retries = new Counter({
+      name: 'datarun_connector_retries_total',
+      help: 'Failed tries of requests set aside to be tried again, by what became of them (retrying, parked)',
+      labelNames: ['then'] as const,
+      registers: [metrics.registry],
+    });
+    const deferredCounts = () => this.inbox.deferredCounts();
+    new Gauge({
+      name: 'datarun_connector_deferred_requests',
+      help: 'Requests set aside in the inbox file: retrying on their own schedule, or parked until `datarun connector resume`',
+      labelNames: ['state'] as const,
+      registers: [metrics.registry],
+      collect() {
+        const counts = deferredCounts();
+        this.set({ state: 'retrying' }, counts.retrying);
+        this.set({ state: 'parked' }, counts.parked);
+      },
+    });
     this.lag = new ConsumerLag(
       messaging,
       metrics.registry,
@@ -152,7 +207,13 @@ export class Connector implements OnApplicationBootstrap, BeforeApplicationShutd
         commitEvery: this.config.connector.commit,
         onCrash: this.options.exitOnCrash ? () => process.exit(70) : undefined,
       });
-      this.logger.log(`consuming ${this.topics.join(', ')} as ${this.groupId}, applying to ${this.member.systemUrl}, inbox ${this.inbox.path}`);
+      this.retryTimer = setInterval(() => void this.retryDue(), RETRY_POLL_MS);
+      this.retryTimer.unref();
+      const { retrying, parked } = this.inbox.deferredCounts();
+      this.logger.log(
+        `consuming ${this.topics.join(', ')} as ${this.groupId}, applying to ${this.member.systemUrl}, inbox ${this.inbox.path}` +
+          (retrying + parked > 0 ? ` (${retrying} requests set aside to retry, ${parked} parked)` : ''),
+      );
       if (!this.options.signer)
         this.logger.warn(
           `no key file for ${this.member.id} (CONNECTOR_MEMBER_KEY): statuses go out unsigned and the relay will refuse them; material fetches carry no token`,
@@ -160,52 +221,181 @@ export class Connector implements OnApplicationBootstrap, BeforeApplicationShutd
     });
   }
 
-  /** Stops consuming (committing what the inbox holds) before the inbox closes. */
+  /** Stops consuming (committing what the inbox holds) and retrying before the inbox closes. */
   async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.retryTimer);
     if (this.consumer) await this.messaging.stopConsumer(this.consumer);
+    await this.retrying;
   }
 
   onApplicationShutdown(): void {
     this.inbox.close();
   }
 
-  /** One request, in the request context `consume` entered for it (the event's `ce_correlationid`). */
-  async handle({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> {
-    const original = { topic, key: message.key, value: message.value, headers: message.headers };
-    let request: RecipientRequest;
-    let send: string | null;
+  /**
+   * One request, in the request context `consume` entered for it (the event's `ce_correlationid`).
+   * Resolves once the request is settled (applied, refused, superseded, dead-lettered) or set aside
+   * in the inbox file to be retried: either way its offset may be committed, and the requests
+   * behind it flow on. Throws only when the connector's own means failed (the broker), so the
+   * message is delivered again.
+   */
+  async handle({ topic, message }: Pick<EachMessagePayload, 'topic' | 'message'>): Promise<void> {
+    const held: HeldMessage = {
+      topic,
+      key: message.key === null ? null : Buffer.from(message.key),
+      value: Buffer.from(message.value ?? Buffer.alloc(0)),
+      headers: Object.fromEntries(
+        Object.entries(message.headers ?? {}).flatMap(([name, value]) =>
+          value === undefined ? [] : [[name, Buffer.from(Array.isArray(value) ? String(value[0]) : value)]],
+        ),
+      ),
+    };
+    let delivery: Delivery;
     try {
-      const event = fromKafkaMessage(message);
-      request = this.requestOf(topic, event);
-      send = event.correlationid ?? null;
+      delivery = this.deliveryOf(held);
     } catch (error) {
-      if (error instanceof MalformedEvent) return this.deadLetter(original, error.message, `${partition}@${message.offset}`);
+      if (error instanceof MalformedEvent) return this.deadLetter(held, error.message, `${topic}@${message.offset}`);
       throw error;
     }
-
-    const seen = this.inbox.redelivered(request.requestId, send);
-    if (seen) {
-      this.duplicates.inc();
-      return this.publishStatus(seen, request);
-    }
-
-    let outcome: Outcome;
-    try {
+    const { request, send } = delivery;
+    await this.inTurn(delivery, async () => {
+      const seen = this.inbox.redelivered(request.requestId, send);
+      if (seen) {
+        this.duplicates.inc();
+        return this.publishStatus(seen, request);
+      }
+      // Already set aside under this send (a replay, a redelivery after a crash): its retries go on.
+      if (this.inbox.holds(request.requestId, send)) return void this.duplicates.inc();
       await this.publishStatus(undefined, request);
-      const materials = await this.fetchMaterials(request, heartbeat);
-      const { reference } = await this.retryTransient(() => this.system.apply(request, materials), heartbeat);
-      outcome = { state: 'completed', reference };
-    } catch (error) {
-      if (error instanceof RecipientRefusal) outcome = { state: 'rejected', reason: error.message };
-      else if (error instanceof PoisonMessage) return this.deadLetter(original, error.message, request.requestId);
-      else if (error instanceof TransientFailure)
-        throw error; // redelivered by kafkajs after its backoff; never dead-lettered
-      else return this.bounded(original, request.requestId, error as Error);
+      await this.attempt(delivery, undefined);
+    });
+  }
+
+  private deliveryOf(message: HeldMessage): Delivery {
+    const event = fromKafkaMessage(message);
+    return { message, request: this.requestOf(message.topic, event), send: event.correlationid ?? null };
+  }
+
+  /**
+   * Runs `work` when the work before it on the same order key is done: a retry and a newer request
+   * for the same property never run at once, so the newer one's mark is always seen.
+   */
+  private async inTurn(delivery: Delivery, work: () => Promise<void>): Promise<void> {
+    const key = orderOf(delivery.request)?.key ?? delivery.request.requestId;
+    const before = this.turns.get(key) ?? Promise.resolve();
+    const mine = before.then(work, work);
+    const settled = mine.catch(() => undefined);
+    this.turns.set(key, settled);
+    try {
+      await mine;
+    } finally {
+      if (this.turns.get(key) === settled) this.turns.delete(key);
     }
-    this.inbox.record(request.requestId, outcome, send);
-    this.attempts.delete(request.requestId);
+  }
+
+  /**
+   * One try of a delivery: superseded when a newer request of its property or account was applied;
+   * else its materials fetched and checked, and the system asked. A refusal is its outcome; poison
+   * is dead-lettered; any other failure of the request (the system down, slow or failing in a way
+   * it did not explain, the gateway away) sets it aside to be tried again, or parks it once its
+   * budget is spent. `deferred`: the request as set aside, when this is a retry.
+   */
+  private async attempt(delivery: Delivery, deferred: DeferredRequest | undefined): Promise<void> {
+    const { request, send, message } = delivery;
+    const order = orderOf(request);
+    const mark = order && this.inbox.orderMark(order.key);
+    let outcome: Outcome;
+    if (order && mark && mark.sequence > order.sequence) {
+      outcome = {
+        state: 'superseded',
+        reason: `${mark.requestId} (sequence ${mark.sequence}), a newer request for ${order.key}, was applied first; this one (sequence ${order.sequence}) is not`,
+      };
+    } else {
+      try {
+        const materials = await this.fetchMaterials(request);
+        const { reference } = await this.system.apply(request, materials);
+        outcome = { state: 'completed', reference };
+      } catch (error) {
+        if (error instanceof RecipientRefusal) outcome = { state: 'rejected', reason: error.message };
+        else if (error instanceof PoisonMessage) {
+          this.inbox.settle(request.requestId);
+          return this.deadLetter(message, error.message, request.requestId);
+        } else return this.retryLater(delivery, error as Error, deferred);
+      }
+    }
+    this.inbox.record(request.requestId, outcome, send, order);
     this.outcomes.inc({ outcome: outcome.state });
     await this.publishStatus(outcome, request);
+  }
+
+  /**
+   * Sets a failed request aside with its next try after a backoff, or parks it when it has been
+   * failing for the whole budget. Its offset is committed all the same: the inbox file holds it now.
+   */
+  private retryLater(delivery: Delivery, error: Error, deferred: DeferredRequest | undefined): void {
+    const { request, send, message } = delivery;
+    const { retry } = this.config.connector;
+    const now = new Date();
+    const sameSend = deferred !== undefined && deferred.send === send;
+    if (sameSend && now.getTime() - deferred.firstFailedAt.getTime() >= retry.budgetMs) {
+      this.inbox.park(request.requestId, error.message, now);
+      this.retries.inc({ then: 'parked' });
+      this.logger.error(
+        `parked ${request.requestId} after ${deferred.attempts + 1} tries since ${deferred.firstFailedAt.toISOString()}: ${error.message}; ` +
+          `it stays in ${this.inbox.path}, and \`datarun connector resume ${request.requestId}\` tries it again`,
+      );
+      return;
+    }
+    const attempts = (sameSend ? deferred.attempts : 0) + 1;
+    const delay = retryDelayMs(attempts, retry);
+    this.inbox.defer(request.requestId, send, message, error.message, new Date(now.getTime() + delay), now);
+    this.retries.inc({ then: 'retrying' });
+    this.logger.warn(`${request.requestId} failed (try ${attempts}): ${error.message}; set aside, next try in ${delay} ms`);
+  }
+
+  /** Tries again each set-aside request whose time has come, one at a time, each in its own send's request context. */
+  retryDue(): Promise<void> {
+    if (this.retrying || this.stopping) return this.retrying ?? Promise.resolve();
+    const run = async () => {
+      // Past the first await: `retrying` is set before anything below can finish.
+      await Promise.resolve();
+      try {
+        for (const deferred of this.inbox.due()) {
+          if (this.stopping) return;
+          await RequestContext.run(correlationIdOfMessage(deferred.message), () => this.retry(deferred));
+        }
+      } catch (error) {
+        this.logger.error(`the retry of set-aside requests failed: ${(error as Error).message}`);
+      } finally {
+        this.retrying = undefined;
+      }
+    };
+    this.retrying = run();
+    return this.retrying;
+  }
+
+  private async retry(deferred: DeferredRequest): Promise<void> {
+    let delivery: Delivery;
+    try {
+      delivery = this.deliveryOf(deferred.message);
+    } catch (error) {
+      // It was read once; a connector upgraded since may read it differently.
+      this.inbox.settle(deferred.requestId);
+      return this.deadLetter(deferred.message, (error as Error).message, deferred.requestId);
+    }
+    try {
+      await this.inTurn(delivery, async () => {
+        // Settled meanwhile (a resend that went through, an operator): nothing left to do.
+        const current = this.inbox.deferred(deferred.requestId);
+        if (!current || current.parkedAt !== null || current.send !== deferred.send) return;
+        await this.attempt(delivery, current);
+      });
+    } catch (error) {
+      if (!(error instanceof InfrastructureFault)) throw error;
+      this.inbox.postpone(deferred.requestId, new Date(Date.now() + INFRASTRUCTURE_PAUSE_MS));
+      this.logger.warn(`${deferred.requestId}: ${error.message}; its next try waits for the broker`);
+    }
   }
 
   /**
@@ -232,7 +422,7 @@ export class Connector implements OnApplicationBootstrap, BeforeApplicationShutd
    * SHA-256 before anything is applied: what the recipient's system receives are these verified
    * bytes, with their media type.
    */
-  private async fetchMaterials(request: RecipientRequest, heartbeat: () => Promise<void>): Promise<ReceivedMaterial[]> {
+  private async fetchMaterials(request: RecipientRequest): Promise<ReceivedMaterial[]> {
     if (request.materials.length > APPLIED_MATERIALS_MAX) {
       throw new RecipientRefusal(
         `the request routes ${request.materials.length} materials; a recipient's system takes at most ${APPLIED_MATERIALS_MAX} in one application`,
@@ -240,32 +430,14 @@ export class Connector implements OnApplicationBootstrap, BeforeApplicationShutd
     }
     const received: ReceivedMaterial[] = [];
     for (const m of request.materials) {
-      const fetched = await this.retryTransient(async () => {
-        if (!isMaterialLinkOf(m.url, this.config.transfers.gatewayPublicUrl)) {
-          throw new PoisonMessage(`material ${m.type}: its link is not a material link of datarun's gateway (GATEWAY_PUBLIC_URL); not fetched`);
-        }
-        let res: Response;
-        try {
-          // Under the request's correlation id: the gateway's material.fetched record carries it.
-          // A redirect is not followed: the gateway never answers one, so it would lead elsewhere.
-          res = await fetch(m.url, {
-            headers: { ...propagationHeaders(RequestContext.correlationId()), ...(await this.authorization()) },
-            signal: AbortSignal.timeout(10_000),
-            redirect: 'manual',
-          });
-        } catch (error) {
-          throw new TransientFailure(`cannot fetch material ${m.type}: ${(error as Error).message}`);
-        }
-        if (res.status >= 500 || res.status === 429) throw new TransientFailure(`material ${m.type}: the gateway answered ${res.status}`);
-        if (res.status >= 300 && res.status < 400) throw new PoisonMessage(`material ${m.type}: the gateway answered a redirect, not followed`);
-        if (!res.ok) {
-          const problem = (await res.json().catch(() => ({}))) as { code?: string; detail?: string };
-          throw new PoisonMessage(`material ${m.type} refused: ${problem.code ?? res.status} ${problem.detail ?? ''}`.trim());
-        }
-        const contentType = mediaTypeOf(res.headers.get('content-type'));
-        if (!contentType) throw new PoisonMessage(`material ${m.type}: the gateway named no media type for it`);
-        return { contentType, bytes: Buffer.from(await res.arrayBuffer()) };
-      }, heartbeat);
+      let fetched = await this.fetchMaterial(m.type, m.url);
+      if (fetched === 'expired') {
+        // The link ran out while the request waited (a stopped connector, a backlog): the gateway
+        // issues the request's links afresh to its recipient, and the material is fetched once more.
+        const renewed = await this.renewedLink(request, m);
+        fetched = await this.fetchMaterial(m.type, renewed);
+        if (fetched === 'expired') throw new TransientFailure(`material ${m.type}: the gateway's fresh link was refused as expired (are the clocks apart?)`);
+      }
       if (fetched.bytes.length > APPLIED_MATERIAL_MAX_BYTES) {
         throw new PoisonMessage(`material ${m.type} is ${fetched.bytes.length} bytes, above the ${APPLIED_MATERIAL_MAX_BYTES} a material may have`);
       }
@@ -276,40 +448,77 @@ export class Connector implements OnApplicationBootstrap, BeforeApplicationShutd
     return received;
   }
 
-  /** `authorization: Bearer <member token>`, or nothing without a key (development and test only). */
-  private async authorization(): Promise<Record<string, string>> {
-    return this.tokens ? { authorization: `Bearer ${await this.tokens.current()}` } : {};
-  }
-
-  /** Retries transient failures with backoff, heartbeating so the group keeps this member; then gives up to kafkajs. */
-  private async retryTransient<T>(work: () => Promise<T>, heartbeat: () => Promise<void>): Promise<T> {
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        return await work();
-      } catch (error) {
-        if (!(error instanceof TransientFailure) || attempt >= TRANSIENT_BACKOFF_MS.length) throw error;
-        this.logger.warn(`${error.message}; retrying in ${TRANSIENT_BACKOFF_MS[attempt]} ms`);
-        await new Promise((r) => setTimeout(r, TRANSIENT_BACKOFF_MS[attempt]));
-        await heartbeat();
-      }
+  /** One material through its link, under the member's token; `expired` when the gateway says the link ran out. */
+  private async fetchMaterial(type: string, url: string): Promise<{ contentType: string; bytes: Buffer } | 'expired'> {
+    if (!isMaterialLinkOf(url, this.config.transfers.gatewayPublicUrl)) {
+      throw new PoisonMessage(`material ${type}: its link is not a material link of datarun's gateway (GATEWAY_PUBLIC_URL); not fetched`);
+    }
+    const res = await this.gatewayGet(url, `cannot fetch material ${type}`);
+    if (res.status >= 500 || res.status === 429) throw new TransientFailure(`material ${type}: the gateway answered ${res.status}`);
+    if (res.status >= 300 && res.status < 400) throw new PoisonMessage(`material ${type}: the gateway answered a redirect, not followed`);
+    if (!res.ok) {
+      const problem = (await res.json().catch(() => ({}))) as { code?: string; detail?: string };
+      if (problem.code === 'LINK_EXPIRED') return 'expired';
+      throw new PoisonMessage(`material ${type} refused: ${problem.code ?? res.status} ${problem.detail ?? ''}`.trim());
+    }
+    const contentType = mediaTypeOf(res.headers.get('content-type'));
+    if (!contentType) throw new PoisonMessage(`material ${type}: the gateway named no media type for it`);
+    try {
+      return { contentType, bytes: Buffer.from(await res.arrayBuffer()) };
+    } catch (error) {
+      throw new TransientFailure(`material ${type}: its body broke off: ${(error as Error).message}`);
     }
   }
 
-  /** An unexpected failure: redelivered a few times (it may be passing), then dead-lettered with the reason. */
-  private async bounded(original: OriginalMessage, requestId: string, error: Error): Promise<void> {
-    const attempts = (this.attempts.get(requestId) ?? 0) + 1;
-    this.attempts.set(requestId, attempts);
-    if (attempts < MAX_ATTEMPTS) throw error;
-    this.attempts.delete(requestId);
-    return this.deadLetter(original, `gave up after ${attempts} attempts: ${error.message}`, requestId);
+  /** The material's link issued now: the request as the gateway serves it to its recipient (GET /v1/requests/{id}). */
+  private async renewedLink(request: RecipientRequest, material: { type: string; sha256: string }): Promise<string> {
+    const url = `${this.config.transfers.gatewayPublicUrl}/v1/requests/${request.requestId}`;
+    const res = await this.gatewayGet(url, `material ${material.type}: its link expired, and the gateway cannot be asked for a new one`);
+    const answer = (await res.json().catch(() => ({}))) as { data?: { materials?: Array<{ type: string; sha256: string; url: string }> }; code?: string };
+    if (res.status >= 500 || res.status === 429) throw new TransientFailure(`material ${material.type}: renewing its link, the gateway answered ${res.status}`);
+    if (!res.ok) throw new PoisonMessage(`material ${material.type}: its link expired, and the gateway refused a new one: ${answer.code ?? res.status}`);
+    const renewed = answer.data?.materials?.find((m) => m.type === material.type && m.sha256 === material.sha256);
+    if (!renewed) throw new PoisonMessage(`material ${material.type}: its link expired, and the request as the gateway serves it no longer routes it`);
+    this.logger.log(`material ${material.type} of ${request.requestId}: its link had expired; fetched through a fresh one`);
+    return renewed.url;
+  }
+
+  /**
+   * A GET to datarun's gateway as the member, under the request's correlation id (the gateway's
+   * audit records carry it); not reaching it at all is a failure that may pass. A redirect is not
+   * followed: the gateway never answers one, so it would lead elsewhere.
+   */
+  private async gatewayGet(url: string, failing: string): Promise<Response> {
+    try {
+      return await fetch(url, {
+        headers: { ...propagationHeaders(RequestContext.correlationId()), ...(await this.authorization()) },
+        signal: AbortSignal.timeout(10_000),
+        redirect: 'manual',
+      });
+    } catch (error) {
+      throw new TransientFailure(`${failing}: ${(error as Error).message}`);
+    }
+  }
+
+  /** `authorization: Bearer <member token>`, or nothing without a key (development and test only). */
+  private async authorization(): Promise<Record<string, string>> {
+    return this.tokens ? { authorization: `Bearer ${await this.tokens.current()}` } : {};
   }
 
   private async deadLetter(original: OriginalMessage, reason: string, what: string): Promise<void> {
     this.logger.warn(`dead-lettering ${original.topic} ${what}: ${reason}`);
     const signer = this.options.signer;
     const letter = signer ? await sealedDeadLetter(original, reason, this.source, memberSealer(signer)) : deadLetter(original, reason, this.source);
-    await this.messaging.publish(DEAD_LETTER_TOPIC, [letter]);
+    await this.publish(DEAD_LETTER_TOPIC, letter);
     this.deadLetters.inc();
+  }
+
+  private async publish(topic: string, message: Message): Promise<void> {
+    try {
+      await this.messaging.publish(topic, [message]);
+    } catch (error) {
+      throw new InfrastructureFault(`cannot publish to ${topic}: ${(error as Error).message}`);
+    }
   }
 
   /**
@@ -326,7 +535,7 @@ export class Connector implements OnApplicationBootstrap, BeforeApplicationShutd
         ? { state: 'accepted' }
         : outcome.state === 'completed'
           ? { state: 'completed', reference: storable(outcome.reference) }
-          : { state: 'rejected', reason: storable(outcome.reason.slice(0, 1000)) }),
+          : { state: outcome.state, reason: storable(outcome.reason.slice(0, 1000)) }),
     };
     const signer = this.options.signer;
     let message;
@@ -341,7 +550,7 @@ export class Connector implements OnApplicationBootstrap, BeforeApplicationShutd
         data: status,
       });
     } else message = toKafkaMessage(statusEvent(this.member.id, status), request.requestId);
-    await this.messaging.publish(STATUS_TOPIC, [message]);
+    await this.publish(STATUS_TOPIC, message);
   }
 }
 

@@ -69,6 +69,41 @@ describe('the connector inbox (node:sqlite)', () => {
     const inbox = new ConnectorInbox(path);
     expect(inbox.redelivered(FIRST, SEND)).toEqual({ state: 'completed', reference: 'W-1' });
     expect(inbox.redelivered(SECOND, SEND)).toBeUndefined();
+    // It takes the outcome its CHECK did not know, and keeps what it held.
+    inbox.record(SECOND, { state: 'superseded', reason: 'a newer request was applied first' }, RESEND);
+    expect(inbox.redelivered(SECOND, RESEND)).toEqual({ state: 'superseded', reason: 'a newer request was applied first' });
+    expect(inbox.entry(FIRST)).toMatchObject({ outcome: { state: 'completed', reference: 'W-1' }, redeliveries: 1 });
+    inbox.close();
+    // Opened again, it is already up to date.
+    const again = new ConnectorInbox(path);
+    expect(again.entries().map((e) => e.outcome.state)).toEqual(['completed', 'superseded']);
+    again.close();
+  });
+
+  it('holds a failed request with its message until it is settled; a resend starts its count again', () => {
+    const inbox = new ConnectorInbox(join(dir, 'deferred.sqlite'));
+    const message = { topic: 't', key: Buffer.from('UNIT-1'), value: Buffer.from('{"a":1}'), headers: { ce_id: Buffer.from(FIRST) } };
+    const soon = new Date(Date.now() + 60_000);
+    inbox.defer(FIRST, SEND, message, 'answered 503', soon);
+    inbox.defer(FIRST, SEND, message, 'answered 504', soon);
+    expect(inbox.deferred(FIRST)).toMatchObject({ attempts: 2, lastError: 'answered 504', message, parkedAt: null });
+    expect(inbox.holds(FIRST, SEND)).toBe(true);
+    expect(inbox.holds(FIRST, RESEND)).toBe(false);
+    expect(inbox.due()).toEqual([]);
+    expect(inbox.due(new Date(soon.getTime() + 1)).map((d) => d.requestId)).toEqual([FIRST]);
+    inbox.defer(FIRST, RESEND, message, 'answered 503', soon);
+    expect(inbox.deferred(FIRST)).toMatchObject({ attempts: 1, send: RESEND });
+    inbox.park(FIRST, 'still 503');
+    expect(inbox.due(new Date(soon.getTime() + 1))).toEqual([]);
+    expect(inbox.deferredCounts()).toEqual({ retrying: 0, parked: 1 });
+    expect(inbox.resume()).toEqual([FIRST]);
+    expect(inbox.deferredCounts()).toEqual({ retrying: 1, parked: 0 });
+    inbox.record(FIRST, { state: 'completed', reference: 'W-1' }, RESEND, { key: 'property:UNIT-1', sequence: 12 });
+    expect(inbox.deferred(FIRST)).toBeUndefined();
+    expect(inbox.orderMark('property:UNIT-1')).toEqual({ sequence: 12, requestId: FIRST });
+    // An older request recorded later does not move the mark back.
+    inbox.record(SECOND, { state: 'completed', reference: 'W-0' }, SEND, { key: 'property:UNIT-1', sequence: 10 });
+    expect(inbox.orderMark('property:UNIT-1')).toEqual({ sequence: 12, requestId: FIRST });
     inbox.close();
   });
 

@@ -30,6 +30,12 @@ export interface TransferRequested {
   readonly newHolder: MaskedHolder;
   readonly effectiveDate: string;
   readonly materials: readonly MaterialClaim[];
+  /**
+   * The request's place in datarun's order of requests (its outbox position): of two requests for
+   * the same property, or the same account for discounts, the one with the higher sequence is the
+   * newer. Absent in requests sent before it was carried.
+   */
+  readonly sequence?: number;
 }
 
 export interface DiscountRequested {
@@ -43,6 +49,12 @@ export interface DiscountRequested {
   readonly holder: MaskedHolder;
   readonly effectiveDate: string;
   readonly materials: readonly MaterialClaim[];
+  /**
+   * The request's place in datarun's order of requests (its outbox position): of two requests for
+   * the same property, or the same account for discounts, the one with the higher sequence is the
+   * newer. Absent in requests sent before it was carried.
+   */
+  readonly sequence?: number;
 }
 
 /** A benefit a matter decided, for a recipient member (人社's subsidy, 教育's aid, …): docs/api.md, Recipients. */
@@ -56,13 +68,31 @@ export interface BenefitRequested {
   readonly beneficiary: MaskedHolder;
   readonly decision: { readonly matter: string; readonly decidedAt: string; readonly validFrom: string; readonly validUntil?: string };
   readonly materials: readonly MaterialClaim[];
+  readonly sequence?: number;
 }
 
 export type UtilityRequest = TransferRequested | DiscountRequested;
 /** Any request a recipient receives. */
 export type RecipientRequest = UtilityRequest | BenefitRequested;
 
-export type UtilityState = 'accepted' | 'completed' | 'rejected';
+/**
+ * `superseded`: the recipient did not apply the request because it had applied a newer one for the
+ * same property (or account) first; final, like completed and rejected.
+ */
+export type UtilityState = 'accepted' | 'completed' | 'rejected' | 'superseded';
+
+/**
+ * What a request must be ordered against at its recipient: the property it moves (a transfer) or
+ * the account it changes (a discount), with its sequence; none for a benefit, or for a request
+ * sent before sequences were carried. A recipient that applied a newer request of the same key
+ * reports an older one `superseded` instead of applying it (docs/api.md, Order per property).
+ */
+export function orderOf(request: RecipientRequest): { readonly key: string; readonly sequence: number } | undefined {
+  if (request.sequence === undefined) return undefined;
+  if (request.request === 'transfer') return { key: `property:${request.property.unitNumber}`, sequence: request.sequence };
+  if (request.request === 'discount') return { key: `account:${request.accountNumber}`, sequence: request.sequence };
+  return undefined;
+}
 
 export interface TransferStatus {
   readonly requestId: string;

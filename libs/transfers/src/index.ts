@@ -11,7 +11,7 @@ export {
   topicSpec,
 } from './topics.js';
 export type { RequestKind, RecipientRoute } from './topics.js';
-export { EVENT_TYPES, assertEventBody, requestOf, utilityRequestOf, transferStatusOf, statusEvent } from './events.js';
+export { EVENT_TYPES, assertEventBody, orderOf, requestOf, utilityRequestOf, transferStatusOf, statusEvent } from './events.js';
 export type {
   TransferRequested,
   DiscountRequested,

@@ -33,18 +33,21 @@ export class MaterialLinks {
 
   /**
    * A request's body as its recipient receives it: the outbox's routed materials (ids) become
-   * signed links issued to `recipient`, valid until `expiresAt`. The relay publishes this and a
-   * recipient's pull (GET /v1/requests) shows it, so both carry the same links.
+   * signed links issued to `recipient`, valid until `expiresAt`, and `sequence` (the row's outbox
+   * position) orders it among the requests for the same property or account. The relay publishes
+   * this and a recipient's pull (GET /v1/requests) shows it, so both carry the same body.
    */
   withLinks(
     payload: Readonly<Record<string, unknown>> & { materials: ReadonlyArray<{ type: string; sha256: string; materialId: string }> },
     requestId: string,
     recipient: string,
     expiresAt: number,
+    sequence: string,
   ): Record<string, unknown> {
     const { materials, ...rest } = payload;
     return {
       ...rest,
+      sequence: Number(sequence),
       materials: materials.map((m) => ({ type: m.type, sha256: m.sha256, url: this.url({ materialId: m.materialId, requestId, recipient, expiresAt }) })),
     };
   }

@@ -239,6 +239,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/requests/{requestId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One request addressed to the caller, with fresh material links */
+    get: operations['getRequest'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/requests/{requestId}/status': {
     parameters: {
       query?: never;
@@ -585,7 +602,7 @@ export interface components {
       /** @enum {unknown} */
       request: 'transfer' | 'discount' | 'benefit';
       /** @enum {unknown} */
-      state: 'published' | 'accepted' | 'completed' | 'rejected';
+      state: 'published' | 'accepted' | 'completed' | 'rejected' | 'superseded';
       /** Format: date-time */
       createdAt: string;
       /** Format: date-time */
@@ -629,7 +646,7 @@ export interface components {
        */
       requestId: string;
       /** @enum {unknown} */
-      state: 'pending' | 'published' | 'accepted' | 'completed' | 'rejected';
+      state: 'pending' | 'published' | 'accepted' | 'completed' | 'rejected' | 'superseded';
       /** Format: date-time */
       updatedAt: string;
       /** @description No final status within TRANSFER_FOLLOW_UP_SECONDS: someone should call the recipient */
@@ -2093,7 +2110,7 @@ export interface operations {
   listRequests: {
     parameters: {
       query?: {
-        state?: 'published' | 'accepted' | 'completed' | 'rejected';
+        state?: 'published' | 'accepted' | 'completed' | 'rejected' | 'superseded';
         /** @description the `next` of the previous page */
         cursor?: string;
         /** @description 1 to 200, default 50 */
@@ -2186,6 +2203,98 @@ export interface operations {
       };
     };
   };
+  getRequest: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        requestId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The request as its recipient receives it, its material links issued now (for links that expired in a backlog) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RecipientRequest'];
+        };
+      };
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
+      };
+      /** @description ROLE_FORBIDDEN (utilities and departments only); MEMBER_SUSPENDED */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
+          };
+        };
+      };
+      /** @description TRANSFER_NOT_FOUND (also for a request addressed to another member) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'TRANSFER_NOT_FOUND';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+    };
+  };
   reportRequestStatus: {
     parameters: {
       query?: never;
@@ -2198,11 +2307,14 @@ export interface operations {
     requestBody: {
       content: {
         'application/json': {
-          /** @enum {unknown} */
-          state: 'accepted' | 'completed' | 'rejected';
+          /**
+           * @description superseded: not applied, because a newer request for the same property or account was applied first
+           * @enum {unknown}
+           */
+          state: 'accepted' | 'completed' | 'rejected' | 'superseded';
           /** @description the recipient's own reference */
           reference?: string;
-          /** @description why it was rejected (required to reject) */
+          /** @description why it was rejected or superseded (required for both) */
           reason?: string;
         };
       };

@@ -147,7 +147,7 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Reopen a CLOSED account of a simulated utility (development and test only) */
+    /** Reopen a CLOSED account, or repair a FAILING one, of a simulated utility (development and test only) */
     post: operations['reopenUtilityAccount'];
     delete?: never;
     options?: never;
@@ -1155,7 +1155,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description The account takes requests from now on: a request it refused, sent again, applies */
+      /** @description The account takes requests from now on: a request it refused, sent again, applies; one it failed applies on its next try */
       204: {
         headers: {
           [name: string]: unknown;

@@ -23,6 +23,13 @@ export interface ConnectorConfig {
   readonly member?: ConnectorMember;
   /** A connector commits its offsets every this many requests or this often (only for work already in its inbox). */
   readonly commit: { readonly messages: number; readonly ms: number };
+  /**
+   * A request that fails for a reason that may pass (its system down or slow, a gateway 5xx) is
+   * set aside and tried again after a backoff that doubles from `baseMs` up to `maxMs` (with
+   * jitter), while the rest flow; once it has failed for `budgetMs` it is parked until an operator
+   * resumes it.
+   */
+  readonly retry: { readonly baseMs: number; readonly maxMs: number; readonly budgetMs: number };
 }
 
 /** What may be given of a connector's member; the rest is derived from the member id (connectorMember). */
@@ -108,6 +115,31 @@ const variables = z.object({
     .default(20)
     .describe('A connector commits its consumer offsets every this many requests (only for requests already recorded in its inbox).'),
   CONNECTOR_COMMIT_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(1000).describe('…or at least this often, in milliseconds.'),
+  CONNECTOR_RETRY_BASE_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(3_600_000)
+    .default(1000)
+    .describe(
+      'A request that fails for a reason that may pass (its system answers 5xx or 429 or times out, the gateway is away) is set aside in the inbox file and tried again after this long, then twice as long each time (with jitter), while the requests behind it flow on.',
+    ),
+  CONNECTOR_RETRY_MAX_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(86_400_000)
+    .default(300_000)
+    .describe('The longest wait between two tries of a set-aside request, in milliseconds.'),
+  CONNECTOR_RETRY_BUDGET_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(30 * 86_400)
+    .default(86_400)
+    .describe(
+      'How long a request is retried before it is parked: kept in the inbox file, counted in `datarun_connector_deferred_requests{state="parked"}`, never dead-lettered, and tried again when an operator runs `datarun connector resume`.',
+    ),
 });
 
 export const CONNECTOR_SECTION = defineSection({
@@ -129,6 +161,7 @@ export const CONNECTOR_SECTION = defineSection({
           }
         : {}),
       commit: { messages: v.CONNECTOR_COMMIT_EVERY, ms: v.CONNECTOR_COMMIT_INTERVAL_MS },
+      retry: { baseMs: v.CONNECTOR_RETRY_BASE_MS, maxMs: v.CONNECTOR_RETRY_MAX_MS, budgetMs: v.CONNECTOR_RETRY_BUDGET_SECONDS * 1000 },
     },
   }),
   derived: {

@@ -15,6 +15,7 @@ import { RequestRecipients1763900000041 } from './1763900000041-request-recipien
 import { ConnectorInboxLeaves1763900000042 } from './1763900000042-connector-inbox-leaves.js';
 import { RelayLease1763900000050 } from './1763900000050-relay-lease.js';
 import { AuditPartitionsFromDefault1763900000060 } from './1763900000060-audit-partitions-from-default.js';
+import { SupersededRequests1763900000061 } from './1763900000061-superseded-requests.js';
 
 /** Every migration, in order. A new migration is added here and nowhere else. */
 export const MIGRATIONS = [
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   ConnectorInboxLeaves1763900000042,
   RelayLease1763900000050,
   AuditPartitionsFromDefault1763900000060,
+  SupersededRequests1763900000061,
 ];

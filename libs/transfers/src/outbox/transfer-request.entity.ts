@@ -1,7 +1,7 @@
 import { Check, Column, CreateDateColumn, Entity, ForeignKey, Index, PrimaryGeneratedColumn, Unique, UpdateDateColumn } from 'typeorm';
 import type { RequestKind } from '../topics.js';
 
-export type TransferState = 'pending' | 'published' | 'accepted' | 'completed' | 'rejected';
+export type TransferState = 'pending' | 'published' | 'accepted' | 'completed' | 'rejected' | 'superseded';
 
 /**
  * The transactional outbox of utility requests, one row per request, also its progress. Written by
@@ -15,7 +15,7 @@ export type TransferState = 'pending' | 'published' | 'accepted' | 'completed' |
 @Unique('transfer_request_case_id_utility_request_kind_key', ['caseId', 'utility', 'requestKind'])
 @Check('transfer_request_kind_check', `request_kind IN ('transfer', 'discount', 'benefit')`)
 @Check('transfer_request_benefit_check', `(request_kind = 'benefit') = (benefit IS NOT NULL)`)
-@Check('transfer_request_state_check', `state IN ('pending', 'published', 'accepted', 'completed', 'rejected')`)
+@Check('transfer_request_state_check', `state IN ('pending', 'published', 'accepted', 'completed', 'rejected', 'superseded')`)
 // The relay's poll: pending rows in outbox order; partial, so it stays small however many were delivered.
 @Index('transfer_request_pending_idx', ['seq'], { where: `state = 'pending'` })
 @Index('transfer_request_case_idx', ['caseId'])

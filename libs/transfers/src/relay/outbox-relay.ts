@@ -355,7 +355,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
 
   private messageOf(row: OutboxRow): Message {
     const expiresAt = Math.floor(Date.now() / 1000) + this.config.transfers.materialLinkTtlSeconds;
-    const data = this.links.withLinks(row.payload, row.request_id, recipientOf(row), expiresAt);
+    const data = this.links.withLinks(row.payload, row.request_id, recipientOf(row), expiresAt, row.seq);
     assertEventBody(row.request_kind, data);
     const event = cloudEvent({
       id: row.request_id,

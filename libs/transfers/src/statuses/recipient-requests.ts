@@ -12,7 +12,7 @@ import type { RequestKind } from '../topics.js';
 import { RequestStatuses } from './request-statuses.js';
 
 /** The states a recipient sees its requests in: sent to it, or answered (a pending request has not been sent yet). */
-export const SENT_STATES: readonly TransferState[] = ['published', 'accepted', 'completed', 'rejected'];
+export const SENT_STATES: readonly TransferState[] = ['published', 'accepted', 'completed', 'rejected', 'superseded'];
 export const REQUEST_PAGE = { default: 50, max: 200 } as const;
 
 export interface RecipientRequestQuery {
@@ -106,6 +106,32 @@ export class RecipientRequests {
   }
 
   /**
+   * One request addressed to the caller, with fresh material links: what a connector asks for when
+   * the links of a request it received expired while it waited in Kafka (a stopped connector, a
+   * long backlog). Any state: the connector may ask before the relay has marked the request it
+   * just received published (or a resend of it), and the relay audits that disclosure when it
+   * does. Another member's request, or none, is TRANSFER_NOT_FOUND, the same answer either way, and
+   * recorded as a denied attempt.
+   */
+  async one(caller: Caller, requestId: string): Promise<RecipientRequestView> {
+    requireRole(caller, 'utility', 'department');
+    const [row] = await this.dataSource.query<Array<RequestRow & { recipient: string }>>(
+      `SELECT seq, request_id, case_id, request_kind, benefit, utility, state, reference, reason, payload, created_at, updated_at, published_at,
+              recipient
+         FROM transfer_request WHERE request_id = $1`,
+      [requestId],
+    );
+    if (row?.recipient !== caller.memberId) {
+      return refuseAudited(
+        this.audit,
+        { caller, action: 'transfer.read', object: `transfer:${requestId}`, scope: 'any' },
+        new Problem('TRANSFER_NOT_FOUND', `no request ${requestId} addressed to ${caller.memberId}`),
+      );
+    }
+    return this.view(row, caller.memberId, Math.floor(Date.now() / 1000) + this.config.transfers.materialLinkTtlSeconds);
+  }
+
+  /**
    * The recipient's answer to one of its requests: moves it forward like a signed status on Kafka,
    * audited under the caller. Another member's request, or none, is TRANSFER_NOT_FOUND (the same
    * answer either way) and recorded as a denied attempt.
@@ -153,7 +179,7 @@ export class RecipientRequests {
       createdAt: r.created_at.toISOString(),
       updatedAt: r.updated_at.toISOString(),
       ...(r.published_at ? { publishedAt: r.published_at.toISOString() } : {}),
-      data: this.links.withLinks(r.payload, r.request_id, recipient, expiresAt),
+      data: this.links.withLinks(r.payload, r.request_id, recipient, expiresAt, r.seq),
     };
   }
 }

@@ -7,7 +7,7 @@ import { CaseMatters } from '../outbox/case-matters.js';
 import { MAX_CLOCK_SKEW_MS } from '../signed-event.js';
 
 const RANK = `CASE state WHEN 'pending' THEN 0 WHEN 'published' THEN 1 WHEN 'accepted' THEN 2 ELSE 3 END`;
-const RANK_OF: Record<string, number> = { accepted: 2, completed: 3, rejected: 3 };
+const RANK_OF: Record<string, number> = { accepted: 2, completed: 3, rejected: 3, superseded: 3 };
 
 /** Who a request answers to: the member that must sign (or post) its statuses, and the utility kind it was for. */
 export interface RequestAddressee {
@@ -91,7 +91,7 @@ export class RequestStatuses {
             RANK_OF[status.state],
             status.state,
             status.reference ?? null,
-            status.state === 'rejected' ? (status.reason ?? null) : null,
+            status.state === 'rejected' || status.state === 'superseded' ? (status.reason ?? null) : null,
             source,
             signedAt,
             MAX_CLOCK_SKEW_MS / 1000,
