@@ -2,6 +2,28 @@ import { loadConfig } from './config.js';
 import { ConfigError } from './config-error.js';
 
 describe('loadConfig', () => {
+  it("reads Kafka's replication and security: the broker's defaults and no TLS or SASL unless set", () => {
+    expect(loadConfig({}).kafka).toMatchObject({ replicationFactor: -1, minInsyncReplicas: 1 });
+    expect(loadConfig({}).kafka).not.toHaveProperty('tls');
+    expect(loadConfig({}).kafka).not.toHaveProperty('sasl');
+    expect(
+      loadConfig({
+        KAFKA_REPLICATION_FACTOR: '3',
+        KAFKA_MIN_INSYNC_REPLICAS: '2',
+        KAFKA_TLS: 'true',
+        KAFKA_TLS_CA_FILE: '/etc/datarun/kafka-ca.pem',
+        KAFKA_SASL_MECHANISM: 'scram-sha-512',
+        KAFKA_SASL_USERNAME: 'relay',
+        KAFKA_SASL_PASSWORD_FILE: '/run/secrets/kafka-relay',
+      }).kafka,
+    ).toMatchObject({
+      replicationFactor: 3,
+      minInsyncReplicas: 2,
+      tls: { caFile: '/etc/datarun/kafka-ca.pem' },
+      sasl: { mechanism: 'scram-sha-512', username: 'relay', passwordFile: '/run/secrets/kafka-relay' },
+    });
+  });
+
   it('serves the local machine with defaults', () => {
     const c = loadConfig({});
     expect(c.ports).toEqual({ gateway: 3000, registry: 3001, audit: 3002, relay: 3003, connector: 3004, sandbox: 3010 });
@@ -75,6 +97,12 @@ describe('loadConfig', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ CONNECTOR_MEMBER_ID: 'Water Company' }, 'CONNECTOR_MEMBER_ID'],
     [{ CONNECTOR_UTILITY_KIND: 'Water' }, 'CONNECTOR_UTILITY_KIND'],
+    [{ KAFKA_REPLICATION_FACTOR: '0' }, 'KAFKA_REPLICATION_FACTOR'],
+    [{ KAFKA_REPLICATION_FACTOR: '2', KAFKA_MIN_INSYNC_REPLICAS: '3' }, 'KAFKA_MIN_INSYNC_REPLICAS'],
+    [{ KAFKA_TLS_CA_FILE: '/etc/ca.pem' }, 'KAFKA_TLS_CA_FILE'],
+    [{ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_PASSWORD_FILE: '/run/secrets/kafka' }, 'KAFKA_SASL_USERNAME'],
+    [{ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'relay' }, 'KAFKA_SASL_PASSWORD_FILE'],
+    [{ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'relay', KAFKA_SASL_PASSWORD_FILE: '/run/secrets/kafka' }, 'KAFKA_SASL_MECHANISM'],
   ])('names the bad variable in one line: %j', (env, variable) => {
     let error: unknown;
     try {

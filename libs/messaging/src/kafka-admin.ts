@@ -7,8 +7,25 @@ export interface TopicSpec {
   readonly config?: Readonly<Record<string, string>>;
 }
 
-/** Creates the topics of `specs` that do not exist yet (`physical` gives a topic's broker name). */
-export async function createMissingTopics(kafka: Kafka, specs: readonly TopicSpec[], physical: (topic: string) => string): Promise<void> {
+/** How many replicas a new topic gets (-1: the broker's default), and how many must acknowledge a write (KAFKA_REPLICATION_FACTOR, KAFKA_MIN_INSYNC_REPLICAS). */
+export interface TopicReplication {
+  readonly replicationFactor: number;
+  readonly minInsyncReplicas: number;
+}
+
+const BROKER_DEFAULTS: TopicReplication = { replicationFactor: -1, minInsyncReplicas: 1 };
+
+/**
+ * Creates the topics of `specs` that do not exist yet (`physical` gives a topic's broker name),
+ * each with `replication` unless its spec says otherwise. A topic that exists keeps what it has:
+ * changing the replicas of a live topic is a reassignment an operator plans.
+ */
+export async function createMissingTopics(
+  kafka: Kafka,
+  specs: readonly TopicSpec[],
+  physical: (topic: string) => string,
+  replication: TopicReplication = BROKER_DEFAULTS,
+): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -18,8 +35,8 @@ export async function createMissingTopics(kafka: Kafka, specs: readonly TopicSpe
       .map((s) => ({
         topic: physical(s.topic),
         numPartitions: s.partitions,
-        replicationFactor: -1, // the broker's default: 1 locally, the cluster's setting in production
-        configEntries: Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
+        replicationFactor: replication.replicationFactor,
+        configEntries: Object.entries({ 'min.insync.replicas': String(replication.minInsyncReplicas), ...s.config }).map(([name, value]) => ({ name, value })),
       }));
     if (missing.length > 0) {
       try {

@@ -1,4 +1,5 @@
-import type { DatarunConfig } from '@datarun/config';
+import { readFileSync } from 'node:fs';
+import { ConfigError, type DatarunConfig } from '@datarun/config';
 import { RequestContext } from '@datarun/request-context';
 import {
   Kafka,
@@ -6,7 +7,9 @@ import {
   type Admin,
   type Consumer,
   type EachMessagePayload,
+  type KafkaConfig,
   type KafkaMessage,
+  type SASLOptions,
   type Message,
   type Producer,
   logLevel as KafkaLogLevel,
@@ -66,6 +69,7 @@ export class KafkaMessaging {
     this.kafka = new Kafka({
       clientId: config.clientId,
       brokers: [...config.brokers],
+      ...securityOf(config),
       connectionTimeout: 3000,
       requestTimeout: 10000,
       logLevel: KafkaLogLevel.WARN,
@@ -82,7 +86,7 @@ export class KafkaMessaging {
 
   /** Creates the topics that do not exist yet, with explicit partitions and configs (one call at a time per process). */
   ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
-    const run = this.creating.then(() => createMissingTopics(this.kafka, specs, (name) => this.physical(name)));
+    const run = this.creating.then(() => createMissingTopics(this.kafka, specs, (name) => this.physical(name), this.config));
     this.creating = run.catch(() => undefined);
     return run;
   }
@@ -359,4 +363,31 @@ export class KafkaMessaging {
     }
     return this.producer;
   }
+}
+
+/**
+ * TLS and SASL as the configuration asks (KAFKA_TLS, KAFKA_TLS_CA_FILE, KAFKA_SASL_*): the CA and
+ * the password are read from their files once, here, and a file that cannot be read is a
+ * ConfigError naming its variable.
+ */
+export function securityOf(config: Pick<DatarunConfig['kafka'], 'tls' | 'sasl'>): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  const read = (variable: string, file: string, expected: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (error) {
+      throw ConfigError.inFile(variable, expected, file, (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message);
+    }
+  };
+  return {
+    ...(config.tls ? { ssl: config.tls.caFile ? { ca: [read('KAFKA_TLS_CA_FILE', config.tls.caFile, 'a PEM CA certificate')] } : true } : {}),
+    ...(config.sasl
+      ? {
+          sasl: {
+            mechanism: config.sasl.mechanism,
+            username: config.sasl.username,
+            password: read('KAFKA_SASL_PASSWORD_FILE', config.sasl.passwordFile, 'the SASL password').split('\n')[0],
+          } as SASLOptions,
+        }
+      : {}),
+  };
 }

@@ -50,6 +50,6 @@ export const RECORDS_TOPIC = /^datarun\.records\.([a-z][a-z0-9-]*)\.v1$/;
  */
 export function topicSpec(topic: string, partitions: number): TopicSpec {
   const week = String(7 * 86400_000);
-  if (topic === DEAD_LETTER_TOPIC) return { topic, partitions: 1, config: { 'retention.ms': String(30 * 86400_000), 'min.insync.replicas': '1' } };
-  return { topic, partitions, config: { 'retention.ms': week, 'min.insync.replicas': '1' } };
+  if (topic === DEAD_LETTER_TOPIC) return { topic, partitions: 1, config: { 'retention.ms': String(30 * 86400_000) } };
+  return { topic, partitions, config: { 'retention.ms': week } };
 }

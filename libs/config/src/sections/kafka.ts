@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { ConfigError } from '../config-error.js';
 import { defineSection } from '../section.js';
-import { brokers } from '../values.js';
+import { brokers, filePath } from '../values.js';
 
 /**
  * `topicPrefix` goes before every topic and consumer group name this process uses (empty in
@@ -10,6 +11,13 @@ export interface KafkaConfig {
   readonly brokers: readonly string[];
   readonly clientId: string;
   readonly topicPrefix: string;
+  /** Replicas of each topic datarun creates (-1: the broker's `default.replication.factor`), and how many must acknowledge a write. */
+  readonly replicationFactor: number;
+  readonly minInsyncReplicas: number;
+  /** TLS to the brokers; `caFile` when their certificates are not signed by a CA Node trusts. */
+  readonly tls?: { readonly caFile?: string };
+  /** SASL authentication to the brokers; the password is read from `passwordFile` when the client starts. */
+  readonly sasl?: { readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; readonly username: string; readonly passwordFile: string };
 }
 
 const variables = z.object({
@@ -24,11 +32,90 @@ const variables = z.object({
     .describe(
       "Goes before every topic and consumer group name (tests and shared clusters isolate themselves with it). Production: empty, so that names are the public contract's.",
     ),
+  KAFKA_REPLICATION_FACTOR: z.coerce
+    .number()
+    .int()
+    .min(-1)
+    .max(7)
+    .refine((n) => n !== 0, 'at least 1, or -1 for the broker default')
+    .default(-1)
+    .describe(
+      "Replicas of every topic datarun creates (requests, statuses, records, dead letters, checkpoints); -1 takes the broker's `default.replication.factor` (1 on the local single broker). Production: 3. Topics that already exist keep theirs.",
+    ),
+  KAFKA_MIN_INSYNC_REPLICAS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7)
+    .default(1)
+    .describe(
+      '`min.insync.replicas` of every topic datarun creates: a write (always with acks from all in-sync replicas) succeeds only when this many replicas have it, so a write acknowledged survives losing one fewer broker. Production: 2 with three replicas (one broker may be lost without losing a write or stopping them). At most KAFKA_REPLICATION_FACTOR.',
+    ),
+  KAFKA_TLS: z
+    .enum(['true', 'false'])
+    .default('false')
+    .describe(
+      'Connect to the brokers over TLS (their SSL listener). Production: true, unless the network between the apps and the brokers is otherwise protected.',
+    ),
+  KAFKA_TLS_CA_FILE: filePath
+    .optional()
+    .describe("PEM file of the CA that signed the brokers' certificates, when Node does not trust it already (an internal CA). Only with KAFKA_TLS=true."),
+  KAFKA_SASL_MECHANISM: z
+    .enum(['plain', 'scram-sha-256', 'scram-sha-512'])
+    .optional()
+    .describe(
+      'SASL mechanism to authenticate to the brokers with (unset: none). `plain` only over TLS. Needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD_FILE.',
+    ),
+  KAFKA_SASL_USERNAME: z.string().min(1).max(255).optional().describe('SASL user of this process (each app may have its own, for ACLs per app).'),
+  KAFKA_SASL_PASSWORD_FILE: filePath
+    .optional()
+    .describe('File holding the SASL password (one line), read when the process starts: the password never sits in the environment.'),
 });
+
+/** The rules between the variables, which one variable's schema cannot state; the first broken one is a ConfigError. */
+function checkCombination(v: z.output<typeof variables>): void {
+  if (v.KAFKA_REPLICATION_FACTOR > 0 && v.KAFKA_MIN_INSYNC_REPLICAS > v.KAFKA_REPLICATION_FACTOR) {
+    throw new ConfigError(
+      'KAFKA_MIN_INSYNC_REPLICAS',
+      `at most KAFKA_REPLICATION_FACTOR (${v.KAFKA_REPLICATION_FACTOR}), or no write could ever be acknowledged`,
+      String(v.KAFKA_MIN_INSYNC_REPLICAS),
+    );
+  }
+  if (v.KAFKA_TLS_CA_FILE !== undefined && v.KAFKA_TLS !== 'true')
+    throw new ConfigError('KAFKA_TLS_CA_FILE', 'to be set only with KAFKA_TLS=true', v.KAFKA_TLS_CA_FILE);
+  if (v.KAFKA_SASL_MECHANISM === undefined) return;
+  if (v.KAFKA_SASL_USERNAME === undefined) throw new ConfigError('KAFKA_SASL_USERNAME', `a user for KAFKA_SASL_MECHANISM ${v.KAFKA_SASL_MECHANISM}`);
+  if (v.KAFKA_SASL_PASSWORD_FILE === undefined)
+    throw new ConfigError('KAFKA_SASL_PASSWORD_FILE', `a password file for KAFKA_SASL_MECHANISM ${v.KAFKA_SASL_MECHANISM}`);
+  if (v.KAFKA_SASL_MECHANISM === 'plain' && v.KAFKA_TLS !== 'true') {
+    throw new ConfigError('KAFKA_SASL_MECHANISM', 'plain only with KAFKA_TLS=true, since it sends the password as it is (or scram-sha-512)', 'plain');
+  }
+}
 
 export const KAFKA_SECTION = defineSection({
   name: 'kafka',
   owner: '@datarun/messaging',
   variables,
-  read: (v): { readonly kafka: KafkaConfig } => ({ kafka: { brokers: v.KAFKA_BROKERS, clientId: v.KAFKA_CLIENT_ID, topicPrefix: v.KAFKA_TOPIC_PREFIX } }),
+  read: (v): { readonly kafka: KafkaConfig } => {
+    checkCombination(v);
+    return {
+      kafka: {
+        brokers: v.KAFKA_BROKERS,
+        clientId: v.KAFKA_CLIENT_ID,
+        topicPrefix: v.KAFKA_TOPIC_PREFIX,
+        replicationFactor: v.KAFKA_REPLICATION_FACTOR,
+        minInsyncReplicas: v.KAFKA_MIN_INSYNC_REPLICAS,
+        ...(v.KAFKA_TLS === 'true' ? { tls: v.KAFKA_TLS_CA_FILE ? { caFile: v.KAFKA_TLS_CA_FILE } : {} } : {}),
+        ...(v.KAFKA_SASL_MECHANISM && v.KAFKA_SASL_USERNAME && v.KAFKA_SASL_PASSWORD_FILE
+          ? { sasl: { mechanism: v.KAFKA_SASL_MECHANISM, username: v.KAFKA_SASL_USERNAME, passwordFile: v.KAFKA_SASL_PASSWORD_FILE } }
+          : {}),
+      },
+    };
+  },
+  derived: {
+    KAFKA_TLS_CA_FILE: { from: 'none: the CAs Node trusts (with KAFKA_TLS=true)', value: (c) => c.kafka.tls?.caFile },
+    KAFKA_SASL_MECHANISM: { from: 'none: no SASL', value: (c) => c.kafka.sasl?.mechanism },
+    KAFKA_SASL_USERNAME: { from: 'none: no SASL', value: (c) => c.kafka.sasl?.username },
+    KAFKA_SASL_PASSWORD_FILE: { from: 'none: no SASL', value: (c) => c.kafka.sasl?.passwordFile },
+  },
 });

@@ -1,0 +1,174 @@
+// Issue 17, item 5: a real three-broker KRaft cluster (three JVMs from the same Maven jars,
+// deploy/local/kafka-cluster.sh), topics with three replicas of which two must acknowledge a write
+// (KAFKA_REPLICATION_FACTOR 3, KAFKA_MIN_INSYNC_REPLICAS 2, as production runs them). While 500
+// cases complete, the broker leading the water requests' partitions is killed (SIGKILL). Nothing
+// may be lost, nothing applied twice, and each property's holders must change in the order its
+// cases completed: 100 properties, each sold five times in a row.
+//
+// The city, the relay, the water connector and the simulated water company run in this process
+// with the production retry settings, on a schema and topic prefix of their own.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { KafkaMessaging } from '@datarun/messaging';
+import { requestTopic } from '@datarun/transfers';
+import { eventually } from '../support/eventually.js';
+import { portAccepts } from '../support/net.js';
+import { buildTransferWorld, transferCaseBody, type TransferWorld } from '../support/transfers.js';
+
+const run = promisify(execFile);
+const BASE_PORT = 19292;
+const PROPERTIES = 100;
+const SALES = 5; // of each property, one after another
+const MATTER = 'cluster-water-transfer';
+const WATER_TOPIC = requestTopic('water', 'transfer');
+
+const cluster = (...args: string[]) =>
+  run('bash', ['deploy/local/kafka-cluster.sh', ...args], { env: { ...process.env, KAFKA_CLUSTER_PORT: String(BASE_PORT) }, timeout: 120_000 });
+const brokerPort = (node: number) => BASE_PORT + 2 * (node - 1);
+
+interface Account {
+  holder: { name: string };
+  history: string[];
+}
+
+describe('transfers on a three-broker cluster that loses the leader of their partitions', () => {
+  let world: TransferWorld;
+  let brokers: string;
+
+  const hall = () => world.city.hall.auth();
+  const rows = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => (await world.city.db.ownerQuery(sql, params)).rows as T[];
+
+  /** The node leading each partition of the water requests' topic. */
+  async function leaders(): Promise<Map<number, number>> {
+    const messaging = new KafkaMessaging(world.config.kafka);
+    const admin = messaging.admin();
+    try {
+      await admin.connect();
+      const { topics } = await admin.fetchTopicMetadata({ topics: [messaging.physical(WATER_TOPIC)] });
+      return new Map(topics[0].partitions.map((p) => [p.partitionId, p.leader]));
+    } finally {
+      await admin.disconnect();
+      await messaging.close();
+    }
+  }
+
+  beforeAll(async () => {
+    await cluster('start');
+    brokers = (await cluster('brokers')).stdout.trim();
+    world = await buildTransferWorld({
+      people: 2 + SALES,
+      connectors: ['water'],
+      env: { KAFKA_BROKERS: brokers, KAFKA_REPLICATION_FACTOR: '3', KAFKA_MIN_INSYNC_REPLICAS: '2' },
+    });
+    await world.city.registry.http
+      .post('/v1/matters')
+      .set('authorization', await world.city.admin.auth())
+      .send({ code: MATTER, title: '供水过户（集群测试）', evidence: [], materials: [], onComplete: [{ notify: 'water', holderRole: 'buyer' }] })
+      .expect(201);
+  }, 180_000);
+
+  afterAll(async () => {
+    await world?.close();
+    await cluster('stop', '--hard');
+  }, 120_000);
+
+  it('delivers all 500 once, in each property’s order, with three replicas and min ISR 2', async () => {
+    // The topic as production would have it: three replicas, two of which must have each write.
+    const messaging = new KafkaMessaging(world.config.kafka);
+    const admin = messaging.admin();
+    try {
+      await admin.connect();
+      const [{ partitions }] = (await admin.fetchTopicMetadata({ topics: [messaging.physical(WATER_TOPIC)] })).topics;
+      expect(partitions.every((p) => p.replicas.length === 3)).toBe(true);
+      const described = await admin.describeConfigs({
+        resources: [{ type: 2 /* TOPIC */, name: messaging.physical(WATER_TOPIC), configNames: ['min.insync.replicas'] }],
+        includeSynonyms: false,
+      });
+      expect(described.resources[0].configEntries).toEqual([expect.objectContaining({ configName: 'min.insync.replicas', configValue: '2' })]);
+    } finally {
+      await admin.disconnect();
+      await messaging.close();
+    }
+
+    // Sale k of property p goes to person k + 2 (the seller of the first sale is person 0).
+    const sales: Array<{ property: string; caseId: string; buyer: number }> = [];
+    for (let k = 0; k < SALES; k += 1) {
+      for (let p = 0; p < PROPERTIES; p += 1) {
+        const property = `UNIT-cluster-${String(p).padStart(3, '0')}`;
+        const opened = await world.city.gateway.http
+          .post('/v1/cases')
+          .set('authorization', await hall())
+          .send({
+            ...transferCaseBody(world, { matter: MATTER, unit: property, accounts: { water: `W-${property}` }, buyer: k + 2 }),
+          })
+          .expect(201);
+        sales.push({ property, caseId: opened.body.id, buyer: k + 2 });
+      }
+    }
+
+    // Completed round by round (every property's sale k before any sale k + 1), ten at a time;
+    // after the first 150 the broker leading the most water partitions dies.
+    const before = await leaders();
+    const counts = new Map<number, number>();
+    for (const leader of before.values()) counts.set(leader, (counts.get(leader) ?? 0) + 1);
+    const victim = [...counts.entries()].sort((a, b) => b[1] - a[1])[0][0];
+    const requestOf = new Map<string, string>();
+    let killedAt = 0;
+    let pendingAtKill = 0;
+    for (let i = 0; i < sales.length; i += 10) {
+      if (killedAt === 0 && i >= 150) {
+        pendingAtKill = (await rows<{ n: number }>(`SELECT count(*)::int AS n FROM transfer_request WHERE state IN ('pending', 'published')`))[0].n;
+        await cluster('kill', String(victim));
+        killedAt = Date.now();
+      }
+      const done = await Promise.all(
+        sales.slice(i, i + 10).map(async (s) =>
+          world.city.gateway.http
+            .post(`/v1/cases/${s.caseId}/complete`)
+            .set('authorization', await hall())
+            .expect(200),
+        ),
+      );
+      done.forEach((d, j) => requestOf.set(sales[i + j].caseId, d.body.transfers[0].requestId));
+    }
+
+    // The fault happened: that node is gone, and another leads the partitions it led.
+    expect(await portAccepts(brokerPort(victim))).toBe(false);
+    const after = await eventually('new leaders for the dead node’s partitions', leaders, {
+      until: (now) => [...now.values()].every((leader) => leader !== victim && leader >= 0),
+      timeoutMs: 60_000,
+    });
+    expect([...before.values()].filter((l) => l === victim).length).toBeGreaterThan(0);
+    expect([...after.values()]).not.toContain(victim);
+
+    const ids = [...requestOf.values()];
+    await eventually(
+      `all ${ids.length} transfers completed`,
+      async () =>
+        (await rows<{ n: number }>(`SELECT count(*)::int AS n FROM transfer_request WHERE state = 'completed' AND request_id = ANY($1::uuid[])`, [ids]))[0].n,
+      { until: (n) => n === PROPERTIES * SALES, timeoutMs: 240_000, everyMs: 500 },
+    ).catch(async (error: Error) => {
+      const states = await rows<{ state: string; n: number }>(
+        `SELECT state, count(*)::int AS n FROM transfer_request WHERE request_id = ANY($1::uuid[]) GROUP BY state`,
+        [ids],
+      );
+      throw new Error(`${error.message}; by state: ${states.map((s) => `${s.state} ${s.n}`).join(', ')}`);
+    });
+    const doneAt = Date.now();
+
+    // Each company account took its property's five sales once each, in the order they completed,
+    // and ends with the last buyer.
+    for (let p = 0; p < PROPERTIES; p += 1) {
+      const property = `UNIT-cluster-${String(p).padStart(3, '0')}`;
+      const account = (await fetch(`${world.sandboxUrl}/v1/utilities/water/accounts/W-${property}`).then((r) => r.json())) as Account;
+      const expected = sales.filter((s) => s.property === property).map((s) => requestOf.get(s.caseId));
+      expect({ property, history: account.history }).toEqual({ property, history: expected });
+      expect(account.holder.name).toBe(world.city.people[SALES + 1].name);
+    }
+    const led = [...before.entries()].filter(([, l]) => l === victim).map(([p]) => p);
+    process.stdout.write(
+      `three-broker cluster: node ${victim} (leader of water partitions ${led.join(', ')}) killed with ${pendingAtKill} requests not yet completed and ${sales.length - 150} cases still to complete; ` +
+        `all ${ids.length} completed in order ${((doneAt - killedAt) / 1000).toFixed(1)} s after the kill; leaders after: ${[...after.entries()].map(([p, l]) => `${p}→${l}`).join(', ')}\n`,
+    );
+  }, 600_000);
+});
