@@ -1,5 +1,6 @@
 // Crashes on the transfer path, against the real broker: a connector killed mid-batch, the active
-// relay killed while another waits, and poison on a utility topic. Each test counts what went in
+// relay killed while another waits, the active relay paused (SIGSTOP) with its session still open,
+// and poison on a utility topic. Each test counts what went in
 // and what came out, and proves its fault happened (redeliveries skipped by the connector's own
 // inbox, a second relay that took over, dead letters with reasons).
 import { cloudEvent, KafkaMessaging, toKafkaMessage } from '@datarun/messaging';
@@ -158,6 +159,88 @@ describe('two relays at once', () => {
       const account = water(world).account(row.message_key.replace('PAIR-U', 'PAIR-W'));
       expect(account?.history).toEqual(row.ids);
     }
+  }, 240_000);
+});
+
+describe('the active relay paused while another waits', () => {
+  let world: TransferWorld;
+  const relays: AppProcess[] = [];
+  const matter = 'water-move-paused';
+
+  beforeAll(async () => {
+    world = await buildTransferWorld({ relay: false, connectors: ['water'] });
+    await registerWaterMatter(world, matter);
+  }, 120_000);
+  afterAll(async () => {
+    for (const r of relays) r.child.kill('SIGCONT');
+    await Promise.allSettled(relays.map((r) => r.kill()));
+    await world?.close();
+  }, 60_000);
+
+  it('is replaced although its session and advisory lock live on, and once resumed sends and marks nothing', async () => {
+    // Production's lease and timeouts: only the poll interval is the test's.
+    const env = envOf(world.config);
+    relays.push(await startAppProcess('relay', env, 'RELAY_PORT'), await startAppProcess('relay', env, 'RELAY_PORT'));
+    const leaders = await eventually('exactly one active relay', () => Promise.all(relays.map((r) => r.metric('datarun_relay_leader'))), {
+      until: (flags) => flags.filter((f) => f === 1).length === 1,
+    });
+    const [leader, standby] = [relays[leaders.indexOf(1)], relays[1 - leaders.indexOf(1)]];
+    const units = 6;
+    const round = async (r: number) => {
+      for (let u = 0; u < units; u += 1) await completeCase(world, matter, `PAUSE-U${u}`, `PAUSE-W${u}`, 1 + ((r + u) % 5));
+    };
+    await round(0);
+    await eventually('the first round completed', () => count(world, `SELECT count(*) AS n FROM transfer_request WHERE state = 'completed'`), {
+      until: (n) => n === units,
+      timeoutMs: 60_000,
+    });
+    const [{ epoch: before }] = (await world.city.db.ownerQuery<{ epoch: string }>('SELECT epoch::text FROM relay_lease')).rows;
+
+    // The pause: its process stops, its kernel keeps the connection (and the advisory lock) alive.
+    leader.child.kill('SIGSTOP');
+    const pausedAt = Date.now();
+    for (let r = 1; r < 4; r += 1) await round(r);
+    await eventually('every water transfer completed', () => count(world, `SELECT count(*) AS n FROM transfer_request WHERE state = 'completed'`), {
+      until: (n) => n === units * 4,
+      timeoutMs: 90_000,
+    });
+    const tookOverIn = Date.now() - pausedAt;
+    // The fault happened: the paused relay's session still holds the advisory lock, and the
+    // standby leads under a newer epoch.
+    const { rows: sessions } = await world.city.db.ownerQuery<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()`,
+    );
+    expect(sessions[0].n).toBeGreaterThanOrEqual(1);
+    expect(await standby.metric('datarun_relay_leader')).toBe(1);
+    const [{ epoch: after }] = (await world.city.db.ownerQuery<{ epoch: string }>('SELECT epoch::text FROM relay_lease')).rows;
+    expect(Number(after)).toBeGreaterThan(Number(before));
+
+    // Resumed, the old leader finds its lease gone: it publishes nothing more, and steps down.
+    const publishedBefore = await eventually('the paused relay to answer again', async () => {
+      leader.child.kill('SIGCONT');
+      return leader.metric('datarun_relay_published_total');
+    });
+    await round(4);
+    await eventually('the last round completed', () => count(world, `SELECT count(*) AS n FROM transfer_request WHERE state = 'completed'`), {
+      until: (n) => n === units * 5,
+      timeoutMs: 60_000,
+    });
+    await eventually('the resumed relay stepped down', () => leader.metric('datarun_relay_leader'), { until: (v) => v === 0 });
+    expect(await leader.metric('datarun_relay_published_total')).toBe(publishedBefore);
+
+    // Nothing applied twice, each property's holders in the order its cases completed.
+    const applied = water(world)
+      .requests()
+      .filter((r) => r.accountNumber.startsWith('PAUSE-W'));
+    expect(new Set(applied.map((r) => r.requestId)).size).toBe(units * 5);
+    const { rows } = await world.city.db.ownerQuery<{ message_key: string; ids: string[] }>(
+      `SELECT message_key, array_agg(request_id::text ORDER BY seq) AS ids FROM transfer_request WHERE message_key LIKE 'PAUSE-U%' GROUP BY message_key`,
+    );
+    expect(rows).toHaveLength(units);
+    for (const row of rows) expect(water(world).account(row.message_key.replace('PAUSE-U', 'PAUSE-W'))?.history).toEqual(row.ids);
+    process.stdout.write(
+      `relay paused: the standby delivered everything ${(tookOverIn / 1000).toFixed(1)} s after the pause (lease ${world.config.transfers.relayLeaseSeconds} s)\n`,
+    );
   }, 240_000);
 });
 

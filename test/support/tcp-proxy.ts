@@ -1,11 +1,14 @@
-// A TCP proxy between an app under test and PostgreSQL, which a fault test can cut and restore:
-// the database the rest of the suite uses is never stopped.
+// A TCP proxy between an app under test and PostgreSQL, which a fault test can cut and restore, or
+// turn into a silent blackhole: the database the rest of the suite uses is never stopped.
 import net from 'node:net';
 import { portAccepts } from './net.js';
 
 export class TcpProxy {
   private server?: net.Server;
   private readonly sockets = new Set<net.Socket>();
+  /** Client sockets with their upstream, while they forward. */
+  private readonly links = new Map<net.Socket, net.Socket>();
+  private silent = false;
   port = 0;
 
   constructor(
@@ -15,7 +18,10 @@ export class TcpProxy {
 
   async start(): Promise<void> {
     const server = net.createServer((client) => {
+      if (this.silent) return this.swallow(client);
       const upstream = net.connect(this.targetPort, this.targetHost);
+      this.links.set(client, upstream);
+      client.on('close', () => this.links.delete(client));
       for (const s of [client, upstream]) {
         this.sockets.add(s);
         s.on('close', () => this.sockets.delete(s));
@@ -36,6 +42,34 @@ export class TcpProxy {
     this.server = undefined;
     for (const s of this.sockets) s.destroy();
     if (server) await new Promise((resolve) => server.close(resolve));
+  }
+
+  /**
+   * A silent blackhole, as a dead host or a dropped route makes one: connections stay open and new
+   * ones are accepted, but nothing goes through either way and nothing is refused or reset. Only
+   * timeouts and keepalives on the client's side can tell.
+   */
+  blackhole(): void {
+    this.silent = true;
+    for (const [client, upstream] of this.links) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      this.swallow(client);
+      upstream.on('data', () => undefined);
+    }
+    this.links.clear();
+  }
+
+  /** New connections go through again; those caught in the blackhole stay silent until their client gives up on them. */
+  restore(): void {
+    this.silent = false;
+  }
+
+  private swallow(client: net.Socket): void {
+    this.sockets.add(client);
+    client.on('close', () => this.sockets.delete(client));
+    client.on('error', () => client.destroy());
+    client.on('data', () => undefined);
   }
 
   /** True when a TCP connection to the proxy's port is accepted. */

@@ -1,6 +1,7 @@
 import type { DatabaseConfig } from '@datarun/config';
 import type { DataSourceOptions, EntitySchema, MixedList } from 'typeorm';
 import { MIGRATIONS } from './migrations/index.js';
+import { SilenceSafeClient } from './silence-safe-client.js';
 
 /** `app`: every app's role; `audit`: the audit app's (the app role's rights and checkpoint inserts); `owner`: migrations. */
 export type DatabaseRole = 'app' | 'audit' | 'owner';
@@ -25,6 +26,8 @@ export function dataSourceOptions(db: DatabaseConfig, role: DatabaseRole, entiti
     logging: false,
     connectTimeoutMS: db.timeouts.connectMs,
     extra: {
+      // A connection whose query went unanswered is dropped, not reused (SilenceSafeClient).
+      Client: SilenceSafeClient,
       max: role === 'owner' ? 2 : db.poolSize,
       ...connectionLimits(db, role),
       options: `-c search_path=${db.schema} -c datarun.app_role=${db.appRole} -c datarun.audit_role=${db.auditRole}${sessionLimits(db, role)}`,

@@ -1,6 +1,7 @@
 export { connectionLimits, dataSourceOptions, describeDatabase, sessionLimits } from './data-source-options.js';
 export type { DatabaseRole } from './data-source-options.js';
 export { runMigrations } from './migrate.js';
+export { QUERY_READ_TIMEOUT, SilenceSafeClient } from './silence-safe-client.js';
 export { DbModule } from './db.module.js';
 export { MIGRATIONS } from './migrations/index.js';
 export { DatabaseConnection } from './database-connection.js';

@@ -106,7 +106,7 @@ export class KafkaMessaging {
     const prefix = this.config.topicPrefix;
     const logical: ConsumeOptions['onMessage'] = (payload) =>
       RequestContext.run(correlationIdOfMessage(payload.message), () =>
-        options.onMessage(prefix ? { ...payload, topic: payload.topic.slice(prefix.length) } : payload),
+        whileHeartbeating(payload.heartbeat, () => options.onMessage(prefix ? { ...payload, topic: payload.topic.slice(prefix.length) } : payload)),
       );
     if (!options.commitEvery) {
       // kafkajs commits what resolved after each batch and every second.
@@ -171,9 +171,11 @@ export class KafkaMessaging {
       autoCommit: true,
       eachBatchAutoResolve: true,
       partitionsConsumedConcurrently: 2,
-      eachBatch: async ({ batch }) => {
+      eachBatch: async ({ batch, heartbeat }) => {
         if (batch.messages.length === 0) return;
-        await options.onBatch({ topic: batch.topic.slice(prefix.length), partition: batch.partition, messages: batch.messages });
+        await whileHeartbeating(heartbeat, () =>
+          options.onBatch({ topic: batch.topic.slice(prefix.length), partition: batch.partition, messages: batch.messages }),
+        );
       },
     });
     return consumer;
@@ -207,7 +209,7 @@ export class KafkaMessaging {
     const consumer = this.kafka.consumer({
       groupId: this.physical(options.groupId),
       sessionTimeout: 10000,
-      heartbeatInterval: 1000,
+      heartbeatInterval: HEARTBEAT_INTERVAL_MS,
       allowAutoTopicCreation: false,
       // The broker answers a fetch as soon as data arrives; the wait bounds how long an idle
       // consumer takes to leave its group on shutdown (kafkajs finishes the fetch first).
@@ -362,6 +364,26 @@ export class KafkaMessaging {
       });
     }
     return this.producer;
+  }
+}
+
+/** How often a consumer busy with one message (or batch) tells its group it is alive: its heartbeat interval. */
+const HEARTBEAT_INTERVAL_MS = 1000;
+
+/**
+ * Runs `work` while heartbeating every HEARTBEAT_INTERVAL_MS. kafkajs heartbeats only between
+ * messages, so a message that takes longer than the session (a slow recipient system, a material
+ * fetched over a slow link) would otherwise cost the member its partitions and start a rebalance
+ * mid-message; here the heartbeat does not depend on how long a message takes. A heartbeat that
+ * fails (a rebalance under way) is left to kafkajs, which rejoins after the message.
+ */
+export async function whileHeartbeating<T>(heartbeat: () => Promise<void>, work: () => Promise<T>): Promise<T> {
+  const timer = setInterval(() => heartbeat().catch(() => undefined), HEARTBEAT_INTERVAL_MS);
+  timer.unref();
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
   }
 }
 

@@ -1,7 +1,7 @@
 import { AuditLog, type AuditEventInput, requestSentTo, SubjectPseudonyms } from '@datarun/audit';
 import { KeyRing } from '@datarun/auth';
 import { DATARUN_CONFIG, type DatarunConfig } from '@datarun/config';
-import { connectionLimits, sessionLimits } from '@datarun/db';
+import { connectionLimits, sessionLimits, SilenceSafeClient } from '@datarun/db';
 import { cloudEvent, KafkaMessaging, toKafkaMessage } from '@datarun/messaging';
 import { Metrics } from '@datarun/metrics';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
@@ -45,10 +45,11 @@ const BACKOFF_MS = [200, 500, 1000, 2000, 5000];
  * own, and checked before every send and, as a fence, in the transaction that marks rows
  * published. A relay that finds its lease taken over or expired (it was paused, its connection
  * died, it stopped making progress) stops publishing at once and competes again; what it sent but
- * could not mark is sent again by the new leader. Only the relay holding the session advisory lock
- * on that same connection competes for the lease: it queues the standbys, and keeps out a relay
- * of an older release (which knows the lock only) during a rolling upgrade. The lock elects a
- * candidate; the lease alone decides who may send and mark.
+ * could not mark is sent again by the new leader. The relay holding the session advisory lock on
+ * that same connection takes an expired lease first: the lock queues the standbys. Another relay
+ * takes it once it has been expired for one more lease, since the lock's session can outlive its
+ * relay (a paused process, a connection silent on one side only). The lock elects a candidate;
+ * the lease alone decides who may send and mark.
  *
  * The leader sends each batch in outbox order through one producer with one request in flight, so
  * the events of one key keep their order. It reads pending rows by state, not by an increasing-id
@@ -178,15 +179,21 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     if (!this.locked) {
       const { rows } = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(hashtext('datarun.relay.outbox:' || current_schema())) AS locked`);
       this.locked = rows[0].locked;
-      if (!this.locked) return false;
     }
+    // The lock holder is the candidate, and takes the lease once it has expired. Without the lock,
+    // a relay takes it only once it has been expired for one more lease: the lock's session can
+    // outlive its relay (a paused process whose kernel still answers keepalives, a connection
+    // silent on our side but open on the server's), and a standby must not wait on it for ever.
     const startedAt = Date.now();
-    const epoch = await this.lease.take(client);
-    if (epoch === undefined) return false; // the last holder's lease has not expired yet
+    const epoch = await this.lease.take(client, this.locked ? 0 : this.config.transfers.relayLeaseSeconds);
+    if (epoch === undefined) return false; // the last holder's lease has not expired (long enough) yet
     this.renewedAt = startedAt;
     this.leader = true;
     this.leaderGauge.set(1);
-    this.logger.log(`this relay is now the active outbox publisher (lease epoch ${epoch}, holder ${this.lease.holder})`);
+    this.logger.log(
+      `this relay is now the active outbox publisher (lease epoch ${epoch}, holder ${this.lease.holder}` +
+        (this.locked ? ')' : `; without the advisory lock, whose session outlived a holder that stopped renewing)`),
+    );
     return true;
   }
 
@@ -212,7 +219,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     const db = this.config.database;
     // The pools' limits (keepalive, statement, lock and query timeouts) hold here too: a lease
     // statement that hangs on a dead socket must fail, so that the relay stops and gives way.
-    const client = new pg.Client({
+    const client = new SilenceSafeClient({
       connectionString: db.url,
       ...connectionLimits(db, 'app'),
       options: `-c search_path=${db.schema}${sessionLimits(db, 'app')}`,

@@ -35,13 +35,16 @@ export class RelayLease {
     return this.held;
   }
 
-  /** Takes the lease when it is free or expired; returns the new epoch, or undefined when another relay holds it. */
-  async take(client: LeaseConnection): Promise<string | undefined> {
+  /**
+   * Takes the lease when it is free or expired (for `expiredForSeconds` at least); returns the new
+   * epoch, or undefined when another relay holds it.
+   */
+  async take(client: LeaseConnection, expiredForSeconds = 0): Promise<string | undefined> {
     const { rows } = await client.query<{ epoch: string }>({
       text: `UPDATE relay_lease SET epoch = epoch + 1, holder = $1, expires_at = clock_timestamp() + make_interval(secs => $2)
-              WHERE name = 'outbox' AND expires_at <= clock_timestamp()
+              WHERE name = 'outbox' AND expires_at <= clock_timestamp() - make_interval(secs => $3)
           RETURNING epoch::text AS epoch`,
-      values: [this.holder, this.seconds],
+      values: [this.holder, this.seconds, expiredForSeconds],
       query_timeout: this.answerWithinMs,
     });
     this.held = rows[0]?.epoch;
