@@ -38,6 +38,9 @@ const HTTP_PACKAGES = ['fastify', '@fastify/*', '@nestjs/platform-fastify', '@ne
 
 const LIB_ALIAS = { group: ['**/libs/*/src/**', '**/libs/*/src'], message: 'Import a lib by its alias, @datarun/<lib>.' };
 
+/** Only @datarun/messaging knows which Kafka client there is (docs/architecture.md, "The Kafka client"). */
+const KAFKA_CLIENT = { group: ['kafkajs', 'kafkajs/*'], message: "Kafka's client stays inside @datarun/messaging: import its types from @datarun/messaging." };
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.local/**', 'test/bench/children/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
   {
@@ -101,6 +104,27 @@ export default tseslint.config(
           patterns: [
             LIB_ALIAS,
             // From libs/<a>/src/…, another lib is ../../<b>/src/… (one more ../ per folder level).
+            { regex: '^(\\.\\./){2,}[^./][^/]*/src(/|$)', message: 'Import another lib by its alias, @datarun/<lib>.' },
+            { group: ['**/apps/**', '@datarun/*/apps/**'], message: 'A lib never imports an app.' },
+            KAFKA_CLIENT,
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The Kafka client is @datarun/messaging's own business: the one place that changes with it.
+    files: ['apps/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [LIB_ALIAS, KAFKA_CLIENT] }] },
+  },
+  {
+    files: ['libs/messaging/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            LIB_ALIAS,
             { regex: '^(\\.\\./){2,}[^./][^/]*/src(/|$)', message: 'Import another lib by its alias, @datarun/<lib>.' },
             { group: ['**/apps/**', '@datarun/*/apps/**'], message: 'A lib never imports an app.' },
           ],

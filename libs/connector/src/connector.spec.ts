@@ -3,7 +3,7 @@ import { loadConfig } from '@datarun/config';
 import { cloudEvent, fromKafkaMessage, type KafkaMessaging, toKafkaMessage } from '@datarun/messaging';
 import { Metrics } from '@datarun/metrics';
 import { EVENT_TYPES, recipientTopic, requestTopic, type TransferStatus } from '@datarun/transfers';
-import type { EachMessagePayload, Message } from 'kafkajs';
+import type { EachMessagePayload, Message } from '@datarun/messaging';
 import { Connector, retryDelayMs } from './connector.js';
 import { ConnectorInbox } from './inbox.js';
 import { RecipientRefusal, type RecipientSystem, TransientFailure } from './recipient-system.js';

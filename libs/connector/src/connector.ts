@@ -30,7 +30,7 @@ import {
   type TransferStatus,
 } from '@datarun/transfers';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import type { Consumer, EachMessagePayload, Message } from 'kafkajs';
+import type { Consumer, EachMessagePayload, Message } from '@datarun/messaging';
 import { Counter, Gauge } from 'prom-client';
 import { ConnectorInbox, type DeferredRequest, type HeldMessage, type Outcome } from './inbox.js';
 import { MemberTokens } from './member-tokens.js';

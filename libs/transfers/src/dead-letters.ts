@@ -1,6 +1,6 @@
 import { hkdfSync, type KeyObject } from 'node:crypto';
 import { FlattenedSign } from 'jose';
-import type { IHeaders, Message } from 'kafkajs';
+import type { IHeaders, Message } from '@datarun/messaging';
 import { type EventSigner, signEvent } from './signed-event.js';
 import { DEAD_LETTER_TOPIC } from './topics.js';
 

@@ -2,7 +2,7 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { algorithmForKey, type KeyDirectory, type MemberKeys, signingAlgorithmOf } from '@datarun/auth';
 import { decodeProtectedHeader, FlattenedSign, flattenedVerify, type ProtectedHeaderParameters } from 'jose';
 import { cloudEvent, toKafkaMessage } from '@datarun/messaging';
-import type { Message } from 'kafkajs';
+import type { Message } from '@datarun/messaging';
 import { recordsTopic } from './topics.js';
 
 /**

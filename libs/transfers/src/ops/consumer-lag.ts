@@ -1,6 +1,6 @@
 import type { KafkaMessaging } from '@datarun/messaging';
 import { Logger } from '@nestjs/common';
-import type { Admin } from 'kafkajs';
+import type { Admin } from '@datarun/messaging';
 import { Gauge, type Registry } from 'prom-client';
 
 /** One consumer group reading one topic, by the names in docs/api.md (KafkaMessaging adds any KAFKA_TOPIC_PREFIX). */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { KafkaMessaging } from '@datarun/messaging';
 import { Metrics } from '@datarun/metrics';
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import type { EachMessagePayload } from 'kafkajs';
+import type { EachMessagePayload } from '@datarun/messaging';
 import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { DLQ_HEADERS, headerText, withoutDlqHeaders } from '../dead-letters.js';

@@ -1,7 +1,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { InMemoryKeyDirectory, KeyRing } from '@datarun/auth';
 import type { MemberKeyDirectory, Recipient, RecipientDirectory } from '@datarun/registry';
-import type { IHeaders, Message } from 'kafkajs';
+import type { IHeaders, Message } from '@datarun/messaging';
 import { deadLetter, DLQ_HEADERS, memberSealer, type OriginalMessage, sealedDeadLetter } from '../dead-letters.js';
 import { requestTopic, STATUS_TOPIC } from '../topics.js';
 import { DeadLetterSeal } from './dead-letter-seal.js';

@@ -2,7 +2,7 @@ import { KeyRing } from '@datarun/auth';
 import { MemberKeyDirectory, RecipientDirectory } from '@datarun/registry';
 import { Injectable } from '@nestjs/common';
 import { decodeProtectedHeader, flattenedVerify } from 'jose';
-import type { IHeaders, Message } from 'kafkajs';
+import type { IHeaders, Message } from '@datarun/messaging';
 import {
   DLQ_HEADERS,
   headerText,

@@ -5,7 +5,7 @@ import { connectionLimits, sessionLimits, SilenceSafeClient } from '@datarun/db'
 import { cloudEvent, KafkaMessaging, toKafkaMessage } from '@datarun/messaging';
 import { Metrics } from '@datarun/metrics';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import type { Message } from 'kafkajs';
+import type { Message } from '@datarun/messaging';
 import pg from 'pg';
 import { Counter, Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';

@@ -6,7 +6,7 @@ import { Metrics } from '@datarun/metrics';
 import { Problem } from '@datarun/problems';
 import { MemberKeyDirectory, SourcesService } from '@datarun/registry';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import type { Consumer, EachMessagePayload, KafkaMessage } from 'kafkajs';
+import type { Consumer, EachMessagePayload, KafkaMessage } from '@datarun/messaging';
 import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { headerText, type OriginalMessage } from '../dead-letters.js';

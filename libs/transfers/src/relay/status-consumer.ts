@@ -3,7 +3,7 @@ import { Metrics } from '@datarun/metrics';
 import { MemberKeyDirectory } from '@datarun/registry';
 import { RequestContext } from '@datarun/request-context';
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import type { KafkaMessage } from 'kafkajs';
+import type { KafkaMessage } from '@datarun/messaging';
 import { Counter } from 'prom-client';
 import { headerText, type OriginalMessage } from '../dead-letters.js';
 import { type TransferStatus, transferStatusOf } from '../events.js';

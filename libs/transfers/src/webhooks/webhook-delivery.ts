@@ -6,7 +6,7 @@ import { Metrics } from '@datarun/metrics';
 import { type Recipient, RecipientDirectory } from '@datarun/registry';
 import { propagationHeaders, RequestContext } from '@datarun/request-context';
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap, Optional } from '@nestjs/common';
-import type { Consumer, EachMessagePayload } from 'kafkajs';
+import type { Consumer, EachMessagePayload } from '@datarun/messaging';
 import type { Counter } from 'prom-client';
 import { type OriginalMessage } from '../dead-letters.js';
 import { type RecipientRequest, requestOf } from '../events.js';
