@@ -1,6 +1,7 @@
-// Crashes on the transfer path, against the real broker: a connector killed mid-batch, the active
-// relay killed while another waits, the active relay paused (SIGSTOP) with its session still open,
-// and poison on a utility topic. Each test counts what went in
+// Crashes on the transfer path, against the real broker: a connector killed mid-batch, a
+// connector joining and another dying while a slow system holds requests in flight (rebalances),
+// the active relay killed while another waits, the active relay paused (SIGSTOP) with its session
+// still open, and poison on a utility topic. Each test counts what went in
 // and what came out, and proves its fault happened (redeliveries skipped by the connector's own
 // inbox, a second relay that took over, dead letters with reasons).
 import { cloudEvent, KafkaMessaging, toKafkaMessage } from '@datarun/messaging';
@@ -95,6 +96,73 @@ describe('a connector killed mid-batch and restarted', () => {
     const redelivered = entries.reduce((sum, e) => sum + e.redeliveries, 0);
     expect(redelivered).toBeGreaterThanOrEqual(5); // killed at least 10 requests after the last commit
     expect(await connectors[1].metric('datarun_connector_inbox_duplicates_total')).toBe(redelivered);
+  }, 240_000);
+});
+
+describe('connectors joining and dying while requests are in flight', () => {
+  let world: TransferWorld;
+  const connectors: AppProcess[] = [];
+  const matter = 'water-move-rebalance';
+
+  beforeAll(async () => {
+    world = await buildTransferWorld({ connectors: [] });
+    await registerWaterMatter(world, matter);
+  }, 120_000);
+  afterAll(async () => {
+    water(world).slowDown(0);
+    await Promise.allSettled(connectors.map((c) => c.kill()));
+    await world?.close();
+  }, 60_000);
+
+  it('applies every transfer once and in each property’s order through two rebalances', async () => {
+    const units = 10;
+    const rounds = 8;
+    // Each application takes 150 ms, so requests are in flight whenever the group changes.
+    water(world).slowDown(150);
+    const base = envOf(world.connectorConfig('water'));
+    const first = await startAppProcess('connector', base, 'CONNECTOR_PORT');
+    connectors.push(first);
+    for (let r = 0; r < rounds; r += 1) for (let u = 0; u < units; u += 1) await completeCase(world, matter, `REB-U${u}`, `REB-W${u}`, 1 + ((r + u) % 5));
+    const total = units * rounds;
+    await eventually('the first connector under way', () => water(world).requests().length, { until: (n) => n >= 10, timeoutMs: 60_000, everyMs: 20 });
+
+    // A second connector of the same member joins (its own inbox, as on another machine): the
+    // group rebalances while the first is applying.
+    const second = await startAppProcess('connector', { ...base, CONNECTOR_INBOX: `${base.CONNECTOR_INBOX}.second` }, 'CONNECTOR_PORT');
+    connectors.push(second);
+    await eventually('both connectors applying', async () => Promise.all([first, second].map((c) => c.metric('datarun_connector_requests_total'))), {
+      until: ([a, b]) => a > 0 && b > 0,
+      timeoutMs: 60_000,
+      everyMs: 100,
+    });
+    // Then the first dies mid-request: its partitions move to the second, uncommitted work included.
+    await first.kill();
+    const atKill = water(world).requests().length;
+    expect(atKill).toBeLessThan(total); // work was left for the survivor
+
+    await eventually(
+      'every water transfer completed',
+      () => count(world, `SELECT count(*) AS n FROM transfer_request WHERE state = 'completed' AND message_key LIKE 'REB-U%'`),
+      {
+        until: (n) => n === total,
+        timeoutMs: 120_000,
+      },
+    );
+    const applied = water(world)
+      .requests()
+      .filter((r) => r.accountNumber.startsWith('REB-W'));
+    expect(new Set(applied.map((r) => r.requestId)).size).toBe(total);
+    const { rows } = await world.city.db.ownerQuery<{ message_key: string; ids: string[] }>(
+      `SELECT message_key, array_agg(request_id::text ORDER BY seq) AS ids FROM transfer_request WHERE message_key LIKE 'REB-U%' GROUP BY message_key`,
+    );
+    expect(rows).toHaveLength(units);
+    for (const row of rows) expect(water(world).account(row.message_key.replace('REB-U', 'REB-W'))?.history).toEqual(row.ids);
+    // The faults happened: both members applied requests, and the survivor went on after the kill.
+    expect(await second.metric('datarun_connector_requests_total')).toBeGreaterThan(0);
+    const repeated = applied.filter((r) => r.calls > 1).length;
+    process.stdout.write(
+      `connector rebalance: ${atKill} of ${total} applied when the first connector was killed; ${repeated} requests reached the system twice and were absorbed by its idempotency key\n`,
+    );
   }, 240_000);
 });
 
