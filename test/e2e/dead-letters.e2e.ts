@@ -90,6 +90,8 @@ describe('dead letters and transfer operations on the relay', () => {
     await outboxLock.connect();
     const locked = await outboxLock.query(`SELECT pg_try_advisory_lock(hashtext('datarun.relay.outbox:' || current_schema())) AS locked`);
     expect(locked.rows[0].locked).toBe(true);
+    // …and its lease, for an hour: a relay without the lock takes an expired lease too.
+    await outboxLock.query(`UPDATE relay_lease SET epoch = epoch + 1, holder = 'dead-letters test', expires_at = clock_timestamp() + interval '1 hour'`);
     const caseId = randomUUID();
     await db.ownerQuery(`INSERT INTO matter (code, title, evidence, materials, on_complete) VALUES ('dlq-test', '测试', '{}', '{}', '[]')`);
     await db.ownerQuery(

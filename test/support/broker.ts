@@ -10,6 +10,8 @@ export class OwnBroker {
   constructor(
     readonly port: number,
     readonly controllerPort = port + 1,
+    /** More of deploy/local/kafka.sh's knobs (KAFKA_SASL_PORT, KAFKA_SASL_USERS, …). */
+    private readonly env: Record<string, string> = {},
   ) {}
 
   get address(): string {
@@ -36,7 +38,7 @@ export class OwnBroker {
 
   private async script(...args: string[]): Promise<void> {
     await run('bash', ['deploy/local/kafka.sh', ...args], {
-      env: { ...process.env, KAFKA_PORT: String(this.port), KAFKA_CONTROLLER_PORT: String(this.controllerPort) },
+      env: { ...process.env, KAFKA_PORT: String(this.port), KAFKA_CONTROLLER_PORT: String(this.controllerPort), ...this.env },
       timeout: 120_000,
     });
   }
