@@ -128,6 +128,45 @@ describe('a connector whose system fails on one account', () => {
     expect((await water.http.get('/metrics').expect(200)).text).toMatch(/^datarun_connector_deferred_requests\{state="retrying"\} 0$/m);
   });
 
+  it('sets aside a request its system answers later than the connector waits, and applies it once in the end', async () => {
+    // The water company takes 6 s, the connector waits 5 s: the company applies what the connector gave up on.
+    await fetch(`${world.sandboxUrl}/v1/utilities/water/latency`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ms: 6000 }),
+    }).then((r) => expect(r.status).toBe(204));
+    let slow: { caseId: string; requestId: string };
+    const inbox = world.inboxOf('water');
+    try {
+      slow = await completeTransfer(world, { matter: 'water-move-faults', unit: 'UNIT-slow', account: 'W-slow', kind: 'water' });
+      const held = await eventually('the slow request set aside', async () => inbox.deferred(slow.requestId), {
+        until: (d) => d !== undefined,
+        timeoutMs: 20_000,
+      });
+      expect(held!.lastError).toMatch(/cannot reach the recipient's system/);
+    } finally {
+      inbox.close();
+      await fetch(`${world.sandboxUrl}/v1/utilities/water/latency`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ms: 0 }),
+      });
+    }
+    const done = await eventually('the slow request completed', () => transferOf(world, slow.caseId), {
+      until: (t) => t.state === 'completed',
+      timeoutMs: 60_000,
+    });
+    expect(done.reference).toMatch(/^W-/);
+    // Applied once: the retry found it applied (the system's idempotency key) and took its reference.
+    const applied = (
+      (await fetch(`${world.sandboxUrl}/v1/utilities/water/requests`).then((r) => r.json())) as {
+        requests: Array<{ requestId: string; calls: number; reference: string }>;
+      }
+    ).requests.filter((r) => r.requestId === slow.requestId);
+    expect(applied).toEqual([expect.objectContaining({ reference: done.reference })]);
+    expect(applied[0].calls).toBeGreaterThanOrEqual(2);
+  });
+
   it('parks a request that failed for its whole budget, tries it no more, and applies it once resumed', async () => {
     const failing = await completeTransfer(world, { matter: 'gas-move-faults', unit: 'UNIT-parked', account: 'FAILING-gas', kind: 'gas' });
     const inbox = world.inboxOf('gas');
