@@ -30,4 +30,35 @@ describe('messaging on the real broker', () => {
     await eventually(`the ${sent.length} events consumed`, () => received.length, { until: (n) => n >= sent.length });
     expect(received).toEqual(sent);
   }, 60_000);
+
+  it('sends through @platformatic/kafka when KAFKA_PRODUCER_CLIENT asks: the same events, keys and order, to kafkajs consumers', async () => {
+    const other = new KafkaMessaging(testConfig({ KAFKA_PRODUCER_CLIENT: 'platformatic' }).kafka);
+    try {
+      const [a, b] = [uniqueName('test.platformatic'), uniqueName('test.platformatic')];
+      await other.ensureTopics([a, b].map((topic) => ({ topic, partitions: 3 })));
+      const events = (n: number) => cloudEvent({ type: 'test.counted.v1', source: 'datarun.test', subject: 'unit-9', data: { n, 名: '李四' } });
+      const sentA = [1, 2, 3, 4].map(events);
+      const sentB = [5, 6].map(events);
+      const received: Array<{ topic: string; key: string | undefined; event: CloudEvent }> = [];
+      await messaging.consume({
+        groupId: uniqueName('test-group'),
+        topics: [a, b],
+        onMessage: async ({ topic, message }) => void received.push({ topic, key: message.key?.toString(), event: fromKafkaMessage(message) }),
+      });
+      await other.publish(
+        a,
+        sentA.slice(0, 2).map((e) => toKafkaMessage(e, 'unit-9')),
+      );
+      await other.publishBatch([
+        { topic: a, messages: sentA.slice(2).map((e) => toKafkaMessage(e, 'unit-9')) },
+        { topic: b, messages: sentB.map((e) => toKafkaMessage(e, 'unit-9')) },
+      ]);
+      await eventually('the six events consumed', () => received.length, { until: (n) => n >= 6 });
+      expect(received.filter((r) => r.topic === a).map((r) => r.event)).toEqual(sentA);
+      expect(received.filter((r) => r.topic === b).map((r) => r.event)).toEqual(sentB);
+      expect(new Set(received.map((r) => r.key))).toEqual(new Set(['unit-9']));
+    } finally {
+      await other.close();
+    }
+  }, 60_000);
 });

@@ -148,11 +148,33 @@ describe('transfers on a three-broker cluster that loses the leader of their par
         (await rows<{ n: number }>(`SELECT count(*)::int AS n FROM transfer_request WHERE state = 'completed' AND request_id = ANY($1::uuid[])`, [ids]))[0].n,
       { until: (n) => n === PROPERTIES * SALES, timeoutMs: 240_000, everyMs: 500 },
     ).catch(async (error: Error) => {
+      // Where the stragglers stopped: the outbox, the company, the connector's inbox, readiness and lag.
       const states = await rows<{ state: string; n: number }>(
         `SELECT state, count(*)::int AS n FROM transfer_request WHERE request_id = ANY($1::uuid[]) GROUP BY state`,
         [ids],
       );
-      throw new Error(`${error.message}; by state: ${states.map((s) => `${s.state} ${s.n}`).join(', ')}`);
+      const stuck = await rows<{ request_id: string; message_key: string; seq: string; sends: number }>(
+        `SELECT request_id, message_key, seq::text, sends FROM transfer_request WHERE state <> 'completed' AND request_id = ANY($1::uuid[]) ORDER BY seq LIMIT 10`,
+        [ids],
+      );
+      const applied = new Set(
+        ((await fetch(`${world.sandboxUrl}/v1/utilities/water/requests`).then((r) => r.json())) as { requests: Array<{ requestId: string }> }).requests.map(
+          (r) => r.requestId,
+        ),
+      );
+      const inbox = world.inboxOf('water');
+      const seen = stuck.map(
+        (r) =>
+          `${r.request_id} (${r.message_key}, seq ${r.seq}, sends ${r.sends}): ${applied.has(r.request_id) ? 'applied' : 'not applied'}, inbox ${JSON.stringify(inbox.entry(r.request_id)?.outcome ?? null)}, deferred ${inbox.deferred(r.request_id)?.lastError ?? 'no'}`,
+      );
+      inbox.close();
+      const connector = world.connectors.get('water')!;
+      const ready = async (app: typeof connector) => JSON.stringify((await app.http.get('/health/ready')).body);
+      const lag = (await connector.http.get('/metrics')).text.split('\n').filter((l) => l.startsWith('datarun_kafka_consumer_lag{'));
+      throw new Error(
+        `${error.message}; by state: ${states.map((s) => `${s.state} ${s.n}`).join(', ')}; stuck: ${seen.join('; ')}; ` +
+          `connector ready: ${await ready(connector)}; relay ready: ${await ready(world.relays[0])}; connector lag: ${lag.join(', ')}`,
+      );
     });
     const doneAt = Date.now();
 

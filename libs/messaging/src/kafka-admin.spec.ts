@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
 import { createMissingTopics } from './kafka-admin.js';
-import { securityOf } from './kafka-messaging.js';
+import { securityOf } from './kafka-security.js';
 
 /** An admin client whose metadata answers UNKNOWN_TOPIC_OR_PARTITION `unknownFor` times after a create, as a busy KRaft broker does. */
 function fakeKafka(unknownFor: number, existing: string[] = []) {

@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { ConfigError, type DatarunConfig } from '@datarun/config';
+import type { DatarunConfig } from '@datarun/config';
 import { RequestContext } from '@datarun/request-context';
 import {
   Kafka,
@@ -7,9 +6,7 @@ import {
   type Admin,
   type Consumer,
   type EachMessagePayload,
-  type KafkaConfig,
   type KafkaMessage,
-  type SASLOptions,
   type Message,
   type Producer,
   logLevel as KafkaLogLevel,
@@ -17,6 +14,8 @@ import {
 import type { Logger as PinoLogger } from 'pino';
 import { correlationIdOfMessage } from './cloud-event.js';
 import { createMissingTopics, pinoLogCreator, type TopicSpec } from './kafka-admin.js';
+import { securityOf } from './kafka-security.js';
+import { PlatformaticSender, type TopicMessages } from './platformatic-sender.js';
 
 export type { TopicSpec } from './kafka-admin.js';
 
@@ -59,6 +58,8 @@ export class KafkaMessaging {
   private readonly retries = new Set<NodeJS.Timeout>();
   /** Commits of consumers with their own commit cadence, run before they disconnect. */
   private readonly flushes = new Map<Consumer, () => Promise<void>>();
+  /** The sending side on @platformatic/kafka, when KAFKA_PRODUCER_CLIENT asks for it. */
+  private readonly platformatic?: PlatformaticSender;
   /** Sends of this process, one after another (see `send`). */
   private sending: Promise<unknown> = Promise.resolve();
 
@@ -66,6 +67,7 @@ export class KafkaMessaging {
     private readonly config: DatarunConfig['kafka'],
     private readonly logger?: PinoLogger,
   ) {
+    if (config.producerClient === 'platformatic') this.platformatic = new PlatformaticSender(config);
     this.kafka = new Kafka({
       clientId: config.clientId,
       brokers: [...config.brokers],
@@ -93,6 +95,7 @@ export class KafkaMessaging {
 
   /** Sends messages to one topic with acks from all in-sync replicas. */
   async publish(topic: string, messages: Message[]): Promise<void> {
+    if (this.platformatic) return this.sendOther([{ topic: this.physical(topic), messages }]);
     await this.send((producer) => producer.send({ topic: this.physical(topic), messages, acks: -1 }));
   }
 
@@ -274,6 +277,7 @@ export class KafkaMessaging {
    * their order within and across calls.
    */
   async publishBatch(topicMessages: ReadonlyArray<{ topic: string; messages: Message[] }>): Promise<void> {
+    if (this.platformatic) return this.sendOther(topicMessages.map((t) => ({ topic: this.physical(t.topic), messages: t.messages })));
     await this.send((producer) =>
       producer.sendBatch({ topicMessages: topicMessages.map((t) => ({ topic: this.physical(t.topic), messages: t.messages })), acks: -1 }),
     );
@@ -302,6 +306,13 @@ export class KafkaMessaging {
         throw error;
       }
     });
+    this.sending = run.catch(() => undefined);
+    return run;
+  }
+
+  /** A send through @platformatic/kafka (KAFKA_PRODUCER_CLIENT=platformatic), in the same one-at-a-time queue. */
+  private sendOther(topicMessages: TopicMessages): Promise<void> {
+    const run = this.sending.then(() => this.platformatic!.send(topicMessages));
     this.sending = run.catch(() => undefined);
     return run;
   }
@@ -347,6 +358,7 @@ export class KafkaMessaging {
       this.producer = undefined;
       await producer?.disconnect().catch(() => undefined);
     }
+    await this.platformatic?.close().catch(() => undefined);
   }
 
   private connectedProducer(): Promise<Producer> {
@@ -385,31 +397,4 @@ export async function whileHeartbeating<T>(heartbeat: () => Promise<void>, work:
   } finally {
     clearInterval(timer);
   }
-}
-
-/**
- * TLS and SASL as the configuration asks (KAFKA_TLS, KAFKA_TLS_CA_FILE, KAFKA_SASL_*): the CA and
- * the password are read from their files once, here, and a file that cannot be read is a
- * ConfigError naming its variable.
- */
-export function securityOf(config: Pick<DatarunConfig['kafka'], 'tls' | 'sasl'>): Pick<KafkaConfig, 'ssl' | 'sasl'> {
-  const read = (variable: string, file: string, expected: string) => {
-    try {
-      return readFileSync(file, 'utf8');
-    } catch (error) {
-      throw ConfigError.inFile(variable, expected, file, (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message);
-    }
-  };
-  return {
-    ...(config.tls ? { ssl: config.tls.caFile ? { ca: [read('KAFKA_TLS_CA_FILE', config.tls.caFile, 'a PEM CA certificate')] } : true } : {}),
-    ...(config.sasl
-      ? {
-          sasl: {
-            mechanism: config.sasl.mechanism,
-            username: config.sasl.username,
-            password: read('KAFKA_SASL_PASSWORD_FILE', config.sasl.passwordFile, 'the SASL password').split('\n')[0],
-          } as SASLOptions,
-        }
-      : {}),
-  };
 }

@@ -16,6 +16,8 @@ export interface KafkaConfig {
   readonly minInsyncReplicas: number;
   /** TLS to the brokers; `caFile` when their certificates are not signed by a CA Node trusts. */
   readonly tls?: { readonly caFile?: string };
+  /** Which client sends (the relay's requests, statuses, dead letters): kafkajs, or @platformatic/kafka to compare (docs/architecture.md). */
+  readonly producerClient: 'kafkajs' | 'platformatic';
   /** SASL authentication to the brokers; the password is read from `passwordFile` when the client starts. */
   readonly sasl?: { readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; readonly username: string; readonly passwordFile: string };
 }
@@ -50,6 +52,12 @@ const variables = z.object({
     .default(1)
     .describe(
       '`min.insync.replicas` of every topic datarun creates: a write (always with acks from all in-sync replicas) succeeds only when this many replicas have it, so a write acknowledged survives losing one fewer broker. Production: 2 with three replicas (one broker may be lost without losing a write or stopping them). At most KAFKA_REPLICATION_FACTOR.',
+    ),
+  KAFKA_PRODUCER_CLIENT: z
+    .enum(['kafkajs', 'platformatic'])
+    .default('kafkajs')
+    .describe(
+      'The Kafka client every send goes through: kafkajs (the default, which the fault suite and the figures of docs/performance.md are measured on), or @platformatic/kafka, a maintained successor being compared with it (docs/architecture.md, "The Kafka client"). Consumers use kafkajs either way.',
     ),
   KAFKA_TLS: z
     .enum(['true', 'false'])
@@ -105,6 +113,7 @@ export const KAFKA_SECTION = defineSection({
         topicPrefix: v.KAFKA_TOPIC_PREFIX,
         replicationFactor: v.KAFKA_REPLICATION_FACTOR,
         minInsyncReplicas: v.KAFKA_MIN_INSYNC_REPLICAS,
+        producerClient: v.KAFKA_PRODUCER_CLIENT,
         ...(v.KAFKA_TLS === 'true' ? { tls: v.KAFKA_TLS_CA_FILE ? { caFile: v.KAFKA_TLS_CA_FILE } : {} } : {}),
         ...(v.KAFKA_SASL_MECHANISM && v.KAFKA_SASL_USERNAME && v.KAFKA_SASL_PASSWORD_FILE
           ? { sasl: { mechanism: v.KAFKA_SASL_MECHANISM, username: v.KAFKA_SASL_USERNAME, passwordFile: v.KAFKA_SASL_PASSWORD_FILE } }
