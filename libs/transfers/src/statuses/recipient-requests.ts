@@ -15,6 +15,9 @@ import { RequestStatuses } from './request-statuses.js';
 export const SENT_STATES: readonly TransferState[] = ['published', 'accepted', 'completed', 'rejected', 'superseded'];
 export const REQUEST_PAGE = { default: 50, max: 200 } as const;
 
+/** What a recipient's view of a request is read from (RequestRow). */
+const REQUEST_COLUMNS = 'seq, request_id, case_id, request_kind, benefit, utility, state, reference, reason, payload, created_at, updated_at, published_at';
+
 export interface RecipientRequestQuery {
   readonly state?: string;
   /** The `next` of the previous page. */
@@ -94,13 +97,13 @@ export class RecipientRequests {
       throw new Problem('VALIDATION_FAILED', `limit must be a whole number from 1 to ${REQUEST_PAGE.max}`);
     }
     const rows = await this.dataSource.query<RequestRow[]>(
-      `SELECT seq, request_id, case_id, request_kind, benefit, utility, state, reference, reason, payload, created_at, updated_at, published_at
+      `SELECT ${REQUEST_COLUMNS}
          FROM transfer_request
         WHERE recipient = $1 AND state = ANY($2::text[]) AND seq > $3::bigint
         ORDER BY seq LIMIT $4`,
       [caller.memberId, query.state ? [query.state] : SENT_STATES, query.cursor ?? '0', limit + 1],
     );
-    const expiresAt = Math.floor(Date.now() / 1000) + this.config.transfers.materialLinkTtlSeconds;
+    const expiresAt = this.linksExpireAt();
     const items = rows.slice(0, limit).map((r) => this.view(r, caller.memberId, expiresAt));
     return rows.length > limit ? { items, next: rows[limit - 1].seq } : { items };
   }
@@ -115,20 +118,8 @@ export class RecipientRequests {
    */
   async one(caller: Caller, requestId: string): Promise<RecipientRequestView> {
     requireRole(caller, 'utility', 'department');
-    const [row] = await this.dataSource.query<Array<RequestRow & { recipient: string }>>(
-      `SELECT seq, request_id, case_id, request_kind, benefit, utility, state, reference, reason, payload, created_at, updated_at, published_at,
-              recipient
-         FROM transfer_request WHERE request_id = $1`,
-      [requestId],
-    );
-    if (row?.recipient !== caller.memberId) {
-      return refuseAudited(
-        this.audit,
-        { caller, action: 'transfer.read', object: `transfer:${requestId}`, scope: 'any' },
-        new Problem('TRANSFER_NOT_FOUND', `no request ${requestId} addressed to ${caller.memberId}`),
-      );
-    }
-    return this.view(row, caller.memberId, Math.floor(Date.now() / 1000) + this.config.transfers.materialLinkTtlSeconds);
+    await this.requireAddressee(caller, requestId, 'transfer.read');
+    return this.viewOf(requestId, caller.memberId);
   }
 
   /**
@@ -138,14 +129,7 @@ export class RecipientRequests {
    */
   async reportStatus(caller: Caller, requestId: string, report: StatusReport): Promise<RecipientRequestView> {
     requireRole(caller, 'utility', 'department');
-    const addressee = (await this.statuses.addresseesOf([requestId])).get(requestId);
-    if (addressee?.recipient !== caller.memberId) {
-      return refuseAudited(
-        this.audit,
-        { caller, action: 'transfer.status', object: `transfer:${requestId}`, scope: 'any' },
-        new Problem('TRANSFER_NOT_FOUND', `no request ${requestId} addressed to ${caller.memberId}`),
-      );
-    }
+    await this.requireAddressee(caller, requestId, 'transfer.status');
     const status: TransferStatus = {
       requestId,
       recipient: caller.memberId,
@@ -158,12 +142,34 @@ export class RecipientRequests {
       { status, source: caller.memberId, actor: caller.actor, signedAt: new Date(), ...(correlationId === undefined ? {} : { correlationId }) },
     ]);
     if (outcome.effect === 'unknown') throw new Problem('TRANSFER_NOT_FOUND', `no request ${requestId} addressed to ${caller.memberId}`);
-    const [row] = await this.dataSource.query<RequestRow[]>(
-      `SELECT seq, request_id, case_id, request_kind, benefit, utility, state, reference, reason, payload, created_at, updated_at, published_at
-         FROM transfer_request WHERE request_id = $1`,
-      [requestId],
+    return this.viewOf(requestId, caller.memberId);
+  }
+
+  /**
+   * Goes on only for the request's own recipient (a request from before recipients were
+   * registered answers to its utility kind's member, RequestStatuses.addresseesOf); another
+   * member's request, or none, is TRANSFER_NOT_FOUND, the same answer either way, recorded as a
+   * denied `action`.
+   */
+  private async requireAddressee(caller: Caller, requestId: string, action: string): Promise<void> {
+    const addressee = (await this.statuses.addresseesOf([requestId])).get(requestId);
+    if (addressee?.recipient === caller.memberId) return;
+    await refuseAudited(
+      this.audit,
+      { caller, action, object: `transfer:${requestId}`, scope: 'any' },
+      new Problem('TRANSFER_NOT_FOUND', `no request ${requestId} addressed to ${caller.memberId}`),
     );
-    return this.view(row, caller.memberId, Math.floor(Date.now() / 1000) + this.config.transfers.materialLinkTtlSeconds);
+  }
+
+  /** One request as its recipient sees it, its material links issued now. */
+  private async viewOf(requestId: string, recipient: string): Promise<RecipientRequestView> {
+    const [row] = await this.dataSource.query<RequestRow[]>(`SELECT ${REQUEST_COLUMNS} FROM transfer_request WHERE request_id = $1`, [requestId]);
+    return this.view(row, recipient, this.linksExpireAt());
+  }
+
+  /** When links issued now run out (MATERIAL_LINK_TTL_SECONDS), in seconds since the epoch. */
+  private linksExpireAt(): number {
+    return Math.floor(Date.now() / 1000) + this.config.transfers.materialLinkTtlSeconds;
   }
 
   private view(r: RequestRow, recipient: string, expiresAt: number): RecipientRequestView {
