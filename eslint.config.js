@@ -38,6 +38,14 @@ const HTTP_PACKAGES = ['fastify', '@fastify/*', '@nestjs/platform-fastify', '@ne
 
 const LIB_ALIAS = { group: ['**/libs/*/src/**', '**/libs/*/src'], message: 'Import a lib by its alias, @datarun/<lib>.' };
 
+/** What every lib may not import: another lib but by its alias, an app. */
+const LIB_PATTERNS = [
+  LIB_ALIAS,
+  // From libs/<a>/src/…, another lib is ../../<b>/src/… (one more ../ per folder level).
+  { regex: '^(\\.\\./){2,}[^./][^/]*/src(/|$)', message: 'Import another lib by its alias, @datarun/<lib>.' },
+  { group: ['**/apps/**', '@datarun/*/apps/**'], message: 'A lib never imports an app.' },
+];
+
 /** Only @datarun/messaging knows which Kafka client there is (docs/architecture.md, "The Kafka client"). */
 const KAFKA_CLIENT = { group: ['kafkajs', 'kafkajs/*'], message: "Kafka's client stays inside @datarun/messaging: import its types from @datarun/messaging." };
 
@@ -101,13 +109,7 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          patterns: [
-            LIB_ALIAS,
-            // From libs/<a>/src/…, another lib is ../../<b>/src/… (one more ../ per folder level).
-            { regex: '^(\\.\\./){2,}[^./][^/]*/src(/|$)', message: 'Import another lib by its alias, @datarun/<lib>.' },
-            { group: ['**/apps/**', '@datarun/*/apps/**'], message: 'A lib never imports an app.' },
-            KAFKA_CLIENT,
-          ],
+          patterns: [...LIB_PATTERNS, KAFKA_CLIENT],
         },
       ],
     },
@@ -119,17 +121,6 @@ export default tseslint.config(
   },
   {
     files: ['libs/messaging/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            LIB_ALIAS,
-            { regex: '^(\\.\\./){2,}[^./][^/]*/src(/|$)', message: 'Import another lib by its alias, @datarun/<lib>.' },
-            { group: ['**/apps/**', '@datarun/*/apps/**'], message: 'A lib never imports an app.' },
-          ],
-        },
-      ],
-    },
+    rules: { 'no-restricted-imports': ['error', { patterns: LIB_PATTERNS }] },
   },
 );

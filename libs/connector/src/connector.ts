@@ -1,7 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { MemberSigningKey } from '@datarun/auth';
 import { type ConnectorMember, DATARUN_CONFIG, type DatarunConfig } from '@datarun/config';
-import { type CloudEvent, correlationIdOfMessage, fromKafkaMessage, KafkaMessaging, MalformedEvent, toKafkaMessage } from '@datarun/messaging';
+import {
+  bytesOf,
+  type CloudEvent,
+  correlationIdOfMessage,
+  fromKafkaMessage,
+  headerBytesOf,
+  KafkaMessaging,
+  MalformedEvent,
+  toKafkaMessage,
+} from '@datarun/messaging';
 import { Metrics } from '@datarun/metrics';
 import { propagationHeaders, RequestContext } from '@datarun/request-context';
 import {
@@ -240,22 +249,18 @@ export class Connector implements OnApplicationBootstrap, BeforeApplicationShutd
    * behind it flow on. Throws only when the connector's own means failed (the broker), so the
    * message is delivered again.
    */
-  async handle({ topic, message }: Pick<EachMessagePayload, 'topic' | 'message'>): Promise<void> {
+  async handle({ topic, partition, message }: Pick<EachMessagePayload, 'topic' | 'partition' | 'message'>): Promise<void> {
     const held: HeldMessage = {
       topic,
-      key: message.key === null ? null : Buffer.from(message.key),
-      value: Buffer.from(message.value ?? Buffer.alloc(0)),
-      headers: Object.fromEntries(
-        Object.entries(message.headers ?? {}).flatMap(([name, value]) =>
-          value === undefined ? [] : [[name, Buffer.from(Array.isArray(value) ? String(value[0]) : value)]],
-        ),
-      ),
+      key: bytesOf(message.key) ?? null,
+      value: bytesOf(message.value) ?? Buffer.alloc(0),
+      headers: headerBytesOf(message.headers ?? {}),
     };
     let delivery: Delivery;
     try {
       delivery = this.deliveryOf(held);
     } catch (error) {
-      if (error instanceof MalformedEvent) return this.deadLetter(held, error.message, `${topic}@${message.offset}`);
+      if (error instanceof MalformedEvent) return this.deadLetter(held, error.message, `${partition}@${message.offset}`);
       throw error;
     }
     const { request, send } = delivery;

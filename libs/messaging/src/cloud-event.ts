@@ -64,6 +64,22 @@ export function correlationIdOfMessage(message: { headers?: IHeaders }): string 
   return acceptedCorrelationId(headerOf(message.headers, 'ce_correlationid')) ?? mintCorrelationId();
 }
 
+/** A key, value or header value as bytes (undefined for none). */
+export function bytesOf(value: Buffer | string | null | undefined): Buffer | undefined {
+  if (value === null || value === undefined) return undefined;
+  return Buffer.isBuffer(value) ? value : Buffer.from(value);
+}
+
+/** Each header's (first) value as bytes, byte for byte: what a message carries, to keep or to send on. */
+export function headerBytesOf(headers: IHeaders): Record<string, Buffer> {
+  const out: Record<string, Buffer> = {};
+  for (const [name, raw] of Object.entries(headers)) {
+    const value = bytesOf(Array.isArray(raw) ? raw[0] : raw);
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
 function headerOf(headers: IHeaders | undefined, name: string): string | undefined {
   const raw = headers?.[name];
   const value = Array.isArray(raw) ? raw[0] : raw;

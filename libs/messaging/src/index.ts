@@ -4,6 +4,6 @@ export type { TopicSpec, ConsumeOptions } from './kafka-messaging.js';
 // today; docs/architecture.md, "The Kafka client") changes this lib only: lint keeps kafkajs out
 // of every other lib and app.
 export type { Admin, Consumer, EachMessagePayload, IHeaders, KafkaMessage, Message } from 'kafkajs';
-export { cloudEvent, correlationIdOfMessage, toKafkaMessage, fromKafkaMessage, MalformedEvent } from './cloud-event.js';
+export { bytesOf, cloudEvent, correlationIdOfMessage, headerBytesOf, toKafkaMessage, fromKafkaMessage, MalformedEvent } from './cloud-event.js';
 export type { CloudEvent } from './cloud-event.js';
 export { MessagingModule } from './messaging.module.js';

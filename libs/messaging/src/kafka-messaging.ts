@@ -67,11 +67,13 @@ export class KafkaMessaging {
     private readonly config: DatarunConfig['kafka'],
     private readonly logger?: PinoLogger,
   ) {
-    if (config.producerClient === 'platformatic') this.platformatic = new PlatformaticSender(config);
+    // The CA and the password are read once, for both clients.
+    const security = securityOf(config);
+    if (config.producerClient === 'platformatic') this.platformatic = new PlatformaticSender(config, security);
     this.kafka = new Kafka({
       clientId: config.clientId,
       brokers: [...config.brokers],
-      ...securityOf(config),
+      ...security,
       connectionTimeout: 3000,
       requestTimeout: 10000,
       logLevel: KafkaLogLevel.WARN,
@@ -297,7 +299,7 @@ export class KafkaMessaging {
    * id; what the failed send did write arrives twice, and consumers drop the copy by event id.
    */
   private send(work: (producer: Producer) => Promise<unknown>): Promise<void> {
-    const run = this.sending.then(async () => {
+    return this.inTurn(async () => {
       const producer = await this.connectedProducer();
       try {
         await work(producer);
@@ -306,13 +308,16 @@ export class KafkaMessaging {
         throw error;
       }
     });
-    this.sending = run.catch(() => undefined);
-    return run;
   }
 
   /** A send through @platformatic/kafka (KAFKA_PRODUCER_CLIENT=platformatic), in the same one-at-a-time queue. */
   private sendOther(topicMessages: TopicMessages): Promise<void> {
-    const run = this.sending.then(() => this.platformatic!.send(topicMessages));
+    return this.inTurn(() => this.platformatic!.send(topicMessages));
+  }
+
+  /** Runs `work` after every send queued before it, whatever became of them. */
+  private inTurn(work: () => Promise<void>): Promise<void> {
+    const run = this.sending.then(work);
     this.sending = run.catch(() => undefined);
     return run;
   }

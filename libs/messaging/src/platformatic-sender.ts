@@ -1,24 +1,11 @@
 import type { DatarunConfig } from '@datarun/config';
 import { Producer, ProduceAcks, type MessageToProduce } from '@platformatic/kafka';
-import type { IHeaders, Message } from 'kafkajs';
-import { securityOf } from './kafka-security.js';
+import type { Message } from 'kafkajs';
+import { bytesOf, headerBytesOf } from './cloud-event.js';
+import type { securityOf } from './kafka-security.js';
 
 /** Messages for several topics, as `KafkaMessaging.publishBatch` takes them (broker topic names). */
 export type TopicMessages = ReadonlyArray<{ readonly topic: string; readonly messages: readonly Message[] }>;
-
-const bytes = (v: Buffer | string | null | undefined): Buffer | undefined =>
-  v === null || v === undefined ? undefined : Buffer.isBuffer(v) ? v : Buffer.from(v);
-
-/** Headers as @platformatic/kafka's default serializers take them: names and values both bytes (a plain object's string names make every produce fail). */
-function headersOf(headers: IHeaders | undefined): Map<Buffer, Buffer> | undefined {
-  if (!headers) return undefined;
-  const out = new Map<Buffer, Buffer>();
-  for (const [name, value] of Object.entries(headers)) {
-    const first = Array.isArray(value) ? value[0] : value;
-    if (first !== undefined) out.set(Buffer.from(name), bytes(first)!);
-  }
-  return out;
-}
 
 /**
  * The sending side on @platformatic/kafka instead of kafkajs (KAFKA_PRODUCER_CLIENT=platformatic):
@@ -29,11 +16,21 @@ function headersOf(headers: IHeaders | undefined): Map<Buffer, Buffer> | undefin
 export class PlatformaticSender {
   private producer?: Producer;
 
-  constructor(private readonly config: DatarunConfig['kafka']) {}
+  constructor(
+    private readonly config: DatarunConfig['kafka'],
+    /** TLS and SASL as KafkaMessaging read them (securityOf). */
+    private readonly security: ReturnType<typeof securityOf>,
+  ) {}
 
   async send(topicMessages: TopicMessages): Promise<void> {
     const messages: MessageToProduce[] = topicMessages.flatMap(({ topic, messages: batch }) =>
-      batch.map((m) => ({ topic, key: bytes(m.key), value: bytes(m.value), headers: headersOf(m.headers) })),
+      // Headers as its default serializers take them: names as bytes too (string names make every produce fail).
+      batch.map((m) => ({
+        topic,
+        key: bytesOf(m.key),
+        value: bytesOf(m.value),
+        headers: m.headers && new Map(Object.entries(headerBytesOf(m.headers)).map(([name, value]) => [Buffer.from(name), value])),
+      })),
     );
     try {
       await this.connected().send({ messages, acks: ProduceAcks.ALL });
@@ -53,7 +50,7 @@ export class PlatformaticSender {
 
   private connected(): Producer {
     if (!this.producer) {
-      const security = securityOf(this.config);
+      const security = this.security;
       this.producer = new Producer({
         clientId: this.config.clientId,
         bootstrapBrokers: [...this.config.brokers],
