@@ -16,6 +16,8 @@
 # With authentication: KAFKA_SASL_PORT adds a SASL_PLAINTEXT listener
 #        (SCRAM-SHA-512) there, and KAFKA_SASL_USERS (name:password,…) are
 #        its users, created when the storage is formatted (the first start).
+# Behind a proxy: KAFKA_ADVERTISED_PORT (default KAFKA_PORT) is the port the
+#        broker tells clients to connect to, e.g. a fault test's TCP proxy.
 #
 # Layout under $DATARUN_LOCAL_DIR/kafka:
 #   libs/                     jars, shared by every broker (from Maven Central)
@@ -36,6 +38,7 @@ KAFKA_REPLICATION="${KAFKA_REPLICATION:-1}"
 KAFKA_MIN_ISR=$((KAFKA_REPLICATION > 1 ? KAFKA_REPLICATION - 1 : 1))
 KAFKA_SASL_PORT="${KAFKA_SASL_PORT:-}"
 KAFKA_SASL_USERS="${KAFKA_SASL_USERS:-}"
+KAFKA_ADVERTISED_PORT="${KAFKA_ADVERTISED_PORT:-$KAFKA_PORT}"
 
 KAFKA_HOME="$DATARUN_LOCAL_DIR/kafka"
 LIBS_DIR="$KAFKA_HOME/libs"
@@ -108,8 +111,10 @@ write_properties() {
   # A cluster's nodes name every voter of the metadata quorum (a static quorum).
   [[ -n "$KAFKA_VOTERS" ]] && quorum="controller.quorum.voters=$KAFKA_VOTERS"
   local listeners="PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT" protocols="PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT" sasl=""
+  local advertised="PLAINTEXT://$KAFKA_HOST:$KAFKA_ADVERTISED_PORT"
   if [[ -n "$KAFKA_SASL_PORT" ]]; then
     listeners="$listeners,SASL_PLAINTEXT://$KAFKA_HOST:$KAFKA_SASL_PORT"
+    advertised="$advertised,SASL_PLAINTEXT://$KAFKA_HOST:$KAFKA_SASL_PORT"
     protocols="$protocols,SASL_PLAINTEXT:SASL_PLAINTEXT"
     sasl="sasl.enabled.mechanisms=SCRAM-SHA-512
 listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required ;"
@@ -122,7 +127,7 @@ process.roles=broker,controller
 node.id=$KAFKA_NODE_ID
 $quorum
 listeners=$listeners,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
-advertised.listeners=$listeners
+advertised.listeners=$advertised
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=$protocols

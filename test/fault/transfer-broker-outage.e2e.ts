@@ -2,6 +2,11 @@
 // complete, then started again. Every transfer must be delivered once all is back, no outbox row
 // may be left unpublished, and a request the broker carried twice must not be applied twice.
 //
+// Just before the kill the broker's answers are dropped for two seconds (its clients reach it
+// through a TCP proxy, the address it advertises): what the relay sends then is written but never
+// acknowledged, so the relay sends it again after the restart and the topic really holds a
+// duplicate copy, which the connector's inbox must skip.
+//
 // The broker is the test's own (port 19092), never the suite's. The city, the relay, the water
 // connector and the simulated water system run in this process on a schema and topic prefix of their
 // own. A matter of its own that notifies water only, with no materials, keeps 200 cases fast.
@@ -9,12 +14,16 @@ import { fromKafkaMessage, KafkaMessaging } from '@datarun/messaging';
 import { requestTopic } from '@datarun/transfers';
 import { OwnBroker } from '../support/broker.js';
 import { eventually } from '../support/eventually.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
 import { buildTransferWorld, transferCaseBody, type TransferWorld } from '../support/transfers.js';
 
 const CASES = 200;
 const BEFORE_OUTAGE = 50; // completed and (mostly) delivered with the broker up
 const AFTER_KILL = 50; // at least this many complete once the broker is dead
 const PARALLEL = 8; // cases completed at once
+const DEAF_MS = 2_000; // how long before the kill the broker's answers are dropped
+const COMPLETED_WHILE_DEAF = 32;
+const PROXY_PORT = 19097; // the broker advertises it: every client goes through the proxy
 const MATTER = 'outage-water-transfer';
 const WATER_TOPIC = requestTopic('water', 'transfer');
 
@@ -25,7 +34,8 @@ interface Applied {
 }
 
 describe('transfers survive a broker outage', () => {
-  const broker = new OwnBroker(19092);
+  const broker = new OwnBroker(19092, 19093, { KAFKA_ADVERTISED_PORT: String(PROXY_PORT) });
+  const proxy = new TcpProxy('127.0.0.1', broker.port);
   let world: TransferWorld;
 
   const hall = () => world.city.hall.auth();
@@ -77,8 +87,10 @@ describe('transfers survive a broker outage', () => {
   }
 
   beforeAll(async () => {
+    proxy.port = PROXY_PORT;
+    await proxy.start();
     await broker.start();
-    world = await buildTransferWorld({ people: 20, connectors: ['water'], env: { KAFKA_BROKERS: broker.address } });
+    world = await buildTransferWorld({ people: 20, connectors: ['water'], env: { KAFKA_BROKERS: `127.0.0.1:${PROXY_PORT}` } });
     await world.city.registry.http
       .post('/v1/matters')
       .set('authorization', await world.city.admin.auth())
@@ -107,6 +119,7 @@ describe('transfers survive a broker outage', () => {
       }
     }
     await broker.stop();
+    await proxy.cut();
   }, 120_000);
 
   it('delivers every transfer once the broker is back: none lost, none left unpublished, none applied twice', async () => {
@@ -129,20 +142,33 @@ describe('transfers survive a broker outage', () => {
     for (const label of labels) caseIds.push(await openCase(label));
 
     const requestIds = await complete(caseIds.slice(0, BEFORE_OUTAGE));
-    // The broker dies (SIGKILL) while cases keep completing, so the relay is sending when it dies...
+    // The broker's answers are lost while cases keep completing: it writes what the relay sends
+    // but acknowledges nothing, so nothing more is marked published...
+    proxy.dropResponses();
+    const deafSince = Date.now();
+    requestIds.push(...(await complete(caseIds.slice(BEFORE_OUTAGE, BEFORE_OUTAGE + COMPLETED_WHILE_DEAF))));
+    let next = BEFORE_OUTAGE + COMPLETED_WHILE_DEAF;
+    // (Time for the relay to send them: it polls every 50 ms.)
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, DEAF_MS - (Date.now() - deafSince))));
+    // (The requests completed while deaf were sent, if at all, after the answers stopped: none can be marked published.)
+    const unacknowledged = await rows<{ state: string }>('SELECT state FROM transfer_request WHERE request_id = ANY($1::uuid[])', [
+      requestIds.slice(BEFORE_OUTAGE),
+    ]);
+    expect(unacknowledged.filter((r) => r.state !== 'pending')).toEqual([]);
+    // ...then the broker dies (SIGKILL) while cases keep completing, so the relay is sending when it dies...
     let killed = false;
     const killedAt = Date.now();
     const kill = broker.kill().then(() => {
       killed = true;
     });
-    let next = BEFORE_OUTAGE;
     while (!killed && next < CASES - AFTER_KILL) {
       const group = caseIds.slice(next, Math.min(next + PARALLEL, CASES - AFTER_KILL));
       next += group.length;
       requestIds.push(...(await complete(group)));
     }
     await kill;
-    const completedDuringKill = next - BEFORE_OUTAGE;
+    proxy.restore();
+    const completedDuringKill = next - BEFORE_OUTAGE - COMPLETED_WHILE_DEAF;
     // ...and stays dead while the rest complete: completion needs the database only.
     expect(await broker.accepts()).toBe(false);
     requestIds.push(...(await complete(caseIds.slice(next))));
@@ -212,10 +238,12 @@ describe('transfers survive a broker outage', () => {
     expect(await relayMetric('datarun_relay_published_total')).toBe(acknowledged.length + 1); // + the warm-up
     expect(await relayMetric('datarun_relay_send_failures_total')).toBeGreaterThanOrEqual(failuresWhileDown);
 
-    // What the broker holds: every request at least once. A batch written but not acknowledged
-    // before the kill is sent again by the relay, so a request may be on the topic twice.
+    // What the broker holds: every request at least once, and some twice: what it wrote while its
+    // answers were lost was sent again by the relay after the restart.
     const copies = await topicCopies(world);
     expect([...copies.keys()].filter((id) => id !== warmRequest).sort()).toEqual([...requestIds].sort());
+    const duplicated = requestIds.filter((id) => (copies.get(id) ?? 0) > 1);
+    expect(duplicated.length).toBeGreaterThan(0);
 
     // What came out in the water company's system: each request applied once, and only once —
     // one call of its idempotent API per request, so no copy got past the connector's inbox.
@@ -262,7 +290,7 @@ describe('transfers survive a broker outage', () => {
     }
 
     process.stdout.write(
-      `broker outage of ${((restartedAt - killedAt) / 1000).toFixed(1)} s, all delivered ${((recoveredAt - restartedAt) / 1000).toFixed(1)} s after the restart: ${completedDuringKill} cases completed during the kill, ${failuresWhileDown} refused sends while down, ${down.pending} rows pending (${down.with_error} with last_error "${down.error}"), ` +
+      `answers dropped for ${DEAF_MS / 1000} s (${COMPLETED_WHILE_DEAF} cases completed), broker outage of ${((restartedAt - killedAt) / 1000).toFixed(1)} s, all delivered ${((recoveredAt - restartedAt) / 1000).toFixed(1)} s after the restart: ${completedDuringKill} cases completed during the kill, ${failuresWhileDown} refused sends while down, ${down.pending} rows pending (${down.with_error} with last_error "${down.error}"), ` +
         `${duplicatesOnTopic} duplicate copies on the topic, ${redeliveries} inbox redeliveries skipped, ${CASES - acknowledged.length} completed without an acknowledgement\n`,
     );
   }, 420_000);

@@ -9,6 +9,7 @@ export class TcpProxy {
   /** Client sockets with their upstream, while they forward. */
   private readonly links = new Map<net.Socket, net.Socket>();
   private silent = false;
+  private deaf = false;
   port = 0;
 
   constructor(
@@ -27,7 +28,9 @@ export class TcpProxy {
         s.on('close', () => this.sockets.delete(s));
         s.on('error', () => s.destroy());
       }
-      client.pipe(upstream).pipe(client);
+      client.pipe(upstream);
+      if (this.deaf) upstream.on('data', () => undefined);
+      else upstream.pipe(client);
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
@@ -60,9 +63,23 @@ export class TcpProxy {
     this.links.clear();
   }
 
-  /** New connections go through again; those caught in the blackhole stay silent until their client gives up on them. */
+  /**
+   * Requests still reach the server, but its answers are dropped: a request the server carried out
+   * (a produce the broker wrote) is never acknowledged, as when a route fails after the request
+   * went through. Connections stay open; only the client's timeouts, or the server closing, end them.
+   */
+  dropResponses(): void {
+    this.deaf = true;
+    for (const [client, upstream] of this.links) {
+      upstream.unpipe(client);
+      upstream.on('data', () => undefined);
+    }
+  }
+
+  /** New connections go through again; those caught in the blackhole (or deaf) stay so until their client gives up on them. */
   restore(): void {
     this.silent = false;
+    this.deaf = false;
   }
 
   private swallow(client: net.Socket): void {
