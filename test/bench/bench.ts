@@ -68,6 +68,8 @@ const { values: args } = parseArgs({
     'drain-rows': { type: 'string', default: '50000' },
     // Only the transfer phases (and no audit phase): for working on propagation and the relay.
     'transfers-only': { type: 'boolean', default: false },
+    // Only the lookups and their baselines: for working on the lookup path.
+    'lookups-only': { type: 'boolean', default: false },
     // Also write the committed summary (docs/performance/results.json) that `npm run generate` renders.
     record: { type: 'boolean', default: false },
     note: { type: 'string', default: '' },
@@ -87,6 +89,7 @@ if (args.help) {
   --transfer-rate R   completions a second in the propagation phase (default 20)
   --drain-rows N      outbox rows the relay drains in the drain phase (default 50000)
   --transfers-only    only the transfer phases (propagation and relay drain)
+  --lookups-only      only the lookups and their baselines (pg select, pgbench, bare HTTP)
   --record            also write ${RECORDED_RESULTS_PATH} (committed; npm run generate renders it)
   --note TEXT         with --record: the load conditions to keep with the figures
 Results of every run: test/bench/results/<time>.json (git-ignored). A missed target never fails the run.`);
@@ -368,61 +371,66 @@ try {
       if (r) phases.bareHttp.push(r);
     }
     // 4. Verifications and evidence bundles at concurrency 16.
-    phases.verifications = await phase('verifications c=16', async () =>
-      auditedPhase('verifications', { gatewayUrl, token: await token(), cases, db, connections: 16, ...load, hooks: watch('verifications c=16') }),
-    );
-    phases.bundles = await phase('evidence bundles c=16', async () =>
-      auditedPhase('evidence-bundles', { gatewayUrl, token: await token(), cases, db, connections: 16, ...load, hooks: watch('evidence bundles c=16') }),
-    );
+    if (!args['lookups-only']) {
+      phases.verifications = await phase('verifications c=16', async () =>
+        auditedPhase('verifications', { gatewayUrl, token: await token(), cases, db, connections: 16, ...load, hooks: watch('verifications c=16') }),
+      );
+      phases.bundles = await phase('evidence bundles c=16', async () =>
+        auditedPhase('evidence-bundles', { gatewayUrl, token: await token(), cases, db, connections: 16, ...load, hooks: watch('evidence bundles c=16') }),
+      );
+    }
     if (gatewayPid) footprint.gatewayAfterRun = memoryOf(gatewayPid);
   }
-  // 5. Transfers: completion -> outbox -> relay -> Kafka -> three connectors -> statuses -> case.
-  const warmCount = Math.max(1, Math.ceil(transferRate * warmupSeconds));
-  const pairs = pickBuyers(people, config.sandbox.seed, Math.max(2, (Math.ceil(transferRate * durationSeconds) + warmCount) * 2));
-  const allTransferCases = await phase('transfer cases', async () =>
-    openTransferCases(gatewayUrl, await token(), pairs, Math.ceil(transferRate * durationSeconds) + warmCount, started.getTime().toString(36)),
-  );
-  if (allTransferCases) {
-    // The earlier phases left PostgreSQL with dirty pages to write (their audit rows): write them
-    // now rather than in the middle of this phase, then warm the pipeline up like the others.
-    await db.query('CHECKPOINT');
-    const warm = allTransferCases.slice(0, warmCount);
-    const transferCases = allTransferCases.slice(warmCount);
-    await phase(`propagation warm-up (${warmCount} cases)`, async () =>
-      propagationPhase({
-        gatewayUrl,
-        token: await token(),
-        sandboxUrl: `http://127.0.0.1:${config.ports.sandbox}`,
-        db,
-        cases: warm,
-        ratePerSecond: transferRate,
-        timeoutSeconds: 60,
-      }),
-    );
-    propagation = await phase(`propagation at ${transferRate} completions/s`, async () =>
-      propagationPhase({
-        gatewayUrl,
-        token: await token(),
-        sandboxUrl: `http://127.0.0.1:${config.ports.sandbox}`,
-        db,
-        cases: transferCases,
-        ratePerSecond: transferRate,
-        timeoutSeconds: 120,
-      }),
-    );
-  }
-  relayDrain = await phase(`relay drain of ${drainRows.toLocaleString('en')} outbox rows`, () =>
-    relayDrainPhase({ db, rows: drainRows, consumerId: HALL, timeoutSeconds: 300 }),
-  );
-
-  // 6. Audit append and verification in isolation (a fresh schema in the same database).
-  if (args['skip-audit'] || args['transfers-only']) audit = { skipped: true };
+  if (args['lookups-only']) audit = { skipped: true };
   else {
-    await stopSpawned(); // the machine to itself, as "in isolation" means
-    audit = (await phase(`audit append + verify (${auditRecords.toLocaleString('en')} records)`, async () => {
-      const out = await run(process.execPath, [join(BUILD_ROOT, 'test/bench/audit-verify.bench.js'), String(auditRecords)], {});
-      return JSON.parse(out.trim().split('\n').pop()!) as AuditBenchResult;
-    })) ?? { error: errors[errors.length - 1] };
+    // 5. Transfers: completion -> outbox -> relay -> Kafka -> three connectors -> statuses -> case.
+    const warmCount = Math.max(1, Math.ceil(transferRate * warmupSeconds));
+    const pairs = pickBuyers(people, config.sandbox.seed, Math.max(2, (Math.ceil(transferRate * durationSeconds) + warmCount) * 2));
+    const allTransferCases = await phase('transfer cases', async () =>
+      openTransferCases(gatewayUrl, await token(), pairs, Math.ceil(transferRate * durationSeconds) + warmCount, started.getTime().toString(36)),
+    );
+    if (allTransferCases) {
+      // The earlier phases left PostgreSQL with dirty pages to write (their audit rows): write them
+      // now rather than in the middle of this phase, then warm the pipeline up like the others.
+      await db.query('CHECKPOINT');
+      const warm = allTransferCases.slice(0, warmCount);
+      const transferCases = allTransferCases.slice(warmCount);
+      await phase(`propagation warm-up (${warmCount} cases)`, async () =>
+        propagationPhase({
+          gatewayUrl,
+          token: await token(),
+          sandboxUrl: `http://127.0.0.1:${config.ports.sandbox}`,
+          db,
+          cases: warm,
+          ratePerSecond: transferRate,
+          timeoutSeconds: 60,
+        }),
+      );
+      propagation = await phase(`propagation at ${transferRate} completions/s`, async () =>
+        propagationPhase({
+          gatewayUrl,
+          token: await token(),
+          sandboxUrl: `http://127.0.0.1:${config.ports.sandbox}`,
+          db,
+          cases: transferCases,
+          ratePerSecond: transferRate,
+          timeoutSeconds: 120,
+        }),
+      );
+    }
+    relayDrain = await phase(`relay drain of ${drainRows.toLocaleString('en')} outbox rows`, () =>
+      relayDrainPhase({ db, rows: drainRows, consumerId: HALL, timeoutSeconds: 300 }),
+    );
+
+    // 6. Audit append and verification in isolation (a fresh schema in the same database).
+    if (args['skip-audit'] || args['transfers-only']) audit = { skipped: true };
+    else {
+      await stopSpawned(); // the machine to itself, as "in isolation" means
+      audit = (await phase(`audit append + verify (${auditRecords.toLocaleString('en')} records)`, async () => {
+        const out = await run(process.execPath, [join(BUILD_ROOT, 'test/bench/audit-verify.bench.js'), String(auditRecords)], {});
+        return JSON.parse(out.trim().split('\n').pop()!) as AuditBenchResult;
+      })) ?? { error: errors[errors.length - 1] };
+    }
   }
 } catch (error) {
   errors.push(`setup: ${(error as Error).message}`);
@@ -469,6 +477,7 @@ const result = {
     drainRows,
     skipAudit: args['skip-audit'],
     transfersOnly: args['transfers-only'],
+    lookupsOnly: args['lookups-only'],
     database: dbName,
   },
   conditions: { loadAverageAtStart, loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100) },
