@@ -32,6 +32,8 @@ export class GatewayModule {
             optional: ['platformPublicKey'],
           },
           binaryBodies: { types: MATERIAL_MEDIA_TYPES, limit: MAX_MATERIAL_BYTES },
+          // The data exchange: every request is an audit record (docs/audit.md).
+          auditedRoutes: ['POST /v1/lookups', 'POST /v1/verifications', 'POST /v1/evidence-bundles'],
         }),
         AuthModule.forRoot(config),
         RegistryModule.forRoot(config),

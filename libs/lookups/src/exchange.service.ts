@@ -7,7 +7,7 @@ import { checkIdNumber, maskIdNumber } from '@datarun/identity';
 import { Problem, type ProblemCode } from '@datarun/problems';
 import { poolOf, type PreparedStatement, runPrepared } from '@datarun/db';
 import { effectiveGrantOf, type EffectiveGrantRow, effectiveGrantsSql, MattersService } from '@datarun/registry';
-import { SourceAdapters } from '@datarun/sources';
+import { type ReplicaRow, replicaRecordSql, SourceAdapters } from '@datarun/sources';
 import { Injectable } from '@nestjs/common';
 import { isDeepStrictEqual } from 'node:util';
 import { DataSource } from 'typeorm';
@@ -50,15 +50,18 @@ export interface BundleItem {
 }
 
 /**
- * The lookup hot path's one prepared statement: the case and the grants that count, in one round
- * trip (its database calls are its cost). Composed of the owners' own queries, each in its lib: the
- * case from the cases lib (`caseFactsSql`), the effective grants from the registry
- * (`effectiveGrantsSql`); this lib names no table. $1 case id, $2 consumer, $3 source.
+ * The lookup hot path's one prepared statement: the case, the grants that count and, for a replica
+ * source, the record, in one round trip (its database calls are its cost). Composed of the owners'
+ * own queries, each in its lib: the case from the cases lib (`caseFactsSql`), the effective grants
+ * from the registry (`effectiveGrantsSql`), the record from the sources lib (`replicaRecordSql`;
+ * read before the decision, it leaves this process only if the decision allows); this lib names no
+ * table. $1 case id, $2 consumer, $3 source, $4 subject.
  */
 const FACTS: PreparedStatement = {
   name: 'datarun_lookup_facts',
   text: `SELECT (${caseFactsSql('$1', '$2')}) AS kase,
-                (${effectiveGrantsSql('$2', '$3')}) AS grants`,
+                (${effectiveGrantsSql('$2', '$3')}) AS grants,
+                (${replicaRecordSql('$3', '$4')}) AS record`,
 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -156,7 +159,7 @@ export class ExchangeService {
   private async authorisedFetch(cmd: LookupCommand, subject: string, mode: 'read' | 'verify', fields?: readonly string[]) {
     requireRole(cmd.caller, 'consumer');
     const source = await this.sources.get(cmd.source);
-    const { kase, grants } = await this.factsOf(cmd.caller, cmd.caseId, source.id);
+    const { kase, grants, record } = await this.factsOf(cmd.caller, cmd.caseId, source.id, subject);
     const decision = decideAccess(
       grants,
       { state: kase.state, matter: kase.matter_code, partyIdNumbers: kase.parties.map((p) => p.idNumber) },
@@ -165,7 +168,7 @@ export class ExchangeService {
     if (!decision.allowed) throw new Problem(decision.code, decision.detail);
     // The department learns on whose behalf and why (the platform token of a federated call).
     const caller = { member: cmd.caller.memberId, actor: cmd.caller.actor, purpose: cmd.purpose, caseId: cmd.caseId };
-    const fetched = await this.adapters.fetch(source, subject, { caller });
+    const fetched = await this.adapters.fetch(source, subject, { caller, ...(source.mode === 'replica' ? { replicaRow: record } : {}) });
     return { source, decision, fetched };
   }
 
@@ -216,16 +219,22 @@ export class ExchangeService {
     return kase;
   }
 
-  /** The case and the grants that count (only approved, unexpired ones), by the one prepared statement. */
-  private async factsOf(caller: Caller, caseId: string, sourceId: string): Promise<{ kase: CaseFactsRow; grants: EffectiveGrant[] }> {
+  /** The case, the grants that count (only approved, unexpired ones) and a replica's record, by the one prepared statement. */
+  private async factsOf(
+    caller: Caller,
+    caseId: string,
+    sourceId: string,
+    subject: string,
+  ): Promise<{ kase: CaseFactsRow; grants: EffectiveGrant[]; record: ReplicaRow | null }> {
     if (!UUID.test(caseId)) throw new Problem('CASE_NOT_FOUND', 'no such case');
-    const [row] = await runPrepared<{ kase: CaseFactsRow | null; grants: EffectiveGrantRow[] }>(poolOf(this.dataSource), FACTS, [
+    const [row] = await runPrepared<{ kase: CaseFactsRow | null; grants: EffectiveGrantRow[]; record: ReplicaRow | null }>(poolOf(this.dataSource), FACTS, [
       caseId,
       caller.memberId,
       sourceId,
+      subject,
     ]);
     if (!row.kase) throw new Problem('CASE_NOT_FOUND', `no case ${caseId}`);
-    return { kase: row.kase, grants: row.grants.map(effectiveGrantOf) };
+    return { kase: row.kase, grants: row.grants.map(effectiveGrantOf), record: row.record };
   }
 }
 

@@ -6,7 +6,7 @@ import { pinoHttp } from 'pino-http';
 import { requestLogging } from './logging.js';
 
 /** The app's real logger options, writing JSON lines to memory instead of stdout. */
-function capturedLogger() {
+function capturedLogger(auditedRoutes: readonly string[] = []) {
   const lines: Array<Record<string, unknown>> = [];
   const raw: string[] = [];
   const sink = new Writable({
@@ -16,7 +16,7 @@ function capturedLogger() {
       done();
     },
   });
-  return { http: pinoHttp({ ...requestLogging('gateway', 'info'), stream: sink }), lines, raw };
+  return { http: pinoHttp({ ...requestLogging('gateway', 'info', auditedRoutes), stream: sink }), lines, raw };
 }
 
 describe('requestLogging', () => {
@@ -53,5 +53,36 @@ describe('requestLogging', () => {
     expect(JSON.stringify(line)).not.toContain('330802199001011234');
     // One key, not the mixin's and the line's side by side (a JSON reader would keep either).
     expect(raw[lines.indexOf(line!)].match(/"correlationId"/g)).toHaveLength(1);
+  });
+
+  it('writes no info line for a successful request to an audited route, but does for its refusals and failures and for other routes', async () => {
+    const { http, lines } = capturedLogger(['POST /v1/lookups']);
+    const server = createServer((req, res) => {
+      http(req, res);
+      res.statusCode = Number(req.headers['x-answer']);
+      res.end('{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const call = (method: string, path: string, status: number) =>
+      fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`, { method, headers: { 'x-answer': String(status) } }).then((r) => r.text());
+    try {
+      await call('POST', '/v1/lookups', 200);
+      await call('POST', '/v1/lookups?x=1', 200);
+      await call('POST', '/v1/lookups', 403);
+      await call('POST', '/v1/lookups', 503);
+      await call('POST', '/v1/cases', 201);
+      await call('GET', '/v1/lookups', 200);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    const requests = lines
+      .filter((l) => l.req)
+      .map((l) => [l.level, (l.req as { method: string }).method, (l.req as { path: string }).path, (l.res as { statusCode: number }).statusCode]);
+    expect(requests).toEqual([
+      [30, 'POST', '/v1/lookups', 403],
+      [50, 'POST', '/v1/lookups', 503],
+      [30, 'POST', '/v1/cases', 201],
+      [30, 'GET', '/v1/lookups', 200],
+    ]);
   });
 });

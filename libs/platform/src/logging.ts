@@ -9,11 +9,15 @@ const isProbe = (url: string) => url.startsWith('/health/') || url.startsWith('/
 
 /**
  * The app's logger (nestjs-pino over pino-http): JSON lines, one per request plus what the code
- * logs. Every line carries the correlation id (and calling member) of the request context it was
+ * logs. A successful request to one of `auditedRoutes` (`POST /v1/lookups`) is a debug line: the
+ * audit log is the record of those, and a line each at thousands a second would cost the hot path
+ * a write and a JSON serialisation per request (and `npm start` a relayed line). Refusals (4xx)
+ * stay info lines, failures (5xx) error lines. Every line carries the correlation id (and calling member) of the request context it was
  * written in — an HTTP request's, a consumed message's — so one id finds everything (CONVENTIONS
  * §5, §6); lines of background work outside any context (the relay's loop) carry none.
  */
-export function requestLogging(app: string, level: string): Options<IncomingMessage> {
+export function requestLogging(app: string, level: string, auditedRoutes: readonly string[] = []): Options<IncomingMessage> {
+  const audited = new Set(auditedRoutes);
   return {
     name: app,
     level,
@@ -30,6 +34,11 @@ export function requestLogging(app: string, level: string): Options<IncomingMess
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
     redact: { paths: ['idNumber', '*.idNumber', 'phone', '*.phone', 'record', '*.record', 'records'], censor: '[redacted]' },
+    customLogLevel: (req: IncomingMessage, res: { statusCode: number }, error?: Error) => {
+      if (error || res.statusCode >= 500) return 'error';
+      if (res.statusCode < 400 && audited.has(`${req.method} ${req.url?.split('?')[0]}`)) return 'debug';
+      return 'info';
+    },
     autoLogging: { ignore: (req: IncomingMessage) => isProbe((req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '') },
   };
 }

@@ -22,6 +22,12 @@ export interface PlatformOptions {
    * created and before it listens — a factory, so that the OpenAPI preview needs no keys.
    */
   readonly keys?: KeyNeeds;
+  /**
+   * Routes (`POST /v1/lookups`) whose every request the audit log records: their successful
+   * requests are logged at debug, not info, so the hot path writes no line per request (refusals
+   * and failures are still logged at info and above).
+   */
+  readonly auditedRoutes?: readonly string[];
   /** Media types taken as raw bytes (a Buffer body) up to `limit` bytes, e.g. uploaded materials. */
   readonly binaryBodies?: { readonly types: readonly string[]; readonly limit: number };
 }
@@ -37,7 +43,7 @@ export class PlatformModule {
       global: true,
       imports: [
         LoggerModule.forRoot({
-          pinoHttp: requestLogging(options.app, config.logLevel),
+          pinoHttp: requestLogging(options.app, config.logLevel, options.auditedRoutes),
           forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
         }),
         // nestjs-cls' ClsService for whoever injects it; the context itself is entered by the edge's

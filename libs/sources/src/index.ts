@@ -1,7 +1,7 @@
-export type { SourceDescriptor, FetchedRecord, FetchCaller, FetchContext, SourceAdapter } from './source-adapter.js';
+export type { SourceDescriptor, FetchedRecord, FetchCaller, FetchContext, ReplicaRow, SourceAdapter } from './source-adapter.js';
 export { FederatedSourceAdapter, FEDERATED_SOURCE_OPTIONS } from './federated-source-adapter.js';
 export type { FederatedSourceOptions } from './federated-source-adapter.js';
-export { ReplicaSourceAdapter } from './replica-source-adapter.js';
+export { ReplicaSourceAdapter, replicaRecordSql } from './replica-source-adapter.js';
 export { SourceAdapters } from './source-adapters.js';
 export { SourcesModule } from './sources.module.js';
 export { CircuitBreakers } from './circuit-breaker.js';

@@ -1,19 +1,22 @@
 import { Injectable } from '@nestjs/common';
 import { poolOf, type PreparedStatement, runPrepared } from '@datarun/db';
 import { DataSource } from 'typeorm';
-import type { FetchedRecord, SourceAdapter, SourceDescriptor } from './source-adapter.js';
-
-interface RecordRow {
-  data: Record<string, unknown>;
-  updated_at: Date;
-  schema_version: number;
-}
+import type { FetchContext, FetchedRecord, ReplicaRow, SourceAdapter, SourceDescriptor } from './source-adapter.js';
 
 // By primary key (source_id, subject_key): one index probe on the lookup hot path, prepared once per connection.
 const READ_RECORD: PreparedStatement = {
   name: 'datarun_replica_record',
   text: 'SELECT data, updated_at, schema_version FROM source_record WHERE source_id = $1 AND subject_key = $2',
 };
+
+/**
+ * The replica record of one subject as a scalar subquery (JSON, or NULL when there is none), for a
+ * statement of another lib to read it in the same round trip as its own facts (the lookup's). The
+ * arguments are SQL expressions, typically parameters.
+ */
+export function replicaRecordSql(sourceId: string, subjectKey: string): string {
+  return `SELECT row_to_json(r) FROM (SELECT data, updated_at, schema_version FROM source_record WHERE source_id = ${sourceId} AND subject_key = ${subjectKey}) r`;
+}
 
 /**
  * Reads the records a department pushed (数据归集). They were validated against the schema version
@@ -23,9 +26,9 @@ const READ_RECORD: PreparedStatement = {
 export class ReplicaSourceAdapter implements SourceAdapter {
   constructor(private readonly dataSource: DataSource) {}
 
-  async fetch(source: SourceDescriptor, subject: string): Promise<FetchedRecord | null> {
-    const rows = await runPrepared<RecordRow>(poolOf(this.dataSource), READ_RECORD, [source.id, subject]);
-    const row = rows[0];
+  async fetch(source: SourceDescriptor, subject: string, context?: FetchContext): Promise<FetchedRecord | null> {
+    const row =
+      context?.replicaRow !== undefined ? context.replicaRow : (await runPrepared<ReplicaRow>(poolOf(this.dataSource), READ_RECORD, [source.id, subject]))[0];
     if (!row) return null;
     return { data: row.data, retrievedAt: new Date(), asOf: new Date(row.updated_at), schemaVersion: Number(row.schema_version) };
   }

@@ -39,6 +39,19 @@ export interface FetchCaller {
 export interface FetchContext {
   readonly correlationId?: string;
   readonly caller?: FetchCaller;
+  /**
+   * A replica's row already read by the caller's own statement (`replicaRecordSql`; `null`: no
+   * record), so that a lookup reads it in the same round trip as its case and grants.
+   */
+  readonly replicaRow?: ReplicaRow | null;
+}
+
+/** A replica record's row as `replicaRecordSql` gives it. */
+export interface ReplicaRow {
+  readonly data: Record<string, unknown>;
+  /** A timestamp, as a Date from a plain select or as ISO text from `row_to_json`. */
+  readonly updated_at: Date | string;
+  readonly schema_version: number;
 }
 
 /** Reads one subject's record from a source; `null` when the source has no record of the subject. */

@@ -12,6 +12,6 @@ export class SourceAdapters implements SourceAdapter {
   ) {}
 
   fetch(source: SourceDescriptor, subject: string, context?: FetchContext): Promise<FetchedRecord | null> {
-    return source.mode === 'federated' ? this.federated.fetch(source, subject, context) : this.replica.fetch(source, subject);
+    return source.mode === 'federated' ? this.federated.fetch(source, subject, context) : this.replica.fetch(source, subject, context);
   }
 }
