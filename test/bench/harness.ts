@@ -332,7 +332,7 @@ export async function bareHttpBaseline(o: LoadOptions & { bodies: readonly strin
       },
       o.hooks,
     );
-    return { name: 'bare-fastify', connections: o.connections, measured, serverPid: server.pid! };
+    return { name: 'bare-node-http', connections: o.connections, measured, serverPid: server.pid! };
   } finally {
     server.kill('SIGTERM');
   }
@@ -357,14 +357,18 @@ export async function pgbenchInit(ownerUrl: string, db: BenchDb, scale = 10): Pr
   return true;
 }
 
-/** `pgbench -S` (select-only, TPC-B accounts) at the concurrency, after a short warm-up run. */
+/** `pgbench -S -M prepared` (select-only, TPC-B accounts, prepared statements like the gateway's) at the concurrency, after a short warm-up run. */
 export async function pgbenchBaseline(
   o: LoadOptions & { ownerUrl: string },
 ): Promise<{ name: string; connections: number; tps: number; latencyMs: number | null; failed: number }> {
   const run = async (seconds: number) => {
-    const { stdout, stderr } = await execFileP('pgbench', ['-n', '-S', '-c', String(o.connections), '-j', '2', '-T', String(seconds), o.ownerUrl], {
-      maxBuffer: 16 << 20,
-    });
+    const { stdout, stderr } = await execFileP(
+      'pgbench',
+      ['-n', '-S', '-M', 'prepared', '-c', String(o.connections), '-j', '2', '-T', String(seconds), o.ownerUrl],
+      {
+        maxBuffer: 16 << 20,
+      },
+    );
     return parsePgbench(`${stdout}\n${stderr}`);
   };
   if (o.warmupSeconds > 0) await run(Math.max(1, Math.round(o.warmupSeconds)));
