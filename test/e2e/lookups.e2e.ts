@@ -53,6 +53,23 @@ describe('lookups, verifications and evidence bundles', () => {
     await new Promise((r) => department.close(r));
   });
 
+  it('answers each of many lookups at once with its own case and record, though one statement reads them together', async () => {
+    const buyers = city.people.filter((p) => p.idNumber !== seller.idNumber).slice(0, 24);
+    const cases = await Promise.all(buyers.map((p) => openCase([seller, p])));
+    const answers = await Promise.all(
+      buyers.map(async (person, i) => {
+        // Every third asks under the next person's case, where this person is no party.
+        const foreign = i % 3 === 2;
+        const res = await lookup({ source: 'household', subject: { idNumber: person.idNumber }, caseId: cases[foreign ? (i + 1) % cases.length : i] });
+        return { person, foreign, status: res.status, body: res.body as { code?: string; data?: { name: string } } };
+      }),
+    );
+    for (const { person, foreign, status, body } of answers) {
+      if (foreign) expect([person.name, status, body.code]).toEqual([person.name, 403, 'SUBJECT_NOT_IN_CASE']);
+      else expect([person.name, status, body.data?.name]).toEqual([person.name, 200, person.name]);
+    }
+  });
+
   it('plays the seed story: bundle, verification, a refused stranger, all audited', async () => {
     const before = (await city.auditRows()).length;
 

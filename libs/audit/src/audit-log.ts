@@ -210,10 +210,16 @@ export class AuditLog {
       ).rows as Array<Record<string, unknown>>;
     let broken = false;
     try {
-      // One round trip: the timeouts are whole milliseconds from the validated config.
-      await run(`BEGIN; SET LOCAL lock_timeout = ${this.timeoutMs}; SET LOCAL statement_timeout = ${this.timeoutMs}`);
-      await writeChained(run, batch);
-      await run('COMMIT');
+      // Two round trips, and two turns of this process's event loop: each pair of statements is
+      // queued on the client together, so node-postgres sends the second the moment the first is
+      // answered, without waiting for a busy event loop to get round to it. A COMMIT after a failed
+      // append ends the aborted transaction (PostgreSQL answers it with a rollback); the append's
+      // own error is what the callers get. The timeouts are whole milliseconds from the validated config.
+      const [, head] = await Promise.all([
+        run(`BEGIN; SET LOCAL lock_timeout = ${this.timeoutMs}; SET LOCAL statement_timeout = ${this.timeoutMs}`),
+        run(READ_HEAD, []),
+      ]);
+      await Promise.all([run(APPEND, appendValues(head, batch)), run('COMMIT')]);
     } catch (error) {
       // A connection that did not answer in time is in an unknown state: drop it (the server rolls
       // back when it goes) rather than wait for a ROLLBACK that may not be answered either.
@@ -295,7 +301,12 @@ const APPEND: PreparedStatement = {
  * (the insert and the head update share one), since round trips are the append's cost.
  */
 async function writeChained(run: RunStatement, batch: readonly Pending[]): Promise<void> {
-  const [head] = (await run(READ_HEAD, [])) as Array<{ seq: string; chain_hash: Buffer; frontier: unknown; now_ms: string }>;
+  await run(APPEND, appendValues(await run(READ_HEAD, []), batch));
+}
+
+/** APPEND's values: the batch chained after the head READ_HEAD gave (its rows), at the database's time. */
+function appendValues(headRows: ReadonlyArray<Record<string, unknown>>, batch: readonly Pending[]): unknown[] {
+  const head = headRows[0] as { seq: string; chain_hash: Buffer; frontier: unknown; now_ms: string };
   const now = new Date(Number(head.now_ms));
   const frontier = MerkleFrontier.fromJSON(head.frontier as never);
   let seq = Number(head.seq);
@@ -310,7 +321,7 @@ async function writeChained(run: RunStatement, batch: readonly Pending[]): Promi
     frontier.append(link.leafHash);
     return { pending, content, bytes, chainHash: chain };
   });
-  await run(APPEND, [...columnsOf(events), seq, chain, JSON.stringify(frontier.toJSON()), events.length]);
+  return [...columnsOf(events), seq, chain, JSON.stringify(frontier.toJSON()), events.length];
 }
 
 function contentOf(seq: number, p: Pending, at: Date): AuditRecordContent {

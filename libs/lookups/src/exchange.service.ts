@@ -2,15 +2,14 @@ import { performance } from 'node:perf_hooks';
 import { decideAccess, type EffectiveGrant, minimiseRecord } from '@datarun/access-policy';
 import { type AuditEventInput, AuditLog, auditRefusals, SubjectPseudonyms } from '@datarun/audit';
 import { type Caller, requireRole } from '@datarun/auth';
-import { CaseFacts, type CaseFactsRow, caseFactsSql } from '@datarun/cases';
+import { CaseFacts, type CaseFactsRow } from '@datarun/cases';
 import { checkIdNumber, maskIdNumber } from '@datarun/identity';
 import { Problem, type ProblemCode } from '@datarun/problems';
-import { poolOf, type PreparedStatement, runPrepared } from '@datarun/db';
-import { effectiveGrantOf, type EffectiveGrantRow, effectiveGrantsSql, MattersService } from '@datarun/registry';
-import { type ReplicaRow, replicaRecordSql, SourceAdapters } from '@datarun/sources';
+import { effectiveGrantOf, MattersService } from '@datarun/registry';
+import { type ReplicaRow, SourceAdapters } from '@datarun/sources';
 import { Injectable } from '@nestjs/common';
 import { isDeepStrictEqual } from 'node:util';
-import { DataSource } from 'typeorm';
+import { LookupFacts } from './lookup-facts.js';
 import { SourceDirectory } from './source-directory.js';
 
 export interface LookupCommand {
@@ -49,21 +48,6 @@ export interface BundleItem {
   problem?: { status: number; code: ProblemCode; title: string; detail: string; auditId?: string };
 }
 
-/**
- * The lookup hot path's one prepared statement: the case, the grants that count and, for a replica
- * source, the record, in one round trip (its database calls are its cost). Composed of the owners'
- * own queries, each in its lib: the case from the cases lib (`caseFactsSql`), the effective grants
- * from the registry (`effectiveGrantsSql`), the record from the sources lib (`replicaRecordSql`;
- * read before the decision, it leaves this process only if the decision allows); this lib names no
- * table. $1 case id, $2 consumer, $3 source, $4 subject.
- */
-const FACTS: PreparedStatement = {
-  name: 'datarun_lookup_facts',
-  text: `SELECT (${caseFactsSql('$1', '$2')}) AS kase,
-                (${effectiveGrantsSql('$2', '$3')}) AS grants,
-                (${replicaRecordSql('$3', '$4')}) AS record`,
-};
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Refusals of the policy: the caller asked for something it may not have. */
 const DENIALS = new Set<ProblemCode>([
@@ -88,13 +72,13 @@ const DENIALS = new Set<ProblemCode>([
 @Injectable()
 export class ExchangeService {
   constructor(
-    private readonly dataSource: DataSource,
     private readonly cases: CaseFacts,
     private readonly matters: MattersService,
     private readonly sources: SourceDirectory,
     private readonly adapters: SourceAdapters,
     private readonly audit: AuditLog,
     private readonly pseudonyms: SubjectPseudonyms,
+    private readonly facts: LookupFacts,
   ) {}
 
   lookup(cmd: LookupCommand, action = 'lookup'): Promise<LookupAnswer> {
@@ -219,7 +203,7 @@ export class ExchangeService {
     return kase;
   }
 
-  /** The case, the grants that count (only approved, unexpired ones) and a replica's record, by the one prepared statement. */
+  /** The case, the grants that count (only approved, unexpired ones) and a replica's record, read with the other lookups of this turn (LookupFacts). */
   private async factsOf(
     caller: Caller,
     caseId: string,
@@ -227,12 +211,7 @@ export class ExchangeService {
     subject: string,
   ): Promise<{ kase: CaseFactsRow; grants: EffectiveGrant[]; record: ReplicaRow | null }> {
     if (!UUID.test(caseId)) throw new Problem('CASE_NOT_FOUND', 'no such case');
-    const [row] = await runPrepared<{ kase: CaseFactsRow | null; grants: EffectiveGrantRow[]; record: ReplicaRow | null }>(poolOf(this.dataSource), FACTS, [
-      caseId,
-      caller.memberId,
-      sourceId,
-      subject,
-    ]);
+    const row = await this.facts.of({ caseId, consumer: caller.memberId, source: sourceId, subject });
     if (!row.kase) throw new Problem('CASE_NOT_FOUND', `no case ${caseId}`);
     return { kase: row.kase, grants: row.grants.map(effectiveGrantOf), record: row.record };
   }
