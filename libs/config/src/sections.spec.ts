@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CONFIG_SECTIONS, CONFIG_VARIABLES, DERIVED_DEFAULTS, loadConfig, sectionOf } from './config.js';
+import { defaultGatewayWorkers } from './sections/gateway.js';
 
 describe('configuration sections', () => {
   it('declare every variable exactly once, each described', () => {
@@ -30,7 +31,14 @@ describe('configuration sections', () => {
     expect(config.audit.archiveDir).toBe('/srv/d/audit/archive');
     expect(config.transfers.gatewayPublicUrl).toBe('http://127.0.0.1:4000');
     expect(config.connector.member?.systemUrl).toBe('http://127.0.0.1:4010/v1/utilities/gas');
-    expect(config.gatewayWorkers).toBe(1);
+    expect(config.gatewayWorkers).toBe(defaultGatewayWorkers());
     expect(config.sandbox).toMatchObject({ people: 2000, seed: 42 });
+  });
+});
+
+describe('the gateway workers default', () => {
+  it('leaves half the cores to PostgreSQL, and runs at least one process', () => {
+    expect([1, 2, 3, 4, 16].map((cores) => defaultGatewayWorkers(cores))).toEqual([1, 1, 1, 2, 8]);
+    expect(loadConfig({ GATEWAY_WORKERS: '3' }).gatewayWorkers).toBe(3);
   });
 });

@@ -2,7 +2,9 @@ import { type CaseFactsRow, caseFactsSql } from '@datarun/cases';
 import { poolOf, type PreparedStatement, runPrepared } from '@datarun/db';
 import { type EffectiveGrantRow, effectiveGrantsSql } from '@datarun/registry';
 import { type ReplicaRow, replicaRecordSql } from '@datarun/sources';
+import { Metrics } from '@datarun/metrics';
 import { Injectable } from '@nestjs/common';
+import type { Histogram } from 'prom-client';
 import { DataSource } from 'typeorm';
 
 /** What one lookup asks for: its case (of its consumer), the consumer's grants on the source, and the subject's replica record. */
@@ -58,8 +60,18 @@ interface Waiting {
 export class LookupFacts {
   private waiting: Waiting[] = [];
   private scheduled = false;
+  private readonly batchSizes: Histogram;
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    metrics: Metrics,
+  ) {
+    this.batchSizes = metrics.histogram({
+      name: 'datarun_lookup_facts_batch_size',
+      help: 'Lookups whose case, grants and record one statement read (LookupFacts)',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    });
+  }
 
   /** The facts of one lookup (its case id must be a UUID: one bad value would fail the batch). */
   of(query: FactsQuery): Promise<FactsRow> {
@@ -78,6 +90,7 @@ export class LookupFacts {
   }
 
   private async read(batch: readonly Waiting[]): Promise<void> {
+    this.batchSizes.observe(batch.length);
     try {
       const rows = await runPrepared<FactsRow>(poolOf(this.dataSource), FACTS, [
         batch.map((w) => w.query.caseId),

@@ -1,5 +1,8 @@
+import cluster from 'node:cluster';
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import {
+  AggregatorRegistry,
   Counter,
   type CounterConfiguration,
   collectDefaultMetrics,
@@ -22,6 +25,36 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    if (cluster.isWorker) {
+      // This worker's part of the sum the primary makes (servePrimaryMetrics); constructing an
+      // AggregatorRegistry is what makes prom-client answer the primary's requests.
+      AggregatorRegistry.setRegistries([this.registry]);
+      new AggregatorRegistry();
+    }
+  }
+
+  /**
+   * The Prometheus text of this app: its own registry, or, in a worker of a cluster (several
+   * processes on one port, GATEWAY_WORKERS), the sum over every worker, which the primary
+   * collects, so that a scrape reaching any worker counts every request.
+   */
+  exposition(): Promise<string> {
+    if (!cluster.isWorker) return this.registry.metrics();
+    const id = randomUUID();
+    return new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => done(new Error('the primary process did not send the metrics within 6 s')), 6000);
+      const onMessage = (message: { type?: string; id?: string; text?: string; error?: string }) => {
+        if (message?.type === METRICS_RES && message.id === id) done(message.error ? new Error(message.error) : undefined, message.text);
+      };
+      const done = (error?: Error, text?: string) => {
+        clearTimeout(timer);
+        process.off('message', onMessage);
+        if (error) reject(error);
+        else resolve(text ?? '');
+      };
+      process.on('message', onMessage);
+      process.send!({ type: METRICS_REQ, id });
+    });
   }
 
   counter<T extends string>(configuration: Omit<CounterConfiguration<T>, 'registers'>): Counter<T> {
@@ -35,4 +68,23 @@ export class Metrics {
   histogram<T extends string>(configuration: Omit<HistogramConfiguration<T>, 'registers'>): Histogram<T> {
     return new Histogram({ ...configuration, registers: [this.registry] });
   }
+}
+
+const METRICS_REQ = 'datarun:metrics-request';
+const METRICS_RES = 'datarun:metrics-response';
+
+/**
+ * In the primary of a cluster: answers each worker's request for the cluster's metrics with the
+ * sum over all workers (prom-client's AggregatorRegistry: counters and histograms add up, gauges
+ * per their aggregator).
+ */
+export function servePrimaryMetrics(): void {
+  const aggregator = new AggregatorRegistry();
+  cluster.on('message', (worker, message: { type?: string; id?: string }) => {
+    if (message?.type !== METRICS_REQ) return;
+    aggregator.clusterMetrics().then(
+      (text) => worker.send({ type: METRICS_RES, id: message.id, text }),
+      (error: Error) => worker.send({ type: METRICS_RES, id: message.id, error: error.message }),
+    );
+  });
 }

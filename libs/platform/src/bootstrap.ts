@@ -7,6 +7,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { SwaggerModule } from '@nestjs/swagger';
 import type { onRequestHookHandler } from 'fastify';
 import { Logger } from 'nestjs-pino';
+import { servePrimaryMetrics } from '@datarun/metrics';
 import { Problem } from '@datarun/problems';
 import { RequestContext } from '@datarun/request-context';
 import { correlationIdOf } from './correlation.js';
@@ -210,6 +211,7 @@ export async function listen(app: NestFastifyApplication, name: string, port: nu
  */
 function superviseWorkers(name: string, workers: number): void {
   process.stdout.write(`${name}: starting ${workers} worker processes\n`);
+  servePrimaryMetrics();
   for (let i = 0; i < workers; i += 1) cluster.fork();
   let stopping = false;
   const stop = (code: number) => {

@@ -31,6 +31,6 @@ export class MetricsController {
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
   @ApiAnswer(200, 'Prometheus text exposition format 0.0.4', { type: 'string' }, 'text/plain')
   async scrape(): Promise<string> {
-    return this.metrics.registry.metrics();
+    return this.metrics.exposition();
   }
 }
