@@ -9,7 +9,7 @@
 //        [--concurrency 16,64] [--audit-records 1000000] [--skip-audit]
 //        [--transfer-rate 20] [--drain-rows 50000] [--transfers-only] [--record [--note <text>]]
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +45,7 @@ import {
   UTILITY_KINDS,
 } from './harness.js';
 import type { AuditBenchResult } from './audit-verify.bench.js';
+import { type ProfileShare, summariseProfile } from './profile.js';
 import { RECORDED_RESULTS_PATH, recordedResultsOf, recordedResultsText } from './record.js';
 
 requireSupportedNode('bench');
@@ -70,6 +71,8 @@ const { values: args } = parseArgs({
     'transfers-only': { type: 'boolean', default: false },
     // Only the lookups and their baselines: for working on the lookup path.
     'lookups-only': { type: 'boolean', default: false },
+    // The gateway under node --cpu-prof, its profile summarised (test/bench/profile.ts).
+    profile: { type: 'boolean', default: false },
     // Also write the committed summary (docs/performance/results.json) that `npm run generate` renders.
     record: { type: 'boolean', default: false },
     note: { type: 'string', default: '' },
@@ -90,6 +93,7 @@ if (args.help) {
   --drain-rows N      outbox rows the relay drains in the drain phase (default 50000)
   --transfers-only    only the transfer phases (propagation and relay drain)
   --lookups-only      only the lookups and their baselines (pg select, pgbench, bare HTTP)
+  --profile           run the gateway under node --cpu-prof (.local/bench/profiles/) and summarise where its CPU goes
   --record            also write ${RECORDED_RESULTS_PATH} (committed; npm run generate renders it)
   --note TEXT         with --record: the load conditions to keep with the figures
 Results of every run: test/bench/results/<time>.json (git-ignored). A missed target never fails the run.`);
@@ -149,6 +153,12 @@ const envOf = (app: AppName): Record<string, string> => {
   };
 };
 const errors: string[] = [];
+/** Where --profile has the gateway write its CPU profile (when it exits). */
+const PROFILE_DIR = join('.local/bench/profiles', new Date().toISOString().replace(/[:.]/g, '-'));
+let profile: { file: string; lookupsConcurrency: number; shares: ProfileShare[] } | undefined;
+/** The measured window of each lookups phase, in microseconds of the monotonic clock (the profile's). */
+const lookupWindows = new Map<number, { from: number; to: number }>();
+const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
 
 async function ready(port: number): Promise<boolean> {
   try {
@@ -259,7 +269,7 @@ try {
   for (const app of APPS) {
     if (status[app]) continue;
     const out = createWriteStream(`.local/bench/${app}.log`);
-    const child = spawn(process.execPath, [mainOf(app)], {
+    const child = spawn(process.execPath, [...(app === 'gateway' && args.profile ? [`--cpu-prof`, `--cpu-prof-dir=${PROFILE_DIR}`] : []), mainOf(app)], {
       env: { ...process.env, SANDBOX_PEOPLE: String(people), ...envOf(app) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -339,8 +349,21 @@ try {
   if (!args['transfers-only']) {
     // 2. Lookups at each concurrency, audited one row per request.
     for (const c of concurrencies) {
+      const hooks = watch(`lookups c=${c}`);
+      const window = { from: 0, to: 0 };
+      const timed: MeasureHooks = {
+        async onMeasureStart(loadPid) {
+          window.from = monotonicMicros();
+          await hooks.onMeasureStart?.(loadPid);
+        },
+        async onMeasureEnd(loadPid) {
+          window.to = monotonicMicros();
+          await hooks.onMeasureEnd?.(loadPid);
+        },
+      };
+      lookupWindows.set(c, window);
       const r = await phase(`lookups c=${c}`, async () =>
-        auditedPhase('lookups', { gatewayUrl, token: await token(), cases, db, connections: c, ...load, hooks: watch(`lookups c=${c}`) }),
+        auditedPhase('lookups', { gatewayUrl, token: await token(), cases, db, connections: c, ...load, hooks: timed }),
       );
       if (r) phases.lookups.push(r);
     }
@@ -438,6 +461,16 @@ try {
 } finally {
   await stopSpawned();
 }
+if (args.profile) {
+  // Written by the gateway as it exited: the measured window of the lookups at the highest concurrency.
+  const top = phases.lookups[phases.lookups.length - 1];
+  const file = existsSync(PROFILE_DIR) ? readdirSync(PROFILE_DIR, { withFileTypes: true }).find((f) => f.name.endsWith('.cpuprofile')) : undefined;
+  if (!top || !file) errors.push(`profile: ${file ? 'no lookups phase ran' : `no profile in ${PROFILE_DIR} (was the gateway already running?)`}`);
+  else {
+    const path = join(PROFILE_DIR, file.name);
+    profile = { file: path, lookupsConcurrency: top.connections, shares: summariseProfile(path, lookupWindows.get(top.connections)!, top.audit.requests) };
+  }
+}
 
 // 7. Results: JSON and the table.
 const pgVersion = await db
@@ -496,6 +529,7 @@ const result = {
   relayDrain: relayDrain ?? null,
   audit,
   footprint,
+  ...(profile ? { profile } : {}),
   errors,
 };
 mkdirSync('test/bench/results', { recursive: true });
@@ -571,6 +605,16 @@ function table(): string {
           .join(', ');
         return `CPU (cores) during ${k}: ${parts}; machine busy ${x.machineBusyPercent}%${x.gatewayMemory ? `; gateway peak RSS ${x.gatewayMemory.peakRssMiB} MiB` : ''}`;
       }),
+    ...(profile
+      ? [
+          '',
+          `Where the gateway's time went during the lookups at concurrency ${profile.lookupsConcurrency} (${profile.file}; open it in Chrome DevTools or speedscope for the flame graph):`,
+          '',
+          '| kind of work | share of samples | µs per lookup |',
+          '|---|---|---|',
+          ...profile.shares.map((p) => `| ${p.kind} | ${fmt(p.percent, 1)}% | ${fmt(p.microsecondsPerRequest, 1)} |`),
+        ]
+      : []),
   ];
   return lines.join('\n');
 
