@@ -1,6 +1,6 @@
 // docs/performance.md's tables, from the committed figures of the latest recorded benchmark run
 // (docs/performance/results.json, written by `npm run bench -- --record`).
-import type { RecordedResults } from '../../test/bench/record.js';
+import { type RecordedResults, targetMeasured as measured, targetVerdict as verdict } from '../../test/bench/record.js';
 import { cell, table } from './markdown.js';
 
 export { RECORDED_RESULTS_PATH } from '../../test/bench/record.js';
@@ -9,19 +9,6 @@ const number = (value: number | null | undefined, digits = 0) =>
   value === null || value === undefined || Number.isNaN(value)
     ? '—'
     : value.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-
-function measured(t: RecordedResults['targets'][number]): string {
-  if (t.measured === null) return 'not measured';
-  const digits = t.unit === '' && !Number.isInteger(t.measured) ? 3 : 0;
-  const value = `${number(t.measured, digits)}${t.unit && t.unit !== 'rows' ? ` ${t.unit}` : ''}`;
-  return t.detail ? `${value} (${t.detail})` : value;
-}
-
-function verdict(t: RecordedResults['targets'][number]): string {
-  if (t.met === null) return '—';
-  if (t.met) return 'met';
-  return t.floorMet ? 'floor met, target **missed**' : '**missed**';
-}
 
 /** The conditions of the run, the targets and every phase, as Markdown. */
 export function performanceReport(results: RecordedResults): string {

@@ -46,7 +46,7 @@ import {
 } from './harness.js';
 import type { AuditBenchResult } from './audit-verify.bench.js';
 import { type ProfileShare, summariseProfile } from './profile.js';
-import { RECORDED_RESULTS_PATH, recordedResultsOf, recordedResultsText } from './record.js';
+import { RECORDED_RESULTS_PATH, recordedResultsOf, recordedResultsText, targetMeasured, targetVerdict } from './record.js';
 
 requireSupportedNode('bench');
 
@@ -551,7 +551,6 @@ function round(n: number, digits = 0): number {
 function table(): string {
   const fmt = (n: number | undefined | null, digits = 0) =>
     n === undefined || n === null || Number.isNaN(n) ? '—' : n.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-  const yes = (ok: boolean | undefined) => (ok === undefined ? '—' : ok ? 'met' : '**missed**');
   const a = audit && 'verifyPerSecond' in audit ? audit : undefined;
   // The targets as the committed summary states them (record.ts): one definition for both.
   const targets = recordedResultsOf(result).targets;
@@ -560,10 +559,7 @@ function table(): string {
     '',
     '| figure | target | measured | |',
     '|---|---|---|---|',
-    ...targets.map(
-      (t) =>
-        `| ${t.figure} | ${t.target} | ${t.measured === null ? '—' : `${fmt(t.measured, t.unit === '' ? 3 : 0)} ${t.unit}`}${t.detail ? ` (${t.detail})` : ''} | ${t.met === null ? '—' : t.met ? 'met' : t.floorMet ? 'floor met' : '**missed**'} |`,
-    ),
+    ...targets.map((t) => `| ${t.figure} | ${t.target} | ${targetMeasured(t)} | ${targetVerdict(t)} |`),
     '',
     '| phase | conc. | requests/s | p50 ms | p99 ms | p99.9 ms | errors | audit rows / expected |',
     '|---|---|---|---|---|---|---|---|',

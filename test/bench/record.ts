@@ -140,6 +140,21 @@ export interface BenchRun {
 const n = (value: number, digits = 0) => value.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const round = (value: number, digits = 0) => Math.round(value * 10 ** digits) / 10 ** digits;
 
+/** A target's measured value as every report shows it (docs/performance.md, the bench's own table). */
+export function targetMeasured(t: TargetFigure): string {
+  if (t.measured === null) return 'not measured';
+  const digits = t.unit === '' && !Number.isInteger(t.measured) ? 3 : 0;
+  const value = `${n(t.measured, digits)}${t.unit && t.unit !== 'rows' ? ` ${t.unit}` : ''}`;
+  return t.detail ? `${value} (${t.detail})` : value;
+}
+
+/** Whether a target was met, as every report says it. */
+export function targetVerdict(t: TargetFigure): string {
+  if (t.met === null) return '—';
+  if (t.met) return 'met';
+  return t.floorMet ? 'floor met, target **missed**' : '**missed**';
+}
+
 /** The committed summary of one run. Pure: the same run gives the same file. */
 export function recordedResultsOf(run: BenchRun, note = ''): RecordedResults {
   const lookups = run.phases.lookups;

@@ -3,11 +3,12 @@ import { poolOf, type PreparedStatement, runPrepared } from '@datarun/db';
 import { DataSource } from 'typeorm';
 import type { FetchContext, FetchedRecord, ReplicaRow, SourceAdapter, SourceDescriptor } from './source-adapter.js';
 
-// By primary key (source_id, subject_key): one index probe on the lookup hot path, prepared once per connection.
-const READ_RECORD: PreparedStatement = {
-  name: 'datarun_replica_record',
-  text: 'SELECT data, updated_at, schema_version FROM source_record WHERE source_id = $1 AND subject_key = $2',
-};
+/** One subject's record by primary key (source_id, subject_key): one index probe. The arguments are SQL expressions. */
+const recordSql = (sourceId: string, subjectKey: string) =>
+  `SELECT data, updated_at, schema_version FROM source_record WHERE source_id = ${sourceId} AND subject_key = ${subjectKey}`;
+
+// Prepared once per connection.
+const READ_RECORD: PreparedStatement = { name: 'datarun_replica_record', text: recordSql('$1', '$2') };
 
 /**
  * The replica record of one subject as a scalar subquery (JSON, or NULL when there is none), for a
@@ -15,7 +16,7 @@ const READ_RECORD: PreparedStatement = {
  * arguments are SQL expressions, typically parameters.
  */
 export function replicaRecordSql(sourceId: string, subjectKey: string): string {
-  return `SELECT row_to_json(r) FROM (SELECT data, updated_at, schema_version FROM source_record WHERE source_id = ${sourceId} AND subject_key = ${subjectKey}) r`;
+  return `SELECT row_to_json(r) FROM (${recordSql(sourceId, subjectKey)}) r`;
 }
 
 /**
