@@ -4,7 +4,8 @@
 # that must survive losing a broker, and to try production's replication
 # settings on one machine.
 #
-#   deploy/local/kafka-cluster.sh start                  start the three nodes (formatting them once)
+#   deploy/local/kafka-cluster.sh start [--fresh]        start the three nodes (formatting them once;
+#                                                        --fresh: stop them and drop their data first)
 #   deploy/local/kafka-cluster.sh stop [--hard]          stop every node
 #   deploy/local/kafka-cluster.sh kill <node id>         SIGKILL one node, as a crash would
 #   deploy/local/kafka-cluster.sh start-node <node id>   start one node again
@@ -60,6 +61,12 @@ node() {
 
 start() {
   local id n pids=() failed=0
+  if [[ "${1:-}" == "--fresh" ]]; then
+    # A test's cluster: nothing of earlier runs, whose thousands of partitions a node would
+    # otherwise recover at every start after a hard stop.
+    stop --hard
+    for n in "${NODES[@]}"; do rm -rf "$DATARUN_LOCAL_DIR/kafka/broker-$(broker_port "$n")"; done
+  fi
   id="$(cluster_id)"
   # All at once: a node is ready only once a majority of the controllers answer.
   for n in "${NODES[@]}"; do
@@ -77,14 +84,14 @@ stop() {
 }
 
 usage() {
-  echo "usage: $0 start|stop [--hard]|kill <node id>|start-node <node id>|brokers" >&2
+  echo "usage: $0 start [--fresh]|stop [--hard]|kill <node id>|start-node <node id>|brokers" >&2
   exit 2
 }
 
 cmd="${1:-}"
 [[ $# -gt 0 ]] && shift
 case "$cmd" in
-  start) start ;;
+  start) start "$@" ;;
   stop) stop "$@" ;;
   kill) node "${1:?which node}" stop --hard ;;
   start-node) node "${1:?which node}" start ;;

@@ -1,4 +1,4 @@
-export { KafkaMessaging } from './kafka-messaging.js';
+export { KafkaMessaging, UnwrittenPartitions } from './kafka-messaging.js';
 export type { TopicSpec, ConsumeOptions } from './kafka-messaging.js';
 // The Kafka shapes the rest of datarun speaks. Owned here, so that replacing the client (kafkajs
 // today; docs/architecture.md, "The Kafka client") changes this lib only: lint keeps kafkajs out
