@@ -6,7 +6,6 @@ import { MetricsModule } from '@datarun/metrics';
 import { type DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
-import { ClsModule } from 'nestjs-cls';
 import { LoggerModule } from 'nestjs-pino';
 import { DependencyIndicators, type Dependency, HealthController, READINESS_DEPENDENCIES } from './health.js';
 import { requestLogging } from './logging.js';
@@ -46,9 +45,6 @@ export class PlatformModule {
           pinoHttp: requestLogging(options.app, config.logLevel, options.auditedRoutes),
           forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
         }),
-        // nestjs-cls' ClsService for whoever injects it; the context itself is entered by the edge's
-        // onRequest hook (createApp) and by the Kafka consumers, through RequestContext.
-        ClsModule.forRoot({ global: true }),
         TerminusModule.forRoot({ logger: false }),
         MetricsModule.forRoot(),
         // Only the audit app's role may insert signed checkpoints (docs/security.md).

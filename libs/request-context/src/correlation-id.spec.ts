@@ -26,6 +26,12 @@ describe('correlation ids', () => {
     expect(mintCorrelationId()).not.toBe(mintCorrelationId());
   });
 
+  it('mints distinct ids across refills of its random pool (256 ids each)', () => {
+    const ids = Array.from({ length: 1000 }, () => mintCorrelationId());
+    expect(ids.every((id) => TRACE_ID.test(id) && !/^0{32}$/.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(1000);
+  });
+
   it('carries a trace id on as a traceparent with a new span, any other id as x-request-id only', () => {
     const id = mintCorrelationId();
     const headers = propagationHeaders(id);

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 
 /**
  * What a caller may send as its own id (`x-request-id`, a CloudEvent's `correlationid`): short and
@@ -29,8 +29,19 @@ export function acceptedCorrelationId(value: string | undefined): string | undef
  * exporter can later use it as the trace id without renaming anything.
  */
 export function mintCorrelationId(): string {
-  return randomBytes(16).toString('hex');
+  if (entropyUsed === entropy.length) {
+    randomFillSync(entropy);
+    entropyUsed = 0;
+  }
+  entropyUsed += 16;
+  return entropy.toString('hex', entropyUsed - 16, entropyUsed);
 }
+
+// Every request without an id of its own gets one: a getrandom() call for each cost the gateway
+// about 9 µs a lookup (npm run bench -- --profile). One call fills ids for 256 requests, as
+// crypto.randomUUID does with its own buffer.
+const entropy = Buffer.alloc(16 * 256);
+let entropyUsed = entropy.length;
 
 /**
  * The correlation id of an incoming request: the trace id of its `traceparent` (the W3C standard,
