@@ -62,8 +62,8 @@ export class KafkaMessaging {
   private readonly platformatic?: PlatformaticSender;
   /** Sends of this process, one after another (see `send`). */
   private sending: Promise<unknown> = Promise.resolve();
-  /** The partitions the send under way writes to (`topic:partition`), as kafkajs chose them. */
-  private readonly chosenPartitions = new Set<string>();
+  /** The partitions the send under way writes to, as kafkajs chose them. */
+  private readonly choices = new PartitionChoices();
 
   constructor(
     private readonly config: DatarunConfig['kafka'],
@@ -307,16 +307,14 @@ export class KafkaMessaging {
   private send(topicMessages: TopicMessages): Promise<void> {
     return this.inTurn(async () => {
       const producer = await this.connectedProducer();
-      this.chosenPartitions.clear();
-      for (const { topic, messages } of topicMessages)
-        for (const message of messages) if (message.partition !== undefined) this.chosenPartitions.add(partitionName(topic, message.partition));
+      this.choices.begin(topicMessages);
       try {
         const written = await producer.sendBatch({
           topicMessages: topicMessages.map((t) => ({ topic: t.topic, messages: t.messages as Message[] })),
           acks: -1,
         });
         const answered = new Set(written.map((w) => partitionName(w.topicName, w.partition)));
-        const unanswered = [...this.chosenPartitions].filter((p) => !answered.has(p));
+        const unanswered = [...this.choices.chosen].filter((p) => !answered.has(p));
         if (unanswered.length > 0) throw new UnwrittenPartitions(unanswered);
       } catch (error) {
         this.discardProducer();
@@ -393,7 +391,7 @@ export class KafkaMessaging {
           const choose = Partitioners.DefaultPartitioner();
           return (args) => {
             const partition = choose(args);
-            this.chosenPartitions.add(partitionName(args.topic, partition));
+            this.choices.record(args.topic, partition);
             return partition;
           };
         },
@@ -408,6 +406,37 @@ export class KafkaMessaging {
 }
 
 const partitionName = (topic: string, partition: number) => `${topic}:${partition}`;
+
+/**
+ * The partitions of one send's last attempt (`topic:partition`). kafkajs asks the partitioner once
+ * per message without a partition of its own at every attempt; a key always gets the same
+ * partition, a message without one the next in turn, so only the last attempt's choices count.
+ */
+export class PartitionChoices {
+  chosen = new Set<string>();
+  private given: string[] = [];
+  private perAttempt = 0;
+  private calls = 0;
+
+  begin(topicMessages: TopicMessages): void {
+    this.given = topicMessages.flatMap(({ topic, messages }) =>
+      messages.filter((m) => m.partition !== undefined).map((m) => partitionName(topic, m.partition!)),
+    );
+    this.perAttempt = topicMessages.reduce((n, { messages }) => n + messages.filter((m) => m.partition === undefined).length, 0);
+    this.calls = 0;
+    this.chosen = new Set(this.given);
+  }
+
+  record(topic: string, partition: number): void {
+    if (this.calls === this.perAttempt) {
+      // Every message of the attempt before had its partition: a retry begins.
+      this.calls = 0;
+      this.chosen = new Set(this.given);
+    }
+    this.calls += 1;
+    this.chosen.add(partitionName(topic, partition));
+  }
+}
 
 /** kafkajs acknowledged a send of which some partitions were never written (see `KafkaMessaging.send`). */
 export class UnwrittenPartitions extends Error {
