@@ -9,7 +9,6 @@ export type AuditDecision = 'allowed' | 'denied' | 'failed';
  */
 @Entity('audit_event')
 @Check('audit_event_decision_check', `decision IN ('allowed', 'denied', 'failed')`)
-@Index('audit_event_seq_idx', ['seq'])
 @Index('audit_event_id_idx', ['id'])
 @Index('audit_event_subject_idx', ['subjectHash', 'seq'])
 @Index('audit_event_member_idx', ['memberId', 'seq'])

@@ -16,6 +16,7 @@ import { ConnectorInboxLeaves1763900000042 } from './1763900000042-connector-inb
 import { RelayLease1763900000050 } from './1763900000050-relay-lease.js';
 import { AuditPartitionsFromDefault1763900000060 } from './1763900000060-audit-partitions-from-default.js';
 import { SupersededRequests1763900000061 } from './1763900000061-superseded-requests.js';
+import { AuditSeqIndex1763900000062 } from './1763900000062-audit-seq-index.js';
 
 /** Every migration, in order. A new migration is added here and nowhere else. */
 export const MIGRATIONS = [
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   RelayLease1763900000050,
   AuditPartitionsFromDefault1763900000060,
   SupersededRequests1763900000061,
+  AuditSeqIndex1763900000062,
 ];
