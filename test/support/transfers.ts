@@ -277,7 +277,7 @@ export interface TopicRecord {
 export async function readTopic(world: TransferWorld, topic: string): Promise<TopicRecord[]> {
   const messaging = new KafkaMessaging(world.config.kafka);
   const admin = messaging.admin();
-  const records: TopicRecord[] = [];
+  const records = new Map<string, TopicRecord>(); // by partition@offset: a redelivery counts once
   try {
     await admin.connect();
     const offsets = await admin.fetchTopicOffsets(messaging.physical(topic));
@@ -287,11 +287,11 @@ export async function readTopic(world: TransferWorld, topic: string): Promise<To
       topics: [topic],
       fromBeginning: true,
       onMessage: async ({ partition, message }) => {
-        records.push({ id: fromKafkaMessage(message).id, partition, offset: message.offset });
+        records.set(`${partition}@${message.offset}`, { id: fromKafkaMessage(message).id, partition, offset: message.offset });
       },
     });
-    await eventually(`all ${total} records of ${topic} read`, () => records.length, { until: (n) => n >= total, timeoutMs: 60_000 });
-    return records;
+    await eventually(`all ${total} records of ${topic} read`, () => records.size, { until: (n) => n >= total, timeoutMs: 60_000 });
+    return [...records.values()];
   } finally {
     await admin.disconnect().catch(() => undefined);
     await messaging.close();

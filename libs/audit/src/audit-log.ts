@@ -236,18 +236,27 @@ export class AuditLog {
     // and taking a connection from the busy pool for each batch was about 1.3 ms of a 10 ms append
     // at 2,700 lookups a second (the appends, one after another, are what bound the lookup rate).
     let client: pg.PoolClient | undefined;
+    // pg-pool stops listening to a client's errors while it is lent out: a connection the server
+    // ends between two batches would otherwise be an uncaught 'error' that ends the process. The
+    // query under way (if any) fails on its own; the next batch takes another connection.
+    const onError = (error: Error) => this.logger.warn(`the audit append's connection failed: ${error.message}`);
+    const letGo = (drop: boolean) => {
+      client?.removeListener('error', onError);
+      client?.release(drop);
+      client = undefined;
+    };
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, MAX_BATCH);
         try {
-          client ??= await connectWithin(poolOf(this.dataSource), this.timeoutMs + CLIENT_GRACE_MS);
+          if (!client) {
+            client = await connectWithin(poolOf(this.dataSource), this.timeoutMs + CLIENT_GRACE_MS);
+            client.on('error', onError);
+          }
           await this.flushOne(client, batch);
           for (const p of batch) p.resolve(p.id);
         } catch (error) {
-          if (error instanceof AppendFailed && error.dropConnection) {
-            client?.release(true);
-            client = undefined;
-          }
+          if (error instanceof AppendFailed && error.dropConnection) letGo(true);
           const cause = error instanceof AppendFailed ? error.cause : (error as Error);
           this.logger.error(`cannot append ${batch.length} audit event(s): ${cause.message}`);
           const unavailable = new Problem('AUDIT_UNAVAILABLE', 'the access could not be recorded in the audit log, so nothing is released');
@@ -255,8 +264,8 @@ export class AuditLog {
         }
       }
     } finally {
-      client?.release();
       this.flushing = false;
+      letGo(false);
     }
   }
 }

@@ -38,25 +38,22 @@ describe('whileHeartbeating', () => {
 });
 
 describe('PartitionChoices', () => {
-  it('keeps the partitions of the last attempt only, with those the messages named themselves', () => {
+  it('keeps the last partition chosen for each message of the send, whatever attempts came before', () => {
     const choices = new PartitionChoices();
-    choices.begin([
-      { topic: 't', messages: [{ value: 'a' }, { value: 'b' }, { value: 'c', partition: 5 }] },
-      { topic: 'u', messages: [{ value: 'd' }] },
-    ]);
-    // First attempt: three messages without a partition.
-    choices.record('t', 0);
-    choices.record('t', 1);
-    choices.record('u', 0);
-    expect([...choices.chosen].sort()).toEqual(['t:0', 't:1', 't:5', 'u:0']);
-    // A retry: kafkajs asks again for each, and the keyless ones move on in turn.
-    choices.record('t', 2);
-    choices.record('t', 3);
-    choices.record('u', 1);
-    expect([...choices.chosen].sort()).toEqual(['t:2', 't:3', 't:5', 'u:1']);
+    const [a, b, c] = [{ key: 'a', value: 'a' }, { value: 'b' }, { value: 'c', partition: 5 }];
+    choices.begin();
+    // An attempt that stopped after the first message (a broker it could not reach)…
+    choices.record(a, 't', 0);
+    // …and the retry, where the keyless message takes the next partition in turn.
+    choices.record(a, 't', 0);
+    choices.record(b, 't', 2);
+    choices.record(c, 'u', 5);
+    expect([...choices.chosen].sort()).toEqual(['t:0', 't:2', 'u:5']);
+    choices.record(b, 't', 3);
+    expect([...choices.chosen].sort()).toEqual(['t:0', 't:3', 'u:5']);
     // The next send starts afresh.
-    choices.begin([{ topic: 't', messages: [{ value: 'e' }] }]);
-    choices.record('t', 4);
+    choices.begin();
+    choices.record(b, 't', 4);
     expect([...choices.chosen]).toEqual(['t:4']);
   });
 });

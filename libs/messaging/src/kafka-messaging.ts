@@ -307,7 +307,7 @@ export class KafkaMessaging {
   private send(topicMessages: TopicMessages): Promise<void> {
     return this.inTurn(async () => {
       const producer = await this.connectedProducer();
-      this.choices.begin(topicMessages);
+      this.choices.begin();
       try {
         const written = await producer.sendBatch({
           topicMessages: topicMessages.map((t) => ({ topic: t.topic, messages: t.messages as Message[] })),
@@ -391,7 +391,7 @@ export class KafkaMessaging {
           const choose = Partitioners.DefaultPartitioner();
           return (args) => {
             const partition = choose(args);
-            this.choices.record(args.topic, partition);
+            this.choices.record(args.message, args.topic, partition);
             return partition;
           };
         },
@@ -408,33 +408,24 @@ export class KafkaMessaging {
 const partitionName = (topic: string, partition: number) => `${topic}:${partition}`;
 
 /**
- * The partitions of one send's last attempt (`topic:partition`). kafkajs asks the partitioner once
- * per message without a partition of its own at every attempt; a key always gets the same
- * partition, a message without one the next in turn, so only the last attempt's choices count.
+ * The partition kafkajs chose for each message of the send under way. kafkajs asks the
+ * partitioner for every message at every attempt (a message naming its partition gets that one),
+ * and an attempt that sends anything has placed them all, so the last choice for each message is
+ * where the acknowledged send put it.
  */
 export class PartitionChoices {
-  chosen = new Set<string>();
-  private given: string[] = [];
-  private perAttempt = 0;
-  private calls = 0;
+  private readonly byMessage = new Map<Message, string>();
 
-  begin(topicMessages: TopicMessages): void {
-    this.given = topicMessages.flatMap(({ topic, messages }) =>
-      messages.filter((m) => m.partition !== undefined).map((m) => partitionName(topic, m.partition!)),
-    );
-    this.perAttempt = topicMessages.reduce((n, { messages }) => n + messages.filter((m) => m.partition === undefined).length, 0);
-    this.calls = 0;
-    this.chosen = new Set(this.given);
+  begin(): void {
+    this.byMessage.clear();
   }
 
-  record(topic: string, partition: number): void {
-    if (this.calls === this.perAttempt) {
-      // Every message of the attempt before had its partition: a retry begins.
-      this.calls = 0;
-      this.chosen = new Set(this.given);
-    }
-    this.calls += 1;
-    this.chosen.add(partitionName(topic, partition));
+  record(message: Message, topic: string, partition: number): void {
+    this.byMessage.set(message, partitionName(topic, partition));
+  }
+
+  get chosen(): ReadonlySet<string> {
+    return new Set(this.byMessage.values());
   }
 }
 
