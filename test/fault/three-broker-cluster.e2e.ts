@@ -15,11 +15,12 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
-import { KafkaMessaging } from '@datarun/messaging';
+import { fromKafkaMessage } from '@datarun/messaging';
 import { requestTopic } from '@datarun/transfers';
 import { eventually } from '../support/eventually.js';
 import { portAccepts } from '../support/net.js';
-import { buildTransferWorld, readTopic, transferCaseBody, type TransferWorld } from '../support/transfers.js';
+import { readTopic, withKafkaAdmin } from '../support/broker.js';
+import { buildTransferWorld, transferCaseBody, type TransferWorld } from '../support/transfers.js';
 
 const run = promisify(execFile);
 const BASE_PORT = 19292;
@@ -45,33 +46,19 @@ describe('transfers on a three-broker cluster that loses the leader of their par
   const rows = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => (await world.city.db.ownerQuery(sql, params)).rows as T[];
 
   /** The node leading each partition of the water requests' topic. */
-  async function leaders(): Promise<Map<number, number>> {
-    const messaging = new KafkaMessaging(world.config.kafka);
-    const admin = messaging.admin();
-    try {
-      await admin.connect();
+  const leaders = () =>
+    withKafkaAdmin(world.config.kafka, async (admin, messaging) => {
       const { topics } = await admin.fetchTopicMetadata({ topics: [messaging.physical(WATER_TOPIC)] });
       return new Map(topics[0].partitions.map((p) => [p.partitionId, p.leader]));
-    } finally {
-      await admin.disconnect();
-      await messaging.close();
-    }
-  }
+    });
 
   /** The water connector group's committed offset of each partition of the water requests' topic. */
-  async function committedOffsets(): Promise<Map<number, string>> {
-    const messaging = new KafkaMessaging(world.config.kafka);
-    const admin = messaging.admin();
-    try {
-      await admin.connect();
+  const committedOffsets = () =>
+    withKafkaAdmin(world.config.kafka, async (admin, messaging) => {
       const groupId = messaging.physical(`datarun-connector-${world.utilities.water.id}`);
       const [{ partitions }] = await admin.fetchOffsets({ groupId, topics: [messaging.physical(WATER_TOPIC)] });
       return new Map(partitions.map((p) => [p.partition, p.offset]));
-    } finally {
-      await admin.disconnect();
-      await messaging.close();
-    }
-  }
+    });
 
   beforeAll(async () => {
     await cluster('start', '--fresh');
@@ -95,10 +82,7 @@ describe('transfers on a three-broker cluster that loses the leader of their par
 
   it('delivers all 500 once, in each property’s order, with three replicas and min ISR 2', async () => {
     // The topic as production would have it: three replicas, two of which must have each write.
-    const messaging = new KafkaMessaging(world.config.kafka);
-    const admin = messaging.admin();
-    try {
-      await admin.connect();
+    await withKafkaAdmin(world.config.kafka, async (admin, messaging) => {
       const [{ partitions }] = (await admin.fetchTopicMetadata({ topics: [messaging.physical(WATER_TOPIC)] })).topics;
       expect(partitions.every((p) => p.replicas.length === 3)).toBe(true);
       const described = await admin.describeConfigs({
@@ -106,10 +90,7 @@ describe('transfers on a three-broker cluster that loses the leader of their par
         includeSynonyms: false,
       });
       expect(described.resources[0].configEntries).toEqual([expect.objectContaining({ configName: 'min.insync.replicas', configValue: '2' })]);
-    } finally {
-      await admin.disconnect();
-      await messaging.close();
-    }
+    });
 
     // Sale k of property p goes to person k + 2 (the seller of the first sale is person 0).
     const sales: Array<{ property: string; caseId: string; buyer: number }> = [];
@@ -190,7 +171,7 @@ describe('transfers on a three-broker cluster that loses the leader of their par
       );
       inbox.close();
       // Whether the broker holds them (where), and where the connector's group stands on those partitions.
-      const held = new Map((await readTopic(world, WATER_TOPIC).catch(() => [])).map((r) => [r.id, r]));
+      const held = new Map((await readTopic(world.config.kafka, WATER_TOPIC).catch(() => [])).map((r) => [fromKafkaMessage(r.message).id, r]));
       const committed = await committedOffsets().catch(() => new Map<number, string>());
       const onBroker = stuck.map((r) => {
         const record = held.get(r.request_id);
@@ -230,11 +211,9 @@ describe('transfers on a three-broker cluster that loses the leader of their par
     // Bootstrapped from node 3 alone, which stays up: when kafkajs' first contact dies it reconnects
     // the whole client and forgets which brokers answered, which would hide what this test looks for.
     const [a, b, seed] = [1, 2, 3];
-    const messaging = new KafkaMessaging({ ...world.config.kafka, brokers: [`127.0.0.1:${brokerPort(seed)}`] });
-    const admin = messaging.admin();
+    const kafka = { ...world.config.kafka, brokers: [`127.0.0.1:${brokerPort(seed)}`] };
     const topic = `leader-move-${randomUUID()}`;
-    try {
-      await admin.connect();
+    await withKafkaAdmin(kafka, async (admin, messaging) => {
       await eventually('three brokers in the cluster', async () => (await admin.describeCluster()).brokers.length, {
         until: (n) => n === 3,
         timeoutMs: 60_000,
@@ -285,28 +264,13 @@ describe('transfers on a three-broker cluster that loses the leader of their par
       expect({ moved, afterMove }).toEqual({ moved: true, afterMove: 20 });
 
       // Every acknowledged send is on the broker whole.
-      const values = new Set<string>();
-      let read = 0;
-      const offsets = await admin.fetchTopicOffsets(messaging.physical(topic));
-      const total = offsets.reduce((sum, p) => sum + Number(p.high), 0);
-      await messaging.consume({
-        groupId: `leader-move-reader-${randomUUID()}`,
-        topics: [topic],
-        fromBeginning: true,
-        onMessage: async ({ message }) => {
-          values.add(message.value!.toString());
-          read += 1;
-        },
-      });
-      await eventually(`the ${total} records read`, () => read, { until: (n) => n >= total, timeoutMs: 30_000 });
+      const records = await readTopic(kafka, topic);
+      const values = new Set(records.map((r) => r.message.value!.toString()));
       const lost = acknowledged.flatMap((round) => batch(round).filter((m) => !values.has(m.value))).map((m) => m.value);
       expect(lost).toEqual([]);
       process.stdout.write(
-        `leader killed during sends: ${acknowledged.length} acknowledged, refused ${JSON.stringify(Object.fromEntries(refused))}; ${total} records on the broker, none of an acknowledged send missing\n`,
+        `leader killed during sends: ${acknowledged.length} acknowledged, refused ${JSON.stringify(Object.fromEntries(refused))}; ${records.length} records on the broker, none of an acknowledged send missing\n`,
       );
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-      await messaging.close();
-    }
+    });
   }, 180_000);
 });

@@ -10,12 +10,12 @@
 // The broker is the test's own (port 19092), never the suite's. The city, the relay, the water
 // connector and the simulated water system run in this process on a schema and topic prefix of their
 // own. A matter of its own that notifies water only, with no materials, keeps 200 cases fast.
-import { KafkaMessaging } from '@datarun/messaging';
+import { fromKafkaMessage } from '@datarun/messaging';
 import { requestTopic } from '@datarun/transfers';
-import { OwnBroker } from '../support/broker.js';
+import { OwnBroker, readTopic, withKafkaAdmin } from '../support/broker.js';
 import { eventually } from '../support/eventually.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
-import { buildTransferWorld, readTopic, transferCaseBody, type TransferWorld } from '../support/transfers.js';
+import { buildTransferWorld, transferCaseBody, type TransferWorld } from '../support/transfers.js';
 
 const CASES = 200;
 const BEFORE_OUTAGE = 50; // completed and (mostly) delivered with the broker up
@@ -105,18 +105,10 @@ describe('transfers survive a broker outage', () => {
     // Then drop this run's topics (never before: a consumer whose topic vanishes crashes and
     // restarts, and a restart racing its disconnect outlives the app).
     if (world) {
-      const messaging = new KafkaMessaging(world.config.kafka);
-      const admin = messaging.admin();
-      try {
-        await admin.connect();
+      await withKafkaAdmin(world.config.kafka, async (admin) => {
         const ours = (await admin.listTopics()).filter((t) => t.startsWith(world.prefix));
         if (ours.length > 0) await admin.deleteTopics({ topics: ours });
-      } catch {
-        // Only housekeeping of a broker that exists for this test.
-      } finally {
-        await admin.disconnect().catch(() => undefined);
-        await messaging.close();
-      }
+      }).catch(() => undefined); // only housekeeping of a broker that exists for this test
     }
     await broker.stop();
     await proxy.cut();
@@ -241,7 +233,10 @@ describe('transfers survive a broker outage', () => {
     // What the broker holds: every request at least once, and some twice: what it wrote while its
     // answers were lost was sent again by the relay after the restart.
     const copies = new Map<string, number>();
-    for (const { id } of await readTopic(world, WATER_TOPIC)) copies.set(id, (copies.get(id) ?? 0) + 1);
+    for (const { message } of await readTopic(world.config.kafka, WATER_TOPIC)) {
+      const { id } = fromKafkaMessage(message);
+      copies.set(id, (copies.get(id) ?? 0) + 1);
+    }
     expect([...copies.keys()].filter((id) => id !== warmRequest).sort()).toEqual([...requestIds].sort());
     const duplicated = requestIds.filter((id) => (copies.get(id) ?? 0) > 1);
     expect(duplicated.length).toBeGreaterThan(0);

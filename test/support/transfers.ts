@@ -2,7 +2,7 @@
 // simulated utilities (listening, for the connectors), a relay and one connector per utility
 // member, all on one schema and one topic prefix of their own so that test files never see each
 // other's events. Each connector keeps its inbox in a SQLite file of its own, which a test reads.
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import type { GatewayApi } from '@datarun/client';
 import { connectorMember, type DatarunConfig } from '@datarun/config';
 import { ConnectorInbox } from '@datarun/connector';
-import { fromKafkaMessage, KafkaMessaging } from '@datarun/messaging';
 import { SUBSISTENCE_ALLOWANCE } from '@datarun/registry';
 import type { DynamicModule } from '@nestjs/common';
 import { ConnectorModule } from '../../apps/connector/src/app.module.js';
@@ -261,39 +260,4 @@ export async function openAllowanceCase(
     .send(decision)
     .expect(200);
   return opened.body.id;
-}
-
-/** One record of a topic, where the broker holds it. */
-export interface TopicRecord {
-  readonly id: string;
-  readonly partition: number;
-  readonly offset: string;
-}
-
-/**
- * Every record of one of the world's topics, up to the high watermarks of the moment it is called,
- * read by a consumer group of its own from the beginning: what the broker really holds, copies included.
- */
-export async function readTopic(world: TransferWorld, topic: string): Promise<TopicRecord[]> {
-  const messaging = new KafkaMessaging(world.config.kafka);
-  const admin = messaging.admin();
-  const records = new Map<string, TopicRecord>(); // by partition@offset: a redelivery counts once
-  try {
-    await admin.connect();
-    const offsets = await admin.fetchTopicOffsets(messaging.physical(topic));
-    const total = offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
-    await messaging.consume({
-      groupId: `topic-reader-${randomUUID()}`,
-      topics: [topic],
-      fromBeginning: true,
-      onMessage: async ({ partition, message }) => {
-        records.set(`${partition}@${message.offset}`, { id: fromKafkaMessage(message).id, partition, offset: message.offset });
-      },
-    });
-    await eventually(`all ${total} records of ${topic} read`, () => records.size, { until: (n) => n >= total, timeoutMs: 60_000 });
-    return [...records.values()];
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-    await messaging.close();
-  }
 }
