@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { Problem } from '@datarun/problems';
 import { Injectable, Logger } from '@nestjs/common';
 import { poolOf, type PreparedStatement } from '@datarun/db';
+import type { Metrics } from '@datarun/metrics';
 import { RequestContext } from '@datarun/request-context';
 import type pg from 'pg';
+import type { Histogram } from 'prom-client';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AuditDecision } from './audit-event.entity.js';
 import { type AuditRecordContent, chainLink, MerkleFrontier, recordBytes } from './integrity/index.js';
@@ -29,8 +31,9 @@ export interface AuditEventInput {
    */
   readonly correlationId?: string;
   /**
-   * When it happened; only imports and tests set it. Everything else takes the database's clock,
-   * read under the chain head's lock, so that time order and seq order agree across writers.
+   * When it happened; only imports and tests set it. Everything else takes the database's clock
+   * (read under the chain head's lock, or this process's clock tied to it and checked against it
+   * by the append), so that time order and seq order agree across writers.
    */
   readonly at?: Date;
 }
@@ -52,6 +55,10 @@ interface Pending {
 export interface AuditLogOptions {
   /** Longest wait for the chain head's lock and for each statement of an append (AUDIT_APPEND_TIMEOUT_MS). */
   readonly appendTimeoutMs?: number;
+  /** Where `datarun_audit_append_seconds` goes (apps without metrics, e.g. the CLI, leave it out). */
+  readonly metrics?: Metrics;
+  /** This process's clock in milliseconds (`Date.now`); tests set one that is off. */
+  readonly clock?: () => number;
 }
 
 export const DEFAULT_APPEND_TIMEOUT_MS = 3000;
@@ -62,6 +69,12 @@ export const DEFAULT_APPEND_TIMEOUT_MS = 3000;
  */
 const CLIENT_GRACE_MS = 1000;
 const MAX_BATCH = 1000;
+/**
+ * After another writer moved the chain's head under a one-round-trip append, this many appends
+ * take the lock first: with writers in several processes (gateway workers, the relay) most
+ * attempts would find the head moved and pay a round trip for nothing.
+ */
+const LOCKED_AFTER_MOVED = 16;
 const COLUMNS = [
   'seq',
   'id',
@@ -109,6 +122,16 @@ const INSERT = `INSERT INTO audit_event (${COLUMNS.join(', ')})
   FROM unnest(${TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')})
     AS t(${COLUMNS.join(', ')})`;
 
+/** The chain's last record as an append left it: what the next one chains from. */
+interface ChainEnd {
+  readonly seq: number;
+  readonly chainHash: Buffer;
+  /** Mutable: the next append adds its leaves to it (a copy when it came from the database). */
+  readonly frontier: MerkleFrontier;
+  /** The time the append gave its records (milliseconds since the epoch). */
+  readonly atMs: number;
+}
+
 interface ChainedEvent {
   readonly pending: Pending;
   readonly content: AuditRecordContent;
@@ -125,10 +148,21 @@ interface ChainedEvent {
  * audited answer leaves before its record exists. A failed write rejects every caller of that
  * batch with AUDIT_UNAVAILABLE: fail closed.
  *
- * An append cannot hang: its transaction waits at most `appendTimeoutMs` for the chain head's lock
- * and for each statement (lock_timeout, statement_timeout), and the client gives up on a database
- * that stops answering shortly after; either way the callers get AUDIT_UNAVAILABLE within seconds
- * instead of holding their requests (and the pool's connections) for as long as the fault lasts.
+ * Most appends take one round trip. The appender remembers the chain's end as it left it (seq,
+ * chain hash, Merkle frontier, time) and chains the next batch after it, timed by its own clock
+ * tied to the database's; one auto-commit statement then locks the head (NOWAIT) only if it is
+ * still that end and the batch's time is not ahead of the database's clock, inserts the batch and
+ * moves the head, or does nothing. So a writer in another process (or `appendWithin`) that moved
+ * the head, a head locked by one, or a clock that ran ahead makes that statement a no-op, and the
+ * batch goes the locked way: BEGIN with the head's lock, the time read under it, then the insert
+ * and COMMIT. Either way every writer's records are in seq order and in time order, the time of
+ * one not ahead of the database's clock when the next writer locks.
+ *
+ * An append cannot hang: the locked way waits at most `appendTimeoutMs` for the chain head's lock
+ * and for each statement (lock_timeout, statement_timeout), the one-round-trip way never waits for
+ * the lock, and the client gives up on a database that stops answering shortly after; either way
+ * the callers get AUDIT_UNAVAILABLE within seconds instead of holding their requests (and the
+ * pool's connections) for as long as the fault lasts.
  */
 @Injectable()
 export class AuditLog {
@@ -136,12 +170,27 @@ export class AuditLog {
   private queue: Pending[] = [];
   private flushing = false;
   private readonly timeoutMs: number;
+  private readonly clock: () => number;
+  private readonly appendSeconds?: Histogram<'way'>;
+  /** The chain's end as this appender's last append left it; unset after a failure or a refusal. */
+  private end?: ChainEnd;
+  /** The database's clock minus this process's, as measured (a lower bound: see `learnClock`). */
+  private clockOffsetMs = 0;
+  /** Appends left that take the lock first (LOCKED_AFTER_MOVED). */
+  private lockedToGo = 0;
 
   constructor(
     private readonly dataSource: DataSource,
     options: AuditLogOptions = {},
   ) {
     this.timeoutMs = options.appendTimeoutMs ?? DEFAULT_APPEND_TIMEOUT_MS;
+    this.clock = options.clock ?? Date.now;
+    this.appendSeconds = options.metrics?.histogram({
+      name: 'datarun_audit_append_seconds',
+      help: 'Audit appends (group commits) by way: one-trip (one statement), locked (the head locked first), failed',
+      labelNames: ['way'],
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1, 5],
+    });
   }
 
   append(event: AuditEventInput): Promise<string> {
@@ -196,39 +245,98 @@ export class AuditLog {
   }
 
   /**
-   * One batch, one transaction, each statement with a deadline. Throws AppendFailed, which says
-   * whether the connection is still fit for the next batch.
+   * One batch, in one round trip when it can (see the class), each statement with a deadline.
+   * Throws AppendFailed, which says whether the connection is still fit for the next batch.
    */
   private async flushOne(client: pg.PoolClient, batch: readonly Pending[]): Promise<void> {
     const answerWithin = this.timeoutMs + CLIENT_GRACE_MS;
     // pg's per-query read timeout (not in its QueryConfig type).
-    const query = (config: { text: string; name?: string; values?: unknown[] }) =>
+    const query: Query = (config) =>
       client.query({ ...config, query_timeout: answerWithin } as unknown as pg.QueryConfig) as unknown as Promise<pg.QueryResult | pg.QueryResult[]>;
+    const started = performance.now();
+    const end = this.end;
+    this.end = undefined; // until an append says where the chain ends
     try {
-      // Two round trips, each with as little of this process's event loop in it as can be: the
-      // transaction's start, its timeouts and the locked head go in one message (PostgreSQL answers
-      // every statement of it at once; before, BEGIN and the head were two round trips), and the
-      // append and its COMMIT are queued together, so node-postgres sends the COMMIT the moment the
-      // append is answered. A COMMIT after a failed append ends the aborted transaction (PostgreSQL
-      // answers it with a rollback); the append's own error is what the callers get. The timeouts
-      // are whole milliseconds from the validated config.
-      const opened = (await query({
-        text: `BEGIN; SET LOCAL lock_timeout = ${this.timeoutMs}; SET LOCAL statement_timeout = ${this.timeoutMs}; ${READ_HEAD.text}`,
-      })) as pg.QueryResult[];
-      const head = opened[opened.length - 1].rows as Array<Record<string, unknown>>;
-      await Promise.all([query({ ...APPEND, values: appendValues(head, batch) }), query({ text: 'COMMIT' })]);
+      let way: 'one-trip' | 'locked' = 'one-trip';
+      if (!end || this.lockedToGo > 0 || !(await this.appendAtEnd(query, end, batch))) {
+        way = 'locked';
+        await this.appendLocked(query, batch);
+      }
+      this.appendSeconds?.observe({ way }, (performance.now() - started) / 1000);
     } catch (error) {
+      this.appendSeconds?.observe({ way: 'failed' }, (performance.now() - started) / 1000);
       // A connection that did not answer in time is in an unknown state: drop it (the server rolls
       // back when it goes) rather than wait for a ROLLBACK that may not be answered either.
-      const silent = String((error as Error).message).includes('Query read timeout');
       const rolledBack =
-        !silent &&
+        !isReadTimeout(error) &&
         (await query({ text: 'ROLLBACK' }).then(
           () => true,
           () => false,
         ));
       throw new AppendFailed(error as Error, !rolledBack);
     }
+  }
+
+  /**
+   * The batch after `end`, this appender's own last append, in one auto-commit statement: true
+   * when it was written, false when the statement found the head moved, locked or behind the
+   * batch's time, or failed in any way the locked append may not (the locked append decides).
+   * Throws only when the database did not answer in time.
+   */
+  private async appendAtEnd(query: Query, end: ChainEnd, batch: readonly Pending[]): Promise<boolean> {
+    const atMs = Math.max(this.clock() + this.clockOffsetMs, end.atMs);
+    const chained = chainAfter(end, batch, atMs);
+    let written: pg.QueryResult;
+    try {
+      // The deadline is in the database's time (atMs is not ahead of it) and a second before the
+      // client gives up, as the locked append's statement_timeout is.
+      const deadlineMs = atMs + this.timeoutMs;
+      written = (await query({ ...APPEND_AT_END, values: [...chained.values, end.seq, end.chainHash, atMs, deadlineMs] })) as pg.QueryResult;
+    } catch (error) {
+      if (isReadTimeout(error)) throw error;
+      this.logger.debug(`a one-round-trip append was refused, the locked append follows: ${(error as Error).message}`);
+      written = { rowCount: 0 } as pg.QueryResult;
+    }
+    if (written.rowCount !== 1) {
+      this.lockedToGo = LOCKED_AFTER_MOVED;
+      return false;
+    }
+    this.learnClock(Number((written.rows[0] as { now_ms: string }).now_ms), false);
+    this.end = chained.end;
+    return true;
+  }
+
+  /**
+   * The batch after the head, locked first: two round trips, each with as little of this
+   * process's event loop in it as can be. The transaction's start, its timeouts and the locked
+   * head go in one message (PostgreSQL answers every statement of it at once), and the append and
+   * its COMMIT are queued together, so node-postgres sends the COMMIT the moment the append is
+   * answered. A COMMIT after a failed append ends the aborted transaction (PostgreSQL answers it
+   * with a rollback); the append's own error is what the callers get. The timeouts are whole
+   * milliseconds from the validated config.
+   */
+  private async appendLocked(query: Query, batch: readonly Pending[]): Promise<void> {
+    const opened = (await query({
+      text: `BEGIN; SET LOCAL lock_timeout = ${this.timeoutMs}; SET LOCAL statement_timeout = ${this.timeoutMs}; ${READ_HEAD.text}`,
+    })) as pg.QueryResult[];
+    const head = headOf(opened[opened.length - 1].rows);
+    this.learnClock(head.atMs, true);
+    const chained = chainAfter(head, batch, head.atMs);
+    await Promise.all([query({ ...APPEND, values: chained.values }), query({ text: 'COMMIT' })]);
+    this.end = chained.end;
+    if (this.lockedToGo > 0) this.lockedToGo -= 1;
+  }
+
+  /**
+   * Ties this process's clock to the database's with a reading of the database's (`databaseMs`)
+   * taken before this process's clock is read here: the difference is at most the true offset, so
+   * a time from `clock() + offset` is never ahead of the database's by our own measure. The locked
+   * append's reading replaces the offset (the one-round-trip append may have been refused for a
+   * clock that ran ahead); each one-round-trip append's can only tighten it.
+   */
+  private learnClock(databaseMs: number, replace: boolean): void {
+    const sample = databaseMs - this.clock();
+    this.clockOffsetMs = replace ? sample : Math.max(this.clockOffsetMs, sample);
   }
 
   private async flush(): Promise<void> {
@@ -310,6 +418,12 @@ async function connectWithin(pool: pg.Pool, ms: number): Promise<pg.PoolClient> 
 }
 
 type RunStatement = (statement: PreparedStatement, values: unknown[]) => Promise<Array<Record<string, unknown>>>;
+type Query = (config: { text: string; name?: string; values?: unknown[] }) => Promise<pg.QueryResult | pg.QueryResult[]>;
+
+/** A read timeout of node-postgres: the database did not answer at all. */
+function isReadTimeout(error: unknown): boolean {
+  return String((error as Error)?.message).includes('Query read timeout');
+}
 
 /**
  * The head, locked, and the database's clock read after the lock is held (the materialized CTE
@@ -322,11 +436,33 @@ const READ_HEAD: PreparedStatement = {
   text: `WITH head AS MATERIALIZED (SELECT seq, chain_hash, frontier FROM audit_chain_head WHERE chain_id = 1 FOR UPDATE)
     SELECT seq, chain_hash, frontier, floor(extract(epoch FROM clock_timestamp()) * 1000)::int8 AS now_ms FROM head`,
 };
+const NEW_HEAD = `seq = $${COLUMNS.length + 1}, chain_hash = $${COLUMNS.length + 2}, frontier = $${COLUMNS.length + 3}`;
+const APPENDED_ALL = `(SELECT count(*) FROM appended) = $${COLUMNS.length + 4}`;
 const APPEND: PreparedStatement = {
   name: 'datarun_audit_append',
   text: `WITH appended AS (${INSERT} RETURNING 1)
-     UPDATE audit_chain_head SET seq = $${COLUMNS.length + 1}, chain_hash = $${COLUMNS.length + 2}, frontier = $${COLUMNS.length + 3}
-     WHERE chain_id = 1 AND (SELECT count(*) FROM appended) = $${COLUMNS.length + 4}`,
+     UPDATE audit_chain_head SET ${NEW_HEAD} WHERE chain_id = 1 AND ${APPENDED_ALL}`,
+};
+/**
+ * APPEND in one auto-commit statement, for a batch chained after the end this appender wrote last
+ * (its seq and chain hash follow APPEND's values, then the batch's time and a deadline): the head
+ * is locked only if it is still that end, the batch's time is not ahead of the database's clock
+ * (which every later writer reads after this statement commits) and the deadline has not passed
+ * (a statement held up on its way, say by a stalled network, must not write records whose callers
+ * were already refused); NOWAIT, since a writer holding the lock is about to move the head anyway.
+ * Otherwise nothing is inserted and no row is updated. Returns the database's clock after the
+ * append (for `learnClock`).
+ */
+const APPEND_AT_END: PreparedStatement = {
+  name: 'datarun_audit_append_at_end',
+  text: `WITH head AS MATERIALIZED (
+       SELECT 1 FROM audit_chain_head
+       WHERE chain_id = 1 AND seq = $${COLUMNS.length + 5} AND chain_hash = $${COLUMNS.length + 6}
+         AND floor(extract(epoch FROM clock_timestamp()) * 1000)::int8 BETWEEN $${COLUMNS.length + 7}::int8 AND $${COLUMNS.length + 8}::int8
+       FOR UPDATE NOWAIT),
+     appended AS (${INSERT} WHERE EXISTS (SELECT 1 FROM head) RETURNING 1)
+     UPDATE audit_chain_head SET ${NEW_HEAD} WHERE chain_id = 1 AND ${APPENDED_ALL}
+     RETURNING floor(extract(epoch FROM clock_timestamp()) * 1000)::int8 AS now_ms`,
 };
 
 /**
@@ -334,16 +470,25 @@ const APPEND: PreparedStatement = {
  * (the insert and the head update share one), since round trips are the append's cost.
  */
 async function writeChained(run: RunStatement, batch: readonly Pending[]): Promise<void> {
-  await run(APPEND, appendValues(await run(READ_HEAD, []), batch));
+  const head = headOf(await run(READ_HEAD, []));
+  await run(APPEND, chainAfter(head, batch, head.atMs).values);
 }
 
-/** APPEND's values: the batch chained after the head READ_HEAD gave (its rows), at the database's time. */
-function appendValues(headRows: ReadonlyArray<Record<string, unknown>>, batch: readonly Pending[]): unknown[] {
-  const head = headRows[0] as { seq: string; chain_hash: Buffer; frontier: unknown; now_ms: string };
-  const now = new Date(Number(head.now_ms));
-  const frontier = MerkleFrontier.fromJSON(head.frontier as never);
-  let seq = Number(head.seq);
-  let chain = head.chain_hash;
+/** READ_HEAD's row as a chain end, timed by the database's clock under the lock. */
+function headOf(rows: ReadonlyArray<Record<string, unknown>>): ChainEnd {
+  const head = rows[0] as { seq: string; chain_hash: Buffer; frontier: unknown; now_ms: string };
+  return { seq: Number(head.seq), chainHash: head.chain_hash, frontier: MerkleFrontier.fromJSON(head.frontier as never), atMs: Number(head.now_ms) };
+}
+
+/**
+ * The batch chained after `end` (whose frontier takes the new leaves), its records timed `atMs`
+ * unless they name their own time: APPEND's values, and the end they make.
+ */
+function chainAfter(end: ChainEnd, batch: readonly Pending[], atMs: number): { values: unknown[]; end: ChainEnd } {
+  const now = new Date(atMs);
+  const frontier = end.frontier;
+  let seq = end.seq;
+  let chain = end.chainHash;
   const events = batch.map((pending): ChainedEvent => {
     seq += 1;
     const content = contentOf(seq, pending, pending.at ?? now);
@@ -354,7 +499,10 @@ function appendValues(headRows: ReadonlyArray<Record<string, unknown>>, batch: r
     frontier.append(link.leafHash);
     return { pending, content, bytes, chainHash: chain };
   });
-  return [...columnsOf(events), seq, chain, JSON.stringify(frontier.toJSON()), events.length];
+  return {
+    values: [...columnsOf(events), seq, chain, JSON.stringify(frontier.toJSON()), events.length],
+    end: { seq, chainHash: chain, frontier, atMs },
+  };
 }
 
 function contentOf(seq: number, p: Pending, at: Date): AuditRecordContent {

@@ -1,6 +1,7 @@
 import { KeyRing } from '@datarun/auth';
 import type { DatarunConfig } from '@datarun/config';
 import { KafkaMessaging } from '@datarun/messaging';
+import { Metrics } from '@datarun/metrics';
 import { type DynamicModule, Injectable, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -73,7 +74,11 @@ export class AuditModule {
       global: true,
       imports: [TypeOrmModule.forFeature(AUDIT_ENTITIES)],
       providers: [
-        { provide: AuditLog, inject: [DataSource], useFactory: (ds: DataSource) => new AuditLog(ds, { appendTimeoutMs: config.audit.appendTimeoutMs }) },
+        {
+          provide: AuditLog,
+          inject: [DataSource, { token: Metrics, optional: true }],
+          useFactory: (ds: DataSource, metrics?: Metrics) => new AuditLog(ds, { appendTimeoutMs: config.audit.appendTimeoutMs, metrics }),
+        },
         AuditQueries,
         CitizenAccessLog,
         { provide: SubjectPseudonyms, inject: [KeyRing], useFactory: (keys: KeyRing) => new SubjectPseudonyms(keys.require('subjectHashKey')) },
