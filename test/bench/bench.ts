@@ -36,6 +36,10 @@ import {
   pgSelectBaseline,
   pickBuyers,
   pidListeningOn,
+  type PipelineFigures,
+  pipelineBetween,
+  type PipelineTotals,
+  pipelineTotals,
   resetPeakRss,
   openTransferCases,
   propagationPhase,
@@ -309,8 +313,10 @@ try {
     let before: ReturnType<typeof cpuSample>;
     let m0: ReturnType<typeof machineTicks>;
     let t: number;
+    let pipeline0: PipelineTotals | undefined;
     return {
-      onMeasureStart() {
+      async onMeasureStart() {
+        pipeline0 = await pipelineTotals(gatewayUrl);
         if (gatewayPid) resetPeakRss(gatewayPid);
         before = cpuSample();
         m0 = machineTicks();
@@ -320,6 +326,7 @@ try {
         const wall = (performance.now() - t) / 1000;
         const after = cpuSample();
         const m1 = machineTicks();
+        const pipeline1 = await pipelineTotals(gatewayUrl);
         // PostgreSQL backends by database: this bench's, or someone else's on the same server.
         const { rows } = await db.query('SELECT pid, datname FROM pg_stat_activity WHERE datname IS NOT NULL');
         const backends = Object.fromEntries(rows.map((r) => [Number(r.pid), r.datname === dbName ? 'postgres' : 'postgres (other databases)']));
@@ -341,6 +348,7 @@ try {
           cpuSeconds: split,
           machineBusyPercent: Math.round((1000 * (m1.busy - m0.busy)) / (m1.total - m0.total)) / 10,
           gatewayMemory: gatewayPid ? memoryOf(gatewayPid) : null,
+          gatewayPipeline: pipeline0 && pipeline1 ? pipelineBetween(pipeline0, pipeline1) : null,
         };
       },
     };
@@ -600,6 +608,16 @@ function table(): string {
           .map(([g, s]) => `${g} ${fmt(s / x.wallSeconds, 2)}`)
           .join(', ');
         return `CPU (cores) during ${k}: ${parts}; machine busy ${x.machineBusyPercent}%${x.gatewayMemory ? `; gateway peak RSS ${x.gatewayMemory.peakRssMiB} MiB` : ''}`;
+      }),
+    ...Object.entries(footprint)
+      .map(([k, f]) => [k, (f as { gatewayPipeline?: PipelineFigures | null }).gatewayPipeline] as const)
+      .filter(([, p]) => p && Object.keys(p.appends).length > 0)
+      .map(([k, p]) => {
+        const total = Object.values(p!.appends).reduce((a, b) => a + b, 0);
+        const ways = Object.entries(p!.appends)
+          .map(([way, n]) => `${way} ${fmt((100 * n) / total, 1)}%`)
+          .join(', ');
+        return `Gateway pipeline during ${k}: ${fmt(total)} audit appends (${ways}), ${fmt(p!.meanAppendMs, 2)} ms each on average; facts batches of ${fmt(p!.meanFactsBatch, 1)} lookups on average`;
       }),
     ...(profile
       ? [

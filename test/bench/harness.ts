@@ -181,6 +181,59 @@ export async function httpLoad(spec: HttpLoadSpec, hooks?: MeasureHooks): Promis
 }
 
 // ---------------------------------------------------------------------------------------------
+// The gateway's pipeline, from its own /metrics: what its audit appends and facts batches did
+
+/** Running totals of the gateway's pipeline metrics (counts and sums since it started). */
+export type PipelineTotals = Readonly<Record<string, number>>;
+
+/** The gateway's pipeline totals now, or undefined when its /metrics does not answer. */
+export async function pipelineTotals(gatewayUrl: string): Promise<PipelineTotals | undefined> {
+  try {
+    const res = await fetch(`${gatewayUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
+    if (!res.ok) return undefined;
+    const totals: Record<string, number> = {};
+    // e.g. `datarun_audit_append_seconds_count{way="one-trip"} 412`, `datarun_lookup_facts_batch_size_sum 6012`
+    const series = /^(datarun_audit_append_seconds|datarun_lookup_facts_batch_size)_(sum|count)(?:\{way="([^"]+)"\})? (\S+)$/gm;
+    for (const m of (await res.text()).matchAll(series)) totals[`${m[1]}:${m[2]}${m[3] ? `:${m[3]}` : ''}`] = Number(m[4]);
+    return totals;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface PipelineFigures {
+  /** Audit appends (group commits) by way: one-trip, locked, failed. */
+  readonly appends: Readonly<Record<string, number>>;
+  /** Mean duration of an append, every way, in milliseconds. */
+  readonly meanAppendMs: number | null;
+  /** Mean lookups a facts statement served. */
+  readonly meanFactsBatch: number | null;
+}
+
+/** What the pipeline did between two readings of its totals. */
+export function pipelineBetween(before: PipelineTotals, after: PipelineTotals): PipelineFigures {
+  const delta = (key: string) => (after[key] ?? 0) - (before[key] ?? 0);
+  const appends: Record<string, number> = {};
+  let count = 0;
+  let seconds = 0;
+  for (const key of Object.keys(after)) {
+    const [name, kind, way] = key.split(':');
+    if (name !== 'datarun_audit_append_seconds' || !way) continue;
+    if (kind === 'count' && delta(key) > 0) {
+      appends[way] = delta(key);
+      count += delta(key);
+    }
+    if (kind === 'sum') seconds += delta(key);
+  }
+  const batches = delta('datarun_lookup_facts_batch_size:count');
+  return {
+    appends,
+    meanAppendMs: count > 0 ? Math.round((seconds / count) * 1e5) / 100 : null,
+    meanFactsBatch: batches > 0 ? Math.round((delta('datarun_lookup_facts_batch_size:sum') / batches) * 10) / 10 : null,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Audited phases: lookups, verifications, evidence bundles
 
 export interface AuditCheck {

@@ -6,6 +6,8 @@ import { auditAppendAndVerify } from '../bench/audit-verify.bench.js';
 import {
   type AuditedPhaseResult,
   auditedPhase,
+  pipelineBetween,
+  pipelineTotals,
   bareHttpBaseline,
   type BenchDb,
   cpuSample,
@@ -54,9 +56,10 @@ describe('benchmark harness smoke', () => {
     expect(rows[0].n).toBe(20);
   });
 
-  it('lookups: every request answered 2xx and audited exactly once; CPU and memory readable', async () => {
+  it('lookups: every request answered 2xx and audited exactly once; CPU, memory and the gateway pipeline readable', async () => {
     let before: ReturnType<typeof cpuSample> | undefined;
     let split: Record<string, number> = {};
+    const pipeline0 = await pipelineTotals(gatewayUrl);
     const r = await auditedPhase('lookups', {
       gatewayUrl,
       token: await city.hall.token('bench-clerk'),
@@ -71,6 +74,12 @@ describe('benchmark harness smoke', () => {
     expectCounted(r, 1);
     expect(split['load generator']).toBeGreaterThan(0);
     expect(memoryOf(process.pid).peakRssMiB).toBeGreaterThan(0);
+    // Every lookup's record went through one of the gateway's appends, most of them one round trip.
+    const pipeline = pipelineBetween(pipeline0!, (await pipelineTotals(gatewayUrl))!);
+    expect(pipeline.appends['one-trip']).toBeGreaterThan(0);
+    expect(pipeline.appends.failed).toBeUndefined();
+    expect(pipeline.meanAppendMs).toBeGreaterThan(0);
+    expect(pipeline.meanFactsBatch).toBeGreaterThanOrEqual(1);
   }, 30_000);
 
   it('verifications and evidence bundles: counted the same way (a bundle item is a row)', async () => {
