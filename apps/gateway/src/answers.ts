@@ -74,11 +74,51 @@ export const RECIPIENT_REQUEST_PAGE = closedObject(
   { title: 'RecipientRequestPage' },
 );
 
+const APPROVAL_FIELDS = {
+  id: UUID,
+  by: { ...STRING, description: 'The approving department (member id)' },
+  state: { enum: ['pending', 'approved', 'rejected'] },
+  dueAt: { ...DATE_TIME, description: '承诺时限: when the task is due (its matter’s time limit after the case opened)' },
+  overdue: { type: 'boolean', description: 'Pending past its due time, or decided after it' },
+};
+const APPROVAL_DECISION = {
+  decidedAt: DATE_TIME,
+  reason: { ...STRING, description: 'The department’s reason (always given with a rejection)' },
+};
+
+const APPROVAL = closedObject(APPROVAL_FIELDS, APPROVAL_DECISION, { title: 'CaseApproval' });
+
+export const APPROVAL_TASK = closedObject(
+  {
+    ...APPROVAL_FIELDS,
+    caseId: UUID,
+    matter: STRING,
+    caseState: { enum: ['open', 'approving', 'rejected', 'completed', 'withdrawn'] },
+    consumer: { ...STRING, description: 'The hall that opened the case' },
+    parties: {
+      type: 'array',
+      items: closedObject({ name: STRING, role: STRING, idNumberMasked: { ...STRING, description: 'The ID number, masked' } }, {}, { title: 'ApprovalParty' }),
+    },
+    openedAt: DATE_TIME,
+  },
+  { ...APPROVAL_DECISION, decidedBy: { ...STRING, description: 'The person (token sub) who decided' } },
+  { title: 'ApprovalTask' },
+);
+
+export const APPROVAL_TASK_PAGE = closedObject(
+  { items: { type: 'array', items: APPROVAL_TASK } },
+  { next: { ...STRING, description: 'The cursor of the next page; absent on the last' } },
+  { title: 'ApprovalTaskPage' },
+);
+
 export const CASE = closedObject(
   {
     id: UUID,
     matter: { ...STRING, description: 'The matter code' },
-    state: { enum: ['open', 'completed', 'withdrawn'] },
+    state: {
+      enum: ['open', 'approving', 'rejected', 'completed', 'withdrawn'],
+      description: '`approving` while approvals are pending (then `open`); `rejected` after a department rejected it',
+    },
     parties: { type: 'array', items: PARTY },
     materials: {
       type: 'array',
@@ -88,6 +128,7 @@ export const CASE = closedObject(
         { title: 'CaseMaterial' },
       ),
     },
+    approvals: { type: 'array', items: APPROVAL, description: '并联审批: every approving department’s task, decided in parallel' },
     transfers: { type: 'array', items: TRANSFER },
     progress: closedObject(
       { total: COUNT, completed: COUNT, rejected: COUNT, followUp: COUNT, summary: { ...STRING, examples: ['6 of 6 completed'] } },
@@ -101,7 +142,8 @@ export const CASE = closedObject(
   {
     property: PROPERTY,
     utilityAccounts: { type: 'object', additionalProperties: STRING, description: 'Account numbers by utility kind' },
-    closedAt: { ...DATE_TIME, description: 'When it was completed or withdrawn' },
+    closedAt: { ...DATE_TIME, description: 'When it was completed, withdrawn or rejected' },
+    rejectionReason: { ...STRING, description: 'Which department rejected it, and why' },
   },
   { title: 'Case' },
 );

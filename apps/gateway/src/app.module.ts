@@ -7,13 +7,14 @@ import { PlatformModule } from '@datarun/platform';
 import { RegistryModule } from '@datarun/registry';
 import { CaseMatters, RecipientRequests, RequestStatuses } from '@datarun/transfers';
 import { type DynamicModule, Module } from '@nestjs/common';
+import { ApprovalsController } from './approvals.controller.js';
 import { CasesController } from './cases.controller.js';
 import { ExchangeController } from './exchange.controller.js';
 import { MaterialsController } from './materials.controller.js';
 import { PlatformKeysController } from './platform-keys.controller.js';
 import { RequestsController } from './requests.controller.js';
 
-/** Consumer-facing: cases (with materials and completion), lookups, verifications, evidence bundles; recipient-facing: material links, requests and their statuses. */
+/** Consumer-facing: cases (with materials and completion), lookups, verifications, evidence bundles; department-facing: approval tasks; recipient-facing: material links, requests and their statuses. */
 @Module({})
 export class GatewayModule {
   static forRoot(config: DatarunConfig): DynamicModule {
@@ -41,7 +42,7 @@ export class GatewayModule {
         CasesModule,
         LookupsModule,
       ],
-      controllers: [CasesController, ExchangeController, MaterialsController, PlatformKeysController, RequestsController],
+      controllers: [ApprovalsController, CasesController, ExchangeController, MaterialsController, PlatformKeysController, RequestsController],
       providers: [
         // A status's audit record names its case's matter: the cases lib's port, as in the relay.
         { provide: CaseMatters, useExisting: CaseFacts },

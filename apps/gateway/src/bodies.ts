@@ -102,3 +102,10 @@ export const STATUS_REPORT = {
   if: { properties: { state: { enum: ['rejected', 'superseded'] } } },
   then: { properties: { reason: text(1000) }, required: ['reason'] },
 };
+
+/** A department's decision on its approval task: a reason is required to reject (the use case says so). */
+export const DECIDE_APPROVAL = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { reason: { type: 'string', minLength: 1, maxLength: 2000, description: 'why (required to reject; the hall tells the applicant)' } },
+};

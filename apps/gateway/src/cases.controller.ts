@@ -56,7 +56,7 @@ export class CasesController {
   @ApiOperation({ operationId: 'withdrawCase', summary: 'Withdraw a case' })
   @HttpCode(200)
   @ApiAnswer(200, 'The withdrawn case', CASE)
-  @ApiProblems([403, 'ROLE_FORBIDDEN'], [404, 'CASE_NOT_FOUND'], [409, 'STATE_CONFLICT (not open)'], CHANGE_NOT_AUDITED)
+  @ApiProblems([403, 'ROLE_FORBIDDEN'], [404, 'CASE_NOT_FOUND'], [409, 'STATE_CONFLICT (not open or approving)'], CHANGE_NOT_AUDITED)
   withdraw(@CurrentCaller() caller: Caller, @Param('id', caseId) id: string): Promise<CaseView> {
     return this.cases.withdraw(caller, id);
   }
@@ -69,7 +69,7 @@ export class CasesController {
     [400, 'VALIDATION_FAILED (an account number, the property or a routed material is missing)'],
     [403, 'ROLE_FORBIDDEN'],
     [404, 'CASE_NOT_FOUND'],
-    [409, 'STATE_CONFLICT (withdrawn)'],
+    [409, 'APPROVAL_PENDING (a department has not approved yet), STATE_CONFLICT (withdrawn or rejected)'],
     CHANGE_NOT_AUDITED,
   )
   complete(@CurrentCaller() caller: Caller, @Param('id', caseId) id: string): Promise<CaseView> {

@@ -168,6 +168,18 @@ export const MATTER = closedObject(
         { title: 'MatterNotification' },
       ),
     },
+    approvals: {
+      type: 'array',
+      description: '并联审批: the departments that approve each case, all at once (empty: none)',
+      items: closedObject(
+        {
+          by: { ...STRING, description: 'The approving department' },
+          timeLimitHours: { type: 'integer', description: '承诺时限: the task is overdue this many hours after it opened' },
+        },
+        {},
+        { title: 'MatterApproval' },
+      ),
+    },
     createdAt: DATE_TIME,
   },
   {},

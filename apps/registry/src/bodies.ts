@@ -167,5 +167,24 @@ export const REGISTER_MATTER = {
         },
       },
     },
+    approvals: {
+      type: 'array',
+      maxItems: 20,
+      description: '并联审批: departments that must approve a case of the matter, all at once, each within its time limit (承诺时限)',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['by', 'timeLimitHours'],
+        properties: {
+          by: {
+            type: 'string',
+            pattern: '^[a-z0-9][a-z0-9.-]{1,127}$',
+            description: 'the approving department (a member of kind department)',
+            examples: ['zj.demo.budongchan'],
+          },
+          timeLimitHours: { type: 'integer', minimum: 1, maximum: 8760, description: 'the task is overdue this many hours after the case opened' },
+        },
+      },
+    },
   },
 };

@@ -21,6 +21,7 @@ describe('decideAccess', () => {
     ['case matter not among the grant purposes', [grant({ purposes: ['other'] })], openCase, read(), 'PURPOSE_NOT_GRANTED'],
     ['a withdrawn case', [grant()], { ...openCase, state: 'withdrawn' as const }, read(), 'CASE_NOT_OPEN'],
     ['a completed case', [grant()], { ...openCase, state: 'completed' as const }, read(), 'CASE_NOT_OPEN'],
+    ['a rejected case', [grant()], { ...openCase, state: 'rejected' as const }, read(), 'CASE_NOT_OPEN'],
     ['a stranger', [grant()], openCase, read({ subject: STRANGER }), 'SUBJECT_NOT_IN_CASE'],
     ['a field outside the grant', [grant()], openCase, read({ fields: ['name', 'address'] }), 'FIELD_NOT_GRANTED'],
     ['reading a verify-only field', [grant()], openCase, read({ fields: ['spouseIdNumber'] }), 'FIELD_NOT_GRANTED'],
@@ -35,6 +36,10 @@ describe('decideAccess', () => {
     const everythingWrong = read({ subject: STRANGER, fields: ['address'] });
     expect(decideAccess([grant()], { ...openCase, state: 'withdrawn' }, everythingWrong)).toMatchObject({ code: 'CASE_NOT_OPEN' });
     expect(decideAccess([grant()], openCase, everythingWrong)).toMatchObject({ code: 'SUBJECT_NOT_IN_CASE' });
+  });
+
+  it('allows a lookup while the case is under approval (the hall still gathers its evidence)', () => {
+    expect(decideAccess([grant()], { ...openCase, state: 'approving' }, read())).toMatchObject({ allowed: true });
   });
 
   it('allows every granted field when none are named', () => {

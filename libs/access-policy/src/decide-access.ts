@@ -8,7 +8,7 @@ export interface EffectiveGrant {
 }
 
 export interface CaseFacts {
-  readonly state: 'open' | 'completed' | 'withdrawn';
+  readonly state: 'open' | 'approving' | 'rejected' | 'completed' | 'withdrawn';
   readonly matter: string;
   readonly partyIdNumbers: readonly string[];
 }
@@ -32,7 +32,7 @@ const deny = (code: DenialCode, detail: string): AccessDecision => ({ allowed: f
 /**
  * Every condition of a lookup, checked in a fixed order so the same request always gets the same
  * code: a grant on the source; the purpose is the case's matter and a granted purpose; the case is
- * open; the subject is a party of it; each field is granted (read: `fields`; verify: `fields` or
+ * open (or approving); the subject is a party of it; each field is granted (read: `fields`; verify: `fields` or
  * `verifyFields`). Several grants for the same purpose add up.
  */
 export function decideAccess(grants: readonly EffectiveGrant[], facts: CaseFacts, request: AccessRequest): AccessDecision {
@@ -40,7 +40,8 @@ export function decideAccess(grants: readonly EffectiveGrant[], facts: CaseFacts
   if (request.purpose !== facts.matter) return deny('PURPOSE_NOT_GRANTED', `the purpose must be the case's matter (${facts.matter})`);
   const forPurpose = grants.filter((g) => g.purposes.includes(request.purpose));
   if (forPurpose.length === 0) return deny('PURPOSE_NOT_GRANTED', `no grant of yours on this source names the purpose ${request.purpose}`);
-  if (facts.state !== 'open') return deny('CASE_NOT_OPEN', `the case is ${facts.state}`);
+  // A case under approval is being worked on: the hall still gathers its evidence.
+  if (facts.state !== 'open' && facts.state !== 'approving') return deny('CASE_NOT_OPEN', `the case is ${facts.state}`);
   if (!facts.partyIdNumbers.includes(request.subject)) return deny('SUBJECT_NOT_IN_CASE', 'the subject is not a party of the case');
 
   const readable = new Set(forPurpose.flatMap((g) => g.fields));

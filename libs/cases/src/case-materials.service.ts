@@ -6,7 +6,7 @@ import { APPLIED_MATERIAL_MAX_BYTES, CaseTransfers, disclosedParties, MaterialLi
 import { Injectable } from '@nestjs/common';
 import { fileTypeFromBuffer } from 'file-type';
 import { DataSource } from 'typeorm';
-import type { CaseParty } from './case.entity.js';
+import { type CaseParty, isActive } from './case.entity.js';
 import { CasesService } from './cases.service.js';
 
 /** What a service hall uploads: scans and photos of paper documents (docs/api.md: PDF or image). */
@@ -75,7 +75,7 @@ export class CaseMaterials {
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     return this.dataSource.transaction(async (em) => {
       const found = await this.cases.lockOwned(em, caller, caseId, 'material.uploaded');
-      if (found.state !== 'open') throw new Problem('STATE_CONFLICT', `case ${caseId} is ${found.state}; materials are uploaded while it is open`);
+      if (!isActive(found.state)) throw new Problem('STATE_CONFLICT', `case ${caseId} is ${found.state}; materials are uploaded while it is open`);
       const declared = found.materials.find((m) => m.type === type);
       if (!declared) throw new Problem('MATERIAL_NOT_FOUND', `case ${caseId} declared no material ${type}`);
       if (declared.sha256 !== sha256)

@@ -1,7 +1,16 @@
 import { Check, Column, CreateDateColumn, Entity, ForeignKey, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 import { MatterEntity, MemberEntity } from '@datarun/registry';
 
-export type CaseState = 'open' | 'completed' | 'withdrawn';
+/**
+ * `approving` while a matter's approvals are pending (then `open`), `rejected` after one of them
+ * refused (final, like completed and withdrawn).
+ */
+export type CaseState = 'open' | 'approving' | 'rejected' | 'completed' | 'withdrawn';
+
+/** A case the hall is still working on: open, or waiting for its approvals. */
+export function isActive(state: CaseState): boolean {
+  return state === 'open' || state === 'approving';
+}
 
 export interface CaseParty {
   idNumber: string;
@@ -20,7 +29,7 @@ export interface CaseMaterial {
  * (a relation would let this lib load the registry's rows).
  */
 @Entity('service_case')
-@Check('service_case_state_check', `state IN ('open', 'completed', 'withdrawn')`)
+@Check('service_case_state_check', `state IN ('open', 'approving', 'rejected', 'completed', 'withdrawn')`)
 @Index('service_case_consumer_state_idx', ['consumerId', 'state'])
 export class CaseEntity {
   @PrimaryColumn('uuid')
@@ -60,4 +69,8 @@ export class CaseEntity {
 
   @Column('timestamptz', { name: 'closed_at', nullable: true })
   closedAt: Date | null;
+
+  /** Why the case was rejected: the rejecting department's reason. */
+  @Column('text', { name: 'rejection_reason', nullable: true })
+  rejectionReason: string | null;
 }

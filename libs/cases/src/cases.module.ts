@@ -3,6 +3,7 @@ import { DATARUN_CONFIG } from '@datarun/config';
 import { CaseTransfers, MaterialLinks, materialLinksOf, OutboxWriter } from '@datarun/transfers';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { CaseApprovals } from './case-approvals.service.js';
 import { CaseFacts } from './case-facts.js';
 import { CaseMaterials } from './case-materials.service.js';
 import { CasesService } from './cases.service.js';
@@ -18,10 +19,11 @@ import { CASES_ENTITIES } from './entities.js';
     CasesService,
     CaseMaterials,
     CaseFacts,
+    CaseApprovals,
     OutboxWriter,
     CaseTransfers,
     { provide: MaterialLinks, inject: [DATARUN_CONFIG, KeyRing], useFactory: materialLinksOf },
   ],
-  exports: [CasesService, CaseMaterials, CaseFacts],
+  exports: [CasesService, CaseMaterials, CaseFacts, CaseApprovals],
 })
 export class CasesModule {}

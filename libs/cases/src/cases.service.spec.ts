@@ -60,6 +60,7 @@ function serviceWith(transfers: CaseTransfer[], registered: Record<string, strin
     names,
     {} as never,
     {} as never,
+    { ofCase: async () => [] } as never,
     config,
   );
   return { service, asked };

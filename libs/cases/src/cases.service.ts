@@ -16,7 +16,8 @@ import {
 } from '@datarun/transfers';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { CaseEntity, type CaseMaterial, type CaseParty, type CaseState } from './case.entity.js';
+import { type ApprovalView, CaseApprovals } from './case-approvals.service.js';
+import { CaseEntity, type CaseMaterial, type CaseParty, type CaseState, isActive } from './case.entity.js';
 
 export interface OpenCaseCommand {
   readonly matter: string;
@@ -34,6 +35,10 @@ export interface CaseView {
   property?: { unitNumber: string; address: string };
   utilityAccounts?: Record<string, string>;
   materials: Array<CaseMaterial & { uploaded: boolean }>;
+  /** 并联审批: the matter's approval tasks, decided in parallel (none when the matter names no approvals). */
+  approvals: ApprovalView[];
+  /** Why a rejected case was rejected: the department and its reason. */
+  rejectionReason?: string;
   transfers: TransferView[];
   /** e.g. "6 of 6 completed": the clerk's one-line answer to "did every unit the matter notifies act?" */
   progress: { total: number; completed: number; rejected: number; followUp: number; summary: string };
@@ -86,6 +91,7 @@ export class CasesService {
     private readonly names: RegistryNames,
     private readonly pseudonyms: SubjectPseudonyms,
     private readonly audit: AuditLog,
+    private readonly approvals: CaseApprovals,
     @Inject(DATARUN_CONFIG) private readonly config: DatarunConfig,
   ) {}
 
@@ -99,19 +105,31 @@ export class CasesService {
     const types = cmd.materials.map((m) => m.type);
     if (new Set(types).size !== types.length) throw new Problem('VALIDATION_FAILED', 'each material type may be declared once');
     const id = randomUUID();
+    const approving = matter.approvals.length > 0;
     await this.dataSource.transaction(async (em) => {
+      const openedAt = new Date();
       await em.getRepository(CaseEntity).insert({
         id,
         consumerId: caller.memberId,
         matterCode: matter.code,
-        state: 'open',
+        // Every approval task opens with the case, at once (并联审批).
+        state: approving ? 'approving' : 'open',
         parties,
         property: cmd.property ?? null,
         utilityAccounts: cmd.utilityAccounts ? { ...cmd.utilityAccounts } : null,
         materials: cmd.materials.map((m) => ({ ...m, sha256: m.sha256.toLowerCase() })),
         openedBy: caller.actor,
+        createdAt: openedAt,
       });
-      await this.audit.appendWithin(em, changeBy(caller, 'case.opened', `case:${id}`, { caseId: id, purpose: matter.code }));
+      await this.approvals.openFor(em, id, matter.approvals, openedAt);
+      await this.audit.appendWithin(
+        em,
+        changeBy(caller, 'case.opened', `case:${id}`, {
+          caseId: id,
+          purpose: matter.code,
+          ...(approving ? { reason: `approvals: ${matter.approvals.map((a) => a.by).join(', ')}` } : {}),
+        }),
+      );
     });
     return this.get(caller, id);
   }
@@ -119,11 +137,12 @@ export class CasesService {
   /** Another member's case is CASE_NOT_FOUND, exactly like a case that does not exist (and audited). */
   async get(caller: Caller, id: string): Promise<CaseView> {
     const found = await this.owned(caller, id, 'case.read');
-    const [transfers, uploaded] = await Promise.all([
+    const [transfers, uploaded, approvals] = await Promise.all([
       this.transfers.ofCase(id),
       this.dataSource.query<Array<{ type: string }>>('SELECT type FROM case_material WHERE case_id = $1', [id]),
+      this.approvals.ofCase(id),
     ]);
-    return view(found, transfers, await this.recipientsOf(transfers), new Set(uploaded.map((u) => u.type)), this.config.transfers.followUpSeconds);
+    return view(found, transfers, await this.recipientsOf(transfers), new Set(uploaded.map((u) => u.type)), approvals, this.config.transfers.followUpSeconds);
   }
 
   /** Each recipient member with its registered name: one names query per case, not one per request. */
@@ -173,6 +192,10 @@ export class CasesService {
     await this.dataSource.transaction(async (em) => {
       const found = await this.lockOwned(em, caller, id, 'case.completed');
       if (found.state === 'completed') return;
+      if (found.state === 'approving') {
+        const pending = (await this.approvals.ofCase(id, em)).filter((a) => a.state === 'pending').map((a) => a.by);
+        throw new Problem('APPROVAL_PENDING', `case ${id} waits for the approval of ${pending.join(', ')}`);
+      }
       if (found.state !== 'open') throw new Problem('STATE_CONFLICT', `case ${id} is ${found.state}; only an open case can be completed`);
       const matter = await this.matters.get(found.matterCode, em);
       const uploaded: Array<{ id: string; type: string; sha256: string }> = await em.query('SELECT id, type, sha256 FROM case_material WHERE case_id = $1', [
@@ -218,7 +241,7 @@ export class CasesService {
     requireRole(caller, 'consumer');
     await this.dataSource.transaction(async (em) => {
       const found = await this.lockOwned(em, caller, id, 'case.withdrawn');
-      if (found.state !== 'open') throw new Problem('STATE_CONFLICT', `case ${id} is ${found.state}; only an open case can be withdrawn`);
+      if (!isActive(found.state)) throw new Problem('STATE_CONFLICT', `case ${id} is ${found.state}; only an open case can be withdrawn`);
       await em.getRepository(CaseEntity).update({ id }, { state: 'withdrawn', closedAt: new Date() });
       await this.audit.appendWithin(em, changeBy(caller, 'case.withdrawn', `case:${id}`, { caseId: id, purpose: found.matterCode }));
     });
@@ -255,6 +278,7 @@ function view(
   transfers: readonly CaseTransfer[],
   recipients: ReadonlyMap<string, TransferRecipient>,
   uploaded: ReadonlySet<string>,
+  approvals: ApprovalView[],
   followUpSeconds: number,
 ): CaseView {
   const overdueBefore = Date.now() - followUpSeconds * 1000;
@@ -286,6 +310,8 @@ function view(
     ...(c.property ? { property: c.property } : {}),
     ...(c.utilityAccounts ? { utilityAccounts: c.utilityAccounts } : {}),
     materials: c.materials.map((m) => ({ ...m, uploaded: uploaded.has(m.type) })),
+    approvals,
+    ...(c.rejectionReason ? { rejectionReason: c.rejectionReason } : {}),
     transfers: items,
     progress: { total: items.length, completed, rejected, followUp, summary },
     openedBy: c.openedBy,

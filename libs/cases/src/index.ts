@@ -10,3 +10,7 @@ export { CaseMaterialEntity } from './case-material.entity.js';
 export { CASES_ENTITIES } from './entities.js';
 export { CaseFacts, caseFactsSql } from './case-facts.js';
 export type { CaseFactsRow } from './case-facts.js';
+export { CaseApprovals, APPROVAL_PAGE } from './case-approvals.service.js';
+export type { ApprovalView, ApprovalTaskView, ApprovalQuery } from './case-approvals.service.js';
+export { CaseApprovalEntity } from './case-approval.entity.js';
+export type { ApprovalState } from './case-approval.entity.js';

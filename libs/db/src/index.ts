@@ -9,3 +9,4 @@ export { poolOf, runPrepared } from './prepared.js';
 export type { PreparedStatement } from './prepared.js';
 export { TABLE_OWNERS, tableOf } from './table-owners.js';
 export type { OwnedTable, TableOwner } from './table-owners.js';
+export { exactTimeSql, parseTimeIdCursor, timeIdCursor } from './keyset-cursor.js';

@@ -19,6 +19,7 @@ export const TABLE_OWNERS = {
   source_record: 'sources',
   service_case: 'cases',
   case_material: 'cases',
+  case_approval: 'cases',
   transfer_request: 'transfers',
   dead_letter: 'transfers',
   record_version: 'transfers',

@@ -47,6 +47,7 @@ const TAGS: Readonly<Record<string, string>> = {
   grants: 'Registry: access grants a consumer requests and the owning department decides',
   matters: 'Registry: matters (事项): the evidence, materials and the recipients a kind of case notifies',
   cases: 'Gateway: cases, their submitted materials and the requests their completion sends',
+  approvals: 'Gateway: approval tasks (并联审批) of the departments a matter names, decided in parallel',
   requests: 'Gateway: a recipient’s requests over HTTP (the pull, and its answers) for partners without Kafka',
   exchange: 'Gateway: lookups, verifications and evidence bundles, each audited',
   audit: 'Audit: search, verification, signed checkpoints, reports and the citizen’s access log',

@@ -5,7 +5,7 @@ export type { SourceMode, Classification } from './sources/source.entity.js';
 export { GrantEntity, GrantDecisionEntity } from './grants/grant.entity.js';
 export type { GrantState, GrantDecisionKind } from './grants/grant.entity.js';
 export { MatterEntity, BENEFICIARY_FIELDS } from './matters/matter.entity.js';
-export type { MatterNotification, BeneficiaryField } from './matters/matter.entity.js';
+export type { MatterNotification, MatterApproval, BeneficiaryField } from './matters/matter.entity.js';
 export { BENEFIT_CODE } from './matters/notifications.js';
 export type { NotificationInput } from './matters/notifications.js';
 export { REGISTRY_ENTITIES } from './entities.js';

@@ -52,6 +52,57 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/approvals': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List the approval tasks of the caller, oldest due first */
+    get: operations['listApprovals'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/approvals/{id}/approve': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Approve a case (the caller’s task) */
+    post: operations['approveApproval'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/approvals/{id}/reject': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Reject a case (the caller’s task), with a reason */
+    post: operations['rejectApproval'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/cases': {
     parameters: {
       query?: never;
@@ -294,6 +345,51 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
+    /** ApprovalParty */
+    ApprovalParty: {
+      name: string;
+      role: string;
+      /** @description The ID number, masked */
+      idNumberMasked: string;
+    };
+    /** ApprovalTask */
+    ApprovalTask: {
+      /** Format: uuid */
+      id: string;
+      /** @description The approving department (member id) */
+      by: string;
+      /** @enum {unknown} */
+      state: 'pending' | 'approved' | 'rejected';
+      /**
+       * Format: date-time
+       * @description 承诺时限: when the task is due (its matter’s time limit after the case opened)
+       */
+      dueAt: string;
+      /** @description Pending past its due time, or decided after it */
+      overdue: boolean;
+      /** Format: uuid */
+      caseId: string;
+      matter: string;
+      /** @enum {unknown} */
+      caseState: 'open' | 'approving' | 'rejected' | 'completed' | 'withdrawn';
+      /** @description The hall that opened the case */
+      consumer: string;
+      parties: components['schemas']['ApprovalParty'][];
+      /** Format: date-time */
+      openedAt: string;
+      /** Format: date-time */
+      decidedAt?: string;
+      /** @description The department’s reason (always given with a rejection) */
+      reason?: string;
+      /** @description The person (token sub) who decided */
+      decidedBy?: string;
+    };
+    /** ApprovalTaskPage */
+    ApprovalTaskPage: {
+      items: components['schemas']['ApprovalTask'][];
+      /** @description The cursor of the next page; absent on the last */
+      next?: string;
+    };
     /**
      * BundleItem
      * @description One source for one party: a result or a problem
@@ -328,10 +424,15 @@ export interface components {
       id: string;
       /** @description The matter code */
       matter: string;
-      /** @enum {unknown} */
-      state: 'open' | 'completed' | 'withdrawn';
+      /**
+       * @description `approving` while approvals are pending (then `open`); `rejected` after a department rejected it
+       * @enum {unknown}
+       */
+      state: 'open' | 'approving' | 'rejected' | 'completed' | 'withdrawn';
       parties: components['schemas']['CaseParty'][];
       materials: components['schemas']['CaseMaterial'][];
+      /** @description 并联审批: every approving department’s task, decided in parallel */
+      approvals: components['schemas']['CaseApproval'][];
       transfers: components['schemas']['Transfer'][];
       /** @description How far the requests to every recipient are: the clerk’s one-line answer */
       progress: {
@@ -355,9 +456,31 @@ export interface components {
       };
       /**
        * Format: date-time
-       * @description When it was completed or withdrawn
+       * @description When it was completed, withdrawn or rejected
        */
       closedAt?: string;
+      /** @description Which department rejected it, and why */
+      rejectionReason?: string;
+    };
+    /** CaseApproval */
+    CaseApproval: {
+      /** Format: uuid */
+      id: string;
+      /** @description The approving department (member id) */
+      by: string;
+      /** @enum {unknown} */
+      state: 'pending' | 'approved' | 'rejected';
+      /**
+       * Format: date-time
+       * @description 承诺时限: when the task is due (its matter’s time limit after the case opened)
+       */
+      dueAt: string;
+      /** @description Pending past its due time, or decided after it */
+      overdue: boolean;
+      /** Format: date-time */
+      decidedAt?: string;
+      /** @description The department’s reason (always given with a rejection) */
+      reason?: string;
     };
     /** CaseMaterial */
     CaseMaterial: {
@@ -479,6 +602,7 @@ export interface components {
         | 'RECIPIENT_NOT_FOUND'
         | 'GRANT_NOT_FOUND'
         | 'MATTER_NOT_FOUND'
+        | 'APPROVAL_NOT_FOUND'
         | 'MATERIAL_NOT_FOUND'
         | 'DEAD_LETTER_NOT_FOUND'
         | 'TRANSFER_NOT_FOUND'
@@ -486,6 +610,7 @@ export interface components {
         | 'METHOD_NOT_ALLOWED'
         | 'ALREADY_EXISTS'
         | 'STATE_CONFLICT'
+        | 'APPROVAL_PENDING'
         | 'DEAD_LETTER_PLANTED'
         | 'PAYLOAD_TOO_LARGE'
         | 'UNSUPPORTED_MEDIA_TYPE'
@@ -800,6 +925,441 @@ export interface operations {
             status?: 500;
             /** @enum {unknown} */
             code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+    };
+  };
+  listApprovals: {
+    parameters: {
+      query?: {
+        /** @description absent: every state */
+        state?: 'pending' | 'approved' | 'rejected';
+        /** @description the `next` of the previous page */
+        cursor?: string;
+        /** @description 1 to 500, default 50 */
+        limit?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The caller’s tasks (a pending task of a case no longer approving is left out) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApprovalTaskPage'];
+        };
+      };
+      /** @description VALIDATION_FAILED (state, cursor or limit) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
+      };
+      /** @description ROLE_FORBIDDEN (departments only); MEMBER_SUSPENDED */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+    };
+  };
+  approveApproval: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': {
+          /** @description why (required to reject; the hall tells the applicant) */
+          reason?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description The decided task; the case reads `open` once every task is approved (approving again changes nothing) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApprovalTask'];
+        };
+      };
+      /** @description VALIDATION_FAILED */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
+      };
+      /** @description ROLE_FORBIDDEN (departments only); MEMBER_SUSPENDED */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
+          };
+        };
+      };
+      /** @description APPROVAL_NOT_FOUND (also for another department’s task) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'APPROVAL_NOT_FOUND';
+          };
+        };
+      };
+      /** @description STATE_CONFLICT (already rejected, or the case is no longer approving) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 409;
+            /** @enum {unknown} */
+            code?: 'STATE_CONFLICT';
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: the body is larger than this endpoint takes */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 413;
+            /** @enum {unknown} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: the body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 415;
+            /** @enum {unknown} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description AUDIT_UNAVAILABLE: the change could not be audited, so it was not made */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'AUDIT_UNAVAILABLE';
+          };
+        };
+      };
+    };
+  };
+  rejectApproval: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description why (required to reject; the hall tells the applicant) */
+          reason?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description The decided task; the case reads `rejected` with the reason and can no longer complete */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApprovalTask'];
+        };
+      };
+      /** @description VALIDATION_FAILED (no reason) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
+      };
+      /** @description ROLE_FORBIDDEN (departments only); MEMBER_SUSPENDED */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
+          };
+        };
+      };
+      /** @description APPROVAL_NOT_FOUND (also for another department’s task) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 404;
+            /** @enum {unknown} */
+            code?: 'APPROVAL_NOT_FOUND';
+          };
+        };
+      };
+      /** @description STATE_CONFLICT (already approved, or the case is no longer approving) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 409;
+            /** @enum {unknown} */
+            code?: 'STATE_CONFLICT';
+          };
+        };
+      };
+      /** @description PAYLOAD_TOO_LARGE: the body is larger than this endpoint takes */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 413;
+            /** @enum {unknown} */
+            code?: 'PAYLOAD_TOO_LARGE';
+          };
+        };
+      };
+      /** @description UNSUPPORTED_MEDIA_TYPE: the body is not JSON */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 415;
+            /** @enum {unknown} */
+            code?: 'UNSUPPORTED_MEDIA_TYPE';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
+          };
+        };
+      };
+      /** @description AUDIT_UNAVAILABLE: the change could not be audited, so it was not made */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 503;
+            /** @enum {unknown} */
+            code?: 'AUDIT_UNAVAILABLE';
           };
         };
       };
@@ -1152,7 +1712,7 @@ export interface operations {
           };
         };
       };
-      /** @description STATE_CONFLICT (withdrawn) */
+      /** @description APPROVAL_PENDING (a department has not approved yet), STATE_CONFLICT (withdrawn or rejected) */
       409: {
         headers: {
           [name: string]: unknown;
@@ -1162,7 +1722,7 @@ export interface operations {
             /** @constant */
             status?: 409;
             /** @enum {unknown} */
-            code?: 'STATE_CONFLICT';
+            code?: 'APPROVAL_PENDING' | 'STATE_CONFLICT';
           };
         };
       };
@@ -1551,7 +2111,7 @@ export interface operations {
           };
         };
       };
-      /** @description STATE_CONFLICT (not open) */
+      /** @description STATE_CONFLICT (not open or approving) */
       409: {
         headers: {
           [name: string]: unknown;

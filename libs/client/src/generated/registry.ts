@@ -458,8 +458,17 @@ export interface components {
       /** @description The material types a case of this matter collects */
       materials: string[];
       onComplete: components['schemas']['MatterNotification'][];
+      /** @description 并联审批: the departments that approve each case, all at once (empty: none) */
+      approvals: components['schemas']['MatterApproval'][];
       /** Format: date-time */
       createdAt: string;
+    };
+    /** MatterApproval */
+    MatterApproval: {
+      /** @description The approving department */
+      by: string;
+      /** @description 承诺时限: the task is overdue this many hours after it opened */
+      timeLimitHours: number;
     };
     /** MatterList */
     MatterList: {
@@ -558,6 +567,7 @@ export interface components {
         | 'RECIPIENT_NOT_FOUND'
         | 'GRANT_NOT_FOUND'
         | 'MATTER_NOT_FOUND'
+        | 'APPROVAL_NOT_FOUND'
         | 'MATERIAL_NOT_FOUND'
         | 'DEAD_LETTER_NOT_FOUND'
         | 'TRANSFER_NOT_FOUND'
@@ -565,6 +575,7 @@ export interface components {
         | 'METHOD_NOT_ALLOWED'
         | 'ALREADY_EXISTS'
         | 'STATE_CONFLICT'
+        | 'APPROVAL_PENDING'
         | 'DEAD_LETTER_PLANTED'
         | 'PAYLOAD_TOO_LARGE'
         | 'UNSUPPORTED_MEDIA_TYPE'
@@ -1894,6 +1905,16 @@ export interface operations {
             holderRole?: string;
             /** @description true: sent only when the case names an account for the recipient's utility kind (cable, broadband in a property transfer) */
             optional?: boolean;
+          }[];
+          /** @description 并联审批: departments that must approve a case of the matter, all at once, each within its time limit (承诺时限) */
+          approvals?: {
+            /**
+             * @description the approving department (a member of kind department)
+             * @example zj.demo.budongchan
+             */
+            by: string;
+            /** @description the task is overdue this many hours after the case opened */
+            timeLimitHours: number;
           }[];
         };
       };

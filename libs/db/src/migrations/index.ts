@@ -17,6 +17,7 @@ import { RelayLease1763900000050 } from './1763900000050-relay-lease.js';
 import { AuditPartitionsFromDefault1763900000060 } from './1763900000060-audit-partitions-from-default.js';
 import { SupersededRequests1763900000061 } from './1763900000061-superseded-requests.js';
 import { AuditSeqIndex1763900000062 } from './1763900000062-audit-seq-index.js';
+import { CaseApprovals1763900000070 } from './1763900000070-case-approvals.js';
 
 /** Every migration, in order. A new migration is added here and nowhere else. */
 export const MIGRATIONS = [
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
   AuditPartitionsFromDefault1763900000060,
   SupersededRequests1763900000061,
   AuditSeqIndex1763900000062,
+  CaseApprovals1763900000070,
 ];

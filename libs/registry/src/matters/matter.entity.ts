@@ -20,6 +20,14 @@ export interface MatterNotification {
   optional?: boolean;
 }
 
+/** A department that must approve a case of the matter (并联审批: every approval runs at once). */
+export interface MatterApproval {
+  /** The approving department's member id. */
+  by: string;
+  /** 承诺时限: the task is overdue this many hours after it opened. */
+  timeLimitHours: number;
+}
+
 @Entity('matter')
 @Check('matter_code_check', `code ~ '^[a-z][a-z0-9-]{1,63}$'`)
 export class MatterEntity {
@@ -38,6 +46,10 @@ export class MatterEntity {
   /** Rows written before `fields` existed have none: read as [] (MattersService). */
   @Column('jsonb', { name: 'on_complete' })
   onComplete: MatterNotification[];
+
+  /** Rows written before approvals existed have none (the migration's default). */
+  @Column('jsonb', { default: () => "'[]'" })
+  approvals: MatterApproval[];
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

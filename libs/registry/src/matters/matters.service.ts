@@ -6,7 +6,8 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, In } from 'typeorm';
 import { RecipientDirectory } from '../recipients/recipient-directory.js';
 import { SourceEntity } from '../sources/source.entity.js';
-import { MatterEntity, type MatterNotification } from './matter.entity.js';
+import { type MatterApproval, MatterEntity, type MatterNotification } from './matter.entity.js';
+import { MemberEntity } from '../members/member.entity.js';
 import { checkRecipients, type NotificationInput, notificationsOf } from './notifications.js';
 
 export interface RegisterMatterCommand {
@@ -15,6 +16,7 @@ export interface RegisterMatterCommand {
   readonly evidence: readonly string[];
   readonly materials: readonly string[];
   readonly onComplete: readonly NotificationInput[];
+  readonly approvals?: readonly MatterApproval[];
 }
 
 export interface MatterView {
@@ -23,6 +25,7 @@ export interface MatterView {
   evidence: string[];
   materials: string[];
   onComplete: MatterNotification[];
+  approvals: MatterApproval[];
   createdAt: string;
 }
 
@@ -51,10 +54,13 @@ export class MattersService {
     if (missing.length) throw new Problem('SOURCE_NOT_FOUND', `no source ${missing.join(', ')}`);
     const onComplete = notificationsOf(cmd.onComplete, cmd.materials);
     checkRecipients(onComplete, await Promise.all(onComplete.map((n) => this.recipients.resolve(n.notify))));
+    const approvals = await this.approversChecked(cmd.approvals ?? []);
 
     await this.dataSource.transaction(async (em) => {
       if (await em.getRepository(MatterEntity).existsBy({ code: cmd.code })) throw new Problem('ALREADY_EXISTS', `matter ${cmd.code} is already registered`);
-      await em.getRepository(MatterEntity).insert({ code: cmd.code, title: cmd.title, evidence, materials: [...new Set(cmd.materials)], onComplete });
+      await em
+        .getRepository(MatterEntity)
+        .insert({ code: cmd.code, title: cmd.title, evidence, materials: [...new Set(cmd.materials)], onComplete, approvals });
       await this.audit.appendWithin(em, changeBy(caller, 'matter.registered', `matter:${cmd.code}`));
     });
     return this.get(cmd.code);
@@ -73,11 +79,14 @@ export class MattersService {
       return 'registered';
     }
     const onComplete = notificationsOf(cmd.onComplete, existing.materials);
+    const approvals = [...(cmd.approvals ?? [])];
     // Compared as values: jsonb keeps an object's keys in an order of its own.
-    if (isDeepStrictEqual(view(existing).onComplete, onComplete)) return 'unchanged';
+    const current = view(existing);
+    if (isDeepStrictEqual(current.onComplete, onComplete) && isDeepStrictEqual(current.approvals, approvals)) return 'unchanged';
     checkRecipients(onComplete, await Promise.all(onComplete.map((n) => this.recipients.resolve(n.notify))));
+    await this.approversChecked(approvals);
     await this.dataSource.transaction(async (em) => {
-      await em.getRepository(MatterEntity).update({ code: cmd.code }, { onComplete });
+      await em.getRepository(MatterEntity).update({ code: cmd.code }, { onComplete, approvals });
       await this.audit.appendWithin(em, {
         memberId: 'datarun',
         actor: 'configuration',
@@ -87,6 +96,17 @@ export class MattersService {
       });
     });
     return 'updated';
+  }
+
+  /** A matter's approvals as stored: each by a registered department, each department once. */
+  private async approversChecked(approvals: readonly MatterApproval[]): Promise<MatterApproval[]> {
+    const by = approvals.map((a) => a.by);
+    if (new Set(by).size !== by.length) throw new Problem('VALIDATION_FAILED', 'each department approves a matter once');
+    if (by.length === 0) return [];
+    const departments = await this.dataSource.getRepository(MemberEntity).findBy({ id: In(by), kind: 'department' });
+    const unknown = by.filter((id) => !departments.some((d) => d.id === id));
+    if (unknown.length) throw new Problem('VALIDATION_FAILED', `approvals name no registered department: ${unknown.join(', ')}`);
+    return approvals.map((a) => ({ by: a.by, timeLimitHours: a.timeLimitHours }));
   }
 
   /** `em`: inside the caller's transaction (a case's completion reads the matter's notifications in its own). */
@@ -122,6 +142,7 @@ function view(m: MatterEntity): MatterView {
     evidence: m.evidence,
     materials: m.materials,
     onComplete: m.onComplete.map(stored),
+    approvals: (m.approvals ?? []).map((a) => ({ by: a.by, timeLimitHours: a.timeLimitHours })),
     createdAt: m.createdAt.toISOString(),
   };
 }

@@ -1,5 +1,6 @@
 import { AuditLog, changeBy } from '@datarun/audit';
 import { type Caller, requireRole } from '@datarun/auth';
+import { exactTimeSql, parseTimeIdCursor, timeIdCursor } from '@datarun/db';
 import { KafkaMessaging } from '@datarun/messaging';
 import { Problem } from '@datarun/problems';
 import { Injectable } from '@nestjs/common';
@@ -69,7 +70,7 @@ export const DEFAULT_DEAD_LETTER_LIMIT = 100;
 export const MAX_DEAD_LETTER_LIMIT = 1000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const COLUMNS = `id, topic, message_key, value, headers, reason, dead_lettered_by, dead_lettered_at, replays, replayed_at, sealed_by, planted_reason,
-  to_char(dead_lettered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at_exact`;
+  ${exactTimeSql('dead_lettered_at')} AS at_exact`;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
@@ -99,7 +100,7 @@ export class DeadLettersService {
       where.push(`topic = $${params.length}`);
     }
     if (query.cursor !== undefined) {
-      const cursor = parseCursor(query.cursor);
+      const cursor = parseTimeIdCursor(query.cursor);
       params.push(cursor.at, cursor.id);
       where.push(`(dead_lettered_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
     }
@@ -114,7 +115,7 @@ export class DeadLettersService {
     // A dead letter is a whole message (a request names its beneficiary): a read that shows any is
     // audited, once for the page, with its filter, before it is answered (AUDIT_UNAVAILABLE: none shown).
     if (page.length > 0) await this.audit.append(changeBy(caller, 'dead-letters.read', 'dead-letters', { reason: readFilter(query, limit, page.length) }));
-    return { items: page.map(view), next: rows.length > limit && last ? cursorOf(last) : null };
+    return { items: page.map(view), next: rows.length > limit && last ? timeIdCursor(last.at_exact, last.id) : null };
   }
 
   /**
@@ -204,18 +205,4 @@ function valueOf(bytes: Buffer | null): Pick<DeadLetterView, 'value' | 'valueEnc
   } catch {
     return { value: bytes.toString('base64'), valueEncoding: 'base64' };
   }
-}
-
-/**
- * The position after a row in the listing's order, opaque to callers. The time keeps
- * PostgreSQL's microseconds: a millisecond one could skip rows within the same millisecond.
- */
-function cursorOf(row: DeadLetterRow): string {
-  return Buffer.from(`${row.at_exact}|${row.id}`).toString('base64url');
-}
-
-function parseCursor(cursor: string): { at: string; id: string } {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (!at || !id || !UUID.test(id) || Number.isNaN(Date.parse(at))) throw new Problem('VALIDATION_FAILED', 'cursor must be the next of a previous page');
-  return { at, id };
 }

@@ -1,0 +1,278 @@
+// 并联审批 through the gateway: a matter names approving departments; a case of it opens
+// `approving` with every task at once; the departments decide in parallel from their queues; the
+// case completes only once all approved (one after its time limit, flagged overdue); one rejection
+// makes it `rejected`; every decision is audited with its task as the purpose.
+import { checkDigitOf, maskIdNumber } from '@datarun/identity';
+import { GatewayModule } from '../../apps/gateway/src/app.module.js';
+import { RegistryAppModule } from '../../apps/registry/src/app.module.js';
+import { bootApp, type TestApp } from '../support/apps.js';
+import { migratedDatabase, type TestDatabase } from '../support/infra.js';
+import { adminKeyFile, registerMember, type TestMember } from '../support/members.js';
+
+const id = (first17: string) => first17 + checkDigitOf(first17);
+const SELLER = id('33082519800101123');
+const BUYER = id('33080219900215234');
+
+interface Task {
+  id: string;
+  by: string;
+  state: string;
+  dueAt: string;
+  overdue: boolean;
+  caseId: string;
+  caseState: string;
+}
+
+describe('parallel approvals (并联审批)', () => {
+  let db: TestDatabase;
+  let registry: TestApp;
+  let gateway: TestApp;
+  let admin: TestMember;
+  let hall: TestMember;
+  let land: TestMember;
+  let tax: TestMember;
+  let housing: TestMember;
+  let stranger: TestMember;
+  const matter = `transfer-${Date.now().toString(36)}`;
+
+  const open = async () =>
+    (
+      await gateway.http
+        .post('/v1/cases')
+        .set('authorization', await hall.auth('clerk-7'))
+        .send({
+          matter,
+          parties: [
+            { idNumber: SELLER, name: '张三', role: 'seller' },
+            { idNumber: BUYER, name: '李四', role: 'buyer' },
+          ],
+          materials: [],
+        })
+        .expect(201)
+    ).body as { id: string; state: string; approvals: Task[]; createdAt: string };
+  const caseOf = async (caseId: string) =>
+    (
+      await gateway.http
+        .get(`/v1/cases/${caseId}`)
+        .set('authorization', await hall.auth())
+        .expect(200)
+    ).body;
+  const queue = async (member: TestMember, query = '') =>
+    (
+      await gateway.http
+        .get(`/v1/approvals${query}`)
+        .set('authorization', await member.auth('officer-1'))
+        .expect(200)
+    ).body as { items: Task[]; next?: string };
+  const taskOf = (approvals: Task[], member: TestMember) => approvals.find((a) => a.by === member.id)!;
+  const decide = async (member: TestMember, taskId: string, decision: 'approve' | 'reject', body?: object) =>
+    gateway.http
+      .post(`/v1/approvals/${taskId}/${decision}`)
+      .set('authorization', await member.auth('officer-1'))
+      .send(body);
+
+  beforeAll(async () => {
+    const keys = adminKeyFile();
+    admin = keys.admin;
+    db = await migratedDatabase({ DATARUN_ADMIN_PUBLIC_KEY: keys.publicKeyPath });
+    registry = await bootApp(RegistryAppModule.forRoot(db.config), 'registry');
+    gateway = await bootApp(GatewayModule.forRoot(db.config), 'gateway');
+    hall = await registerMember(registry, admin, 'consumer', 'zj.test.hall');
+    land = await registerMember(registry, admin, 'department', 'zj.test.budongchan');
+    tax = await registerMember(registry, admin, 'department', 'zj.test.shuiwu');
+    housing = await registerMember(registry, admin, 'department', 'zj.test.zhujian');
+    stranger = await registerMember(registry, admin, 'department', 'zj.test.other');
+    const registered = await registry.http
+      .post('/v1/matters')
+      .set('authorization', await admin.auth())
+      .send({
+        code: matter,
+        title: '二手房转移登记',
+        evidence: [],
+        materials: [],
+        onComplete: [],
+        approvals: [
+          { by: land.id, timeLimitHours: 24 },
+          { by: tax.id, timeLimitHours: 24 },
+          { by: housing.id, timeLimitHours: 48 },
+        ],
+      })
+      .expect(201);
+    expect(registered.body.approvals).toEqual([
+      { by: land.id, timeLimitHours: 24 },
+      { by: tax.id, timeLimitHours: 24 },
+      { by: housing.id, timeLimitHours: 48 },
+    ]);
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await registry?.close();
+    await db?.drop();
+  });
+
+  it('opens every task at once, refuses completion until all approve, and flags the one decided after its time limit', async () => {
+    const opened = await open();
+    expect(opened.state).toBe('approving');
+    expect(opened.approvals.map((a) => [a.by, a.state, a.overdue])).toEqual(
+      expect.arrayContaining([
+        [land.id, 'pending', false],
+        [tax.id, 'pending', false],
+        [housing.id, 'pending', false],
+      ]),
+    );
+    const createdAt = Date.parse(opened.createdAt);
+    expect(Date.parse(taskOf(opened.approvals, housing).dueAt) - createdAt).toBe(48 * 3600_000);
+
+    const refused = await gateway.http
+      .post(`/v1/cases/${opened.id}/complete`)
+      .set('authorization', await hall.auth())
+      .expect(409);
+    expect(refused.body).toMatchObject({ code: 'APPROVAL_PENDING' });
+    expect(refused.body.detail).toContain(land.id);
+    expect((await caseOf(opened.id)).state).toBe('approving');
+    expect(Number((await db.ownerQuery('SELECT count(*) FROM transfer_request WHERE case_id = $1', [opened.id])).rows[0].count)).toBe(0);
+
+    // Each department sees its own task in its queue, with whose case it is (ID numbers masked).
+    const landQueue = await queue(land, '?state=pending');
+    const landTask = landQueue.items.find((t) => t.caseId === opened.id)!;
+    expect(landTask).toMatchObject({ by: land.id, state: 'pending', caseState: 'approving', matter, consumer: hall.id });
+    expect((landTask as unknown as { parties: unknown[] }).parties).toEqual([
+      { name: '张三', role: 'seller', idNumberMasked: maskIdNumber(SELLER) },
+      { name: '李四', role: 'buyer', idNumberMasked: maskIdNumber(BUYER) },
+    ]);
+    expect((await queue(stranger)).items).toEqual([]);
+
+    // Two departments at the same moment: both decisions count, the case waits for the third.
+    const [byLand, byTax] = await Promise.all([
+      decide(land, landTask.id, 'approve'),
+      decide(tax, taskOf(opened.approvals, tax).id, 'approve', { reason: '税款已缴清' }),
+    ]);
+    expect([byLand.status, byTax.status]).toEqual([200, 200]);
+    expect((await caseOf(opened.id)).state).toBe('approving');
+
+    // The housing bureau decides after its time limit (its due time moved into the past here).
+    const housingTask = taskOf(opened.approvals, housing);
+    await db.ownerQuery(`UPDATE case_approval SET due_at = now() - interval '1 hour' WHERE id = $1`, [housingTask.id]);
+    expect((await queue(housing, '?state=pending')).items.find((t) => t.id === housingTask.id)?.overdue).toBe(true);
+    const late = await decide(housing, housingTask.id, 'approve').then((r) => r.body as Task);
+    expect(late).toMatchObject({ state: 'approved', overdue: true, caseState: 'open' });
+
+    const ready = await caseOf(opened.id);
+    expect(ready.state).toBe('open');
+    expect(ready.approvals.map((a: Task) => [a.by, a.state, a.overdue])).toEqual(
+      expect.arrayContaining([
+        [land.id, 'approved', false],
+        [tax.id, 'approved', false],
+        [housing.id, 'approved', true],
+      ]),
+    );
+    expect(taskOf(ready.approvals, tax)).toMatchObject({ reason: '税款已缴清' });
+    await gateway.http
+      .post(`/v1/cases/${opened.id}/complete`)
+      .set('authorization', await hall.auth())
+      .expect(200);
+
+    // Approving again changes nothing; rejecting an approved task is a conflict.
+    expect((await decide(land, landTask.id, 'approve')).status).toBe(200);
+    expect((await decide(land, landTask.id, 'reject', { reason: '改主意' })).body).toMatchObject({ code: 'STATE_CONFLICT' });
+
+    // Every decision is audited by its department, with its task as the purpose.
+    const decisions = await db.ownerQuery<{ member_id: string; actor: string; purpose: string; object_ref: string; reason: string | null }>(
+      `SELECT member_id, actor, purpose, object_ref, reason FROM audit_event WHERE action = 'approval.approved' AND case_id = $1 AND decision = 'allowed' ORDER BY seq`,
+      [opened.id],
+    );
+    expect(decisions.rows).toHaveLength(3);
+    for (const row of decisions.rows) {
+      expect(row.purpose).toBe(row.object_ref);
+      expect(row.purpose).toMatch(/^approval:[0-9a-f-]{36}$/);
+      expect(row.actor).toBe('officer-1');
+    }
+    expect(new Set(decisions.rows.map((r) => r.member_id))).toEqual(new Set([land.id, tax.id, housing.id]));
+    const openedEvent = await db.ownerQuery<{ reason: string }>(`SELECT reason FROM audit_event WHERE action = 'case.opened' AND case_id = $1`, [opened.id]);
+    expect(openedEvent.rows[0].reason).toBe(`approvals: ${land.id}, ${tax.id}, ${housing.id}`);
+  });
+
+  it('a rejection, with its reason, makes the case rejected: it cannot complete and leaves the other queues', async () => {
+    const opened = await open();
+    const taxTask = taskOf(opened.approvals, tax);
+    const noReason = await decide(tax, taxTask.id, 'reject', {});
+    expect(noReason.status).toBe(400);
+    expect(noReason.body).toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect((await caseOf(opened.id)).state).toBe('approving');
+
+    const rejected = await decide(tax, taxTask.id, 'reject', { reason: '契税未缴' });
+    expect(rejected.status).toBe(200);
+    expect(rejected.body).toMatchObject({ state: 'rejected', reason: '契税未缴', caseState: 'rejected' });
+    const theCase = await caseOf(opened.id);
+    expect(theCase).toMatchObject({ state: 'rejected', rejectionReason: `${tax.id}: 契税未缴` });
+    expect(theCase.closedAt).toEqual(expect.any(String));
+
+    const completion = await gateway.http
+      .post(`/v1/cases/${opened.id}/complete`)
+      .set('authorization', await hall.auth())
+      .expect(409);
+    expect(completion.body).toMatchObject({ code: 'STATE_CONFLICT' });
+    // The land bureau's task needs nothing any more: out of its pending queue, and closed to decisions.
+    const landTask = taskOf(opened.approvals, land);
+    expect((await queue(land, '?state=pending')).items.map((t) => t.id)).not.toContain(landTask.id);
+    expect((await decide(land, landTask.id, 'approve')).body).toMatchObject({ code: 'STATE_CONFLICT' });
+    const audited = await db.ownerQuery<{ member_id: string; reason: string }>(
+      `SELECT member_id, reason FROM audit_event WHERE action = 'approval.rejected' AND case_id = $1 AND decision = 'allowed'`,
+      [opened.id],
+    );
+    expect(audited.rows).toEqual([{ member_id: tax.id, reason: '契税未缴' }]);
+  });
+
+  it("a task is its own department's: another department's attempt is APPROVAL_NOT_FOUND and audited, a hall's is ROLE_FORBIDDEN", async () => {
+    const opened = await open();
+    const landTask = taskOf(opened.approvals, land);
+    const foreign = await decide(stranger, landTask.id, 'approve');
+    const missing = await decide(stranger, '00000000-0000-4000-8000-000000000000', 'approve');
+    expect([foreign.status, foreign.body.code, missing.status, missing.body.code]).toEqual([404, 'APPROVAL_NOT_FOUND', 404, 'APPROVAL_NOT_FOUND']);
+    const denied = await db.ownerQuery(`SELECT 1 FROM audit_event WHERE member_id = $1 AND action = 'approval.approved' AND decision = 'denied'`, [
+      stranger.id,
+    ]);
+    expect(denied.rows).toHaveLength(2);
+    const byHall = await gateway.http
+      .post(`/v1/approvals/${landTask.id}/approve`)
+      .set('authorization', await hall.auth())
+      .expect(403);
+    expect(byHall.body.code).toBe('ROLE_FORBIDDEN');
+    expect((await caseOf(opened.id)).approvals.every((a: Task) => a.state === 'pending')).toBe(true);
+  });
+
+  it('pages a department queue oldest due first, with a cursor', async () => {
+    for (let i = 0; i < 3; i += 1) await open();
+    const all = (await queue(housing, '?state=pending&limit=500')).items;
+    expect(all.length).toBeGreaterThanOrEqual(3);
+    const first = await queue(housing, '?state=pending&limit=2');
+    expect(first.items).toHaveLength(2);
+    const rest = await queue(housing, `?state=pending&limit=500&cursor=${first.next}`);
+    expect([...first.items, ...rest.items].map((t) => t.id)).toEqual(all.map((t) => t.id));
+    const due = all.map((t) => Date.parse(t.dueAt));
+    expect(due).toEqual([...due].sort((a, b) => a - b));
+    const bad = await gateway.http
+      .get('/v1/approvals?cursor=nonsense')
+      .set('authorization', await housing.auth())
+      .expect(400);
+    expect(bad.body.code).toBe('VALIDATION_FAILED');
+  });
+
+  it('refuses a matter whose approvals name no registered department, or one twice', async () => {
+    const register = async (approvals: object[]) =>
+      registry.http
+        .post('/v1/matters')
+        .set('authorization', await admin.auth())
+        .send({ code: `m-${Date.now().toString(36)}-${approvals.length}`, title: 't', evidence: [], materials: [], onComplete: [], approvals });
+    const byHall = await register([{ by: hall.id, timeLimitHours: 8 }]);
+    expect([byHall.status, byHall.body.code]).toEqual([400, 'VALIDATION_FAILED']);
+    expect(byHall.body.detail).toContain(hall.id);
+    const twice = await register([
+      { by: land.id, timeLimitHours: 8 },
+      { by: land.id, timeLimitHours: 9 },
+    ]);
+    expect([twice.status, twice.body.code]).toEqual([400, 'VALIDATION_FAILED']);
+    const zero = await register([{ by: land.id, timeLimitHours: 0 }]);
+    expect(zero.status).toBe(400);
+  });
+});
