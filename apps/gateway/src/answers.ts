@@ -128,6 +128,20 @@ export const CASE = closedObject(
         { title: 'CaseMaterial' },
       ),
     },
+    deferred: {
+      type: 'array',
+      description: '容缺受理: the materials the case opened without; it cannot complete until each is uploaded',
+      items: closedObject(
+        {
+          type: STRING,
+          dueAt: { ...DATE_TIME, description: 'When it is due (its matter’s days after the opening)' },
+          uploaded: { type: 'boolean', description: 'Whether it was uploaded (it is then among `materials` too)' },
+          overdue: { type: 'boolean', description: 'Not uploaded by its due time' },
+        },
+        {},
+        { title: 'DeferredMaterial' },
+      ),
+    },
     approvals: { type: 'array', items: APPROVAL, description: '并联审批: every approving department’s task, decided in parallel' },
     transfers: { type: 'array', items: TRANSFER },
     progress: closedObject(

@@ -69,7 +69,10 @@ export class CasesController {
     [400, 'VALIDATION_FAILED (an account number, the property or a routed material is missing)'],
     [403, 'ROLE_FORBIDDEN'],
     [404, 'CASE_NOT_FOUND'],
-    [409, 'APPROVAL_PENDING (a department has not approved yet), STATE_CONFLICT (withdrawn or rejected)'],
+    [
+      409,
+      'APPROVAL_PENDING (a department has not approved yet), MATERIAL_MISSING (a material the case opened without is not uploaded), STATE_CONFLICT (withdrawn or rejected)',
+    ],
     CHANGE_NOT_AUDITED,
   )
   complete(@CurrentCaller() caller: Caller, @Param('id', caseId) id: string): Promise<CaseView> {
@@ -92,14 +95,14 @@ export class CasesController {
   @HttpCode(200)
   @ApiConsumes(...MATERIAL_MEDIA_TYPES)
   @ApiBody({
-    description: `the material's bytes (at most ${MAX_MATERIAL_BYTES} bytes); their SHA-256 must be the one declared when the case was opened`,
+    description: `the material's bytes (at most ${MAX_MATERIAL_BYTES} bytes); their SHA-256 must be the one declared when the case was opened (a material the case opened without, 容缺受理, is declared by its upload)`,
     schema: { type: 'string', format: 'binary' },
   })
   @ApiAnswer(200, 'The stored material', MATERIAL_UPLOAD)
   @ApiProblems(
     [400, 'MATERIAL_HASH_MISMATCH, VALIDATION_FAILED (empty)'],
     [403, 'ROLE_FORBIDDEN'],
-    [404, 'CASE_NOT_FOUND, MATERIAL_NOT_FOUND (type not declared)'],
+    [404, 'CASE_NOT_FOUND, MATERIAL_NOT_FOUND (type neither declared nor deferred)'],
     [409, 'STATE_CONFLICT (case not open)'],
     [413, 'PAYLOAD_TOO_LARGE'],
     [415, 'UNSUPPORTED_MEDIA_TYPE, MATERIAL_TYPE_MISMATCH (the bytes are not of the content-type sent, by their magic numbers)'],

@@ -147,6 +147,11 @@ export const MATTER = closedObject(
     title: STRING,
     evidence: { ...STRINGS, description: 'The sources an evidence bundle looks up for every party' },
     materials: { ...STRINGS, description: 'The material types a case of this matter collects' },
+    deferrable: {
+      type: 'array',
+      description: '容缺受理: the materials a case may open without, each due this many days after the opening',
+      items: closedObject({ type: STRING, dueDays: { type: 'integer' } }, {}, { title: 'DeferrableMaterial' }),
+    },
     onComplete: {
       type: 'array',
       items: closedObject(

@@ -125,7 +125,27 @@ export const REGISTER_MATTER = {
     code: { type: 'string', pattern: '^[a-z][a-z0-9-]{1,63}$', examples: ['property-transfer'] },
     title: name(200),
     evidence: names,
-    materials: names,
+    materials: {
+      type: 'array',
+      maxItems: 200,
+      description:
+        'the material types a case collects; an object marks one deferrable (容缺受理): a case may open without it and must have it uploaded before it completes',
+      items: {
+        oneOf: [
+          name(64),
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['type'],
+            properties: {
+              type: name(64),
+              deferrable: { type: 'boolean', description: 'true: a case may open without it (容缺受理)' },
+              dueDays: { type: 'integer', minimum: 1, maximum: 365, description: 'days it may follow in (deferrable only; default 7)' },
+            },
+          },
+        ],
+      },
+    },
     onComplete: {
       type: 'array',
       maxItems: 50,

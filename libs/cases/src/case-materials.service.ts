@@ -76,7 +76,8 @@ export class CaseMaterials {
     return this.dataSource.transaction(async (em) => {
       const found = await this.cases.lockOwned(em, caller, caseId, 'material.uploaded');
       if (!isActive(found.state)) throw new Problem('STATE_CONFLICT', `case ${caseId} is ${found.state}; materials are uploaded while it is open`);
-      const declared = found.materials.find((m) => m.type === type);
+      // A material the case opened without (容缺受理) is declared by its upload: the bytes' hash becomes its declaration.
+      const declared = found.materials.find((m) => m.type === type) ?? (found.deferred.some((d) => d.type === type) ? { type, sha256 } : undefined);
       if (!declared) throw new Problem('MATERIAL_NOT_FOUND', `case ${caseId} declared no material ${type}`);
       if (declared.sha256 !== sha256)
         throw new Problem('MATERIAL_HASH_MISMATCH', `the uploaded ${type} has SHA-256 ${sha256}, the case declared ${declared.sha256}`);
@@ -91,6 +92,12 @@ export class CaseMaterials {
         `INSERT INTO case_material (id, case_id, type, sha256, content_type, size, bytes, uploaded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING uploaded_at`,
         [randomUUID(), caseId, type, sha256, media, bytes.length, bytes, caller.actor],
       );
+      if (!found.materials.some((m) => m.type === type)) {
+        await em.query(`UPDATE service_case SET materials = materials || $2::jsonb, updated_at = now() WHERE id = $1`, [
+          caseId,
+          JSON.stringify([{ type, sha256 }]),
+        ]);
+      }
       await this.audit.appendWithin(
         em,
         changeBy(caller, 'material.uploaded', `material:${caseId}/${type}`, {

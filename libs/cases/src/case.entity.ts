@@ -18,6 +18,12 @@ export interface CaseParty {
   role: string;
 }
 
+/** 容缺受理: a material the case opened without, due by `dueAt`. */
+export interface DeferredMaterial {
+  type: string;
+  dueAt: string;
+}
+
 export interface CaseMaterial {
   type: string;
   sha256: string;
@@ -57,6 +63,10 @@ export class CaseEntity {
 
   @Column('jsonb')
   materials: CaseMaterial[];
+
+  /** Materials the case opened without (容缺受理), each with its due time; uploaded ones stay listed. */
+  @Column('jsonb', { default: () => "'[]'" })
+  deferred: DeferredMaterial[];
 
   @Column('text', { name: 'opened_by' })
   openedBy: string;

@@ -4,7 +4,7 @@ import { type Caller, requireRole } from '@datarun/auth';
 import { DATARUN_CONFIG, type DatarunConfig } from '@datarun/config';
 import { checkIdNumber } from '@datarun/identity';
 import { Problem } from '@datarun/problems';
-import { type MatterNotification, MattersService, RecipientDirectory, RegistryNames } from '@datarun/registry';
+import { type MatterApproval, type MatterNotification, MattersService, RecipientDirectory, RegistryNames } from '@datarun/registry';
 import {
   type CaseTransfer,
   CaseTransfers,
@@ -17,7 +17,7 @@ import {
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { type ApprovalView, CaseApprovals } from './case-approvals.service.js';
-import { CaseEntity, type CaseMaterial, type CaseParty, type CaseState, isActive } from './case.entity.js';
+import { CaseEntity, type CaseMaterial, type CaseParty, type CaseState, type DeferredMaterial, isActive } from './case.entity.js';
 
 export interface OpenCaseCommand {
   readonly matter: string;
@@ -35,6 +35,8 @@ export interface CaseView {
   property?: { unitNumber: string; address: string };
   utilityAccounts?: Record<string, string>;
   materials: Array<CaseMaterial & { uploaded: boolean }>;
+  /** 容缺受理: the materials the case opened without, each due by `dueAt` (overdue: not uploaded by then). */
+  deferred: Array<DeferredMaterial & { uploaded: boolean; overdue: boolean }>;
   /** 并联审批: the matter's approval tasks, decided in parallel (none when the matter names no approvals). */
   approvals: ApprovalView[];
   /** Why a rejected case was rejected: the department and its reason. */
@@ -106,8 +108,12 @@ export class CasesService {
     if (new Set(types).size !== types.length) throw new Problem('VALIDATION_FAILED', 'each material type may be declared once');
     const id = randomUUID();
     const approving = matter.approvals.length > 0;
+    const openedAt = new Date();
+    // 容缺受理: each deferrable material the case does not declare now follows within its days.
+    const deferred: DeferredMaterial[] = matter.deferrable
+      .filter((d) => !types.includes(d.type))
+      .map((d) => ({ type: d.type, dueAt: new Date(openedAt.getTime() + d.dueDays * 86_400_000).toISOString() }));
     await this.dataSource.transaction(async (em) => {
-      const openedAt = new Date();
       await em.getRepository(CaseEntity).insert({
         id,
         consumerId: caller.memberId,
@@ -118,6 +124,7 @@ export class CasesService {
         property: cmd.property ?? null,
         utilityAccounts: cmd.utilityAccounts ? { ...cmd.utilityAccounts } : null,
         materials: cmd.materials.map((m) => ({ ...m, sha256: m.sha256.toLowerCase() })),
+        deferred,
         openedBy: caller.actor,
         createdAt: openedAt,
       });
@@ -127,7 +134,7 @@ export class CasesService {
         changeBy(caller, 'case.opened', `case:${id}`, {
           caseId: id,
           purpose: matter.code,
-          ...(approving ? { reason: `approvals: ${matter.approvals.map((a) => a.by).join(', ')}` } : {}),
+          ...(approving || deferred.length ? { reason: openingNote(matter.approvals, deferred) } : {}),
         }),
       );
     });
@@ -201,6 +208,8 @@ export class CasesService {
       const uploaded: Array<{ id: string; type: string; sha256: string }> = await em.query('SELECT id, type, sha256 FROM case_material WHERE case_id = $1', [
         id,
       ]);
+      const missing = found.deferred.filter((d) => !uploaded.some((u) => u.type === d.type)).map((d) => d.type);
+      if (missing.length) throw new Problem('MATERIAL_MISSING', `case ${id} opened without ${missing.join(', ')}, which must be uploaded before it completes`);
       const completedAt = new Date();
       const ids = { newId: randomUUID, pseudonymOf: (idNumber: string) => this.pseudonyms.of(idNumber) };
       const planned = planRequests(found, await this.routed(matter.onComplete, em), uploaded, completedAt, ids);
@@ -310,6 +319,11 @@ function view(
     ...(c.property ? { property: c.property } : {}),
     ...(c.utilityAccounts ? { utilityAccounts: c.utilityAccounts } : {}),
     materials: c.materials.map((m) => ({ ...m, uploaded: uploaded.has(m.type) })),
+    deferred: (c.deferred ?? []).map((d) => ({
+      ...d,
+      uploaded: uploaded.has(d.type),
+      overdue: !uploaded.has(d.type) && Date.parse(d.dueAt) < Date.now(),
+    })),
     approvals,
     ...(c.rejectionReason ? { rejectionReason: c.rejectionReason } : {}),
     transfers: items,
@@ -319,4 +333,14 @@ function view(
     updatedAt: c.updatedAt.toISOString(),
     ...(c.closedAt ? { closedAt: c.closedAt.toISOString() } : {}),
   };
+}
+
+/** The opening's audit reason: the approving departments and the deferred materials. */
+function openingNote(approvals: readonly MatterApproval[], deferred: readonly DeferredMaterial[]): string {
+  return [
+    approvals.length ? `approvals: ${approvals.map((a) => a.by).join(', ')}` : '',
+    deferred.length ? `deferred: ${deferred.map((d) => d.type).join(', ')}` : '',
+  ]
+    .filter(Boolean)
+    .join('; ');
 }

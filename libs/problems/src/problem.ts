@@ -36,6 +36,7 @@ export const PROBLEM_CODES = {
   ALREADY_EXISTS: [409, 'It already exists'],
   STATE_CONFLICT: [409, 'The object is not in a state that allows this'],
   APPROVAL_PENDING: [409, 'The case waits for its approvals'],
+  MATERIAL_MISSING: [409, 'A material the case opened without has not been uploaded'],
   DEAD_LETTER_PLANTED: [409, 'The dead letter was not sealed by datarun or its recipient; it is never replayed'],
   PAYLOAD_TOO_LARGE: [413, 'The request body is too large'],
   UNSUPPORTED_MEDIA_TYPE: [415, 'Unsupported media type'],

@@ -431,6 +431,8 @@ export interface components {
       state: 'open' | 'approving' | 'rejected' | 'completed' | 'withdrawn';
       parties: components['schemas']['CaseParty'][];
       materials: components['schemas']['CaseMaterial'][];
+      /** @description 容缺受理: the materials the case opened without; it cannot complete until each is uploaded */
+      deferred: components['schemas']['DeferredMaterial'][];
       /** @description 并联审批: every approving department’s task, decided in parallel */
       approvals: components['schemas']['CaseApproval'][];
       transfers: components['schemas']['Transfer'][];
@@ -497,6 +499,19 @@ export interface components {
       idNumber: string;
       name: string;
       role: string;
+    };
+    /** DeferredMaterial */
+    DeferredMaterial: {
+      type: string;
+      /**
+       * Format: date-time
+       * @description When it is due (its matter’s days after the opening)
+       */
+      dueAt: string;
+      /** @description Whether it was uploaded (it is then among `materials` too) */
+      uploaded: boolean;
+      /** @description Not uploaded by its due time */
+      overdue: boolean;
     };
     /** EvidenceBundle */
     EvidenceBundle: {
@@ -611,6 +626,7 @@ export interface components {
         | 'ALREADY_EXISTS'
         | 'STATE_CONFLICT'
         | 'APPROVAL_PENDING'
+        | 'MATERIAL_MISSING'
         | 'DEAD_LETTER_PLANTED'
         | 'PAYLOAD_TOO_LARGE'
         | 'UNSUPPORTED_MEDIA_TYPE'
@@ -1712,7 +1728,7 @@ export interface operations {
           };
         };
       };
-      /** @description APPROVAL_PENDING (a department has not approved yet), STATE_CONFLICT (withdrawn or rejected) */
+      /** @description APPROVAL_PENDING (a department has not approved yet), MATERIAL_MISSING (a material the case opened without is not uploaded), STATE_CONFLICT (withdrawn or rejected) */
       409: {
         headers: {
           [name: string]: unknown;
@@ -1722,7 +1738,7 @@ export interface operations {
             /** @constant */
             status?: 409;
             /** @enum {unknown} */
-            code?: 'APPROVAL_PENDING' | 'STATE_CONFLICT';
+            code?: 'APPROVAL_PENDING' | 'MATERIAL_MISSING' | 'STATE_CONFLICT';
           };
         };
       };
@@ -1780,7 +1796,7 @@ export interface operations {
       };
       cookie?: never;
     };
-    /** @description the material's bytes (at most 10485760 bytes); their SHA-256 must be the one declared when the case was opened */
+    /** @description the material's bytes (at most 10485760 bytes); their SHA-256 must be the one declared when the case was opened (a material the case opened without, 容缺受理, is declared by its upload) */
     requestBody: {
       content: {
         'application/pdf': Blob;
@@ -1842,7 +1858,7 @@ export interface operations {
           };
         };
       };
-      /** @description CASE_NOT_FOUND, MATERIAL_NOT_FOUND (type not declared) */
+      /** @description CASE_NOT_FOUND, MATERIAL_NOT_FOUND (type neither declared nor deferred) */
       404: {
         headers: {
           [name: string]: unknown;

@@ -386,6 +386,11 @@ export interface components {
     Catalog: {
       items: components['schemas']['Source'][];
     };
+    /** DeferrableMaterial */
+    DeferrableMaterial: {
+      type: string;
+      dueDays: number;
+    };
     /** Grant */
     Grant: {
       /** Format: uuid */
@@ -457,6 +462,8 @@ export interface components {
       evidence: string[];
       /** @description The material types a case of this matter collects */
       materials: string[];
+      /** @description 容缺受理: the materials a case may open without, each due this many days after the opening */
+      deferrable: components['schemas']['DeferrableMaterial'][];
       onComplete: components['schemas']['MatterNotification'][];
       /** @description 并联审批: the departments that approve each case, all at once (empty: none) */
       approvals: components['schemas']['MatterApproval'][];
@@ -576,6 +583,7 @@ export interface components {
         | 'ALREADY_EXISTS'
         | 'STATE_CONFLICT'
         | 'APPROVAL_PENDING'
+        | 'MATERIAL_MISSING'
         | 'DEAD_LETTER_PLANTED'
         | 'PAYLOAD_TOO_LARGE'
         | 'UNSUPPORTED_MEDIA_TYPE'
@@ -1876,7 +1884,17 @@ export interface operations {
           code: string;
           title: string;
           evidence: string[];
-          materials: string[];
+          /** @description the material types a case collects; an object marks one deferrable (容缺受理): a case may open without it and must have it uploaded before it completes */
+          materials: (
+            | string
+            | {
+                type: string;
+                /** @description true: a case may open without it (容缺受理) */
+                deferrable?: boolean;
+                /** @description days it may follow in (deferrable only; default 7) */
+                dueDays?: number;
+              }
+          )[];
           onComplete: {
             /**
              * @description the recipient: a member id, or a utility kind (water, electricity, gas, cable, broadband, heat) meaning the member registered for it

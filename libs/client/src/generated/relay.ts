@@ -187,6 +187,7 @@ export interface components {
         | 'ALREADY_EXISTS'
         | 'STATE_CONFLICT'
         | 'APPROVAL_PENDING'
+        | 'MATERIAL_MISSING'
         | 'DEAD_LETTER_PLANTED'
         | 'PAYLOAD_TOO_LARGE'
         | 'UNSUPPORTED_MEDIA_TYPE'

@@ -18,6 +18,7 @@ import { AuditPartitionsFromDefault1763900000060 } from './1763900000060-audit-p
 import { SupersededRequests1763900000061 } from './1763900000061-superseded-requests.js';
 import { AuditSeqIndex1763900000062 } from './1763900000062-audit-seq-index.js';
 import { CaseApprovals1763900000070 } from './1763900000070-case-approvals.js';
+import { DeferredMaterials1763900000071 } from './1763900000071-deferred-materials.js';
 
 /** Every migration, in order. A new migration is added here and nowhere else. */
 export const MIGRATIONS = [
@@ -41,4 +42,5 @@ export const MIGRATIONS = [
   SupersededRequests1763900000061,
   AuditSeqIndex1763900000062,
   CaseApprovals1763900000070,
+  DeferredMaterials1763900000071,
 ];

@@ -28,6 +28,12 @@ export interface MatterApproval {
   timeLimitHours: number;
 }
 
+/** 容缺受理: a material a case may open without, uploaded within `dueDays` of the opening. */
+export interface DeferrableMaterial {
+  type: string;
+  dueDays: number;
+}
+
 @Entity('matter')
 @Check('matter_code_check', `code ~ '^[a-z][a-z0-9-]{1,63}$'`)
 export class MatterEntity {
@@ -46,6 +52,11 @@ export class MatterEntity {
   /** Rows written before `fields` existed have none: read as [] (MattersService). */
   @Column('jsonb', { name: 'on_complete' })
   onComplete: MatterNotification[];
+
+  /** The materials of `materials` a case may open without (容缺受理). */
+  // DEFERRABLE is a reserved word of SQL.
+  @Column('jsonb', { name: 'deferrable_materials', default: () => "'[]'" })
+  deferrable: DeferrableMaterial[];
 
   /** Rows written before approvals existed have none (the migration's default). */
   @Column('jsonb', { default: () => "'[]'" })

@@ -6,15 +6,21 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, In } from 'typeorm';
 import { RecipientDirectory } from '../recipients/recipient-directory.js';
 import { SourceEntity } from '../sources/source.entity.js';
-import { type MatterApproval, MatterEntity, type MatterNotification } from './matter.entity.js';
+import { type DeferrableMaterial, type MatterApproval, MatterEntity, type MatterNotification } from './matter.entity.js';
 import { MemberEntity } from '../members/member.entity.js';
 import { checkRecipients, type NotificationInput, notificationsOf } from './notifications.js';
+
+/** A material a matter collects: its type, or its type marked deferrable (容缺受理) with the days it may follow in. */
+export type MaterialDeclaration = string | { readonly type: string; readonly deferrable?: boolean; readonly dueDays?: number };
+
+/** How long a deferrable material may follow when its matter says nothing (docs/api.md). */
+export const DEFAULT_DEFER_DAYS = 7;
 
 export interface RegisterMatterCommand {
   readonly code: string;
   readonly title: string;
   readonly evidence: readonly string[];
-  readonly materials: readonly string[];
+  readonly materials: readonly MaterialDeclaration[];
   readonly onComplete: readonly NotificationInput[];
   readonly approvals?: readonly MatterApproval[];
 }
@@ -24,6 +30,8 @@ export interface MatterView {
   title: string;
   evidence: string[];
   materials: string[];
+  /** The materials a case may open without (容缺受理), each with the days it may follow in. */
+  deferrable: DeferrableMaterial[];
   onComplete: MatterNotification[];
   approvals: MatterApproval[];
   createdAt: string;
@@ -52,15 +60,14 @@ export class MattersService {
     const found = await this.dataSource.getRepository(SourceEntity).findBy({ id: In(evidence) });
     const missing = evidence.filter((s) => !found.some((f) => f.id === s));
     if (missing.length) throw new Problem('SOURCE_NOT_FOUND', `no source ${missing.join(', ')}`);
-    const onComplete = notificationsOf(cmd.onComplete, cmd.materials);
+    const { types, deferrable } = materialsOf(cmd.materials);
+    const onComplete = notificationsOf(cmd.onComplete, types);
     checkRecipients(onComplete, await Promise.all(onComplete.map((n) => this.recipients.resolve(n.notify))));
     const approvals = await this.approversChecked(cmd.approvals ?? []);
 
     await this.dataSource.transaction(async (em) => {
       if (await em.getRepository(MatterEntity).existsBy({ code: cmd.code })) throw new Problem('ALREADY_EXISTS', `matter ${cmd.code} is already registered`);
-      await em
-        .getRepository(MatterEntity)
-        .insert({ code: cmd.code, title: cmd.title, evidence, materials: [...new Set(cmd.materials)], onComplete, approvals });
+      await em.getRepository(MatterEntity).insert({ code: cmd.code, title: cmd.title, evidence, materials: types, deferrable, onComplete, approvals });
       await this.audit.appendWithin(em, changeBy(caller, 'matter.registered', `matter:${cmd.code}`));
     });
     return this.get(cmd.code);
@@ -135,12 +142,29 @@ export class MattersService {
   }
 }
 
+/** The types a matter collects, each once, and those of them a case may open without. */
+function materialsOf(declared: readonly MaterialDeclaration[]): { types: string[]; deferrable: DeferrableMaterial[] } {
+  const types = [...new Set(declared.map((m) => (typeof m === 'string' ? m : m.type)))];
+  const deferrable: DeferrableMaterial[] = [];
+  for (const m of declared) {
+    if (typeof m === 'string') continue;
+    if (!m.deferrable) {
+      if (m.dueDays !== undefined) throw new Problem('VALIDATION_FAILED', `material ${m.type}: dueDays is for a deferrable material only`);
+      continue;
+    }
+    if (deferrable.some((d) => d.type === m.type)) throw new Problem('VALIDATION_FAILED', `material ${m.type} is marked deferrable twice`);
+    deferrable.push({ type: m.type, dueDays: m.dueDays ?? DEFAULT_DEFER_DAYS });
+  }
+  return { types, deferrable };
+}
+
 function view(m: MatterEntity): MatterView {
   return {
     code: m.code,
     title: m.title,
     evidence: m.evidence,
     materials: m.materials,
+    deferrable: (m.deferrable ?? []).map((d) => ({ type: d.type, dueDays: d.dueDays })),
     onComplete: m.onComplete.map(stored),
     approvals: (m.approvals ?? []).map((a) => ({ by: a.by, timeLimitHours: a.timeLimitHours })),
     createdAt: m.createdAt.toISOString(),

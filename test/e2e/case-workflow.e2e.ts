@@ -1,7 +1,10 @@
-// 并联审批 through the gateway: a matter names approving departments; a case of it opens
-// `approving` with every task at once; the departments decide in parallel from their queues; the
-// case completes only once all approved (one after its time limit, flagged overdue); one rejection
-// makes it `rejected`; every decision is audited with its task as the purpose.
+// The case workflow through the gateway. 并联审批: a matter names approving departments; a case of
+// it opens `approving` with every task at once; the departments decide in parallel from their
+// queues; the case completes only once all approved (one after its time limit, flagged overdue);
+// one rejection makes it `rejected`; every decision is audited with its task as the purpose.
+// 容缺受理: a case opens without a deferrable material, which gets a due time, and cannot complete
+// until it is uploaded (its upload is its declaration).
+import { createHash } from 'node:crypto';
 import { checkDigitOf, maskIdNumber } from '@datarun/identity';
 import { GatewayModule } from '../../apps/gateway/src/app.module.js';
 import { RegistryAppModule } from '../../apps/registry/src/app.module.js';
@@ -12,6 +15,7 @@ import { adminKeyFile, registerMember, type TestMember } from '../support/member
 const id = (first17: string) => first17 + checkDigitOf(first17);
 const SELLER = id('33082519800101123');
 const BUYER = id('33080219900215234');
+const TAX_RECEIPT = Buffer.from('%PDF-1.7 契税完税证明');
 
 interface Task {
   id: string;
@@ -23,7 +27,7 @@ interface Task {
   caseState: string;
 }
 
-describe('parallel approvals (并联审批)', () => {
+describe('the case workflow: parallel approvals (并联审批) and deferred materials (容缺受理)', () => {
   let db: TestDatabase;
   let registry: TestApp;
   let gateway: TestApp;
@@ -89,7 +93,7 @@ describe('parallel approvals (并联审批)', () => {
         code: matter,
         title: '二手房转移登记',
         evidence: [],
-        materials: [],
+        materials: ['property-certificate', { type: 'tax-receipt', deferrable: true, dueDays: 5 }],
         onComplete: [],
         approvals: [
           { by: land.id, timeLimitHours: 24 },
@@ -98,6 +102,7 @@ describe('parallel approvals (并联审批)', () => {
         ],
       })
       .expect(201);
+    expect(registered.body).toMatchObject({ materials: ['property-certificate', 'tax-receipt'], deferrable: [{ type: 'tax-receipt', dueDays: 5 }] });
     expect(registered.body.approvals).toEqual([
       { by: land.id, timeLimitHours: 24 },
       { by: tax.id, timeLimitHours: 24 },
@@ -110,9 +115,12 @@ describe('parallel approvals (并联审批)', () => {
     await db?.drop();
   });
 
-  it('opens every task at once, refuses completion until all approve, and flags the one decided after its time limit', async () => {
+  it('opens every task at once and a deferred material due; refuses completion until all approve and the material arrives; flags the approval decided late', async () => {
     const opened = await open();
     expect(opened.state).toBe('approving');
+    const deferred = (opened as unknown as { deferred: Array<{ type: string; dueAt: string; uploaded: boolean; overdue: boolean }> }).deferred;
+    expect(deferred).toEqual([{ type: 'tax-receipt', dueAt: expect.any(String), uploaded: false, overdue: false }]);
+    expect(Date.parse(deferred[0].dueAt) - Date.parse(opened.createdAt)).toBe(5 * 86_400_000);
     expect(opened.approvals.map((a) => [a.by, a.state, a.overdue])).toEqual(
       expect.arrayContaining([
         [land.id, 'pending', false],
@@ -157,7 +165,7 @@ describe('parallel approvals (并联审批)', () => {
     const late = await decide(housing, housingTask.id, 'approve').then((r) => r.body as Task);
     expect(late).toMatchObject({ state: 'approved', overdue: true, caseState: 'open' });
 
-    const ready = await caseOf(opened.id);
+    let ready = await caseOf(opened.id);
     expect(ready.state).toBe('open');
     expect(ready.approvals.map((a: Task) => [a.by, a.state, a.overdue])).toEqual(
       expect.arrayContaining([
@@ -167,6 +175,41 @@ describe('parallel approvals (并联审批)', () => {
       ]),
     );
     expect(taskOf(ready.approvals, tax)).toMatchObject({ reason: '税款已缴清' });
+
+    // Approved, but the material it opened without has not come: refused, and nothing changes.
+    const missing = await gateway.http
+      .post(`/v1/cases/${opened.id}/complete`)
+      .set('authorization', await hall.auth())
+      .expect(409);
+    expect(missing.body).toMatchObject({ code: 'MATERIAL_MISSING' });
+    expect(missing.body.detail).toContain('tax-receipt');
+    expect((await caseOf(opened.id)).state).toBe('open');
+    // A material the matter does not defer cannot be uploaded undeclared.
+    await gateway.http
+      .put(`/v1/cases/${opened.id}/materials/property-certificate`)
+      .set('authorization', await hall.auth())
+      .set('content-type', 'application/pdf')
+      .send(TAX_RECEIPT)
+      .expect(404);
+    const uploaded = await gateway.http
+      .put(`/v1/cases/${opened.id}/materials/tax-receipt`)
+      .set('authorization', await hall.auth())
+      .set('content-type', 'application/pdf')
+      .send(TAX_RECEIPT)
+      .expect(200);
+    const sha256 = createHash('sha256').update(TAX_RECEIPT).digest('hex');
+    expect(uploaded.body).toMatchObject({ type: 'tax-receipt', sha256 });
+    ready = await caseOf(opened.id);
+    expect(ready.deferred).toEqual([{ type: 'tax-receipt', dueAt: deferred[0].dueAt, uploaded: true, overdue: false }]);
+    expect(ready.materials).toEqual([{ type: 'tax-receipt', sha256, uploaded: true }]);
+    // Its upload was its declaration: other bytes for it now are refused.
+    await gateway.http
+      .put(`/v1/cases/${opened.id}/materials/tax-receipt`)
+      .set('authorization', await hall.auth())
+      .set('content-type', 'application/pdf')
+      .send(Buffer.from('%PDF-1.7 another receipt'))
+      .expect(400);
+
     await gateway.http
       .post(`/v1/cases/${opened.id}/complete`)
       .set('authorization', await hall.auth())
@@ -189,7 +232,7 @@ describe('parallel approvals (并联审批)', () => {
     }
     expect(new Set(decisions.rows.map((r) => r.member_id))).toEqual(new Set([land.id, tax.id, housing.id]));
     const openedEvent = await db.ownerQuery<{ reason: string }>(`SELECT reason FROM audit_event WHERE action = 'case.opened' AND case_id = $1`, [opened.id]);
-    expect(openedEvent.rows[0].reason).toBe(`approvals: ${land.id}, ${tax.id}, ${housing.id}`);
+    expect(openedEvent.rows[0].reason).toBe(`approvals: ${land.id}, ${tax.id}, ${housing.id}; deferred: tax-receipt`);
   });
 
   it('a rejection, with its reason, makes the case rejected: it cannot complete and leaves the other queues', async () => {
@@ -258,6 +301,15 @@ describe('parallel approvals (并联审批)', () => {
     expect(bad.body.code).toBe('VALIDATION_FAILED');
   });
 
+  it('flags a deferred material overdue when it has not come by its due time', async () => {
+    const opened = await open();
+    await db.ownerQuery(`UPDATE service_case SET deferred = jsonb_build_array(jsonb_build_object('type', 'tax-receipt', 'dueAt', $2::text)) WHERE id = $1`, [
+      opened.id,
+      new Date(Date.now() - 60_000).toISOString(),
+    ]);
+    expect((await caseOf(opened.id)).deferred).toEqual([{ type: 'tax-receipt', dueAt: expect.any(String), uploaded: false, overdue: true }]);
+  });
+
   it('refuses a matter whose approvals name no registered department, or one twice', async () => {
     const register = async (approvals: object[]) =>
       registry.http
@@ -274,5 +326,10 @@ describe('parallel approvals (并联审批)', () => {
     expect([twice.status, twice.body.code]).toEqual([400, 'VALIDATION_FAILED']);
     const zero = await register([{ by: land.id, timeLimitHours: 0 }]);
     expect(zero.status).toBe(400);
+    const dueWithoutDeferring = await registry.http
+      .post('/v1/matters')
+      .set('authorization', await admin.auth())
+      .send({ code: `m-${Date.now().toString(36)}-d`, title: 't', evidence: [], materials: [{ type: 'deed', dueDays: 3 }], onComplete: [] });
+    expect([dueWithoutDeferring.status, dueWithoutDeferring.body.code]).toEqual([400, 'VALIDATION_FAILED']);
   });
 });
