@@ -37,6 +37,8 @@ export const WHO_MAY_CALL: Readonly<Record<string, string>> = {
   fetchMaterial: "the recipient member the link was issued to (its own token; the link's signature names the request and the member)",
   listRequests: 'utility or department (the requests addressed to it)',
   listApprovals: 'department (its own approval tasks)',
+  listCases: 'consumer (its own cases)',
+  listMyCases: 'citizen (the cases where they are a party)',
   approveApproval: 'the department the task names',
   rejectApproval: 'the department the task names',
   getRequest: "utility or department (the request's recipient only)",

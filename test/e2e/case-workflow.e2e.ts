@@ -4,7 +4,12 @@
 // one rejection makes it `rejected`; every decision is audited with its task as the purpose.
 // 容缺受理: a case opens without a deferrable material, which gets a due time, and cannot complete
 // until it is uploaded (its upload is its declaration).
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mintToken } from '@datarun/auth';
+import { CaseSearch } from '@datarun/cases';
 import { checkDigitOf, maskIdNumber } from '@datarun/identity';
 import { GatewayModule } from '../../apps/gateway/src/app.module.js';
 import { RegistryAppModule } from '../../apps/registry/src/app.module.js';
@@ -16,6 +21,10 @@ const id = (first17: string) => first17 + checkDigitOf(first17);
 const SELLER = id('33082519800101123');
 const BUYER = id('33080219900215234');
 const TAX_RECEIPT = Buffer.from('%PDF-1.7 契税完税证明');
+const NEIGHBOUR = id('33010219850312345');
+const idp = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const citizenAuth = async (idNumber: string) =>
+  `Bearer ${await mintToken({ issuer: 'citizen-idp', kid: 'citizen-idp', privateKey: idp.privateKey, subject: idNumber })}`;
 
 interface Task {
   id: string;
@@ -39,7 +48,7 @@ describe('the case workflow: parallel approvals (并联审批) and deferred mate
   let stranger: TestMember;
   const matter = `transfer-${Date.now().toString(36)}`;
 
-  const open = async () =>
+  const open = async (buyer = { idNumber: BUYER, name: '李四' }) =>
     (
       await gateway.http
         .post('/v1/cases')
@@ -48,7 +57,7 @@ describe('the case workflow: parallel approvals (并联审批) and deferred mate
           matter,
           parties: [
             { idNumber: SELLER, name: '张三', role: 'seller' },
-            { idNumber: BUYER, name: '李四', role: 'buyer' },
+            { ...buyer, role: 'buyer' },
           ],
           materials: [],
         })
@@ -78,7 +87,9 @@ describe('the case workflow: parallel approvals (并联审批) and deferred mate
   beforeAll(async () => {
     const keys = adminKeyFile();
     admin = keys.admin;
-    db = await migratedDatabase({ DATARUN_ADMIN_PUBLIC_KEY: keys.publicKeyPath });
+    const dir = mkdtempSync(join(tmpdir(), 'datarun-case-workflow-'));
+    writeFileSync(join(dir, 'idp.pub.pem'), idp.publicKey.export({ type: 'spki', format: 'pem' }));
+    db = await migratedDatabase({ DATARUN_ADMIN_PUBLIC_KEY: keys.publicKeyPath, DATARUN_CITIZEN_IDP_PUBLIC_KEY: join(dir, 'idp.pub.pem') });
     registry = await bootApp(RegistryAppModule.forRoot(db.config), 'registry');
     gateway = await bootApp(GatewayModule.forRoot(db.config), 'gateway');
     hall = await registerMember(registry, admin, 'consumer', 'zj.test.hall');
@@ -308,6 +319,84 @@ describe('the case workflow: parallel approvals (并联审批) and deferred mate
       new Date(Date.now() - 60_000).toISOString(),
     ]);
     expect((await caseOf(opened.id)).deferred).toEqual([{ type: 'tax-receipt', dueAt: expect.any(String), uploaded: false, overdue: true }]);
+  });
+
+  it("finds the hall's cases by a party's ID number (audited against that person), state and lateness; the citizen sees theirs", async () => {
+    const theirs = await open({ idNumber: NEIGHBOUR, name: '王五' });
+    const list = async (query: string, member = hall) =>
+      (
+        await gateway.http
+          .get(`/v1/cases${query}`)
+          .set('authorization', await member.auth('clerk-7'))
+          .expect(200)
+      ).body as { items: Array<{ id: string; state: string; overdue: boolean; parties: Array<{ idNumber: string }> }>; next?: string };
+
+    const byParty = await list(`?party=${NEIGHBOUR}`);
+    expect(byParty.items.map((c) => c.id)).toEqual([theirs.id]);
+    // A case from before parties were hashed is found once the gateway's start has hashed them.
+    await db.ownerQuery('UPDATE service_case SET party_hashes = NULL WHERE id = $1', [theirs.id]);
+    expect((await list(`?party=${NEIGHBOUR}`)).items).toEqual([]);
+    await gateway.app.get(CaseSearch).onApplicationBootstrap();
+    expect((await list(`?party=${NEIGHBOUR}`)).items.map((c) => c.id)).toEqual([theirs.id]);
+    const searched = await db.ownerQuery<{ member_id: string; subject_hash: string | null; reason: string }>(
+      `SELECT member_id, subject_hash, reason FROM audit_event WHERE action = 'case.searched' ORDER BY seq DESC LIMIT 1`,
+    );
+    expect(searched.rows[0]).toMatchObject({ member_id: hall.id, reason: '1 case(s) found by party' }); // the last of the three searches
+    expect(searched.rows[0].subject_hash).toMatch(/^[A-Za-z0-9_-]{16,}$/);
+    // Never stored in clear: the rows hold the parties' keyed hashes, which are not the number.
+    const hashes = await db.ownerQuery<{ party_hashes: string[] }>('SELECT party_hashes FROM service_case WHERE id = $1', [theirs.id]);
+    expect(hashes.rows[0].party_hashes).toHaveLength(2);
+    expect(hashes.rows[0].party_hashes.join(' ')).not.toContain(NEIGHBOUR);
+
+    const bad = await gateway.http
+      .get('/v1/cases?party=330102198513323456')
+      .set('authorization', await hall.auth())
+      .expect(400);
+    expect(bad.body.code).toBe('ID_NUMBER_INVALID');
+    // Another hall finds nothing of this hall's, even by the same person.
+    const otherHall = await registerMember(registry, admin, 'consumer', 'zj.test.otherhall');
+    expect((await list(`?party=${NEIGHBOUR}`, otherHall)).items).toEqual([]);
+
+    const approving = await list('?state=approving&limit=500');
+    expect(approving.items.length).toBeGreaterThan(1);
+    expect(approving.items.every((c) => c.state === 'approving')).toBe(true);
+    await db.ownerQuery(`UPDATE case_approval SET due_at = now() - interval '1 minute' WHERE case_id = $1 AND approver_id = $2`, [theirs.id, land.id]);
+    const late = await list('?overdue=true&limit=500');
+    expect(late.items.map((c) => c.id)).toContain(theirs.id);
+    expect(late.items.every((c) => c.overdue)).toBe(true);
+    expect((await list('?overdue=false&limit=500')).items.map((c) => c.id)).not.toContain(theirs.id);
+
+    // Newest first, a page at a time.
+    const all = await list('?limit=500');
+    const first = await list('?limit=2');
+    const second = await list(`?limit=2&cursor=${first.next}`);
+    expect([...first.items, ...second.items].map((c) => c.id)).toEqual(all.items.slice(0, 4).map((c) => c.id));
+    expect(all.items[0].id).toBe(theirs.id);
+
+    // The citizen sees the case they are a party of, from their own token, every ID number masked.
+    const mine = await gateway.http
+      .get('/v1/me/cases')
+      .set('authorization', await citizenAuth(NEIGHBOUR))
+      .expect(200);
+    expect(mine.body.items.map((c: { id: string }) => c.id)).toEqual([theirs.id]);
+    expect(mine.body.items[0]).toMatchObject({
+      matter,
+      state: 'approving',
+      hall: { id: hall.id },
+      parties: [
+        { name: '张三', role: 'seller', idNumberMasked: maskIdNumber(SELLER) },
+        { name: '王五', role: 'buyer', idNumberMasked: maskIdNumber(NEIGHBOUR) },
+      ],
+      deferred: [{ type: 'tax-receipt', uploaded: false, overdue: false }],
+      recipients: [],
+    });
+    expect(mine.body.items[0].approvals.map((a: Task) => a.by).sort()).toEqual([land.id, tax.id, housing.id].sort());
+    expect(JSON.stringify(mine.body)).not.toContain(SELLER);
+    // A member's token is not a citizen's.
+    await gateway.http
+      .get('/v1/me/cases')
+      .set('authorization', await hall.auth())
+      .expect(403);
   });
 
   it('refuses a matter whose approvals name no registered department, or one twice', async () => {

@@ -4,6 +4,15 @@
 import { MATERIAL_MEDIA_TYPES } from '@datarun/cases';
 import { closedObject, COUNT, DATE_TIME, nullable, SHA256_HEX, STRING, UUID } from '@datarun/platform';
 
+/** A page of a list: its items, and the cursor of the next page while there is one. */
+function pageOf(item: object, title: string): ReturnType<typeof closedObject> {
+  return closedObject(
+    { items: { type: 'array', items: item } },
+    { next: { ...STRING, description: 'The cursor of the next page; absent on the last' } },
+    { title },
+  );
+}
+
 const PARTY = closedObject(
   { idNumber: { ...STRING, description: '公民身份号码 (GB 11643), as checked when the case was opened' }, name: STRING, role: STRING },
   {},
@@ -68,11 +77,7 @@ export const RECIPIENT_REQUEST = closedObject(
   { title: 'RecipientRequest' },
 );
 
-export const RECIPIENT_REQUEST_PAGE = closedObject(
-  { items: { type: 'array', items: RECIPIENT_REQUEST } },
-  { next: { ...STRING, description: 'The cursor of the next page; absent on the last' } },
-  { title: 'RecipientRequestPage' },
-);
+export const RECIPIENT_REQUEST_PAGE = pageOf(RECIPIENT_REQUEST, 'RecipientRequestPage');
 
 const APPROVAL_FIELDS = {
   id: UUID,
@@ -87,38 +92,47 @@ const APPROVAL_DECISION = {
 };
 
 const APPROVAL = closedObject(APPROVAL_FIELDS, APPROVAL_DECISION, { title: 'CaseApproval' });
+const CASE_STATE = {
+  enum: ['open', 'approving', 'rejected', 'completed', 'withdrawn'],
+  description: '`approving` while approvals are pending (then `open`); `rejected` after a department rejected it',
+};
+const DEFERRED_MATERIAL = closedObject(
+  {
+    type: STRING,
+    dueAt: { ...DATE_TIME, description: 'When it is due (its matter’s days after the opening)' },
+    uploaded: { type: 'boolean', description: 'Whether it was uploaded (it is then among `materials` too)' },
+    overdue: { type: 'boolean', description: 'Not uploaded by its due time' },
+  },
+  {},
+  { title: 'DeferredMaterial' },
+);
+const MASKED_PARTY = closedObject(
+  { name: STRING, role: STRING, idNumberMasked: { ...STRING, description: 'The ID number, masked' } },
+  {},
+  { title: 'MaskedParty' },
+);
 
 export const APPROVAL_TASK = closedObject(
   {
     ...APPROVAL_FIELDS,
     caseId: UUID,
     matter: STRING,
-    caseState: { enum: ['open', 'approving', 'rejected', 'completed', 'withdrawn'] },
+    caseState: CASE_STATE,
     consumer: { ...STRING, description: 'The hall that opened the case' },
-    parties: {
-      type: 'array',
-      items: closedObject({ name: STRING, role: STRING, idNumberMasked: { ...STRING, description: 'The ID number, masked' } }, {}, { title: 'ApprovalParty' }),
-    },
+    parties: { type: 'array', items: MASKED_PARTY },
     openedAt: DATE_TIME,
   },
   { ...APPROVAL_DECISION, decidedBy: { ...STRING, description: 'The person (token sub) who decided' } },
   { title: 'ApprovalTask' },
 );
 
-export const APPROVAL_TASK_PAGE = closedObject(
-  { items: { type: 'array', items: APPROVAL_TASK } },
-  { next: { ...STRING, description: 'The cursor of the next page; absent on the last' } },
-  { title: 'ApprovalTaskPage' },
-);
+export const APPROVAL_TASK_PAGE = pageOf(APPROVAL_TASK, 'ApprovalTaskPage');
 
 export const CASE = closedObject(
   {
     id: UUID,
     matter: { ...STRING, description: 'The matter code' },
-    state: {
-      enum: ['open', 'approving', 'rejected', 'completed', 'withdrawn'],
-      description: '`approving` while approvals are pending (then `open`); `rejected` after a department rejected it',
-    },
+    state: CASE_STATE,
     parties: { type: 'array', items: PARTY },
     materials: {
       type: 'array',
@@ -131,16 +145,7 @@ export const CASE = closedObject(
     deferred: {
       type: 'array',
       description: '容缺受理: the materials the case opened without; it cannot complete until each is uploaded',
-      items: closedObject(
-        {
-          type: STRING,
-          dueAt: { ...DATE_TIME, description: 'When it is due (its matter’s days after the opening)' },
-          uploaded: { type: 'boolean', description: 'Whether it was uploaded (it is then among `materials` too)' },
-          overdue: { type: 'boolean', description: 'Not uploaded by its due time' },
-        },
-        {},
-        { title: 'DeferredMaterial' },
-      ),
+      items: DEFERRED_MATERIAL,
     },
     approvals: { type: 'array', items: APPROVAL, description: '并联审批: every approving department’s task, decided in parallel' },
     transfers: { type: 'array', items: TRANSFER },
@@ -160,6 +165,63 @@ export const CASE = closedObject(
     rejectionReason: { ...STRING, description: 'Which department rejected it, and why' },
   },
   { title: 'Case' },
+);
+
+export const CASE_SUMMARY_PAGE = pageOf(
+  closedObject(
+    {
+      id: UUID,
+      matter: STRING,
+      state: CASE_STATE,
+      parties: { type: 'array', items: PARTY },
+      overdue: { type: 'boolean', description: 'An approval pending past its due time, or a deferred material not uploaded by its due time' },
+      openedBy: STRING,
+      createdAt: DATE_TIME,
+      updatedAt: DATE_TIME,
+    },
+    { closedAt: DATE_TIME },
+    { title: 'CaseSummary' },
+  ),
+  'CaseSummaryPage',
+);
+
+export const CITIZEN_CASES = closedObject(
+  {
+    items: {
+      type: 'array',
+      items: closedObject(
+        {
+          id: UUID,
+          matter: STRING,
+          state: CASE_STATE,
+          hall: closedObject({ id: STRING, name: STRING }, {}, { title: 'CaseHall', description: 'The service hall that opened the case' }),
+          parties: { type: 'array', items: MASKED_PARTY },
+          approvals: { type: 'array', items: APPROVAL },
+          deferred: { type: 'array', items: DEFERRED_MATERIAL },
+          recipients: {
+            type: 'array',
+            description: 'Every unit the completed case notified, and how far it is',
+            items: closedObject(
+              {
+                id: { ...nullable(STRING), description: 'The recipient member (null only for a request from before recipients were members)' },
+                name: STRING,
+                request: { enum: ['transfer', 'discount', 'benefit'] },
+                state: { enum: ['pending', 'published', 'accepted', 'completed', 'rejected', 'superseded'] },
+                updatedAt: DATE_TIME,
+              },
+              { benefit: STRING },
+              { title: 'CitizenCaseRecipient' },
+            ),
+          },
+          createdAt: DATE_TIME,
+        },
+        { closedAt: DATE_TIME, rejectionReason: STRING },
+        { title: 'CitizenCase' },
+      ),
+    },
+  },
+  {},
+  { title: 'CitizenCaseList' },
 );
 
 export const MATERIAL_UPLOAD = closedObject(

@@ -11,6 +11,7 @@ import { ApprovalsController } from './approvals.controller.js';
 import { CasesController } from './cases.controller.js';
 import { ExchangeController } from './exchange.controller.js';
 import { MaterialsController } from './materials.controller.js';
+import { MyCasesController } from './my-cases.controller.js';
 import { PlatformKeysController } from './platform-keys.controller.js';
 import { RequestsController } from './requests.controller.js';
 
@@ -42,7 +43,15 @@ export class GatewayModule {
         CasesModule,
         LookupsModule,
       ],
-      controllers: [ApprovalsController, CasesController, ExchangeController, MaterialsController, PlatformKeysController, RequestsController],
+      controllers: [
+        ApprovalsController,
+        CasesController,
+        ExchangeController,
+        MaterialsController,
+        MyCasesController,
+        PlatformKeysController,
+        RequestsController,
+      ],
       providers: [
         // A status's audit record names its case's matter: the cases lib's port, as in the relay.
         { provide: CaseMatters, useExisting: CaseFacts },

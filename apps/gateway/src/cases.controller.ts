@@ -1,7 +1,10 @@
 import type { Caller } from '@datarun/auth';
 import { CurrentCaller } from '@datarun/auth-guard';
 import {
+  CASE_PAGE,
   CaseMaterials,
+  CaseSearch,
+  type CaseSummary,
   CasesService,
   type CaseView,
   MATERIAL_MEDIA_TYPES,
@@ -11,9 +14,9 @@ import {
 } from '@datarun/cases';
 import { ApiAnswer, ApiProblems, BodyLimit, CHANGE_NOT_AUDITED, JsonBody, Roles } from '@datarun/platform';
 import { Problem } from '@datarun/problems';
-import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Put } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CASE, MATERIAL_UPLOAD } from './answers.js';
+import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Put, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { CASE, CASE_SUMMARY_PAGE, MATERIAL_UPLOAD } from './answers.js';
 import { OPEN_CASE } from './bodies.js';
 
 const caseId = new ParseUUIDPipe({ exceptionFactory: () => new Problem('CASE_NOT_FOUND', 'no such case') });
@@ -27,7 +30,39 @@ export class CasesController {
   constructor(
     private readonly cases: CasesService,
     private readonly materials: CaseMaterials,
+    private readonly search: CaseSearch,
   ) {}
+
+  @Get()
+  @ApiOperation({ operationId: 'listCases', summary: 'List the caller’s cases, newest first' })
+  @ApiQuery({ name: 'state', required: false, enum: ['open', 'approving', 'rejected', 'completed', 'withdrawn'] })
+  @ApiQuery({ name: 'matter', required: false, description: 'a matter code' })
+  @ApiQuery({ name: 'party', required: false, description: 'a party’s ID number, matched through a keyed hash (the search is audited against that person)' })
+  @ApiQuery({
+    name: 'overdue',
+    required: false,
+    enum: ['true', 'false'],
+    description: 'an approval pending past due, or a deferred material not uploaded by its due time',
+  })
+  @ApiQuery({ name: 'from', required: false, description: 'opened at or after (ISO 8601)' })
+  @ApiQuery({ name: 'to', required: false, description: 'opened before (ISO 8601)' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'the `next` of the previous page' })
+  @ApiQuery({ name: 'limit', required: false, description: `1 to ${CASE_PAGE.max}, default ${CASE_PAGE.default}` })
+  @ApiAnswer(200, 'The caller’s cases that match, newest first', CASE_SUMMARY_PAGE)
+  @ApiProblems([400, 'VALIDATION_FAILED, ID_NUMBER_INVALID (party)'], [403, 'ROLE_FORBIDDEN (consumers only)'])
+  list(
+    @CurrentCaller() caller: Caller,
+    @Query('state') state?: string,
+    @Query('matter') matter?: string,
+    @Query('party') party?: string,
+    @Query('overdue') overdue?: string,
+    @Query('from') from?: string,
+    @Query('to') to?: string,
+    @Query('cursor') cursor?: string,
+    @Query('limit') limit?: string,
+  ): Promise<{ items: CaseSummary[]; next?: string }> {
+    return this.search.list(caller, { state, matter, party, overdue, from, to, cursor, limit: limit === undefined ? undefined : Number(limit) });
+  }
 
   @Post()
   @ApiOperation({ operationId: 'openCase', summary: 'Open a case' })

@@ -24,6 +24,15 @@ export interface DeferredMaterial {
   dueAt: string;
 }
 
+/** A case's deferred materials with whether each came, and whether one that did not is late. */
+export function deferredOf(
+  deferred: readonly DeferredMaterial[] | null,
+  uploaded: ReadonlySet<string>,
+  now = Date.now(),
+): Array<DeferredMaterial & { uploaded: boolean; overdue: boolean }> {
+  return (deferred ?? []).map((d) => ({ ...d, uploaded: uploaded.has(d.type), overdue: !uploaded.has(d.type) && Date.parse(d.dueAt) < now }));
+}
+
 export interface CaseMaterial {
   type: string;
   sha256: string;
@@ -37,6 +46,9 @@ export interface CaseMaterial {
 @Entity('service_case')
 @Check('service_case_state_check', `state IN ('open', 'approving', 'rejected', 'completed', 'withdrawn')`)
 @Index('service_case_consumer_state_idx', ['consumerId', 'state'])
+@Index('service_case_consumer_created_idx', ['consumerId', 'createdAt', 'id'])
+// A GIN index (migration 72), which TypeORM cannot declare: it leaves it alone.
+@Index('service_case_party_hashes_idx', { synchronize: false })
 export class CaseEntity {
   @PrimaryColumn('uuid')
   id: string;
@@ -54,6 +66,10 @@ export class CaseEntity {
 
   @Column('jsonb')
   parties: CaseParty[];
+
+  /** The parties' keyed hashes (SubjectPseudonyms): how a party's ID number finds its cases. */
+  @Column('text', { name: 'party_hashes', array: true, nullable: true })
+  partyHashes: string[] | null;
 
   @Column('jsonb', { nullable: true })
   property: { unitNumber: string; address: string } | null;

@@ -5,6 +5,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CaseApprovals } from './case-approvals.service.js';
 import { CaseFacts } from './case-facts.js';
+import { CaseSearch } from './case-search.js';
 import { CaseMaterials } from './case-materials.service.js';
 import { CasesService } from './cases.service.js';
 import { CASES_ENTITIES } from './entities.js';
@@ -20,10 +21,11 @@ import { CASES_ENTITIES } from './entities.js';
     CaseMaterials,
     CaseFacts,
     CaseApprovals,
+    CaseSearch,
     OutboxWriter,
     CaseTransfers,
     { provide: MaterialLinks, inject: [DATARUN_CONFIG, KeyRing], useFactory: materialLinksOf },
   ],
-  exports: [CasesService, CaseMaterials, CaseFacts, CaseApprovals],
+  exports: [CasesService, CaseMaterials, CaseFacts, CaseApprovals, CaseSearch],
 })
 export class CasesModule {}

@@ -14,3 +14,5 @@ export { CaseApprovals, APPROVAL_PAGE } from './case-approvals.service.js';
 export type { ApprovalView, ApprovalTaskView, ApprovalQuery } from './case-approvals.service.js';
 export { CaseApprovalEntity } from './case-approval.entity.js';
 export type { ApprovalState } from './case-approval.entity.js';
+export { CaseSearch, CASE_PAGE } from './case-search.js';
+export type { CaseQuery, CaseSummary, CitizenCaseView } from './case-search.js';

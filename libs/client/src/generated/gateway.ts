@@ -110,7 +110,8 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    get?: never;
+    /** List the caller’s cases, newest first */
+    get: operations['listCases'];
     put?: never;
     /** Open a case */
     post: operations['openCase'];
@@ -256,6 +257,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/me/cases': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** My cases, with every approval and recipient */
+    get: operations['listMyCases'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/platform/jwks': {
     parameters: {
       query?: never;
@@ -345,13 +363,6 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
-    /** ApprovalParty */
-    ApprovalParty: {
-      name: string;
-      role: string;
-      /** @description The ID number, masked */
-      idNumberMasked: string;
-    };
     /** ApprovalTask */
     ApprovalTask: {
       /** Format: uuid */
@@ -370,11 +381,14 @@ export interface components {
       /** Format: uuid */
       caseId: string;
       matter: string;
-      /** @enum {unknown} */
+      /**
+       * @description `approving` while approvals are pending (then `open`); `rejected` after a department rejected it
+       * @enum {unknown}
+       */
       caseState: 'open' | 'approving' | 'rejected' | 'completed' | 'withdrawn';
       /** @description The hall that opened the case */
       consumer: string;
-      parties: components['schemas']['ApprovalParty'][];
+      parties: components['schemas']['MaskedParty'][];
       /** Format: date-time */
       openedAt: string;
       /** Format: date-time */
@@ -484,6 +498,14 @@ export interface components {
       /** @description The department’s reason (always given with a rejection) */
       reason?: string;
     };
+    /**
+     * CaseHall
+     * @description The service hall that opened the case
+     */
+    CaseHall: {
+      id: string;
+      name: string;
+    };
     /** CaseMaterial */
     CaseMaterial: {
       type: string;
@@ -499,6 +521,72 @@ export interface components {
       idNumber: string;
       name: string;
       role: string;
+    };
+    /** CaseSummary */
+    CaseSummary: {
+      /** Format: uuid */
+      id: string;
+      matter: string;
+      /**
+       * @description `approving` while approvals are pending (then `open`); `rejected` after a department rejected it
+       * @enum {unknown}
+       */
+      state: 'open' | 'approving' | 'rejected' | 'completed' | 'withdrawn';
+      parties: components['schemas']['CaseParty'][];
+      /** @description An approval pending past its due time, or a deferred material not uploaded by its due time */
+      overdue: boolean;
+      openedBy: string;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+      /** Format: date-time */
+      closedAt?: string;
+    };
+    /** CaseSummaryPage */
+    CaseSummaryPage: {
+      items: components['schemas']['CaseSummary'][];
+      /** @description The cursor of the next page; absent on the last */
+      next?: string;
+    };
+    /** CitizenCase */
+    CitizenCase: {
+      /** Format: uuid */
+      id: string;
+      matter: string;
+      /**
+       * @description `approving` while approvals are pending (then `open`); `rejected` after a department rejected it
+       * @enum {unknown}
+       */
+      state: 'open' | 'approving' | 'rejected' | 'completed' | 'withdrawn';
+      hall: components['schemas']['CaseHall'];
+      parties: components['schemas']['MaskedParty'][];
+      approvals: components['schemas']['CaseApproval'][];
+      deferred: components['schemas']['DeferredMaterial'][];
+      /** @description Every unit the completed case notified, and how far it is */
+      recipients: components['schemas']['CitizenCaseRecipient'][];
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      closedAt?: string;
+      rejectionReason?: string;
+    };
+    /** CitizenCaseList */
+    CitizenCaseList: {
+      items: components['schemas']['CitizenCase'][];
+    };
+    /** CitizenCaseRecipient */
+    CitizenCaseRecipient: {
+      /** @description The recipient member (null only for a request from before recipients were members) */
+      id: string | null;
+      name: string;
+      /** @enum {unknown} */
+      request: 'transfer' | 'discount' | 'benefit';
+      /** @enum {unknown} */
+      state: 'pending' | 'published' | 'accepted' | 'completed' | 'rejected' | 'superseded';
+      /** Format: date-time */
+      updatedAt: string;
+      benefit?: string;
     };
     /** DeferredMaterial */
     DeferredMaterial: {
@@ -535,6 +623,13 @@ export interface components {
        * @description The audit record of this access
        */
       auditId: string;
+    };
+    /** MaskedParty */
+    MaskedParty: {
+      name: string;
+      role: string;
+      /** @description The ID number, masked */
+      idNumberMasked: string;
     };
     /** MaterialUpload */
     MaterialUpload: {
@@ -1376,6 +1471,112 @@ export interface operations {
             status?: 503;
             /** @enum {unknown} */
             code?: 'AUDIT_UNAVAILABLE';
+          };
+        };
+      };
+    };
+  };
+  listCases: {
+    parameters: {
+      query?: {
+        state?: 'open' | 'approving' | 'rejected' | 'completed' | 'withdrawn';
+        /** @description a matter code */
+        matter?: string;
+        /** @description a party’s ID number, matched through a keyed hash (the search is audited against that person) */
+        party?: string;
+        /** @description an approval pending past due, or a deferred material not uploaded by its due time */
+        overdue?: 'true' | 'false';
+        /** @description opened at or after (ISO 8601) */
+        from?: string;
+        /** @description opened before (ISO 8601) */
+        to?: string;
+        /** @description the `next` of the previous page */
+        cursor?: string;
+        /** @description 1 to 500, default 50 */
+        limit?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The caller’s cases that match, newest first */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CaseSummaryPage'];
+        };
+      };
+      /** @description VALIDATION_FAILED, ID_NUMBER_INVALID (party) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED' | 'ID_NUMBER_INVALID';
+          };
+        };
+      };
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
+      };
+      /** @description ROLE_FORBIDDEN (consumers only); MEMBER_SUSPENDED */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
           };
         };
       };
@@ -2644,6 +2845,96 @@ export interface operations {
             status?: 503;
             /** @enum {unknown} */
             code?: 'AUDIT_UNAVAILABLE';
+          };
+        };
+      };
+    };
+  };
+  listMyCases: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The cases where the citizen is a party, newest first (every ID number masked) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CitizenCaseList'];
+        };
+      };
+      /** @description ID_NUMBER_INVALID (the token subject is not an ID number) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'ID_NUMBER_INVALID';
+          };
+        };
+      };
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
+      };
+      /** @description ROLE_FORBIDDEN (citizen tokens only); MEMBER_SUSPENDED */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
           };
         };
       };

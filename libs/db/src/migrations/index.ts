@@ -19,6 +19,7 @@ import { SupersededRequests1763900000061 } from './1763900000061-superseded-requ
 import { AuditSeqIndex1763900000062 } from './1763900000062-audit-seq-index.js';
 import { CaseApprovals1763900000070 } from './1763900000070-case-approvals.js';
 import { DeferredMaterials1763900000071 } from './1763900000071-deferred-materials.js';
+import { CaseSearch1763900000072 } from './1763900000072-case-search.js';
 
 /** Every migration, in order. A new migration is added here and nowhere else. */
 export const MIGRATIONS = [
@@ -43,4 +44,5 @@ export const MIGRATIONS = [
   AuditSeqIndex1763900000062,
   CaseApprovals1763900000070,
   DeferredMaterials1763900000071,
+  CaseSearch1763900000072,
 ];
