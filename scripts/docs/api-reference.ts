@@ -39,6 +39,7 @@ export const WHO_MAY_CALL: Readonly<Record<string, string>> = {
   listApprovals: 'department (its own approval tasks)',
   listCases: 'consumer (its own cases)',
   listMyCases: 'citizen (the cases where they are a party)',
+  getMatterStats: 'admin or auditor',
   approveApproval: 'the department the task names',
   rejectApproval: 'the department the task names',
   getRequest: "utility or department (the request's recipient only)",

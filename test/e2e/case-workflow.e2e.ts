@@ -399,6 +399,77 @@ describe('the case workflow: parallel approvals (并联审批) and deferred mate
       .expect(403);
   });
 
+  it("counts a window's cases by matter, state and hour, with times to completion and overdue approvals (admins and auditors)", async () => {
+    const quiet = `stats-${Date.now().toString(36)}`;
+    await registry.http
+      .post('/v1/matters')
+      .set('authorization', await admin.auth())
+      .send({ code: quiet, title: '统计', evidence: [], materials: [], onComplete: [] })
+      .expect(201);
+    const cases: string[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      const opened = await gateway.http
+        .post('/v1/cases')
+        .set('authorization', await hall.auth())
+        .send({ matter: quiet, parties: [{ idNumber: SELLER, name: '张三', role: 'seller' }], materials: [] })
+        .expect(201);
+      cases.push(opened.body.id);
+    }
+    for (const caseId of cases.slice(0, 2)) {
+      await gateway.http
+        .post(`/v1/cases/${caseId}/complete`)
+        .set('authorization', await hall.auth())
+        .expect(200);
+    }
+    await gateway.http
+      .post(`/v1/cases/${cases[2]}/withdraw`)
+      .set('authorization', await hall.auth())
+      .expect(200);
+    // Their times, set where the figures can be known: opened at 09:10, completed after one hour and after three.
+    await db.ownerQuery(`UPDATE service_case SET created_at = '2026-01-05T09:10:00Z' WHERE id = ANY($1)`, [cases]);
+    await db.ownerQuery(`UPDATE service_case SET closed_at = '2026-01-05T10:10:00Z' WHERE id = $1`, [cases[0]]);
+    await db.ownerQuery(`UPDATE service_case SET closed_at = '2026-01-05T12:10:00Z' WHERE id = $1`, [cases[1]]);
+
+    const auditor = await registerMember(registry, admin, 'auditor', 'zj.test.auditor');
+    const stats = await gateway.http
+      .get('/v1/stats/matters?from=2026-01-05T00:00:00Z&to=2026-01-06T00:00:00Z&bucket=hour')
+      .set('authorization', await auditor.auth())
+      .expect(200);
+    expect(stats.body.matters).toEqual([
+      {
+        matter: quiet,
+        opened: 3,
+        byState: { open: 0, approving: 0, rejected: 0, completed: 2, withdrawn: 1 },
+        completion: { count: 2, medianSeconds: 7200, p90Seconds: 10080 },
+        overdueApprovals: 0,
+      },
+    ]);
+    expect(stats.body.buckets).toEqual([
+      { start: '2026-01-05T09:00:00.000Z', matter: quiet, opened: 3, completed: 0 },
+      { start: '2026-01-05T10:00:00.000Z', matter: quiet, opened: 0, completed: 1 },
+      { start: '2026-01-05T12:00:00.000Z', matter: quiet, opened: 0, completed: 1 },
+    ]);
+
+    // The approvals decided late and pending past due in the tests above, counted by the administrator's view of today.
+    const today = await gateway.http
+      .get('/v1/stats/matters')
+      .set('authorization', await admin.auth())
+      .expect(200);
+    const transfers = today.body.matters.find((m: { matter: string }) => m.matter === matter);
+    expect(transfers.overdueApprovals).toBeGreaterThanOrEqual(2);
+    expect(transfers.byState.approving).toBeGreaterThan(0);
+
+    const tooLong = await gateway.http
+      .get('/v1/stats/matters?from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z&bucket=hour')
+      .set('authorization', await auditor.auth())
+      .expect(400);
+    expect(tooLong.body.code).toBe('VALIDATION_FAILED');
+    await gateway.http
+      .get('/v1/stats/matters')
+      .set('authorization', await hall.auth())
+      .expect(403);
+  });
+
   it('refuses a matter whose approvals name no registered department, or one twice', async () => {
     const register = async (approvals: object[]) =>
       registry.http

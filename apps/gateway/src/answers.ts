@@ -287,3 +287,43 @@ export const EVIDENCE_BUNDLE_ANSWER = closedObject(
   {},
   { title: 'EvidenceBundle' },
 );
+
+const COUNT_BY_STATE = closedObject(
+  { open: COUNT, approving: COUNT, rejected: COUNT, completed: COUNT, withdrawn: COUNT },
+  {},
+  { title: 'CasesByState', description: 'The window’s cases by their state now' },
+);
+const SECONDS = { ...nullable({ type: 'number' }), description: 'Seconds from opening to completion; null when none completed' };
+
+export const MATTER_STATS = closedObject(
+  {
+    from: DATE_TIME,
+    to: DATE_TIME,
+    bucket: { enum: ['hour', 'day'] },
+    matters: {
+      type: 'array',
+      items: closedObject(
+        {
+          matter: STRING,
+          opened: { ...COUNT, description: 'Cases opened in the window' },
+          byState: COUNT_BY_STATE,
+          completion: closedObject(
+            { count: { ...COUNT, description: 'Cases completed in the window' }, medianSeconds: SECONDS, p90Seconds: SECONDS },
+            {},
+            { title: 'CompletionTimes' },
+          ),
+          overdueApprovals: { ...COUNT, description: 'Approval tasks of the window’s cases pending past due, or decided after it' },
+        },
+        {},
+        { title: 'MatterFigures' },
+      ),
+    },
+    buckets: {
+      type: 'array',
+      description: 'The heat map (办件热力图): per hour or day (UTC) and matter, the cases opened and completed',
+      items: closedObject({ start: DATE_TIME, matter: STRING, opened: COUNT, completed: COUNT }, {}, { title: 'MatterBucket' }),
+    },
+  },
+  {},
+  { title: 'MatterStats' },
+);

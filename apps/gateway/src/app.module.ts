@@ -14,6 +14,7 @@ import { MaterialsController } from './materials.controller.js';
 import { MyCasesController } from './my-cases.controller.js';
 import { PlatformKeysController } from './platform-keys.controller.js';
 import { RequestsController } from './requests.controller.js';
+import { StatsController } from './stats.controller.js';
 
 /** Consumer-facing: cases (with materials and completion), lookups, verifications, evidence bundles; department-facing: approval tasks; recipient-facing: material links, requests and their statuses. */
 @Module({})
@@ -51,6 +52,7 @@ export class GatewayModule {
         MyCasesController,
         PlatformKeysController,
         RequestsController,
+        StatsController,
       ],
       providers: [
         // A status's audit record names its case's matter: the cases lib's port, as in the relay.

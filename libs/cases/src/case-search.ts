@@ -8,6 +8,7 @@ import { CaseTransfers } from '@datarun/transfers';
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { type ApprovalView, CaseApprovals } from './case-approvals.service.js';
+import { queryTime } from './query-time.js';
 import { type CaseParty, type CaseState, type DeferredMaterial, deferredOf } from './case.entity.js';
 
 const CASE_STATES: readonly CaseState[] = ['open', 'approving', 'rejected', 'completed', 'withdrawn'];
@@ -138,8 +139,8 @@ export class CaseSearch implements OnApplicationBootstrap {
     if (query.matter !== undefined && !MATTER_CODE.test(query.matter)) throw new Problem('VALIDATION_FAILED', `matter must match ${MATTER_CODE.source}`);
     if (query.overdue !== undefined && query.overdue !== 'true' && query.overdue !== 'false')
       throw new Problem('VALIDATION_FAILED', 'overdue must be true or false');
-    const from = timeOf('from', query.from);
-    const to = timeOf('to', query.to);
+    const from = queryTime('from', query.from)?.toISOString() ?? null;
+    const to = queryTime('to', query.to)?.toISOString() ?? null;
     const limit = query.limit ?? CASE_PAGE.default;
     if (!Number.isInteger(limit) || limit < 1 || limit > CASE_PAGE.max) {
       throw new Problem('VALIDATION_FAILED', `limit must be a whole number from 1 to ${CASE_PAGE.max}`);
@@ -236,10 +237,4 @@ function summaryOf(r: CaseRow): CaseSummary {
     updatedAt: r.updated_at.toISOString(),
     ...(r.closed_at ? { closedAt: r.closed_at.toISOString() } : {}),
   };
-}
-
-function timeOf(name: string, value: string | undefined): string | null {
-  if (value === undefined) return null;
-  if (Number.isNaN(Date.parse(value))) throw new Problem('VALIDATION_FAILED', `${name} must be a date or date-time (ISO 8601)`);
-  return new Date(value).toISOString();
 }

@@ -47,6 +47,8 @@ export interface CaseMaterial {
 @Check('service_case_state_check', `state IN ('open', 'approving', 'rejected', 'completed', 'withdrawn')`)
 @Index('service_case_consumer_state_idx', ['consumerId', 'state'])
 @Index('service_case_consumer_created_idx', ['consumerId', 'createdAt', 'id'])
+@Index('service_case_created_idx', ['createdAt'])
+@Index('service_case_completed_idx', ['closedAt'], { where: `state = 'completed'` })
 // A GIN index (migration 72), which TypeORM cannot declare: it leaves it alone.
 @Index('service_case_party_hashes_idx', { synchronize: false })
 export class CaseEntity {

@@ -6,6 +6,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { CaseApprovals } from './case-approvals.service.js';
 import { CaseFacts } from './case-facts.js';
 import { CaseSearch } from './case-search.js';
+import { MatterStatistics } from './matter-stats.js';
 import { CaseMaterials } from './case-materials.service.js';
 import { CasesService } from './cases.service.js';
 import { CASES_ENTITIES } from './entities.js';
@@ -22,10 +23,11 @@ import { CASES_ENTITIES } from './entities.js';
     CaseFacts,
     CaseApprovals,
     CaseSearch,
+    MatterStatistics,
     OutboxWriter,
     CaseTransfers,
     { provide: MaterialLinks, inject: [DATARUN_CONFIG, KeyRing], useFactory: materialLinksOf },
   ],
-  exports: [CasesService, CaseMaterials, CaseFacts, CaseApprovals, CaseSearch],
+  exports: [CasesService, CaseMaterials, CaseFacts, CaseApprovals, CaseSearch, MatterStatistics],
 })
 export class CasesModule {}

@@ -16,3 +16,5 @@ export { CaseApprovalEntity } from './case-approval.entity.js';
 export type { ApprovalState } from './case-approval.entity.js';
 export { CaseSearch, CASE_PAGE } from './case-search.js';
 export type { CaseQuery, CaseSummary, CitizenCaseView } from './case-search.js';
+export { MatterStatistics } from './matter-stats.js';
+export type { MatterStats, MatterFigures, MatterBucket, MatterStatsQuery, StatsBucket } from './matter-stats.js';

@@ -342,6 +342,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/stats/matters': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Cases by matter, state and hour or day; times to completion; overdue approvals */
+    get: operations['getMatterStats'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/verifications': {
     parameters: {
       query?: never;
@@ -549,6 +566,17 @@ export interface components {
       /** @description The cursor of the next page; absent on the last */
       next?: string;
     };
+    /**
+     * CasesByState
+     * @description The window’s cases by their state now
+     */
+    CasesByState: {
+      open: number;
+      approving: number;
+      rejected: number;
+      completed: number;
+      withdrawn: number;
+    };
     /** CitizenCase */
     CitizenCase: {
       /** Format: uuid */
@@ -587,6 +615,15 @@ export interface components {
       /** Format: date-time */
       updatedAt: string;
       benefit?: string;
+    };
+    /** CompletionTimes */
+    CompletionTimes: {
+      /** @description Cases completed in the window */
+      count: number;
+      /** @description Seconds from opening to completion; null when none completed */
+      medianSeconds: number | null;
+      /** @description Seconds from opening to completion; null when none completed */
+      p90Seconds: number | null;
     };
     /** DeferredMaterial */
     DeferredMaterial: {
@@ -642,6 +679,36 @@ export interface components {
       contentType: 'application/pdf' | 'image/jpeg' | 'image/png' | 'image/tiff' | 'image/webp';
       /** Format: date-time */
       uploadedAt: string;
+    };
+    /** MatterBucket */
+    MatterBucket: {
+      /** Format: date-time */
+      start: string;
+      matter: string;
+      opened: number;
+      completed: number;
+    };
+    /** MatterFigures */
+    MatterFigures: {
+      matter: string;
+      /** @description Cases opened in the window */
+      opened: number;
+      byState: components['schemas']['CasesByState'];
+      completion: components['schemas']['CompletionTimes'];
+      /** @description Approval tasks of the window’s cases pending past due, or decided after it */
+      overdueApprovals: number;
+    };
+    /** MatterStats */
+    MatterStats: {
+      /** Format: date-time */
+      from: string;
+      /** Format: date-time */
+      to: string;
+      /** @enum {unknown} */
+      bucket: 'hour' | 'day';
+      matters: components['schemas']['MatterFigures'][];
+      /** @description The heat map (办件热力图): per hour or day (UTC) and matter, the cases opened and completed */
+      buckets: components['schemas']['MatterBucket'][];
     };
     /**
      * PlatformJwk
@@ -3319,6 +3386,103 @@ export interface operations {
             status?: 503;
             /** @enum {unknown} */
             code?: 'AUDIT_UNAVAILABLE';
+          };
+        };
+      };
+    };
+  };
+  getMatterStats: {
+    parameters: {
+      query?: {
+        /** @description ISO 8601 (default: 30 days before `to`) */
+        from?: string;
+        /** @description ISO 8601, excluded (default: now) */
+        to?: string;
+        /** @description default day; a window spans at most 31 days of hours or 366 of days */
+        bucket?: 'hour' | 'day';
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The figures of every matter with cases in the window, and the heat map */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['MatterStats'];
+        };
+      };
+      /** @description VALIDATION_FAILED (from, to, bucket, or a window too long) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 400;
+            /** @enum {unknown} */
+            code?: 'VALIDATION_FAILED';
+          };
+        };
+      };
+      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 401;
+            /** @enum {unknown} */
+            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
+          };
+        };
+      };
+      /** @description ROLE_FORBIDDEN (administrators and auditors); MEMBER_SUSPENDED */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 403;
+            /** @enum {unknown} */
+            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
+          };
+        };
+      };
+      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 429;
+            /** @enum {unknown} */
+            code?: 'RATE_LIMITED';
+          };
+        };
+      };
+      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'] & {
+            /** @constant */
+            status?: 500;
+            /** @enum {unknown} */
+            code?: 'INTERNAL_ERROR';
           };
         };
       };

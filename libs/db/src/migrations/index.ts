@@ -20,6 +20,7 @@ import { AuditSeqIndex1763900000062 } from './1763900000062-audit-seq-index.js';
 import { CaseApprovals1763900000070 } from './1763900000070-case-approvals.js';
 import { DeferredMaterials1763900000071 } from './1763900000071-deferred-materials.js';
 import { CaseSearch1763900000072 } from './1763900000072-case-search.js';
+import { MatterStatistics1763900000073 } from './1763900000073-matter-statistics.js';
 
 /** Every migration, in order. A new migration is added here and nowhere else. */
 export const MIGRATIONS = [
@@ -45,4 +46,5 @@ export const MIGRATIONS = [
   CaseApprovals1763900000070,
   DeferredMaterials1763900000071,
   CaseSearch1763900000072,
+  MatterStatistics1763900000073,
 ];
