@@ -1,4 +1,4 @@
-import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, ForeignKey, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 /**
  * One change of a case, in order (migration 74): written by triggers in the change's own
@@ -11,8 +11,8 @@ export class CaseEventEntity {
   @PrimaryGeneratedColumn('increment', { type: 'bigint' })
   seq: string;
 
-  /** No foreign key (migration 74): an event must never wait for a lock on its case's row. */
   @Column('uuid', { name: 'case_id' })
+  @ForeignKey('service_case', { name: 'case_event_case_id_fkey', onDelete: 'NO ACTION' })
   caseId: string;
 
   /** `case.<state>`, `approval.<state>`, `material.uploaded`, `request.<state>`. */

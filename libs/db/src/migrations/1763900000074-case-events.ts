@@ -14,9 +14,7 @@ export class CaseEvents1763900000074 implements MigrationInterface {
     await q.query(`
       CREATE TABLE case_event (
         seq bigserial PRIMARY KEY,
-        -- No foreign key: the triggers write events while other transactions hold the case row
-        -- (a completion, a resend), and a key check would couple the relay's status updates to them.
-        case_id uuid NOT NULL,
+        case_id uuid NOT NULL CONSTRAINT case_event_case_id_fkey REFERENCES service_case(id),
         type text NOT NULL,
         data jsonb NOT NULL,
         at timestamptz NOT NULL DEFAULT now()
