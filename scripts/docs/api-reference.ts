@@ -40,7 +40,6 @@ export const WHO_MAY_CALL: Readonly<Record<string, string>> = {
   listCases: 'consumer (its own cases)',
   listMyCases: 'citizen (the cases where they are a party)',
   getMatterStats: 'admin or auditor',
-  streamCaseEvents: CASE_OWNER,
   approveApproval: 'the department the task names',
   rejectApproval: 'the department the task names',
   getRequest: "utility or department (the request's recipient only)",

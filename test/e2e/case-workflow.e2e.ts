@@ -4,9 +4,7 @@
 // one rejection makes it `rejected`; every decision is audited with its task as the purpose.
 // 容缺受理: a case opens without a deferrable material, which gets a due time, and cannot complete
 // until it is uploaded (its upload is its declaration).
-import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,59 +25,6 @@ const NEIGHBOUR = id('33010219850312345');
 const idp = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const citizenAuth = async (idNumber: string) =>
   `Bearer ${await mintToken({ issuer: 'citizen-idp', kid: 'citizen-idp', privateKey: idp.privateKey, subject: idNumber })}`;
-
-interface StreamedEvent {
-  id: string;
-  event: string;
-  data: Record<string, unknown>;
-}
-
-/** A Server-Sent Events client: the events so far, and a wait for the next ones. */
-function eventStream(base: string, path: string, headers: Record<string, string>) {
-  const events: StreamedEvent[] = [];
-  let buffered = '';
-  let status = 0;
-  const waiting: Array<() => void> = [];
-  const req = http.get(`${base}${path}`, { headers: { accept: 'text/event-stream', ...headers } }, (res) => {
-    status = res.statusCode ?? 0;
-    res.setEncoding('utf8');
-    res.on('data', (chunk: string) => {
-      buffered += chunk;
-      let end: number;
-      while ((end = buffered.indexOf('\n\n')) >= 0) {
-        const block = buffered.slice(0, end);
-        buffered = buffered.slice(end + 2);
-        const field = (name: string) =>
-          block
-            .split('\n')
-            .find((l) => l.startsWith(`${name}: `))
-            ?.slice(name.length + 2);
-        const data = field('data');
-        if (data !== undefined) events.push({ id: field('id')!, event: field('event')!, data: JSON.parse(data) });
-      }
-      for (const wake of waiting.splice(0)) wake();
-    });
-  });
-  req.on('error', () => undefined);
-  return {
-    events,
-    status: () => status,
-    /** Resolves once an event of `type` has come (10 s at most). */
-    async until(type: string): Promise<StreamedEvent> {
-      const deadline = Date.now() + 10_000;
-      for (;;) {
-        const found = events.find((e) => e.event === type);
-        if (found) return found;
-        if (Date.now() > deadline) throw new Error(`no ${type} event; got ${events.map((e) => e.event).join(', ')}`);
-        await new Promise<void>((resolve) => {
-          waiting.push(resolve);
-          setTimeout(resolve, 200);
-        });
-      }
-    },
-    close: () => req.destroy(),
-  };
-}
 
 interface Task {
   id: string;
@@ -523,64 +468,6 @@ describe('the case workflow: parallel approvals (并联审批) and deferred mate
       .get('/v1/stats/matters')
       .set('authorization', await hall.auth())
       .expect(403);
-  });
-
-  it('streams every change of the case as it happens, and resumes after the last event seen', async () => {
-    const server = gateway.app.getHttpServer() as http.Server;
-    if (!server.listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const opened = await open();
-    const auth = { authorization: await hall.auth() };
-    const stream = eventStream(base, `/v1/cases/${opened.id}/events`, auth);
-    try {
-      const first = await stream.until('case.approving');
-      expect(stream.status()).toBe(200);
-      expect(first.data).toMatchObject({ state: 'approving' });
-
-      await decide(land, taskOf(opened.approvals, land).id, 'approve');
-      expect((await stream.until('approval.approved')).data).toMatchObject({ by: land.id, state: 'approved', overdue: false });
-      await gateway.http
-        .put(`/v1/cases/${opened.id}/materials/tax-receipt`)
-        .set('authorization', await hall.auth())
-        .set('content-type', 'application/pdf')
-        .send(TAX_RECEIPT)
-        .expect(200);
-      expect((await stream.until('material.uploaded')).data).toMatchObject({ type: 'tax-receipt' });
-      // A recipient's status, as the relay writes it, reaches the stream too.
-      const requestId = randomUUID();
-      await db.ownerQuery(
-        `INSERT INTO transfer_request (request_id, case_id, utility, request_kind, topic, message_key, payload, recipient)
-         VALUES ($1, $2, 'water', 'transfer', 't', 'k', '{}', 'zj.test.water')`,
-        [requestId, opened.id],
-      );
-      await db.ownerQuery(`UPDATE transfer_request SET state = 'completed', reference = 'W-7' WHERE request_id = $1`, [requestId]);
-      expect((await stream.until('request.completed')).data).toMatchObject({ requestId, recipient: 'zj.test.water', state: 'completed', reference: 'W-7' });
-      expect(stream.events.map((e) => e.event)).toEqual(['case.approving', 'approval.approved', 'material.uploaded', 'request.pending', 'request.completed']);
-    } finally {
-      stream.close();
-    }
-
-    // A reconnecting client sends the last id it saw and gets only what came after.
-    const resumed = eventStream(base, `/v1/cases/${opened.id}/events`, { ...auth, 'last-event-id': stream.events[1].id });
-    try {
-      await resumed.until('request.completed');
-      expect(resumed.events.map((e) => e.event)).toEqual(['material.uploaded', 'request.pending', 'request.completed']);
-    } finally {
-      resumed.close();
-    }
-
-    // Another hall's case is not found; a Last-Event-ID no stream sent is refused.
-    const otherHall = await registerMember(registry, admin, 'consumer', 'zj.test.streamhall');
-    await gateway.http
-      .get(`/v1/cases/${opened.id}/events`)
-      .set('authorization', await otherHall.auth())
-      .expect(404);
-    const bad = await gateway.http
-      .get(`/v1/cases/${opened.id}/events`)
-      .set('authorization', await hall.auth())
-      .set('last-event-id', 'yesterday')
-      .expect(400);
-    expect(bad.body.code).toBe('VALIDATION_FAILED');
   });
 
   it('refuses a matter whose approvals name no registered department, or one twice', async () => {

@@ -2,7 +2,6 @@ import type { Caller } from '@datarun/auth';
 import { CurrentCaller } from '@datarun/auth-guard';
 import {
   CASE_PAGE,
-  CaseEventStream,
   CaseMaterials,
   CaseSearch,
   type CaseSummary,
@@ -15,8 +14,7 @@ import {
 } from '@datarun/cases';
 import { ApiAnswer, ApiProblems, BodyLimit, CHANGE_NOT_AUDITED, JsonBody, Roles } from '@datarun/platform';
 import { Problem } from '@datarun/problems';
-import { Body, Controller, Get, Headers, HttpCode, Logger, Param, ParseUUIDPipe, Post, Put, Query, Res } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CASE, CASE_SUMMARY_PAGE, MATERIAL_UPLOAD } from './answers.js';
 import { OPEN_CASE } from './bodies.js';
@@ -33,10 +31,7 @@ export class CasesController {
     private readonly cases: CasesService,
     private readonly materials: CaseMaterials,
     private readonly search: CaseSearch,
-    private readonly eventStream: CaseEventStream,
   ) {}
-
-  private readonly logger = new Logger('CaseEvents');
 
   @Get()
   @ApiOperation({ operationId: 'listCases', summary: 'List the caller’s cases, newest first' })
@@ -90,49 +85,6 @@ export class CasesController {
   @ApiProblems([403, 'ROLE_FORBIDDEN (consumers only)'], [404, 'CASE_NOT_FOUND (also for another member’s case)'])
   get(@CurrentCaller() caller: Caller, @Param('id', caseId) id: string): Promise<CaseView> {
     return this.cases.get(caller, id);
-  }
-
-  @Get(':id/events')
-  @ApiOperation({ operationId: 'streamCaseEvents', summary: 'A case’s changes as they happen (Server-Sent Events)' })
-  @ApiAnswer(
-    200,
-    'Every change after `Last-Event-ID` (all without one), then each as it happens: `case.<state>`, `approval.<state>`, `material.uploaded`, `request.<state>` (a recipient’s status); each `id` resumes the stream',
-    { type: 'string', description: 'text/event-stream: `id`, `event` and a JSON `data` line per change' },
-    'text/event-stream',
-  )
-  @ApiProblems([400, 'VALIDATION_FAILED (Last-Event-ID)'], [403, 'ROLE_FORBIDDEN (consumers only)'], [404, 'CASE_NOT_FOUND (also for another member’s case)'])
-  async events(
-    @CurrentCaller() caller: Caller,
-    @Param('id', caseId) id: string,
-    @Headers('last-event-id') lastEventId: string | undefined,
-    @Res() reply: FastifyReply,
-  ): Promise<void> {
-    const position = CaseEventStream.positionOf(lastEventId);
-    await this.cases.get(caller, id); // the caller's own case, or CASE_NOT_FOUND (audited)
-    reply.hijack();
-    const raw = reply.raw;
-    raw.writeHead(200, {
-      ...(reply.getHeaders() as Record<string, string | string[]>),
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      // A proxy (nginx) must pass each event on as it comes.
-      'x-accel-buffering': 'no',
-    });
-    let closed = false;
-    raw.on('close', () => (closed = true));
-    try {
-      await this.eventStream.run(id, position, {
-        write: (chunk) => raw.write(chunk),
-        get closed() {
-          return closed;
-        },
-      });
-    } catch (error) {
-      // The client reconnects with Last-Event-ID and misses nothing.
-      this.logger.warn(`the event stream of case ${id} ended: ${(error as Error).message}`);
-    } finally {
-      raw.end();
-    }
   }
 
   @Post(':id/withdraw')

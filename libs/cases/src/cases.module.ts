@@ -4,7 +4,6 @@ import { CaseTransfers, MaterialLinks, materialLinksOf, OutboxWriter } from '@da
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { CaseApprovals } from './case-approvals.service.js';
-import { CaseEventStream } from './case-event-stream.js';
 import { CaseFacts } from './case-facts.js';
 import { CaseSearch } from './case-search.js';
 import { MatterStatistics } from './matter-stats.js';
@@ -25,11 +24,10 @@ import { CASES_ENTITIES } from './entities.js';
     CaseApprovals,
     CaseSearch,
     MatterStatistics,
-    CaseEventStream,
     OutboxWriter,
     CaseTransfers,
     { provide: MaterialLinks, inject: [DATARUN_CONFIG, KeyRing], useFactory: materialLinksOf },
   ],
-  exports: [CasesService, CaseMaterials, CaseFacts, CaseApprovals, CaseSearch, MatterStatistics, CaseEventStream],
+  exports: [CasesService, CaseMaterials, CaseFacts, CaseApprovals, CaseSearch, MatterStatistics],
 })
 export class CasesModule {}

@@ -18,6 +18,3 @@ export { CaseSearch, CASE_PAGE } from './case-search.js';
 export type { CaseQuery, CaseSummary, CitizenCaseView } from './case-search.js';
 export { MatterStatistics } from './matter-stats.js';
 export type { MatterStats, MatterFigures, MatterBucket, MatterStatsQuery, StatsBucket } from './matter-stats.js';
-export { CaseEventStream, POLL_MS } from './case-event-stream.js';
-export type { CaseEventMessage, EventSink } from './case-event-stream.js';
-export { CaseEventEntity } from './case-event.entity.js';

@@ -20,7 +20,6 @@ export const TABLE_OWNERS = {
   service_case: 'cases',
   case_material: 'cases',
   case_approval: 'cases',
-  case_event: 'cases',
   transfer_request: 'transfers',
   dead_letter: 'transfers',
   record_version: 'transfers',

@@ -155,23 +155,6 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
-  '/v1/cases/{id}/events': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    /** A case’s changes as they happen (Server-Sent Events) */
-    get: operations['streamCaseEvents'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
   '/v1/cases/{id}/materials/{type}': {
     parameters: {
       query?: never;
@@ -2066,112 +2049,6 @@ export interface operations {
             status?: 503;
             /** @enum {unknown} */
             code?: 'AUDIT_UNAVAILABLE';
-          };
-        };
-      };
-    };
-  };
-  streamCaseEvents: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Every change after `Last-Event-ID` (all without one), then each as it happens: `case.<state>`, `approval.<state>`, `material.uploaded`, `request.<state>` (a recipient’s status); each `id` resumes the stream */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'text/event-stream': string;
-        };
-      };
-      /** @description VALIDATION_FAILED (Last-Event-ID) */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'] & {
-            /** @constant */
-            status?: 400;
-            /** @enum {unknown} */
-            code?: 'VALIDATION_FAILED';
-          };
-        };
-      };
-      /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED: no valid bearer token */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'] & {
-            /** @constant */
-            status?: 401;
-            /** @enum {unknown} */
-            code?: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
-          };
-        };
-      };
-      /** @description ROLE_FORBIDDEN (consumers only); MEMBER_SUSPENDED */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'] & {
-            /** @constant */
-            status?: 403;
-            /** @enum {unknown} */
-            code?: 'ROLE_FORBIDDEN' | 'MEMBER_SUSPENDED';
-          };
-        };
-      };
-      /** @description CASE_NOT_FOUND (also for another member’s case) */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'] & {
-            /** @constant */
-            status?: 404;
-            /** @enum {unknown} */
-            code?: 'CASE_NOT_FOUND';
-          };
-        };
-      };
-      /** @description RATE_LIMITED: the rate limit of the remote address, the member or the citizen; retry after the Retry-After header's seconds */
-      429: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'] & {
-            /** @constant */
-            status?: 429;
-            /** @enum {unknown} */
-            code?: 'RATE_LIMITED';
-          };
-        };
-      };
-      /** @description INTERNAL_ERROR: unexpected; the correlation id finds it in the logs */
-      500: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'] & {
-            /** @constant */
-            status?: 500;
-            /** @enum {unknown} */
-            code?: 'INTERNAL_ERROR';
           };
         };
       };

@@ -21,7 +21,6 @@ import { CaseApprovals1763900000070 } from './1763900000070-case-approvals.js';
 import { DeferredMaterials1763900000071 } from './1763900000071-deferred-materials.js';
 import { CaseSearch1763900000072 } from './1763900000072-case-search.js';
 import { MatterStatistics1763900000073 } from './1763900000073-matter-statistics.js';
-import { CaseEvents1763900000074 } from './1763900000074-case-events.js';
 
 /** Every migration, in order. A new migration is added here and nowhere else. */
 export const MIGRATIONS = [
@@ -48,5 +47,4 @@ export const MIGRATIONS = [
   DeferredMaterials1763900000071,
   CaseSearch1763900000072,
   MatterStatistics1763900000073,
-  CaseEvents1763900000074,
 ];
