@@ -9,7 +9,7 @@ import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common'
 import { DataSource } from 'typeorm';
 import { type ApprovalView, CaseApprovals } from './case-approvals.service.js';
 import { queryTime } from './query-time.js';
-import { type CaseParty, type CaseState, type DeferredMaterial, deferredOf } from './case.entity.js';
+import { type CaseParty, type CaseState, type DeferredMaterial, deferredOf, partyHashesOf } from './case.entity.js';
 
 const CASE_STATES: readonly CaseState[] = ['open', 'approving', 'rejected', 'completed', 'withdrawn'];
 export const CASE_PAGE = { default: 50, max: 500 } as const;
@@ -116,7 +116,10 @@ export class CaseSearch implements OnApplicationBootstrap {
           [BACKFILL_BATCH],
         );
         for (const r of rows) {
-          await this.dataSource.query('UPDATE service_case SET party_hashes = $2 WHERE id = $1 AND party_hashes IS NULL', [r.id, this.partyHashes(r.parties)]);
+          await this.dataSource.query('UPDATE service_case SET party_hashes = $2 WHERE id = $1 AND party_hashes IS NULL', [
+            r.id,
+            partyHashesOf(r.parties, (idNumber) => this.pseudonyms.of(idNumber)),
+          ]);
         }
         filled += rows.length;
         if (rows.length < BACKFILL_BATCH) break;
@@ -125,10 +128,6 @@ export class CaseSearch implements OnApplicationBootstrap {
     } catch (error) {
       this.logger.error(`cannot hash the parties of older cases (searching by party misses them): ${(error as Error).message}`);
     }
-  }
-
-  partyHashes(parties: readonly CaseParty[]): string[] {
-    return [...new Set(parties.map((p) => this.pseudonyms.of(p.idNumber)))];
   }
 
   async list(caller: Caller, query: CaseQuery): Promise<{ items: CaseSummary[]; next?: string }> {
@@ -194,33 +193,34 @@ export class CaseSearch implements OnApplicationBootstrap {
       `SELECT ${CASE_COLUMNS} FROM service_case c WHERE c.party_hashes @> ARRAY[$1::text] ORDER BY c.created_at DESC, c.id DESC LIMIT $2`,
       [subject, MY_CASES_MAX],
     );
-    const halls = await this.names.membersNamed([...new Set(rows.map((r) => r.consumer_id))]);
-    const items = await Promise.all(
-      rows.map(async (r): Promise<CitizenCaseView> => {
-        const [approvals, transfers] = await Promise.all([this.approvals.ofCase(r.id), this.transfers.ofCase(r.id)]);
-        const recipients = await this.names.membersNamed([...new Set(transfers.flatMap((t) => (t.recipient ? [t.recipient] : [])))]);
-        return {
-          id: r.id,
-          matter: r.matter_code,
-          state: r.state,
-          hall: { id: r.consumer_id, name: halls.get(r.consumer_id) ?? r.consumer_id },
-          parties: r.parties.map((p) => ({ name: p.name, role: p.role, idNumberMasked: maskIdNumber(p.idNumber) })),
-          approvals,
-          deferred: deferredOf(r.deferred, new Set(r.uploaded)),
-          recipients: transfers.map((t) => ({
-            id: t.recipient,
-            name: (t.recipient && recipients.get(t.recipient)) ?? t.recipient ?? t.utility ?? 'unknown',
-            request: t.request,
-            ...(t.benefit ? { benefit: t.benefit } : {}),
-            state: t.state,
-            updatedAt: t.updatedAt.toISOString(),
-          })),
-          createdAt: r.created_at.toISOString(),
-          ...(r.closed_at ? { closedAt: r.closed_at.toISOString() } : {}),
-          ...(r.rejection_reason ? { rejectionReason: r.rejection_reason } : {}),
-        };
-      }),
-    );
+    const progress = await Promise.all(rows.map((r) => Promise.all([this.approvals.ofCase(r.id), this.transfers.ofCase(r.id)])));
+    // Every hall's and recipient's name in one query, not one per case.
+    const members = new Set(rows.map((r) => r.consumer_id));
+    for (const [, transfers] of progress) for (const t of transfers) if (t.recipient) members.add(t.recipient);
+    const names = await this.names.membersNamed([...members]);
+    const items = rows.map((r, i): CitizenCaseView => {
+      const [approvals, transfers] = progress[i];
+      return {
+        id: r.id,
+        matter: r.matter_code,
+        state: r.state,
+        hall: { id: r.consumer_id, name: names.get(r.consumer_id) ?? r.consumer_id },
+        parties: r.parties.map((p) => ({ name: p.name, role: p.role, idNumberMasked: maskIdNumber(p.idNumber) })),
+        approvals,
+        deferred: deferredOf(r.deferred, new Set(r.uploaded)),
+        recipients: transfers.map((t) => ({
+          id: t.recipient,
+          name: (t.recipient && names.get(t.recipient)) ?? t.recipient ?? t.utility ?? 'unknown',
+          request: t.request,
+          ...(t.benefit ? { benefit: t.benefit } : {}),
+          state: t.state,
+          updatedAt: t.updatedAt.toISOString(),
+        })),
+        createdAt: r.created_at.toISOString(),
+        ...(r.closed_at ? { closedAt: r.closed_at.toISOString() } : {}),
+        ...(r.rejection_reason ? { rejectionReason: r.rejection_reason } : {}),
+      };
+    });
     return { items };
   }
 }

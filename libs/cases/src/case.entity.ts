@@ -24,6 +24,11 @@ export interface DeferredMaterial {
   dueAt: string;
 }
 
+/** The parties' keyed hashes (`hashOf`: SubjectPseudonyms.of), each once: what finds a case by a party. */
+export function partyHashesOf(parties: readonly CaseParty[], hashOf: (idNumber: string) => string): string[] {
+  return [...new Set(parties.map((p) => hashOf(p.idNumber)))];
+}
+
 /** A case's deferred materials with whether each came, and whether one that did not is late. */
 export function deferredOf(
   deferred: readonly DeferredMaterial[] | null,

@@ -17,7 +17,7 @@ import {
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { type ApprovalView, CaseApprovals } from './case-approvals.service.js';
-import { CaseEntity, type CaseMaterial, type CaseParty, type CaseState, type DeferredMaterial, deferredOf, isActive } from './case.entity.js';
+import { CaseEntity, type CaseMaterial, type CaseParty, type CaseState, type DeferredMaterial, deferredOf, isActive, partyHashesOf } from './case.entity.js';
 
 export interface OpenCaseCommand {
   readonly matter: string;
@@ -121,7 +121,7 @@ export class CasesService {
         // Every approval task opens with the case, at once (并联审批).
         state: approving ? 'approving' : 'open',
         parties,
-        partyHashes: [...new Set(parties.map((p) => this.pseudonyms.of(p.idNumber)))],
+        partyHashes: partyHashesOf(parties, (idNumber) => this.pseudonyms.of(idNumber)),
         property: cmd.property ?? null,
         utilityAccounts: cmd.utilityAccounts ? { ...cmd.utilityAccounts } : null,
         materials: cmd.materials.map((m) => ({ ...m, sha256: m.sha256.toLowerCase() })),
