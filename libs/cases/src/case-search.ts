@@ -9,9 +9,8 @@ import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common'
 import { DataSource } from 'typeorm';
 import { type ApprovalView, CaseApprovals } from './case-approvals.service.js';
 import { queryTime } from './query-time.js';
-import { type CaseParty, type CaseState, type DeferredMaterial, deferredOf, partyHashesOf } from './case.entity.js';
+import { CASE_STATES, type CaseParty, type CaseState, type DeferredMaterial, deferredOf, partyHashesOf } from './case.entity.js';
 
-const CASE_STATES: readonly CaseState[] = ['open', 'approving', 'rejected', 'completed', 'withdrawn'];
 export const CASE_PAGE = { default: 50, max: 500 } as const;
 /** A citizen's cases, newest first: more than anyone has (paging comes with the lifecycle work). */
 const MY_CASES_MAX = 200;

@@ -6,6 +6,7 @@ import { MatterEntity, MemberEntity } from '@datarun/registry';
  * refused (final, like completed and withdrawn).
  */
 export type CaseState = 'open' | 'approving' | 'rejected' | 'completed' | 'withdrawn';
+export const CASE_STATES: readonly CaseState[] = ['open', 'approving', 'rejected', 'completed', 'withdrawn'];
 
 /** A case the hall is still working on: open, or waiting for its approvals. */
 export function isActive(state: CaseState): boolean {

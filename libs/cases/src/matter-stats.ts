@@ -2,7 +2,7 @@ import { type Caller, requireRole } from '@datarun/auth';
 import { Problem } from '@datarun/problems';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { CaseState } from './case.entity.js';
+import { CASE_STATES, type CaseState } from './case.entity.js';
 import { queryTime } from './query-time.js';
 
 export type StatsBucket = 'hour' | 'day';
@@ -42,7 +42,6 @@ export interface MatterStats {
   buckets: MatterBucket[];
 }
 
-const STATES: readonly CaseState[] = ['open', 'approving', 'rejected', 'completed', 'withdrawn'];
 const DAY_MS = 86_400_000;
 /** The longest window per bucket: a month of hours, a year (and a day) of days. */
 const MAX_WINDOW_MS: Record<StatsBucket, number> = { hour: 31 * DAY_MS, day: 366 * DAY_MS };
@@ -107,7 +106,7 @@ export class MatterStatistics {
         f = {
           matter,
           opened: 0,
-          byState: Object.fromEntries(STATES.map((s) => [s, 0])) as Record<CaseState, number>,
+          byState: Object.fromEntries(CASE_STATES.map((s) => [s, 0])) as Record<CaseState, number>,
           completion: { count: 0, medianSeconds: null, p90Seconds: null },
           overdueApprovals: 0,
         };
